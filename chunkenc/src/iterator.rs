@@ -1,0 +1,125 @@
+//! The sample iterator every layer of Aion speaks.
+//!
+//! Chunks, head series, block series, merged series and PromQL inputs are all
+//! read through [`SampleIterator`]. It is a cursor, not a `std::iter::Iterator`,
+//! for the same reason Prometheus's `chunkenc.Iterator` is one: `seek` must be
+//! able to skip forward without yielding, `at` must be callable repeatedly
+//! without copying, and errors must not cost a `Result` per sample on the hot
+//! path. A caller loops on `next()` until it returns [`ValueType::None`], then
+//! checks [`SampleIterator::err`] once to tell "exhausted" from "failed".
+
+use std::error::Error as StdError;
+
+/// What kind of sample an iterator is positioned on.
+///
+/// `None` means the iterator is exhausted (or failed: see
+/// [`SampleIterator::err`]). The histogram kinds exist so that callers are
+/// written for them from the start; they are produced once native
+/// histograms are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// No sample: the iterator is exhausted or has failed.
+    None,
+    /// A float sample; read it with [`SampleIterator::at`].
+    Float,
+    /// An integer native histogram sample.
+    Histogram,
+    /// A float native histogram sample.
+    FloatHistogram,
+}
+
+/// A forward-only cursor over the samples of one series, in increasing
+/// timestamp order.
+///
+/// Contract (the same as Prometheus's):
+/// * Before the first `next`/`seek` the iterator is not positioned and `at`
+///   is unspecified (but must not panic).
+/// * `next` advances by one sample.
+/// * `seek(t)` advances to the first sample with timestamp `>= t`. If the
+///   current sample already satisfies that, it does not move. It never moves
+///   backwards.
+/// * Once `None` has been returned, every later call returns `None`.
+/// * `err` is checked after `None`; `Some` means the data could not be read
+///   (corrupt chunk, I/O error) and the samples seen so far are incomplete.
+pub trait SampleIterator: Send {
+    /// Advances to the next sample.
+    fn next(&mut self) -> ValueType;
+
+    /// Advances to the first sample at or after `t` (milliseconds).
+    fn seek(&mut self, t: i64) -> ValueType;
+
+    /// The current float sample as `(timestamp_ms, value)`.
+    fn at(&self) -> (i64, f64);
+
+    /// The timestamp of the current sample, for any value type.
+    fn at_t(&self) -> i64;
+
+    /// Why iteration stopped early, if it did.
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)>;
+}
+
+impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {
+    #[inline]
+    fn next(&mut self) -> ValueType {
+        (**self).next()
+    }
+    #[inline]
+    fn seek(&mut self, t: i64) -> ValueType {
+        (**self).seek(t)
+    }
+    #[inline]
+    fn at(&self) -> (i64, f64) {
+        (**self).at()
+    }
+    #[inline]
+    fn at_t(&self) -> i64 {
+        (**self).at_t()
+    }
+    #[inline]
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        (**self).err()
+    }
+}
+
+/// An iterator over no samples; useful as a placeholder for series whose
+/// data lies entirely outside a query's range.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EmptyIterator;
+
+impl SampleIterator for EmptyIterator {
+    fn next(&mut self) -> ValueType {
+        ValueType::None
+    }
+    fn seek(&mut self, _t: i64) -> ValueType {
+        ValueType::None
+    }
+    fn at(&self) -> (i64, f64) {
+        (i64::MIN, f64::NAN)
+    }
+    fn at_t(&self) -> i64 {
+        i64::MIN
+    }
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        None
+    }
+}
+
+/// The Prometheus stale marker: a NaN with this exact bit pattern marks the
+/// end of a series (a target disappeared or a rule stopped producing it).
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// The stale marker as an `f64`. Compare with [`is_stale_nan`], never with
+/// `==` (NaN never equals anything).
+pub const STALE_NAN: f64 = f64::from_bits(STALE_NAN_BITS);
+
+/// Whether `v` is the Prometheus stale marker (bit-exact; other NaNs are not).
+///
+/// ```
+/// use aion_chunkenc::{is_stale_nan, STALE_NAN};
+/// assert!(is_stale_nan(STALE_NAN));
+/// assert!(!is_stale_nan(f64::NAN));
+/// ```
+#[inline]
+pub fn is_stale_nan(v: f64) -> bool {
+    v.to_bits() == STALE_NAN_BITS
+}

@@ -1,0 +1,32 @@
+//! Errors of the index crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong building labels and matchers or reading and
+/// writing index data.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A label set contained a label with an empty name.
+    #[error("label set has an empty label name")]
+    EmptyLabelName,
+
+    /// A label set contained the same name twice.
+    #[error("label set has duplicate label name {0:?}")]
+    DuplicateLabelName(String),
+
+    /// A regular-expression matcher did not compile.
+    #[error("invalid regular expression {pattern:?} in matcher for label {label:?}: {source}")]
+    InvalidRegex {
+        /// The label the matcher applies to.
+        label: String,
+        /// The pattern as written by the user (not anchored).
+        pattern: String,
+        /// Why the regex crate rejected it.
+        #[source]
+        source: Box<regex::Error>,
+    },
+}
+
+/// Convenience alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
