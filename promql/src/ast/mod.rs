@@ -28,6 +28,7 @@ pub use functions::{function, Function, FUNCTIONS, HOLT_WINTERS};
 pub use preprocess::{
     is_step_invariant, preprocess, resolve_duration, DurationContext, PreprocessError,
 };
+pub(crate) use printer::write_go_quoted_bytes;
 pub use printer::TreeDisplay;
 pub use walk::{collect_selectors, Visitor};
 
@@ -158,10 +159,33 @@ pub(crate) fn same_float(a: f64, b: f64) -> bool {
 /// A string literal, unquoted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StringLiteral {
-    /// The value with escapes resolved.
+    /// The value with escapes resolved. If escapes such as `"\xff"`
+    /// produced bytes that are not UTF-8, invalid sequences are replaced by
+    /// U+FFFD here and the exact bytes are in `invalid_utf8`.
     pub value: String,
+    /// The exact bytes, only when they are not valid UTF-8 (Go strings,
+    /// and so PromQL strings, may hold any bytes; the engine reports e.g.
+    /// `invalid label name "a\xc5z"` for them).
+    pub invalid_utf8: Option<Box<[u8]>>,
     /// Where it was written (including quotes).
     pub span: Span,
+}
+
+impl StringLiteral {
+    /// The value's bytes exactly as the escapes produced them.
+    pub fn bytes(&self) -> &[u8] {
+        self.invalid_utf8
+            .as_deref()
+            .unwrap_or(self.value.as_bytes())
+    }
+
+    /// The value quoted as Go's `strconv.Quote` does, `\x` escapes for
+    /// bytes that are not UTF-8 included.
+    pub fn go_quoted(&self) -> String {
+        let mut s = String::new();
+        let _ = printer::write_go_quoted_bytes(&mut s, self.bytes());
+        s
+    }
 }
 
 /// The `@` modifier of a selector or subquery.
@@ -269,7 +293,10 @@ impl DurationOp {
 }
 
 /// An instant vector selector: `name{matchers} @ t offset d`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality ignores the order of `matchers` (the printer sorts them, as
+/// Prometheus does).
+#[derive(Debug, Clone)]
 pub struct VectorSelector {
     /// The metric name written before the braces, if any. When set, the
     /// last entry of `matchers` is the `__name__="name"` matcher for it.
@@ -289,6 +316,23 @@ pub struct VectorSelector {
     pub bypass_empty_matcher_check: bool,
     /// Where it was written (up to the last modifier).
     pub span: Span,
+}
+
+impl PartialEq for VectorSelector {
+    fn eq(&self, other: &Self) -> bool {
+        let sorted = |v: &VectorSelector| {
+            let mut m: Vec<String> = v.matchers.iter().map(|m| m.to_string()).collect();
+            m.sort();
+            m
+        };
+        self.name == other.name
+            && self.offset == other.offset
+            && self.at == other.at
+            && self.anchored == other.anchored
+            && self.smoothed == other.smoothed
+            && self.bypass_empty_matcher_check == other.bypass_empty_matcher_check
+            && sorted(self) == sorted(other)
+    }
 }
 
 impl VectorSelector {

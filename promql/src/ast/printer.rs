@@ -58,6 +58,31 @@ pub(crate) fn write_float(f: &mut impl Write, v: f64) -> fmt::Result {
     }
 }
 
+/// Go's `strconv.Quote` of a byte string: UTF-8 runs as
+/// [`write_go_quoted`] renders them, other bytes as `\xNN`.
+pub(crate) fn write_go_quoted_bytes(f: &mut impl Write, mut bytes: &[u8]) -> fmt::Result {
+    let mut body = String::new();
+    while !bytes.is_empty() {
+        let (valid, rest) = match std::str::from_utf8(bytes) {
+            Ok(s) => (s, &bytes[bytes.len()..]),
+            Err(e) => {
+                let (v, r) = bytes.split_at(e.valid_up_to());
+                (std::str::from_utf8(v).unwrap_or_default(), r)
+            }
+        };
+        let mut q = String::new();
+        write_go_quoted(&mut q, valid)?;
+        body.push_str(&q[1..q.len() - 1]);
+        if let Some((b, r)) = rest.split_first() {
+            write!(body, "\\x{b:02x}")?;
+            bytes = r;
+        } else {
+            bytes = rest;
+        }
+    }
+    write!(f, "\"{body}\"")
+}
+
 fn write_labels(f: &mut impl Write, labels: &[String]) -> fmt::Result {
     for (i, l) in labels.iter().enumerate() {
         if i > 0 {
@@ -230,7 +255,7 @@ impl Printer {
     fn expr(&self, e: &Expr, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match e {
             Expr::Number(n) => self.number(n.value, n.duration, f),
-            Expr::String(s) => write_go_quoted(f, &s.value),
+            Expr::String(s) => write_go_quoted_bytes(f, s.bytes()),
             Expr::Paren(p) => {
                 f.write_char('(')?;
                 self.expr(&p.expr, f)?;

@@ -5,13 +5,16 @@
 /// already validated the escapes, so errors here are only about the result
 /// not being UTF-8 (e.g. `"\xff"`), which Go strings allow and Rust's don't.
 pub(crate) fn unquote(token: &str) -> Result<String, String> {
+    let bytes = unquote_bytes(token)?;
+    String::from_utf8(bytes).map_err(|_| "escapes produce invalid UTF-8".to_string())
+}
+
+/// Like [`unquote`], but keeps bytes that are not UTF-8.
+pub(crate) fn unquote_bytes(token: &str) -> Result<Vec<u8>, String> {
     let quote = token.chars().next().unwrap_or('"');
     let body = &token[quote.len_utf8()..token.len().saturating_sub(1).max(quote.len_utf8())];
-    if quote == '`' {
-        return Ok(body.to_string());
-    }
-    if !body.contains('\\') {
-        return Ok(body.to_string());
+    if quote == '`' || !body.contains('\\') {
+        return Ok(body.as_bytes().to_vec());
     }
     let mut out: Vec<u8> = Vec::with_capacity(body.len());
     let mut chars = body.chars();
@@ -65,7 +68,7 @@ pub(crate) fn unquote(token: &str) -> Result<String, String> {
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
     }
-    String::from_utf8(out).map_err(|_| "escapes produce invalid UTF-8".to_string())
+    Ok(out)
 }
 
 /// The value of a number token, as Prometheus computes it: Go's

@@ -349,9 +349,17 @@ impl<'a> Parser<'a> {
             }
             Tok::String => {
                 self.next()?;
-                let value = self.unquote(&t)?;
+                let bytes = self.unquote_bytes(&t)?;
+                let (value, invalid_utf8) = match String::from_utf8(bytes) {
+                    Ok(s) => (s, None),
+                    Err(e) => (
+                        String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                        Some(e.into_bytes().into_boxed_slice()),
+                    ),
+                };
                 Ok(Expr::String(StringLiteral {
                     value,
+                    invalid_utf8,
                     span: tok_span(&t),
                 }))
             }
@@ -447,9 +455,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A string that must be UTF-8 (label names and values; invalid bytes
+    /// become U+FFFD, which no stored label value contains).
     fn unquote(&self, t: &Token) -> PResult<String> {
+        let bytes = self.unquote_bytes(t)?;
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    fn unquote_bytes(&self, t: &Token) -> PResult<Vec<u8>> {
         let text = self.text(t);
-        literals::unquote(text).or_else(|e| {
+        literals::unquote_bytes(text).or_else(|e| {
             done(
                 tok_span(t),
                 format!("error unquoting string {}: {e}", go_quote(text)),
@@ -1143,14 +1159,21 @@ impl<'a> Parser<'a> {
             let t = self.next()?;
             let label = match t.tok {
                 Tok::String => {
-                    let l = self.unquote(&t)?;
-                    if l.is_empty() {
-                        return done(
-                            tok_span(&t),
-                            format!("invalid label name for grouping: {}", go_quote(&l)),
-                        );
+                    let bytes = self.unquote_bytes(&t)?;
+                    match String::from_utf8(bytes) {
+                        Ok(l) if !l.is_empty() => l,
+                        Ok(_) => {
+                            return done(tok_span(&t), "invalid label name for grouping: \"\"")
+                        }
+                        Err(e) => {
+                            let mut q = String::new();
+                            let _ = crate::ast::write_go_quoted_bytes(&mut q, e.as_bytes());
+                            return done(
+                                tok_span(&t),
+                                format!("invalid label name for grouping: {q}"),
+                            );
+                        }
                     }
-                    l
                 }
                 Tok::Identifier
                 | Tok::MetricIdentifier
