@@ -2,14 +2,8 @@
 //! durations, with Prometheus's error messages.
 
 /// Resolves the escapes of a string token (quotes included). The lexer has
-/// already validated the escapes, so errors here are only about the result
-/// not being UTF-8 (e.g. `"\xff"`), which Go strings allow and Rust's don't.
-pub(crate) fn unquote(token: &str) -> Result<String, String> {
-    let bytes = unquote_bytes(token)?;
-    String::from_utf8(bytes).map_err(|_| "escapes produce invalid UTF-8".to_string())
-}
-
-/// Like [`unquote`], but keeps bytes that are not UTF-8.
+/// already validated the escapes. The result may hold bytes that are not
+/// UTF-8 (`"\xff"`), as Go strings may.
 pub(crate) fn unquote_bytes(token: &str) -> Result<Vec<u8>, String> {
     let quote = token.chars().next().unwrap_or('"');
     let body = &token[quote.len_utf8()..token.len().saturating_sub(1).max(quote.len_utf8())];
@@ -215,11 +209,12 @@ mod tests {
 
     #[test]
     fn strings() {
-        assert_eq!(unquote(r#""a\nb""#).unwrap(), "a\nb");
-        assert_eq!(unquote(r#"'a\'b'"#).unwrap(), "a'b");
-        assert_eq!(unquote(r#""\u00e4\x41\101""#).unwrap(), "äAA");
-        assert_eq!(unquote(r"`a\nb`").unwrap(), "a\\nb");
-        assert!(unquote(r#""\xff""#).is_err());
+        let s = |t: &str| String::from_utf8(unquote_bytes(t).unwrap()).unwrap();
+        assert_eq!(s(r#""a\nb""#), "a\nb");
+        assert_eq!(s(r#"'a\'b'"#), "a'b");
+        assert_eq!(s(r#""\u00e4\x41\101""#), "äAA");
+        assert_eq!(s(r"`a\nb`"), "a\\nb");
+        assert_eq!(unquote_bytes(r#""a\xc5z""#).unwrap(), b"a\xc5z");
     }
 
     #[test]

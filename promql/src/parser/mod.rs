@@ -83,10 +83,11 @@ impl ParseOptions {
     }
 }
 
-/// Nesting limit of [`ParseOptions::default`]. Real queries stay far
-/// below; it keeps the recursive parser, checker, printer and `Drop` well
-/// inside a 2 MiB thread stack.
-pub const DEFAULT_MAX_DEPTH: usize = 200;
+/// Nesting limit of [`ParseOptions::default`]: 128 levels of parentheses
+/// or operators, 64 of function calls or aggregations. Real queries stay
+/// far below; it keeps the recursive parser, checker, printer and `Drop`
+/// inside a 2 MiB thread stack even in debug builds.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
 
 /// Parses a PromQL expression with the default (Prometheus 3) options.
 ///
@@ -148,11 +149,16 @@ fn done<T>(span: Span, message: impl Into<String>) -> PResult<T> {
     })
 }
 
-/// Converts a seconds value to whole milliseconds the way Prometheus turns
-/// it into a `time.Duration` and then into milliseconds.
+/// Converts a seconds value to whole milliseconds, truncating sub-ms parts
+/// as Prometheus's `time.Duration` to milliseconds conversion does, but
+/// without its float noise (`101d9h36m9s427ms` stays ...427, not ...426).
 fn seconds_to_ms(v: f64) -> i64 {
-    let ns = (v * 1e9).round();
-    (ns / 1e6).trunc() as i64
+    let ms = v * 1000.0;
+    if (ms - ms.round()).abs() < 1e-6 * ms.abs().max(1.0) {
+        ms.round() as i64
+    } else {
+        ms.trunc() as i64
+    }
 }
 
 /// Prometheus's `durationLiteralOutOfRange`.
@@ -795,7 +801,11 @@ impl<'a> Parser<'a> {
             Tok::Keyword(Keyword::Step | Keyword::Range | Keyword::MaxOf | Keyword::MinOf) => {
                 self.parse_duration_primary(0)?
             }
-            Tok::LParen => self.parse_duration_expr(0, 0)?,
+            // Prometheus's grammar would go on with `+ ...` after a
+            // parenthesized offset; stopping at the `)` keeps
+            // `x offset (1m) + 1` a binary operation whatever the offset
+            // looks like, so printed trees parse back the same.
+            Tok::LParen => self.parse_duration_primary(0)?,
             Tok::Op(op @ (BinaryOp::Add | BinaryOp::Sub)) => {
                 let t2 = self.peek_nth(1)?;
                 let neg = op == BinaryOp::Sub;
@@ -820,7 +830,11 @@ impl<'a> Parser<'a> {
                         self.expect(Tok::RParen)?;
                         self.apply_duration_sign(&t, neg, inner, true)?
                     }
-                    _ => self.parse_duration_expr(0, 0)?,
+                    _ => {
+                        self.next()?;
+                        let inner = self.parse_duration_unary(1)?;
+                        self.apply_duration_sign(&t, neg, inner, false)?
+                    }
                 }
             }
             _ => {
@@ -1031,7 +1045,10 @@ impl<'a> Parser<'a> {
     // ---- calls and aggregations ----------------------------------------
 
     /// `(args)` of a call or aggregation, from `(` to `)`.
+    /// Calls and aggregations cost two levels: their frames are the
+    /// largest on the recursion path.
     fn parse_call_args(&mut self, depth: usize) -> PResult<Vec<Expr>> {
+        let depth = depth + 1;
         self.expect(Tok::LParen)?;
         let mut args = Vec::new();
         if self.peek()?.tok == Tok::RParen {
@@ -1298,3 +1315,6 @@ fn go_quote(s: &str) -> String {
     let _ = aion_index::write_go_quoted(&mut out, s);
     out
 }
+
+#[cfg(test)]
+mod tests;
