@@ -661,14 +661,27 @@ mod gen {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
-
-    #[test]
-    fn generated_trees_round_trip(e in gen::vector_expr()) {
-        let printed = e.to_string();
-        let parsed = parse_with(&printed, &all())
-            .unwrap_or_else(|err| panic!("{printed}\n{err}\n{}", TreeDisplay(&e)));
-        prop_assert_eq!(&parsed, &e, "{}", printed);
-    }
+/// Generated well-typed trees print to text that parses back to the same
+/// tree. Run on a thread with a larger stack: proptest's recursive
+/// strategies, not the parser, need it in debug builds.
+#[test]
+fn generated_trees_round_trip() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let mut runner =
+                proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(2000));
+            runner
+                .run(&gen::vector_expr(), |e| {
+                    let printed = e.to_string();
+                    let parsed = parse_with(&printed, &all())
+                        .unwrap_or_else(|err| panic!("{printed}\n{err}\n{}", TreeDisplay(&e)));
+                    prop_assert_eq!(&parsed, &e, "{}", printed);
+                    Ok(())
+                })
+                .unwrap();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }
