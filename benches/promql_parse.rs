@@ -37,7 +37,10 @@ fn bench_parse(c: &mut Criterion) {
         })
     });
     g.bench_function("print_20_queries", |b| {
-        let parsed: Vec<_> = QUERIES.iter().map(|q| aion::promql::parse(q).unwrap()).collect();
+        let parsed: Vec<_> = QUERIES
+            .iter()
+            .map(|q| aion::promql::parse(q).unwrap())
+            .collect();
         b.iter(|| {
             for e in &parsed {
                 std::hint::black_box(e.to_string());
