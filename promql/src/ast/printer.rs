@@ -277,7 +277,13 @@ impl Printer {
                 if self.explicit {
                     f.write_char('«')?;
                 }
-                self.expr(&b.lhs, f)?;
+                match &*b.lhs {
+                    // "+Inf ^ x" would parse as +(Inf ^ x).
+                    Expr::Number(n) if b.op == super::BinaryOp::Pow && n.value == f64::INFINITY => {
+                        f.write_str("Inf")?
+                    }
+                    lhs => self.expr(lhs, f)?,
+                }
                 write!(f, " {}", b.op)?;
                 if b.return_bool {
                     f.write_str(" bool")?;
