@@ -1,0 +1,105 @@
+//! Every `eval` expression of Prometheus's own PromQL test scripts
+//! (`shared/promql-tests/upstream/*.test`) must parse: upstream, a parse
+//! error makes the whole file invalid, so the suite only exercises errors
+//! that happen when a query runs.
+
+use std::path::{Path, PathBuf};
+
+use aion_promql::{parse_with, ParseOptions};
+
+/// `shared/promql-tests/upstream`, found next to the checkout (or one of
+/// its parents, for worktrees), or named by `AION_PROMQL_TESTS`.
+fn upstream_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("AION_PROMQL_TESTS") {
+        return PathBuf::from(dir);
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared/promql-tests/upstream"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "shared/promql-tests/upstream not found above {}; set AION_PROMQL_TESTS",
+                manifest.display()
+            )
+        })
+}
+
+/// The query of an eval header line (FORMAT.md §6.1), or `None` for
+/// other lines.
+fn eval_query(line: &str) -> Option<&str> {
+    let line = line.trim();
+    let mut rest = line;
+    let word = |rest: &mut &str| -> Option<String> {
+        let s = rest.trim_start();
+        let end = s.find(char::is_whitespace).unwrap_or(s.len());
+        let w = s[..end].to_string();
+        *rest = &s[end..];
+        (!w.is_empty()).then_some(w)
+    };
+    let cmd = word(&mut rest)?;
+    if !cmd.to_ascii_lowercase().starts_with("eval") {
+        return None;
+    }
+    match word(&mut rest)?.as_str() {
+        "instant" => {
+            word(&mut rest)?; // at
+            word(&mut rest)?; // time
+        }
+        "range" => {
+            for _ in 0..6 {
+                word(&mut rest)?; // from S to E step D
+            }
+        }
+        other => panic!("unknown eval form {other:?} in {line:?}"),
+    }
+    Some(rest.trim())
+}
+
+#[test]
+fn every_upstream_eval_expression_parses() {
+    let dir = upstream_dir();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read upstream dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "test"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .test files in {}", dir.display());
+    let opts = ParseOptions::experimental();
+    let mut total = 0;
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read test file");
+        for (n, line) in text.lines().enumerate() {
+            let Some(query) = eval_query(line) else {
+                continue;
+            };
+            total += 1;
+            match parse_with(query, &opts) {
+                Ok(expr) => {
+                    // The printed form must parse back to the same tree.
+                    let printed = expr.to_string();
+                    match parse_with(&printed, &opts) {
+                        Ok(again) if again == expr => {}
+                        other => failures.push(format!(
+                            "{}:{}: {query}\n  printed {printed}\n  reparsed {other:?}",
+                            file.display(),
+                            n + 1
+                        )),
+                    }
+                }
+                Err(e) => failures.push(format!("{}:{}: {query}\n  {e}", file.display(), n + 1)),
+            }
+        }
+    }
+    // The README of the corpus counts 1754 evals in these files.
+    assert!(total >= 1700, "only {total} eval lines found");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} expressions failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
