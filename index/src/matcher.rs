@@ -217,6 +217,12 @@ impl Matcher {
         }
     }
 
+    /// For `=~` and `!~` whose regex is a finite alternation of literals,
+    /// the literals (the values the *regex* matches, before negation).
+    pub(crate) fn regex_literal_set(&self) -> Option<Vec<&str>> {
+        self.re.as_ref().and_then(FastRegex::set_matches)
+    }
+
     /// The matcher with its operator negated (`=` ↔ `!=`, `=~` ↔ `!~`).
     pub fn inverse(&self) -> Matcher {
         let kind = match self.kind {
