@@ -47,8 +47,11 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// The test data set: label sets and, per series, samples (ms, value).
-fn dataset() -> Vec<(Vec<(&'static str, String)>, Vec<(i64, f64)>)> {
+/// One series of the test data: label pairs and samples (ms, value).
+type TestSeries = (Vec<(&'static str, String)>, Vec<(i64, f64)>);
+
+/// The test data set.
+fn dataset() -> Vec<TestSeries> {
     let mut out = Vec::new();
     let samples = |seed: usize| -> Vec<(i64, f64)> {
         (0..300)
@@ -103,7 +106,7 @@ fn labels_of(pairs: &[(&str, String)]) -> Labels {
     Labels::from_pairs(&p).unwrap()
 }
 
-fn openmetrics(data: &[(Vec<(&'static str, String)>, Vec<(i64, f64)>)]) -> String {
+fn openmetrics(data: &[TestSeries]) -> String {
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (pairs, _)) in data.iter().enumerate() {
         by_name.entry(&pairs[0].1).or_default().push(i);
