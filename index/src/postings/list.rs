@@ -23,14 +23,25 @@ impl RefSource for Vec<SeriesRef> {
     }
 }
 
-impl RefSource for Arc<RefList> {
+/// A snapshot of a [`RefList`] stored as a vector.
+struct SliceSnapshot(Arc<RefList>);
+
+impl RefSource for SliceSnapshot {
     #[inline]
     fn len(&self) -> usize {
-        RefList::len(self)
+        match &*self.0 {
+            RefList::Small(v) => v.len(),
+            RefList::Wide(v) => v.len(),
+            RefList::Bitmap(_) => 0,
+        }
     }
     #[inline]
     fn get(&self, i: usize) -> SeriesRef {
-        RefList::get(self, i)
+        match &*self.0 {
+            RefList::Small(v) => v[i] as SeriesRef,
+            RefList::Wide(v) => v[i],
+            RefList::Bitmap(_) => unreachable!("bitmaps use their own cursor"),
+        }
     }
 }
 
@@ -158,16 +169,83 @@ impl VecPostings {
 cursor_postings!(VecPostings);
 
 /// Postings over a snapshot of one of [`MemPostings`](super::MemPostings)'s
-/// lists. Holding it never blocks writers: a writer that changes the list
-/// copies it first (copy-on-write).
-pub struct ListPostings(Cursor<Arc<RefList>>);
+/// lists. Holding it never blocks writers: a writer that changes a list
+/// still shared with a snapshot copies it first (copy-on-write).
+pub struct ListPostings(Snapshot);
+
+enum Snapshot {
+    Slice(Cursor<SliceSnapshot>),
+    Bitmap {
+        it: roaring::bitmap::IntoIter,
+        cur: Option<SeriesRef>,
+    },
+}
 
 impl ListPostings {
     pub(crate) fn new(list: Arc<RefList>) -> Self {
-        ListPostings(Cursor::new(list))
+        ListPostings(match &*list {
+            // The bitmap is copied out of the shared list (outside any
+            // lock); the copy is its compressed size, small next to the
+            // work of iterating it.
+            RefList::Bitmap(b) => Snapshot::Bitmap {
+                it: b.clone().into_iter(),
+                cur: None,
+            },
+            _ => Snapshot::Slice(Cursor::new(SliceSnapshot(list))),
+        })
     }
 }
-cursor_postings!(ListPostings);
+
+impl Postings for ListPostings {
+    #[inline]
+    fn next(&mut self) -> Option<SeriesRef> {
+        match &mut self.0 {
+            Snapshot::Slice(c) => c.next(),
+            Snapshot::Bitmap { it, cur } => {
+                *cur = it.next().map(SeriesRef::from);
+                *cur
+            }
+        }
+    }
+
+    #[inline]
+    fn seek(&mut self, target: SeriesRef) -> Option<SeriesRef> {
+        match &mut self.0 {
+            Snapshot::Slice(c) => c.seek(target),
+            Snapshot::Bitmap { it, cur } => {
+                if let Some(c) = *cur {
+                    if c >= target {
+                        return Some(c);
+                    }
+                }
+                match u32::try_from(target) {
+                    Ok(t) => {
+                        it.advance_to(t);
+                        *cur = it.next().map(SeriesRef::from);
+                    }
+                    // Bitmaps only hold 32-bit references.
+                    Err(_) => {
+                        it.advance_to(u32::MAX);
+                        it.next();
+                        *cur = None;
+                    }
+                }
+                *cur
+            }
+        }
+    }
+
+    fn is_known_empty(&self) -> bool {
+        self.len_hint() == Some(0)
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        Some(match &self.0 {
+            Snapshot::Slice(c) => c.remaining(),
+            Snapshot::Bitmap { it, cur } => it.len() + usize::from(cur.is_some()),
+        })
+    }
+}
 
 /// Postings over an index file's list of big-endian `u32` series
 /// references (the payload of a postings entry, after its count).
@@ -181,72 +259,99 @@ impl<'a> BigEndianPostings<'a> {
 }
 cursor_postings!(BigEndianPostings<'_>);
 
-/// A sorted set of series references stored as compactly as its largest
-/// element allows: `u32`s until a reference needs more (head references
-/// are counters that practically never get there), then `u64`s.
+/// Lists up to this long stay plain sorted `u32` vectors: below it a
+/// roaring bitmap's fixed overhead outweighs its compression (measured in
+/// `BENCHMARKS.md`, "Index").
+const SMALL_MAX: usize = 32;
+
+/// A sorted set of series references, stored by size: short lists as
+/// sorted `u32`s, longer ones as roaring bitmaps (a fraction of a byte per
+/// reference for the dense lists of low-cardinality labels), and sorted
+/// `u64`s once a reference needs more than 32 bits (head references are
+/// counters that practically never get there).
 #[derive(Debug, Clone)]
 pub(crate) enum RefList {
-    Narrow(Vec<u32>),
+    Small(Vec<u32>),
+    Bitmap(roaring::RoaringBitmap),
     Wide(Vec<u64>),
 }
 
 impl RefList {
     pub(crate) fn new() -> Self {
-        RefList::Narrow(Vec::new())
+        RefList::Small(Vec::new())
     }
 
     #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {
-            RefList::Narrow(v) => v.len(),
+            RefList::Small(v) => v.len(),
+            RefList::Bitmap(b) => b.len() as usize,
             RefList::Wide(v) => v.len(),
         }
     }
 
-    #[inline]
-    pub(crate) fn get(&self, i: usize) -> SeriesRef {
+    /// The references in order (tests and conversions).
+    pub(crate) fn to_vec(&self) -> Vec<SeriesRef> {
         match self {
-            RefList::Narrow(v) => v[i] as SeriesRef,
-            RefList::Wide(v) => v[i],
+            RefList::Small(v) => v.iter().map(|&r| r as SeriesRef).collect(),
+            RefList::Bitmap(b) => b.iter().map(SeriesRef::from).collect(),
+            RefList::Wide(v) => v.clone(),
         }
     }
 
-    /// Inserts `r`, keeping the list sorted and unique. Appending (the
+    /// Inserts `r`, keeping the set sorted and unique. Appending (the
     /// common case: new series get larger references) is O(1) amortised.
     pub(crate) fn add(&mut self, r: SeriesRef) {
-        if let RefList::Narrow(v) = self {
-            match u32::try_from(r) {
-                Ok(r32) => return insert_sorted(v, r32),
-                Err(_) => *self = RefList::Wide(v.iter().map(|&x| x as u64).collect()),
+        let Ok(r32) = u32::try_from(r) else {
+            if !matches!(self, RefList::Wide(_)) {
+                *self = RefList::Wide(self.to_vec());
             }
-        }
-        if let RefList::Wide(v) = self {
-            insert_sorted(v, r);
+            if let RefList::Wide(v) = self {
+                insert_sorted(v, r);
+            }
+            return;
+        };
+        match self {
+            RefList::Small(v) => {
+                insert_sorted(v, r32);
+                if v.len() > SMALL_MAX {
+                    *self = RefList::Bitmap(v.iter().copied().collect());
+                }
+            }
+            RefList::Bitmap(b) => {
+                // `try_push` is the cheap append; `insert` handles the rest.
+                if b.try_push(r32).is_err() {
+                    b.insert(r32);
+                }
+            }
+            RefList::Wide(v) => insert_sorted(v, r),
         }
     }
 
     /// Removes `r`; returns whether it was present.
     pub(crate) fn remove(&mut self, r: SeriesRef) -> bool {
         match self {
-            RefList::Narrow(v) => match u32::try_from(r) {
-                Ok(r32) => remove_sorted(v, r32),
-                Err(_) => false,
-            },
+            RefList::Small(v) => u32::try_from(r).is_ok_and(|r| remove_sorted(v, r)),
+            RefList::Bitmap(b) => u32::try_from(r).is_ok_and(|r| b.remove(r)),
             RefList::Wide(v) => remove_sorted(v, r),
         }
     }
 
-    /// Heap bytes owned by the list's buffer.
+    /// Approximate heap bytes owned by the list.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
-            RefList::Narrow(v) => v.capacity() * 4,
+            RefList::Small(v) => v.capacity() * 4,
+            RefList::Bitmap(b) => b.serialized_size() + 32 * b.statistics().n_containers as usize,
             RefList::Wide(v) => v.capacity() * 8,
         }
     }
 
     pub(crate) fn shrink_to_fit(&mut self) {
         match self {
-            RefList::Narrow(v) => v.shrink_to_fit(),
+            RefList::Small(v) => v.shrink_to_fit(),
+            RefList::Bitmap(b) => {
+                b.optimize();
+            }
             RefList::Wide(v) => v.shrink_to_fit(),
         }
     }
@@ -304,20 +409,61 @@ mod tests {
         assert_eq!(p.collect_refs(), vec![5, 9, 70000]);
     }
 
+    fn walk(l: &RefList, ops: &[(bool, u64)]) -> Vec<Option<u64>> {
+        let mut p = ListPostings::new(Arc::new(l.clone()));
+        ops.iter()
+            .map(|&(seek, t)| if seek { p.seek(t) } else { p.next() })
+            .collect()
+    }
+
     #[test]
-    fn ref_list_widens() {
+    fn ref_list_changes_layout_with_size_and_width() {
         let mut l = RefList::new();
         for r in [5, 1, 3, 3, 9] {
             l.add(r);
         }
-        assert!(matches!(l, RefList::Narrow(_)));
+        assert!(matches!(l, RefList::Small(_)));
+        for r in (100..200).rev() {
+            l.add(r);
+        }
+        assert!(matches!(l, RefList::Bitmap(_)));
+        assert_eq!(l.len(), 104);
         l.add(1 << 40);
         l.add(2);
         assert!(matches!(l, RefList::Wide(_)));
-        let got: Vec<_> = (0..l.len()).map(|i| l.get(i)).collect();
-        assert_eq!(got, vec![1, 2, 3, 5, 9, 1 << 40]);
+        let got = l.to_vec();
+        assert_eq!(&got[..5], &[1, 2, 3, 5, 9]);
+        assert_eq!(*got.last().unwrap(), 1 << 40);
         assert!(l.remove(3));
         assert!(!l.remove(4));
-        assert_eq!(l.len(), 5);
+        assert_eq!(l.len(), 105);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_layout_walks_like_a_sorted_set(
+            refs in proptest::collection::btree_set(0u64..5000, 0..200),
+            wide in proptest::bool::ANY,
+            ops in proptest::collection::vec((proptest::bool::ANY, 0u64..5100), 0..60),
+        ) {
+            let mut l = RefList::new();
+            for &r in &refs {
+                l.add(r);
+            }
+            if wide {
+                l.add(1 << 33);
+            }
+            let mut want: Vec<u64> = refs.iter().copied().collect();
+            if wide {
+                want.push(1 << 33);
+            }
+            proptest::prop_assert_eq!(l.to_vec(), want.clone());
+            let mut v = VecPostings::new(want);
+            let expected: Vec<Option<u64>> = ops
+                .iter()
+                .map(|&(seek, t)| if seek { v.seek(t) } else { v.next() })
+                .collect();
+            proptest::prop_assert_eq!(walk(&l, &ops), expected);
+        }
     }
 }

@@ -25,8 +25,10 @@ type Values = HashMap<Box<str>, Arc<RefList>>;
 /// copying cost is bounded by the reading that caused it, and with no
 /// concurrent reader lists are updated in place.
 ///
-/// Lists store `u32` references until one needs 64 bits; see
-/// `BENCHMARKS.md` ("Index") for the measurements behind this layout.
+/// Lists of up to 32 references are sorted `u32` vectors, longer ones
+/// roaring bitmaps, and any list holding a reference above `u32::MAX`
+/// becomes a sorted `u64` vector; see `BENCHMARKS.md` ("Index") for the
+/// measurements behind this layout.
 ///
 /// ```
 /// use aion_index::{Labels, postings::{MemPostings, Postings}};
