@@ -284,6 +284,12 @@ impl Matcher {
         }
     }
 
+    /// Whether the series with `labels` satisfies the matcher (an absent
+    /// label counts as the empty value).
+    pub fn matches_labels(&self, labels: &crate::Labels) -> bool {
+        self.matches(labels.get(&self.name).unwrap_or(""))
+    }
+
     /// Whether the matcher matches the empty value, i.e. also selects
     /// series that do not have the label at all.
     pub fn matches_empty(&self) -> bool {

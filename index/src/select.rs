@@ -241,7 +241,11 @@ mod tests {
     use crate::{ChunkMeta, Labels, MemIndex};
 
     const NAMES: &[&str] = &["__name__", "a", "b", "c"];
-    const VALUES: &[&str] = &["", "x", "y", "xy", "yx", "z1", "foo", "bar"];
+    // More than `BITMAP_MERGE_MIN_INPUTS` values, so regexes like `x.*`
+    // take the bitmap union path too.
+    const VALUES: &[&str] = &[
+        "", "x", "y", "xy", "yx", "z1", "foo", "bar", "x1", "x2", "x3", "x4", "x5", "x6", "x7",
+    ];
     const PATTERNS: &[&str] = &[
         "",
         "x",
@@ -299,7 +303,7 @@ mod tests {
     fn brute_force(series: &[Labels], ms: &[Matcher]) -> BTreeSet<Labels> {
         series
             .iter()
-            .filter(|l| ms.iter().all(|m| m.matches(l.get(m.name()).unwrap_or(""))))
+            .filter(|l| ms.iter().all(|m| m.matches_labels(l)))
             .cloned()
             .collect()
     }

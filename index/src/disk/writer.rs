@@ -455,9 +455,9 @@ impl IndexFileWriter {
                     triples.push((name, value, id));
                 }
             })?;
-            // Ids arrive in increasing order, so a stable sort by key keeps
-            // every list sorted.
-            triples.sort_by_key(|&(n, v, _)| (n, v));
+            // Sorting whole triples orders lists by name, value and their
+            // ids by reference; unstable sort needs no scratch buffer.
+            triples.sort_unstable();
             let mut i = 0;
             while i < triples.len() {
                 let (n, v, _) = triples[i];

@@ -4,7 +4,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::{empty, BoxPostings, Postings, SeriesRef};
+use roaring::RoaringBitmap;
+
+use super::{empty, BitmapPostings, BoxPostings, Postings, SeriesRef, VecPostings};
 
 /// The references present in every input (`AND` of matchers).
 ///
@@ -224,14 +226,61 @@ pub fn intersect<'a>(mut its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
     Box::new(Intersect::new(its))
 }
 
+/// From how many inputs on [`merge`] unites into a bitmap instead of
+/// streaming through a heap: a heap costs `log2(k)` comparisons per
+/// reference, a bitmap union a few word operations. See `BENCHMARKS.md`.
+pub const BITMAP_MERGE_MIN_INPUTS: usize = 8;
+
 /// Union of `its`.
+///
+/// Up to [`BITMAP_MERGE_MIN_INPUTS`] inputs stream through a k-way heap
+/// merge. Beyond, the union is built as a roaring bitmap (at most about a
+/// bit per reference in the covered range) and then iterated; inputs with
+/// references above `u32::MAX` fall back to a sorted vector.
 pub fn merge<'a>(mut its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
     its.retain(|p| !p.is_known_empty());
     match its.len() {
         0 => empty(),
         1 => its.pop().unwrap_or_else(empty),
-        _ => Box::new(Merge::new(its)),
+        n if n < BITMAP_MERGE_MIN_INPUTS => Box::new(Merge::new(its)),
+        _ => union_materialized(its),
     }
+}
+
+/// Drains `its` into one bitmap (or, with 64-bit references, a sorted
+/// vector) and returns a cursor over it.
+fn union_materialized<'a>(its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
+    let mut acc = RoaringBitmap::new();
+    let mut wide: Vec<SeriesRef> = Vec::new();
+    for mut it in its {
+        let mut part = RoaringBitmap::new();
+        while let Some(r) = it.next() {
+            match u32::try_from(r) {
+                // Inputs are sorted, so this appends.
+                Ok(r32) if wide.is_empty() => {
+                    if part.try_push(r32).is_err() {
+                        part.insert(r32);
+                    }
+                }
+                _ => {
+                    if wide.is_empty() {
+                        wide.extend(acc.iter().map(SeriesRef::from));
+                        wide.extend(part.iter().map(SeriesRef::from));
+                        acc.clear();
+                        part.clear();
+                    }
+                    wide.push(r);
+                }
+            }
+        }
+        acc |= part;
+    }
+    if wide.is_empty() {
+        return Box::new(BitmapPostings::new(acc));
+    }
+    wide.sort_unstable();
+    wide.dedup();
+    Box::new(VecPostings::new(wide))
 }
 
 /// `full` without the references in `drop`.
@@ -252,14 +301,16 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::postings::VecPostings;
 
     fn boxed(v: &BTreeSet<u64>) -> BoxPostings<'static> {
         Box::new(VecPostings::new(v.iter().copied().collect()))
     }
 
     fn sets() -> impl Strategy<Value = Vec<BTreeSet<u64>>> {
-        prop::collection::vec(prop::collection::btree_set(0u64..200, 0..60), 0..5)
+        // Enough inputs to take the bitmap union path, and references
+        // beyond 32 bits to take its fallback.
+        let refs = prop_oneof![0u64..200, (1u64 << 32)..(1u64 << 32) + 3];
+        prop::collection::vec(prop::collection::btree_set(refs, 0..60), 0..12)
     }
 
     /// Walks `p` mixing `next` and `seek` as directed by `ops`, and checks

@@ -175,10 +175,7 @@ pub struct ListPostings(Snapshot);
 
 enum Snapshot {
     Slice(Cursor<SliceSnapshot>),
-    Bitmap {
-        it: roaring::bitmap::IntoIter,
-        cur: Option<SeriesRef>,
-    },
+    Bitmap(BitmapPostings),
 }
 
 impl ListPostings {
@@ -187,10 +184,7 @@ impl ListPostings {
             // The bitmap is copied out of the shared list (outside any
             // lock); the copy is its compressed size, small next to the
             // work of iterating it.
-            RefList::Bitmap(b) => Snapshot::Bitmap {
-                it: b.clone().into_iter(),
-                cur: None,
-            },
+            RefList::Bitmap(b) => Snapshot::Bitmap(BitmapPostings::new(b.clone())),
             _ => Snapshot::Slice(Cursor::new(SliceSnapshot(list))),
         })
     }
@@ -201,10 +195,7 @@ impl Postings for ListPostings {
     fn next(&mut self) -> Option<SeriesRef> {
         match &mut self.0 {
             Snapshot::Slice(c) => c.next(),
-            Snapshot::Bitmap { it, cur } => {
-                *cur = it.next().map(SeriesRef::from);
-                *cur
-            }
+            Snapshot::Bitmap(b) => b.next(),
         }
     }
 
@@ -212,26 +203,7 @@ impl Postings for ListPostings {
     fn seek(&mut self, target: SeriesRef) -> Option<SeriesRef> {
         match &mut self.0 {
             Snapshot::Slice(c) => c.seek(target),
-            Snapshot::Bitmap { it, cur } => {
-                if let Some(c) = *cur {
-                    if c >= target {
-                        return Some(c);
-                    }
-                }
-                match u32::try_from(target) {
-                    Ok(t) => {
-                        it.advance_to(t);
-                        *cur = it.next().map(SeriesRef::from);
-                    }
-                    // Bitmaps only hold 32-bit references.
-                    Err(_) => {
-                        it.advance_to(u32::MAX);
-                        it.next();
-                        *cur = None;
-                    }
-                }
-                *cur
-            }
+            Snapshot::Bitmap(b) => b.seek(target),
         }
     }
 
@@ -240,10 +212,64 @@ impl Postings for ListPostings {
     }
 
     fn len_hint(&self) -> Option<usize> {
-        Some(match &self.0 {
-            Snapshot::Slice(c) => c.remaining(),
-            Snapshot::Bitmap { it, cur } => it.len() + usize::from(cur.is_some()),
-        })
+        match &self.0 {
+            Snapshot::Slice(c) => Some(c.remaining()),
+            Snapshot::Bitmap(b) => b.len_hint(),
+        }
+    }
+}
+
+/// Postings over an owned roaring bitmap (32-bit references).
+pub struct BitmapPostings {
+    it: roaring::bitmap::IntoIter,
+    cur: Option<SeriesRef>,
+}
+
+impl BitmapPostings {
+    /// Iterates `bitmap` in order.
+    pub fn new(bitmap: roaring::RoaringBitmap) -> Self {
+        BitmapPostings {
+            it: bitmap.into_iter(),
+            cur: None,
+        }
+    }
+}
+
+impl Postings for BitmapPostings {
+    #[inline]
+    fn next(&mut self) -> Option<SeriesRef> {
+        self.cur = self.it.next().map(SeriesRef::from);
+        self.cur
+    }
+
+    #[inline]
+    fn seek(&mut self, target: SeriesRef) -> Option<SeriesRef> {
+        if let Some(c) = self.cur {
+            if c >= target {
+                return Some(c);
+            }
+        }
+        match u32::try_from(target) {
+            Ok(t) => {
+                self.it.advance_to(t);
+                self.cur = self.it.next().map(SeriesRef::from);
+            }
+            // A bitmap holds nothing that large: exhaust it.
+            Err(_) => {
+                self.it.advance_to(u32::MAX);
+                self.it.next();
+                self.cur = None;
+            }
+        }
+        self.cur
+    }
+
+    fn is_known_empty(&self) -> bool {
+        self.len_hint() == Some(0)
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        Some(self.it.len() + usize::from(self.cur.is_some()))
     }
 }
 

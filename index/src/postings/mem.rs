@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use roaring::RoaringBitmap;
+
+use super::algebra::BITMAP_MERGE_MIN_INPUTS;
 use super::list::{ListPostings, RefList};
+use super::BitmapPostings;
 use super::{empty, merge, BoxPostings, SeriesRef};
 use crate::labels::Labels;
 
@@ -216,6 +220,21 @@ fn delete_one(names: &mut HashMap<Box<str>, Values>, name: &str, value: &str, r:
 }
 
 fn merge_lists(lists: Vec<Arc<RefList>>) -> BoxPostings<'static> {
+    if lists.len() >= BITMAP_MERGE_MIN_INPUTS
+        && !lists.iter().any(|l| matches!(**l, RefList::Wide(_)))
+    {
+        // Many lists: OR the bitmaps directly, container by container,
+        // rather than iterating each one.
+        let mut acc = RoaringBitmap::new();
+        for l in &lists {
+            match &**l {
+                RefList::Bitmap(b) => acc |= b,
+                RefList::Small(v) => acc.extend(v.iter().copied()),
+                RefList::Wide(_) => {}
+            }
+        }
+        return Box::new(BitmapPostings::new(acc));
+    }
     merge(
         lists
             .into_iter()
@@ -255,6 +274,15 @@ mod tests {
         p.delete(2, &ls(&[("a", "2"), ("b", "y")]));
         assert_eq!(p.label_values("a"), vec!["1"]);
         assert_eq!(p.all_postings().collect_refs(), vec![1, 3]);
+        // Enough values to take the bitmap union path.
+        for r in 10..20 {
+            p.add(r, &ls(&[("v", &r.to_string())]));
+        }
+        assert_eq!(
+            p.postings_for_label_matching("v", &mut |_| true)
+                .collect_refs(),
+            (10..20).collect::<Vec<_>>()
+        );
     }
 
     #[test]

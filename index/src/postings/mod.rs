@@ -12,7 +12,7 @@ mod list;
 mod mem;
 
 pub use algebra::{intersect, merge, without, Intersect, Merge, Without};
-pub use list::{BigEndianPostings, ListPostings, VecPostings};
+pub use list::{BigEndianPostings, BitmapPostings, ListPostings, VecPostings};
 pub use mem::MemPostings;
 
 /// Identifies a series within one index: in a block it is the series'
