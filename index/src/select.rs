@@ -241,8 +241,8 @@ mod tests {
     use crate::{ChunkMeta, Labels, MemIndex};
 
     const NAMES: &[&str] = &["__name__", "a", "b", "c"];
-    // More than `BITMAP_MERGE_MIN_INPUTS` values, so regexes like `x.*`
-    // take the bitmap union path too.
+    // More than `MATERIALIZE_MERGE_MIN_INPUTS` values, so regexes like `x.*`
+    // take the materialised union path too.
     const VALUES: &[&str] = &[
         "", "x", "y", "xy", "yx", "z1", "foo", "bar", "x1", "x2", "x3", "x4", "x5", "x6", "x7",
     ];

@@ -4,9 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use roaring::RoaringBitmap;
-
-use super::{empty, BitmapPostings, BoxPostings, Postings, SeriesRef, VecPostings};
+use super::{empty, BoxPostings, Postings, SeriesRef, VecPostings};
 
 /// The references present in every input (`AND` of matchers).
 ///
@@ -226,61 +224,143 @@ pub fn intersect<'a>(mut its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
     Box::new(Intersect::new(its))
 }
 
-/// From how many inputs on [`merge`] unites into a bitmap instead of
-/// streaming through a heap: a heap costs `log2(k)` comparisons per
-/// reference, a bitmap union a few word operations. See `BENCHMARKS.md`.
-pub const BITMAP_MERGE_MIN_INPUTS: usize = 8;
+/// From how many inputs on [`merge`] materialises the union instead of
+/// streaming it through a heap: a heap costs `log2(k)` comparisons per
+/// reference, the materialised union a few word operations. See
+/// `BENCHMARKS.md` ("Index") for the measurements.
+pub const MATERIALIZE_MERGE_MIN_INPUTS: usize = 8;
 
 /// Union of `its`.
 ///
-/// Up to [`BITMAP_MERGE_MIN_INPUTS`] inputs stream through a k-way heap
-/// merge. Beyond, the union is built as a roaring bitmap (at most about a
-/// bit per reference in the covered range) and then iterated; inputs with
-/// references above `u32::MAX` fall back to a sorted vector.
+/// Up to [`MATERIALIZE_MERGE_MIN_INPUTS`] inputs stream through a k-way
+/// heap merge. Beyond, the references are drained and united in a bitset
+/// over their range when that range is dense enough (memory never above
+/// 8 bytes per reference), else in a sorted vector.
 pub fn merge<'a>(mut its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
     its.retain(|p| !p.is_known_empty());
     match its.len() {
         0 => empty(),
         1 => its.pop().unwrap_or_else(empty),
-        n if n < BITMAP_MERGE_MIN_INPUTS => Box::new(Merge::new(its)),
+        n if n < MATERIALIZE_MERGE_MIN_INPUTS => Box::new(Merge::new(its)),
         _ => union_materialized(its),
     }
 }
 
-/// Drains `its` into one bitmap (or, with 64-bit references, a sorted
-/// vector) and returns a cursor over it.
+/// Drains `its` and returns a cursor over their union.
 fn union_materialized<'a>(its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
-    let mut acc = RoaringBitmap::new();
-    let mut wide: Vec<SeriesRef> = Vec::new();
+    let hint = its.iter().filter_map(|p| p.len_hint()).sum::<usize>();
+    let mut all: Vec<SeriesRef> = Vec::with_capacity(hint.min(1 << 24));
     for mut it in its {
-        let mut part = RoaringBitmap::new();
         while let Some(r) = it.next() {
-            match u32::try_from(r) {
-                // Inputs are sorted, so this appends.
-                Ok(r32) if wide.is_empty() => {
-                    if part.try_push(r32).is_err() {
-                        part.insert(r32);
-                    }
-                }
-                _ => {
-                    if wide.is_empty() {
-                        wide.extend(acc.iter().map(SeriesRef::from));
-                        wide.extend(part.iter().map(SeriesRef::from));
-                        acc.clear();
-                        part.clear();
-                    }
-                    wide.push(r);
-                }
-            }
+            all.push(r);
         }
-        acc |= part;
     }
-    if wide.is_empty() {
-        return Box::new(BitmapPostings::new(acc));
+    let (Some(&min), Some(&max)) = (all.iter().min(), all.iter().max()) else {
+        return empty();
+    };
+    let range = max - min + 1;
+    // A bitset costs range/8 bytes; use it while that is at most what the
+    // vector of references already costs.
+    if range / 64 <= all.len() as u64 {
+        return Box::new(BitsetPostings::new(min, range, &all));
     }
-    wide.sort_unstable();
-    wide.dedup();
-    Box::new(VecPostings::new(wide))
+    all.sort_unstable();
+    all.dedup();
+    Box::new(VecPostings::new(all))
+}
+
+/// Postings over a plain bitset of references `base..base + 64·words`.
+struct BitsetPostings {
+    base: SeriesRef,
+    words: Vec<u64>,
+    /// Index of the word holding the current reference.
+    word: usize,
+    /// Bits of `words[word]` not yet returned.
+    pending: u64,
+    cur: Option<SeriesRef>,
+    started: bool,
+}
+
+impl BitsetPostings {
+    fn new(base: SeriesRef, range: u64, refs: &[SeriesRef]) -> Self {
+        let mut words = vec![0u64; range.div_ceil(64) as usize];
+        for &r in refs {
+            let off = r - base;
+            words[(off / 64) as usize] |= 1 << (off % 64);
+        }
+        BitsetPostings {
+            base,
+            words,
+            word: 0,
+            pending: 0,
+            cur: None,
+            started: false,
+        }
+    }
+
+    /// Moves to the lowest set bit at or after word `self.word` with
+    /// `self.pending` holding the current word's remaining bits.
+    fn advance(&mut self) -> Option<SeriesRef> {
+        loop {
+            if self.pending != 0 {
+                let bit = self.pending.trailing_zeros() as u64;
+                self.pending &= self.pending - 1;
+                self.cur = Some(self.base + self.word as u64 * 64 + bit);
+                return self.cur;
+            }
+            self.word += 1;
+            if self.word >= self.words.len() {
+                self.word = self.words.len();
+                self.cur = None;
+                return None;
+            }
+            self.pending = self.words[self.word];
+        }
+    }
+}
+
+impl Postings for BitsetPostings {
+    fn next(&mut self) -> Option<SeriesRef> {
+        if !self.started {
+            self.started = true;
+            self.pending = self.words.first().copied().unwrap_or(0);
+            if self.words.is_empty() {
+                return None;
+            }
+        } else if self.cur.is_none() {
+            return None;
+        }
+        self.advance()
+    }
+
+    fn seek(&mut self, target: SeriesRef) -> Option<SeriesRef> {
+        if let Some(c) = self.cur {
+            if c >= target {
+                return Some(c);
+            }
+        } else if self.started {
+            return None;
+        }
+        self.started = true;
+        let off = target.saturating_sub(self.base);
+        let w = off / 64;
+        if w >= self.words.len() as u64 {
+            self.word = self.words.len();
+            self.cur = None;
+            return None;
+        }
+        self.word = w as usize;
+        self.pending = self.words[self.word] & (u64::MAX << (off % 64));
+        self.advance()
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        let rest: u64 = self
+            .words
+            .get(self.word + 1..)
+            .map_or(0, |w| w.iter().map(|w| w.count_ones() as u64).sum());
+        Some((rest + self.pending.count_ones() as u64) as usize + usize::from(self.cur.is_some()))
+    }
 }
 
 /// `full` without the references in `drop`.
@@ -307,9 +387,9 @@ mod tests {
     }
 
     fn sets() -> impl Strategy<Value = Vec<BTreeSet<u64>>> {
-        // Enough inputs to take the bitmap union path, and references
-        // beyond 32 bits to take its fallback.
-        let refs = prop_oneof![0u64..200, (1u64 << 32)..(1u64 << 32) + 3];
+        // Enough inputs to take the materialised union path, with dense
+        // (bitset) and sparse (sorted vector) ranges.
+        let refs = prop_oneof![8 => 0u64..200, 1 => (1u64 << 32)..(1u64 << 32) + 3];
         prop::collection::vec(prop::collection::btree_set(refs, 0..60), 0..12)
     }
 

@@ -8,7 +8,7 @@ use parking_lot::RwLock;
 
 use roaring::RoaringBitmap;
 
-use super::algebra::BITMAP_MERGE_MIN_INPUTS;
+use super::algebra::MATERIALIZE_MERGE_MIN_INPUTS;
 use super::list::{ListPostings, RefList};
 use super::BitmapPostings;
 use super::{empty, merge, BoxPostings, SeriesRef};
@@ -220,7 +220,7 @@ fn delete_one(names: &mut HashMap<Box<str>, Values>, name: &str, value: &str, r:
 }
 
 fn merge_lists(lists: Vec<Arc<RefList>>) -> BoxPostings<'static> {
-    if lists.len() >= BITMAP_MERGE_MIN_INPUTS
+    if lists.len() >= MATERIALIZE_MERGE_MIN_INPUTS
         && !lists.iter().any(|l| matches!(**l, RefList::Wide(_)))
     {
         // Many lists: OR the bitmaps directly, container by container,
