@@ -14,8 +14,10 @@
 //! ```
 //!
 //! Every section carries a CRC32C. [`IndexFileWriter`] streams an index to
-//! disk; [`IndexFileReader`] reads one from any byte buffer (usually a
-//! memory map), checking every bound.
+//! disk (version 2, byte-identical to Prometheus 2.42's output, or without
+//! the legacy label indices like Prometheus ≥ 3.7); [`IndexFileReader`]
+//! reads versions 1, 2 and 3 from any byte buffer (usually a memory map),
+//! checking every bound.
 
 mod reader;
 mod symbols;

@@ -13,7 +13,7 @@ use crate::encoding::{be32_at, Decoder};
 use crate::error::{Error, Result};
 use crate::index_reader::IndexReader;
 use crate::labels::Labels;
-use crate::postings::{empty, merge, BigEndianPostings, BoxPostings, Postings, SeriesRef};
+use crate::postings::{merge, BigEndianPostings, BoxPostings, Postings, SeriesRef};
 
 const POSTINGS_TABLE: &str = "postings offset table";
 
@@ -21,6 +21,10 @@ const POSTINGS_TABLE: &str = "postings offset table";
 /// a postings offset table entry in memory; lookups scan at most this many
 /// entries. The same trade-off as Prometheus.
 const SAMPLE_EVERY: u32 = 32;
+
+/// A version 1 postings offset table: names, each with its values and
+/// their postings offsets, all sorted.
+type V1Table = Vec<(Box<str>, Vec<(Box<str>, u64)>)>;
 
 /// A postings offset table entry kept in memory.
 struct Sample {
@@ -49,8 +53,8 @@ pub struct SeriesEntry {
     pub chunks: Vec<ChunkMeta>,
 }
 
-/// Reads an index file (format version 2 or 3; version 1 is rejected with
-/// an error).
+/// Reads an index file, format version 2 or 3 (read alike), or the early
+/// version 1 (byte-offset references, unsorted postings offset table).
 ///
 /// Opening checks the header, the TOC's checksum and section bounds, the
 /// symbol table and the postings offset table (checksums, order, bounds),
@@ -66,7 +70,11 @@ pub struct IndexFileReader<B = Mmap> {
     version: u8,
     toc: Toc,
     symbols: SymbolTable,
+    /// Version 2/3: sampled postings offset table entries per name.
     names: Vec<NameEntries>,
+    /// Version 1: the whole postings offset table, sorted (v1 writers did
+    /// not sort it, so it cannot be searched in the file).
+    v1_table: V1Table,
     /// End of the postings offset table's entries.
     table_end: u64,
 }
@@ -114,22 +122,12 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
             ));
         }
         let version = file[4];
-        match version {
-            FORMAT_V2 | FORMAT_V3 => {}
-            FORMAT_V1 => {
-                return Err(Error::corrupt(
-                    "header",
-                    4,
-                    "index format version 1 (Prometheus < 2.0 era) is not supported",
-                ))
-            }
-            v => {
-                return Err(Error::corrupt(
-                    "header",
-                    4,
-                    format!("unknown index version {v}"),
-                ))
-            }
+        if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_V3) {
+            return Err(Error::corrupt(
+                "header",
+                4,
+                format!("unknown index version {version}"),
+            ));
         }
         let toc = Toc::decode(file)?;
         let toc_start = (file.len() - Toc::LEN) as u64;
@@ -158,13 +156,20 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         )?;
 
         let symbols = SymbolTable::read(file, toc.symbols)?;
-        let (names, table_end) = read_postings_table(file, toc.postings_offset_table)?;
+        let (names, v1_table, table_end) = if version == FORMAT_V1 {
+            let (t, end) = read_v1_postings_table(file, toc.postings_offset_table)?;
+            (Vec::new(), t, end)
+        } else {
+            let (n, end) = read_postings_table(file, toc.postings_offset_table)?;
+            (n, Vec::new(), end)
+        };
         Ok(IndexFileReader {
             data,
             version,
             toc,
             symbols,
             names,
+            v1_table,
             table_end,
         })
     }
@@ -174,7 +179,7 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         self.data.as_ref()
     }
 
-    /// The format version (2 or 3).
+    /// The format version (1, 2 or 3).
     pub fn version(&self) -> u8 {
         self.version
     }
@@ -199,9 +204,13 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         (0..self.symbols.len()).map(move |i| self.symbols.get(self.file(), i))
     }
 
-    /// Symbol number `r`.
+    /// The symbol referenced by `r` (its number; in version 1 its offset).
     pub fn symbol(&self, r: u32) -> Result<&str> {
-        self.symbols.lookup(self.file(), r)
+        if self.version == FORMAT_V1 {
+            self.symbols.lookup_offset(self.file(), r)
+        } else {
+            self.symbols.lookup(self.file(), r)
+        }
     }
 
     /// Decodes the series entry at absolute offset `at` into labels and
@@ -241,8 +250,8 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(k.min(body.len() / 2));
         for _ in 0..k {
             let at = d.offset();
-            let name = self.symbols.lookup(file, d.uvarint32()?)?;
-            let value = self.symbols.lookup(file, d.uvarint32()?)?;
+            let name = self.symbol(d.uvarint32()?)?;
+            let value = self.symbol(d.uvarint32()?)?;
             if name.is_empty() || pairs.last().is_some_and(|(n, _)| *n >= name) {
                 return Err(Error::corrupt(
                     SECTION,
@@ -275,9 +284,22 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         Ok((labels, next))
     }
 
+    /// Where series `r` starts: `r · 16` (version 1: `r` itself).
     fn series_offset(&self, r: SeriesRef) -> Result<u64> {
+        if self.version == FORMAT_V1 {
+            return Ok(r);
+        }
         r.checked_mul(SERIES_ALIGNMENT)
             .ok_or(Error::SeriesNotFound(r))
+    }
+
+    /// The reference of the series starting at `at`.
+    fn series_ref_at(&self, at: u64) -> SeriesRef {
+        if self.version == FORMAT_V1 {
+            at
+        } else {
+            at / SERIES_ALIGNMENT
+        }
     }
 
     /// The labels and chunk metas of series `r`.
@@ -320,9 +342,22 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
     /// order, until it returns `false`.
     fn for_each_value(
         &self,
-        ne: &NameEntries,
+        name: &str,
         mut f: impl FnMut(&str, u64) -> Result<bool>,
     ) -> Result<()> {
+        if self.version == FORMAT_V1 {
+            if let Ok(i) = self.v1_table.binary_search_by(|(n, _)| (**n).cmp(name)) {
+                for (v, off) in &self.v1_table[i].1 {
+                    if !f(v, *off)? {
+                        break;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let Some(ne) = self.name_entries(name) else {
+            return Ok(());
+        };
         let mut at = ne.samples[0].entry;
         for _ in 0..ne.count {
             let (value, off, next) = self.table_entry(at)?;
@@ -334,8 +369,28 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         Ok(())
     }
 
+    /// Every label name of the postings offset table, the all-series key
+    /// `""` included.
+    fn table_names(&self) -> Vec<&str> {
+        if self.version == FORMAT_V1 {
+            self.v1_table.iter().map(|(n, _)| &**n).collect()
+        } else {
+            self.names.iter().map(|n| &*n.name).collect()
+        }
+    }
+
     /// The postings offset of `name=value`, if present.
     fn find_postings(&self, name: &str, value: &str) -> Result<Option<u64>> {
+        if self.version == FORMAT_V1 {
+            let Ok(i) = self.v1_table.binary_search_by(|(n, _)| (**n).cmp(name)) else {
+                return Ok(None);
+            };
+            let values = &self.v1_table[i].1;
+            return Ok(values
+                .binary_search_by(|(v, _)| (**v).cmp(value))
+                .ok()
+                .map(|j| values[j].1));
+        }
         let Some(ne) = self.name_entries(name) else {
             return Ok(None);
         };
@@ -390,7 +445,7 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
             if prev.as_ref().is_some_and(|p| *p >= s.labels) {
                 return Err(Error::corrupt(
                     "series",
-                    s.series_ref * SERIES_ALIGNMENT,
+                    self.series_offset(s.series_ref).unwrap_or(0),
                     format!("series {} not after {}", s.labels, prev.unwrap_or_default()),
                 ));
             }
@@ -398,8 +453,8 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
             count += 1;
         }
         let mut chunks = Vec::new();
-        for ne in &self.names {
-            self.for_each_value(ne, |_, off| {
+        for name in self.table_names() {
+            self.for_each_value(name, |_, off| {
                 let mut p = self.postings_at(off)?;
                 let mut last = None;
                 while let Some(r) = p.next() {
@@ -546,6 +601,44 @@ fn read_postings_table(file: &[u8], at: u64) -> Result<(Vec<NameEntries>, u64)> 
     Ok((names, d.offset()))
 }
 
+/// Reads the whole postings offset table of a version 1 index and sorts
+/// it by name and value.
+fn read_v1_postings_table(file: &[u8], at: u64) -> Result<(V1Table, u64)> {
+    let body = section_body(file, at, POSTINGS_TABLE)?;
+    let mut d = Decoder::new(body, at + 4, POSTINGS_TABLE);
+    let count = d.be32()?;
+    let mut by_name: std::collections::BTreeMap<&str, Vec<(Box<str>, u64)>> =
+        std::collections::BTreeMap::new();
+    for _ in 0..count {
+        let entry = d.offset();
+        let keys = d.uvarint()?;
+        if keys != 2 {
+            return Err(Error::corrupt(
+                POSTINGS_TABLE,
+                entry,
+                format!("entry has {keys} keys, want 2"),
+            ));
+        }
+        let name = d.uvarint_str()?;
+        let value = d.uvarint_str()?;
+        let off = d.uvarint()?;
+        by_name.entry(name).or_default().push((value.into(), off));
+    }
+    let mut table = Vec::with_capacity(by_name.len());
+    for (name, mut values) in by_name {
+        values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = values.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::corrupt(
+                POSTINGS_TABLE,
+                at,
+                format!("duplicate entry {name:?}={:?}", w[0].0),
+            ));
+        }
+        table.push((Box::from(name), values));
+    }
+    Ok((table, d.offset()))
+}
+
 /// Iterator over all series of an index in file order; see
 /// [`IndexFileReader::series_iter`]. Stops after the first error.
 pub struct SeriesIter<'a, B> {
@@ -570,7 +663,7 @@ impl<B: AsRef<[u8]>> Iterator for SeriesIter<'_, B> {
         if self.pos >= end {
             return None;
         }
-        if self.pos % SERIES_ALIGNMENT != 0 {
+        if self.reader.version != FORMAT_V1 && self.pos % SERIES_ALIGNMENT != 0 {
             self.failed = true;
             return Some(Err(Error::corrupt(
                 "series",
@@ -581,7 +674,7 @@ impl<B: AsRef<[u8]>> Iterator for SeriesIter<'_, B> {
         let mut chunks = Vec::new();
         match self.reader.decode_series(self.pos, &mut chunks) {
             Ok((labels, next)) => {
-                let series_ref = self.pos / SERIES_ALIGNMENT;
+                let series_ref = self.reader.series_ref_at(self.pos);
                 self.pos = next;
                 Some(Ok(SeriesEntry {
                     series_ref,
@@ -600,19 +693,16 @@ impl<B: AsRef<[u8]>> Iterator for SeriesIter<'_, B> {
 impl<B: AsRef<[u8]> + Send + Sync> IndexReader for IndexFileReader<B> {
     fn label_names(&self) -> Result<Vec<String>> {
         Ok(self
-            .names
-            .iter()
-            .filter(|n| !n.name.is_empty())
-            .map(|n| n.name.to_string())
+            .table_names()
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
             .collect())
     }
 
     fn label_values(&self, name: &str) -> Result<Vec<String>> {
-        let Some(ne) = self.name_entries(name) else {
-            return Ok(Vec::new());
-        };
-        let mut values = Vec::with_capacity(ne.count as usize);
-        self.for_each_value(ne, |v, _| {
+        let mut values = Vec::new();
+        self.for_each_value(name, |v, _| {
             values.push(v.to_string());
             Ok(true)
         })?;
@@ -637,11 +727,8 @@ impl<B: AsRef<[u8]> + Send + Sync> IndexReader for IndexFileReader<B> {
         name: &str,
         accept: &mut dyn FnMut(&str) -> bool,
     ) -> Result<BoxPostings<'a>> {
-        let Some(ne) = self.name_entries(name) else {
-            return Ok(empty());
-        };
         let mut lists: Vec<BoxPostings<'a>> = Vec::new();
-        self.for_each_value(ne, |v, off| {
+        self.for_each_value(name, |v, off| {
             if accept(v) {
                 lists.push(Box::new(self.postings_at(off)?));
             }

@@ -66,6 +66,19 @@ impl SymbolTable {
         }
     }
 
+    /// The symbol whose length prefix is at absolute offset `off` (version 1
+    /// references).
+    pub(crate) fn lookup_offset<'a>(&self, file: &'a [u8], off: u32) -> Result<&'a str> {
+        if self.offsets.binary_search(&off).is_err() {
+            return Err(Error::corrupt(
+                SECTION,
+                off as u64,
+                "symbol reference does not point at a symbol",
+            ));
+        }
+        read_str(file, off as u64)
+    }
+
     /// Symbol number `i`, for iteration.
     pub(crate) fn get<'a>(&self, file: &'a [u8], i: usize) -> Result<&'a str> {
         read_str(file, self.offsets[i] as u64)

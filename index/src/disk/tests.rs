@@ -218,9 +218,124 @@ proptest! {
         let _ = walk_index_bytes(&with_header);
         let mut good = sample_index_bytes().to_vec();
         let n = good.len();
-        for (at, x) in flips {
+        for &(at, x) in &flips {
             good[at % n] ^= x;
         }
         let _ = walk_index_bytes(&good);
+        let mut v1 = version1_index();
+        let n = v1.len();
+        for (at, x) in flips {
+            v1[at % n] ^= x;
+        }
+        let _ = walk_index_bytes(&v1);
     }
+}
+
+/// Builds a version 1 index by hand: symbol and series references are byte
+/// offsets, series are not aligned, the postings offset table is unsorted.
+fn version1_index() -> Vec<u8> {
+    use crate::encoding::{put_be32, put_uvarint, put_uvarint_str, put_varint};
+    fn section(out: &mut Vec<u8>, body: &[u8]) {
+        put_be32(out, body.len() as u32);
+        out.extend_from_slice(body);
+        put_be32(out, crc32c::crc32c(body));
+    }
+    let mut f = MAGIC.to_be_bytes().to_vec();
+    f.push(FORMAT_V1);
+    let symbols = ["__name__", "a", "b", "job", "up", "x"];
+    let mut sym_off = std::collections::HashMap::new();
+    let mut body = Vec::new();
+    put_be32(&mut body, symbols.len() as u32);
+    for s in symbols {
+        sym_off.insert(s, (f.len() + 4 + body.len()) as u64);
+        put_uvarint_str(&mut body, s.as_bytes());
+    }
+    section(&mut f, &body);
+    let series_start = f.len() as u64;
+    f.push(0); // padding a sequential reader must skip
+    let series: [(&[(&str, &str)], i64); 3] = [
+        (&[("__name__", "up"), ("job", "a")], 100),
+        (&[("__name__", "up"), ("job", "b")], 200),
+        (&[("__name__", "x")], -50),
+    ];
+    let mut refs = Vec::new();
+    for (labels, mint) in series {
+        refs.push(f.len() as u32);
+        let mut b = Vec::new();
+        put_uvarint(&mut b, labels.len() as u64);
+        for (n, v) in labels {
+            put_uvarint(&mut b, sym_off[n]);
+            put_uvarint(&mut b, sym_off[v]);
+        }
+        put_uvarint(&mut b, 1);
+        put_varint(&mut b, mint);
+        put_uvarint(&mut b, 10);
+        put_uvarint(&mut b, 8);
+        put_uvarint(&mut f, b.len() as u64);
+        f.extend_from_slice(&b);
+        put_be32(&mut f, crc32c::crc32c(&b));
+    }
+    let series_end = f.len() as u64;
+    let postings_start = f.len() as u64;
+    let lists: [(&str, &str, Vec<u32>); 5] = [
+        ("job", "b", vec![refs[1]]),
+        ("__name__", "x", vec![refs[2]]),
+        ("", "", refs.clone()),
+        ("job", "a", vec![refs[0]]),
+        ("__name__", "up", vec![refs[0], refs[1]]),
+    ];
+    let mut table = Vec::new();
+    put_be32(&mut table, lists.len() as u32);
+    for (n, v, ids) in &lists {
+        let mut b = Vec::new();
+        put_be32(&mut b, ids.len() as u32);
+        for id in ids {
+            put_be32(&mut b, *id);
+        }
+        put_uvarint(&mut table, 2);
+        put_uvarint_str(&mut table, n.as_bytes());
+        put_uvarint_str(&mut table, v.as_bytes());
+        put_uvarint(&mut table, f.len() as u64);
+        section(&mut f, &b);
+    }
+    let table_at = f.len() as u64;
+    section(&mut f, &table);
+    let toc = Toc {
+        symbols: 5,
+        series: series_start,
+        label_indices: series_end,
+        label_offset_table: table_at,
+        postings: postings_start,
+        postings_offset_table: table_at,
+    };
+    f.extend_from_slice(&toc.encode());
+    f
+}
+
+#[test]
+fn reads_version_1() {
+    let bytes = version1_index();
+    let r = IndexFileReader::from_bytes(&bytes[..]).unwrap();
+    assert_eq!(r.version(), FORMAT_V1);
+    r.verify().unwrap();
+    let all: Vec<_> = r.series_iter().map(|s| s.unwrap()).collect();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].labels, ls(&[("__name__", "x")]));
+    assert_eq!(all[2].chunks, vec![ChunkMeta::new(-50, -40, 8)]);
+    assert_eq!(r.label_names().unwrap(), vec!["__name__", "job"]);
+    assert_eq!(r.label_values("job").unwrap(), vec!["a", "b"]);
+    let up = r.postings("__name__", &["up"]).unwrap().collect_refs();
+    assert_eq!(up, vec![all[0].series_ref, all[1].series_ref]);
+    assert_eq!(
+        r.series_labels(up[1]).unwrap(),
+        ls(&[("__name__", "up"), ("job", "b")])
+    );
+    let ms = [crate::Matcher::new(crate::MatchType::Regex, "job", "a|b").unwrap()];
+    assert_eq!(
+        crate::postings_for_matchers(&r, &ms)
+            .unwrap()
+            .collect_refs(),
+        up
+    );
+    walk_index_bytes(&bytes).unwrap();
 }
