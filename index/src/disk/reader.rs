@@ -1,7 +1,7 @@
 //! Index file reader over any byte buffer, usually a memory map.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
@@ -77,6 +77,8 @@ pub struct IndexFileReader<B = Mmap> {
     v1_table: V1Table,
     /// End of the postings offset table's entries.
     table_end: u64,
+    /// The file, when opened from one: errors found later name it.
+    path: Option<PathBuf>,
 }
 
 impl IndexFileReader<Mmap> {
@@ -102,7 +104,9 @@ impl IndexFileReader<Mmap> {
         // another process truncating the file under us would fault; that
         // is outside what a library can prevent.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(map).map_err(in_file)
+        let mut reader = Self::from_bytes(map).map_err(in_file)?;
+        reader.path = Some(path.to_path_buf());
+        Ok(reader)
     }
 }
 
@@ -171,12 +175,29 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
             names,
             v1_table,
             table_end,
+            path: None,
         })
     }
 
     #[inline]
     fn file(&self) -> &[u8] {
         self.data.as_ref()
+    }
+
+    /// Adds the file's path to errors of a reader opened from a file.
+    fn in_file<T>(&self, r: Result<T>) -> Result<T> {
+        match (r, &self.path) {
+            (Err(e), Some(path)) if !matches!(e, Error::InFile { .. }) => Err(Error::InFile {
+                path: path.clone(),
+                source: Box::new(e),
+            }),
+            (r, _) => r,
+        }
+    }
+
+    /// The file this reader was opened from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The format version (1, 2 or 3).
@@ -201,11 +222,15 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
 
     /// The symbols in order (what a compactor merges across blocks).
     pub fn symbols(&self) -> impl Iterator<Item = Result<&str>> + '_ {
-        (0..self.symbols.len()).map(move |i| self.symbols.get(self.file(), i))
+        (0..self.symbols.len()).map(move |i| self.in_file(self.symbols.get(self.file(), i)))
     }
 
     /// The symbol referenced by `r` (its number; in version 1 its offset).
     pub fn symbol(&self, r: u32) -> Result<&str> {
+        self.in_file(self.symbol_inner(r))
+    }
+
+    fn symbol_inner(&self, r: u32) -> Result<&str> {
         if self.version == FORMAT_V1 {
             self.symbols.lookup_offset(self.file(), r)
         } else {
@@ -250,8 +275,8 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(k.min(body.len() / 2));
         for _ in 0..k {
             let at = d.offset();
-            let name = self.symbol(d.uvarint32()?)?;
-            let value = self.symbol(d.uvarint32()?)?;
+            let name = self.symbol_inner(d.uvarint32()?)?;
+            let value = self.symbol_inner(d.uvarint32()?)?;
             if name.is_empty() || pairs.last().is_some_and(|(n, _)| *n >= name) {
                 return Err(Error::corrupt(
                     SECTION,
@@ -305,7 +330,7 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
     /// The labels and chunk metas of series `r`.
     pub fn series(&self, r: SeriesRef, chunks: &mut Vec<ChunkMeta>) -> Result<Labels> {
         let at = self.series_offset(r)?;
-        self.decode_series(at, chunks).map(|(l, _)| l)
+        self.in_file(self.decode_series(at, chunks).map(|(l, _)| l))
     }
 
     /// Every series in label order (file order).
@@ -418,6 +443,10 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
 
     /// The postings list at absolute offset `at`, checked.
     pub fn postings_at(&self, at: u64) -> Result<BigEndianPostings<'_>> {
+        self.in_file(self.postings_at_inner(at))
+    }
+
+    fn postings_at_inner(&self, at: u64) -> Result<BigEndianPostings<'_>> {
         const SECTION: &str = "postings";
         let body = section_body(self.file(), at, SECTION)?;
         let mut d = Decoder::new(body, at + 4, SECTION);
@@ -438,6 +467,10 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
     /// (checksum, strictly increasing references that name series), and
     /// the legacy label indices and label offset table when present.
     pub fn verify(&self) -> Result<()> {
+        self.in_file(self.verify_inner())
+    }
+
+    fn verify_inner(&self) -> Result<()> {
         let mut prev: Option<Labels> = None;
         let mut count = 0u64;
         for s in self.series_iter() {
@@ -665,11 +698,11 @@ impl<B: AsRef<[u8]>> Iterator for SeriesIter<'_, B> {
         }
         if self.reader.version != FORMAT_V1 && self.pos % SERIES_ALIGNMENT != 0 {
             self.failed = true;
-            return Some(Err(Error::corrupt(
+            return Some(self.reader.in_file(Err(Error::corrupt(
                 "series",
                 self.pos,
                 "series entry not 16-byte aligned",
-            )));
+            ))));
         }
         let mut chunks = Vec::new();
         match self.reader.decode_series(self.pos, &mut chunks) {
@@ -684,7 +717,7 @@ impl<B: AsRef<[u8]>> Iterator for SeriesIter<'_, B> {
             }
             Err(e) => {
                 self.failed = true;
-                Some(Err(e))
+                Some(self.reader.in_file(Err(e)))
             }
         }
     }
@@ -702,10 +735,10 @@ impl<B: AsRef<[u8]> + Send + Sync> IndexReader for IndexFileReader<B> {
 
     fn label_values(&self, name: &str) -> Result<Vec<String>> {
         let mut values = Vec::new();
-        self.for_each_value(name, |v, _| {
+        self.in_file(self.for_each_value(name, |v, _| {
             values.push(v.to_string());
             Ok(true)
-        })?;
+        }))?;
         Ok(values)
     }
 
@@ -715,7 +748,7 @@ impl<B: AsRef<[u8]> + Send + Sync> IndexReader for IndexFileReader<B> {
         sorted.dedup();
         let mut lists: Vec<BoxPostings<'a>> = Vec::with_capacity(sorted.len());
         for v in sorted {
-            if let Some(off) = self.find_postings(name, v)? {
+            if let Some(off) = self.in_file(self.find_postings(name, v))? {
                 lists.push(Box::new(self.postings_at(off)?));
             }
         }
@@ -728,12 +761,12 @@ impl<B: AsRef<[u8]> + Send + Sync> IndexReader for IndexFileReader<B> {
         accept: &mut dyn FnMut(&str) -> bool,
     ) -> Result<BoxPostings<'a>> {
         let mut lists: Vec<BoxPostings<'a>> = Vec::new();
-        self.for_each_value(name, |v, off| {
+        self.in_file(self.for_each_value(name, |v, off| {
             if accept(v) {
-                lists.push(Box::new(self.postings_at(off)?));
+                lists.push(Box::new(self.postings_at_inner(off)?));
             }
             Ok(true)
-        })?;
+        }))?;
         Ok(merge(lists))
     }
 

@@ -99,6 +99,23 @@ fn round_trip_both_layouts() {
 }
 
 #[test]
+fn errors_found_after_open_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_index(dir.path(), &sample_series(), WriterOptions::default());
+    let r = IndexFileReader::open(&path).unwrap();
+    assert_eq!(r.path(), Some(path.as_path()));
+    let mut chunks = Vec::new();
+    // Reference 1 is offset 16: inside the symbol table, not a series.
+    let e = r.series(1, &mut chunks).unwrap_err();
+    assert!(e.is_corruption());
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("series at offset 16"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn many_values_use_sampled_lookups() {
     // More than 32 values per name exercises the sampled table lookup.
     let series: Vec<_> = (0..500)
