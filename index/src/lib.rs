@@ -7,7 +7,9 @@
 //!   [`label_names_matching`] and [`label_values_matching`] implement
 //!   Prometheus's selection semantics once over it. [`MemIndex`] is an
 //!   in-memory implementation.
-//! * [`disk`] reads and writes index files (format v2, as Prometheus does).
+//! * [`disk`] writes index files (format v2, byte for byte as Prometheus
+//!   2.42 does, or without label indices as 3.7+ does) and reads versions
+//!   1 to 3.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod chunk_meta;

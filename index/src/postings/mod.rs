@@ -13,7 +13,7 @@ mod mem;
 
 pub use algebra::{intersect, merge, without, Intersect, Merge, Without};
 pub use list::{BigEndianPostings, BitmapPostings, ListPostings, VecPostings};
-pub use mem::MemPostings;
+pub use mem::{MemPostings, ALL_POSTINGS_KEY};
 
 /// Identifies a series within one index: in a block it is the series'
 /// byte offset / 16 (index v2), in the head an ever-increasing counter.
