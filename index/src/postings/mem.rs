@@ -8,7 +8,6 @@ use parking_lot::RwLock;
 
 use roaring::RoaringBitmap;
 
-use super::algebra::MATERIALIZE_MERGE_MIN_INPUTS;
 use super::list::{ListPostings, RefList};
 use super::BitmapPostings;
 use super::{empty, merge, BoxPostings, SeriesRef};
@@ -220,11 +219,10 @@ fn delete_one(names: &mut HashMap<Box<str>, Values>, name: &str, value: &str, r:
 }
 
 fn merge_lists(lists: Vec<Arc<RefList>>) -> BoxPostings<'static> {
-    if lists.len() >= MATERIALIZE_MERGE_MIN_INPUTS
-        && !lists.iter().any(|l| matches!(**l, RefList::Wide(_)))
-    {
-        // Many lists: OR the bitmaps directly, container by container,
-        // rather than iterating each one.
+    if lists.len() >= 2 && !lists.iter().any(|l| matches!(**l, RefList::Wide(_))) {
+        // OR the lists into one bitmap, container by container: that
+        // copies less than snapshotting each list and iterates without a
+        // merge heap.
         let mut acc = RoaringBitmap::new();
         for l in &lists {
             match &**l {
