@@ -258,11 +258,12 @@ fn union_materialized<'a>(its: Vec<BoxPostings<'a>>) -> BoxPostings<'a> {
     let (Some(&min), Some(&max)) = (all.iter().min(), all.iter().max()) else {
         return empty();
     };
-    let range = max - min + 1;
-    // A bitset costs range/8 bytes; use it while that is at most what the
-    // vector of references already costs.
-    if range / 64 <= all.len() as u64 {
-        return Box::new(BitsetPostings::new(min, range, &all));
+    // A bitset costs span/8 bytes; use it while that is at most what the
+    // vector of references already costs (which also keeps `span + 1`
+    // from overflowing).
+    let span = max - min;
+    if span / 64 < all.len() as u64 {
+        return Box::new(BitsetPostings::new(min, span + 1, &all));
     }
     all.sort_unstable();
     all.dedup();
@@ -389,7 +390,11 @@ mod tests {
     fn sets() -> impl Strategy<Value = Vec<BTreeSet<u64>>> {
         // Enough inputs to take the materialised union path, with dense
         // (bitset) and sparse (sorted vector) ranges.
-        let refs = prop_oneof![8 => 0u64..200, 1 => (1u64 << 32)..(1u64 << 32) + 3];
+        let refs = prop_oneof![
+            8 => 0u64..200,
+            1 => (1u64 << 32)..(1u64 << 32) + 3,
+            1 => (u64::MAX - 2)..=u64::MAX,
+        ];
         prop::collection::vec(prop::collection::btree_set(refs, 0..60), 0..12)
     }
 
@@ -409,7 +414,10 @@ mod tests {
             } else {
                 match cur {
                     None => want.iter().next().copied(),
-                    Some(c) => want.range(c + 1..).next().copied(),
+                    Some(c) => want
+                        .range((std::ops::Bound::Excluded(c), std::ops::Bound::Unbounded))
+                        .next()
+                        .copied(),
                 }
             };
             let got = if is_seek { p.seek(t) } else { p.next() };
