@@ -8,8 +8,8 @@
 mod reader;
 mod writer;
 
-pub(crate) use reader::BitReader;
-pub(crate) use writer::BitWriter;
+pub(crate) use reader::{BitReader, REFILL_BITS};
+pub(crate) use writer::{BitWriter, WRITE_BITS, WRITE_WIDE_BITS};
 
 #[cfg(test)]
 mod tests {
@@ -32,6 +32,31 @@ mod tests {
                 prop_assert_eq!(r.read_bits(width), value & mask);
             }
             prop_assert_eq!(r.position(), w.bit_len());
+        }
+
+        /// Wide (16-byte) writes interleave with word writes.
+        #[test]
+        fn wide_fields_round_trip(fields in prop::collection::vec((any::<u128>(), 1u32..=WRITE_WIDE_BITS), 0..100)) {
+            let mut w = BitWriter::with_capacity(0);
+            for &(value, width) in &fields {
+                if width <= 64 {
+                    w.write_bits(value as u64, width);
+                } else {
+                    w.write_wide(value, width);
+                }
+            }
+            prop_assert_eq!(w.bytes().len() as u64, w.bit_len().div_ceil(8));
+            let mut r = BitReader::new(w.bytes(), 0);
+            for &(value, width) in &fields {
+                let mask = u128::MAX >> (128 - width);
+                let got = if width <= 64 {
+                    u128::from(r.read_bits(width))
+                } else {
+                    u128::from(r.read_bits(width - 64)) << 64 | u128::from(r.read_bits(64))
+                };
+                prop_assert_eq!(got, value & mask);
+            }
+            prop_assert!(!r.overran());
         }
 
         /// Resuming a writer at a bit position continues the stream exactly

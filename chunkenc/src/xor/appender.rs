@@ -1,7 +1,7 @@
 //! Encoding XOR chunks.
 
 use super::{fits_bits, XorChunk, XorIterator, HEADER_LEN, LEADING_UNSET, MAX_SAMPLES};
-use crate::bstream::BitWriter;
+use crate::bstream::{BitWriter, WRITE_BITS, WRITE_WIDE_BITS};
 use crate::{ChunkFull, Result};
 
 /// Bytes reserved for a new chunk: a 120-sample chunk of a regular series
@@ -107,31 +107,45 @@ impl XorAppender {
     #[inline]
     pub fn append(&mut self, t: i64, v: f64) -> Result<(), ChunkFull> {
         let v = v.to_bits();
-        let mut t_delta = 0;
+        let t_delta = t.wrapping_sub(self.t) as u64;
+        if self.num >= 2 && self.num < u16::MAX {
+            let dod = t_delta.wrapping_sub(self.t_delta) as i64;
+            match dod_code(dod) {
+                Some((code, len)) => self.write_value(code, len, v),
+                None => {
+                    self.w.write_bits(0b1111, 4);
+                    self.w.write_bits(dod as u64, 64);
+                    self.write_value(0, 0, v);
+                }
+            }
+            self.commit(t, v, t_delta);
+            return Ok(());
+        }
         match self.num {
             0 => {
                 let zigzag = ((t << 1) ^ (t >> 63)) as u64;
                 self.write_uvarint(zigzag);
                 self.w.write_bits(v, 64);
+                self.commit(t, v, 0);
             }
             1 => {
-                t_delta = t.wrapping_sub(self.t) as u64;
                 self.write_uvarint(t_delta);
-                self.write_value(v);
+                self.write_value(0, 0, v);
+                self.commit(t, v, t_delta);
             }
-            u16::MAX => return Err(ChunkFull),
-            _ => {
-                t_delta = t.wrapping_sub(self.t) as u64;
-                self.write_dod(t_delta.wrapping_sub(self.t_delta) as i64);
-                self.write_value(v);
-            }
+            _ => return Err(ChunkFull),
         }
+        Ok(())
+    }
+
+    /// Records the sample as the last one and bumps the header count.
+    #[inline(always)]
+    fn commit(&mut self, t: i64, v: u64, t_delta: u64) {
         self.t = t;
         self.v = v;
         self.t_delta = t_delta;
         self.num += 1;
-        self.w.bytes_mut()[..HEADER_LEN].copy_from_slice(&self.num.to_be_bytes());
-        Ok(())
+        self.w.patch_u16_at_start(self.num);
     }
 
     /// Number of samples appended (including those of a resumed chunk).
@@ -189,31 +203,15 @@ impl XorAppender {
         self.w.write_bits(x, 8);
     }
 
-    /// The delta-of-delta timestamp buckets (NOTES.md §4.1a): the prefix
-    /// and the field go out in one write where they fit in 64 bits.
+    /// Writes `prefix` (the low `prefix_len` bits of it, the sample's
+    /// timestamp part) followed by the Gorilla-compressed value (NOTES.md
+    /// §4.2), merging them into as few bit-writer calls as fit.
     #[inline(always)]
-    fn write_dod(&mut self, dod: i64) {
-        let d = dod as u64;
-        if dod == 0 {
-            self.w.write_bits(0, 1);
-        } else if fits_bits(dod, 14) {
-            self.w.write_bits(0b10 << 14 | (d & 0x3fff), 16);
-        } else if fits_bits(dod, 17) {
-            self.w.write_bits(0b110 << 17 | (d & 0x1_ffff), 20);
-        } else if fits_bits(dod, 20) {
-            self.w.write_bits(0b1110 << 20 | (d & 0xf_ffff), 24);
-        } else {
-            self.w.write_bits(0b1111, 4);
-            self.w.write_bits(d, 64);
-        }
-    }
-
-    /// Gorilla value compression against the previous value (NOTES.md §4.2).
-    #[inline(always)]
-    fn write_value(&mut self, v: u64) {
+    fn write_value(&mut self, prefix: u64, prefix_len: u32, v: u64) {
         let delta = v ^ self.v;
         if delta == 0 {
-            self.w.write_bits(0, 1);
+            // `0`: value unchanged.
+            self.write_merged(prefix << 1, prefix_len + 1, 0, 0);
             return;
         }
         // The leading-zero field has 5 bits, so counts of 32 and more are
@@ -221,19 +219,58 @@ impl XorAppender {
         let leading = (delta.leading_zeros() as u8).min(31);
         let trailing = delta.trailing_zeros() as u8;
         if self.leading != LEADING_UNSET && leading >= self.leading && trailing >= self.trailing {
+            // `10`: the stored window still covers the change.
             let significant = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            self.w.write_bits(0b10, 2);
-            self.w.write_bits(delta >> self.trailing, significant);
+            let payload = delta >> self.trailing;
+            self.write_merged(prefix << 2 | 0b10, prefix_len + 2, payload, significant);
             return;
         }
         self.leading = leading;
         self.trailing = trailing;
+        // `11`, 5 bits of leading zeros, 6 of significant-bit count: 64
+        // does not fit and is written as 0, which readers map back.
         let significant = 64 - u32::from(leading) - u32::from(trailing);
-        // 64 significant bits do not fit the 6-bit field; they are written
-        // as 0, which a reader maps back to 64.
         let header = 0b11 << 11 | u64::from(leading) << 6 | u64::from(significant & 0x3f);
-        self.w.write_bits(header, 13);
-        self.w.write_bits(delta >> trailing, significant);
+        self.write_merged(
+            prefix << 13 | header,
+            prefix_len + 13,
+            delta >> trailing,
+            significant,
+        );
+    }
+
+    /// Writes `head` (`head_len` ≤ 37 bits) then `tail` (`tail_len` ≤ 64
+    /// bits, 0 for none) in one store.
+    #[inline(always)]
+    fn write_merged(&mut self, head: u64, head_len: u32, tail: u64, tail_len: u32) {
+        let len = head_len + tail_len;
+        if len <= WRITE_BITS {
+            // `tail_len` < 56 here, so the shift is in range.
+            self.w.write_bits(head << tail_len | tail, len);
+        } else {
+            debug_assert!(len <= WRITE_WIDE_BITS);
+            self.w
+                .write_wide(u128::from(head) << tail_len | u128::from(tail), len);
+        }
+    }
+}
+
+/// The delta-of-delta timestamp buckets (NOTES.md §4.1a) as a prefixed
+/// code and its length, or `None` for the whole-int64 bucket (`1111` and
+/// 64 bits), which does not fit one word.
+#[inline(always)]
+fn dod_code(dod: i64) -> Option<(u64, u32)> {
+    let d = dod as u64;
+    if dod == 0 {
+        Some((0, 1))
+    } else if fits_bits(dod, 14) {
+        Some((0b10 << 14 | (d & 0x3fff), 16))
+    } else if fits_bits(dod, 17) {
+        Some((0b110 << 17 | (d & 0x1_ffff), 20))
+    } else if fits_bits(dod, 20) {
+        Some((0b1110 << 20 | (d & 0xf_ffff), 24))
+    } else {
+        None
     }
 }
 

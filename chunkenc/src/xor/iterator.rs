@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 
 use super::{sign_extend, HEADER_LEN};
-use crate::bstream::BitReader;
+use crate::bstream::{BitReader, REFILL_BITS};
 use crate::{Error, SampleIterator, ValueType};
 
 /// A cursor over the samples of an XOR chunk, reading borrowed bytes.
@@ -26,6 +26,9 @@ use crate::{Error, SampleIterator, ValueType};
 #[derive(Debug, Clone)]
 pub struct XorIterator<'a> {
     reader: BitReader<'a>,
+    /// The header's sample count.
+    declared: u16,
+    /// Samples this iterator will read: `declared`, or fewer after an error.
     num_total: u16,
     num_read: u16,
     t: i64,
@@ -52,9 +55,11 @@ pub(crate) struct EndState {
 
 impl<'a> XorIterator<'a> {
     /// An iterator over the chunk data `bytes` (sample-count header first).
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         let mut it = XorIterator {
             reader: BitReader::new(bytes, (HEADER_LEN * 8) as u64),
+            declared: 0,
             num_total: 0,
             num_read: 0,
             t: i64::MIN,
@@ -66,7 +71,10 @@ impl<'a> XorIterator<'a> {
             err: None,
         };
         match bytes {
-            [hi, lo, ..] => it.num_total = u16::from_be_bytes([*hi, *lo]),
+            [hi, lo, ..] => {
+                it.declared = u16::from_be_bytes([*hi, *lo]);
+                it.num_total = it.declared;
+            }
             _ => it.err = Some(Error::MissingHeader { len: bytes.len() }),
         }
         it
@@ -79,7 +87,7 @@ impl<'a> XorIterator<'a> {
 
     /// The sample count from the chunk header.
     pub fn num_samples(&self) -> usize {
-        usize::from(self.num_total)
+        usize::from(self.declared)
     }
 
     /// Why iteration stopped early, as the concrete error type.
@@ -105,35 +113,55 @@ impl<'a> XorIterator<'a> {
         })
     }
 
+    #[inline(always)]
     fn fail(&mut self, err: Error) -> ValueType {
+        self.num_total = self.num_read;
         self.err = Some(err);
         self.exhausted = true;
         ValueType::None
     }
 
-    fn truncated(&self, bit_offset: u64) -> Error {
+    /// The sample being decoded starts where the committed reader stands.
+    fn sample_offset(&self) -> u64 {
+        self.reader.position()
+    }
+
+    fn truncated(&self) -> Error {
         Error::Truncated {
             sample: self.num_read,
-            num_samples: self.num_total,
-            bit_offset,
+            num_samples: self.declared,
+            bit_offset: self.sample_offset(),
             len: (self.reader.len_bits() / 8) as usize,
         }
     }
 
+    /// Everything but the hot path: the first two samples and the end.
+    #[inline(always)]
+    fn next_cold(&mut self) -> ValueType {
+        if self.num_read == self.num_total || self.err.is_some() {
+            self.exhausted = true;
+            return ValueType::None;
+        }
+        match self.num_read {
+            0 => self.read_first(),
+            _ => self.read_second(),
+        }
+    }
+
     /// Sample 0: a varint timestamp and the raw value bits.
+    #[inline(always)]
     fn read_first(&mut self) -> ValueType {
         let mut r = self.reader;
-        let start = r.position();
         let Some(zigzag) = read_uvarint(&mut r) else {
             return self.fail(Error::VarintOverflow {
                 sample: 0,
-                byte_offset: (start / 8) as usize,
+                byte_offset: (self.sample_offset() / 8) as usize,
             });
         };
         let t = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
         let v = r.read_bits(64);
         if r.overran() {
-            return self.fail(self.truncated(start));
+            return self.fail(self.truncated());
         }
         self.reader = r;
         self.t = t;
@@ -143,71 +171,72 @@ impl<'a> XorIterator<'a> {
     }
 
     /// Sample 1: a uvarint timestamp delta and an XOR-compressed value.
+    #[inline(always)]
     fn read_second(&mut self) -> ValueType {
         let mut r = self.reader;
-        let start = r.position();
         let Some(t_delta) = read_uvarint(&mut r) else {
             return self.fail(Error::VarintOverflow {
                 sample: 1,
-                byte_offset: (start / 8) as usize,
+                byte_offset: (self.sample_offset() / 8) as usize,
             });
         };
-        self.commit_value(r, start, t_delta)
+        r.refill();
+        self.finish_sample(r, t_delta)
     }
 
     /// Samples 2 and later: a delta-of-delta timestamp and an XOR value.
+    ///
+    /// The hot path. Fields are cut from the reader's 64-bit buffer by
+    /// shifts; the buffer is topped up once per sample at most, plus once
+    /// more for a long value payload.
+    ///
+    /// This and everything it calls are `inline(always)`, the cold first
+    /// samples and error paths included: only when no call receives the
+    /// iterator by reference can the compiler keep its fields in registers
+    /// across a caller's `while it.next() == Float` loop, which halves the
+    /// time per sample.
     #[inline(always)]
     fn read_later(&mut self) -> ValueType {
         let mut r = self.reader;
-        let start = r.position();
+        if r.available() < REFILL_BITS {
+            r.refill();
+        }
         let w = r.peek();
-        // The bucket is told by the number of leading one bits (at most 4
-        // are read): 0 → dod 0, 10 → 14 bits, 110 → 17, 1110 → 20,
-        // 1111 → a whole int64.
-        let dod = match (!w).leading_zeros() {
-            0 => {
-                r.skip(1);
-                0
-            }
-            1 => {
-                r.skip(16);
-                sign_extend((w << 2) >> 50, 14)
-            }
-            2 => {
-                r.skip(20);
-                sign_extend((w << 3) >> 47, 17)
-            }
-            3 => {
-                r.skip(24);
-                sign_extend((w << 4) >> 44, 20)
-            }
-            _ => {
-                r.skip(4);
-                r.read_bits(64) as i64
-            }
+        // Regular scrapes give dod 0 (`0`) or a few ms of jitter (`10` +
+        // 14 bits), tested first; the rarer wider buckets come after.
+        let dod = if (w as i64) >= 0 {
+            r.consume(1);
+            0
+        } else if ((w << 1) as i64) >= 0 {
+            r.consume(16);
+            sign_extend((w << 2) >> 50, 14)
+        } else {
+            read_wide_dod(&mut r, w)
         };
-        let t_delta = (self.t_delta as i64).wrapping_add(dod) as u64;
-        self.commit_value(r, start, t_delta)
+        let t_delta = self.t_delta.wrapping_add(dod as u64);
+        self.finish_sample(r, t_delta)
     }
 
-    /// Reads the XOR value that follows a timestamp, then commits the
-    /// sample if the data held it entirely.
+    /// Decodes the XOR value at `r` (which holds at least 13 buffered
+    /// bits), then commits the sample if the data held all of it.
     #[inline(always)]
-    fn commit_value(&mut self, mut r: BitReader<'a>, start: u64, t_delta: u64) -> ValueType {
+    fn finish_sample(&mut self, mut r: BitReader<'a>, t_delta: u64) -> ValueType {
         let w = r.peek();
         let (mut leading, mut trailing) = (self.leading, self.trailing);
-        let delta = if w >> 63 == 0 {
+        let delta = if (w as i64) >= 0 {
             // `0`: value unchanged.
-            r.skip(1);
+            r.consume(1);
             0
         } else {
-            if (w >> 62) & 1 == 0 {
-                // `10`: reuse the current window.
-                r.skip(2);
+            if ((w << 1) as i64) >= 0 {
+                // `10`: reuse the current window. Before any window was
+                // read the state is 0/0, a 64-bit window, as in
+                // Prometheus's reader (a resumed appender writes that).
+                r.consume(2);
             } else {
-                // `11`: a new window, 5 bits of leading zeros and 6 bits of
-                // significant-bit count (0 meaning 64).
-                r.skip(13);
+                // `11`: 5 bits of leading zeros, 6 bits of significant-bit
+                // count (0 meaning 64).
+                r.consume(13);
                 leading = ((w >> 57) & 0x1f) as u8;
                 let significant = match ((w >> 51) & 0x3f) as u8 {
                     0 => 64,
@@ -216,21 +245,17 @@ impl<'a> XorIterator<'a> {
                 if leading + significant > 64 {
                     return self.fail(Error::BadValueWindow {
                         sample: self.num_read,
-                        bit_offset: start,
+                        bit_offset: self.sample_offset(),
                         leading,
                         significant,
                     });
                 }
                 trailing = 64 - leading - significant;
             }
-            // Reusing the window before any was read happens after a
-            // resumed append (NOTES.md §4.2): the state is then 0/0 and the
-            // window is all 64 bits, as in Prometheus's reader.
-            let significant = 64 - u32::from(leading) - u32::from(trailing);
-            r.read_bits(significant) << trailing
+            r.read_bits(64 - u32::from(leading) - u32::from(trailing)) << trailing
         };
         if r.overran() {
-            return self.fail(self.truncated(start));
+            return self.fail(self.truncated());
         }
         self.reader = r;
         self.t_delta = t_delta;
@@ -243,10 +268,33 @@ impl<'a> XorIterator<'a> {
     }
 }
 
+/// The 17-bit, 20-bit and whole-int64 dod buckets (`110`, `1110`, `1111`),
+/// read from `w`, the buffer of `r` (holding at least 56 bits); leaves at
+/// least 13 bits buffered for the value's control bits.
+#[inline(always)]
+fn read_wide_dod(r: &mut BitReader<'_>, w: u64) -> i64 {
+    match (!w).leading_zeros() {
+        2 => {
+            r.consume(20);
+            sign_extend((w << 3) >> 47, 17)
+        }
+        3 => {
+            r.consume(24);
+            sign_extend((w << 4) >> 44, 20)
+        }
+        _ => {
+            r.consume(4);
+            let dod = r.read_bits(64) as i64;
+            r.refill();
+            dod
+        }
+    }
+}
+
 /// Reads an unsigned LEB128 varint as Go's `binary.ReadUvarint` accepts it;
 /// `None` if it overflows 64 bits. Bits past the end read as zero, which
 /// ends the varint; the caller reports that as truncation.
-#[inline]
+#[inline(always)]
 fn read_uvarint(r: &mut BitReader<'_>) -> Option<u64> {
     let mut x = 0u64;
     let mut shift = 0;
@@ -267,15 +315,12 @@ fn read_uvarint(r: &mut BitReader<'_>) -> Option<u64> {
 impl SampleIterator for XorIterator<'_> {
     #[inline]
     fn next(&mut self) -> ValueType {
-        if self.num_read == self.num_total || self.err.is_some() {
-            self.exhausted = true;
-            return ValueType::None;
+        // A failure freezes `num_total` at `num_read`, so this one range
+        // test also covers the error state.
+        if self.num_read >= 2 && self.num_read < self.num_total {
+            return self.read_later();
         }
-        match self.num_read {
-            0 => self.read_first(),
-            1 => self.read_second(),
-            _ => self.read_later(),
-        }
+        self.next_cold()
     }
 
     fn seek(&mut self, t: i64) -> ValueType {
