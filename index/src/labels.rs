@@ -207,14 +207,46 @@ impl Labels {
     /// `0xff` separator, which cannot occur in UTF-8). Use it for sharding
     /// and for keying series maps; never change it.
     pub fn stable_hash(&self) -> u64 {
-        let mut buf = Vec::with_capacity(self.data.len() + 16);
-        for l in self.iter() {
-            buf.extend_from_slice(l.name.as_bytes());
-            buf.push(0xff);
-            buf.extend_from_slice(l.value.as_bytes());
-            buf.push(0xff);
+        self.hash_filtered(|_| true)
+    }
+
+    /// The [`stable_hash`](Self::stable_hash) of only the labels named in
+    /// `names` (PromQL's `by (...)` and `on (...)` grouping keys), without
+    /// building the reduced set.
+    ///
+    /// ```
+    /// use aion_index::Labels;
+    /// let l = Labels::from_pairs(&[("__name__", "up"), ("job", "api"), ("x", "1")]).unwrap();
+    /// assert_eq!(l.hash_for_labels(&["job"]), l.keep(&["job"]).stable_hash());
+    /// ```
+    pub fn hash_for_labels(&self, names: &[&str]) -> u64 {
+        self.hash_filtered(|n| names.contains(&n))
+    }
+
+    /// The [`stable_hash`](Self::stable_hash) of the labels *not* named in
+    /// `names`, also leaving out `__name__` (PromQL's `without (...)` and
+    /// `ignoring (...)`, which always drop the metric name).
+    pub fn hash_without_labels(&self, names: &[&str]) -> u64 {
+        self.hash_filtered(|n| n != METRIC_NAME && !names.contains(&n))
+    }
+
+    fn hash_filtered(&self, mut keep: impl FnMut(&str) -> bool) -> u64 {
+        thread_local! {
+            // Reused so hashing in hot loops (grouping, sharding) does not
+            // allocate in steady state.
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        xxh64(&buf, 0)
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            for l in self.iter().filter(|l| keep(l.name)) {
+                buf.extend_from_slice(l.name.as_bytes());
+                buf.push(0xff);
+                buf.extend_from_slice(l.value.as_bytes());
+                buf.push(0xff);
+            }
+            xxh64(&buf, 0)
+        })
     }
 
     /// Bytes of heap this set owns (its shared buffer plus the reference
@@ -533,6 +565,24 @@ mod tests {
         assert_eq!(
             ls(&[("a", "b")]).stable_hash(),
             crate::hash::xxh64(b"a\xffb\xff", 0)
+        );
+    }
+
+    #[test]
+    fn grouping_hashes() {
+        let l = ls(&[("__name__", "up"), ("job", "api"), ("x", "1")]);
+        assert_eq!(
+            l.hash_for_labels(&["job", "x"]),
+            l.keep(&["job", "x"]).stable_hash()
+        );
+        assert_eq!(l.hash_for_labels(&[]), Labels::new().stable_hash());
+        assert_eq!(
+            l.hash_without_labels(&["x"]),
+            ls(&[("job", "api")]).stable_hash()
+        );
+        assert_eq!(
+            l.hash_without_labels(&[]),
+            l.without_metric_name().stable_hash()
         );
     }
 }

@@ -54,28 +54,72 @@ impl fmt::Display for MatchType {
 
 /// A compiled anchored regex with fast paths for the shapes selectors use
 /// most, so the common cases never run the regex engine.
+///
+/// Every fast path is proven equal to the full `^(?s:…)$` regex by the
+/// `fast_paths_agree_with_full_regex` proptest below.
 #[derive(Clone)]
 pub(crate) enum FastRegex {
     /// `.*`: everything.
     Any,
     /// `.+`: everything but `""`.
     NonEmpty,
-    /// No metacharacters: plain equality.
+    /// A literal (metacharacters escaped with `\` allowed): equality.
     Literal(String),
     /// `lit.*`
     Prefix(String),
-    /// `a|b|c` of literals: set lookup.
+    /// `lit.+`: the prefix and at least one more character.
+    PrefixNonEmpty(String),
+    /// `.*lit`
+    Suffix(String),
+    /// `.*lit.*`
+    Contains(String),
+    /// `a|b|c` of literals, optionally in one `( )` or `(?: )` group: set
+    /// lookup.
     Set(HashSet<String>),
     /// Anything else.
     Full(Regex),
 }
 
+/// Characters with a meaning in regex syntax outside classes.
 const META: &[char] = &[
     '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
 ];
 
-fn is_literal(s: &str) -> bool {
-    !s.contains(META)
+/// The string a pattern fragment matches literally, if it is a plain
+/// literal: no metacharacters except escaped punctuation (`\.` is `.`;
+/// `\d`, `\w` and other escapes of letters or digits are classes, not
+/// literals).
+fn parse_literal(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => out.push(e),
+                _ => return None,
+            }
+        } else if META.contains(&c) {
+            return None;
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// `a|b|c` (optionally grouped) as its literal alternatives.
+fn parse_set(pattern: &str) -> Option<Vec<String>> {
+    let inner = pattern
+        .strip_prefix("(?:")
+        .or_else(|| pattern.strip_prefix('('))
+        .and_then(|p| p.strip_suffix(')'))
+        .unwrap_or(pattern);
+    // Splitting on `|` is only right when no alternative contains an
+    // escaped `|`; such patterns fall back to the regex.
+    if inner.contains("\\|") {
+        return None;
+    }
+    inner.split('|').map(parse_literal).collect()
 }
 
 impl FastRegex {
@@ -87,19 +131,40 @@ impl FastRegex {
             pattern: pattern.to_string(),
             source: Box::new(e),
         })?;
-        Ok(if pattern == ".*" {
-            FastRegex::Any
-        } else if pattern == ".+" {
-            FastRegex::NonEmpty
-        } else if is_literal(pattern) {
-            FastRegex::Literal(pattern.to_string())
-        } else if let Some(p) = pattern.strip_suffix(".*").filter(|p| is_literal(p)) {
-            FastRegex::Prefix(p.to_string())
-        } else if pattern.contains('|') && pattern.split('|').all(is_literal) {
-            FastRegex::Set(pattern.split('|').map(str::to_string).collect())
-        } else {
-            FastRegex::Full(full)
-        })
+        if pattern == ".*" {
+            return Ok(FastRegex::Any);
+        }
+        if pattern == ".+" {
+            return Ok(FastRegex::NonEmpty);
+        }
+        if let Some(l) = parse_literal(pattern) {
+            return Ok(FastRegex::Literal(l));
+        }
+        if let Some(mid) = pattern
+            .strip_prefix(".*")
+            .and_then(|p| p.strip_suffix(".*"))
+        {
+            if let Some(l) = parse_literal(mid).filter(|_| !mid.ends_with('\\')) {
+                return Ok(FastRegex::Contains(l));
+            }
+        }
+        if let Some(p) = pattern.strip_suffix(".*").filter(|p| !p.ends_with('\\')) {
+            if let Some(l) = parse_literal(p) {
+                return Ok(FastRegex::Prefix(l));
+            }
+        }
+        if let Some(p) = pattern.strip_suffix(".+").filter(|p| !p.ends_with('\\')) {
+            if let Some(l) = parse_literal(p) {
+                return Ok(FastRegex::PrefixNonEmpty(l));
+            }
+        }
+        if let Some(l) = pattern.strip_prefix(".*").and_then(parse_literal) {
+            return Ok(FastRegex::Suffix(l));
+        }
+        if let Some(set) = parse_set(pattern) {
+            return Ok(FastRegex::Set(set.into_iter().collect()));
+        }
+        Ok(FastRegex::Full(full))
     }
 
     #[inline]
@@ -109,6 +174,9 @@ impl FastRegex {
             FastRegex::NonEmpty => !v.is_empty(),
             FastRegex::Literal(l) => v == l,
             FastRegex::Prefix(p) => v.starts_with(p.as_str()),
+            FastRegex::PrefixNonEmpty(p) => v.len() > p.len() && v.starts_with(p.as_str()),
+            FastRegex::Suffix(s) => v.ends_with(s.as_str()),
+            FastRegex::Contains(s) => v.contains(s.as_str()),
             FastRegex::Set(s) => s.contains(v),
             FastRegex::Full(r) => r.is_match(v),
         }
@@ -124,6 +192,22 @@ impl FastRegex {
                 Some(v)
             }
             _ => None,
+        }
+    }
+
+    /// Which path a pattern took (for tests).
+    #[cfg(test)]
+    fn kind(&self) -> &'static str {
+        match self {
+            FastRegex::Any => "any",
+            FastRegex::NonEmpty => "non-empty",
+            FastRegex::Literal(_) => "literal",
+            FastRegex::Prefix(_) => "prefix",
+            FastRegex::PrefixNonEmpty(_) => "prefix-non-empty",
+            FastRegex::Suffix(_) => "suffix",
+            FastRegex::Contains(_) => "contains",
+            FastRegex::Set(_) => "set",
+            FastRegex::Full(_) => "full",
         }
     }
 }
@@ -200,6 +284,12 @@ impl Matcher {
         }
     }
 
+    /// Whether the series with `labels` satisfies the matcher (an absent
+    /// label counts as the empty value).
+    pub fn matches_labels(&self, labels: &crate::Labels) -> bool {
+        self.matches(labels.get(&self.name).unwrap_or(""))
+    }
+
     /// Whether the matcher matches the empty value, i.e. also selects
     /// series that do not have the label at all.
     pub fn matches_empty(&self) -> bool {
@@ -215,6 +305,12 @@ impl Matcher {
             MatchType::Regex => self.re.as_ref().and_then(FastRegex::set_matches),
             _ => None,
         }
+    }
+
+    /// For `=~` and `!~` whose regex is a finite alternation of literals,
+    /// the literals (the values the *regex* matches, before negation).
+    pub(crate) fn regex_literal_set(&self) -> Option<Vec<&str>> {
+        self.re.as_ref().and_then(FastRegex::set_matches)
     }
 
     /// The matcher with its operator negated (`=` ↔ `!=`, `=~` ↔ `!~`).
@@ -269,6 +365,8 @@ impl fmt::Debug for Matcher {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn m(kind: MatchType, v: &str) -> Matcher {
@@ -294,20 +392,106 @@ mod tests {
     }
 
     #[test]
-    fn fast_paths_agree_with_full_regex() {
-        let patterns = [
-            "", ".*", ".+", "abc", "abc.*", "a|b|cd", "foo|", "a.b", "(a|b)",
+    fn fast_path_shapes() {
+        let cases = [
+            (".*", "any"),
+            (".+", "non-empty"),
+            ("", "literal"),
+            ("abc", "literal"),
+            ("a\\.b", "literal"),
+            ("abc.*", "prefix"),
+            ("a\\.b.*", "prefix"),
+            ("abc.+", "prefix-non-empty"),
+            (".*abc", "suffix"),
+            (".*abc.*", "contains"),
+            ("a|b|cd", "set"),
+            ("(a|b)", "set"),
+            ("(?:a|b|)", "set"),
+            ("foo|", "set"),
+            ("a\\d", "full"),
+            ("a\\|b", "literal"),
+            ("a\\|b|c", "full"),
+            ("(a|b).*", "full"),
+            ("a.b", "full"),
+            ("abc\\.*", "full"),
+            ("(?i)abc", "full"),
         ];
-        let inputs = ["", "a", "b", "cd", "abc", "abcd", "foo", "a.b", "axb", "\n"];
-        for p in patterns {
-            let fast = FastRegex::compile("l", p).unwrap();
+        for (p, kind) in cases {
+            assert_eq!(FastRegex::compile("l", p).unwrap().kind(), kind, "{p:?}");
+        }
+        assert_eq!(
+            m(MatchType::Regex, "(a|b|c)").set_matches(),
+            Some(vec!["a", "b", "c"])
+        );
+        assert_eq!(
+            m(MatchType::Regex, "a\\.b").set_matches(),
+            Some(vec!["a.b"])
+        );
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop::sample::select(
+            &[
+                "a", "b", "ab", "ba", "\\.", "\\|", "\\\\", "\\*", "\\d", "é", ".", ".*", ".+",
+                "|", "(", ")", "(?:", "?", "[ab]", "x", "\n",
+            ][..],
+        )
+        .prop_map(str::to_string)
+    }
+
+    fn shaped_pattern() -> impl Strategy<Value = String> {
+        let lit = prop::collection::vec(
+            prop::sample::select(&["a", "b", "é", "\\.", "\\*", "\\\\", "x", ""][..]),
+            0..4,
+        )
+        .prop_map(|v| v.concat());
+        prop_oneof![
+            lit.clone(),
+            lit.clone().prop_map(|l| format!("{l}.*")),
+            lit.clone().prop_map(|l| format!("{l}.+")),
+            lit.clone().prop_map(|l| format!(".*{l}")),
+            lit.clone().prop_map(|l| format!(".*{l}.*")),
+            prop::collection::vec(lit.clone(), 1..4).prop_map(|v| v.join("|")),
+            prop::collection::vec(lit.clone(), 1..4).prop_map(|v| format!("({})", v.join("|"))),
+            prop::collection::vec(lit, 1..4).prop_map(|v| format!("(?:{})", v.join("|"))),
+            prop::collection::vec(fragment(), 0..6).prop_map(|v| v.concat()),
+        ]
+    }
+
+    fn input() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(&["a", "b", ".", "*", "|", "\\", "é", "x", "\n", "d", "1"][..]),
+            0..6,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn fast_paths_agree_with_full_regex(p in shaped_pattern(), inputs in prop::collection::vec(input(), 1..12)) {
+            let Ok(fast) = FastRegex::compile("l", &p) else {
+                // Invalid patterns must be rejected by both.
+                let anchored = format!("^(?s:{p})$");
+                prop_assert!(Regex::new(&anchored).is_err());
+                return Ok(());
+            };
             let full = Regex::new(&format!("^(?s:{p})$")).unwrap();
-            for i in inputs {
-                assert_eq!(
-                    fast.is_match(i),
-                    full.is_match(i),
-                    "pattern {p:?} input {i:?}"
-                );
+            // Inputs built from the pattern's own characters hit the
+            // literals; random ones probe the rest.
+            let mut all = inputs;
+            all.push(p.replace('\\', ""));
+            all.push(p.replace(".*", "").replace(".+", "x").replace('\\', ""));
+            for alt in p.split('|') {
+                all.push(alt.replace(['\\', '(', ')', '?', ':'], ""));
+            }
+            for i in &all {
+                prop_assert_eq!(fast.is_match(i), full.is_match(i), "pattern {:?} ({}) input {:?}", p, fast.kind(), i);
+            }
+            if let Some(set) = fast.set_matches() {
+                for s in set {
+                    prop_assert!(full.is_match(s), "set member {:?} of {:?}", s, p);
+                }
             }
         }
     }
