@@ -482,3 +482,340 @@ impl Wal {
         Ok(stats)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{
+        FloatHistogram, Histogram, Interval, MetricType, RefExemplar, RefMmapMarker, RefSample,
+        RefSeries, Tombstone, CUSTOM_BUCKETS_SCHEMA,
+    };
+    use crate::segment::segment_path;
+    use aion_index::Labels;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn labels(r: u64) -> Labels {
+        Labels::from_pairs(&[("__name__", "m".to_string()), ("i", r.to_string())]).unwrap()
+    }
+
+    fn enc(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut b = Vec::new();
+        f(&mut b);
+        b
+    }
+
+    fn samples(refs: std::ops::RangeInclusive<u64>, ts: &[i64]) -> Vec<u8> {
+        let s: Vec<RefSample> = ts
+            .iter()
+            .flat_map(|&t| {
+                refs.clone().map(move |r| RefSample {
+                    r#ref: r,
+                    t,
+                    v: t as f64,
+                })
+            })
+            .collect();
+        enc(|b| record::encode_samples(&s, b))
+    }
+
+    fn metadata(refs: &[u64], help: &str) -> Vec<u8> {
+        let m: Vec<RefMetadata> = refs
+            .iter()
+            .map(|&r| RefMetadata {
+                r#ref: r,
+                metric_type: MetricType::Gauge,
+                unit: String::new(),
+                help: help.into(),
+            })
+            .collect();
+        enc(|b| record::encode_metadata(&m, b))
+    }
+
+    fn hist(r: u64, t: i64, schema: i32) -> RefHistogramSample {
+        RefHistogramSample {
+            r#ref: r,
+            t,
+            h: Histogram {
+                schema,
+                count: 3,
+                custom_values: if schema == CUSTOM_BUCKETS_SCHEMA {
+                    vec![1.0]
+                } else {
+                    vec![]
+                },
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Segments 0..=2 holding every record kind; segment 3 is active.
+    fn sample_log(dir: &Path) -> Wal {
+        let (mut w, _) = Wal::open(dir, WalOptions::default()).unwrap();
+        let series: Vec<RefSeries> = (1..=10)
+            .map(|r| RefSeries {
+                r#ref: r,
+                labels: labels(r),
+            })
+            .collect();
+        w.log(&[
+            &enc(|b| record::encode_series(&series, b)),
+            &samples(1..=10, &[0, 10, 20, 30, 40]),
+            &metadata(&(1..=10).collect::<Vec<_>>(), "v1"),
+        ])
+        .unwrap();
+        w.next_segment().unwrap();
+        let stones = [(2, 0, 30), (4, 40, 60), (3, 70, 80)].map(|(r, mint, maxt)| Tombstone {
+            r#ref: r,
+            interval: Interval { mint, maxt },
+        });
+        let exemplars = [20, 60].map(|t| RefExemplar {
+            r#ref: 1,
+            t,
+            v: 1.0,
+            labels: Labels::from_pairs(&[("trace", "x")]).unwrap(),
+        });
+        let float = RefFloatHistogramSample {
+            r#ref: 6,
+            t: 80,
+            fh: FloatHistogram {
+                count: 2.5,
+                ..Default::default()
+            },
+        };
+        w.log(&[
+            &samples(1..=10, &[50, 60, 70, 80, 90]),
+            &enc(|b| record::encode_tombstones(&stones, b)),
+            &enc(|b| record::encode_exemplars(&exemplars, b)),
+            &metadata(&[2], "v2"),
+            &enc(|b| {
+                record::encode_histogram_samples(&[hist(2, 10, 3), hist(2, 60, 3)], b);
+            }),
+            &enc(|b| record::encode_custom_buckets_histogram_samples(&[hist(4, 70, -53)], b)),
+            &enc(|b| record::encode_float_histogram_samples(&[float], b)),
+            &enc(|b| {
+                record::encode_mmap_markers(
+                    &[RefMmapMarker {
+                        r#ref: 1,
+                        mmap_ref: 8,
+                    }],
+                    b,
+                )
+            }),
+            &[200, 1, 2, 3],
+        ])
+        .unwrap();
+        w.next_segment().unwrap();
+        let new_series: Vec<RefSeries> = (11..=12)
+            .map(|r| RefSeries {
+                r#ref: r,
+                labels: labels(r),
+            })
+            .collect();
+        w.log(&[
+            &enc(|b| record::encode_series(&new_series, b)),
+            &samples(1..=12, &[100]),
+        ])
+        .unwrap();
+        w.next_segment().unwrap();
+        w
+    }
+
+    /// Everything a replay yields, normalised for comparison.
+    #[derive(Debug, Default, PartialEq)]
+    struct Model {
+        series: BTreeMap<u64, Labels>,
+        samples: BTreeSet<(u64, i64)>,
+        histograms: BTreeSet<(u64, i64, i32)>,
+        float_histograms: BTreeSet<(u64, i64)>,
+        tombstones: BTreeSet<(u64, i64, i64)>,
+        exemplars: BTreeSet<(u64, i64)>,
+        metadata: BTreeMap<u64, String>,
+        other: usize,
+    }
+
+    fn model(dir: &Path) -> Model {
+        let mut r = WalReader::replay(dir).unwrap();
+        let mut d = RecordDecoder::default();
+        let mut m = Model::default();
+        while let Some(rec) = r.next_record().unwrap() {
+            match d.decode(rec).unwrap() {
+                Record::Series(s) => m
+                    .series
+                    .extend(s.iter().map(|s| (s.r#ref, s.labels.clone()))),
+                Record::Samples(s) => m.samples.extend(s.iter().map(|s| (s.r#ref, s.t))),
+                Record::HistogramSamples(h) => m
+                    .histograms
+                    .extend(h.iter().map(|h| (h.r#ref, h.t, h.h.schema))),
+                Record::FloatHistogramSamples(h) => {
+                    m.float_histograms.extend(h.iter().map(|h| (h.r#ref, h.t)))
+                }
+                Record::Tombstones(t) => m.tombstones.extend(
+                    t.iter()
+                        .map(|t| (t.r#ref, t.interval.mint, t.interval.maxt)),
+                ),
+                Record::Exemplars(e) => m.exemplars.extend(e.iter().map(|e| (e.r#ref, e.t))),
+                Record::Metadata(md) => m
+                    .metadata
+                    .extend(md.iter().map(|x| (x.r#ref, x.help.clone()))),
+                Record::MmapMarkers(_) | Record::Unknown(_) => m.other += 1,
+            }
+        }
+        m
+    }
+
+    fn even(r: u64) -> bool {
+        r % 2 == 0
+    }
+
+    #[test]
+    fn keeps_what_prometheus_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = sample_log(dir.path());
+        let stats = w.checkpoint(2, even, 50).unwrap();
+        assert_eq!(
+            stats,
+            CheckpointStats {
+                total_series: 12,
+                dropped_series: 6,
+                total_samples: 10 * 10 + 12 + 4,
+                dropped_samples: 50 + 1,
+                total_tombstones: 3,
+                dropped_tombstones: 2,
+                total_exemplars: 2,
+                dropped_exemplars: 1,
+                total_metadata: 11,
+                dropped_metadata: 6,
+                dropped_other_records: 2,
+            }
+        );
+        // The checkpoint replaced segments 0..=2 and is all a replay reads.
+        assert_eq!(
+            crate::segment::segment_range(dir.path()).unwrap(),
+            Some((3, 3))
+        );
+        let m = model(dir.path());
+        assert_eq!(
+            m.series.keys().copied().collect::<Vec<_>>(),
+            [2, 4, 6, 8, 10, 12]
+        );
+        assert_eq!(m.samples.len(), 62);
+        assert!(m.samples.iter().all(|&(_, t)| t >= 50));
+        assert_eq!(m.histograms, BTreeSet::from([(2, 60, 3), (4, 70, -53)]));
+        assert_eq!(m.float_histograms, BTreeSet::from([(6, 80)]));
+        assert_eq!(m.tombstones, BTreeSet::from([(4, 40, 60)]));
+        assert_eq!(m.exemplars, BTreeSet::from([(1, 60)]));
+        assert_eq!(m.metadata.len(), 5);
+        assert_eq!(m.metadata[&2], "v2");
+        assert_eq!(m.metadata[&4], "v1");
+        assert_eq!(m.other, 0);
+
+        // The next checkpoint folds the previous one in and replaces it.
+        w.log(&[&samples(2..=2, &[110])]).unwrap();
+        w.next_segment().unwrap();
+        w.checkpoint(3, |_| true, 0).unwrap();
+        assert_eq!(
+            list_checkpoints(dir.path())
+                .unwrap()
+                .iter()
+                .map(|c| c.0)
+                .collect::<Vec<_>>(),
+            [3]
+        );
+        let again = model(dir.path());
+        assert_eq!(again.series, m.series);
+        assert_eq!(again.samples.len(), 63);
+    }
+
+    #[test]
+    fn refuses_stale_or_active_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = sample_log(dir.path());
+        assert!(matches!(
+            w.checkpoint(3, even, 0),
+            Err(Error::InvalidRequest(_))
+        ));
+        w.checkpoint(1, even, 0).unwrap();
+        assert!(matches!(
+            create_checkpoint(dir.path(), 0..=1, even, 0, Compression::None),
+            Err(Error::InvalidRequest(_))
+        ));
+        // Segment 0 and 1 are gone, so a checkpoint must start at 2.
+        assert!(matches!(
+            create_checkpoint(dir.path(), 3..=3, even, 0, Compression::None),
+            Err(Error::SegmentGap { missing: 2, .. })
+        ));
+        create_checkpoint(dir.path(), 0..=2, even, 0, Compression::Snappy).unwrap();
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for e in fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &to.join(e.file_name()));
+            } else {
+                fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+
+    /// The states a crash can leave between the steps of
+    /// [`Wal::checkpoint`] all replay to the data before (if the
+    /// checkpoint was not yet in place) or after it.
+    #[test]
+    fn every_intermediate_state_replays() {
+        let root = tempfile::tempdir().unwrap();
+        let base = root.path().join("base");
+        let mut w = sample_log(&base);
+        // An older checkpoint, so that deleting it is a step too.
+        w.checkpoint(0, |_| true, i64::MIN).unwrap();
+        drop(w);
+        let before = model(&base);
+
+        let done = root.path().join("done");
+        copy_dir(&base, &done);
+        let (mut w, _) = Wal::open(&done, WalOptions::default()).unwrap();
+        w.checkpoint(2, even, 50).unwrap();
+        drop(w);
+        let after = model(&done);
+        assert_ne!(before, after);
+
+        // 1. Crash while writing the temporary checkpoint.
+        let s1 = root.path().join("s1");
+        copy_dir(&base, &s1);
+        let tmp = s1.join("checkpoint.00000002.tmp");
+        fs::create_dir(&tmp).unwrap();
+        fs::write(segment_path(&tmp, 0), [1, 0, 9, 0, 0]).unwrap();
+        assert_eq!(model(&s1), before);
+        Wal::open(&s1, WalOptions::default()).unwrap();
+        assert!(!tmp.exists());
+        assert_eq!(model(&s1), before);
+
+        // 2. Crash after the rename, before any segment was deleted.
+        let s2 = root.path().join("s2");
+        copy_dir(&base, &s2);
+        create_checkpoint(&s2, 1..=2, even, 50, Compression::None).unwrap();
+        assert_eq!(model(&s2), after);
+
+        // 3. Crash while deleting segments (oldest first).
+        let s3 = root.path().join("s3");
+        copy_dir(&s2, &s3);
+        fs::remove_file(segment_path(&s3, 1)).unwrap();
+        assert_eq!(model(&s3), after);
+
+        // 4. Crash while deleting the older checkpoint.
+        let s4 = root.path().join("s4");
+        copy_dir(&s3, &s4);
+        crate::segment::delete_segments_before(&s4, 3).unwrap();
+        fs::remove_file(segment_path(&checkpoint_dir(&s4, 0), 0)).unwrap();
+        assert_eq!(model(&s4), after);
+
+        // Reopening and checkpointing again from any of them works.
+        for s in [&s1, &s2, &s3, &s4] {
+            let (mut w, _) = Wal::open(s, WalOptions::default()).unwrap();
+            let to = w.active_segment() - 1;
+            w.checkpoint(to, even, 50).unwrap();
+            assert_eq!(model(s), after, "{}", s.display());
+        }
+    }
+}

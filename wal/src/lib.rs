@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`Wal`] | appends batches of records; rotation, fsync policy, truncation, checkpointing |
 //! | [`WalReader`] | reads a range of segments, or replays checkpoint + segments |
+//! | [`SegmentReader`] | reads one segment from any byte source |
 //! | [`LiveReader`] | follows a log while it is written |
 //! | [`repair()`] | cuts a damaged log back to its intact prefix |
 //! | [`create_checkpoint`] | folds old segments into a checkpoint |
@@ -54,7 +55,7 @@ mod assembler;
 mod checkpoint;
 mod cursor;
 mod error;
-pub mod fragment;
+mod fragment;
 mod live_reader;
 mod open;
 mod reader;
@@ -71,7 +72,7 @@ pub use error::{Corruption, Error, Result, SegmentPosition};
 pub use fragment::Compression;
 pub use live_reader::LiveReader;
 pub use open::OpenReport;
-pub use reader::WalReader;
+pub use reader::{SegmentReader, WalReader};
 pub use repair::{repair, RepairReport, TornTail};
 pub use segment::{
     delete_segments_before, list_segments, segment_name, segment_path, segment_range, SegmentRef,

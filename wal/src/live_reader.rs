@@ -71,8 +71,8 @@ impl LiveReader {
     /// again later; nothing is lost in between.
     ///
     /// Errors (damage, a segment deleted before it was read) are final:
-    /// afterwards the reader returns the same kind of error's absence as
-    /// `None` forever, so restart from a known position.
+    /// afterwards the reader only returns `None`; start a new one from a
+    /// known position (e.g. the newest checkpoint).
     pub fn next_record(&mut self) -> Result<Option<&[u8]>> {
         if self.advance()? {
             Ok(Some(self.record()))
@@ -175,5 +175,101 @@ impl std::fmt::Debug for LiveReader {
             .field("dir", &self.dir)
             .field("segment", &self.segment)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::{Wal, WalOptions};
+    use crate::PAGE_SIZE;
+    use std::sync::mpsc;
+
+    /// Record `i`: its number, then filler; every 50th spans pages.
+    fn record(i: u32) -> Vec<u8> {
+        let len = if i % 50 == 7 {
+            3 * PAGE_SIZE
+        } else {
+            (i as usize * 37) % 900
+        };
+        let mut r = i.to_be_bytes().to_vec();
+        r.extend((0..len).map(|k| (k as u32 ^ i) as u8));
+        r
+    }
+
+    #[test]
+    fn follows_a_writer_thread_across_segments() {
+        const N: u32 = 3000;
+        let dir = tempfile::tempdir().unwrap();
+        let wal_dir = dir.path().join("wal");
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let writer_dir = wal_dir.clone();
+        let writer = std::thread::spawn(move || {
+            let options = WalOptions {
+                segment_size: 4 * PAGE_SIZE as u64,
+                compression: crate::Compression::Snappy,
+                ..WalOptions::default()
+            };
+            let (mut wal, report) = Wal::open(&writer_dir, options).unwrap();
+            ready_tx.send(report.active_segment).unwrap();
+            let mut i = 0;
+            while i < N {
+                let batch: Vec<Vec<u8>> = (i..(i + 1 + i % 4).min(N)).map(record).collect();
+                let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+                wal.log(&refs).unwrap();
+                i += batch.len() as u32;
+                if i % 97 == 0 {
+                    wal.next_segment().unwrap();
+                }
+                if i % 13 == 0 {
+                    std::thread::yield_now();
+                }
+            }
+            wal.close().unwrap();
+            wal_segments(&writer_dir)
+        });
+
+        let first = ready_rx.recv().unwrap();
+        let mut tail = LiveReader::new(&wal_dir, first);
+        for i in 0..N {
+            let got = tail
+                .wait_record(Duration::from_secs(30), Duration::from_millis(1))
+                .unwrap()
+                .unwrap_or_else(|| panic!("record {i} did not arrive"));
+            assert_eq!(got, record(i), "record {i}");
+        }
+        let last_segment = writer.join().unwrap();
+        assert_eq!(tail.next_record().unwrap(), None);
+        assert_eq!(tail.segment(), last_segment);
+        assert!(last_segment > 10, "the writer rotated segments");
+    }
+
+    fn wal_segments(dir: &Path) -> u32 {
+        crate::segment::segment_range(dir).unwrap().unwrap().1
+    }
+
+    #[test]
+    fn waits_for_a_segment_that_does_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tail = LiveReader::new(dir.path().join("not-yet"), 0);
+        assert_eq!(tail.next_record().unwrap(), None);
+        let (mut wal, _) = Wal::open(dir.path().join("not-yet"), WalOptions::default()).unwrap();
+        wal.log(&[b"x"]).unwrap();
+        assert_eq!(tail.next_record().unwrap(), Some(&b"x"[..]));
+        assert_eq!(tail.position().map(|p| p.offset), Some(0));
+    }
+
+    #[test]
+    fn reports_a_segment_deleted_before_it_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        wal.log(&[b"x"]).unwrap();
+        wal.next_segment().unwrap();
+        wal.truncate(1).unwrap();
+        let mut tail = LiveReader::new(dir.path(), 0);
+        assert!(matches!(
+            tail.next_record(),
+            Err(Error::SegmentGap { missing: 0, .. })
+        ));
     }
 }

@@ -242,11 +242,34 @@ fn record_starts_after(path: &Path, damage: u64) -> Result<bool> {
     }
 }
 
+/// Whether `bytes` (at segment `offset`) begin with an intact fragment that
+/// starts a record. Cheap layout checks come before the checksum, since
+/// this runs at every byte of a damaged page: a writer ends a `first`
+/// fragment exactly at the page end, and follows a `full` one by padding,
+/// the page end, the end of the data, or another record start.
 fn is_record_start(bytes: &[u8], offset: u64) -> bool {
-    matches!(
-        fragment::parse(bytes, offset),
-        Ok(Parsed::Fragment(f)) if f.typ.starts_record() && !f.data.is_empty()
-    )
+    let starts_record = |b: u8| matches!(b, 1 | 2 | 9 | 10);
+    if bytes.len() < 8 || !starts_record(bytes[0]) {
+        return false;
+    }
+    let len = u16::from_be_bytes([bytes[1], bytes[2]]) as usize;
+    let end = 7 + len;
+    let to_page_end = PAGE_SIZE - (offset % PAGE_SIZE as u64) as usize;
+    let plausible = match bytes[0] & 0b111 {
+        2 => end == to_page_end,
+        _ => {
+            end == to_page_end
+                || end == bytes.len()
+                || (end < bytes.len().min(to_page_end)
+                    && (bytes[end] == 0 || starts_record(bytes[end])))
+        }
+    };
+    plausible
+        && len > 0
+        && matches!(
+            fragment::parse(bytes, offset),
+            Ok(Parsed::Fragment(f)) if f.typ.starts_record()
+        )
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -291,5 +314,127 @@ impl Wal {
         let report = repair(at)?;
         self.restart_at(at.segment + 1)?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::WalReader;
+    use crate::writer::WalOptions;
+    use std::fs;
+
+    /// Segments 0..=3 with records `[s, i]` for i in 0..3.
+    fn log_with_four_segments(dir: &Path) {
+        let (mut w, _) = Wal::open(dir, WalOptions::default()).unwrap();
+        for s in 0..4u8 {
+            w.log(&[&[s, 0], &[s, 1], &[s, 2]]).unwrap();
+            if s < 3 {
+                w.next_segment().unwrap();
+            }
+        }
+        w.close().unwrap();
+    }
+
+    fn replay(dir: &Path) -> Result<Vec<Vec<u8>>> {
+        let mut r = WalReader::replay(dir)?;
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            out.push(rec.to_vec());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn keeps_everything_before_the_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        log_with_four_segments(dir.path());
+        // Damage the data of the second record of segment 1 (offset 9).
+        let path = segment_path(dir.path(), 1);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[9 + 7] ^= 0x40;
+        fs::write(&path, bytes).unwrap();
+
+        let (mut w, open) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        assert!(open.torn_tail.is_none(), "segment 3 is intact");
+        let err = replay(dir.path()).unwrap_err();
+        let at = err.position().unwrap().clone();
+        assert_eq!((at.segment, at.offset), (1, 9), "{err}");
+
+        // Once records were logged, repairing would delete them.
+        w.log(&[b"too early"]).unwrap();
+        assert!(matches!(w.repair(&at), Err(Error::InvalidRequest(_))));
+        drop(w);
+
+        let (mut w, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        let report = w.repair(&at).unwrap();
+        assert_eq!(report.cut_at.offset, 9);
+        let deleted: Vec<u32> = report.deleted_segments.iter().map(|d| d.0).collect();
+        assert_eq!(deleted, [2, 3, 4, 5]);
+        assert_eq!(w.active_segment(), 2);
+        w.log(&[b"after repair"]).unwrap();
+        w.close().unwrap();
+        assert_eq!(
+            replay(dir.path()).unwrap(),
+            [
+                vec![0, 0],
+                vec![0, 1],
+                vec![0, 2],
+                vec![1, 0],
+                b"after repair".to_vec()
+            ]
+        );
+    }
+
+    #[test]
+    fn cuts_at_a_record_boundary_before_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        log_with_four_segments(dir.path());
+        // An offset in the middle of the third record of segment 2.
+        let at = SegmentPosition {
+            dir: dir.path().to_path_buf(),
+            segment: 2,
+            offset: 20,
+        };
+        let report = repair(&at).unwrap();
+        assert_eq!(report.cut_at.offset, 18);
+        assert_eq!(report.dropped_bytes, PAGE_SIZE as u64 - 18);
+        assert_eq!(report.deleted_segments, [(3, PAGE_SIZE as u64)]);
+        assert_eq!(replay(dir.path()).unwrap().len(), 8);
+    }
+
+    #[test]
+    fn refuses_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = SegmentPosition {
+            dir: dir.path().join("checkpoint.00000001"),
+            segment: 0,
+            offset: 0,
+        };
+        assert!(matches!(repair(&at), Err(Error::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn unsupported_records_are_not_cut_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        w.log(&[b"plain"]).unwrap();
+        drop(w);
+        // Append a zstd-flagged record, as Prometheus ≥ 2.46 may write.
+        let path = segment_path(dir.path(), 0);
+        let mut bytes = fs::read(&path).unwrap();
+        let data = b"zstd frame";
+        bytes.push(0x11);
+        bytes.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(&crc32c::crc32c(data).to_be_bytes());
+        bytes.extend_from_slice(data);
+        fs::write(&path, &bytes).unwrap();
+        let err = Wal::open(dir.path(), WalOptions::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Unsupported { at, .. } if at.offset == 12),
+            "{err}"
+        );
+        assert!(err.to_string().contains("zstd"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), bytes, "nothing was cut");
     }
 }

@@ -26,6 +26,8 @@ mod histogram;
 mod histogram_samples;
 mod metadata;
 mod mmap_markers;
+#[cfg(test)]
+mod proptests;
 mod samples;
 mod series;
 mod tombstones;
