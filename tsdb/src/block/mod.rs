@@ -1,0 +1,38 @@
+//! Persistent blocks: immutable directories holding the samples of a time
+//! range in Prometheus's formats.
+//!
+//! ```text
+//! <ULID>/
+//!   meta.json        BlockMeta: range, stats, compaction lineage (+ Thanos section)
+//!   index            index v2 (aion-index)
+//!   chunks/000001 …  chunk segment files (crate::chunks::segments)
+//!   tombstones       deletion marks
+//! ```
+//!
+//! [`BlockWriter`] writes one; [`Block`] opens one over memory maps and
+//! queries it through the [`Querier`](crate::Querier) traits
+//! ([`BlockQuerier`]) or chunk by chunk ([`Block::chunk_series`]) for
+//! compaction and hosts that ship raw chunks.
+
+mod chunk_series;
+mod meta;
+mod querier;
+mod reader;
+mod tombstones;
+mod writer;
+
+pub use chunk_series::{BlockChunkSeriesSet, ChunkSeries, ChunkSeriesSource};
+pub use meta::{
+    parse_ulid, BlockDesc, BlockMeta, BlockStats, CompactionMeta, ThanosFile, ThanosMeta,
+    HINT_FROM_OUT_OF_ORDER, META_FILENAME, META_VERSION_1,
+};
+pub use querier::{BlockQuerier, BlockSeriesIterator};
+pub use reader::Block;
+pub use tombstones::{Interval, Intervals, Tombstones, TOMBSTONES_FILENAME};
+pub use writer::{
+    BlockWriter, BlockWriterOptions, CHUNKS_DIRNAME, TMP_FOR_CREATION_SUFFIX,
+    TMP_FOR_DELETION_SUFFIX,
+};
+
+#[cfg(test)]
+mod tests;
