@@ -1,0 +1,329 @@
+//! Appending: a batch of samples checked as they come, logged to the WAL
+//! and made visible at once on commit.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use aion_index::{Labels, SeriesRef};
+use aion_wal::record::{self, RefSample, RefSeries};
+
+use super::isolation::record_commit;
+use super::series::MemSeries;
+use super::Head;
+use crate::{Error, Result};
+
+/// Reusable buffers of an appender, pooled by the head so that short-lived
+/// appenders allocate nothing in steady state.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    samples: Vec<RefSample>,
+    series: Vec<Arc<MemSeries>>,
+    unlogged: Vec<Arc<MemSeries>>,
+    samples_record: Vec<u8>,
+    series_record: Vec<u8>,
+}
+
+/// Most buffers the head keeps for reuse.
+const POOLED_BUFFERS: usize = 64;
+
+/// A batch of samples for the head, from [`Db::appender`](crate::Db::appender).
+///
+/// Samples are checked when appended, against what is committed: one
+/// older than its series' newest sample is refused with
+/// [`Error::OutOfOrderSample`], one older than the head accepts with
+/// [`Error::OutOfBounds`], one with the newest sample's timestamp and a
+/// different value with [`Error::DuplicateSampleForTimestamp`]; an
+/// identical duplicate is accepted and ignored. A refused sample does not
+/// spoil the batch. [`commit`](Appender::commit) writes the batch to the
+/// WAL and then makes it visible to queries all at once; after
+/// `commit` or [`rollback`](Appender::rollback) the appender takes a new
+/// batch. Dropping it rolls back.
+///
+/// As in Prometheus, the checks at append time see only committed data:
+/// a sample that an earlier sample of the same batch, or a batch committed
+/// meanwhile, has made out of order is dropped at commit (counted in
+/// [`HeadStats::samples_dropped_at_commit`](crate::HeadStats)).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use aion_tsdb::{Db, Options, Error};
+/// use aion_index::Labels;
+/// let db = Db::open(dir.path(), Options::default()).unwrap();
+/// let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap();
+/// let mut app = db.appender();
+/// let r = app.append(&up, 1_000, 1.0).unwrap();
+/// app.append_ref(r, 2_000, 1.0).unwrap();
+/// app.commit().unwrap();
+/// // Older than the newest committed sample:
+/// assert!(matches!(app.append_ref(r, 1_500, 1.0), Err(Error::OutOfOrderSample)));
+/// db.close().unwrap();
+/// ```
+pub struct Appender {
+    head: Arc<Head>,
+    buf: Buffers,
+    /// Oldest timestamp accepted in this batch, fixed at its first append.
+    min_valid: Option<i64>,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender")
+            .field("pending", &self.buf.samples.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Appender {
+    pub(crate) fn new(head: Arc<Head>) -> Appender {
+        let buf = head.buffers.lock().pop().unwrap_or_default();
+        Appender {
+            head,
+            buf,
+            min_valid: None,
+        }
+    }
+
+    /// Number of samples waiting for commit.
+    pub fn len(&self) -> usize {
+        self.buf.samples.len()
+    }
+
+    /// Whether no sample waits for commit.
+    pub fn is_empty(&self) -> bool {
+        self.buf.samples.is_empty()
+    }
+
+    /// Appends a sample of the series `labels` (created if new) and
+    /// returns the series' reference for [`Appender::append_ref`].
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        self.check_writable()?;
+        let min_valid = self.min_valid(t);
+        if t < min_valid {
+            self.head
+                .counters
+                .out_of_bounds_refused
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Error::OutOfBounds);
+        }
+        let (series, _) = self.head.get_or_create(labels)?;
+        self.push(series, t, v, min_valid)
+    }
+
+    /// Appends a sample of the series `r` returned by an earlier append.
+    ///
+    /// Fails with [`Error::UnknownSeriesRef`] if the head no longer holds
+    /// the series (it was removed by head truncation after going quiet):
+    /// append by labels then.
+    pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<SeriesRef> {
+        self.check_writable()?;
+        let min_valid = self.min_valid(t);
+        if t < min_valid {
+            self.head
+                .counters
+                .out_of_bounds_refused
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Error::OutOfBounds);
+        }
+        let series = self
+            .head
+            .series
+            .get_by_ref(r)
+            .ok_or(Error::UnknownSeriesRef(r))?;
+        self.push(series, t, v, min_valid)
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.head.is_read_only() {
+            return Err(Error::ReadOnly);
+        }
+        Ok(())
+    }
+
+    /// The batch's lower time bound, fixed when the batch starts; a
+    /// first sample of an empty head sets the head's time range.
+    #[inline]
+    fn min_valid(&mut self, t: i64) -> i64 {
+        if let Some(m) = self.min_valid {
+            return m;
+        }
+        if self.head.max_time() == i64::MIN {
+            self.head.init_time(t);
+        }
+        let m = self.head.appendable_min_valid_time().unwrap_or(i64::MIN);
+        self.min_valid = Some(m);
+        m
+    }
+
+    #[inline]
+    fn push(
+        &mut self,
+        series: Arc<MemSeries>,
+        t: i64,
+        v: f64,
+        min_valid: i64,
+    ) -> Result<SeriesRef> {
+        let (last_t, last_v) = series.last_sample();
+        if last_t != i64::MIN && t <= last_t {
+            if t == last_t {
+                if last_v.to_bits() != v.to_bits() {
+                    self.head
+                        .counters
+                        .duplicates_refused
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(Error::DuplicateSampleForTimestamp {
+                        timestamp: t,
+                        existing: last_v,
+                        new_value: v,
+                    });
+                }
+                // An identical duplicate: accepted, and dropped at commit.
+            } else {
+                let counter = if t < min_valid {
+                    &self.head.counters.out_of_bounds_refused
+                } else {
+                    &self.head.counters.out_of_order_refused
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                return Err(if t < min_valid {
+                    Error::OutOfBounds
+                } else {
+                    Error::OutOfOrderSample
+                });
+            }
+        }
+        let r = series.series_ref;
+        if !series.is_logged() {
+            self.buf.unlogged.push(series.clone());
+        }
+        self.buf.samples.push(RefSample { r#ref: r, t, v });
+        self.buf.series.push(series);
+        Ok(r)
+    }
+
+    /// Writes the batch to the WAL, then makes it visible to queries all at
+    /// once. The appender is then ready for a new batch.
+    ///
+    /// On error nothing of the batch is visible (if the WAL write failed)
+    /// or, after an I/O error writing a full chunk to `chunks_head/`, part
+    /// of it is; the batch is in the WAL either way and a reopen restores
+    /// it whole.
+    pub fn commit(&mut self) -> Result<()> {
+        let result = self.commit_batch();
+        self.reset();
+        result
+    }
+
+    fn commit_batch(&mut self) -> Result<()> {
+        if self.buf.samples.is_empty() {
+            return Ok(());
+        }
+        self.log()?;
+        self.apply()
+    }
+
+    /// Encodes the batch and writes it to the WAL, with the series records
+    /// of series no earlier commit logged.
+    fn log(&mut self) -> Result<()> {
+        let b = &mut self.buf;
+        b.samples_record.clear();
+        record::encode_samples(&b.samples, &mut b.samples_record);
+        let mut wal = self.head.wal.lock();
+        let Some(wal) = wal.as_mut() else {
+            return Err(if self.head.is_read_only() {
+                Error::ReadOnly
+            } else {
+                Error::Closed
+            });
+        };
+        b.series_record.clear();
+        if !b.unlogged.is_empty() {
+            // Checked under the WAL lock, so a series gets exactly one
+            // record however many appenders use it before it is logged.
+            b.unlogged.sort_unstable_by_key(|s| s.series_ref);
+            b.unlogged.dedup_by_key(|s| s.series_ref);
+            b.unlogged.retain(|s| !s.is_logged());
+            if !b.unlogged.is_empty() {
+                let refs: Vec<RefSeries> = b
+                    .unlogged
+                    .iter()
+                    .map(|s| RefSeries {
+                        r#ref: s.series_ref,
+                        labels: s.labels.clone(),
+                    })
+                    .collect();
+                record::encode_series(&refs, &mut b.series_record);
+            }
+        }
+        if b.series_record.is_empty() {
+            wal.log(&[&b.samples_record])?;
+        } else {
+            wal.log(&[&b.series_record, &b.samples_record])?;
+            for s in &b.unlogged {
+                s.set_logged();
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the batch to the series, invisible to queries until done.
+    fn apply(&mut self) -> Result<()> {
+        let head = &*self.head;
+        let guard = head.iso.begin_apply();
+        let (epoch, low_watermark) = (guard.epoch, guard.low_watermark);
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let (mut appended, mut dropped) = (0u64, 0u64);
+        let mut result = Ok(());
+        for (s, series) in self.buf.samples.iter().zip(&self.buf.series) {
+            let mut st = series.state.lock();
+            record_commit(&mut st, epoch, low_watermark);
+            match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
+                Ok(true) => {
+                    series.publish(s.t, s.v);
+                    appended += 1;
+                    mint = mint.min(s.t);
+                    maxt = maxt.max(s.t);
+                }
+                Ok(false) => dropped += 1,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(guard);
+        head.update_min_max(mint, maxt);
+        let c = &head.counters;
+        c.samples_appended.fetch_add(appended, Ordering::Relaxed);
+        c.commits.fetch_add(1, Ordering::Relaxed);
+        if dropped > 0 {
+            c.samples_dropped_at_commit
+                .fetch_add(dropped, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Discards the batch. The appender is then ready for a new batch.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.reset();
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        let b = &mut self.buf;
+        b.samples.clear();
+        b.series.clear();
+        b.unlogged.clear();
+        self.min_valid = None;
+    }
+}
+
+impl Drop for Appender {
+    fn drop(&mut self) {
+        self.reset();
+        let buf = std::mem::take(&mut self.buf);
+        let mut pool = self.head.buffers.lock();
+        if pool.len() < POOLED_BUFFERS {
+            pool.push(buf);
+        }
+    }
+}
