@@ -6,12 +6,14 @@
 //! | [`Db`] (`db.rs`) | a data directory: lock, open/close, head (and later blocks) |
 //! | [`Options`] | Prometheus's defaults |
 //! | [`head`] | in-memory series, appending, isolation, WAL replay, truncation |
+//! | [`backfill`] | blocks straight from samples (`promtool tsdb create-blocks-from`) |
 //! | [`block`] | persistent blocks: writer, mmap reader, meta, tombstones |
 //! | [`chunks`] | block chunk segments, `chunks_head/` files, chunk byte handles |
 //! | [`textparse`] | OpenMetrics text parser (backfill input) |
 //! | [`querier`] | the streaming querier traits, sample- and chunk-level |
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod backfill;
 pub mod block;
 pub mod chunks;
 mod db;

@@ -18,18 +18,18 @@ use crate::{Error, Result};
 /// borrowed from a block's mapped files or re-encoded (when deletions or
 /// the range cut into it).
 #[derive(Debug, Clone)]
-pub struct ChunkSeries<'a> {
+pub struct BlockSeries<'a> {
     /// The series' labels.
     pub labels: Labels,
     /// Its chunks.
     pub chunks: Vec<SeriesChunk<Cow<'a, [u8]>>>,
 }
 
-/// A stream of [`ChunkSeries`] in label order: what the block writer
+/// A stream of [`BlockSeries`] in label order: what the block writer
 /// consumes during compaction. An `Err` ends the stream.
-pub trait ChunkSeriesSource<'a> {
+pub trait BlockSeriesSource<'a> {
     /// The next series, `None` when done.
-    fn next_series(&mut self) -> Option<Result<ChunkSeries<'a>>>;
+    fn next_series(&mut self) -> Option<Result<BlockSeries<'a>>>;
 }
 
 /// The series of a block matching some matchers, chunk by chunk, limited to
@@ -78,8 +78,8 @@ impl Block {
     }
 }
 
-impl<'a> ChunkSeriesSource<'a> for BlockChunkSeriesSet<'a> {
-    fn next_series(&mut self) -> Option<Result<ChunkSeries<'a>>> {
+impl<'a> BlockSeriesSource<'a> for BlockChunkSeriesSet<'a> {
+    fn next_series(&mut self) -> Option<Result<BlockSeries<'a>>> {
         if let Some(e) = self.failed.take() {
             self.postings = None;
             return Some(Err(e));
@@ -93,7 +93,7 @@ impl<'a> ChunkSeriesSource<'a> for BlockChunkSeriesSet<'a> {
 }
 
 impl<'a> BlockChunkSeriesSet<'a> {
-    fn advance(&mut self) -> Result<Option<ChunkSeries<'a>>> {
+    fn advance(&mut self) -> Result<Option<BlockSeries<'a>>> {
         let Some(postings) = self.postings.as_mut() else {
             return Ok(None);
         };
@@ -126,7 +126,7 @@ impl<'a> BlockChunkSeriesSet<'a> {
             if chunks.is_empty() {
                 continue;
             }
-            return Ok(Some(ChunkSeries { labels, chunks }));
+            return Ok(Some(BlockSeries { labels, chunks }));
         }
         Ok(None)
     }

@@ -21,7 +21,7 @@ mod reader;
 mod tombstones;
 mod writer;
 
-pub use chunk_series::{BlockChunkSeriesSet, ChunkSeries, ChunkSeriesSource};
+pub use chunk_series::{BlockChunkSeriesSet, BlockSeries, BlockSeriesSource};
 pub use meta::{
     parse_ulid, BlockDesc, BlockMeta, BlockStats, CompactionMeta, ThanosFile, ThanosMeta,
     HINT_FROM_OUT_OF_ORDER, META_FILENAME, META_VERSION_1,
@@ -36,3 +36,7 @@ pub use writer::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::tests::drain;
+}

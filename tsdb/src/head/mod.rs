@@ -34,6 +34,11 @@ use aion_wal::Wal;
 use parking_lot::{Mutex, RwLock};
 
 pub use appender::Appender;
+/// Prometheus's chunk-cutting arithmetic, shared with the backfill (which
+/// cuts chunks the way Prometheus's head does for `promtool`).
+pub(crate) use chunk_cutting::{
+    compute_chunk_end_time, range_end, MAX_XOR_CHUNK_BYTES_BEFORE_APPEND,
+};
 pub use gc::TruncateReport;
 pub use querier::{HeadChunkQuerier, HeadQuerier};
 pub use replay::ReplayReport;
