@@ -8,6 +8,7 @@
 //! | [`head`] | in-memory series, appending, isolation, WAL replay, truncation |
 //! | [`backfill`] | blocks straight from samples (`promtool tsdb create-blocks-from`) |
 //! | [`block`] | persistent blocks: writer, mmap reader, meta, tombstones |
+//! | [`compact`] | leveled compaction: planning, streaming merge |
 //! | [`chunks`] | block chunk segments, `chunks_head/` files, chunk byte handles |
 //! | [`textparse`] | OpenMetrics text parser (backfill input) |
 //! | [`querier`] | the streaming querier traits, sample- and chunk-level |
@@ -16,6 +17,7 @@
 pub mod backfill;
 pub mod block;
 pub mod chunks;
+pub mod compact;
 mod db;
 mod error;
 mod failpoint;

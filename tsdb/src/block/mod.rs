@@ -38,5 +38,5 @@ pub use writer::{
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support {
-    pub(crate) use super::tests::drain;
+    pub(crate) use super::tests::{dataset, drain, write_block};
 }
