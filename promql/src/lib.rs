@@ -13,4 +13,4 @@ pub mod ast;
 pub mod parser;
 
 pub use ast::Expr;
-pub use parser::{parse, parse_with, ParseError, ParseOptions};
+pub use parser::{parse, parse_metric_selector, parse_with, ParseError, ParseOptions};

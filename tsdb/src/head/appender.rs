@@ -1,6 +1,8 @@
 //! Appending: a batch of samples checked as they come, logged to the WAL
 //! and made visible at once on commit.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use aion_index::{Labels, SeriesRef};
 use aion_wal::record::{self, RefSample, RefSeries};
 
 use super::isolation::record_commit;
-use super::series::MemSeries;
+use super::series::{MemSeries, MixHasher};
 use super::Head;
 use crate::{Error, Result};
 
@@ -17,14 +19,31 @@ use crate::{Error, Result};
 #[derive(Default)]
 pub(crate) struct Buffers {
     samples: Vec<RefSample>,
-    series: Vec<Arc<MemSeries>>,
+    /// For each sample, its series' index in `known`.
+    slots: Vec<u32>,
+    /// Series this appender has used (kept across its batches, so a
+    /// reused appender finds its series without the shared maps).
+    known: Vec<Arc<MemSeries>>,
+    known_by_ref: HashMap<SeriesRef, u32, BuildHasherDefault<MixHasher>>,
+    /// The head's truncation count when `known` was started.
+    known_generation: u64,
     unlogged: Vec<Arc<MemSeries>>,
     samples_record: Vec<u8>,
     series_record: Vec<u8>,
 }
 
+impl Buffers {
+    fn forget_series(&mut self) {
+        self.known.clear();
+        self.known_by_ref.clear();
+    }
+}
+
 /// Most buffers the head keeps for reuse.
 const POOLED_BUFFERS: usize = 64;
+/// An appender forgets the series it used once it knows more than this
+/// many (at the end of a batch).
+const MAX_KNOWN_SERIES: usize = 1 << 16;
 
 /// A batch of samples for the head, from [`Db::appender`](crate::Db::appender).
 ///
@@ -38,6 +57,13 @@ const POOLED_BUFFERS: usize = 64;
 /// WAL and then makes it visible to queries all at once; after
 /// `commit` or [`rollback`](Appender::rollback) the appender takes a new
 /// batch. Dropping it rolls back.
+///
+/// An appender remembers the series it used, so appends by reference in
+/// later batches skip the head's shared maps: reuse one appender per
+/// stream of batches (a scrape target, a rule group) for the best speed.
+/// The series it remembers cannot be removed by head truncation while it
+/// holds them; it lets go of them when a truncation happened before its
+/// next batch, and when dropped.
 ///
 /// As in Prometheus, the checks at append time see only committed data:
 /// a sample that an earlier sample of the same batch, or a batch committed
@@ -106,7 +132,19 @@ impl Appender {
             return Err(Error::OutOfBounds);
         }
         let (series, _) = self.head.get_or_create(labels)?;
-        self.push(series, t, v, min_valid)
+        let slot = match self.buf.known_by_ref.get(&series.series_ref) {
+            Some(&slot) => slot,
+            None => self.remember(series),
+        };
+        self.push(slot, t, v, min_valid)
+    }
+
+    /// Adds `series` to the appender's known series; returns its slot.
+    fn remember(&mut self, series: Arc<MemSeries>) -> u32 {
+        let slot = self.buf.known.len() as u32;
+        self.buf.known_by_ref.insert(series.series_ref, slot);
+        self.buf.known.push(series);
+        slot
     }
 
     /// Appends a sample of the series `r` returned by an earlier append.
@@ -124,12 +162,18 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        let series = self
-            .head
-            .series
-            .get_by_ref(r)
-            .ok_or(Error::UnknownSeriesRef(r))?;
-        self.push(series, t, v, min_valid)
+        let slot = match self.buf.known_by_ref.get(&r) {
+            Some(&slot) => slot,
+            None => {
+                let series = self
+                    .head
+                    .series
+                    .get_by_ref(r)
+                    .ok_or(Error::UnknownSeriesRef(r))?;
+                self.remember(series)
+            }
+        };
+        self.push(slot, t, v, min_valid)
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -146,6 +190,13 @@ impl Appender {
         if let Some(m) = self.min_valid {
             return m;
         }
+        // A truncation may want to remove series this appender holds on
+        // to: let go of them.
+        let generation = self.head.truncations.load(Ordering::Acquire);
+        if self.buf.known_generation != generation {
+            self.buf.forget_series();
+            self.buf.known_generation = generation;
+        }
         if self.head.max_time() == i64::MIN {
             self.head.init_time(t);
         }
@@ -155,13 +206,8 @@ impl Appender {
     }
 
     #[inline]
-    fn push(
-        &mut self,
-        series: Arc<MemSeries>,
-        t: i64,
-        v: f64,
-        min_valid: i64,
-    ) -> Result<SeriesRef> {
+    fn push(&mut self, slot: u32, t: i64, v: f64, min_valid: i64) -> Result<SeriesRef> {
+        let series = &self.buf.known[slot as usize];
         let (last_t, last_v) = series.last_sample();
         if last_t != i64::MIN && t <= last_t {
             if t == last_t {
@@ -193,10 +239,11 @@ impl Appender {
         }
         let r = series.series_ref;
         if !series.is_logged() {
-            self.buf.unlogged.push(series.clone());
+            let s = series.clone();
+            self.buf.unlogged.push(s);
         }
         self.buf.samples.push(RefSample { r#ref: r, t, v });
-        self.buf.series.push(series);
+        self.buf.slots.push(slot);
         Ok(r)
     }
 
@@ -273,7 +320,9 @@ impl Appender {
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let (mut appended, mut dropped) = (0u64, 0u64);
         let mut result = Ok(());
-        for (s, series) in self.buf.samples.iter().zip(&self.buf.series) {
+        let known = &self.buf.known;
+        for (s, &slot) in self.buf.samples.iter().zip(&self.buf.slots) {
+            let series = &known[slot as usize];
             let mut st = series.state.lock();
             record_commit(&mut st, epoch, low_watermark);
             match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
@@ -311,8 +360,11 @@ impl Appender {
     fn reset(&mut self) {
         let b = &mut self.buf;
         b.samples.clear();
-        b.series.clear();
+        b.slots.clear();
         b.unlogged.clear();
+        if b.known.len() > MAX_KNOWN_SERIES {
+            b.forget_series();
+        }
         self.min_valid = None;
     }
 }
@@ -320,6 +372,8 @@ impl Appender {
 impl Drop for Appender {
     fn drop(&mut self) {
         self.reset();
+        // Pooled buffers must not keep series alive.
+        self.buf.forget_series();
         let buf = std::mem::take(&mut self.buf);
         let mut pool = self.head.buffers.lock();
         if pool.len() < POOLED_BUFFERS {

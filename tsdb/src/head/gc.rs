@@ -49,6 +49,7 @@ impl Head {
     pub fn truncate_memory(&self, mint: i64) -> Result<TruncateReport> {
         let mut report = TruncateReport::default();
         self.set_min_valid_time(mint);
+        self.truncations.fetch_add(1, Ordering::AcqRel);
         let mut empty: Vec<Arc<MemSeries>> = Vec::new();
         let mut min_file = u32::MAX;
         let (mut actual_min, mut actual_max) = (i64::MAX, i64::MIN);

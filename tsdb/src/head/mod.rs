@@ -88,6 +88,9 @@ pub struct Head {
     min_valid_time: AtomicI64,
     last_series_ref: AtomicU64,
     num_series: AtomicUsize,
+    /// Number of truncations so far; appenders drop the series they hold
+    /// when it changes.
+    pub(crate) truncations: AtomicU64,
     pub(crate) counters: HeadCounters,
     /// Deleted time ranges by series (from WAL tombstone records).
     pub(crate) tombstones: RwLock<HashMap<SeriesRef, Vec<Interval>>>,
@@ -131,6 +134,7 @@ impl Head {
             min_valid_time: AtomicI64::new(min_valid_time),
             last_series_ref: AtomicU64::new(0),
             num_series: AtomicUsize::new(0),
+            truncations: AtomicU64::new(0),
             counters: HeadCounters::default(),
             tombstones: RwLock::new(HashMap::new()),
             buffers: Mutex::new(Vec::new()),

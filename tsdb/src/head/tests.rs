@@ -431,6 +431,8 @@ fn truncation_drops_old_data_series_and_files() {
     app.append(&lbl(&[("__name__", "old")]), 4 * 3_600_000, 1.0)
         .unwrap();
     app.commit().unwrap();
+    // An appender holds the series it used (see `Appender`): let go.
+    drop(app);
     let expect_after = fill(&db, 10, 4 * 3_600_000, 6 * 3_600_000, 15_000);
     let cut = 5 * 3_600_000;
     let before = db.head_stats(0);
