@@ -3,7 +3,8 @@
 //!
 //! | module | concept |
 //! |---|---|
-//! | [`Db`] (`db.rs`) | a data directory: lock, open/close, head (and later blocks) |
+//! | [`Db`] (`db.rs`) | a data directory: lock, open/close, head and blocks |
+//! | `db_blocks.rs` | the Db's blocks: merged queries, persistence, compaction, retention, deletion |
 //! | [`Options`] | Prometheus's defaults |
 //! | [`head`] | in-memory series, appending, isolation, WAL replay, truncation |
 //! | [`backfill`] | blocks straight from samples (`promtool tsdb create-blocks-from`) |
@@ -19,6 +20,7 @@ pub mod block;
 pub mod chunks;
 pub mod compact;
 mod db;
+mod db_blocks;
 mod error;
 mod failpoint;
 mod fsutil;
@@ -32,6 +34,7 @@ mod varint;
 
 pub use aion_chunkenc::{SampleIterator, ValueType};
 pub use db::Db;
+pub use db_blocks::{CompactReport, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
 pub use gofmt::GoFloat;
 pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};

@@ -17,10 +17,11 @@
 mod chunk_series;
 mod meta;
 mod querier;
-mod reader;
+pub(crate) mod reader;
 mod tombstones;
 mod writer;
 
+pub(crate) use chunk_series::reencode_without;
 pub use chunk_series::{BlockChunkSeriesSet, BlockSeries, BlockSeriesSource};
 pub use meta::{
     parse_ulid, BlockDesc, BlockMeta, BlockStats, CompactionMeta, ThanosFile, ThanosMeta,

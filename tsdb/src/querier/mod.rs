@@ -130,3 +130,6 @@ pub use chunk::{
     ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, EmptyChunkSeriesSet,
     ErrorChunkSeriesSet, RawChunk,
 };
+
+mod merge;
+pub use merge::{ChainIterator, MergeQuerier, MergeSeriesSet};
