@@ -22,9 +22,10 @@
 //!
 //! A query holds `Arc`s of the blocks it reads; a block replaced or
 //! dropped meanwhile is deleted from disk when the last query using it
-//! ends. Before the head drops data it persisted, it waits for queries
-//! that started before the new block was visible and overlap the range
-//! (they may not see the block, so they must still see the head's copy).
+//! ends. The head drops data it persisted only once no query that started
+//! before the new block was visible reads that range (such a query may not
+//! see the block, so it must still see the head's copy); until then
+//! queries see both copies, which the merge deduplicates.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -66,7 +67,6 @@ pub struct CompactReport {
 #[derive(Default)]
 struct Readers {
     state: Mutex<ReadersState>,
-    done: Condvar,
 }
 
 #[derive(Default)]
@@ -85,7 +85,6 @@ pub(crate) struct ReaderGuard<'a> {
 impl Drop for ReaderGuard<'_> {
     fn drop(&mut self) {
         self.readers.state.lock().open.remove(&self.id);
-        self.readers.done.notify_all();
     }
 }
 
@@ -103,13 +102,13 @@ impl Readers {
         self.state.lock().next_id
     }
 
-    /// Waits until no query registered before `generation` reads below
-    /// `t`.
-    fn wait_older_than(&self, generation: u64, t: i64) {
-        let mut st = self.state.lock();
-        while st.open.range(..generation).any(|(_, &mint)| mint < t) {
-            self.done.wait(&mut st);
-        }
+    /// Whether a query registered before `generation` reads below `t`.
+    fn any_older_than(&self, generation: u64, t: i64) -> bool {
+        self.state
+            .lock()
+            .open
+            .range(..generation)
+            .any(|(_, &mint)| mint < t)
     }
 }
 
@@ -125,6 +124,11 @@ pub(crate) struct DbBlocks {
     head: Arc<Head>,
     set: RwLock<Arc<Vec<Arc<Block>>>>,
     readers: Readers,
+    /// Where head persistence got to: the head below it is in blocks.
+    persisted_until: Mutex<i64>,
+    /// A head truncation waiting for queries that may not see the block
+    /// holding the data (registered before the given generation).
+    pending_truncation: Mutex<Option<(u64, i64)>>,
     /// One compaction, persistence, deletion or cleanup at a time.
     changing: Mutex<()>,
     warnings: Mutex<Vec<String>>,
@@ -247,6 +251,8 @@ impl DbBlocks {
             head,
             set: RwLock::new(Arc::new(blocks)),
             readers: Readers::default(),
+            persisted_until: Mutex::new(i64::MIN),
+            pending_truncation: Mutex::new(None),
             changing: Mutex::new(()),
             warnings: Mutex::new(warnings),
         }
@@ -315,9 +321,12 @@ impl DbBlocks {
         let _one = self.changing.lock();
         let mut report = CompactReport::default();
         let mut last_persisted = None;
+        self.truncate_head_if_unread()?;
         // The head holds more than 1.5 block ranges: persist its oldest.
         loop {
-            let (hmin, hmax) = (self.head.min_time(), self.head.max_time());
+            let persisted = *self.persisted_until.lock();
+            let hmin = self.head.min_time().max(persisted);
+            let hmax = self.head.max_time();
             if hmax == i64::MIN || hmax - hmin <= self.block_range / 2 * 3 {
                 break;
             }
@@ -325,6 +334,7 @@ impl DbBlocks {
             if let Some(meta) = self.persist_head(hmin, maxt)? {
                 report.head_blocks.push(meta.ulid);
             }
+            *self.persisted_until.lock() = maxt;
             last_persisted = Some(maxt);
         }
         if let Some(maxt) = last_persisted {
@@ -380,7 +390,11 @@ impl DbBlocks {
     }
 
     /// Writes `[mint, maxt)` of the head into a block, makes it visible,
-    /// and truncates the head's memory below `maxt`.
+    /// and truncates the head's memory below `maxt` — at once, or, if
+    /// queries that started before the block was visible may still read
+    /// that range from the head, when they have finished (at the next
+    /// compaction after that). Nothing waits: a host holding a query while
+    /// compacting cannot deadlock.
     fn persist_head(&self, mint: i64, maxt: i64) -> Result<Option<BlockMeta>> {
         let head = &self.head;
         // No new sample below `maxt` from now on; wait for batches that
@@ -406,15 +420,32 @@ impl DbBlocks {
             )?
         };
         crate::failpoint::hit("persist.after_block_written")?;
-        let generation = self.readers.generation();
         if let Some(meta) = &meta {
             let block = Arc::new(Block::open(self.dir.join(meta.ulid.to_string()))?);
             self.replace(vec![block], &HashSet::new());
         }
-        self.readers.wait_older_than(generation, maxt);
+        let generation = self.readers.generation();
+        {
+            let mut pending = self.pending_truncation.lock();
+            let t = pending.map_or(maxt, |(_, t)| t.max(maxt));
+            *pending = Some((generation, t));
+        }
         crate::failpoint::hit("persist.before_head_truncation")?;
-        head.truncate_memory(maxt)?;
+        self.truncate_head_if_unread()?;
         Ok(meta)
+    }
+
+    /// Performs a pending head truncation once no query that might need
+    /// the head's copy of persisted data is open.
+    fn truncate_head_if_unread(&self) -> Result<()> {
+        let mut pending = self.pending_truncation.lock();
+        if let Some((generation, t)) = *pending {
+            if !self.readers.any_older_than(generation, t) {
+                self.head.truncate_memory(t)?;
+                *pending = None;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes blocks past the time or size retention: whole blocks, the
@@ -688,3 +719,6 @@ impl Drop for BackgroundCompaction {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests;
