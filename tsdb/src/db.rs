@@ -320,7 +320,9 @@ impl Db {
 }
 
 impl ChunkQueryable for Db {
+    /// A chunk querier over the blocks overlapping `[mint, maxt]` and the
+    /// head, merged by series (overlapping chunks of a series merged).
     fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>> {
-        Ok(Box::new(self.head.chunk_querier(mint, maxt)))
+        Ok(Box::new(self.blocks.chunk_querier(mint, maxt)))
     }
 }

@@ -43,7 +43,10 @@ use crate::block::{
 };
 use crate::compact::{compact_blocks, compaction_ranges, max_block_duration, plan, write_block};
 use crate::head::Head;
-use crate::querier::{ChunkQuerier, MergeQuerier, Querier, SelectHints, SeriesSet};
+use crate::querier::{
+    BlockChunkQuerier, ChunkQuerier, ChunkSeriesSet, MergeChunkQuerier, MergeQuerier, Querier,
+    SelectHints, SeriesSet,
+};
 use crate::{Error, Options, Result};
 
 /// Suffix a corrupted block's directory is renamed to when
@@ -283,6 +286,28 @@ impl DbBlocks {
         queriers.push(Box::new(head));
         DbQuerier {
             inner: MergeQuerier::new(queriers),
+            _guard: guard,
+        }
+    }
+
+    /// A chunk querier over the blocks and the head, merged.
+    pub(crate) fn chunk_querier(&self, mint: i64, maxt: i64) -> DbChunkQuerier<'_> {
+        let guard = self.readers.register(mint);
+        let head = HeadChunksWithDeletions {
+            head: &self.head,
+            inner: self.head.chunk_querier(mint, maxt),
+        };
+        let mut queriers: Vec<Box<dyn ChunkQuerier + '_>> = self
+            .snapshot()
+            .iter()
+            .filter(|b| b.meta().overlaps_closed(mint, maxt))
+            .map(|b| {
+                Box::new(BlockChunkQuerier::new(b.clone(), mint, maxt)) as Box<dyn ChunkQuerier>
+            })
+            .collect();
+        queriers.push(Box::new(head));
+        DbChunkQuerier {
+            inner: MergeChunkQuerier::new(queriers),
             _guard: guard,
         }
     }
@@ -654,6 +679,118 @@ impl Querier for DbQuerier<'_> {
         hints: Option<&SelectHints>,
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'b> + 'b> {
+        self.inner.select(sorted, hints, matchers)
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.inner.label_values(name, matchers)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.inner.label_names(matchers)
+    }
+}
+
+/// The head's chunk querier with the head's deletions applied (chunks a
+/// deletion cuts into re-encoded without the deleted samples).
+struct HeadChunksWithDeletions<'h> {
+    head: &'h Head,
+    inner: crate::head::HeadChunkQuerier<'h>,
+}
+
+impl ChunkQuerier for HeadChunksWithDeletions<'_> {
+    fn select<'b>(
+        &'b self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Box<dyn ChunkSeriesSet<'b> + 'b> {
+        let set = self.inner.select(sorted, hints, matchers);
+        Box::new(DeletionFilter {
+            head: self.head,
+            set,
+        })
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.inner.label_values(name, matchers)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.inner.label_names(matchers)
+    }
+}
+
+struct DeletionFilter<'b> {
+    head: &'b Head,
+    set: Box<dyn ChunkSeriesSet<'b> + 'b>,
+}
+
+impl<'b> ChunkSeriesSet<'b> for DeletionFilter<'b> {
+    fn next(&mut self) -> Option<Result<crate::querier::ChunkSeries<'b>>> {
+        loop {
+            let mut s = match self.set.next()? {
+                Ok(s) => s,
+                Err(e) => return Some(Err(e)),
+            };
+            let Some((_, ivs)) = self.head.deleted_intervals(&s.labels) else {
+                return Some(Ok(s));
+            };
+            let mut deleted = Intervals::default();
+            for i in ivs {
+                deleted.add(Interval::new(i.mint, i.maxt));
+            }
+            let mut chunks = Vec::new();
+            while let Some(c) = s.chunks.next() {
+                let c = match c {
+                    Ok(c) => c,
+                    Err(e) => return Some(Err(e)),
+                };
+                if !deleted.overlaps(c.min_time, c.max_time) {
+                    chunks.push(crate::chunks::SeriesChunk {
+                        min_time: c.min_time,
+                        max_time: c.max_time,
+                        encoding: c.encoding,
+                        data: std::borrow::Cow::Owned(c.data.to_vec()),
+                    });
+                    continue;
+                }
+                match crate::block::reencode_without(
+                    c.encoding,
+                    c.data,
+                    i64::MIN,
+                    i64::MAX,
+                    Some(&deleted),
+                ) {
+                    Ok(Some(c)) => chunks.push(c),
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            if chunks.is_empty() {
+                continue;
+            }
+            return Some(Ok(crate::querier::ChunkSeries {
+                labels: s.labels,
+                chunks: Box::new(crate::querier::VecChunks::new(chunks)),
+            }));
+        }
+    }
+}
+
+/// A chunk querier over a database: its blocks and head, merged.
+pub struct DbChunkQuerier<'a> {
+    inner: MergeChunkQuerier<'a>,
+    _guard: ReaderGuard<'a>,
+}
+
+impl ChunkQuerier for DbChunkQuerier<'_> {
+    fn select<'b>(
+        &'b self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Box<dyn ChunkSeriesSet<'b> + 'b> {
         self.inner.select(sorted, hints, matchers)
     }
 

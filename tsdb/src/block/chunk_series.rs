@@ -41,6 +41,9 @@ pub struct BlockChunkSeriesSet<'a> {
     postings: Option<BoxPostings<'a>>,
     mint: i64,
     maxt: i64,
+    /// Re-encode chunks reaching outside `[mint, maxt]` without those
+    /// samples (compaction), or hand them out whole (chunk queries).
+    trim: bool,
     metas: Vec<ChunkMeta>,
     failed: Option<Error>,
 }
@@ -57,6 +60,28 @@ impl Block {
         mint: i64,
         maxt: i64,
     ) -> BlockChunkSeriesSet<'_> {
+        self.chunk_series_inner(matchers, mint, maxt, true)
+    }
+
+    /// Like [`chunk_series`](Self::chunk_series), but chunks overlapping
+    /// `[mint, maxt]` come whole, samples outside the range included (what
+    /// a chunk querier hands out); only deletions cause re-encoding.
+    pub fn chunk_series_untrimmed(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> BlockChunkSeriesSet<'_> {
+        self.chunk_series_inner(matchers, mint, maxt, false)
+    }
+
+    fn chunk_series_inner(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        trim: bool,
+    ) -> BlockChunkSeriesSet<'_> {
         let postings = if matchers.is_empty() {
             aion_index::IndexReader::all_postings(self.index())
         } else {
@@ -72,6 +97,7 @@ impl Block {
             postings,
             mint,
             maxt,
+            trim,
             metas: Vec::new(),
             failed,
         }
@@ -108,7 +134,7 @@ impl<'a> BlockChunkSeriesSet<'a> {
                     continue;
                 }
                 let (encoding, data) = self.block.chunks().chunk(m.chunk_ref)?;
-                let trimmed = m.min_time < self.mint || m.max_time > self.maxt;
+                let trimmed = self.trim && (m.min_time < self.mint || m.max_time > self.maxt);
                 let cut = deleted.is_some_and(|d| d.overlaps(m.min_time, m.max_time));
                 if !trimmed && !cut {
                     chunks.push(SeriesChunk {
@@ -119,7 +145,12 @@ impl<'a> BlockChunkSeriesSet<'a> {
                     });
                     continue;
                 }
-                if let Some(c) = reencode_without(encoding, data, self.mint, self.maxt, deleted)? {
+                let (lo, hi) = if self.trim {
+                    (self.mint, self.maxt)
+                } else {
+                    (i64::MIN, i64::MAX)
+                };
+                if let Some(c) = reencode_without(encoding, data, lo, hi, deleted)? {
                     chunks.push(c);
                 }
             }

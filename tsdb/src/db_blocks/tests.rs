@@ -418,3 +418,40 @@ fn a_crash_at_every_hit_of_every_step() {
         }
     }
 }
+
+#[test]
+fn chunk_querier_merges_blocks_and_head() {
+    use crate::querier::ChunkQueryable;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let mut expect = Dump::new();
+    fill(&db, 4, 0, 7 * H, &mut expect);
+    db.compact().unwrap();
+    db.delete(&[Matcher::equal("i", "01")], H, 5 * H).unwrap();
+    for (l, v) in expect.iter_mut() {
+        if l.get("i") == Some("01") {
+            v.retain(|s| s.0 < H || s.0 > 5 * H);
+        }
+    }
+    let q = db.chunk_querier(i64::MIN, i64::MAX).unwrap();
+    let mut set = q.select(true, None, &all());
+    let mut got = Dump::new();
+    while let Some(s) = set.next() {
+        let mut s = s.unwrap();
+        let mut v = Vec::new();
+        let mut last_max = i64::MIN;
+        while let Some(c) = s.chunks.next() {
+            let c = c.unwrap();
+            assert!(c.min_time > last_max, "chunks in order, not overlapping");
+            last_max = c.max_time;
+            let chunk = aion_chunkenc::Chunk::from_bytes(c.encoding, c.data).unwrap();
+            let mut it = chunk.iter();
+            while it.next() == ValueType::Float {
+                let (t, x) = it.at();
+                v.push((t, x.to_bits()));
+            }
+        }
+        got.insert(s.labels, v);
+    }
+    assert_eq!(got, expect);
+}

@@ -133,3 +133,7 @@ pub use chunk::{
 
 mod merge;
 pub use merge::{ChainIterator, MergeQuerier, MergeSeriesSet};
+
+mod chunk_merge;
+pub(crate) use chunk_merge::VecChunks;
+pub use chunk_merge::{BlockChunkQuerier, MergeChunkQuerier};
