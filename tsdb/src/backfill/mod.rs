@@ -138,6 +138,9 @@ pub struct Backfiller {
     owns_spill_dir: bool,
     runs: Vec<PathBuf>,
     samples_in: u64,
+    /// The series of the previous sample: input usually repeats one
+    /// series over consecutive samples.
+    last: Option<(Labels, u32)>,
 }
 
 impl Backfiller {
@@ -163,6 +166,7 @@ impl Backfiller {
             owns_spill_dir: false,
             runs: Vec::new(),
             samples_in: 0,
+            last: None,
         })
     }
 
@@ -171,8 +175,13 @@ impl Backfiller {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty label set".into()));
         }
-        let id = match self.ids.get(labels) {
-            Some(&id) => id,
+        let cached = self
+            .last
+            .as_ref()
+            .filter(|(l, _)| l == labels)
+            .map(|(_, id)| *id);
+        let id = match cached.or_else(|| self.ids.get(labels).copied()) {
+            Some(id) => id,
             None => {
                 let id = u32::try_from(self.labels.len())
                     .map_err(|_| Error::InvalidSample("more than 2³² series".into()))?;
@@ -188,6 +197,9 @@ impl Backfiller {
             if let Err(at) = ws.binary_search(&w) {
                 ws.insert(at, w);
             }
+        }
+        if cached.is_none() {
+            self.last = Some((labels.clone(), id));
         }
         self.buffer.push(Record {
             series: id,
@@ -206,21 +218,24 @@ impl Backfiller {
         self.samples_in
     }
 
+    /// Each known series' position in label order. New series never
+    /// change the relative order of known ones, so runs sorted by these
+    /// ranks at different times merge consistently.
+    fn ranks(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0..self.labels.len() as u32).collect();
+        ids.sort_unstable_by(|&a, &b| self.labels[a as usize].cmp(&self.labels[b as usize]));
+        let mut ranks = vec![0u32; ids.len()];
+        for (rank, id) in ids.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+
     fn sort_buffer(&mut self) {
         let d = self.options.block_duration_ms;
-        let labels = &self.labels;
-        self.buffer.sort_unstable_by(|a, b| {
-            a.t.div_euclid(d)
-                .cmp(&b.t.div_euclid(d))
-                .then_with(|| {
-                    if a.series == b.series {
-                        std::cmp::Ordering::Equal
-                    } else {
-                        labels[a.series as usize].cmp(&labels[b.series as usize])
-                    }
-                })
-                .then(a.t.cmp(&b.t))
-        });
+        let ranks = self.ranks();
+        self.buffer
+            .sort_unstable_by_key(|r| (r.t.div_euclid(d), ranks[r.series as usize], r.t));
     }
 
     fn spill(&mut self) -> Result<()> {
@@ -291,15 +306,13 @@ impl Backfiller {
             if !self.buffer.is_empty() {
                 self.spill()?;
             }
-            let labels = self.labels.clone();
+            let ranks = self.ranks();
             let d = self.options.block_duration_ms;
             Box::new(RunMerger::open(
                 &self.runs,
                 move |a: &Record, b: &Record| {
-                    a.t.div_euclid(d)
-                        .cmp(&b.t.div_euclid(d))
-                        .then_with(|| labels[a.series as usize].cmp(&labels[b.series as usize]))
-                        .then(a.t.cmp(&b.t))
+                    let key = |r: &Record| (r.t.div_euclid(d), ranks[r.series as usize], r.t);
+                    key(a).cmp(&key(b))
                 },
             )?)
         };

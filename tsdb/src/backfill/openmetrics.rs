@@ -2,9 +2,8 @@
 //! `promtool tsdb create-blocks-from openmetrics`).
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
-
-use memmap2::Mmap;
 
 use super::{BackfillOptions, BackfillReport, Backfiller};
 use crate::textparse::{Entry, OpenMetricsParser, ParseError};
@@ -55,46 +54,85 @@ fn import(
     options: BackfillOptions,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<BackfillReport> {
-    let file = File::open(input).map_err(|e| Error::io(format!("open {}", input.display()), e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(format!("stat {}", input.display()), e))?
-        .len();
-    let map;
-    let bytes: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: read-only map of an input file; if another process
-        // truncates it while we parse, the process faults, as with any
-        // mmap reader. The text is only read.
-        map = unsafe { Mmap::map(&file) }
-            .map_err(|e| Error::io(format!("mmap {}", input.display()), e))?;
-        &map
-    };
+    let io = |e| Error::io(format!("read {}", input.display()), e);
+    let mut file = File::open(input).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
     let mut backfill = Backfiller::new(dir, options)?;
-    let mut parser = OpenMetricsParser::new(bytes);
-    let mut next_report = 0u64;
-    while let Some(entry) = parser.next() {
-        let Entry::Sample(s) = entry? else { continue };
-        let Some(t) = s.timestamp_ms else {
+    // The text is read in pieces that end at line boundaries, so memory
+    // does not grow with the input.
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE * 2);
+    let mut line = 1;
+    let mut done = 0u64;
+    let mut saw_eof = false;
+    loop {
+        let start = buf.len();
+        buf.resize(start + READ_SIZE, 0);
+        let n = read_full(&mut file, &mut buf[start..]).map_err(io)?;
+        buf.truncate(start + n);
+        let last_piece = n == 0;
+        let cut = if last_piece {
+            buf.len()
+        } else {
+            match buf.iter().rposition(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => continue, // a line longer than what we hold: read on
+            }
+        };
+        let piece = &buf[..cut];
+        if saw_eof {
+            if piece.is_empty() {
+                break;
+            }
             return Err(ParseError {
-                line: s.line,
+                line,
                 column: 1,
-                message: format!("expected timestamp for series {}, got none", s.labels),
+                message: "unexpected data after # EOF".into(),
             }
             .into());
+        }
+        let mut parser = if last_piece {
+            OpenMetricsParser::with_first_line(piece, line)
+        } else {
+            OpenMetricsParser::continuing(piece, line)
         };
-        backfill.add(&s.labels, t, s.value)?;
-        let done = parser.offset() as u64;
-        if done >= next_report {
-            progress(ImportProgress::Parsing { done, total: len });
-            next_report = done + (len / 200).max(1 << 16);
+        for entry in parser.by_ref() {
+            let Entry::Sample(s) = entry? else { continue };
+            let Some(t) = s.timestamp_ms else {
+                return Err(ParseError {
+                    line: s.line,
+                    column: 1,
+                    message: format!("expected timestamp for series {}, got none", s.labels),
+                }
+                .into());
+            };
+            backfill.add(&s.labels, t, s.value)?;
+        }
+        line = parser.line();
+        saw_eof = parser.saw_eof();
+        done += cut as u64;
+        progress(ImportProgress::Parsing { done, total });
+        buf.drain(..cut);
+        if last_piece {
+            break;
         }
     }
-    progress(ImportProgress::Parsing {
-        done: len,
-        total: len,
-    });
     backfill
         .finish_with_progress(&mut |done, total| progress(ImportProgress::Writing { done, total }))
+}
+
+/// Bytes of input read at a time.
+const READ_SIZE: usize = 4 << 20;
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }

@@ -187,3 +187,69 @@ fn import_errors_leave_nothing_behind() {
     assert_eq!(r.blocks[0].min_time, 1000);
     assert_eq!(r.blocks[0].max_time, 2501);
 }
+
+#[test]
+fn import_reads_in_pieces_with_exact_line_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.om");
+    // More than one read piece, with the error far into the file.
+    let mut text = String::from("# TYPE a gauge\n");
+    let n = 300_000;
+    for i in 0..n {
+        text.push_str(&format!("a{{x=\"{}\"}} {i} {}\n", i % 100, i));
+    }
+    let ok = text.clone() + "# EOF\n";
+    std::fs::write(&input, &ok).unwrap();
+    let r = import_openmetrics(
+        &input,
+        &tmp.path().join("ok"),
+        BackfillOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(r.samples, n);
+    // Data after # EOF in a later piece.
+    std::fs::write(&input, ok.clone() + &"a 1 1\n".repeat(1_000_000)).unwrap();
+    let err = import_openmetrics(
+        &input,
+        &tmp.path().join("x"),
+        BackfillOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        format!("line {}:1: unexpected data after # EOF", n + 3)
+    );
+    // A bad line deep inside.
+    let mut bad = text.clone();
+    bad.push_str("a{x=} 1 1\n# EOF\n");
+    std::fs::write(&input, bad).unwrap();
+    let err = import_openmetrics(
+        &input,
+        &tmp.path().join("y"),
+        BackfillOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        format!("line {}:5: expected label value, found '}}'", n + 2)
+    );
+    // No # EOF at all.
+    std::fs::write(&input, text).unwrap();
+    let err = import_openmetrics(
+        &input,
+        &tmp.path().join("z"),
+        BackfillOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        format!("line {}:1: data does not end with # EOF", n + 2)
+    );
+}

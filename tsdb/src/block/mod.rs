@@ -30,6 +30,8 @@ pub use meta::{
 pub use querier::{BlockQuerier, BlockSeriesIterator};
 pub use reader::Block;
 pub use tombstones::{Interval, Intervals, Tombstones, TOMBSTONES_FILENAME};
+/// Block identifiers (re-exported: they appear in this module's API).
+pub use ulid::Ulid;
 pub use writer::{
     BlockWriter, BlockWriterOptions, CHUNKS_DIRNAME, TMP_FOR_CREATION_SUFFIX,
     TMP_FOR_DELETION_SUFFIX,

@@ -121,9 +121,12 @@ pub struct Tombstones {
 }
 
 impl Tombstones {
-    /// Marks `iv` of series `r` deleted.
+    /// Marks `iv` of series `r` deleted (an empty interval, `mint >
+    /// maxt`, deletes nothing and is not recorded).
     pub fn add(&mut self, r: SeriesRef, iv: Interval) {
-        self.by_series.entry(r).or_default().add(iv);
+        if iv.mint <= iv.maxt {
+            self.by_series.entry(r).or_default().add(iv);
+        }
     }
 
     /// The deleted intervals of series `r` (`None` if nothing is deleted).
@@ -292,6 +295,17 @@ mod tests {
         cut.extend_from_slice(&crc.to_be_bytes());
         let err = Tombstones::decode(&cut, p).unwrap_err().to_string();
         assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn empty_intervals_are_not_recorded() {
+        // Found by fuzzing: series 10 with [5, -21].
+        let mut framed = vec![0x01, 0x30, 0xBA, 0x30, 0x01, 0x0a, 0x0a, 0x29];
+        let crc = crc32c::crc32c(&framed[5..]);
+        framed.extend_from_slice(&crc.to_be_bytes());
+        let t = Tombstones::decode(&framed, Path::new("t")).unwrap();
+        assert!(t.is_empty());
+        assert_eq!(Tombstones::decode(&t.encode(), Path::new("t")).unwrap(), t);
     }
 
     fn naive_contains(ivs: &[(i64, i64)], t: i64) -> bool {

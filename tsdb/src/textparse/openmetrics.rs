@@ -119,20 +119,53 @@ pub struct OpenMetricsParser<'a> {
     line: usize,
     line_start: usize,
     done: bool,
+    /// More text follows this slice (which ends at a line boundary):
+    /// running out of input is not an error.
+    partial: bool,
+    saw_eof: bool,
     pairs: Vec<(&'a str, String)>,
 }
 
 impl<'a> OpenMetricsParser<'a> {
     /// A parser over `text`.
     pub fn new(text: &'a [u8]) -> Self {
+        Self::with_first_line(text, 1)
+    }
+
+    /// A parser over the last part of a text whose first line here is
+    /// line `first_line` of the whole (for input read in pieces).
+    pub fn with_first_line(text: &'a [u8], first_line: usize) -> Self {
         OpenMetricsParser {
             b: text,
             pos: 0,
-            line: 1,
+            line: first_line,
             line_start: 0,
             done: false,
+            partial: false,
+            saw_eof: false,
             pairs: Vec::new(),
         }
+    }
+
+    /// A parser over a piece of a text that goes on after it: `text` must
+    /// end at a line boundary, and its end is not the end of the input
+    /// (no `# EOF` needed yet). Numbers lines from `first_line`.
+    pub fn continuing(text: &'a [u8], first_line: usize) -> Self {
+        OpenMetricsParser {
+            partial: true,
+            ..Self::with_first_line(text, first_line)
+        }
+    }
+
+    /// The number of the line the parser is at (after iteration: one past
+    /// the last line read).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Whether `# EOF` was read.
+    pub fn saw_eof(&self) -> bool {
+        self.saw_eof
     }
 
     /// Bytes consumed so far (for progress reporting).
@@ -290,6 +323,7 @@ impl<'a> OpenMetricsParser<'a> {
                 return Err(self.err_at(self.pos, "unexpected data after # EOF"));
             }
             self.done = true;
+            self.saw_eof = true;
             return Ok(None);
         }
         let kind = match keyword {
@@ -450,6 +484,10 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
             return None;
         }
         let res = match self.peek() {
+            None if self.partial => {
+                self.done = true;
+                return None;
+            }
             None => Err(self.err_at(self.pos, "data does not end with # EOF")),
             Some(b'#') if self.b.get(self.pos + 1) == Some(&b' ') => match self.comment() {
                 Ok(None) => return None,
