@@ -248,3 +248,80 @@ fn prometheus_replays_a_wal_written_by_aion() {
         server.log_text()
     );
 }
+
+#[test]
+fn prometheus_replays_an_aion_checkpoint() {
+    let Some(prometheus) = common::binary("prometheus") else {
+        return;
+    };
+    const SERIES: u64 = 50;
+    const STEP_MS: i64 = 15_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now - 20 * 60_000) / 1000 * 1000;
+
+    let options = WalOptions {
+        compression: Compression::Snappy,
+        ..WalOptions::default()
+    };
+    let (mut wal, _) = Wal::open(data.join("wal"), options).unwrap();
+    let mut buf = Vec::new();
+    let series: Vec<RefSeries> = (1..=SERIES)
+        .map(|r| RefSeries {
+            r#ref: r,
+            labels: Labels::from_pairs(&[
+                ("__name__", "aion_checkpointed".to_string()),
+                ("series", r.to_string()),
+            ])
+            .unwrap(),
+        })
+        .collect();
+    record::encode_series(&series, &mut buf);
+    wal.log(&[&buf]).unwrap();
+    // Samples 0..40 in segments 0..=3, then 40..60 in segment 4.
+    for k in 0..60i64 {
+        let samples: Vec<RefSample> = (1..=SERIES)
+            .map(|r| RefSample {
+                r#ref: r,
+                t: start + k * STEP_MS,
+                v: k as f64,
+            })
+            .collect();
+        buf.clear();
+        record::encode_samples(&samples, &mut buf);
+        wal.log(&[&buf]).unwrap();
+        if k % 10 == 9 && k < 40 {
+            wal.next_segment().unwrap();
+        }
+    }
+    // Fold segments 0..=3 into checkpoint 3, dropping odd series and
+    // samples before sample 25.
+    let mint = start + 25 * STEP_MS;
+    let stats = wal.checkpoint(3, |r| r % 2 == 0, mint).unwrap();
+    assert_eq!(stats.dropped_series, (SERIES / 2) as usize);
+    wal.close().unwrap();
+    assert!(data.join("wal/checkpoint.00000003").is_dir());
+    assert_eq!(aion_wal::segment_range(&data.join("wal")).unwrap(), Some((4, 4)));
+
+    let server = common::PrometheusServer::start(&prometheus, &data, tmp.path());
+    let last = start + 59 * STEP_MS;
+    // Odd series lost their series records; Prometheus drops their samples
+    // too (it cannot attribute them), so only even series remain.
+    assert_eq!(
+        server.query_scalar("count(aion_checkpointed)", last),
+        (SERIES / 2) as f64
+    );
+    // Even series: samples 25..40 from the checkpoint, 40..60 after it.
+    assert_eq!(
+        server.query_scalar("sum(count_over_time(aion_checkpointed[1h]))", last),
+        (SERIES / 2 * 35) as f64
+    );
+    assert_eq!(
+        server.query_scalar(r#"aion_checkpointed{series="2"}"#, start + 30 * STEP_MS),
+        30.0
+    );
+}
