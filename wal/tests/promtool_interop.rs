@@ -305,7 +305,10 @@ fn prometheus_replays_an_aion_checkpoint() {
     assert_eq!(stats.dropped_series, (SERIES / 2) as usize);
     wal.close().unwrap();
     assert!(data.join("wal/checkpoint.00000003").is_dir());
-    assert_eq!(aion_wal::segment_range(&data.join("wal")).unwrap(), Some((4, 4)));
+    assert_eq!(
+        aion_wal::segment_range(&data.join("wal")).unwrap(),
+        Some((4, 4))
+    );
 
     let server = common::PrometheusServer::start(&prometheus, &data, tmp.path());
     let last = start + 59 * STEP_MS;
