@@ -1,3 +1,81 @@
 //! Prometheus-compatible write-ahead log: segments, pages, records,
 //! checkpoints, repair and tailing.
+//!
+//! The on-disk format is Prometheus's own (NOTES.md §7–§9): a `wal/`
+//! directory of segment files `00000000`, `00000001`, … made of 32 KiB
+//! pages, each record split into checksummed fragments that never cross a
+//! page, optionally snappy-compressed; `checkpoint.NNNNNNNN/` directories
+//! holding the still-relevant records of deleted segments. A log written by
+//! Prometheus replays here, and one written here replays in Prometheus.
+//!
+//! | piece | what it does |
+//! |---|---|
+//! | [`Wal`] | appends batches of records; rotation, fsync policy, truncation, checkpointing |
+//! | [`WalReader`] | reads a range of segments, or replays checkpoint + segments |
+//! | [`SegmentReader`] | reads one segment from any byte source |
+//! | [`LiveReader`] | follows a log while it is written |
+//! | [`repair()`] | cuts a damaged log back to its intact prefix |
+//! | [`create_checkpoint`] | folds old segments into a checkpoint |
+//! | [`record`] | codecs for series, samples, tombstones, exemplars, metadata, histograms, … |
+//!
+//! Opening a log for writing cuts a torn tail left by a crash
+//! ([`OpenReport::torn_tail`]); any other damage is an error naming the
+//! segment and offset ([`Error::Corrupt`]), and [`repair()`] keeps
+//! everything before it.
+//!
+//! ```
+//! use aion_wal::record::{self, Record, RecordDecoder, RefSample, RefSeries};
+//! use aion_wal::{Wal, WalOptions, WalReader};
+//! use aion_index::Labels;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+//! let (mut series, mut samples) = (Vec::new(), Vec::new());
+//! let labels = Labels::from_pairs(&[("__name__", "up")]).unwrap();
+//! record::encode_series(&[RefSeries { r#ref: 1, labels }], &mut series);
+//! record::encode_samples(&[RefSample { r#ref: 1, t: 1000, v: 1.0 }], &mut samples);
+//! wal.log(&[&series, &samples]).unwrap();
+//! wal.close().unwrap();
+//!
+//! let mut replay = WalReader::replay(dir.path()).unwrap();
+//! let mut decoder = RecordDecoder::default();
+//! let mut n = 0;
+//! while let Some(rec) = replay.next_record().unwrap() {
+//!     match decoder.decode(rec).unwrap() {
+//!         Record::Samples(s) => n += s.len(),
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(n, 1);
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod assembler;
+mod checkpoint;
+mod cursor;
+mod error;
+mod fragment;
+mod live_reader;
+mod open;
+mod reader;
+pub mod record;
+mod repair;
+mod segment;
+mod writer;
+
+pub use checkpoint::{
+    checkpoint_dir, create_checkpoint, delete_checkpoints_before, last_checkpoint,
+    list_checkpoints, remove_temporary_checkpoints, CheckpointStats,
+};
+pub use error::{Corruption, Error, Result, SegmentPosition};
+pub use fragment::Compression;
+pub use live_reader::LiveReader;
+pub use open::OpenReport;
+pub use reader::{SegmentReader, WalReader};
+pub use repair::{repair, RepairReport, TornTail};
+pub use segment::{
+    delete_segments_before, list_segments, segment_name, segment_path, segment_range, SegmentRef,
+    DEFAULT_SEGMENT_SIZE, PAGE_SIZE,
+};
+pub use writer::{SyncPolicy, Wal, WalOptions};
