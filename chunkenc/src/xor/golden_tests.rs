@@ -348,7 +348,11 @@ fn errors_name_the_place() {
     bytes[1] = 3;
     let mut it = XorIterator::new(&bytes);
     assert_eq!(it.next(), ValueType::Float);
+    // The decoder has run into the damage already (it reads ahead), but
+    // the samples before it come first and the error only after them.
+    assert!(it.err().is_none());
     assert_eq!(it.next(), ValueType::Float);
+    assert!(it.err().is_none());
     assert_eq!(it.next(), ValueType::None);
     let err = it.error().unwrap().clone();
     assert_eq!(
@@ -418,4 +422,13 @@ fn errors_name_the_place() {
     assert_eq!(it.next(), ValueType::None);
     assert_eq!(it.error(), Some(&Error::MissingHeader { len: 1 }));
     assert!(XorChunk::from_bytes(&[7u8][..]).is_err());
+}
+
+#[test]
+fn iterator_size_is_bounded() {
+    // Documented on XorIterator: iterators are created per chunk read, so
+    // their size is part of the cost of a query.
+    let size = std::mem::size_of::<XorIterator<'static>>();
+    assert!(size <= 360, "XorIterator grew to {size} bytes");
+    eprintln!("XorIterator: {size} bytes");
 }
