@@ -171,15 +171,31 @@ impl<'a> XorIterator<'a> {
         if self.err.is_none() {
             let first_later = n;
             while n < want {
-                if let Err(mut err) = dec.read_later() {
-                    // The hot path does not count samples; the batch does.
-                    set_sample(&mut err, dec.num_read + (n - first_later) as u16);
-                    self.err = Some(err);
-                    break;
+                let before = dec.t;
+                match dec.read_later(want - n) {
+                    Ok(1) => {
+                        self.ts[n] = dec.t;
+                        self.vs[n] = dec.v;
+                        n += 1;
+                    }
+                    Ok(count) => {
+                        // A run that repeats the interval and the value.
+                        let mut t = before;
+                        for _ in 0..count {
+                            t = t.wrapping_add(dec.t_delta as i64);
+                            self.ts[n] = t;
+                            self.vs[n] = dec.v;
+                            n += 1;
+                        }
+                    }
+                    Err(mut err) => {
+                        // The hot path does not count samples; the batch
+                        // does.
+                        set_sample(&mut err, dec.num_read + (n - first_later) as u16);
+                        self.err = Some(err);
+                        break;
+                    }
                 }
-                self.ts[n] = dec.t;
-                self.vs[n] = dec.v;
-                n += 1;
             }
             dec.num_read += (n - first_later) as u16;
         }
@@ -258,6 +274,9 @@ impl<'a> Decoder<'a> {
     }
 
     /// Samples 2 and later: a delta-of-delta timestamp and an XOR value.
+    /// Returns how many samples were read: one, or (at most `max`) a run
+    /// of samples that each repeat the previous interval and value, which
+    /// take two zero bits apiece and are counted off the buffer at once.
     /// It leaves `num_read` alone (the batch loop counts), and errors
     /// carry sample index 0 until the caller sets it.
     ///
@@ -265,7 +284,7 @@ impl<'a> Decoder<'a> {
     /// shifts; the buffer is topped up once per sample at most, plus once
     /// more for a long value payload.
     #[inline(always)]
-    fn read_later(&mut self) -> Result<(), Error> {
+    fn read_later(&mut self, max: usize) -> Result<usize, Error> {
         let mut r = self.reader;
         if r.available() < REFILL_BITS {
             r.refill();
@@ -274,6 +293,23 @@ impl<'a> Decoder<'a> {
         // Regular scrapes give dod 0 (`0`) or a few ms of jitter (`10` +
         // 14 bits), tested first; the rarer wider buckets come after.
         let dod = if (w as i64) >= 0 {
+            if ((w << 1) as i64) >= 0 {
+                // `0` `0`: interval and value repeat. So may the samples
+                // after it; stop short of the end of the data, so that an
+                // overrun is still found by the full decoder.
+                let buffered = w.leading_zeros().min(r.available()) / 2;
+                let in_data = r.len_bits().saturating_sub(r.position()) / 2;
+                let run = (buffered as usize).min(max).min(in_data as usize);
+                if run > 0 {
+                    // run ≤ 31, so 2·run < 64 as `consume` requires.
+                    r.consume(2 * run as u32);
+                    self.reader = r;
+                    self.t = self
+                        .t
+                        .wrapping_add((self.t_delta as i64).wrapping_mul(run as i64));
+                    return Ok(run);
+                }
+            }
             r.consume(1);
             0
         } else if ((w << 1) as i64) >= 0 {
@@ -283,7 +319,8 @@ impl<'a> Decoder<'a> {
             read_wide_dod(&mut r, w)
         };
         let t_delta = self.t_delta.wrapping_add(dod as u64);
-        self.finish_sample(r, t_delta)
+        self.finish_sample(r, t_delta)?;
+        Ok(1)
     }
 
     /// Decodes the XOR value at `r` (which holds at least 13 buffered
