@@ -1,0 +1,137 @@
+//! Writing bit fields into a growing byte buffer.
+
+/// The longest field [`BitWriter::write_bits`] stores in one step: with up
+/// to 7 bits of a partial byte in front, it still fits a 64-bit word.
+pub(crate) const WRITE_BITS: u32 = 56;
+
+/// The longest field [`BitWriter::write_wide`] stores in one step.
+pub(crate) const WRITE_WIDE_BITS: u32 = 120;
+
+/// Zero bytes kept after the data, so that every write is one 8- or 16-byte
+/// store without a length check per byte.
+const SLACK: usize = 16;
+
+/// An append-only bit stream over an owned byte buffer.
+///
+/// [`BitWriter::bytes`] is exactly `ceil(bit_len / 8)` bytes with the
+/// unused low bits of the last byte zero, so it is a finished encoding at
+/// every moment and no flush step exists to forget. Behind the data the
+/// buffer keeps a few zero bytes of slack, which lets a write store a whole
+/// 64-bit word.
+#[derive(Debug, Clone)]
+pub(crate) struct BitWriter {
+    /// The data, then at least `SLACK` zero bytes.
+    buf: Vec<u8>,
+    bit_len: u64,
+}
+
+impl BitWriter {
+    /// An empty stream with room for `capacity` bytes before it grows.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        BitWriter {
+            buf: vec![0; capacity.max(SLACK) + SLACK],
+            bit_len: 0,
+        }
+    }
+
+    /// Continues the stream held in `buf` after its first `bit_len` bits.
+    /// Whatever follows those bits (padding, stray bytes) is discarded.
+    pub(crate) fn resume(mut buf: Vec<u8>, bit_len: u64) -> Self {
+        let bit_len = bit_len.min(buf.len() as u64 * 8);
+        let len = bit_len.div_ceil(8) as usize;
+        buf.truncate(len);
+        let used = (bit_len % 8) as u32;
+        if used != 0 {
+            if let Some(last) = buf.last_mut() {
+                *last &= !(0xffu8 >> used);
+            }
+        }
+        buf.resize(len + SLACK, 0);
+        BitWriter { buf, bit_len }
+    }
+
+    /// Number of bytes the data occupies.
+    #[inline]
+    fn len(&self) -> usize {
+        self.bit_len.div_ceil(8) as usize
+    }
+
+    /// The bytes written so far, the last one zero-padded.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len()]
+    }
+
+    /// Overwrites the first two bytes (a header written earlier).
+    #[inline]
+    pub(crate) fn patch_u16_at_start(&mut self, value: u16) {
+        debug_assert!(self.bit_len >= 16);
+        self.buf[..2].copy_from_slice(&value.to_be_bytes());
+    }
+
+    /// Gives up the buffer, cut to the data.
+    pub(crate) fn into_bytes(mut self) -> Vec<u8> {
+        self.buf.truncate(self.len());
+        self.buf
+    }
+
+    /// Number of bits written.
+    #[inline]
+    pub(crate) fn bit_len(&self) -> u64 {
+        self.bit_len
+    }
+
+    /// Appends the low `n` bits of `value` (1 ≤ n ≤ 64), most significant
+    /// first; higher bits of `value` are ignored.
+    #[inline(always)]
+    pub(crate) fn write_bits(&mut self, value: u64, n: u32) {
+        debug_assert!((1..=64).contains(&n));
+        if n > WRITE_BITS {
+            self.write_short(value >> 32, n - 32);
+            self.write_short(value & 0xffff_ffff, 32);
+        } else {
+            self.write_short(value, n);
+        }
+    }
+
+    /// `write_bits` for `n` ≤ [`WRITE_BITS`]: the partial last byte and the
+    /// new bits are merged into one word and stored whole; the bytes after
+    /// the new end receive zeros, which keeps the slack clean.
+    #[inline(always)]
+    fn write_short(&mut self, value: u64, n: u32) {
+        debug_assert!((1..=WRITE_BITS).contains(&n));
+        let at = (self.bit_len / 8) as usize;
+        if self.buf.len() < at + SLACK {
+            self.grow();
+        }
+        let used = (self.bit_len % 8) as u32;
+        let window = &mut self.buf[at..at + 8];
+        let word = u64::from(window[0]) << 56 | (value << (64 - n)) >> used;
+        window.copy_from_slice(&word.to_be_bytes());
+        self.bit_len += u64::from(n);
+    }
+
+    /// Appends the low `n` bits of `value` (1 ≤ n ≤ [`WRITE_WIDE_BITS`])
+    /// with one 16-byte store, for fields that do not fit a 64-bit word.
+    #[inline(always)]
+    pub(crate) fn write_wide(&mut self, value: u128, n: u32) {
+        debug_assert!((1..=WRITE_WIDE_BITS).contains(&n));
+        let at = (self.bit_len / 8) as usize;
+        if self.buf.len() < at + SLACK {
+            self.grow();
+        }
+        let used = (self.bit_len % 8) as u32;
+        let window = &mut self.buf[at..at + SLACK];
+        let word = u128::from(window[0]) << 120 | (value << (128 - n)) >> used;
+        window.copy_from_slice(&word.to_be_bytes());
+        self.bit_len += u64::from(n);
+    }
+
+    /// Doubles the buffer (zero-filled).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let len = (self.buf.len() * 2).max(self.len() + 2 * SLACK);
+        self.buf.resize(len, 0);
+    }
+}

@@ -1,0 +1,470 @@
+//! Decoding XOR chunks.
+
+use std::error::Error as StdError;
+
+use super::{sign_extend, HEADER_LEN};
+use crate::bstream::{BitReader, REFILL_BITS};
+use crate::{Error, SampleIterator, ValueType};
+
+/// A cursor over the samples of an XOR chunk, reading borrowed bytes.
+///
+/// It works on any byte slice, including one that is not a valid chunk:
+/// malformed or truncated data ends iteration with [`ValueType::None`] and
+/// an [`Error`] from [`XorIterator::error`] / [`SampleIterator::err`] that
+/// names the sample and bit offset. Each step does a bounded amount of work
+/// and allocates nothing.
+///
+/// It decodes up to 16 samples ahead into an inline buffer (the iterator
+/// is 360 bytes, none of them on the heap); samples decoded before a
+/// corrupt spot are still served, and the error is reported after them.
+///
+/// ```
+/// use aion_chunkenc::{SampleIterator, ValueType, XorIterator};
+///
+/// // A chunk claiming one sample, cut off after 3 bytes.
+/// let mut it = XorIterator::new(&[0x00, 0x01, 0xd0]);
+/// assert_eq!(it.next(), ValueType::None);
+/// let err = it.err().unwrap().to_string();
+/// assert!(err.contains("truncated"), "{err}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct XorIterator<'a> {
+    dec: Decoder<'a>,
+    /// Samples decoded ahead, served by `next`; `pos` is the current one.
+    ts: [i64; BATCH],
+    vs: [u64; BATCH],
+    len: u8,
+    pos: u8,
+    /// `None` has been returned; every later call returns `None` too.
+    exhausted: bool,
+    /// The error that ended decoding; reported once the samples decoded
+    /// before it have been served and `next` has returned `None`.
+    err: Option<Error>,
+}
+
+/// Samples decoded per batch.
+///
+/// The decoder runs in batches with its state in local variables, so it
+/// stays in registers however the iterator itself is stored (in a struct,
+/// boxed as `dyn SampleIterator`); `next` then only steps through the
+/// batch. That makes the cost per sample independent of how well a
+/// caller's loop is optimised.
+const BATCH: usize = 16;
+
+/// The decoding state of an XOR chunk: where the bit stream stands and
+/// what the last sample and value window were.
+#[derive(Debug, Clone, Copy)]
+struct Decoder<'a> {
+    reader: BitReader<'a>,
+    /// The header's sample count.
+    declared: u16,
+    num_read: u16,
+    t: i64,
+    v: u64,
+    t_delta: u64,
+    /// The value window: trailing zeros in the low 8 bits, significant
+    /// bits above (one register instead of two in the hot loop).
+    window: u32,
+}
+
+/// What an appender needs to continue the chunk this iterator has read to
+/// its end.
+pub(crate) struct EndState {
+    pub(crate) num_samples: u16,
+    pub(crate) t: i64,
+    pub(crate) v: u64,
+    pub(crate) t_delta: u64,
+    pub(crate) leading: u8,
+    pub(crate) trailing: u8,
+    pub(crate) bit_len: u64,
+}
+
+impl<'a> XorIterator<'a> {
+    /// An iterator over the chunk data `bytes` (sample-count header first).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let (declared, err) = match bytes {
+            [hi, lo, ..] => (u16::from_be_bytes([*hi, *lo]), None),
+            _ => (0, Some(Error::MissingHeader { len: bytes.len() })),
+        };
+        let mut ts = [0; BATCH];
+        let mut vs = [0; BATCH];
+        // What `at` reports before the first `next`.
+        ts[0] = i64::MIN;
+        vs[0] = f64::NAN.to_bits();
+        XorIterator {
+            dec: Decoder {
+                reader: BitReader::new(bytes, (HEADER_LEN * 8) as u64),
+                declared,
+                num_read: 0,
+                t: 0,
+                v: 0,
+                t_delta: 0,
+                // Prometheus's reader starts at leading 0, trailing 0.
+                window: 64 << 8,
+            },
+            ts,
+            vs,
+            len: 0,
+            pos: 0,
+            exhausted: false,
+            err,
+        }
+    }
+
+    /// Restarts on other chunk data, keeping nothing from before.
+    pub fn reset(&mut self, bytes: &'a [u8]) {
+        *self = XorIterator::new(bytes);
+    }
+
+    /// The sample count from the chunk header.
+    pub fn num_samples(&self) -> usize {
+        usize::from(self.dec.declared)
+    }
+
+    /// Why iteration stopped early, as the concrete error type (once
+    /// `next` has returned `None`).
+    pub fn error(&self) -> Option<&Error> {
+        self.err.as_ref().filter(|_| self.exhausted)
+    }
+
+    /// The decoder state after the last sample, or the error that stopped
+    /// decoding.
+    pub(crate) fn end_state(mut self) -> Result<EndState, Error> {
+        while self.next() == ValueType::Float {}
+        if let Some(err) = self.err {
+            return Err(err);
+        }
+        let d = self.dec;
+        Ok(EndState {
+            num_samples: d.num_read,
+            t: d.t,
+            v: d.v,
+            t_delta: d.t_delta,
+            leading: (64 - (d.window >> 8) - (d.window & 0xff)) as u8,
+            trailing: (d.window & 0xff) as u8,
+            bit_len: d.reader.position(),
+        })
+    }
+
+    /// Decodes the next batch; `None` when there is nothing more.
+    #[inline(never)]
+    fn next_batch(&mut self) -> ValueType {
+        if self.exhausted || self.err.is_some() {
+            // An error ends decoding; the samples before it were served.
+            self.exhausted = true;
+            return ValueType::None;
+        }
+        let mut dec = self.dec;
+        let want = BATCH.min(usize::from(dec.declared - dec.num_read));
+        let mut n = 0;
+        // The first two samples have their own formats; after them the
+        // loop runs the hot path only.
+        while n < want && dec.num_read < 2 {
+            if let Err(err) = dec.read_head_sample() {
+                self.err = Some(err);
+                break;
+            }
+            self.ts[n] = dec.t;
+            self.vs[n] = dec.v;
+            n += 1;
+        }
+        if self.err.is_none() {
+            let first_later = n;
+            while n < want {
+                let before = dec.t;
+                match dec.read_later(want - n) {
+                    Ok(1) => {
+                        self.ts[n] = dec.t;
+                        self.vs[n] = dec.v;
+                        n += 1;
+                    }
+                    Ok(count) => {
+                        // A run that repeats the interval and the value.
+                        let mut t = before;
+                        for _ in 0..count {
+                            t = t.wrapping_add(dec.t_delta as i64);
+                            self.ts[n] = t;
+                            self.vs[n] = dec.v;
+                            n += 1;
+                        }
+                    }
+                    Err(mut err) => {
+                        // The hot path does not count samples; the batch
+                        // does.
+                        set_sample(&mut err, dec.num_read + (n - first_later) as u16);
+                        self.err = Some(err);
+                        break;
+                    }
+                }
+            }
+            dec.num_read += (n - first_later) as u16;
+        }
+        self.dec = dec;
+        if n == 0 {
+            // `ts[pos]`/`vs[pos]` keep the last sample served for `at`.
+            self.exhausted = true;
+            return ValueType::None;
+        }
+        self.len = n as u8;
+        self.pos = 0;
+        ValueType::Float
+    }
+}
+
+impl<'a> Decoder<'a> {
+    /// Decodes sample 0 or 1 (there must be one by the header) into `t`
+    /// and `v`. On error the state is left as it was, as by all readers.
+    ///
+    /// Like every `Decoder` method it is inlined into `next_batch` (its
+    /// only caller), so no call takes the decoder by reference and its
+    /// state stays in registers for the whole batch.
+    #[inline(always)]
+    fn read_head_sample(&mut self) -> Result<(), Error> {
+        match self.num_read {
+            0 => self.read_first(),
+            _ => self.read_second(),
+        }
+    }
+
+    #[inline(always)]
+    fn truncated(&self) -> Error {
+        Error::Truncated {
+            sample: self.num_read,
+            num_samples: self.declared,
+            bit_offset: self.reader.position(),
+            len: (self.reader.len_bits() / 8) as usize,
+        }
+    }
+
+    /// Sample 0: a varint timestamp and the raw value bits.
+    #[inline(always)]
+    fn read_first(&mut self) -> Result<(), Error> {
+        let mut r = self.reader;
+        let Some(zigzag) = read_uvarint(&mut r) else {
+            return Err(Error::VarintOverflow {
+                sample: 0,
+                byte_offset: (self.reader.position() / 8) as usize,
+            });
+        };
+        let v = r.read_bits(64);
+        if r.overran() {
+            return Err(self.truncated());
+        }
+        self.reader = r;
+        self.t = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+        self.v = v;
+        self.num_read = 1;
+        Ok(())
+    }
+
+    /// Sample 1: a uvarint timestamp delta and an XOR-compressed value.
+    #[inline(always)]
+    fn read_second(&mut self) -> Result<(), Error> {
+        let mut r = self.reader;
+        let Some(t_delta) = read_uvarint(&mut r) else {
+            return Err(Error::VarintOverflow {
+                sample: 1,
+                byte_offset: (self.reader.position() / 8) as usize,
+            });
+        };
+        r.refill();
+        self.finish_sample(r, t_delta)?;
+        self.num_read = 2;
+        Ok(())
+    }
+
+    /// Samples 2 and later: a delta-of-delta timestamp and an XOR value.
+    /// Returns how many samples were read: one, or (at most `max`) a run
+    /// of samples that each repeat the previous interval and value, which
+    /// take two zero bits apiece and are counted off the buffer at once.
+    /// It leaves `num_read` alone (the batch loop counts), and errors
+    /// carry sample index 0 until the caller sets it.
+    ///
+    /// The hot path. Fields are cut from the reader's 64-bit buffer by
+    /// shifts; the buffer is topped up once per sample at most, plus once
+    /// more for a long value payload.
+    #[inline(always)]
+    fn read_later(&mut self, max: usize) -> Result<usize, Error> {
+        let mut r = self.reader;
+        if r.available() < REFILL_BITS {
+            r.refill();
+        }
+        let w = r.peek();
+        // Regular scrapes give dod 0 (`0`) or a few ms of jitter (`10` +
+        // 14 bits), tested first; the rarer wider buckets come after.
+        let dod = if (w as i64) >= 0 {
+            if ((w << 1) as i64) >= 0 {
+                // `0` `0`: interval and value repeat. So may the samples
+                // after it; stop short of the end of the data, so that an
+                // overrun is still found by the full decoder.
+                let buffered = w.leading_zeros().min(r.available()) / 2;
+                let in_data = r.len_bits().saturating_sub(r.position()) / 2;
+                let run = (buffered as usize).min(max).min(in_data as usize);
+                if run > 0 {
+                    // run ≤ 31, so 2·run < 64 as `consume` requires.
+                    r.consume(2 * run as u32);
+                    self.reader = r;
+                    self.t = self
+                        .t
+                        .wrapping_add((self.t_delta as i64).wrapping_mul(run as i64));
+                    return Ok(run);
+                }
+            }
+            r.consume(1);
+            0
+        } else if ((w << 1) as i64) >= 0 {
+            r.consume(16);
+            sign_extend((w << 2) >> 50, 14)
+        } else {
+            read_wide_dod(&mut r, w)
+        };
+        let t_delta = self.t_delta.wrapping_add(dod as u64);
+        self.finish_sample(r, t_delta)?;
+        Ok(1)
+    }
+
+    /// Decodes the XOR value at `r` (which holds at least 13 buffered
+    /// bits), then commits the sample if the data held all of it.
+    #[inline(always)]
+    fn finish_sample(&mut self, mut r: BitReader<'a>, t_delta: u64) -> Result<(), Error> {
+        let w = r.peek();
+        let mut window = self.window;
+        let delta = if (w as i64) >= 0 {
+            // `0`: value unchanged.
+            r.consume(1);
+            0
+        } else {
+            if ((w << 1) as i64) >= 0 {
+                // `10`: reuse the current window. Before any window was
+                // read the state is 0/0, a 64-bit window, as in
+                // Prometheus's reader (a resumed appender writes that).
+                r.consume(2);
+            } else {
+                // `11`: 5 bits of leading zeros, 6 bits of significant-bit
+                // count (0 meaning 64).
+                r.consume(13);
+                let leading = ((w >> 57) & 0x1f) as u8;
+                let significant = match ((w >> 51) & 0x3f) as u8 {
+                    0 => 64,
+                    n => n,
+                };
+                if leading + significant > 64 {
+                    return Err(Error::BadValueWindow {
+                        sample: self.num_read,
+                        bit_offset: self.reader.position(),
+                        leading,
+                        significant,
+                    });
+                }
+                window = u32::from(significant) << 8 | u32::from(64 - leading - significant);
+            }
+            r.read_bits(window >> 8) << (window & 0xff)
+        };
+        if r.overran() {
+            return Err(self.truncated());
+        }
+        self.reader = r;
+        self.t_delta = t_delta;
+        self.t = self.t.wrapping_add(t_delta as i64);
+        self.v ^= delta;
+        self.window = window;
+        Ok(())
+    }
+}
+
+/// Sets the sample index an error names.
+fn set_sample(err: &mut Error, index: u16) {
+    match err {
+        Error::Truncated { sample, .. }
+        | Error::VarintOverflow { sample, .. }
+        | Error::BadValueWindow { sample, .. } => *sample = index,
+        _ => {}
+    }
+}
+
+/// The 17-bit, 20-bit and whole-int64 dod buckets (`110`, `1110`, `1111`),
+/// read from `w`, the buffer of `r` (holding at least 56 bits); leaves at
+/// least 13 bits buffered for the value's control bits.
+#[inline(always)]
+fn read_wide_dod(r: &mut BitReader<'_>, w: u64) -> i64 {
+    match (!w).leading_zeros() {
+        2 => {
+            r.consume(20);
+            sign_extend((w << 3) >> 47, 17)
+        }
+        3 => {
+            r.consume(24);
+            sign_extend((w << 4) >> 44, 20)
+        }
+        _ => {
+            r.consume(4);
+            let dod = r.read_bits(64) as i64;
+            r.refill();
+            dod
+        }
+    }
+}
+
+/// Reads an unsigned LEB128 varint as Go's `binary.ReadUvarint` accepts it;
+/// `None` if it overflows 64 bits. Bits past the end read as zero, which
+/// ends the varint; the caller reports that as truncation.
+#[inline(always)]
+fn read_uvarint(r: &mut BitReader<'_>) -> Option<u64> {
+    let mut x = 0u64;
+    let mut shift = 0;
+    for i in 0..10 {
+        let byte = r.read_bits(8) as u8;
+        if byte < 0x80 {
+            if i == 9 && byte > 1 {
+                return None;
+            }
+            return Some(x | u64::from(byte) << shift);
+        }
+        x |= u64::from(byte & 0x7f) << shift;
+        shift += 7;
+    }
+    None
+}
+
+impl SampleIterator for XorIterator<'_> {
+    #[inline]
+    fn next(&mut self) -> ValueType {
+        if self.pos + 1 < self.len {
+            self.pos += 1;
+            return ValueType::Float;
+        }
+        self.next_batch()
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.exhausted {
+            return ValueType::None;
+        }
+        if self.len > 0 && self.at_t() >= t {
+            return ValueType::Float;
+        }
+        loop {
+            if self.next() == ValueType::None {
+                return ValueType::None;
+            }
+            if self.at_t() >= t {
+                return ValueType::Float;
+            }
+        }
+    }
+
+    #[inline]
+    fn at(&self) -> (i64, f64) {
+        let i = usize::from(self.pos) % BATCH;
+        (self.ts[i], f64::from_bits(self.vs[i]))
+    }
+
+    #[inline]
+    fn at_t(&self) -> i64 {
+        self.ts[usize::from(self.pos) % BATCH]
+    }
+
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.error().map(|e| e as _)
+    }
+}
