@@ -10,7 +10,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod ast;
+pub mod engine;
+pub mod format;
 pub mod parser;
+pub mod promqltest;
+pub mod value;
 
 pub use ast::Expr;
+pub use engine::{
+    Annotation, AnnotationKind, Annotations, CancellationToken, Engine, EngineOptions, Error,
+    QueryInput, QueryOptions, QueryResult,
+};
 pub use parser::{parse, parse_with, ParseError, ParseOptions};
+pub use value::{FPoint, Sample, Series, Value};

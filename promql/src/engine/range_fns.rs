@@ -1,0 +1,444 @@
+//! Functions over a range vector window: `rate`, `*_over_time`, `deriv`,
+//! ... Each takes the float samples of one series inside `(start, end]`
+//! and returns the value at one evaluation step, or nothing.
+
+use super::error::{Error, Result};
+use super::mathx::{kahan_inc, quantile};
+use crate::value::FPoint;
+
+/// What a window function may need besides the samples.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowArgs<'a> {
+    /// The evaluation time of the step.
+    pub ts: i64,
+    /// Exclusive start of the window.
+    pub range_start: i64,
+    /// Inclusive end of the window.
+    pub range_end: i64,
+    /// Window length in seconds.
+    pub range_secs: f64,
+    /// The function's scalar arguments at this step, in argument order
+    /// (the range vector argument left out).
+    pub params: &'a [f64],
+}
+
+/// A function's effect besides its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum WindowNote {
+    /// `quantile_over_time` got a quantile outside [0, 1].
+    InvalidQuantile(f64),
+}
+
+/// The value of a window function at one step (`None`: no output).
+pub(crate) type WindowFn = fn(&[FPoint], &WindowArgs, &mut Vec<WindowNote>) -> Result<Option<f64>>;
+
+/// The implementation of a range-vector function, by name.
+pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
+    Some(match name {
+        "avg_over_time" => avg_over_time,
+        "count_over_time" => |w, _, _| Ok(Some(w.len() as f64)),
+        "first_over_time" => |w, _, _| Ok(w.first().map(|p| p.f)),
+        "last_over_time" => |w, _, _| Ok(w.last().map(|p| p.f)),
+        "max_over_time" => |w, _, _| Ok(extreme(w, |cur, m| cur > m || m.is_nan()).map(|p| p.f)),
+        "min_over_time" => |w, _, _| Ok(extreme(w, |cur, m| cur < m || m.is_nan()).map(|p| p.f)),
+        "ts_of_max_over_time" => {
+            |w, _, _| Ok(extreme(w, |cur, m| cur >= m || m.is_nan()).map(|p| p.t as f64 / 1000.0))
+        }
+        "ts_of_min_over_time" => {
+            |w, _, _| Ok(extreme(w, |cur, m| cur <= m || m.is_nan()).map(|p| p.t as f64 / 1000.0))
+        }
+        "ts_of_first_over_time" => |w, _, _| Ok(w.first().map(|p| p.t as f64 / 1000.0)),
+        "ts_of_last_over_time" => |w, _, _| Ok(w.last().map(|p| p.t as f64 / 1000.0)),
+        "sum_over_time" => sum_over_time,
+        "quantile_over_time" => quantile_over_time,
+        "stddev_over_time" => |w, _, _| Ok(variance(w).map(f64::sqrt)),
+        "stdvar_over_time" => |w, _, _| Ok(variance(w)),
+        "mad_over_time" => mad_over_time,
+        "present_over_time" | "absent_over_time" => |w, _, _| Ok((!w.is_empty()).then_some(1.0)),
+        "changes" => changes,
+        "resets" => resets,
+        "delta" => |w, a, _| Ok(extrapolated_rate(w, a, false, false)),
+        "rate" => |w, a, _| Ok(extrapolated_rate(w, a, true, true)),
+        "increase" => |w, a, _| Ok(extrapolated_rate(w, a, true, false)),
+        "idelta" => |w, _, _| Ok(instant_value(w, false)),
+        "irate" => |w, _, _| Ok(instant_value(w, true)),
+        "deriv" => deriv,
+        "predict_linear" => predict_linear,
+        "double_exponential_smoothing" | "holt_winters" => double_exponential_smoothing,
+        _ => return None,
+    })
+}
+
+fn avg_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    let Some(first) = w.first() else {
+        return Ok(None);
+    };
+    // Direct mean with Kahan summation while the sum stays finite, then
+    // incremental mean (Prometheus's choice for accuracy).
+    let (mut sum, mut count) = (first.f, 1.0);
+    let (mut mean, mut c) = (0.0, 0.0);
+    let mut incremental = false;
+    for (i, p) in w[1..].iter().enumerate() {
+        count = (i + 2) as f64;
+        if !incremental {
+            let (ns, nc) = kahan_inc(p.f, sum, c);
+            if !ns.is_infinite() {
+                (sum, c) = (ns, nc);
+                continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(p.f / count, q * mean, q * c);
+    }
+    Ok(Some(if incremental {
+        mean + c
+    } else {
+        sum / count + c / count
+    }))
+}
+
+fn sum_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    if w.is_empty() {
+        return Ok(None);
+    }
+    let (mut sum, mut c) = (0.0, 0.0);
+    for p in w {
+        (sum, c) = kahan_inc(p.f, sum, c);
+    }
+    Ok(Some(if sum.is_infinite() { sum } else { sum + c }))
+}
+
+/// The point that wins `replace(candidate, current best)` over the window,
+/// starting from the first point.
+fn extreme(w: &[FPoint], replace: impl Fn(f64, f64) -> bool) -> Option<FPoint> {
+    let mut best = *w.first()?;
+    for p in w {
+        if replace(p.f, best.f) {
+            best = *p;
+        }
+    }
+    Some(best)
+}
+
+fn quantile_over_time(
+    w: &[FPoint],
+    a: &WindowArgs,
+    notes: &mut Vec<WindowNote>,
+) -> Result<Option<f64>> {
+    if w.is_empty() {
+        return Ok(None);
+    }
+    let q = a.params[0];
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        notes.push(WindowNote::InvalidQuantile(q));
+    }
+    let mut values: Vec<f64> = w.iter().map(|p| p.f).collect();
+    Ok(Some(quantile(q, &mut values)))
+}
+
+/// Population variance with Kahan-compensated Welford updates.
+fn variance(w: &[FPoint]) -> Option<f64> {
+    if w.is_empty() {
+        return None;
+    }
+    let mut count = 0.0;
+    let (mut mean, mut c_mean) = (0.0, 0.0);
+    let (mut aux, mut c_aux) = (0.0, 0.0);
+    for p in w {
+        count += 1.0;
+        let delta = p.f - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (p.f - (mean + c_mean)), aux, c_aux);
+    }
+    Some((aux + c_aux) / count)
+}
+
+fn mad_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    if w.is_empty() {
+        return Ok(None);
+    }
+    if w.iter().any(|p| p.f.is_nan()) {
+        return Ok(Some(f64::NAN));
+    }
+    let mut values: Vec<f64> = w.iter().map(|p| p.f).collect();
+    let median = quantile(0.5, &mut values);
+    for v in &mut values {
+        *v = (*v - median).abs();
+    }
+    Ok(Some(quantile(0.5, &mut values)))
+}
+
+fn changes(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    if w.is_empty() {
+        return Ok(None);
+    }
+    let n = w
+        .windows(2)
+        .filter(|p| p[1].f != p[0].f && !(p[1].f.is_nan() && p[0].f.is_nan()))
+        .count();
+    Ok(Some(n as f64))
+}
+
+fn resets(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    if w.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(w.windows(2).filter(|p| p[1].f < p[0].f).count() as f64))
+}
+
+/// `rate`, `increase` and `delta`: the change over the window, corrected
+/// for counter resets and extrapolated towards the window's edges (all the
+/// way when the first/last sample is within 1.1 average sample intervals of
+/// the edge, half an interval otherwise; never below zero for counters).
+pub(crate) fn extrapolated_rate(
+    w: &[FPoint],
+    a: &WindowArgs,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let first = w[0];
+    let last = w[w.len() - 1];
+    let mut result = last.f - first.f;
+    if is_counter {
+        for p in w.windows(2) {
+            if p[1].f < p[0].f {
+                result += p[0].f;
+            }
+        }
+    }
+    let mut to_start = (first.t - a.range_start) as f64 / 1000.0;
+    let mut to_end = (a.range_end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = sampled / (w.len() - 1) as f64;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if is_counter {
+        // A counter cannot go below zero: extrapolate at most to where the
+        // slope would reach it.
+        let mut to_zero = to_start;
+        if result > 0.0 && first.f >= 0.0 {
+            to_zero = sampled * (first.f / result);
+        }
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = 1.0;
+    if sampled != 0.0 {
+        factor = (sampled + to_start + to_end) / sampled;
+    }
+    if is_rate {
+        factor /= a.range_secs;
+    }
+    Some(result * factor)
+}
+
+/// `irate` and `idelta`: from the last two samples.
+fn instant_value(w: &[FPoint], is_rate: bool) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let prev = w[w.len() - 2];
+    let last = w[w.len() - 1];
+    let interval = last.t - prev.t;
+    if interval == 0 {
+        return None;
+    }
+    let mut v = last.f;
+    // A counter reset leaves the last value as the increase.
+    if !is_rate || last.f.partial_cmp(&prev.f) != Some(std::cmp::Ordering::Less) {
+        v = last.f - prev.f;
+    }
+    if is_rate {
+        v /= interval as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// Least-squares slope and the intercept at `intercept_time`.
+fn linear_regression(w: &[FPoint], intercept_time: i64) -> (f64, f64) {
+    let mut n = 0.0;
+    let (mut sum_x, mut c_x) = (0.0, 0.0);
+    let (mut sum_y, mut c_y) = (0.0, 0.0);
+    let (mut sum_xy, mut c_xy) = (0.0, 0.0);
+    let (mut sum_x2, mut c_x2) = (0.0, 0.0);
+    let init_y = w[0].f;
+    let mut const_y = true;
+    for (i, p) in w.iter().enumerate() {
+        if const_y && i > 0 && p.f != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (p.t - intercept_time) as f64 / 1e3;
+        (sum_x, c_x) = kahan_inc(x, sum_x, c_x);
+        (sum_y, c_y) = kahan_inc(p.f, sum_y, c_y);
+        (sum_xy, c_xy) = kahan_inc(x * p.f, sum_xy, c_xy);
+        (sum_x2, c_x2) = kahan_inc(x * x, sum_x2, c_x2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    sum_x += c_x;
+    sum_y += c_y;
+    sum_xy += c_xy;
+    sum_x2 += c_x2;
+    let cov_xy = sum_xy - sum_x * sum_y / n;
+    let var_x = sum_x2 - sum_x * sum_x / n;
+    let slope = cov_xy / var_x;
+    let intercept = sum_y / n - slope * sum_x / n;
+    (slope, intercept)
+}
+
+fn deriv(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    if w.len() < 2 {
+        return Ok(None);
+    }
+    // Intercept near the samples, for numerical stability.
+    Ok(Some(linear_regression(w, w[0].t).0))
+}
+
+fn predict_linear(w: &[FPoint], a: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+    if w.len() < 2 {
+        return Ok(None);
+    }
+    let (slope, intercept) = linear_regression(w, a.ts);
+    Ok(Some(slope * a.params[0] + intercept))
+}
+
+fn double_exponential_smoothing(
+    w: &[FPoint],
+    a: &WindowArgs,
+    _: &mut Vec<WindowNote>,
+) -> Result<Option<f64>> {
+    let (sf, tf) = (a.params[0], a.params[1]);
+    // Written like Prometheus's checks, which let NaN through.
+    if sf <= 0.0 || sf >= 1.0 {
+        return Err(Error::eval(format!(
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
+            go_f6(sf)
+        )));
+    }
+    if tf <= 0.0 || tf >= 1.0 {
+        return Err(Error::eval(format!(
+            "invalid trend factor. Expected: 0 < tf < 1, got: {}",
+            go_f6(tf)
+        )));
+    }
+    if w.len() < 2 {
+        return Ok(None);
+    }
+    let trend = |i: usize, s0: f64, s1: f64, b: f64| {
+        if i == 0 {
+            b
+        } else {
+            tf * (s1 - s0) + (1.0 - tf) * b
+        }
+    };
+    let mut s0 = 0.0;
+    let mut s1 = w[0].f;
+    let mut b = w[1].f - w[0].f;
+    for (i, p) in w.iter().enumerate().skip(1) {
+        let x = sf * p.f;
+        b = trend(i - 1, s0, s1, b);
+        let y = (1.0 - sf) * (s1 + b);
+        (s0, s1) = (s1, x + y);
+    }
+    Ok(Some(s1))
+}
+
+/// Go's `%f`.
+fn go_f6(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[(i64, f64)]) -> Vec<FPoint> {
+        v.iter().map(|&(t, f)| FPoint { t, f }).collect()
+    }
+
+    fn args(ts: i64, range_ms: i64, params: &[f64]) -> WindowArgs<'_> {
+        WindowArgs {
+            ts,
+            range_start: ts - range_ms,
+            range_end: ts,
+            range_secs: range_ms as f64 / 1000.0,
+            params,
+        }
+    }
+
+    #[test]
+    fn rate_extrapolates_to_the_window_edges() {
+        // 0, 10, ..., 50 every 10s; window (0, 60]: samples 10..60 s.
+        let w = pts(&[(10_000, 1.0), (20_000, 2.0), (30_000, 3.0), (60_000, 6.0)]);
+        let a = args(60_000, 60_000, &[]);
+        // Samples are 1 sample-interval (avg 16.7s) from the start: full
+        // extrapolation, and the counter-zero rule limits it to 10s.
+        let r = extrapolated_rate(&w, &a, true, true).unwrap();
+        assert!((r - 0.1).abs() < 1e-12, "{r}");
+        let inc = extrapolated_rate(&w, &a, true, false).unwrap();
+        assert!((inc - 6.0).abs() < 1e-12, "{inc}");
+    }
+
+    #[test]
+    fn rate_corrects_counter_resets() {
+        let w = pts(&[(0, 10.0), (10_000, 20.0), (20_000, 5.0), (30_000, 15.0)]);
+        let a = args(30_000, 30_000, &[]);
+        // Increase: 10 + 5 + 10 = 25 over 30s sampled; window is (0, 30]
+        // but the first sample is at 0 (which a left-open selector would
+        // not return; here we only test the arithmetic).
+        let inc = extrapolated_rate(&w, &a, true, false).unwrap();
+        assert!((inc - 25.0).abs() < 1e-9, "{inc}");
+        let delta = extrapolated_rate(&w, &a, false, false).unwrap();
+        assert!((delta - 5.0).abs() < 1e-9, "{delta}");
+    }
+
+    #[test]
+    fn irate_and_idelta() {
+        let w = pts(&[(0, 1.0), (10_000, 5.0), (20_000, 2.0)]);
+        assert_eq!(instant_value(&w, true), Some(0.2));
+        assert_eq!(instant_value(&w, false), Some(-3.0));
+    }
+
+    #[test]
+    fn deriv_and_predict() {
+        let w = pts(&[(0, 0.0), (10_000, 10.0), (20_000, 20.0)]);
+        let mut notes = Vec::new();
+        assert_eq!(
+            deriv(&w, &args(20_000, 30_000, &[]), &mut notes).unwrap(),
+            Some(1.0)
+        );
+        let p = predict_linear(&w, &args(20_000, 30_000, &[10.0]), &mut notes).unwrap();
+        assert_eq!(p, Some(30.0));
+    }
+
+    #[test]
+    fn smoothing_factor_is_checked() {
+        let w = pts(&[(0, 1.0), (1, 2.0)]);
+        let e = double_exponential_smoothing(&w, &args(1, 1, &[1.5, 0.5]), &mut Vec::new());
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: 1.500000"
+        );
+    }
+}
