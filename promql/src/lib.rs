@@ -12,6 +12,7 @@
 pub mod ast;
 pub mod engine;
 pub mod format;
+pub mod json;
 pub mod parser;
 pub mod promqltest;
 pub mod value;

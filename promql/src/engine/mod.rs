@@ -46,6 +46,9 @@ mod range_fns;
 mod timerange;
 mod window;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::{Duration, Instant};
 
 use aion_tsdb::Queryable;
