@@ -10,6 +10,7 @@ use super::annotations::{go_quote, Annotation};
 use super::error::{Error, Result};
 use super::eval::{drop_metadata, Evaluator, Held, Sink, StepSeries};
 use super::functions::UniqueLabels;
+use super::fxhash::{FxHashMap, FxHasher};
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, ValueType, VectorMatching};
 use crate::value::FPoint;
 
@@ -153,7 +154,8 @@ struct Output<'e, 'c, 'q> {
     index: HashMap<Labels, usize>,
     // Duplicates within one step are only an error at this point in range
     // evaluation, or without delayed name removal (Prometheus's
-    // `rangeEval`); otherwise the final clean-up judges them.
+    // `rangeEval`); otherwise the final clean-up (or an aggregation above)
+    // deals with them, so they are kept as separate series.
     check_dups: bool,
 }
 
@@ -167,40 +169,38 @@ impl<'e, 'c, 'q> Output<'e, 'c, 'q> {
         }
     }
 
-    fn add(&mut self, metric: &Labels, drop_name: bool, t: i64, f: f64) -> Result<()> {
+    /// The output series for `metric` (one per label set, unless
+    /// duplicates are kept apart).
+    fn series_for(&mut self, metric: &Labels, drop_name: bool) -> usize {
+        if self.check_dups {
+            if let Some(&k) = self.index.get(metric) {
+                return k;
+            }
+            self.index.insert(metric.clone(), self.series.len());
+        }
+        self.series
+            .push(StepSeries::new(metric.clone(), drop_name, Vec::new()));
+        self.series.len() - 1
+    }
+
+    /// Adds a point to output series `k`.
+    #[inline]
+    fn push(&mut self, k: usize, t: i64, f: f64) -> Result<()> {
         self.ev.ctx.budget.take(1)?;
-        if !self.check_dups {
-            self.series.push(StepSeries::new(
-                metric.clone(),
-                drop_name,
-                vec![FPoint { t, f }],
-            ));
-            return Ok(());
+        let s = &mut self.series[k];
+        if s.points.last().is_some_and(|p| p.t == t) {
+            return Err(Error::duplicate_labelset());
         }
-        match self.index.get(metric) {
-            Some(&k) => {
-                let s = &mut self.series[k];
-                if s.points.last().is_some_and(|p| p.t == t) {
-                    return Err(Error::duplicate_labelset());
-                }
-                s.points.push(FPoint { t, f });
-            }
-            None => {
-                self.index.insert(metric.clone(), self.series.len());
-                self.series.push(StepSeries::new(
-                    metric.clone(),
-                    drop_name,
-                    vec![FPoint { t, f }],
-                ));
-            }
-        }
+        s.points.push(FPoint { t, f });
         Ok(())
     }
 
     fn finish(self, sink: Sink) -> Result<()> {
         let held = Held::new(&self.ev.ctx.budget, &self.series);
         for s in self.series {
-            sink(s)?;
+            if !s.points.is_empty() {
+                sink(s)?;
+            }
         }
         drop(held);
         Ok(())
@@ -332,14 +332,29 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let rsteps = ByStep::new(self, rhs);
         let mut present = vec![usize::MAX; nsigs];
         let mut out = Output::new(self);
+        // Output series of each input series, created on first use.
+        let mut lout = vec![usize::MAX; lhs.len()];
+        let mut rout = vec![usize::MAX; rhs.len()];
+        let emit = |out: &mut Output<'_, 'c, 'q>,
+                    cache: &mut Vec<usize>,
+                    side: &[StepSeries],
+                    (si, f): (u32, f64),
+                    t: i64| {
+            let k = match cache[si as usize] {
+                usize::MAX => {
+                    let s = &side[si as usize];
+                    let k = out.series_for(&s.metric, s.drop_name);
+                    cache[si as usize] = k;
+                    k
+                }
+                k => k,
+            };
+            out.push(k, t, f)
+        };
         for i in 0..self.num_steps() {
             self.ctx.stop.check()?;
             let t = self.step_ts(i);
             let (l, r) = (lsteps.at(i), rsteps.at(i));
-            let emit = |out: &mut Output<'_, 'c, 'q>, side: &[StepSeries], (si, f): (u32, f64)| {
-                let s = &side[si as usize];
-                out.add(&s.metric, s.drop_name, t, f)
-            };
             match op {
                 BinaryOp::And => {
                     if l.is_empty() || r.is_empty() {
@@ -350,18 +365,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                     for &e in l {
                         if present[lsig[e.0 as usize] as usize] == i {
-                            emit(&mut out, lhs, e)?;
+                            emit(&mut out, &mut lout, lhs, e, t)?;
                         }
                     }
                 }
                 BinaryOp::Or => {
                     for &e in l {
                         present[lsig[e.0 as usize] as usize] = i;
-                        emit(&mut out, lhs, e)?;
+                        emit(&mut out, &mut lout, lhs, e, t)?;
                     }
                     for &e in r {
                         if l.is_empty() || present[rsig[e.0 as usize] as usize] != i {
-                            emit(&mut out, rhs, e)?;
+                            emit(&mut out, &mut rout, rhs, e, t)?;
                         }
                     }
                 }
@@ -372,7 +387,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                     for &e in l {
                         if r.is_empty() || present[lsig[e.0 as usize] as usize] != i {
-                            emit(&mut out, lhs, e)?;
+                            emit(&mut out, &mut lout, lhs, e, t)?;
                         }
                     }
                 }
@@ -412,9 +427,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             step: 0,
             t: 0,
             matched_one: vec![usize::MAX; nsigs],
-            matched_many: HashSet::new(),
+            matched_many: HashSet::default(),
             matched_count: vec![(usize::MAX, 0); nsigs],
-            metrics: HashMap::new(),
+            pairs: FxHashMap::default(),
             incompatible: false,
             out: Output::new(self),
         };
@@ -491,9 +506,12 @@ struct Matching<'a, 'c, 'q> {
     step: usize,
     t: i64,
     matched_one: Vec<usize>,
-    matched_many: HashSet<(u32, Labels)>,
+    /// `(signature, output series)` pairs produced at the current step:
+    /// one signature must not produce one label set twice.
+    matched_many: HashSet<(u32, usize), std::hash::BuildHasherDefault<FxHasher>>,
     matched_count: Vec<(usize, u32)>,
-    metrics: HashMap<(Option<u32>, Option<u32>), Labels>,
+    /// Output series of each matched pair (`u32::MAX`: a fill value).
+    pairs: FxHashMap<(u32, u32), usize>,
     incompatible: bool,
     out: Output<'a, 'c, 'q>,
 }
@@ -547,12 +565,13 @@ impl Matching<'_, '_, '_> {
         if self.b.return_bool {
             v = if keep { 1.0 } else { 0.0 };
         }
-        let metric = match self.metrics.get(&(ls.0, rs.0)) {
-            Some(m) => m.clone(),
+        let key = (ls.0.unwrap_or(u32::MAX), rs.0.unwrap_or(u32::MAX));
+        let k = match self.pairs.get(&key) {
+            Some(&k) => k,
             None => {
                 let on = self.matching.on;
                 let names = &self.matching.matching_labels;
-                let m = match (ls.0, rs.0) {
+                let metric = match (ls.0, rs.0) {
                     (Some(a), Some(c)) => self
                         .result_metric(&self.lhs[a as usize].metric, &self.rhs[c as usize].metric),
                     (Some(a), None) => {
@@ -565,8 +584,9 @@ impl Matching<'_, '_, '_> {
                     }
                     (None, None) => return Ok(()),
                 };
-                self.metrics.insert((ls.0, rs.0), m.clone());
-                m
+                let k = self.out.series_for(&metric, self.b.return_bool);
+                self.pairs.insert(key, k);
+                k
             }
         };
         let i = self.step;
@@ -578,7 +598,7 @@ impl Matching<'_, '_, '_> {
             }
             self.matched_one[sig as usize] = i;
         } else {
-            if !self.matched_many.insert((sig, metric.clone())) {
+            if !self.matched_many.insert((sig, k)) {
                 return Err(Error::eval(
                     "multiple matches for labels: grouping labels must ensure unique matches",
                 ));
@@ -592,7 +612,7 @@ impl Matching<'_, '_, '_> {
         if !keep && !self.b.return_bool {
             return Ok(());
         }
-        self.out.add(&metric, self.b.return_bool, self.t, v)
+        self.out.push(k, self.t, v)
     }
 }
 

@@ -24,6 +24,7 @@ use super::annotations::{Annotation, Annotations};
 use super::budget::SampleBudget;
 use super::cancel::Stopper;
 use super::error::{Error, Result};
+use super::range_fns::Scratch;
 use super::window::{slice_window, LookbackCursor, WindowCursor};
 use crate::ast::{
     AtModifier, Duration, Expr, MatrixSelector, StepInvariantExpr, SubqueryExpr, UnaryOp,
@@ -404,17 +405,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// Runs `per_series` over every series of `set`, in batches processed
     /// in parallel when enabled, and feeds the results to `sink` in storage
     /// order (so results do not depend on the thread count).
-    pub(crate) fn for_each_series<F>(
+    pub(crate) fn for_each_series<F, S>(
         &self,
         set: &mut (dyn SeriesSet<'q> + 'q),
         per_series: F,
         sink: Sink,
     ) -> Result<()>
     where
-        F: Fn(aion_tsdb::Series<'q>, &mut Vec<FPoint>) -> Result<Option<StepSeries>> + Sync,
+        F: Fn(aion_tsdb::Series<'q>, &mut S) -> Result<Option<StepSeries>> + Sync,
+        S: Default + Send,
     {
         let mut batch = Vec::new();
-        let mut scratch = Vec::new();
+        let mut scratch = S::default();
         loop {
             self.ctx.stop.check()?;
             self.next_batch(set, &mut batch)?;
@@ -424,7 +426,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             if batch.len() > 1 {
                 let results: Vec<Result<Option<StepSeries>>> = std::mem::take(&mut batch)
                     .into_par_iter()
-                    .map_init(Vec::new, |scratch, s| per_series(s, scratch))
+                    .map_init(S::default, |scratch, s| per_series(s, scratch))
                     .collect();
                 for r in results {
                     if let Some(s) = r? {
@@ -455,7 +457,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let lookback = self.ctx.lookback;
         self.for_each_series(
             &mut *set,
-            |series, _| {
+            |series, _: &mut ()| {
                 let mut cursor = LookbackCursor::new(series.samples);
                 let mut points = Vec::new();
                 for i in 0..n {
@@ -482,7 +484,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let lookback = self.ctx.lookback;
         self.for_each_series(
             &mut *set,
-            |series, _| {
+            |series, _: &mut ()| {
                 let mut cursor = LookbackCursor::new(series.samples);
                 let mut points = Vec::new();
                 for i in 0..n {
@@ -513,7 +515,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let reference = Self::reference_time(vs.at, fixed(&vs.offset), self.start);
         self.for_each_series(
             &mut *set,
-            |series, _| {
+            |series, _: &mut ()| {
                 let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
                 let points = w.window(reference - range, reference)?.to_vec();
                 w.finish();
@@ -560,8 +562,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
 
     /// Streams, for every series of a range-vector argument (a range
     /// selector or a subquery), the output of `per_step` over the window
-    /// at each step. `per_step(window, step index, ts, range_start,
-    /// range_end)` returns the value at that step, if any.
+    /// at each step. `per_step(labels, window, scratch, step index, ts,
+    /// range_start, range_end)` returns the value at that step, if any;
+    /// `scratch` is reset for every series.
     pub(crate) fn stream_windows<F>(
         &self,
         arg: &Expr,
@@ -570,7 +573,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()>
     where
-        F: Fn(&Labels, &[FPoint], usize, i64, i64, i64) -> Result<Option<f64>> + Sync,
+        F: Fn(&Labels, &[FPoint], &mut Scratch, usize, i64, i64, i64) -> Result<Option<f64>> + Sync,
     {
         let n = self.num_steps();
         match arg {
@@ -583,11 +586,12 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let mut set = self.select(vs, range, hint);
                 self.for_each_series(
                     &mut *set,
-                    |series, scratch| {
+                    |series, (buf, scratch): &mut (Vec<FPoint>, Scratch)| {
+                        scratch.reset();
                         let mut w = WindowCursor::new(
                             series.samples,
                             &self.ctx.budget,
-                            std::mem::take(scratch),
+                            std::mem::take(buf),
                         );
                         let mut points = Vec::new();
                         let result = (|| -> Result<()> {
@@ -600,14 +604,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                     continue;
                                 }
                                 if let Some(v) =
-                                    per_step(&series.labels, window, i, ts, start, end)?
+                                    per_step(&series.labels, window, scratch, i, ts, start, end)?
                                 {
                                     points.push(FPoint { t: ts, f: v });
                                 }
                             }
                             Ok(())
                         })();
-                        *scratch = w.finish();
+                        *buf = w.finish();
                         result?;
                         Ok(Some(StepSeries::new(series.labels, false, points)))
                     },
@@ -618,8 +622,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let range = fixed(&sq.range);
                 let offset = fixed(&sq.offset);
                 let inner = self.subquery_evaluator(sq);
+                let mut scratch = Scratch::default();
                 inner.stream(&sq.expr, &mut |s| {
                     self.ctx.stop.check()?;
+                    scratch.reset();
                     let mut points = Vec::new();
                     for i in 0..n {
                         let ts = self.step_ts(i);
@@ -629,7 +635,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         if window.is_empty() {
                             continue;
                         }
-                        if let Some(v) = per_step(&s.metric, window, i, ts, start, end)? {
+                        if let Some(v) =
+                            per_step(&s.metric, window, &mut scratch, i, ts, start, end)?
+                        {
                             points.push(FPoint { t: ts, f: v });
                         }
                     }

@@ -10,7 +10,7 @@ use super::annotations::{civil_from_days, Annotation};
 use super::error::{Error, Result};
 use super::eval::{fixed, merge_same_labelset, Evaluator, Held, SelectHint, Sink, StepSeries};
 use super::mathx::go_f64_to_i64;
-use super::range_fns::{window_fn, WindowArgs, WindowNote};
+use super::range_fns::{window_fn, Scratch, WindowArgs, WindowNote};
 use crate::ast::{Call, Expr, ValueType};
 use crate::value::FPoint;
 
@@ -466,7 +466,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             func: Some(name.to_string()),
             ..SelectHint::default()
         };
-        let per_step = |_: &Labels, w: &[FPoint], i: usize, ts: i64, start: i64, end: i64| {
+        let per_step = |_: &Labels,
+                        w: &[FPoint],
+                        scratch: &mut Scratch,
+                        i: usize,
+                        ts: i64,
+                        start: i64,
+                        end: i64| {
             let mut buf = [0.0; 2];
             for (j, p) in params.iter().enumerate().take(2) {
                 buf[j] = p[i];
@@ -478,9 +484,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 range_secs,
                 params: &buf[..params.len().min(2)],
             };
-            let mut notes = Vec::new();
-            let v = f(w, &args, &mut notes)?;
-            for note in notes {
+            let v = f(w, &args, scratch)?;
+            for note in scratch.notes.drain(..) {
                 match note {
                     WindowNote::InvalidQuantile(q) => self
                         .ctx

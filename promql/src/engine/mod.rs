@@ -39,6 +39,7 @@ mod cancel;
 mod error;
 mod eval;
 mod functions;
+mod fxhash;
 pub mod histogram;
 mod info;
 mod mathx;

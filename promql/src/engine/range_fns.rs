@@ -29,8 +29,34 @@ pub(crate) enum WindowNote {
     InvalidQuantile(f64),
 }
 
+/// State a window function keeps across the steps of one series (and
+/// buffers reused across series), so the per-step work allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Values to sort (quantiles, median absolute deviation).
+    values: Vec<f64>,
+    /// Sliding extreme: candidates for the maximum (or minimum) of the
+    /// current window, in time order, values monotonic.
+    deque: std::collections::VecDeque<FPoint>,
+    /// Timestamp of the newest sample pushed into `deque`.
+    last_t: Option<i64>,
+    /// Side effects to report.
+    pub notes: Vec<WindowNote>,
+}
+
+impl Scratch {
+    /// Forgets the state of the previous series (keeping allocations).
+    pub(crate) fn reset(&mut self) {
+        self.deque.clear();
+        self.last_t = None;
+        self.notes.clear();
+    }
+}
+
 /// The value of a window function at one step (`None`: no output).
-pub(crate) type WindowFn = fn(&[FPoint], &WindowArgs, &mut Vec<WindowNote>) -> Result<Option<f64>>;
+/// Windows of one series must be passed in order (they only move forward)
+/// with the same scratch, reset between series.
+pub(crate) type WindowFn = fn(&[FPoint], &WindowArgs, &mut Scratch) -> Result<Option<f64>>;
 
 /// The implementation of a range-vector function, by name.
 pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
@@ -39,14 +65,10 @@ pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
         "count_over_time" => |w, _, _| Ok(Some(w.len() as f64)),
         "first_over_time" => |w, _, _| Ok(w.first().map(|p| p.f)),
         "last_over_time" => |w, _, _| Ok(w.last().map(|p| p.f)),
-        "max_over_time" => |w, _, _| Ok(extreme(w, |cur, m| cur > m || m.is_nan()).map(|p| p.f)),
-        "min_over_time" => |w, _, _| Ok(extreme(w, |cur, m| cur < m || m.is_nan()).map(|p| p.f)),
-        "ts_of_max_over_time" => {
-            |w, _, _| Ok(extreme(w, |cur, m| cur >= m || m.is_nan()).map(|p| p.t as f64 / 1000.0))
-        }
-        "ts_of_min_over_time" => {
-            |w, _, _| Ok(extreme(w, |cur, m| cur <= m || m.is_nan()).map(|p| p.t as f64 / 1000.0))
-        }
+        "max_over_time" => |w, _, s| Ok(sliding_extreme(w, s, Extreme::Max)),
+        "min_over_time" => |w, _, s| Ok(sliding_extreme(w, s, Extreme::Min)),
+        "ts_of_max_over_time" => |w, _, s| Ok(sliding_extreme(w, s, Extreme::TsOfMax)),
+        "ts_of_min_over_time" => |w, _, s| Ok(sliding_extreme(w, s, Extreme::TsOfMin)),
         "ts_of_first_over_time" => |w, _, _| Ok(w.first().map(|p| p.t as f64 / 1000.0)),
         "ts_of_last_over_time" => |w, _, _| Ok(w.last().map(|p| p.t as f64 / 1000.0)),
         "sum_over_time" => sum_over_time,
@@ -69,7 +91,7 @@ pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
     })
 }
 
-fn avg_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn avg_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     let Some(first) = w.first() else {
         return Ok(None);
     };
@@ -100,7 +122,7 @@ fn avg_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Resul
     }))
 }
 
-fn sum_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn sum_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     if w.is_empty() {
         return Ok(None);
     }
@@ -111,32 +133,75 @@ fn sum_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Resul
     Ok(Some(if sum.is_infinite() { sum } else { sum + c }))
 }
 
-/// The point that wins `replace(candidate, current best)` over the window,
-/// starting from the first point.
-fn extreme(w: &[FPoint], replace: impl Fn(f64, f64) -> bool) -> Option<FPoint> {
-    let mut best = *w.first()?;
-    for p in w {
-        if replace(p.f, best.f) {
-            best = *p;
-        }
-    }
-    Some(best)
+/// Which extreme a sliding window tracks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extreme {
+    /// Largest value; the earliest of equal maxima (`max_over_time`).
+    Max,
+    /// Smallest value; the earliest of equal minima.
+    Min,
+    /// Time of the largest value; the latest of equal maxima.
+    TsOfMax,
+    /// Time of the smallest value; the latest of equal minima.
+    TsOfMin,
 }
 
-fn quantile_over_time(
-    w: &[FPoint],
-    a: &WindowArgs,
-    notes: &mut Vec<WindowNote>,
-) -> Result<Option<f64>> {
+/// The extreme of the window, maintained incrementally with a monotonic
+/// deque (amortised O(1) per sample instead of a scan per step). NaNs are
+/// never kept: like Prometheus's scan, the result is the extreme of the
+/// non-NaN samples, or NaN (the last sample's time for `ts_of_*`) when all
+/// are NaN.
+fn sliding_extreme(w: &[FPoint], s: &mut Scratch, kind: Extreme) -> Option<f64> {
+    let last = *w.last()?;
+    let first_t = w[0].t;
+    while s.deque.front().is_some_and(|p| p.t < first_t) {
+        s.deque.pop_front();
+    }
+    let fresh = match s.last_t {
+        Some(t) => w.len() - w.partition_point(|p| p.t <= t),
+        None => w.len(),
+    };
+    for p in &w[w.len() - fresh..] {
+        if p.f.is_nan() {
+            continue;
+        }
+        // Drop candidates the new sample beats: strictly for the value
+        // functions (earliest extreme wins), or on ties too for the time
+        // functions (latest extreme wins).
+        while let Some(b) = s.deque.back() {
+            let beaten = match kind {
+                Extreme::Max => b.f < p.f,
+                Extreme::Min => b.f > p.f,
+                Extreme::TsOfMax => b.f <= p.f,
+                Extreme::TsOfMin => b.f >= p.f,
+            };
+            if !beaten {
+                break;
+            }
+            s.deque.pop_back();
+        }
+        s.deque.push_back(*p);
+    }
+    s.last_t = Some(last.t);
+    Some(match (s.deque.front(), kind) {
+        (Some(p), Extreme::Max | Extreme::Min) => p.f,
+        (Some(p), _) => p.t as f64 / 1000.0,
+        (None, Extreme::Max | Extreme::Min) => f64::NAN,
+        (None, _) => last.t as f64 / 1000.0,
+    })
+}
+
+fn quantile_over_time(w: &[FPoint], a: &WindowArgs, s: &mut Scratch) -> Result<Option<f64>> {
     if w.is_empty() {
         return Ok(None);
     }
     let q = a.params[0];
     if q.is_nan() || !(0.0..=1.0).contains(&q) {
-        notes.push(WindowNote::InvalidQuantile(q));
+        s.notes.push(WindowNote::InvalidQuantile(q));
     }
-    let mut values: Vec<f64> = w.iter().map(|p| p.f).collect();
-    Ok(Some(quantile(q, &mut values)))
+    s.values.clear();
+    s.values.extend(w.iter().map(|p| p.f));
+    Ok(Some(quantile(q, &mut s.values)))
 }
 
 /// Population variance with Kahan-compensated Welford updates.
@@ -156,22 +221,23 @@ fn variance(w: &[FPoint]) -> Option<f64> {
     Some((aux + c_aux) / count)
 }
 
-fn mad_over_time(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn mad_over_time(w: &[FPoint], _: &WindowArgs, s: &mut Scratch) -> Result<Option<f64>> {
     if w.is_empty() {
         return Ok(None);
     }
     if w.iter().any(|p| p.f.is_nan()) {
         return Ok(Some(f64::NAN));
     }
-    let mut values: Vec<f64> = w.iter().map(|p| p.f).collect();
-    let median = quantile(0.5, &mut values);
-    for v in &mut values {
+    s.values.clear();
+    s.values.extend(w.iter().map(|p| p.f));
+    let median = quantile(0.5, &mut s.values);
+    for v in &mut s.values {
         *v = (*v - median).abs();
     }
-    Ok(Some(quantile(0.5, &mut values)))
+    Ok(Some(quantile(0.5, &mut s.values)))
 }
 
-fn changes(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn changes(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     if w.is_empty() {
         return Ok(None);
     }
@@ -182,7 +248,7 @@ fn changes(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Opti
     Ok(Some(n as f64))
 }
 
-fn resets(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn resets(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     if w.is_empty() {
         return Ok(None);
     }
@@ -303,7 +369,7 @@ fn linear_regression(w: &[FPoint], intercept_time: i64) -> (f64, f64) {
     (slope, intercept)
 }
 
-fn deriv(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn deriv(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     if w.len() < 2 {
         return Ok(None);
     }
@@ -311,7 +377,7 @@ fn deriv(w: &[FPoint], _: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option
     Ok(Some(linear_regression(w, w[0].t).0))
 }
 
-fn predict_linear(w: &[FPoint], a: &WindowArgs, _: &mut Vec<WindowNote>) -> Result<Option<f64>> {
+fn predict_linear(w: &[FPoint], a: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     if w.len() < 2 {
         return Ok(None);
     }
@@ -322,7 +388,7 @@ fn predict_linear(w: &[FPoint], a: &WindowArgs, _: &mut Vec<WindowNote>) -> Resu
 fn double_exponential_smoothing(
     w: &[FPoint],
     a: &WindowArgs,
-    _: &mut Vec<WindowNote>,
+    _: &mut Scratch,
 ) -> Result<Option<f64>> {
     let (sf, tf) = (a.params[0], a.params[1]);
     // Written like Prometheus's checks, which let NaN through.
@@ -423,7 +489,7 @@ mod tests {
     #[test]
     fn deriv_and_predict() {
         let w = pts(&[(0, 0.0), (10_000, 10.0), (20_000, 20.0)]);
-        let mut notes = Vec::new();
+        let mut notes = Scratch::default();
         assert_eq!(
             deriv(&w, &args(20_000, 30_000, &[]), &mut notes).unwrap(),
             Some(1.0)
@@ -432,10 +498,72 @@ mod tests {
         assert_eq!(p, Some(30.0));
     }
 
+    /// The sliding extreme agrees with a scan of every window, NaNs and
+    /// ties included.
+    #[test]
+    fn sliding_extremes_match_a_scan() {
+        let values = [
+            3.0,
+            f64::NAN,
+            3.0,
+            1.0,
+            5.0,
+            5.0,
+            f64::NAN,
+            2.0,
+            -0.0,
+            0.0,
+            7.0,
+        ];
+        let pts: Vec<FPoint> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| FPoint {
+                t: i as i64 * 10,
+                f,
+            })
+            .collect();
+        let scan = |w: &[FPoint], replace: fn(f64, f64) -> bool| {
+            let mut best = w[0];
+            for p in w {
+                if replace(p.f, best.f) {
+                    best = *p;
+                }
+            }
+            best
+        };
+        for width in 1..5usize {
+            for (kind, replace) in [
+                (
+                    Extreme::Max,
+                    (|c: f64, m: f64| c > m || m.is_nan()) as fn(f64, f64) -> bool,
+                ),
+                (Extreme::Min, |c, m| c < m || m.is_nan()),
+                (Extreme::TsOfMax, |c, m| c >= m || m.is_nan()),
+                (Extreme::TsOfMin, |c, m| c <= m || m.is_nan()),
+            ] {
+                let mut s = Scratch::default();
+                for end in 1..=pts.len() {
+                    let w = &pts[end.saturating_sub(width)..end];
+                    let got = sliding_extreme(w, &mut s, kind).unwrap();
+                    let best = scan(w, replace);
+                    let want = match kind {
+                        Extreme::Max | Extreme::Min => best.f,
+                        _ => best.t as f64 / 1000.0,
+                    };
+                    assert!(
+                        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                        "{kind:?} width {width} end {end}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn smoothing_factor_is_checked() {
         let w = pts(&[(0, 1.0), (1, 2.0)]);
-        let e = double_exponential_smoothing(&w, &args(1, 1, &[1.5, 0.5]), &mut Vec::new());
+        let e = double_exponential_smoothing(&w, &args(1, 1, &[1.5, 0.5]), &mut Scratch::default());
         assert_eq!(
             e.unwrap_err().to_string(),
             "invalid smoothing factor. Expected: 0 < sf < 1, got: 1.500000"

@@ -110,6 +110,10 @@ pub(crate) struct WindowCursor<'a, 'b> {
     started: bool,
     exhausted: bool,
     budget: &'b SampleBudget,
+    /// Samples taken from the budget: the largest window so far. Counting
+    /// the high-water mark instead of every push and drop keeps atomics
+    /// out of the per-sample path.
+    reserved: usize,
 }
 
 impl<'a, 'b> WindowCursor<'a, 'b> {
@@ -126,6 +130,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             started: false,
             exhausted: false,
             budget,
+            reserved: 0,
         }
     }
 
@@ -135,10 +140,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         // Forget what fell out on the left.
         let live = &self.buf[self.head..];
         let drop = live.partition_point(|p| p.t <= mint);
-        if drop > 0 {
-            self.head += drop;
-            self.budget.give(drop);
-        }
+        self.head += drop;
         if self.head == self.buf.len() {
             self.buf.clear();
             self.head = 0;
@@ -165,8 +167,12 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             }
             match p {
                 Pulled::Float(p) if p.t > mint && !is_stale_nan(p.f) => {
-                    self.budget.take(1)?;
                     self.buf.push(p);
+                    let held = self.buf.len() - self.head;
+                    if held > self.reserved {
+                        self.budget.take(held - self.reserved)?;
+                        self.reserved = held;
+                    }
                 }
                 Pulled::Histogram(t) if t > mint => return Err(Error::native_histograms()),
                 _ => {}
@@ -183,7 +189,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// Releases the budget of the samples still held and hands back the
     /// buffer for reuse by the next series.
     pub(crate) fn finish(self) -> Vec<FPoint> {
-        self.budget.give(self.buf.len() - self.head);
+        self.budget.give(self.reserved);
         let mut buf = self.buf;
         buf.clear();
         buf
