@@ -238,6 +238,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             let g = match index.get(&key) {
                 Some(&g) => g,
                 None => {
+                    // A group's state is one cell per step.
+                    self.ctx.budget.take(n)?;
+                    held += n;
                     let g = groups.len();
                     index.insert(key.clone(), g);
                     groups.push(key);
@@ -254,8 +257,6 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let cell = &mut cells[base + i];
                 let f = p.f;
                 if !cell.seen {
-                    self.ctx.budget.take(1)?;
-                    held += 1;
                     *cell = Cell {
                         seen: true,
                         drop_name: s.drop_name,
@@ -441,6 +442,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             let g = match index.get(&key) {
                 Some(&g) => g,
                 None => {
+                    self.ctx.budget.take(n)?;
+                    held += n;
                     let g = groups.len();
                     index.insert(key, g);
                     groups.push(heaps.len());

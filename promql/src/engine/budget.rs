@@ -48,6 +48,11 @@ impl SampleBudget {
             });
     }
 
+    /// The limit.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
     /// The most samples held at once so far.
     pub(crate) fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)

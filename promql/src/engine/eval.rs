@@ -144,22 +144,36 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         if self.end < self.start {
             0
         } else {
-            ((self.end - self.start) / self.interval) as usize + 1
+            // In i128: a subquery far from the query can span more than i64.
+            ((self.end as i128 - self.start as i128) / self.interval as i128)
+                .min(usize::MAX as i128 - 1) as usize
+                + 1
         }
     }
 
     #[inline]
     pub(crate) fn step_ts(&self, i: usize) -> i64 {
-        self.start + i as i64 * self.interval
+        self.start
+            .wrapping_add((i as i64).wrapping_mul(self.interval))
     }
 
     #[inline]
     pub(crate) fn step_index(&self, t: i64) -> usize {
-        ((t - self.start) / self.interval) as usize
+        (t.wrapping_sub(self.start) / self.interval) as usize
     }
 
     pub(crate) fn is_instant(&self) -> bool {
         self.start == self.end
+    }
+
+    /// Fails when this evaluator has more steps than the sample limit:
+    /// every per-step array it builds would exceed it (and could not even
+    /// be allocated for absurd subquery ranges).
+    fn check_steps(&self) -> Result<()> {
+        if self.num_steps() > self.ctx.budget.max() {
+            return Err(Error::TooManySamples);
+        }
+        Ok(())
     }
 
     /// The same evaluator restricted to its first step.
@@ -213,6 +227,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// Streams the series of a vector-typed expression into `sink`.
     pub(crate) fn stream(&self, expr: &Expr, sink: Sink) -> Result<()> {
         self.ctx.stop.check()?;
+        self.check_steps()?;
         if self.num_steps() == 0 {
             return Ok(());
         }
@@ -245,6 +260,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// Evaluates a scalar expression at every step.
     pub(crate) fn eval_scalar(&self, expr: &Expr) -> Result<Vec<f64>> {
         self.ctx.stop.check()?;
+        self.check_steps()?;
         let n = self.num_steps();
         match expr {
             Expr::Number(num) => Ok(vec![num.value; n]),
@@ -346,8 +362,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     #[inline]
     fn reference_time(at: Option<AtModifier>, offset: i64, ts: i64) -> i64 {
         match at {
-            Some(AtModifier::Timestamp(t)) => t - offset,
-            _ => ts - offset,
+            // Go's int64 arithmetic wraps; so does ours, rather than panic on
+            // absurd `@`/offset values.
+            Some(AtModifier::Timestamp(t)) => t.wrapping_sub(offset),
+            _ => ts.wrapping_sub(offset),
         }
     }
 
@@ -363,9 +381,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let first = Self::reference_time(vs.at, offset, self.start);
         let last = Self::reference_time(vs.at, offset, self.end);
         let start = if range == 0 {
-            first - self.ctx.lookback + 1
+            first.wrapping_sub(self.ctx.lookback).wrapping_add(1)
         } else {
-            first - range + 1
+            first.wrapping_sub(range).wrapping_add(1)
         };
         let hints = SelectHints {
             start,
@@ -464,7 +482,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     let ts = self.step_ts(i);
                     if let Some(p) = cursor.at(Self::reference_time(vs.at, offset, ts), lookback)? {
                         if points.is_empty() {
-                            points.reserve_exact(n - i);
+                            // Dense series are the common case; do not trust
+                            // sparse ones over huge ranges with a big guess.
+                            points.reserve_exact((n - i).min(4096));
                         }
                         points.push(FPoint { t: ts, f: p.f });
                     }
@@ -517,7 +537,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             &mut *set,
             |series, _: &mut ()| {
                 let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
-                let points = w.window(reference - range, reference)?.to_vec();
+                let points = w.window(reference.wrapping_sub(range), reference)?.to_vec();
                 w.finish();
                 Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
             },
@@ -536,13 +556,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             _ => self.ctx.subquery_step,
         };
         // The last step the parent really evaluates.
-        let parent_end = self.start + (self.end - self.start) / self.interval * self.interval;
+        let parent_end = self
+            .start
+            .wrapping_add(self.end.wrapping_sub(self.start) / self.interval * self.interval);
         let (first, last) = match sq.at {
-            Some(AtModifier::Timestamp(t)) => (t - offset, t - offset),
-            _ => (self.start - offset, parent_end - offset),
+            Some(AtModifier::Timestamp(t)) => (t.wrapping_sub(offset), t.wrapping_sub(offset)),
+            _ => (
+                self.start.wrapping_sub(offset),
+                parent_end.wrapping_sub(offset),
+            ),
         };
-        let lower = first - range;
-        let start = lower.div_euclid(step) * step + step;
+        let lower = first.wrapping_sub(range);
+        let start = lower.div_euclid(step).wrapping_mul(step).wrapping_add(step);
         Evaluator {
             ctx: self.ctx,
             start,
@@ -598,7 +623,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             for i in 0..n {
                                 let ts = self.step_ts(i);
                                 let end = Self::reference_time(vs.at, offset, ts);
-                                let start = end - range;
+                                let start = end.wrapping_sub(range);
                                 let window = w.window(start, end)?;
                                 if window.is_empty() {
                                     continue;
@@ -630,7 +655,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     for i in 0..n {
                         let ts = self.step_ts(i);
                         let end = Self::reference_time(sq.at, offset, ts);
-                        let start = end - range;
+                        let start = end.wrapping_sub(range);
                         let window = slice_window(&s.points, start, end);
                         if window.is_empty() {
                             continue;

@@ -314,6 +314,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             let g = match index.get(&key) {
                 Some(&g) => g,
                 None => {
+                    self.ctx.budget.take(n)?;
+                    held += n;
                     index.insert(key.clone(), groups.len());
                     groups.push(key);
                     buckets.resize(buckets.len() + n, Vec::new());

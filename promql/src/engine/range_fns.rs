@@ -278,8 +278,8 @@ pub(crate) fn extrapolated_rate(
             }
         }
     }
-    let mut to_start = (first.t - a.range_start) as f64 / 1000.0;
-    let mut to_end = (a.range_end - last.t) as f64 / 1000.0;
+    let mut to_start = first.t.wrapping_sub(a.range_start) as f64 / 1000.0;
+    let mut to_end = a.range_end.wrapping_sub(last.t) as f64 / 1000.0;
     let sampled = (last.t - first.t) as f64 / 1000.0;
     let avg = sampled / (w.len() - 1) as f64;
     let threshold = avg * 1.1;
@@ -346,7 +346,7 @@ fn linear_regression(w: &[FPoint], intercept_time: i64) -> (f64, f64) {
             const_y = false;
         }
         n += 1.0;
-        let x = (p.t - intercept_time) as f64 / 1e3;
+        let x = p.t.wrapping_sub(intercept_time) as f64 / 1e3;
         (sum_x, c_x) = kahan_inc(x, sum_x, c_x);
         (sum_y, c_y) = kahan_inc(p.f, sum_y, c_y);
         (sum_xy, c_xy) = kahan_inc(x * p.f, sum_xy, c_xy);

@@ -462,3 +462,209 @@ proptest! {
         }
     }
 }
+
+/// Pieces of PromQL glued into random (mostly invalid) queries.
+const FRAGMENTS: &[&str] = &[
+    "m",
+    "m2",
+    "{g=\"1\"}",
+    "[1m]",
+    "[5m:20s]",
+    "[1h:]",
+    "@ 100",
+    "@ 1e12",
+    "offset 1m",
+    "offset -2h",
+    "(",
+    ")",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "^",
+    "==",
+    "!=",
+    "> bool",
+    "<",
+    "and",
+    "or",
+    "unless",
+    "on(g)",
+    "ignoring(i)",
+    "group_left(i)",
+    "group_right",
+    "sum",
+    "avg",
+    "count",
+    "max",
+    "min",
+    "stddev",
+    "quantile(0.5,",
+    "topk(2,",
+    "bottomk(1,",
+    "limitk(1,",
+    "limit_ratio(0.5,",
+    "count_values(\"v\",",
+    "by (g)",
+    "without (i)",
+    "rate(",
+    "irate(",
+    "increase(",
+    "delta(",
+    "deriv(",
+    "predict_linear(",
+    "histogram_quantile(0.9,",
+    "histogram_fraction(0,1,",
+    "label_replace(",
+    "label_join(",
+    "sort(",
+    "sort_desc(",
+    "sort_by_label(",
+    "absent(",
+    "absent_over_time(",
+    "scalar(",
+    "vector(",
+    "time()",
+    "timestamp(",
+    "clamp(",
+    "round(",
+    "abs(",
+    "exp(",
+    "ln(",
+    "year(",
+    "hour()",
+    "max_over_time(",
+    "quantile_over_time(0.9,",
+    "mad_over_time(",
+    "changes(",
+    "resets(",
+    "double_exponential_smoothing(",
+    "info(",
+    "0.5",
+    "1",
+    "-1",
+    "NaN",
+    "Inf",
+    "1e308",
+    "\"x\"",
+    "\"(.*)\"",
+    "step()",
+    "[5m+step()]",
+];
+
+/// Mostly valid queries from a small grammar of vectors, range vectors,
+/// functions, aggregations and operators.
+fn query() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("m".to_string()),
+        Just("m2{g=\"1\"}".to_string()),
+        Just("m offset 1m".to_string()),
+        Just("m @ 100".to_string()),
+        Just("vector(1)".to_string()),
+        Just("time()".to_string()),
+    ];
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        let range = prop_oneof![
+            Just("m[1m]".to_string()),
+            Just("m2[2m] offset 30s".to_string()),
+            inner.clone().prop_map(|e| format!("({e})[2m:20s]")),
+        ];
+        prop_oneof![
+            (
+                proptest::sample::select(
+                    &[
+                        "rate",
+                        "deriv",
+                        "max_over_time",
+                        "changes",
+                        "absent_over_time",
+                        "mad_over_time"
+                    ][..]
+                ),
+                range
+            )
+                .prop_map(|(f, r)| format!("{f}({r})")),
+            (
+                proptest::sample::select(
+                    &["abs", "sort_desc", "absent", "-", "ln", "timestamp"][..]
+                ),
+                inner.clone()
+            )
+                .prop_map(|(f, e)| format!("{f}({e})")),
+            (
+                proptest::sample::select(
+                    &[
+                        "sum by (g)",
+                        "avg",
+                        "topk(2,",
+                        "count_values(\"v\",",
+                        "quantile(0.7,",
+                        "stddev without (i)"
+                    ][..]
+                ),
+                inner.clone()
+            )
+                .prop_map(|(a, e)| if a.ends_with(',') {
+                    format!("{a} {e})")
+                } else {
+                    format!("{a} ({e})")
+                }),
+            (
+                inner.clone(),
+                proptest::sample::select(
+                    &[
+                        "+",
+                        "/ on(g) group_left",
+                        "> bool",
+                        "or",
+                        "unless",
+                        "and on(i)",
+                        "^"
+                    ][..]
+                ),
+                inner
+            )
+                .prop_map(|(l, op, r)| format!("({l}) {op} ({r})")),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever parses evaluates to a result or an error, never a panic,
+    /// and range results are label-sorted matrices on the step grid.
+    #[test]
+    fn arbitrary_queries_do_not_panic(
+        data in dataset(),
+        soup in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 1..12),
+        grammar in query(),
+        use_grammar in any::<bool>(),
+    ) {
+        let q = if use_grammar { grammar } else { soup.join(" ") };
+        let Ok(expr) = crate::parse_with(&q, &crate::ParseOptions::experimental()) else {
+            return Ok(());
+        };
+        let db = load(&data);
+        let e = Engine::new(EngineOptions {
+            max_samples: 100_000,
+            ..EngineOptions::prometheus_test_suite()
+        });
+        for t in [0, 123_456] {
+            let _ = e.instant_query(&db, &expr, t);
+        }
+        if let Ok(r) = e.range_query(&db, &expr, 10_000, 190_000, 30_000) {
+            let Value::Matrix(m) = r.value else { panic!("{q}: not a matrix") };
+            for w in m.windows(2) {
+                prop_assert!(w[0].metric < w[1].metric, "{}: unsorted", q);
+            }
+            for s in &m {
+                for p in &s.floats {
+                    prop_assert!((10_000..=190_000).contains(&p.t) && (p.t - 10_000) % 30_000 == 0);
+                }
+            }
+        }
+    }
+}

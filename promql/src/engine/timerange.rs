@@ -41,25 +41,26 @@ fn selector_range(
             e = t;
         }
         _ => {
-            s = s - path.offset - path.range;
-            e -= path.offset;
+            s = s.wrapping_sub(path.offset).wrapping_sub(path.range);
+            e = e.wrapping_sub(path.offset);
         }
     }
+    // Go's wrapping int64 arithmetic, not a panic, for absurd values.
     if eval_range == 0 {
-        s -= lookback - 1;
+        s = s.wrapping_sub(lookback - 1);
         if vs.smoothed {
-            e += lookback;
+            e = e.wrapping_add(lookback);
         }
     } else if vs.anchored {
-        s -= lookback + eval_range - 1;
+        s = s.wrapping_sub(lookback.wrapping_add(eval_range) - 1);
     } else if vs.smoothed {
-        s -= lookback + eval_range - 1;
-        e += lookback;
+        s = s.wrapping_sub(lookback.wrapping_add(eval_range) - 1);
+        e = e.wrapping_add(lookback);
     } else {
-        s -= eval_range - 1;
+        s = s.wrapping_sub(eval_range - 1);
     }
     let offset = fixed(&vs.offset);
-    (s - offset, e - offset)
+    (s.wrapping_sub(offset), e.wrapping_sub(offset))
 }
 
 fn walk(
@@ -92,8 +93,8 @@ fn walk(
                     at: Some(t),
                 },
                 _ => Path {
-                    offset: path.offset + offset,
-                    range: path.range + range,
+                    offset: path.offset.wrapping_add(offset),
+                    range: path.range.wrapping_add(range),
                     at: path.at,
                 },
             };

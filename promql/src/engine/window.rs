@@ -72,7 +72,7 @@ impl<'a> LookbackCursor<'a> {
     /// The sample visible at `at` (reference times must not decrease
     /// between calls), as `(sample timestamp, value)`.
     pub(crate) fn at(&mut self, at: i64, lookback: i64) -> Result<Option<FPoint>> {
-        let oldest_visible = at - lookback + 1;
+        let oldest_visible = at.wrapping_sub(lookback).wrapping_add(1);
         if !self.started {
             self.started = true;
             let vt = self.it.seek(oldest_visible);
