@@ -108,7 +108,7 @@ upstream! {
     range_queries => "range_queries.test", 17, 1;
     selectors => "selectors.test", 31, 0;
     staleness => "staleness.test", 17, 0;
-    start_timestamps => "start_timestamps.test", 0, 26;
+    start_timestamps => "start_timestamps.test", 16, 10;
     subquery => "subquery.test", 32, 2;
     trig_functions => "trig_functions.test", 19, 0;
 }

@@ -67,7 +67,15 @@ pub enum AppendError {
     EmptyLabels,
 }
 
-type SeriesData = Arc<Vec<(i64, f64)>>;
+/// One series' samples, and their start timestamps when any was given
+/// (then `sts` runs parallel to `samples`; 0 means unknown).
+#[derive(Debug, Clone, Default)]
+struct MemSeries {
+    samples: Vec<(i64, f64)>,
+    sts: Vec<i64>,
+}
+
+type SeriesData = Arc<MemSeries>;
 type Snapshot = Arc<BTreeMap<Labels, SeriesData>>;
 
 /// An in-memory, snapshot-consistent store of float series.
@@ -96,18 +104,29 @@ impl MemStorage {
         &self,
         samples: impl IntoIterator<Item = (Labels, i64, f64)>,
     ) -> std::result::Result<(), AppendError> {
+        self.append_batch_with_st(samples.into_iter().map(|(l, t, v)| (l, 0, t, v)))
+    }
+
+    /// [`append_batch`](Self::append_batch) for samples with a start
+    /// timestamp `(labels, st, t, value)`: when the counter started (ms),
+    /// 0 for unknown. Iterators report it through
+    /// [`SampleIterator::at_st`].
+    pub fn append_batch_with_st(
+        &self,
+        samples: impl IntoIterator<Item = (Labels, i64, i64, f64)>,
+    ) -> std::result::Result<(), AppendError> {
         // Validate everything first, so a rejected sample leaves the store
         // untouched, then apply copy-on-write (cloning only what a live
         // querier still shares).
         let mut guard = self.data.lock();
-        let mut pending: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
-        for (labels, t, v) in samples {
+        let mut pending: BTreeMap<Labels, Vec<(i64, f64, i64)>> = BTreeMap::new();
+        for (labels, st, t, v) in samples {
             if labels.is_empty() {
                 return Err(AppendError::EmptyLabels);
             }
             let newest = match pending.get(&labels).and_then(|p| p.last()) {
-                Some(&last) => Some(last),
-                None => guard.get(&labels).and_then(|s| s.last().copied()),
+                Some(&(t, v, _)) => Some((t, v)),
+                None => guard.get(&labels).and_then(|s| s.samples.last().copied()),
             };
             if let Some((newest, old)) = newest {
                 if t < newest {
@@ -120,11 +139,21 @@ impl MemStorage {
                     return Err(AppendError::DuplicateTimestamp { labels, t });
                 }
             }
-            pending.entry(labels).or_default().push((t, v));
+            pending.entry(labels).or_default().push((t, v, st));
         }
         let map = Arc::make_mut(&mut guard);
         for (labels, samples) in pending {
-            Arc::make_mut(map.entry(labels).or_default()).extend(samples);
+            let series = Arc::make_mut(map.entry(labels).or_default());
+            let with_sts = !series.sts.is_empty() || samples.iter().any(|s| s.2 != 0);
+            if with_sts {
+                series.sts.resize(series.samples.len(), 0);
+            }
+            for (t, v, st) in samples {
+                series.samples.push((t, v));
+                if with_sts {
+                    series.sts.push(st);
+                }
+            }
         }
         Ok(())
     }
@@ -141,7 +170,7 @@ impl MemStorage {
 
     /// Number of samples stored, over all series.
     pub fn num_samples(&self) -> usize {
-        self.data.lock().values().map(|s| s.len()).sum()
+        self.data.lock().values().map(|s| s.samples.len()).sum()
     }
 }
 
@@ -195,8 +224,8 @@ impl Querier for MemQuerier {
         };
         let mut out = Vec::new();
         for (labels, data) in self.matching(matchers) {
-            let lo = data.partition_point(|&(t, _)| t < mint);
-            let hi = data.partition_point(|&(t, _)| t <= maxt);
+            let lo = data.samples.partition_point(|&(t, _)| t < mint);
+            let hi = data.samples.partition_point(|&(t, _)| t <= maxt);
             if lo < hi {
                 out.push((labels.clone(), data.clone(), lo, hi));
             }
@@ -272,11 +301,11 @@ impl SampleIterator for MemIterator {
             self.started = true;
             return ValueType::None;
         }
-        if self.started && self.data[self.pos].0 >= t {
+        if self.started && self.data.samples[self.pos].0 >= t {
             return ValueType::Float;
         }
         self.started = true;
-        let rest = &self.data[self.pos..self.end];
+        let rest = &self.data.samples[self.pos..self.end];
         self.pos += rest.partition_point(|&(st, _)| st < t);
         if self.pos < self.end {
             ValueType::Float
@@ -287,6 +316,7 @@ impl SampleIterator for MemIterator {
 
     fn at(&self) -> (i64, f64) {
         self.data
+            .samples
             .get(self.pos.min(self.end.saturating_sub(1)))
             .copied()
             .unwrap_or((i64::MIN, f64::NAN))
@@ -294,6 +324,14 @@ impl SampleIterator for MemIterator {
 
     fn at_t(&self) -> i64 {
         self.at().0
+    }
+
+    fn at_st(&self) -> i64 {
+        self.data
+            .sts
+            .get(self.pos.min(self.end.saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
@@ -391,6 +429,29 @@ mod tests {
         db.clear();
         assert_eq!(collect(&*q, &[])[0].1.len(), 1);
         assert!(collect(&*db.querier(0, 100).unwrap(), &[]).is_empty());
+    }
+
+    #[test]
+    fn start_timestamps_are_kept() {
+        let db = MemStorage::new();
+        let a = ls(&[("a", "1")]);
+        db.append(&a, 10, 1.0).unwrap();
+        db.append_batch_with_st([(a.clone(), 15, 20, 2.0), (a.clone(), 0, 30, 3.0)])
+            .unwrap();
+        // A series whose very first samples have start timestamps.
+        let b = ls(&[("b", "1")]);
+        db.append_batch_with_st([(b.clone(), 5, 10, 1.0)]).unwrap();
+        let q = db.querier(0, 100).unwrap();
+        let mut set = q.select(true, None, &[]);
+        let mut s = set.next().unwrap().unwrap();
+        let mut sts = Vec::new();
+        while s.samples.next() == ValueType::Float {
+            sts.push(s.samples.at_st());
+        }
+        assert_eq!(sts, [0, 15, 0]);
+        let mut s = set.next().unwrap().unwrap();
+        s.samples.next();
+        assert_eq!(s.samples.at_st(), 5);
     }
 
     #[test]

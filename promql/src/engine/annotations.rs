@@ -37,6 +37,8 @@ pub struct Annotation {
     message: String,
     span: Option<Span>,
     monotonicity: Option<Monotonicity>,
+    /// How many times it occurred, for the texts that say so.
+    occurrences: Option<usize>,
 }
 
 impl Annotation {
@@ -50,6 +52,7 @@ impl Annotation {
             message: format!("{prefix}{body}"),
             span,
             monotonicity: None,
+            occurrences: None,
         }
     }
 
@@ -70,6 +73,7 @@ impl Annotation {
             message,
             span: None,
             monotonicity: None,
+            occurrences: None,
         }
     }
 
@@ -105,6 +109,9 @@ impl Annotation {
                 date(m.min_ts),
                 date(m.max_ts)
             ));
+        }
+        if let Some(n) = self.occurrences.filter(|&n| n > 1) {
+            out.push_str(&format!(" ({n} occurrences)"));
         }
         if let Some(span) = self.span {
             let (line, col) = line_col(query, span.start);
@@ -184,6 +191,18 @@ impl Annotation {
         a
     }
 
+    pub(crate) fn start_time_overlap(metric_name: &str, span: Span) -> Self {
+        let mut a = Self::warning(
+            format!(
+                "sample has start time that overlaps with previous sample timestamp for metric {}",
+                go_quote(metric_name)
+            ),
+            Some(span),
+        );
+        a.occurrences = Some(1);
+        a
+    }
+
     pub(crate) fn sort_in_range_query(span: Span) -> Self {
         Self::warning(
             "sort is ineffective for range queries since results are always ordered by labels",
@@ -210,6 +229,9 @@ impl Annotation {
             // Prometheus keeps the latest occurrence of a plain annotation.
             (_, _) => {
                 self.span = other.span;
+                if let (Some(n), Some(o)) = (&mut self.occurrences, other.occurrences) {
+                    *n += o;
+                }
             }
         }
     }

@@ -76,6 +76,7 @@ pub(crate) struct Ctx<'q> {
     pub querier: &'q dyn Querier,
     pub lookback: i64,
     pub delayed_name_removal: bool,
+    pub use_start_timestamps: bool,
     pub subquery_step: i64,
     pub budget: SampleBudget,
     pub stop: Stopper,
@@ -97,6 +98,7 @@ impl<'q> Ctx<'q> {
             querier,
             lookback,
             delayed_name_removal,
+            use_start_timestamps: false,
             subquery_step,
             budget,
             stop,
@@ -495,9 +497,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         )
     }
 
-    /// `timestamp(selector)`: the timestamps of the samples the selector
-    /// sees, not the evaluation times.
-    pub(crate) fn stream_selector_timestamps(&self, vs: &VectorSelector, sink: Sink) -> Result<()> {
+    /// `timestamp(selector)` (the timestamps of the samples the selector
+    /// sees, not the evaluation times) or, with `start`,
+    /// `start_timestamp(selector)` (their start timestamps, 0 when
+    /// unknown).
+    pub(crate) fn stream_selector_timestamps(
+        &self,
+        vs: &VectorSelector,
+        start: bool,
+        sink: Sink,
+    ) -> Result<()> {
         let mut set = self.select(vs, 0, None);
         let offset = fixed(&vs.offset);
         let n = self.num_steps();
@@ -505,14 +514,19 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut cursor = LookbackCursor::new(series.samples);
+                let mut cursor = if start {
+                    LookbackCursor::with_start_timestamps(series.samples)
+                } else {
+                    LookbackCursor::new(series.samples)
+                };
                 let mut points = Vec::new();
                 for i in 0..n {
                     let ts = self.step_ts(i);
                     if let Some(p) = cursor.at(Self::reference_time(vs.at, offset, ts), lookback)? {
+                        let t = if start { cursor.start_timestamp() } else { p.t };
                         points.push(FPoint {
                             t: ts,
-                            f: p.t as f64 / 1000.0,
+                            f: t as f64 / 1000.0,
                         });
                     }
                 }
@@ -538,7 +552,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             |series, _: &mut ()| {
                 let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
                 let points = w.window(reference.wrapping_sub(range), reference)?.to_vec();
-                w.finish();
+                let _ = w.finish();
                 Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
             },
             sink,
@@ -587,56 +601,71 @@ impl<'c, 'q> Evaluator<'c, 'q> {
 
     /// Streams, for every series of a range-vector argument (a range
     /// selector or a subquery), the output of `per_step` over the window
-    /// at each step. `per_step(labels, window, scratch, step index, ts,
-    /// range_start, range_end)` returns the value at that step, if any;
-    /// `scratch` is reset for every series.
+    /// at each step (`None`: no point there). `scratch` is reset for
+    /// every series. With `with_st`, windows of range selectors carry the
+    /// samples' start timestamps (subqueries never do).
     pub(crate) fn stream_windows<F>(
         &self,
         arg: &Expr,
         hint: Option<&SelectHint>,
+        with_st: bool,
         per_step: F,
         sink: Sink,
     ) -> Result<()>
     where
-        F: Fn(&Labels, &[FPoint], &mut Scratch, usize, i64, i64, i64) -> Result<Option<f64>> + Sync,
+        F: Fn(&StepWindow, &mut Scratch) -> Result<Option<f64>> + Sync,
     {
         let n = self.num_steps();
         match arg {
-            Expr::Paren(p) => self.stream_windows(&p.expr, hint, per_step, sink),
-            Expr::StepInvariant(s) => self.stream_windows(&s.expr, hint, per_step, sink),
+            Expr::Paren(p) => self.stream_windows(&p.expr, hint, with_st, per_step, sink),
+            Expr::StepInvariant(s) => self.stream_windows(&s.expr, hint, with_st, per_step, sink),
             Expr::MatrixSelector(ms) => {
                 let range = fixed(&ms.range);
                 let vs = &ms.selector;
                 let offset = fixed(&vs.offset);
                 let mut set = self.select(vs, range, hint);
+                type Buffers = (Vec<FPoint>, Vec<i64>, Scratch);
                 self.for_each_series(
                     &mut *set,
-                    |series, (buf, scratch): &mut (Vec<FPoint>, Scratch)| {
+                    |series, (buf, sts, scratch): &mut Buffers| {
                         scratch.reset();
                         let mut w = WindowCursor::new(
                             series.samples,
                             &self.ctx.budget,
                             std::mem::take(buf),
                         );
+                        if with_st {
+                            w = w.track_start_timestamps(std::mem::take(sts));
+                        }
                         let mut points = Vec::new();
                         let result = (|| -> Result<()> {
                             for i in 0..n {
                                 let ts = self.step_ts(i);
                                 let end = Self::reference_time(vs.at, offset, ts);
                                 let start = end.wrapping_sub(range);
-                                let window = w.window(start, end)?;
-                                if window.is_empty() {
+                                if w.window(start, end)?.is_empty() {
                                     continue;
                                 }
-                                if let Some(v) =
-                                    per_step(&series.labels, window, scratch, i, ts, start, end)?
-                                {
+                                let sw = StepWindow {
+                                    labels: &series.labels,
+                                    points: w.current(),
+                                    sts: w.start_timestamps(),
+                                    step: i,
+                                    ts,
+                                    start,
+                                    end,
+                                };
+                                if let Some(v) = per_step(&sw, scratch)? {
                                     points.push(FPoint { t: ts, f: v });
                                 }
                             }
                             Ok(())
                         })();
-                        *buf = w.finish();
+                        let (b, s) = w.finish();
+                        *buf = b;
+                        if let Some(s) = s {
+                            *sts = s;
+                        }
                         result?;
                         Ok(Some(StepSeries::new(series.labels, false, points)))
                     },
@@ -660,9 +689,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         if window.is_empty() {
                             continue;
                         }
-                        if let Some(v) =
-                            per_step(&s.metric, window, &mut scratch, i, ts, start, end)?
-                        {
+                        let sw = StepWindow {
+                            labels: &s.metric,
+                            points: window,
+                            sts: &[],
+                            step: i,
+                            ts,
+                            start,
+                            end,
+                        };
+                        if let Some(v) = per_step(&sw, &mut scratch)? {
                             points.push(FPoint { t: ts, f: v });
                         }
                     }
@@ -675,6 +711,24 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             ))),
         }
     }
+}
+
+/// One series' window at one step, as range functions see it.
+pub(crate) struct StepWindow<'w> {
+    /// The series.
+    pub labels: &'w Labels,
+    /// Its samples with `start < t <= end`.
+    pub points: &'w [FPoint],
+    /// Their start timestamps, when tracked (else empty).
+    pub sts: &'w [i64],
+    /// The step's index.
+    pub step: usize,
+    /// The evaluation time.
+    pub ts: i64,
+    /// The window's (exclusive) start.
+    pub start: i64,
+    /// The window's (inclusive) end.
+    pub end: i64,
 }
 
 /// What a selector's enclosing function or aggregation is, for the

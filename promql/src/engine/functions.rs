@@ -8,7 +8,9 @@ use aion_index::{Labels, MatchType, METRIC_NAME};
 
 use super::annotations::{civil_from_days, Annotation};
 use super::error::{Error, Result};
-use super::eval::{fixed, merge_same_labelset, Evaluator, Held, SelectHint, Sink, StepSeries};
+use super::eval::{
+    fixed, merge_same_labelset, Evaluator, Held, SelectHint, Sink, StepSeries, StepWindow,
+};
 use super::mathx::go_f64_to_i64;
 use super::range_fns::{window_fn, Scratch, WindowArgs, WindowNote};
 use crate::ast::{Call, Expr, ValueType};
@@ -337,10 +339,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 })
             }
             "timestamp" => match c.args[0].unparen() {
-                Expr::VectorSelector(vs) => self.stream_selector_timestamps(vs, sink),
-                arg => self.stream_float_map(arg, sink, |_, i| {
-                    Some(self.step_ts(i) as f64 / 1000.0)
-                }),
+                Expr::VectorSelector(vs) => self.stream_selector_timestamps(vs, false, sink),
+                arg => {
+                    self.stream_float_map(arg, sink, |_, i| Some(self.step_ts(i) as f64 / 1000.0))
+                }
             },
             "vector" => {
                 let v = self.eval_scalar(&c.args[0])?;
@@ -375,7 +377,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
                 sink(StepSeries::new(absent_labels(&c.args[0]), false, points))
             }
-            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.stream_sort(c, sink),
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
+                self.stream_sort(c, sink)
+            }
             "label_replace" => self.stream_label_replace(c, sink),
             "label_join" => self.stream_label_join(c, sink),
             "histogram_quantile" | "histogram_fraction" | "histogram_quantiles" => {
@@ -389,10 +393,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 self.stream(&c.args[0], &mut |_| Ok(()))
             }
             "info" => self.stream_info(c, sink),
-            "start_timestamp" => Err(Error::Unsupported(
-                "start_timestamp() needs per-sample start timestamps, which this engine does not support yet"
-                    .into(),
-            )),
+            "start_timestamp" => match c.args[0].unparen() {
+                // Start timestamps only exist for samples read straight
+                // from storage, and only when the engine uses them.
+                Expr::VectorSelector(vs) if self.ctx.use_start_timestamps => {
+                    self.stream_selector_timestamps(vs, true, sink)
+                }
+                arg => self.stream(arg, &mut |_| Ok(())),
+            },
             other => Err(Error::Unsupported(format!(
                 "function {other}() is not supported by this engine"
             ))),
@@ -466,30 +474,34 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             func: Some(name.to_string()),
             ..SelectHint::default()
         };
-        let per_step = |_: &Labels,
-                        w: &[FPoint],
-                        scratch: &mut Scratch,
-                        i: usize,
-                        ts: i64,
-                        start: i64,
-                        end: i64| {
+        // Prometheus passes start timestamps only to these functions.
+        let with_st = self.ctx.use_start_timestamps
+            && matches!(name, "rate" | "irate" | "increase" | "resets");
+        let per_step = |w: &StepWindow, scratch: &mut Scratch| {
             let mut buf = [0.0; 2];
             for (j, p) in params.iter().enumerate().take(2) {
-                buf[j] = p[i];
+                buf[j] = p[w.step];
             }
             let args = WindowArgs {
-                ts,
-                range_start: start,
-                range_end: end,
+                ts: w.ts,
+                range_start: w.start,
+                range_end: w.end,
                 range_secs,
                 params: &buf[..params.len().min(2)],
+                sts: w.sts,
             };
-            let v = f(w, &args, scratch)?;
+            let v = f(w.points, &args, scratch)?;
             for note in scratch.notes.drain(..) {
                 match note {
                     WindowNote::InvalidQuantile(q) => self
                         .ctx
                         .annotate(Annotation::invalid_quantile(q, param_spans[0])),
+                    WindowNote::StartTimeOverlap => {
+                        self.ctx.annotate(Annotation::start_time_overlap(
+                            w.labels.metric_name().unwrap_or(""),
+                            arg.span(),
+                        ))
+                    }
                 }
             }
             Ok(v)
@@ -498,7 +510,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         if name == "absent_over_time" {
             let n = self.num_steps();
             let mut present = vec![false; n];
-            self.stream_windows(arg, Some(&hint), per_step, &mut |s| {
+            self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |s| {
                 for p in &s.points {
                     present[self.step_index(p.t)] = true;
                 }
@@ -528,7 +540,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         } else {
             Some(HashSet::new())
         };
-        self.stream_windows(arg, Some(&hint), per_step, &mut |mut s| {
+        self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |mut s| {
             if s.points.is_empty() {
                 return Ok(());
             }

@@ -94,6 +94,11 @@ pub struct EngineOptions {
     pub parse_options: ParseOptions,
     /// Process the series of a selector in parallel batches.
     pub parallel: bool,
+    /// Use the samples' start timestamps (where the storage has them) in
+    /// `rate`, `increase`, `irate` and `resets`, and return them from
+    /// `start_timestamp()` (Prometheus's `use-start-timestamps`; off by
+    /// default, as in Prometheus).
+    pub use_start_timestamps: bool,
 }
 
 impl Default for EngineOptions {
@@ -108,19 +113,21 @@ impl Default for EngineOptions {
             enable_negative_offset: true,
             parse_options: ParseOptions::default(),
             parallel: true,
+            use_start_timestamps: false,
         }
     }
 }
 
 impl EngineOptions {
     /// The settings Prometheus's own PromQL test scripts assume: 10 000
-    /// samples, a 100 s timeout, delayed name removal and every
-    /// experimental feature.
+    /// samples, a 100 s timeout, delayed name removal, start timestamps and
+    /// every experimental feature.
     pub fn prometheus_test_suite() -> Self {
         EngineOptions {
             max_samples: 10_000,
             timeout: Some(Duration::from_secs(100)),
             delayed_name_removal: true,
+            use_start_timestamps: true,
             parse_options: ParseOptions::experimental(),
             ..EngineOptions::default()
         }
@@ -317,7 +324,7 @@ impl Engine {
         stop.check()?;
         let (mint, maxt) = timerange::query_time_range(expr, start, end, lookback);
         let querier = queryable.querier(mint, maxt).map_err(Error::Querier)?;
-        let ctx = Ctx::new(
+        let mut ctx = Ctx::new(
             &*querier,
             lookback,
             self.options.delayed_name_removal,
@@ -326,6 +333,7 @@ impl Engine {
             stop,
             self.options.parallel,
         );
+        ctx.use_start_timestamps = self.options.use_start_timestamps;
         let ev = Evaluator {
             ctx: &ctx,
             start,

@@ -20,6 +20,9 @@ pub(crate) struct WindowArgs<'a> {
     /// The function's scalar arguments at this step, in argument order
     /// (the range vector argument left out).
     pub params: &'a [f64],
+    /// Start timestamps of the window's samples (0: unknown), when the
+    /// engine uses them; empty otherwise.
+    pub sts: &'a [i64],
 }
 
 /// A function's effect besides its value.
@@ -27,6 +30,9 @@ pub(crate) struct WindowArgs<'a> {
 pub(crate) enum WindowNote {
     /// `quantile_over_time` got a quantile outside [0, 1].
     InvalidQuantile(f64),
+    /// A sample's start time lies before the previous sample (and is not
+    /// that sample's start time): the counter data is inconsistent.
+    StartTimeOverlap,
 }
 
 /// State a window function keeps across the steps of one series (and
@@ -79,11 +85,11 @@ pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
         "present_over_time" | "absent_over_time" => |w, _, _| Ok((!w.is_empty()).then_some(1.0)),
         "changes" => changes,
         "resets" => resets,
-        "delta" => |w, a, _| Ok(extrapolated_rate(w, a, false, false)),
-        "rate" => |w, a, _| Ok(extrapolated_rate(w, a, true, true)),
-        "increase" => |w, a, _| Ok(extrapolated_rate(w, a, true, false)),
-        "idelta" => |w, _, _| Ok(instant_value(w, false)),
-        "irate" => |w, _, _| Ok(instant_value(w, true)),
+        "delta" => |w, a, s| Ok(extrapolated_rate(w, a, false, false, s)),
+        "rate" => |w, a, s| Ok(extrapolated_rate(w, a, true, true, s)),
+        "increase" => |w, a, s| Ok(extrapolated_rate(w, a, true, false, s)),
+        "idelta" => |w, _, _| Ok(instant_value(w, &[], false)),
+        "irate" => |w, a, _| Ok(instant_value(w, a.sts, true)),
         "deriv" => deriv,
         "predict_linear" => predict_linear,
         "double_exponential_smoothing" | "holt_winters" => double_exponential_smoothing,
@@ -248,53 +254,117 @@ fn changes(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>>
     Ok(Some(n as f64))
 }
 
-fn resets(w: &[FPoint], _: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
+fn resets(w: &[FPoint], a: &WindowArgs, _: &mut Scratch) -> Result<Option<f64>> {
     if w.is_empty() {
         return Ok(None);
     }
-    Ok(Some(w.windows(2).filter(|p| p[1].f < p[0].f).count() as f64))
+    let st = |i: usize| a.sts.get(i).copied();
+    let n = (1..w.len())
+        .filter(|&i| {
+            w[i].f < w[i - 1].f
+                || matches!((st(i - 1), st(i)), (Some(ps), Some(cs))
+                    if is_start_timestamp_reset(ps, w[i - 1].t, cs, w[i].t))
+        })
+        .count();
+    Ok(Some(n as f64))
+}
+
+/// Whether a sample's start timestamp says its counter restarted since the
+/// previous sample (Prometheus's `isStartTimestampReset`): a start time
+/// after the previous sample, or equal to it when the previous sample had
+/// a known, plausible start time of its own (a delta series).
+pub(crate) fn is_start_timestamp_reset(prev_st: i64, prev_t: i64, cur_st: i64, cur_t: i64) -> bool {
+    if cur_st == 0 || cur_st >= cur_t || cur_st < prev_t {
+        return false;
+    }
+    if cur_st > prev_t {
+        return true;
+    }
+    if prev_st > prev_t {
+        return false;
+    }
+    prev_st != 0 && prev_st != prev_t
+}
+
+/// Whether a start time overlaps the previous sample (Prometheus's
+/// `checkStartTimeOverlap`).
+fn start_time_overlaps(prev_st: i64, prev_t: i64, cur_st: i64) -> bool {
+    cur_st != 0 && cur_st < prev_t && cur_st != prev_st
 }
 
 /// `rate`, `increase` and `delta`: the change over the window, corrected
 /// for counter resets and extrapolated towards the window's edges (all the
 /// way when the first/last sample is within 1.1 average sample intervals of
 /// the edge, half an interval otherwise; never below zero for counters).
+///
+/// With start timestamps (counters only), a start time inside the window
+/// before the first sample stands for a zero sample there, so one sample
+/// is enough and no extrapolation to the left happens; a start time
+/// reaching past the previous sample marks a reset.
 pub(crate) fn extrapolated_rate(
     w: &[FPoint],
     a: &WindowArgs,
     is_counter: bool,
     is_rate: bool,
+    scratch: &mut Scratch,
 ) -> Option<f64> {
-    if w.len() < 2 {
-        return None;
-    }
-    let first = w[0];
+    let first = *w.first()?;
     let last = w[w.len() - 1];
+    let sts = if is_counter { a.sts } else { &[] };
     let mut result = last.f - first.f;
     if is_counter {
-        for p in w.windows(2) {
-            if p[1].f < p[0].f {
-                result += p[0].f;
+        let mut overlap = false;
+        for i in 1..w.len() {
+            let (prev, cur) = (w[i - 1], w[i]);
+            let reset_by_st = match (sts.get(i - 1), sts.get(i)) {
+                (Some(&ps), Some(&cs)) => {
+                    if !overlap && start_time_overlaps(ps, prev.t, cs) {
+                        scratch.notes.push(WindowNote::StartTimeOverlap);
+                        overlap = true;
+                    }
+                    is_start_timestamp_reset(ps, prev.t, cs, cur.t)
+                }
+                _ => false,
+            };
+            if cur.f < prev.f || reset_by_st {
+                result += prev.f;
             }
         }
     }
     let mut to_start = first.t.wrapping_sub(a.range_start) as f64 / 1000.0;
     let mut to_end = a.range_end.wrapping_sub(last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = sampled / (w.len() - 1) as f64;
+    let mut sampled = (last.t - first.t) as f64 / 1000.0;
+    let intervals = w.len() - 1;
+    let avg = if intervals > 0 {
+        sampled / intervals as f64
+    } else {
+        0.0
+    };
     let threshold = avg * 1.1;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    if is_counter {
-        // A counter cannot go below zero: extrapolate at most to where the
-        // slope would reach it.
-        let mut to_zero = to_start;
-        if result > 0.0 && first.f >= 0.0 {
-            to_zero = sampled * (first.f / result);
+    match sts.first() {
+        Some(&st0) if st0 != 0 && st0 > a.range_start && st0 < first.t => {
+            // A zero sample at the start time replaces extrapolation to
+            // the left.
+            to_start = 0.0;
+            sampled = (last.t - st0) as f64 / 1000.0;
+            result += first.f;
         }
-        if to_zero < to_start {
-            to_start = to_zero;
+        _ if intervals == 0 => return None,
+        _ => {
+            if to_start >= threshold {
+                to_start = avg / 2.0;
+            }
+            if is_counter {
+                // A counter cannot go below zero: extrapolate at most to
+                // where the slope would reach it.
+                let mut to_zero = to_start;
+                if result > 0.0 && first.f >= 0.0 {
+                    to_zero = sampled * (first.f / result);
+                }
+                if to_zero < to_start {
+                    to_start = to_zero;
+                }
+            }
         }
     }
     if to_end >= threshold {
@@ -310,8 +380,10 @@ pub(crate) fn extrapolated_rate(
     Some(result * factor)
 }
 
-/// `irate` and `idelta`: from the last two samples.
-fn instant_value(w: &[FPoint], is_rate: bool) -> Option<f64> {
+/// `irate` and `idelta`: from the last two samples (for `irate`, a
+/// decrease or a start-timestamp reset between them means the last value is
+/// the increase).
+fn instant_value(w: &[FPoint], sts: &[i64], is_rate: bool) -> Option<f64> {
     if w.len() < 2 {
         return None;
     }
@@ -322,8 +394,10 @@ fn instant_value(w: &[FPoint], is_rate: bool) -> Option<f64> {
         return None;
     }
     let mut v = last.f;
+    let reset_by_st = sts.len() == w.len()
+        && is_start_timestamp_reset(sts[w.len() - 2], prev.t, sts[w.len() - 1], last.t);
     // A counter reset leaves the last value as the increase.
-    if !is_rate || last.f.partial_cmp(&prev.f) != Some(std::cmp::Ordering::Less) {
+    if !is_rate || (last.f.partial_cmp(&prev.f) != Some(std::cmp::Ordering::Less) && !reset_by_st) {
         v = last.f - prev.f;
     }
     if is_rate {
@@ -450,6 +524,7 @@ mod tests {
             range_end: ts,
             range_secs: range_ms as f64 / 1000.0,
             params,
+            sts: &[],
         }
     }
 
@@ -460,9 +535,9 @@ mod tests {
         let a = args(60_000, 60_000, &[]);
         // Samples are 1 sample-interval (avg 16.7s) from the start: full
         // extrapolation, and the counter-zero rule limits it to 10s.
-        let r = extrapolated_rate(&w, &a, true, true).unwrap();
+        let r = extrapolated_rate(&w, &a, true, true, &mut Scratch::default()).unwrap();
         assert!((r - 0.1).abs() < 1e-12, "{r}");
-        let inc = extrapolated_rate(&w, &a, true, false).unwrap();
+        let inc = extrapolated_rate(&w, &a, true, false, &mut Scratch::default()).unwrap();
         assert!((inc - 6.0).abs() < 1e-12, "{inc}");
     }
 
@@ -473,17 +548,17 @@ mod tests {
         // Increase: 10 + 5 + 10 = 25 over 30s sampled; window is (0, 30]
         // but the first sample is at 0 (which a left-open selector would
         // not return; here we only test the arithmetic).
-        let inc = extrapolated_rate(&w, &a, true, false).unwrap();
+        let inc = extrapolated_rate(&w, &a, true, false, &mut Scratch::default()).unwrap();
         assert!((inc - 25.0).abs() < 1e-9, "{inc}");
-        let delta = extrapolated_rate(&w, &a, false, false).unwrap();
+        let delta = extrapolated_rate(&w, &a, false, false, &mut Scratch::default()).unwrap();
         assert!((delta - 5.0).abs() < 1e-9, "{delta}");
     }
 
     #[test]
     fn irate_and_idelta() {
         let w = pts(&[(0, 1.0), (10_000, 5.0), (20_000, 2.0)]);
-        assert_eq!(instant_value(&w, true), Some(0.2));
-        assert_eq!(instant_value(&w, false), Some(-3.0));
+        assert_eq!(instant_value(&w, &[], true), Some(0.2));
+        assert_eq!(instant_value(&w, &[], false), Some(-3.0));
     }
 
     #[test]

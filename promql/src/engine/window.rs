@@ -17,7 +17,9 @@ use crate::value::FPoint;
 /// just past the data a query reads does not fail it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Pulled {
-    Float(FPoint),
+    /// A float sample and its start timestamp (0 when unknown or not
+    /// asked for).
+    Float(FPoint, i64),
     Histogram(i64),
 }
 
@@ -25,7 +27,7 @@ impl Pulled {
     #[inline]
     fn t(&self) -> i64 {
         match self {
-            Pulled::Float(p) => p.t,
+            Pulled::Float(p, _) => p.t,
             Pulled::Histogram(t) => *t,
         }
     }
@@ -33,11 +35,12 @@ impl Pulled {
 
 /// Reads the current sample, turning the cursor's states into a `Result`.
 #[inline]
-fn pull(it: &mut dyn SampleIterator, vt: ValueType) -> Result<Option<Pulled>> {
+fn pull(it: &mut dyn SampleIterator, vt: ValueType, with_st: bool) -> Result<Option<Pulled>> {
     match vt {
         ValueType::Float => {
             let (t, f) = it.at();
-            Ok(Some(Pulled::Float(FPoint { t, f })))
+            let st = if with_st { it.at_st() } else { 0 };
+            Ok(Some(Pulled::Float(FPoint { t, f }, st)))
         }
         ValueType::None => match it.err() {
             Some(e) => Err(Error::Storage(e.to_string().into())),
@@ -57,6 +60,7 @@ pub(crate) struct LookbackCursor<'a> {
     /// The first sample after the last reference time.
     peek: Option<Pulled>,
     started: bool,
+    with_st: bool,
 }
 
 impl<'a> LookbackCursor<'a> {
@@ -66,6 +70,25 @@ impl<'a> LookbackCursor<'a> {
             last: None,
             peek: None,
             started: false,
+            with_st: false,
+        }
+    }
+
+    /// A cursor that also reads start timestamps (see
+    /// [`start_timestamp`](Self::start_timestamp)).
+    pub(crate) fn with_start_timestamps(it: Box<dyn SampleIterator + 'a>) -> Self {
+        LookbackCursor {
+            with_st: true,
+            ..Self::new(it)
+        }
+    }
+
+    /// The start timestamp of the sample the last [`at`](Self::at)
+    /// returned (0: unknown).
+    pub(crate) fn start_timestamp(&self) -> i64 {
+        match self.last {
+            Some(Pulled::Float(_, st)) => st,
+            _ => 0,
         }
     }
 
@@ -76,13 +99,13 @@ impl<'a> LookbackCursor<'a> {
         if !self.started {
             self.started = true;
             let vt = self.it.seek(oldest_visible);
-            self.peek = pull(&mut *self.it, vt)?;
+            self.peek = pull(&mut *self.it, vt, self.with_st)?;
         } else if self.peek.is_some_and(|p| p.t() < oldest_visible) {
             // Everything before the lookback window is irrelevant now and
             // for every later step.
             self.last = None;
             let vt = self.it.seek(oldest_visible);
-            self.peek = pull(&mut *self.it, vt)?;
+            self.peek = pull(&mut *self.it, vt, self.with_st)?;
         }
         while let Some(p) = self.peek {
             if p.t() > at {
@@ -90,10 +113,10 @@ impl<'a> LookbackCursor<'a> {
             }
             self.last = Some(p);
             let vt = self.it.next();
-            self.peek = pull(&mut *self.it, vt)?;
+            self.peek = pull(&mut *self.it, vt, self.with_st)?;
         }
         match self.last {
-            Some(Pulled::Float(p)) if p.t >= oldest_visible && !is_stale_nan(p.f) => Ok(Some(p)),
+            Some(Pulled::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => Ok(Some(p)),
             Some(Pulled::Histogram(t)) if t >= oldest_visible => Err(Error::native_histograms()),
             _ => Ok(None),
         }
@@ -105,6 +128,8 @@ impl<'a> LookbackCursor<'a> {
 pub(crate) struct WindowCursor<'a, 'b> {
     it: Box<dyn SampleIterator + 'a>,
     buf: Vec<FPoint>,
+    /// Start timestamps parallel to `buf`, when tracked.
+    sts: Option<Vec<i64>>,
     head: usize,
     pending: Option<Pulled>,
     started: bool,
@@ -125,6 +150,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         WindowCursor {
             it,
             buf,
+            sts: None,
             head: 0,
             pending: None,
             started: false,
@@ -134,18 +160,47 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         }
     }
 
+    /// Also keeps the start timestamps of the window's samples (see
+    /// [`start_timestamps`](Self::start_timestamps)).
+    pub(crate) fn track_start_timestamps(mut self, sts: Vec<i64>) -> Self {
+        self.sts = Some(sts);
+        self
+    }
+
+    /// The current window (as the last [`window`](Self::window) call
+    /// returned it).
+    pub(crate) fn current(&self) -> &[FPoint] {
+        &self.buf[self.head..]
+    }
+
+    /// The start timestamps of the current window's samples (empty unless
+    /// tracked).
+    pub(crate) fn start_timestamps(&self) -> &[i64] {
+        match &self.sts {
+            Some(sts) => &sts[self.head..],
+            None => &[],
+        }
+    }
+
     /// The samples with `mint < t <= maxt`. Both bounds must not decrease
     /// between calls.
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {
+        let with_st = self.sts.is_some();
         // Forget what fell out on the left.
         let live = &self.buf[self.head..];
         let drop = live.partition_point(|p| p.t <= mint);
         self.head += drop;
         if self.head == self.buf.len() {
             self.buf.clear();
+            if let Some(sts) = &mut self.sts {
+                sts.clear();
+            }
             self.head = 0;
         } else if self.head > 64 && self.head * 2 > self.buf.len() {
             self.buf.drain(..self.head);
+            if let Some(sts) = &mut self.sts {
+                sts.drain(..self.head);
+            }
             self.head = 0;
         }
         if !self.exhausted {
@@ -153,11 +208,11 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 // Jump straight to the window instead of decoding the gap.
                 self.started = true;
                 let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(&mut *self.it, vt)?;
+                self.pending = pull(&mut *self.it, vt, with_st)?;
                 self.exhausted = self.pending.is_none();
             } else if self.pending.is_some_and(|p| p.t() <= mint) {
                 let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(&mut *self.it, vt)?;
+                self.pending = pull(&mut *self.it, vt, with_st)?;
                 self.exhausted = self.pending.is_none();
             }
         }
@@ -166,8 +221,11 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 break;
             }
             match p {
-                Pulled::Float(p) if p.t > mint && !is_stale_nan(p.f) => {
+                Pulled::Float(p, st) if p.t > mint && !is_stale_nan(p.f) => {
                     self.buf.push(p);
+                    if let Some(sts) = &mut self.sts {
+                        sts.push(st);
+                    }
                     let held = self.buf.len() - self.head;
                     if held > self.reserved {
                         self.budget.take(held - self.reserved)?;
@@ -178,7 +236,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 _ => {}
             }
             let vt = self.it.next();
-            self.pending = pull(&mut *self.it, vt)?;
+            self.pending = pull(&mut *self.it, vt, with_st)?;
             if self.pending.is_none() {
                 self.exhausted = true;
             }
@@ -188,11 +246,15 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
 
     /// Releases the budget of the samples still held and hands back the
     /// buffer for reuse by the next series.
-    pub(crate) fn finish(self) -> Vec<FPoint> {
+    pub(crate) fn finish(self) -> (Vec<FPoint>, Option<Vec<i64>>) {
         self.budget.give(self.reserved);
         let mut buf = self.buf;
         buf.clear();
-        buf
+        let sts = self.sts.map(|mut s| {
+            s.clear();
+            s
+        });
+        (buf, sts)
     }
 }
 
@@ -283,7 +345,7 @@ mod tests {
         assert_eq!(ts(w.window(20, 60).unwrap()), vec![30, 40, 60]);
         assert_eq!(ts(w.window(85, 200).unwrap()), vec![90]);
         assert_eq!(ts(w.window(300, 400).unwrap()), Vec::<i64>::new());
-        w.finish();
+        let _ = w.finish();
         assert_eq!(budget.peak(), 3);
     }
 

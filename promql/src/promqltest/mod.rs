@@ -18,8 +18,9 @@
 //! Evals the engine cannot run are reported as skipped with a reason, not
 //! as passed: those whose expected values are native histograms, those
 //! whose queries read native histogram samples (the engine refuses them)
-//! and those that read series loaded with start timestamps (`@st` lines),
-//! which the storage does not keep.
+//! and, with a storage that does not keep start timestamps (see
+//! [`TestStorage::keeps_start_timestamps`]), those that read series loaded
+//! with them (`@st` lines).
 
 mod compare;
 pub mod script;
@@ -290,8 +291,11 @@ impl Runner<'_> {
     }
 
     /// Whether the query selects a series that was loaded with start
-    /// timestamps.
+    /// timestamps, which the storage does not keep.
     fn reads_start_timestamps(&self, expr: &Expr) -> bool {
+        if self.storage.keeps_start_timestamps() {
+            return false;
+        }
         crate::ast::collect_selectors(expr).iter().any(|vs| {
             self.st_series.iter().any(|l| {
                 vs.matchers

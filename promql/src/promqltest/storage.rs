@@ -25,6 +25,13 @@ pub trait TestStorage {
 
     /// The data, for queries.
     fn queryable(&self) -> &dyn Queryable;
+
+    /// Whether the storage keeps the start timestamps of float samples
+    /// (`@st` lines) and reports them through `SampleIterator::at_st`.
+    /// Evals that read series with start timestamps are skipped when not.
+    fn keeps_start_timestamps(&self) -> bool {
+        false
+    }
 }
 
 /// Positions of a series that holds native histogram samples: `None` is a
@@ -67,9 +74,14 @@ impl TestStorage for MemTestStorage {
         for s in series {
             let has_histograms = s.samples.iter().any(|(_, v)| *v == SeqValue::Histogram);
             if !has_histograms && !mixed.contains_key(&s.labels) {
-                for &(t, v) in &s.samples {
+                for (i, &(t, v)) in s.samples.iter().enumerate() {
                     if let SeqValue::Float(f) = v {
-                        floats.push((s.labels.clone(), t, f));
+                        let st = s
+                            .start_timestamps
+                            .as_ref()
+                            .and_then(|sts| sts[i])
+                            .unwrap_or(0);
+                        floats.push((s.labels.clone(), st, t, f));
                     }
                 }
                 continue;
@@ -97,13 +109,19 @@ impl TestStorage for MemTestStorage {
                 samples.push((t, v));
             }
         }
-        q.floats.append_batch(floats).map_err(|e| e.to_string())?;
+        q.floats
+            .append_batch_with_st(floats)
+            .map_err(|e| e.to_string())?;
         *q.mixed.write() = Arc::new(mixed);
         Ok(())
     }
 
     fn queryable(&self) -> &dyn Queryable {
         &self.queryable
+    }
+
+    fn keeps_start_timestamps(&self) -> bool {
+        true
     }
 }
 
