@@ -380,13 +380,21 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         hint: Option<&SelectHint>,
     ) -> Box<dyn SeriesSet<'q> + 'q> {
         let offset = fixed(&vs.offset);
+        let lookback = self.ctx.lookback;
         let first = Self::reference_time(vs.at, offset, self.start);
-        let last = Self::reference_time(vs.at, offset, self.end);
-        let start = if range == 0 {
-            first.wrapping_sub(self.ctx.lookback).wrapping_add(1)
+        let mut last = Self::reference_time(vs.at, offset, self.end);
+        let mut start = if range == 0 {
+            first.wrapping_sub(lookback).wrapping_add(1)
         } else {
             first.wrapping_sub(range).wrapping_add(1)
         };
+        // `anchored`/`smoothed` read a lookback delta around the range.
+        if range != 0 && (vs.anchored || vs.smoothed) {
+            start = start.wrapping_sub(lookback);
+        }
+        if vs.smoothed {
+            last = last.wrapping_add(lookback);
+        }
         let hints = SelectHints {
             start,
             end: last,
@@ -471,6 +479,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         hint: Option<&SelectHint>,
         sink: Sink,
     ) -> Result<()> {
+        if vs.smoothed {
+            return self.stream_smoothed_selector(vs, hint, sink);
+        }
         let mut set = self.select(vs, 0, hint);
         let offset = fixed(&vs.offset);
         let n = self.num_steps();
@@ -541,18 +552,78 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         )
     }
 
-    /// The raw samples of a range selector at the (single) evaluation time.
-    fn stream_matrix_selector(&self, ms: &MatrixSelector, sink: Sink) -> Result<()> {
-        let range = fixed(&ms.range);
-        let vs = &ms.selector;
-        let mut set = self.select(vs, range, None);
-        let reference = Self::reference_time(vs.at, fixed(&vs.offset), self.start);
+    /// A `smoothed` instant vector selector: the value at each step
+    /// interpolated linearly between the samples around it (within the
+    /// lookback delta on either side), the previous sample when there is
+    /// none after, nothing when there is none before.
+    fn stream_smoothed_selector(
+        &self,
+        vs: &VectorSelector,
+        hint: Option<&SelectHint>,
+        sink: Sink,
+    ) -> Result<()> {
+        let mut set = self.select(vs, 0, hint);
+        let offset = fixed(&vs.offset);
+        let n = self.num_steps();
+        let lookback = self.ctx.lookback;
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
                 let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
-                let points = w.window(reference.wrapping_sub(range), reference)?.to_vec();
+                let mut points = Vec::new();
+                let result = (|| -> Result<()> {
+                    for i in 0..n {
+                        let ts = self.step_ts(i);
+                        let at = Self::reference_time(vs.at, offset, ts);
+                        let win = w.window(at.wrapping_sub(lookback), at.wrapping_add(lookback))?;
+                        let k = win.partition_point(|p| p.t < at);
+                        let v = if k < win.len() && win[k].t == at {
+                            win[k].f
+                        } else if k > 0 && k < win.len() {
+                            let (a, b) = (win[k - 1], win[k]);
+                            a.f + (b.f - a.f) * (at - a.t) as f64 / (b.t - a.t) as f64
+                        } else if k > 0 {
+                            win[k - 1].f
+                        } else {
+                            continue;
+                        };
+                        points.push(FPoint { t: ts, f: v });
+                    }
+                    Ok(())
+                })();
                 let _ = w.finish();
+                result?;
+                Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
+            },
+            sink,
+        )
+    }
+
+    /// The raw samples of a range selector at the (single) evaluation time
+    /// (with `anchored`/`smoothed`, the samples inside the range plus
+    /// points for the values at its edges).
+    fn stream_matrix_selector(&self, ms: &MatrixSelector, sink: Sink) -> Result<()> {
+        let range = fixed(&ms.range);
+        let vs = &ms.selector;
+        let lookback = self.ctx.lookback;
+        let mut set = self.select(vs, range, None);
+        let reference = Self::reference_time(vs.at, fixed(&vs.offset), self.start);
+        let (mint, maxt) = (reference.wrapping_sub(range), reference);
+        let (fetch_min, fetch_max) = match (vs.anchored, vs.smoothed) {
+            (true, _) => (mint.wrapping_sub(lookback), maxt),
+            (_, true) => (mint.wrapping_sub(lookback), maxt.wrapping_add(lookback)),
+            _ => (mint, maxt),
+        };
+        self.for_each_series(
+            &mut *set,
+            |series, _: &mut ()| {
+                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                let fetched = w.window(fetch_min, fetch_max).map(|p| p.to_vec());
+                let _ = w.finish();
+                let mut points = fetched?;
+                if vs.anchored || vs.smoothed {
+                    points = extend_floats(&points, mint, maxt, vs.smoothed);
+                }
                 Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
             },
             sink,
@@ -623,6 +694,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let range = fixed(&ms.range);
                 let vs = &ms.selector;
                 let offset = fixed(&vs.offset);
+                let lookback = self.ctx.lookback;
+                // Extra samples around the range for the modifiers.
+                let (before, after) = match (vs.anchored, vs.smoothed) {
+                    (true, _) => (lookback, 0),
+                    (_, true) => (lookback, lookback),
+                    _ => (0, 0),
+                };
                 let mut set = self.select(vs, range, hint);
                 type Buffers = (Vec<FPoint>, Vec<i64>, Scratch);
                 self.for_each_series(
@@ -643,7 +721,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                 let ts = self.step_ts(i);
                                 let end = Self::reference_time(vs.at, offset, ts);
                                 let start = end.wrapping_sub(range);
-                                if w.window(start, end)?.is_empty() {
+                                let fetched =
+                                    w.window(start.wrapping_sub(before), end.wrapping_add(after))?;
+                                if fetched.is_empty() {
                                     continue;
                                 }
                                 let sw = StepWindow {
@@ -711,6 +791,48 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             ))),
         }
     }
+}
+
+/// Prometheus's `extendFloats`: the samples of an `anchored`/`smoothed`
+/// window reduced to the range `(mint, maxt]` plus points at `mint` and
+/// `maxt` carrying the values at the edges (the last sample at or before
+/// the edge, or interpolated when smoothed).
+fn extend_floats(f: &[FPoint], mint: i64, maxt: i64, smoothed: bool) -> Vec<FPoint> {
+    let Some(mut last) = f.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut first = f[..last].partition_point(|p| p.t <= mint).saturating_sub(1);
+    if smoothed {
+        last = f[..last].partition_point(|p| p.t < maxt);
+    }
+    if f[last].t <= mint {
+        return Vec::new();
+    }
+    let interpolate =
+        |a: FPoint, b: FPoint, t: i64| a.f + (b.f - a.f) * (t - a.t) as f64 / (b.t - a.t) as f64;
+    let left = if smoothed && f[first].t < mint {
+        interpolate(f[first], f[first + 1], mint)
+    } else {
+        f[first].f
+    };
+    let right = if smoothed && last > 0 && f[last].t > maxt {
+        interpolate(f[last - 1], f[last], maxt)
+    } else {
+        f[last].f
+    };
+    if f[first].t <= mint {
+        first += 1;
+    }
+    let mut out = vec![FPoint { t: mint, f: left }];
+    if f[last].t >= maxt {
+        if last > 0 && first < last {
+            out.extend_from_slice(&f[first..last]);
+        }
+    } else if first <= last {
+        out.extend_from_slice(&f[first..=last]);
+    }
+    out.push(FPoint { t: maxt, f: right });
+    out
 }
 
 /// One series' window at one step, as range functions see it.

@@ -12,7 +12,7 @@ use super::eval::{
     fixed, merge_same_labelset, Evaluator, Held, SelectHint, Sink, StepSeries, StepWindow,
 };
 use super::mathx::go_f64_to_i64;
-use super::range_fns::{window_fn, Scratch, WindowArgs, WindowNote};
+use super::range_fns::{window_fn, Extension, Scratch, WindowArgs, WindowNote};
 use crate::ast::{Call, Expr, ValueType};
 use crate::value::FPoint;
 
@@ -450,12 +450,22 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             },
             _ => return Err(Error::eval("range vector argument expected")),
         };
+        let mut extension = Extension::None;
         if let Some(vs) = selector {
-            if vs.anchored || vs.smoothed {
-                return Err(Error::Unsupported(format!(
-                    "the {} modifier is not supported by this engine yet",
-                    if vs.anchored { "anchored" } else { "smoothed" }
-                )));
+            if vs.anchored {
+                if !matches!(name, "changes" | "delta" | "increase" | "rate" | "resets") {
+                    return Err(Error::eval(format!(
+                        "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with {name}"
+                    )));
+                }
+                extension = Extension::Anchored;
+            } else if vs.smoothed {
+                if !matches!(name, "delta" | "increase" | "rate") {
+                    return Err(Error::eval(format!(
+                        "smoothed modifier can only be used with: delta, increase, rate - not with {name}"
+                    )));
+                }
+                extension = Extension::Smoothed;
             }
         }
         let f = window_fn(name)
@@ -489,6 +499,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 range_secs,
                 params: &buf[..params.len().min(2)],
                 sts: w.sts,
+                extension,
             };
             let v = f(w.points, &args, scratch)?;
             for note in scratch.notes.drain(..) {

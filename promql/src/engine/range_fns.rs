@@ -23,6 +23,25 @@ pub(crate) struct WindowArgs<'a> {
     /// Start timestamps of the window's samples (0: unknown), when the
     /// engine uses them; empty otherwise.
     pub sts: &'a [i64],
+    /// The range selector's `anchored`/`smoothed` modifier: the window
+    /// then also holds samples around the range (see
+    /// [`Extension`]).
+    pub extension: Extension,
+}
+
+/// The experimental `anchored` and `smoothed` range selector modifiers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Extension {
+    /// A plain left-open window.
+    #[default]
+    None,
+    /// The window also holds samples up to the lookback delta before the
+    /// range; the value at the range start is the last sample at or
+    /// before it.
+    Anchored,
+    /// The window also holds samples up to the lookback delta before and
+    /// after the range; values at both edges are interpolated.
+    Smoothed,
 }
 
 /// A function's effect besides its value.
@@ -83,8 +102,8 @@ pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
         "stdvar_over_time" => |w, _, _| Ok(variance(w)),
         "mad_over_time" => mad_over_time,
         "present_over_time" | "absent_over_time" => |w, _, _| Ok((!w.is_empty()).then_some(1.0)),
-        "changes" => changes,
-        "resets" => resets,
+        "changes" => |w, a, s| changes(anchor(w, a), a, s),
+        "resets" => |w, a, s| resets(anchor(w, a), a, s),
         "delta" => |w, a, s| Ok(extrapolated_rate(w, a, false, false, s)),
         "rate" => |w, a, s| Ok(extrapolated_rate(w, a, true, true, s)),
         "increase" => |w, a, s| Ok(extrapolated_rate(w, a, true, false, s)),
@@ -308,6 +327,9 @@ pub(crate) fn extrapolated_rate(
     is_rate: bool,
     scratch: &mut Scratch,
 ) -> Option<f64> {
+    if a.extension != Extension::None {
+        return extended_rate(w, a, is_counter, is_rate);
+    }
     let first = *w.first()?;
     let last = w[w.len() - 1];
     let sts = if is_counter { a.sts } else { &[] };
@@ -378,6 +400,86 @@ pub(crate) fn extrapolated_rate(
         factor /= a.range_secs;
     }
     Some(result * factor)
+}
+
+/// For `anchored` windows, the samples from the last one at or before the
+/// range start on (nothing when no sample lies inside the range);
+/// otherwise the window.
+fn anchor<'w>(w: &'w [FPoint], a: &WindowArgs) -> &'w [FPoint] {
+    if a.extension != Extension::Anchored {
+        return w;
+    }
+    let inside = w.partition_point(|p| p.t <= a.range_start);
+    if inside == w.len() {
+        return &[];
+    }
+    &w[inside.saturating_sub(1)..]
+}
+
+/// Linear interpolation between two samples at `t`; for counters a
+/// decrease is a reset from zero.
+fn interpolate(p1: FPoint, p2: FPoint, t: i64, is_counter: bool) -> f64 {
+    let y1 = if is_counter && p2.f < p1.f { 0.0 } else { p1.f };
+    y1 + (p2.f - y1) * (t - p1.t) as f64 / (p2.t - p1.t) as f64
+}
+
+/// `rate`/`increase`/`delta` over an `anchored` or `smoothed` window: the
+/// difference between the values at the range's edges (the last sample at
+/// or before the start and the last sample, or values interpolated at the
+/// edges when smoothed), plus counter-reset corrections in between; no
+/// extrapolation.
+fn extended_rate(w: &[FPoint], a: &WindowArgs, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let smoothed = a.extension == Extension::Smoothed;
+    let mut last = w.len().checked_sub(1)?;
+    let mut first = w[..last]
+        .partition_point(|p| p.t <= a.range_start)
+        .saturating_sub(1);
+    if smoothed {
+        last = w[..last].partition_point(|p| p.t < a.range_end);
+    }
+    if w[last].t <= a.range_start || (smoothed && w[first].t > a.range_end) {
+        return None;
+    }
+    let left = if smoothed && w[first].t < a.range_start {
+        interpolate(w[first], w[first + 1], a.range_start, is_counter)
+    } else {
+        w[first].f
+    };
+    let right = if smoothed && last > 0 && w[last].t > a.range_end {
+        interpolate(w[last - 1], w[last], a.range_end, is_counter)
+    } else {
+        w[last].f
+    };
+    let mut result = right - left;
+    if is_counter {
+        if w[first].t <= a.range_start {
+            first += 1;
+        }
+        if w[last].t >= a.range_end {
+            last = last.wrapping_sub(1);
+        }
+        let inner = if first <= last && last < w.len() {
+            &w[first..=last]
+        } else {
+            &[]
+        };
+        let mut correction = 0.0;
+        let mut prev = left;
+        for p in inner {
+            if p.f < prev {
+                correction += prev;
+            }
+            prev = p.f;
+        }
+        if right < prev {
+            correction += prev;
+        }
+        result += correction;
+    }
+    if is_rate {
+        result /= a.range_secs;
+    }
+    Some(result)
 }
 
 /// `irate` and `idelta`: from the last two samples (for `irate`, a
@@ -525,6 +627,7 @@ mod tests {
             range_secs: range_ms as f64 / 1000.0,
             params,
             sts: &[],
+            extension: Extension::None,
         }
     }
 

@@ -668,3 +668,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn anchored_and_smoothed_windows() {
+    // 1..5 every 15 s from 0, then 9..13 from 75 s.
+    let db = MemStorage::new();
+    let m = ls(&[("__name__", "metric")]);
+    db.append_batch((0..10).map(|k| {
+        let v = if k < 5 { k + 1 } else { k + 4 };
+        (m.clone(), k * 15_000, v as f64)
+    }))
+    .unwrap();
+    let e = Engine::new(EngineOptions::prometheus_test_suite());
+    let at = |q: &str, t: i64| vector(e.instant_query(&db, q, t).unwrap())[0].f;
+    // Anchored: from the last sample at or before the range start (2 at
+    // 15 s) to the last one (9 at 75 s), no extrapolation.
+    assert_eq!(at("increase(metric[1m] anchored)", 80_000), 7.0);
+    // Smoothed: values interpolated at 5 s (1.333) and 65 s (6.333).
+    assert!((at("increase(metric[1m] smoothed)", 65_000) - 5.0).abs() < 1e-9);
+    // A smoothed selector interpolates between neighbours.
+    assert!((at("metric smoothed", 70_000) - (5.0 + 4.0 * 10.0 / 15.0)).abs() < 1e-9);
+    let err = e
+        .instant_query(&db, "max_over_time(metric[1m] anchored)", 80_000)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with max_over_time"
+    );
+    // The range vector itself gets points at the range edges.
+    let r = e.instant_query(&db, "metric[1m] anchored", 80_000).unwrap();
+    let Value::Matrix(m) = r.value else { panic!() };
+    let pts: Vec<(i64, f64)> = m[0].floats.iter().map(|p| (p.t, p.f)).collect();
+    assert_eq!(
+        pts,
+        [
+            (20_000, 2.0),
+            (30_000, 3.0),
+            (45_000, 4.0),
+            (60_000, 5.0),
+            (75_000, 9.0),
+            (80_000, 9.0)
+        ]
+    );
+}
