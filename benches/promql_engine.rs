@@ -109,10 +109,13 @@ pub fn dataset(series: usize) -> MemStorage {
 }
 
 fn bench(c: &mut Criterion) {
+    // `cargo test --all-targets` runs benchmarks once as a smoke test
+    // (without `--bench`): a small dataset keeps that quick.
+    let measuring = std::env::args().any(|a| a == "--bench");
     let series = std::env::var("AION_BENCH_SERIES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(if measuring { 1000 } else { 20 });
     let db = dataset(series);
     let end = HOURS * 3_600_000;
     let mut g = c.benchmark_group(format!("promql_engine_{series}_series_6h_30s"));
