@@ -433,7 +433,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         // Labels (and name-drop flags) of the input series; heaps refer to
         // them by index.
         let mut inputs: Vec<(Labels, bool)> = Vec::new();
-        let mut groups: Vec<usize> = Vec::new(); // per group: heap base index
+        let mut groups = 0usize;
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut heaps: Vec<Vec<(f64, u32)>> = Vec::new();
         let mut held = 0usize;
@@ -444,15 +444,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 None => {
                     self.ctx.budget.take(n)?;
                     held += n;
-                    let g = groups.len();
+                    let g = groups;
+                    groups += 1;
                     index.insert(key, g);
-                    groups.push(heaps.len());
                     heaps.resize(heaps.len() + n, Vec::new());
                     g
                 }
             };
             let id = inputs.len() as u32;
-            let sampled = op == AggregateOp::LimitRatio;
             for p in &s.points {
                 let i = self.step_index(p.t);
                 let fparam = param.values[i];
@@ -496,7 +495,6 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     held += 1;
                 }
             }
-            let _ = sampled;
             inputs.push((s.metric, s.drop_name));
             Ok(())
         });
@@ -510,7 +508,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 _ => {}
             };
             if self.is_instant() {
-                for g in 0..groups.len() {
+                for g in 0..groups {
                     let heap = &mut heaps[g * n];
                     if heap.len() > 1 {
                         sort_heap(heap);
@@ -527,7 +525,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             } else {
                 let mut by_input: HashMap<u32, usize> = HashMap::new();
                 for i in 0..n {
-                    for g in 0..groups.len() {
+                    for g in 0..groups {
                         let heap = &mut heaps[g * n + i];
                         if heap.len() > 1 {
                             sort_heap(heap);

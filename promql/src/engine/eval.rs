@@ -718,6 +718,11 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let mut points = Vec::new();
                         let result = (|| -> Result<()> {
                             for i in 0..n {
+                                // Long series over many steps: stay
+                                // responsive to cancellation.
+                                if i % 256 == 255 {
+                                    self.ctx.stop.check()?;
+                                }
                                 let ts = self.step_ts(i);
                                 let end = Self::reference_time(vs.at, offset, ts);
                                 let start = end.wrapping_sub(range);
@@ -762,6 +767,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     scratch.reset();
                     let mut points = Vec::new();
                     for i in 0..n {
+                        if i % 256 == 255 {
+                            self.ctx.stop.check()?;
+                        }
                         let ts = self.step_ts(i);
                         let end = Self::reference_time(sq.at, offset, ts);
                         let start = end.wrapping_sub(range);

@@ -222,7 +222,9 @@ impl Engine {
         let expr = self.parse(query.into())?;
         self.validate(&expr)?;
         let expr = ast::preprocess(expr, t, t, 0)?;
-        self.exec(queryable, &expr, t, t, 1, options)
+        // Prometheus evaluates an instant query as a one-step range with
+        // interval 1.
+        self.exec(queryable, &expr, t, t, 1, true, options)
     }
 
     /// Evaluates `query` at `start, start+step, ..., <= end` (ms). The
@@ -266,7 +268,7 @@ impl Engine {
             return Err(Error::InvalidRangeQueryType(ty));
         }
         let expr = ast::preprocess(expr, start, end, step)?;
-        self.exec(queryable, &expr, start, end, step, options)
+        self.exec(queryable, &expr, start, end, step, false, options)
     }
 
     fn parse(&self, input: QueryInput) -> Result<Expr> {
@@ -303,6 +305,7 @@ impl Engine {
         err.map_or(Ok(()), Err)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn exec(
         &self,
         queryable: &dyn Queryable,
@@ -310,6 +313,7 @@ impl Engine {
         start: i64,
         end: i64,
         interval: i64,
+        instant: bool,
         options: &QueryOptions,
     ) -> Result<QueryResult> {
         let lookback = options
@@ -340,7 +344,6 @@ impl Engine {
             end,
             interval,
         };
-        let instant = interval == 1 && start == end;
         let value = match ev.eval(expr)? {
             Evaluated::Scalar(v) => {
                 if instant {

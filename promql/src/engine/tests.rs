@@ -273,6 +273,13 @@ fn stale_markers_end_series_and_are_skipped_in_windows() {
 }
 
 #[test]
+fn one_step_range_queries_return_matrices() {
+    let db = fixture();
+    let r = engine().range_query(&db, "mem", 60_000, 60_000, 1).unwrap();
+    assert!(matches!(r.value, Value::Matrix(ref m) if m.len() == 5));
+}
+
+#[test]
 fn scalar_range_queries_return_a_series() {
     let db = MemStorage::new();
     let r = engine()
