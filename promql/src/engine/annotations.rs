@@ -325,6 +325,14 @@ impl Annotations {
         }
     }
 
+    /// Orders warnings before infos, each by message.
+    pub(crate) fn sort(&mut self) {
+        self.items.sort_by(|a, b| {
+            let rank = |k: AnnotationKind| k == AnnotationKind::Info;
+            (rank(a.kind), &a.message).cmp(&(rank(b.kind), &b.message))
+        });
+    }
+
     /// Every annotation.
     pub fn iter(&self) -> impl Iterator<Item = &Annotation> {
         self.items.iter()

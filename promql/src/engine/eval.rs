@@ -111,8 +111,12 @@ impl<'q> Ctx<'q> {
         self.annotations.lock().add(a);
     }
 
+    /// The query's annotations, in a deterministic order (parallel
+    /// evaluation may find them in any order).
     pub(crate) fn take_annotations(&self) -> Annotations {
-        std::mem::take(&mut *self.annotations.lock())
+        let mut a = std::mem::take(&mut *self.annotations.lock());
+        a.sort();
+        a
     }
 }
 
