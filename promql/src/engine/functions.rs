@@ -126,15 +126,31 @@ pub(crate) fn is_valid_label_name(bytes: &[u8]) -> bool {
     !bytes.is_empty() && std::str::from_utf8(bytes).is_ok()
 }
 
-fn string_arg(e: &Expr) -> &crate::ast::StringLiteral {
+fn string_arg(e: &Expr) -> Result<&crate::ast::StringLiteral> {
     match e {
-        Expr::String(s) => s,
+        Expr::String(s) => Ok(s),
         Expr::Paren(p) => string_arg(&p.expr),
         Expr::StepInvariant(s) => string_arg(&s.expr),
-        // The parser type-checks string arguments; this is unreachable for
-        // trees it produced.
-        _ => panic!("string argument expected"),
+        // The parser type-checks string arguments; a hand-built tree may
+        // not have.
+        other => Err(Error::eval(format!(
+            "expected a string literal argument, got {}",
+            other.value_type()
+        ))),
     }
+}
+
+/// Checks a call's argument count against its signature, so hand-built
+/// trees cannot make evaluation index past the arguments.
+fn check_arity(c: &Call) -> Result<()> {
+    let n = c.args.len();
+    if n < c.func.min_args() || c.func.max_args().is_some_and(|max| n > max) {
+        return Err(Error::eval(format!(
+            "wrong number of arguments for {}(): {n}",
+            c.func.name
+        )));
+    }
+    Ok(())
 }
 
 /// The raw text of a string argument, as Go's `%s` would print it.
@@ -246,6 +262,7 @@ pub(crate) fn natural_less(a: &str, b: &str) -> bool {
 impl<'c, 'q> Evaluator<'c, 'q> {
     /// Scalar-valued calls.
     pub(crate) fn eval_scalar_call(&self, c: &Call) -> Result<Vec<f64>> {
+        check_arity(c)?;
         let n = self.num_steps();
         match c.func.name {
             "time" => Ok((0..n).map(|i| self.step_ts(i) as f64 / 1000.0).collect()),
@@ -287,6 +304,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
 
     /// Vector-valued calls.
     pub(crate) fn stream_call(&self, c: &Call, sink: Sink) -> Result<()> {
+        check_arity(c)?;
         let name = c.func.name;
         if c.args
             .iter()
@@ -594,7 +612,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             "sort" => go_sort(&mut v, |a, b| val(b).is_nan() || val(b) > val(a)),
             "sort_desc" => go_sort(&mut v, |a, b| val(b).is_nan() || val(b) < val(a)),
             by_label => {
-                let names: Vec<String> = c.args[1..].iter().map(|a| raw(string_arg(a))).collect();
+                let names = c.args[1..]
+                    .iter()
+                    .map(|a| string_arg(a).map(raw))
+                    .collect::<Result<Vec<String>>>()?;
                 let desc = by_label == "sort_by_label_desc";
                 let cmp = |a: &StepSeries, b: &StepSeries| {
                     for n in &names {
@@ -627,10 +648,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     }
 
     fn stream_label_replace(&self, c: &Call, sink: Sink) -> Result<()> {
-        let dst = string_arg(&c.args[1]);
-        let repl = string_arg(&c.args[2]).value.clone();
-        let src = string_arg(&c.args[3]).value.clone();
-        let regex_src = string_arg(&c.args[4]);
+        let dst = string_arg(&c.args[1])?;
+        let repl = string_arg(&c.args[2])?.value.clone();
+        let src = string_arg(&c.args[3])?.value.clone();
+        let regex_src = string_arg(&c.args[4])?;
         let regex = regex::Regex::new(&format!("^(?s:{})$", regex_src.value)).map_err(|_| {
             Error::eval(format!(
                 "invalid regular expression in label_replace(): {}",
@@ -669,11 +690,11 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     }
 
     fn stream_label_join(&self, c: &Call, sink: Sink) -> Result<()> {
-        let dst = string_arg(&c.args[1]);
-        let sep = string_arg(&c.args[2]).value.clone();
+        let dst = string_arg(&c.args[1])?;
+        let sep = string_arg(&c.args[2])?.value.clone();
         let mut srcs = Vec::new();
         for a in &c.args[3..] {
-            let s = string_arg(a);
+            let s = string_arg(a)?;
             if !is_valid_label_name(s.bytes()) {
                 return Err(Error::eval(format!(
                     "invalid source label name in label_join(): {}",
