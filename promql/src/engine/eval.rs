@@ -87,22 +87,19 @@ pub(crate) struct Ctx<'q> {
 impl<'q> Ctx<'q> {
     pub(crate) fn new(
         querier: &'q dyn Querier,
+        options: &super::EngineOptions,
         lookback: i64,
-        delayed_name_removal: bool,
-        subquery_step: i64,
-        budget: SampleBudget,
         stop: Stopper,
-        parallel: bool,
     ) -> Self {
         Ctx {
             querier,
             lookback,
-            delayed_name_removal,
-            use_start_timestamps: false,
-            subquery_step,
-            budget,
+            delayed_name_removal: options.delayed_name_removal,
+            use_start_timestamps: options.use_start_timestamps,
+            subquery_step: options.default_subquery_step,
+            budget: SampleBudget::new(options.max_samples),
             stop,
-            parallel,
+            parallel: options.parallel,
             annotations: Mutex::new(Annotations::new()),
         }
     }
@@ -245,12 +242,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Expr::Binary(b) => self.stream_binary(b, sink),
             Expr::Unary(u) => {
                 let neg = u.op == UnaryOp::Neg;
+                // Without delayed name removal, series that became equal
+                // must not overlap (Prometheus merges them or fails).
+                let mut seen = super::functions::UniqueLabels::new(self);
                 self.stream(&u.expr, &mut |mut s| {
                     if neg {
                         for p in &mut s.points {
                             p.f = -p.f;
                         }
                         self.mark_drop_name(&mut s);
+                        seen.check(&s)?;
                     }
                     sink(s)
                 })

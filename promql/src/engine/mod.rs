@@ -62,7 +62,6 @@ pub use mathx::almost_equal;
 use crate::ast::{self, Expr, ValueType};
 use crate::parser::{parse_with, ParseOptions};
 use crate::value::{FPoint, Sample, Series, Value};
-use budget::SampleBudget;
 use cancel::Stopper;
 use eval::{merge_same_labelset, Ctx, Evaluated, Evaluator, StepSeries};
 
@@ -328,16 +327,7 @@ impl Engine {
         stop.check()?;
         let (mint, maxt) = timerange::query_time_range(expr, start, end, lookback);
         let querier = queryable.querier(mint, maxt).map_err(Error::Querier)?;
-        let mut ctx = Ctx::new(
-            &*querier,
-            lookback,
-            self.options.delayed_name_removal,
-            self.options.default_subquery_step,
-            SampleBudget::new(self.options.max_samples),
-            stop,
-            self.options.parallel,
-        );
-        ctx.use_start_timestamps = self.options.use_start_timestamps;
+        let ctx = Ctx::new(&*querier, &self.options, lookback, stop);
         let ev = Evaluator {
             ctx: &ctx,
             start,
