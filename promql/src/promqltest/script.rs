@@ -297,10 +297,13 @@ fn parse_load(lines: &[String], start: usize) -> Result<(usize, LoadCmd), Script
             if *v == SeqValue::Omitted {
                 continue;
             }
-            let t = pos as i64 * step;
+            let t = (pos as i64).checked_mul(step).ok_or_else(|| ScriptError {
+                line: i + 1,
+                message: "sample timestamp out of range".into(),
+            })?;
             samples.push((t, *v));
             if let Some(sts) = &start_timestamps {
-                sample_sts.push(sts[pos].map(|off| t + off));
+                sample_sts.push(sts[pos].map(|off| t.saturating_add(off)));
             }
         }
         let s = LoadSeries {
@@ -369,15 +372,18 @@ fn duration_prefix(line: usize, s: &str) -> Result<(i64, &str), ScriptError> {
 }
 
 fn parse_st_item(line: usize, item: &str, out: &mut Vec<Option<i64>>) -> Result<(), ScriptError> {
+    if out.len() >= MAX_POSITIONS {
+        return err(
+            line,
+            format!("more than {MAX_POSITIONS} values on one line"),
+        );
+    }
     if item == "_" {
         out.push(None);
         return Ok(());
     }
     if let Some(n) = item.strip_prefix("_x") {
-        let n: usize = n.parse().map_err(|_| ScriptError {
-            line,
-            message: format!("invalid ST item {item:?}: invalid repeat count"),
-        })?;
+        let n = repeat_count(line, item, n)?;
         if n == 0 {
             return err(
                 line,
@@ -392,12 +398,7 @@ fn parse_st_item(line: usize, item: &str, out: &mut Vec<Option<i64>>) -> Result<
         out.push(Some(base));
         return Ok(());
     }
-    let count = |s: &str| -> Result<usize, ScriptError> {
-        s.parse::<usize>().map_err(|_| ScriptError {
-            line,
-            message: format!("invalid ST item {item:?}: invalid repeat count"),
-        })
-    };
+    let count = |s: &str| repeat_count(line, item, s);
     if let Some(n) = rest.strip_prefix('x') {
         out.extend(std::iter::repeat_n(Some(base), count(n)? + 1));
         return Ok(());
@@ -616,12 +617,37 @@ fn number_prefix(s: &str) -> Option<(f64, &str)> {
     Some((v, &s[i..]))
 }
 
+/// Most positions one line may expand to: far more than any test needs,
+/// few enough that a typo (`1x100000000000`) cannot exhaust memory.
+const MAX_POSITIONS: usize = 1 << 20;
+
+/// A repeat count `N` of `xN`, bounded by [`MAX_POSITIONS`].
+fn repeat_count(line: usize, item: &str, s: &str) -> Result<usize, ScriptError> {
+    let n: usize = s.parse().map_err(|_| ScriptError {
+        line,
+        message: format!("invalid value {item:?}"),
+    })?;
+    if n >= MAX_POSITIONS {
+        return err(
+            line,
+            format!("{item:?} expands to more than {MAX_POSITIONS} values"),
+        );
+    }
+    Ok(n)
+}
+
 fn expand_item(line: usize, item: &str, out: &mut Vec<SeqValue>) -> Result<(), ScriptError> {
     let bad = || ScriptError {
         line,
         message: format!("invalid value {item:?}"),
     };
-    let count = |s: &str| s.parse::<usize>().map_err(|_| bad());
+    if out.len() >= MAX_POSITIONS {
+        return err(
+            line,
+            format!("more than {MAX_POSITIONS} values on one line"),
+        );
+    }
+    let count = |s: &str| repeat_count(line, item, s);
     if item == "_" {
         out.push(SeqValue::Omitted);
         return Ok(());
@@ -1037,6 +1063,13 @@ mod tests {
         let h = values("{{schema:0 sum:1 count:1}}x2 {{count:1}}+{{count:2}}x3 5");
         assert_eq!(h.len(), 8);
         assert_eq!(h[7], SeqValue::Float(5.0));
+    }
+
+    #[test]
+    fn huge_expansions_are_errors() {
+        assert!(parse_series_line(1, "m 1x100000000000").is_err());
+        assert!(parse_series_line(1, "m _x100000000000").is_err());
+        assert!(parse_script("load 1m\n  m@st 0x99999999999\n  m 1\n").is_err());
     }
 
     #[test]
