@@ -13,6 +13,8 @@
 pub mod chunks;
 mod db;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod gofmt;
 pub mod head;
 mod lockfile;
