@@ -315,9 +315,14 @@ fn replay_wal(
                 Ok(Some(rec)) => rec,
                 Ok(None) => break,
                 Err(e) => {
-                    match e.position() {
-                        Some(at) => failure = Some((at.clone(), e.to_string())),
-                        None => return Err(e.into()),
+                    // Only damage is cut away; a record this build cannot
+                    // read (zstd) is data, and stops the open instead.
+                    match (&e, e.position()) {
+                        (
+                            aion_wal::Error::Corrupt { .. } | aion_wal::Error::Record { .. },
+                            Some(at),
+                        ) => failure = Some((at.clone(), e.to_string())),
+                        _ => return Err(e.into()),
                     }
                     break;
                 }
