@@ -11,7 +11,7 @@
 //! Files are named `000001`, `000002`, … and hold at most 128 MiB. Writes
 //! go through a buffer that is flushed whole, so a killed process leaves
 //! every file ending on a record boundary; damage from a machine crash is
-//! found by [`HeadChunkStore::iterate`] and the files from the damaged one
+//! found when the head is rebuilt on open, and the files from the damaged one
 //! on are dropped (their samples are still in the WAL).
 //!
 //! A chunk is addressed by [`HeadChunkRef`]: `file_number << 32 | offset`,
