@@ -550,3 +550,61 @@ fn seek_and_range_bounds() {
     assert_eq!(s.samples.next(), ValueType::None);
     assert!(set.next().is_none());
 }
+
+#[test]
+fn wal_tombstones_hide_deleted_samples_after_replay() {
+    use aion_wal::record::{encode_tombstones, Interval, Tombstone};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let expect = fill(&db, 2, 0, 600_000, 10_000);
+    let r = db
+        .head()
+        .series
+        .get_by_hash(super::series::labels_hash(&series(1)), &series(1));
+    let r = r.unwrap().series_ref;
+    db.close().unwrap();
+    // Prometheus logs a deletion as a tombstone record.
+    let (mut wal, _) = aion_wal::Wal::open(dir.path().join("wal"), Default::default()).unwrap();
+    let mut rec = Vec::new();
+    encode_tombstones(
+        &[Tombstone {
+            r#ref: r,
+            interval: Interval {
+                mint: 100_000,
+                maxt: 199_999,
+            },
+        }],
+        &mut rec,
+    );
+    wal.log(&[&rec]).unwrap();
+    wal.close().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(db.replay_report().tombstones, 1);
+    let got = dump_of(&db, i64::MIN, i64::MAX, &all());
+    let want_1: Vec<_> = expect[&series(1).to_string()]
+        .iter()
+        .copied()
+        .filter(|s| !(100_000..200_000).contains(&s.0))
+        .collect();
+    assert_eq!(got[&series(1).to_string()], want_1);
+    assert_eq!(got[&series(0).to_string()], expect[&series(0).to_string()]);
+}
+
+#[test]
+fn append_ref_to_a_truncated_series_asks_for_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let mut app = db.appender();
+    let r = app.append(&series(1), 1000, 1.0).unwrap();
+    app.commit().unwrap();
+    drop(app);
+    db.head().truncate_memory(10 * 3_600_000).unwrap();
+    let mut app = db.appender();
+    assert!(matches!(
+        app.append_ref(r, 10 * 3_600_000, 1.0),
+        Err(Error::UnknownSeriesRef(_))
+    ));
+    let r2 = app.append(&series(1), 10 * 3_600_000, 1.0).unwrap();
+    assert_ne!(r, r2);
+    app.commit().unwrap();
+}
