@@ -45,5 +45,5 @@ pub use engine::{
     Annotation, AnnotationKind, Annotations, CancellationToken, Engine, EngineOptions, Error,
     QueryInput, QueryOptions, QueryResult,
 };
-pub use parser::{parse, parse_with, ParseError, ParseOptions};
+pub use parser::{parse, parse_metric_selector, parse_with, ParseError, ParseOptions};
 pub use value::{FPoint, Sample, Series, Value};

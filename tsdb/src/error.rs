@@ -1,8 +1,16 @@
 //! Errors of the TSDB.
 
+use std::path::PathBuf;
+
 use thiserror::Error;
 
+use crate::gofmt::GoFloat;
+
 /// Everything the TSDB and its querier traits can report.
+///
+/// The append errors ([`Error::OutOfOrderSample`], [`Error::OutOfBounds`],
+/// [`Error::DuplicateSampleForTimestamp`]) print exactly Prometheus's
+/// messages, so logs and remote-write responses read the same.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -20,10 +28,105 @@ pub enum Error {
     #[error(transparent)]
     Index(#[from] aion_index::Error),
 
+    /// The write-ahead log failed or holds damage that could not be
+    /// repaired.
+    #[error("WAL: {0}")]
+    Wal(#[from] aion_wal::Error),
+
+    /// A chunk could not be decoded.
+    #[error(transparent)]
+    Chunk(#[from] aion_chunkenc::Error),
+
     /// An error from a storage backend that is not Aion's own (a host's
     /// `Queryable` implementation).
     #[error("storage: {0}")]
     Storage(Box<dyn std::error::Error + Send + Sync + 'static>),
+
+    /// The sample is older than the newest sample of its series
+    /// (Prometheus: `storage.ErrOutOfOrderSample`).
+    #[error("out of order sample")]
+    OutOfOrderSample,
+
+    /// The sample is older than the oldest time the head still accepts
+    /// (Prometheus: `storage.ErrOutOfBounds`).
+    #[error("out of bounds")]
+    OutOfBounds,
+
+    /// The series already has a different value at this timestamp
+    /// (Prometheus: `storage.ErrDuplicateSampleForTimestamp`). Sending the
+    /// identical value again is accepted silently.
+    #[error(
+        "duplicate sample for timestamp {timestamp}; overrides not allowed: existing {}, new value {}",
+        GoFloat(*.existing),
+        GoFloat(*.new_value)
+    )]
+    DuplicateSampleForTimestamp {
+        /// The timestamp (ms).
+        timestamp: i64,
+        /// The value stored.
+        existing: f64,
+        /// The value refused.
+        new_value: f64,
+    },
+
+    /// A sample that can never be stored, e.g. for an empty label set.
+    #[error("invalid sample: {0}")]
+    InvalidSample(String),
+
+    /// `append_ref` named a series the head does not hold (never created,
+    /// or removed by head truncation). Append by labels instead.
+    #[error("unknown series reference {0}")]
+    UnknownSeriesRef(u64),
+
+    /// Creating the series would exceed [`Options::max_head_series`](crate::Options::max_head_series).
+    #[error("head series limit of {limit} reached: new series are refused, existing ones still accept samples")]
+    SeriesLimit {
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// Another process (or another `Db` in this one) holds the data
+    /// directory's lock.
+    #[error(
+        "data directory {} is locked by another process (lock file {}); open it read-only to inspect it",
+        dir.display(),
+        lock.display()
+    )]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+
+    /// The DB was opened read-only.
+    #[error("the database is open read-only")]
+    ReadOnly,
+
+    /// The DB has been closed.
+    #[error("the database is closed")]
+    Closed,
+
+    /// A head chunk file (`chunks_head/`) is damaged.
+    #[error("corrupt head chunk file {} at offset {offset}: {reason}", file.display())]
+    CorruptHeadChunk {
+        /// The file.
+        file: PathBuf,
+        /// Byte offset of the damaged record.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The WAL checkpoint is damaged. Unlike damage in a segment this is not
+    /// repaired automatically (as in Prometheus): the checkpoint holds the
+    /// only copy of what it folded, and an operator must decide.
+    #[error("the WAL checkpoint is damaged and is not repaired automatically: {0}")]
+    DamagedCheckpoint(String),
+
+    /// Options that cannot work together, or a feature not built yet.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
 }
 
 impl Error {
@@ -33,6 +136,21 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+
+    /// Whether this is one of the per-sample append errors
+    /// (out of order, out of bounds, duplicate) after which the appender
+    /// stays usable: the sample is refused, the batch goes on.
+    pub fn is_sample_error(&self) -> bool {
+        matches!(
+            self,
+            Error::OutOfOrderSample
+                | Error::OutOfBounds
+                | Error::DuplicateSampleForTimestamp { .. }
+                | Error::InvalidSample(_)
+                | Error::SeriesLimit { .. }
+                | Error::UnknownSeriesRef(_)
+        )
     }
 }
 

@@ -149,6 +149,18 @@ impl MemPostings {
             .map_or(0, |l| l.len())
     }
 
+    /// Calls `f(name, value, series)` for every list (the all-postings key
+    /// included, as `("", "")`), under the read lock: for cardinality
+    /// statistics such as Prometheus's TSDB status page shows.
+    pub fn for_each_list(&self, mut f: impl FnMut(&str, &str, usize)) {
+        let names = self.names.read();
+        for (n, vs) in names.iter() {
+            for (v, l) in vs {
+                f(n, v, l.len());
+            }
+        }
+    }
+
     /// Number of `(name, value)` pairs, the all-postings key included.
     pub fn num_pairs(&self) -> usize {
         self.names.read().values().map(HashMap::len).sum()

@@ -114,6 +114,51 @@ pub fn parse_with(input: &str, options: &ParseOptions) -> Result<Expr, ParseErro
     })
 }
 
+/// Parses a series selector such as `up{job="api"}` into its matchers, as
+/// Prometheus's `parser.ParseMetricSelector` does for tools
+/// (`promtool tsdb dump --match`, the `match[]` API parameter): only a
+/// vector selector without `offset` or `@`, and, unlike in a query, one
+/// whose matchers all match the empty string (`{__name__=~".*"}`) is
+/// allowed.
+///
+/// ```
+/// let ms = aion_promql::parse_metric_selector(r#"up{job=~"a|b"}"#).unwrap();
+/// assert_eq!(ms.len(), 2);
+/// assert!(aion_promql::parse_metric_selector("{__name__=~'(?s:.*)'}").is_ok());
+/// assert!(aion_promql::parse_metric_selector("rate(up[5m])").is_err());
+/// ```
+pub fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
+    let options = ParseOptions::default();
+    let mut p = Parser::new(input, &options);
+    let result = (|| {
+        let first = p.peek()?;
+        if first.tok == Tok::Eof {
+            return done(Span::new(0, 0), "no expression found in input");
+        }
+        let expr = p.parse_expr(0, 0)?;
+        let t = p.next()?;
+        if t.tok != Tok::Eof {
+            return Err(PErr::Unexpected(t));
+        }
+        match expr {
+            Expr::VectorSelector(vs)
+                if matches!(vs.offset, Duration::Fixed(0)) && vs.at.is_none() =>
+            {
+                Ok(vs.matchers)
+            }
+            Expr::VectorSelector(vs) => done(vs.span, "series selectors take no modifiers"),
+            _ => done(Span::new(0, input.len()), "not a series selector"),
+        }
+    })();
+    result.map_err(|e| {
+        let (message, span) = match e {
+            PErr::Unexpected(tok) => (unexpected_message(&tok, input, "", ""), tok_span(&tok)),
+            PErr::Done { message, span } => (message, span),
+        };
+        ParseError::new(input, message, span)
+    })
+}
+
 /// An error while parsing: either a finished message, or an unexpected
 /// token whose message depends on the innermost construct with an error
 /// rule (as yacc's error recovery decides in Prometheus).

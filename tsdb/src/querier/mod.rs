@@ -124,3 +124,9 @@ impl<'a> SeriesSet<'a> for ErrorSeriesSet {
         self.0.take().map(Err)
     }
 }
+
+mod chunk;
+pub use chunk::{
+    ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, EmptyChunkSeriesSet,
+    ErrorChunkSeriesSet, RawChunk,
+};

@@ -1,0 +1,342 @@
+//! `aion`: the command-line tool of the Aion TSDB.
+//!
+//! ```text
+//! cargo run --release --example aion -- --help
+//! cargo run --release --example aion -- dump data/ --match 'up{job="api"}'
+//! cargo run --release --example aion -- bench write --metrics 1000 20kseries.json
+//! ```
+//!
+//! Exit codes: 0 success, 1 a data or query error (message on stderr),
+//! 2 a usage error.
+//!
+//! Output formats are exact: `dump` prints what `promtool tsdb dump` prints
+//! for the same data, line for line.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use aion_index::{Labels, Matcher};
+use aion_tsdb::{Db, GoFloat, Options, Queryable, SampleIterator, Series, SeriesSet, ValueType};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "aion",
+    version,
+    about = "Aion: an embeddable Prometheus-compatible TSDB and PromQL engine",
+    after_help = "Exit codes: 0 success, 1 data or query error, 2 usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every sample of a data directory, as `promtool tsdb dump` does.
+    #[command(after_help = "\
+Output: one line per sample, `{labels} value timestamp_ms`, values in Go's %g
+format, exactly as `promtool tsdb dump` prints them. The directory is opened
+read-only: no lock is taken and nothing is written, so it works while another
+process writes to it.
+
+Examples:
+  aion dump data/
+  aion dump data/ --match 'up{job=\"api\"}' --match '{__name__=~\"node_.*\"}'
+  aion dump data/ --min-time 1700000000000 --max-time 1700003600000 | sort")]
+    Dump(DumpArgs),
+    /// Benchmarks.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  aion bench write ../shared/data/20kseries.json\n  aion bench write --help"
+    )]
+    Bench(BenchCommand),
+}
+
+#[derive(Args)]
+struct DumpArgs {
+    /// The data directory.
+    #[arg(default_value = "data/")]
+    dir: PathBuf,
+    /// Series selector (repeatable; series matching any are printed).
+    #[arg(
+        long = "match",
+        value_name = "SELECTOR",
+        default_value = "{__name__=~'(?s:.*)'}"
+    )]
+    matchers: Vec<String>,
+    /// Minimum timestamp to dump (ms).
+    #[arg(long, value_name = "T", default_value_t = i64::MIN, allow_negative_numbers = true)]
+    min_time: i64,
+    /// Maximum timestamp to dump (ms).
+    #[arg(long, value_name = "T", default_value_t = i64::MAX, allow_negative_numbers = true)]
+    max_time: i64,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Ingestion benchmark, the same workload as `promtool tsdb bench write`.
+    #[command(after_help = "\
+Reads the first --metrics distinct label sets of FILE (one JSON object of
+labels per line, like Prometheus's 20kseries.json), then ingests --scrapes
+scrapes in rounds of 100: each round splits the series into shards of 1000,
+each shard on its own thread committing one batch per scrape, 30 s apart, as
+promtool does. The data directory is OUT/storage (WAL uncompressed, as
+promtool's). The last line is `samples_per_sec=<n> peak_rss_kb=<n>`.
+
+Examples:
+  aion bench write ../shared/data/20kseries.json
+  aion bench write --out /tmp/bench --metrics 1000 --scrapes 500 20kseries.json")]
+    Write(BenchWriteArgs),
+}
+
+#[derive(Args)]
+struct BenchWriteArgs {
+    /// Set the output path (deleted first).
+    #[arg(long, default_value = "benchout")]
+    out: PathBuf,
+    /// Number of metrics to read.
+    #[arg(long, default_value_t = 10000)]
+    metrics: usize,
+    /// Number of scrapes to simulate.
+    #[arg(long, default_value_t = 3000)]
+    scrapes: usize,
+    /// Input file with samples data.
+    #[arg(default_value = "../../tsdb/testdata/20kseries.json")]
+    file: PathBuf,
+}
+
+/// A failure to report on stderr with exit code 1.
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dump(args) => dump(args),
+        Command::Bench(BenchCommand::Write(args)) => bench_write(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            eprintln!("aion: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The matchers of a series selector, as `promtool`'s
+/// `parser.ParseMetricSelector` accepts it.
+fn parse_selector(s: &str) -> Result<Vec<Matcher>, Failure> {
+    aion_promql::parse_metric_selector(s)
+        .map_err(|e| Failure(format!("invalid series selector {s:?}: {e}")))
+}
+
+fn dump(args: DumpArgs) -> Result<(), Failure> {
+    let selectors = args
+        .matchers
+        .iter()
+        .map(|s| parse_selector(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let db = Db::open_read_only(&args.dir)?;
+    let q = db.querier(args.min_time, args.max_time)?;
+    let mut sets: Vec<Box<dyn SeriesSet<'_> + '_>> = selectors
+        .iter()
+        .map(|ms| q.select(true, None, ms))
+        .collect();
+    let mut heads: Vec<Option<Series<'_>>> = Vec::with_capacity(sets.len());
+    for set in &mut sets {
+        heads.push(set.next().transpose()?);
+    }
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Series matched by several selectors are printed once: merge the
+    // sorted sets.
+    while let Some(min) = heads.iter().flatten().map(|s| &s.labels).min().cloned() {
+        let mut printed = false;
+        for (i, head) in heads.iter_mut().enumerate() {
+            if head.as_ref().is_some_and(|s| s.labels == min) {
+                let mut s = head.take().expect("checked");
+                if !printed {
+                    write_series(&mut out, &mut s)?;
+                    printed = true;
+                }
+                drop(s);
+                *head = sets[i].next().transpose()?;
+            }
+        }
+    }
+    for set in &sets {
+        if let Some(w) = set.warnings().first() {
+            return Err(Failure(w.clone()));
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+fn write_series(out: &mut impl Write, s: &mut Series<'_>) -> Result<(), Failure> {
+    let labels = s.labels.to_string();
+    while s.samples.next() == ValueType::Float {
+        let (t, v) = s.samples.at();
+        if let Err(e) = writeln!(out, "{labels} {} {t}", GoFloat(v)) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }
+    if let Some(e) = s.samples.err() {
+        return Err(Failure(format!("reading {labels}: {e}")));
+    }
+    Ok(())
+}
+
+/// Timestamp step between scrapes (promtool's `timeDelta`).
+const TIME_DELTA: i64 = 30_000;
+
+/// promtool's `readPrometheusLabels`: strips `"`, `{` and `}`, splits on
+/// `,` then `:`, and keeps the first `n` distinct label sets.
+fn read_labels(path: &Path, n: usize) -> Result<Vec<Labels>, Failure> {
+    let f = fs::File::open(path).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for line in io::BufReader::new(f).lines() {
+        if out.len() >= n {
+            break;
+        }
+        let line = line?;
+        let s: String = line
+            .chars()
+            .filter(|c| !matches!(c, '"' | '{' | '}'))
+            .collect();
+        let mut pairs = Vec::new();
+        for chunk in s.split(',') {
+            let mut parts = chunk.split(':');
+            let name = parts.next().unwrap_or("");
+            let value = parts
+                .next()
+                .ok_or_else(|| Failure(format!("{}: malformed line {line:?}", path.display())))?;
+            pairs.push((name.to_string(), value.to_string()));
+        }
+        let labels = Labels::from_pairs(&pairs)?;
+        if seen.insert(labels.stable_hash()) {
+            out.push(labels);
+        }
+    }
+    Ok(out)
+}
+
+/// Peak resident set size of this process (kB), from `/proc`.
+fn peak_rss_kb() -> u64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn measure<T>(
+    stage: &str,
+    f: impl FnOnce() -> Result<T, Failure>,
+) -> Result<(T, Duration), Failure> {
+    println!(">> start stage={stage}");
+    let start = Instant::now();
+    let v = f()?;
+    let d = start.elapsed();
+    println!(">> completed stage={stage} duration={d:?}");
+    Ok((v, d))
+}
+
+/// One shard's 100 scrapes, each committed as one batch (promtool's
+/// `ingestScrapesShard`).
+fn ingest_shard(db: &Db, labels: &[Labels], scrapes: usize, base_t: i64) -> Result<u64, Failure> {
+    let mut refs: Vec<Option<u64>> = vec![None; labels.len()];
+    let mut values: Vec<i64> = vec![123_456_789; labels.len()];
+    let mut ts = base_t;
+    let mut total = 0;
+    let mut app = db.appender();
+    for _ in 0..scrapes {
+        ts += TIME_DELTA;
+        for (i, l) in labels.iter().enumerate() {
+            values[i] += 1000;
+            let v = values[i] as f64;
+            let r = match refs[i] {
+                Some(r) => app.append_ref(r, ts, v)?,
+                None => app.append(l, ts, v)?,
+            };
+            refs[i] = Some(r);
+            total += 1;
+        }
+        app.commit()?;
+    }
+    Ok(total)
+}
+
+fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
+    match fs::remove_dir_all(&args.out) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    fs::create_dir_all(&args.out)?;
+    let dir = args.out.join("storage");
+    // promtool opens its DB with a literal tsdb.Options: 15d retention, 2h
+    // blocks, and the zero value (off) for WAL compression.
+    let db = Db::open(
+        &dir,
+        Options {
+            wal_compression: false,
+            ..Options::default()
+        },
+    )?;
+    let (labels, _) = measure("readData", || read_labels(&args.file, args.metrics))?;
+    let (total, dur) = measure("ingestScrapes", || {
+        let mut total = 0u64;
+        for i in (0..args.scrapes).step_by(100) {
+            let base_t = TIME_DELTA * i as i64;
+            let results: Vec<Result<u64, Failure>> = std::thread::scope(|s| {
+                let handles: Vec<_> = labels
+                    .chunks(1000)
+                    .map(|shard| {
+                        let db = &db;
+                        s.spawn(move || ingest_shard(db, shard, 100, base_t))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            for r in results {
+                total += r?;
+            }
+        }
+        println!("ingestion completed");
+        Ok(total)
+    })?;
+    let per_sec = total as f64 / dur.as_secs_f64();
+    println!(" > total samples: {total}");
+    println!(" > samples/sec: {per_sec}");
+    measure("stopStorage", || Ok(db.close()?))?;
+    println!(
+        "samples_per_sec={} peak_rss_kb={}",
+        per_sec.round() as u64,
+        peak_rss_kb()
+    );
+    Ok(())
+}

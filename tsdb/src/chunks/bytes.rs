@@ -1,0 +1,143 @@
+//! Chunk bytes that keep their storage alive, and an XOR iterator that owns
+//! them.
+//!
+//! A query reads chunks lazily, long after it started: by then a chunk file
+//! may have been truncated away from the head, and an open chunk may have
+//! been cut and moved to disk. So an iterator holds its chunk's bytes by
+//! ownership (a reference-counted handle on an mmapped file, or a private
+//! copy) rather than by a borrow of the head.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use aion_chunkenc::{SampleIterator, ValueType, XorIterator};
+
+use super::head_file::ChunkFile;
+
+/// The data of one chunk (after its encoding byte), held alive by its
+/// handle.
+#[derive(Clone)]
+pub enum ChunkBytes {
+    /// A range of an mmapped (or in-memory) chunk file.
+    File {
+        /// The file, kept mapped while this handle lives.
+        file: Arc<ChunkFile>,
+        /// Start of the chunk data in the file.
+        start: usize,
+        /// End (exclusive) of the chunk data.
+        end: usize,
+    },
+    /// A private copy (an open head chunk, or a chunk still in the write
+    /// buffer).
+    Heap(Arc<[u8]>),
+}
+
+impl ChunkBytes {
+    /// The chunk data.
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            ChunkBytes::File { file, start, end } => &file.bytes()[*start..*end],
+            ChunkBytes::Heap(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for ChunkBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkBytes")
+            .field("len", &self.as_slice().len())
+            .finish()
+    }
+}
+
+/// An XOR chunk iterator that owns the bytes it decodes.
+///
+/// `aion_chunkenc::XorIterator` borrows its input; this pairs it with the
+/// handle that keeps the input alive, so it can live in a boxed
+/// [`SampleIterator`] with no borrow of the head.
+pub struct OwnedChunkIterator {
+    // Declared first so it is dropped before the bytes it borrows.
+    it: XorIterator<'static>,
+    bytes: ChunkBytes,
+}
+
+impl OwnedChunkIterator {
+    /// An iterator over the XOR chunk data `bytes`.
+    pub fn new(bytes: ChunkBytes) -> Self {
+        let slice: &[u8] = bytes.as_slice();
+        // SAFETY: the slice points into memory owned by `bytes`: either an
+        // `Arc<[u8]>` allocation or a file mapping owned by an
+        // `Arc<ChunkFile>`. Neither moves when `bytes` (a handle) moves, and
+        // neither is freed or unmapped while `bytes` lives. `bytes` is
+        // stored next to the iterator, never replaced without replacing the
+        // iterator too, and dropped after it (field order), so the
+        // `'static` borrow never outlives the memory and is never exposed.
+        let slice: &'static [u8] = unsafe { &*(slice as *const [u8]) };
+        OwnedChunkIterator {
+            it: XorIterator::new(slice),
+            bytes,
+        }
+    }
+
+    /// Why iteration stopped early, as the concrete error type.
+    pub fn error(&self) -> Option<&aion_chunkenc::Error> {
+        self.it.error()
+    }
+
+    /// The chunk bytes this iterator reads.
+    pub fn bytes(&self) -> &ChunkBytes {
+        &self.bytes
+    }
+}
+
+impl SampleIterator for OwnedChunkIterator {
+    #[inline]
+    fn next(&mut self) -> ValueType {
+        self.it.next()
+    }
+    #[inline]
+    fn seek(&mut self, t: i64) -> ValueType {
+        self.it.seek(t)
+    }
+    #[inline]
+    fn at(&self) -> (i64, f64) {
+        self.it.at()
+    }
+    #[inline]
+    fn at_t(&self) -> i64 {
+        self.it.at_t()
+    }
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.it.err()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aion_chunkenc::XorAppender;
+
+    #[test]
+    fn owned_iterator_outlives_the_source_handle() {
+        let mut app = XorAppender::new();
+        for i in 0..10 {
+            app.append(i * 1000, i as f64).unwrap();
+        }
+        let bytes: Arc<[u8]> = Arc::from(app.bytes());
+        drop(app);
+        let mut it = OwnedChunkIterator::new(ChunkBytes::Heap(bytes));
+        let moved = Box::new(std::mem::replace(
+            &mut it,
+            OwnedChunkIterator::new(ChunkBytes::Heap(Arc::from(&[0u8, 0][..]))),
+        ));
+        let mut moved: Box<dyn SampleIterator> = moved;
+        let mut n = 0;
+        while moved.next() == ValueType::Float {
+            assert_eq!(moved.at(), (n * 1000, n as f64));
+            n += 1;
+        }
+        assert_eq!(n, 10);
+        assert!(moved.err().is_none());
+        assert_eq!(it.next(), ValueType::None);
+    }
+}

@@ -1,0 +1,232 @@
+//! The database: a data directory, its lock, its head and (later) its
+//! blocks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aion_wal::Wal;
+
+use crate::head::{Appender, Head, HeadStats, ReplayReport};
+use crate::lockfile::LockFile;
+use crate::querier::{ChunkQuerier, ChunkQueryable, Querier, Queryable};
+use crate::{Error, Options, Result};
+
+/// An open data directory: the layout is Prometheus's (`wal/`,
+/// `chunks_head/`, `lock`), so a directory written by Prometheus opens
+/// here and one written here opens in Prometheus.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use aion_tsdb::{Db, Options, Queryable, SampleIterator, ValueType};
+/// use aion_index::{Labels, Matcher};
+///
+/// let db = Db::open(dir.path(), Options::default()).unwrap();
+/// let mut app = db.appender();
+/// let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap();
+/// app.append(&up, 1_000, 1.0).unwrap();
+/// app.commit().unwrap();
+///
+/// {
+///     let q = db.querier(0, 10_000).unwrap();
+///     let mut set = q.select(false, None, &[Matcher::equal("job", "api")]);
+///     let mut series = set.next().unwrap().unwrap();
+///     assert_eq!(series.samples.next(), ValueType::Float);
+///     assert_eq!(series.samples.at(), (1_000, 1.0));
+/// }
+/// db.close().unwrap();
+/// ```
+pub struct Db {
+    dir: PathBuf,
+    options: Options,
+    head: Arc<Head>,
+    lock: Option<LockFile>,
+    read_only: bool,
+    replay: ReplayReport,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.dir)
+            .field("read_only", &self.read_only)
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+fn replay_threads(options: &Options) -> usize {
+    if options.replay_concurrency > 0 {
+        return options.replay_concurrency;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Db {
+    /// Opens (creating if needed) the data directory `dir` for reading and
+    /// writing.
+    ///
+    /// Takes the directory's lock (a second open fails with
+    /// [`Error::Locked`]), then rebuilds the head from `chunks_head/` and
+    /// the WAL: a torn write at the end of the WAL (a crash) is cut, and
+    /// damage inside it is repaired by cutting the log there; both are
+    /// reported in [`Db::replay_report`]. A damaged checkpoint is an error.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
+        options.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating data directory {}", dir.display()), e))?;
+        let lock = if options.no_lockfile {
+            None
+        } else {
+            Some(LockFile::acquire(&dir)?)
+        };
+        let (wal, open_report) = Wal::open(dir.join("wal"), options.wal_options())?;
+        let head = Head::new(
+            &options,
+            &dir.join("chunks_head"),
+            Some(wal),
+            false,
+            i64::MIN,
+        )?;
+        let mut replay =
+            crate::head::replay::replay(&head, &dir.join("wal"), false, replay_threads(&options))?;
+        if let Some(t) = open_report.torn_tail {
+            replay.wal_torn_bytes = t.dropped_bytes;
+            replay.wal_torn_tail = Some(format!(
+                "cut {} bytes of an incomplete write at {}",
+                t.dropped_bytes, t.at
+            ));
+        }
+        Ok(Db {
+            dir,
+            options,
+            head: Arc::new(head),
+            lock,
+            read_only: false,
+            replay,
+            closed: false,
+        })
+    }
+
+    /// Opens `dir` read-only with default options: no lock is taken and
+    /// nothing is written, so it works while another process has the
+    /// directory open. The head is rebuilt in memory from what is on disk
+    /// now (a write in progress at the end of the WAL is skipped).
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Db> {
+        Self::open_read_only_with(dir, Options::default())
+    }
+
+    /// [`Db::open_read_only`] with options (chunk range and samples per
+    /// chunk decide how replayed samples are cut into chunks).
+    pub fn open_read_only_with(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
+        options.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(Error::io(
+                format!("opening data directory {}", dir.display()),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            ));
+        }
+        let head = Head::new(&options, &dir.join("chunks_head"), None, true, i64::MIN)?;
+        let replay =
+            crate::head::replay::replay(&head, &dir.join("wal"), true, replay_threads(&options))?;
+        Ok(Db {
+            dir,
+            options,
+            head: Arc::new(head),
+            lock: None,
+            read_only: true,
+            replay,
+            closed: false,
+        })
+    }
+
+    /// A new appender; see [`Appender`]. On a read-only DB its appends
+    /// fail with [`Error::ReadOnly`].
+    pub fn appender(&self) -> Appender {
+        self.head.appender()
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    /// The head's size and cardinality, with the `top_n` largest entries
+    /// of each cardinality list.
+    pub fn head_stats(&self, top_n: usize) -> HeadStats {
+        self.head.stats(top_n)
+    }
+
+    /// What opening found and rebuilt.
+    pub fn replay_report(&self) -> &ReplayReport {
+        &self.replay
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options in effect.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Whether the DB was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Writes out buffered head chunks and flushes chunk files and WAL to
+    /// disk (`fdatasync`): everything committed so far survives power
+    /// loss.
+    pub fn sync(&self) -> Result<()> {
+        self.head.sync()
+    }
+
+    /// Writes out buffered chunks, syncs chunk files and WAL, closes the
+    /// WAL and releases the lock. Appenders still alive fail with
+    /// [`Error::Closed`] from then on.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let mut result = Ok(());
+        if !self.read_only {
+            result = self.head.chunks.sync();
+            if let Some(wal) = self.head.take_wal() {
+                let closed = wal.close().map_err(Error::from);
+                result = result.and(closed);
+            }
+        }
+        if let Some(lock) = self.lock.take() {
+            result = result.and(lock.release());
+        }
+        result
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
+        Ok(Box::new(self.head.querier(mint, maxt)))
+    }
+}
+
+impl ChunkQueryable for Db {
+    fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>> {
+        Ok(Box::new(self.head.chunk_querier(mint, maxt)))
+    }
+}

@@ -1,0 +1,161 @@
+//! Go's `%g` float formatting, as Prometheus prints sample values in error
+//! messages and `promtool tsdb dump` prints them in its output.
+
+use std::fmt::{self, Write};
+
+/// Displays an `f64` exactly as Go's `fmt` `%g` verb does
+/// (`strconv.FormatFloat(v, 'g', -1, 64)` plus `fmt`'s sign handling):
+/// the shortest digits that round-trip, in exponent form when the decimal
+/// exponent is below -4 or at least 6, with at least two exponent digits.
+///
+/// ```
+/// use aion_tsdb::GoFloat;
+/// assert_eq!(GoFloat(123456.0).to_string(), "123456");
+/// assert_eq!(GoFloat(123457789.0).to_string(), "1.23457789e+08");
+/// assert_eq!(GoFloat(0.0001).to_string(), "0.0001");
+/// assert_eq!(GoFloat(0.00001).to_string(), "1e-05");
+/// assert_eq!(GoFloat(f64::INFINITY).to_string(), "+Inf");
+/// assert_eq!(GoFloat(f64::NAN).to_string(), "NaN");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GoFloat(pub f64);
+
+/// A stack buffer for Rust's own shortest-digits rendering, so formatting
+/// allocates nothing.
+struct StackBuf {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl fmt::Display for GoFloat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        if v.is_nan() {
+            return f.write_str("NaN");
+        }
+        if v.is_infinite() {
+            return f.write_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        }
+        // Rust's `{:e}` yields the same shortest round-trip digits as Go's
+        // shortest formatting: `d.ddddde<exp>`.
+        let mut sci = StackBuf {
+            buf: [0; 40],
+            len: 0,
+        };
+        write!(sci, "{:e}", v.abs())?;
+        let sci = &sci.buf[..sci.len];
+        let e_at = sci.iter().position(|&b| b == b'e').ok_or(fmt::Error)?;
+        let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
+            .map_err(|_| fmt::Error)?
+            .parse()
+            .map_err(|_| fmt::Error)?;
+        let mut digits = [0u8; 24];
+        let mut nd = 0;
+        for &b in &sci[..e_at] {
+            if b != b'.' {
+                digits[nd] = b;
+                nd += 1;
+            }
+        }
+        let digits = &digits[..nd];
+        if v.is_sign_negative() {
+            f.write_char('-')?;
+        }
+        fn as_str(d: &[u8]) -> &str {
+            std::str::from_utf8(d).unwrap_or("")
+        }
+        if !(-4..6).contains(&exp) {
+            // %e: one digit, the rest after the point, exponent of at
+            // least two digits.
+            f.write_str(as_str(&digits[..1]))?;
+            if nd > 1 {
+                f.write_char('.')?;
+                f.write_str(as_str(&digits[1..]))?;
+            }
+            let sign = if exp < 0 { '-' } else { '+' };
+            return write!(f, "e{sign}{:02}", exp.unsigned_abs());
+        }
+        // %f with exactly the digits needed.
+        let point = exp + 1; // digits before the decimal point
+        if point <= 0 {
+            f.write_str("0.")?;
+            for _ in 0..-point {
+                f.write_char('0')?;
+            }
+            f.write_str(as_str(digits))
+        } else {
+            let point = point as usize;
+            if nd <= point {
+                f.write_str(as_str(digits))?;
+                for _ in nd..point {
+                    f.write_char('0')?;
+                }
+                Ok(())
+            } else {
+                f.write_str(as_str(&digits[..point]))?;
+                f.write_char('.')?;
+                f.write_str(as_str(&digits[point..]))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn matches_go_on_known_values() {
+        // Expected strings are what Go 1.19's fmt.Sprintf("%g", v) prints.
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (-1.5, "-1.5"),
+            (100000.0, "100000"),
+            (999999.0, "999999"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (123457789.0, "1.23457789e+08"),
+            (0.1, "0.1"),
+            (0.0001234, "0.0001234"),
+            (0.00001234, "1.234e-05"),
+            (1e21, "1e+21"),
+            (1e100, "1e+100"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (0.30000000000000004, "0.30000000000000004"),
+            (123.456, "123.456"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (aion_chunkenc::STALE_NAN, "NaN"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(GoFloat(*v).to_string(), *want, "{v:?}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the value, the text parses back to the same float.
+        #[test]
+        fn round_trips(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assume!(v.is_finite());
+            let s = GoFloat(v).to_string();
+            let back: f64 = s.parse().unwrap();
+            prop_assert_eq!(back.to_bits(), v.to_bits(), "{}", s);
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The head: the in-memory part of the database that takes appends.
+//!
+//! | file | concept |
+//! |---|---|
+//! | `series.rs` | a series (`MemSeries`) and the striped map finding it by label hash and by reference |
+//! | `chunk_cutting.rs` | when a chunk ends, as Prometheus 3 decides it |
+//! | `appender.rs` | batches of appends, their WAL records and their commit |
+//! | `isolation.rs` | what a query sees of commits running beside it |
+//! | `index.rs` | the head as an [`IndexReader`](aion_index::IndexReader), so label selection is the index crate's |
+//! | `querier.rs` | sample- and chunk-level queriers over the head |
+//! | `replay.rs` | rebuilding the head from `chunks_head/`, the checkpoint and the WAL |
+//! | `gc.rs` | truncation: dropping old chunks, empty series and old WAL |
+//! | `stats.rs` | counts and cardinality statistics |
+
+mod appender;
+mod chunk_cutting;
+mod gc;
+mod index;
+mod isolation;
+mod querier;
+pub(crate) mod replay;
+mod series;
+mod stats;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aion_index::postings::MemPostings;
+use aion_index::{Labels, SeriesRef};
+use aion_wal::record::Interval;
+use aion_wal::Wal;
+use parking_lot::{Mutex, RwLock};
+
+pub use appender::Appender;
+pub use gc::TruncateReport;
+pub use querier::{HeadChunkQuerier, HeadQuerier};
+pub use replay::ReplayReport;
+pub use stats::{HeadStats, LabelCount};
+
+use crate::chunks::HeadChunkStore;
+use crate::{Error, Options, Result};
+use chunk_cutting::CutPolicy;
+use isolation::Isolation;
+use series::{MemSeries, StripeSeries};
+
+/// Number of stripes of the series maps.
+const SERIES_STRIPES: usize = 1024;
+
+/// Counters of what the head did since it was opened.
+#[derive(Debug, Default)]
+pub(crate) struct HeadCounters {
+    pub samples_appended: AtomicU64,
+    pub samples_dropped_at_commit: AtomicU64,
+    pub out_of_order_refused: AtomicU64,
+    pub out_of_bounds_refused: AtomicU64,
+    pub duplicates_refused: AtomicU64,
+    pub series_created: AtomicU64,
+    pub series_removed: AtomicU64,
+    pub series_limit_refused: AtomicU64,
+    pub commits: AtomicU64,
+}
+
+/// The in-memory head of a [`Db`](crate::Db): every series with recent
+/// samples, their open chunks, and the mmapped `chunks_head/` files.
+///
+/// Obtained from [`Db::head`](crate::Db::head); appended to through an
+/// [`Appender`]; read through [`Queryable`](crate::Queryable) (a
+/// [`HeadQuerier`]) or [`ChunkQueryable`](crate::ChunkQueryable).
+pub struct Head {
+    policy: CutPolicy,
+    max_series: Option<usize>,
+    pub(crate) series: StripeSeries,
+    pub(crate) postings: MemPostings,
+    pub(crate) chunks: HeadChunkStore,
+    /// The log; `None` when read-only or closed.
+    pub(crate) wal: Mutex<Option<Wal>>,
+    read_only: bool,
+    pub(crate) iso: Arc<Isolation>,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    min_valid_time: AtomicI64,
+    last_series_ref: AtomicU64,
+    num_series: AtomicUsize,
+    /// Number of truncations so far; appenders drop the series they hold
+    /// when it changes.
+    pub(crate) truncations: AtomicU64,
+    pub(crate) counters: HeadCounters,
+    /// Deleted time ranges by series (from WAL tombstone records).
+    pub(crate) tombstones: RwLock<HashMap<SeriesRef, Vec<Interval>>>,
+    buffers: Mutex<Vec<appender::Buffers>>,
+}
+
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Head")
+            .field("series", &self.num_series())
+            .field("min_time", &self.min_time())
+            .field("max_time", &self.max_time())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Head {
+    /// A new empty head over the chunk files in `chunks_dir` (read-only: no
+    /// files written, new chunks kept in memory) logging to `wal`.
+    pub(crate) fn new(
+        opts: &Options,
+        chunks_dir: &Path,
+        wal: Option<Wal>,
+        read_only: bool,
+        min_valid_time: i64,
+    ) -> Result<Head> {
+        Ok(Head {
+            policy: CutPolicy {
+                chunk_range: opts.block_range_ms,
+                samples_per_chunk: opts.samples_per_chunk,
+            },
+            max_series: opts.max_head_series,
+            series: StripeSeries::new(SERIES_STRIPES),
+            postings: MemPostings::new(),
+            chunks: HeadChunkStore::open(chunks_dir, read_only)?,
+            wal: Mutex::new(wal),
+            read_only,
+            iso: Isolation::new(),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            min_valid_time: AtomicI64::new(min_valid_time),
+            last_series_ref: AtomicU64::new(0),
+            num_series: AtomicUsize::new(0),
+            truncations: AtomicU64::new(0),
+            counters: HeadCounters::default(),
+            tombstones: RwLock::new(HashMap::new()),
+            buffers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A new appender. Many may be used at once, from any threads.
+    pub fn appender(self: &Arc<Self>) -> Appender {
+        Appender::new(self.clone())
+    }
+
+    /// Time of the oldest sample (ms); `i64::MAX` while the head is empty.
+    pub fn min_time(&self) -> i64 {
+        self.min_time.load(Ordering::Acquire)
+    }
+
+    /// Time of the newest sample (ms); `i64::MIN` while the head is empty.
+    pub fn max_time(&self) -> i64 {
+        self.max_time.load(Ordering::Acquire)
+    }
+
+    /// The oldest time the head accepts samples for, ignoring its own
+    /// samples (set by block persistence: nothing may go below the newest
+    /// block).
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_time.load(Ordering::Acquire)
+    }
+
+    /// Raises the oldest time appends may have (after a block up to `t`
+    /// was written). Never lowers it.
+    pub fn set_min_valid_time(&self, t: i64) {
+        self.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// The oldest timestamp an appender created now accepts: half a chunk
+    /// range behind the newest sample, and never below
+    /// [`Head::min_valid_time`] (Prometheus's `appendableMinValidTime`).
+    /// `None` while the head has no sample.
+    pub fn appendable_min_valid_time(&self) -> Option<i64> {
+        let max = self.max_time();
+        if max == i64::MIN {
+            return None;
+        }
+        Some(
+            max.saturating_sub(self.policy.chunk_range / 2)
+                .max(self.min_valid_time()),
+        )
+    }
+
+    /// Number of series.
+    pub fn num_series(&self) -> usize {
+        self.num_series.load(Ordering::Acquire)
+    }
+
+    /// The head's chunk range (the block range), ms.
+    pub fn chunk_range(&self) -> i64 {
+        self.policy.chunk_range
+    }
+
+    /// Whether appends are refused (the DB is open read-only).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The labels of series `r`, if the head holds it.
+    pub fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
+        self.series.get_by_ref(r).map(|s| s.labels.clone())
+    }
+
+    /// Sets the head's time range from a first sample (Prometheus's
+    /// `initTime`): both bounds become `t` if still unset.
+    fn init_time(&self, t: i64) {
+        let _ = self
+            .max_time
+            .compare_exchange(i64::MIN, t, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self
+            .min_time
+            .compare_exchange(i64::MAX, t, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    fn update_min_max(&self, mint: i64, maxt: i64) {
+        if mint <= maxt {
+            self.min_time.fetch_min(mint, Ordering::AcqRel);
+            self.max_time.fetch_max(maxt, Ordering::AcqRel);
+        }
+    }
+
+    /// The series with `labels`, created (not yet logged) if missing.
+    pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<(Arc<MemSeries>, bool)> {
+        if labels.is_empty() {
+            return Err(Error::InvalidSample("empty labelset".into()));
+        }
+        let hash = series::labels_hash(labels);
+        if let Some(s) = self.series.get_by_hash(hash, labels) {
+            return Ok((s, false));
+        }
+        if let Some(limit) = self.max_series {
+            if self.num_series() >= limit {
+                self.counters
+                    .series_limit_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(Error::SeriesLimit { limit });
+            }
+        }
+        let created = self.series.get_or_insert(hash, labels, || {
+            let r = self.last_series_ref.fetch_add(1, Ordering::AcqRel) + 1;
+            Ok::<_, Error>(MemSeries::new(r, labels.clone(), hash, false))
+        })?;
+        if created.1 {
+            self.on_series_created(&created.0);
+        }
+        Ok(created)
+    }
+
+    /// The series with `labels` under reference `r` (replay: the WAL's
+    /// reference), or the existing series with those labels.
+    pub(crate) fn get_or_create_with_ref(
+        &self,
+        r: SeriesRef,
+        labels: &Labels,
+    ) -> (Arc<MemSeries>, bool) {
+        let hash = series::labels_hash(labels);
+        let created = self
+            .series
+            .get_or_insert(hash, labels, || {
+                Ok::<_, std::convert::Infallible>(MemSeries::new(r, labels.clone(), hash, true))
+            })
+            .unwrap_or_else(|e| match e {});
+        if created.1 {
+            self.last_series_ref.fetch_max(r, Ordering::AcqRel);
+            self.on_series_created(&created.0);
+        }
+        created
+    }
+
+    fn on_series_created(&self, s: &MemSeries) {
+        self.postings.add(s.series_ref, &s.labels);
+        self.num_series.fetch_add(1, Ordering::AcqRel);
+        self.counters.series_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Flushes buffered chunk-file writes and syncs the chunk and WAL files.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.chunks.sync()?;
+        if let Some(wal) = self.wal.lock().as_mut() {
+            wal.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Takes the WAL out of the head to close it; appends fail from then on.
+    pub(crate) fn take_wal(&self) -> Option<Wal> {
+        self.wal.lock().take()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,499 @@
+//! Reading the head: sample-level and chunk-level queriers.
+//!
+//! Selection is the index crate's (`postings_for_matchers` over
+//! [`HeadIndex`]). Each selected series is *snapshotted* under its lock
+//! when the set reaches it: the chunks overlapping the range, resolved to
+//! byte handles that keep their files alive (so truncation cannot pull a
+//! chunk away mid-query), a copy of the open chunk, and the isolation
+//! bound of the query. Samples are then decoded lazily without any lock.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender};
+use aion_index::postings::{BoxPostings, Postings};
+use aion_index::{label_names_matching, label_values_matching, postings_for_matchers, Matcher};
+use aion_wal::record::Interval;
+
+use super::isolation::{visible_max_time, ReadView};
+use super::series::MemSeries;
+use super::Head;
+use crate::chunks::{ChunkBytes, OwnedChunkIterator};
+use crate::querier::{
+    ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, ErrorChunkSeriesSet,
+    Querier, Queryable, RawChunk, SelectHints, Series, SeriesSet,
+};
+use crate::{ErrorSeriesSet, Result};
+
+/// A chunk of a series snapshot.
+struct SnapChunk {
+    min_time: i64,
+    max_time: i64,
+    bytes: ChunkBytes,
+}
+
+/// What a query reads of one series.
+struct Snapshot {
+    chunks: Vec<SnapChunk>,
+    /// Newest time the query may see (its range end, or the isolation
+    /// bound if earlier).
+    maxt: i64,
+    deleted: Vec<Interval>,
+}
+
+/// How the open chunk enters a snapshot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OpenChunkCopy {
+    /// Copied whole; the reader stops at the snapshot's `maxt`.
+    Whole,
+    /// Re-encoded without samples after the isolation bound (for raw
+    /// chunk readers, who get the bytes as they are).
+    Visible,
+}
+
+impl Head {
+    /// A querier over `[mint, maxt]` seeing every commit that returned
+    /// before this call and none that starts after it.
+    ///
+    /// Hold it only while reading: while it lives, commits note on each
+    /// series they touch what it may see (a few bytes per series and per
+    /// query started meanwhile), as Prometheus's isolation does.
+    pub fn querier(&self, mint: i64, maxt: i64) -> HeadQuerier<'_> {
+        HeadQuerier {
+            head: self,
+            mint,
+            maxt,
+            view: self.iso.begin_read(),
+        }
+    }
+
+    /// A chunk querier over chunks overlapping `[mint, maxt]`, with the
+    /// same consistency as [`Head::querier`].
+    pub fn chunk_querier(&self, mint: i64, maxt: i64) -> HeadChunkQuerier<'_> {
+        HeadChunkQuerier {
+            q: self.querier(mint, maxt),
+        }
+    }
+
+    /// Whether `[mint, maxt]` overlaps the head's samples.
+    fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        mint <= self.max_time() && maxt >= self.min_time()
+    }
+
+    fn snapshot(
+        &self,
+        s: &MemSeries,
+        mint: i64,
+        maxt: i64,
+        epoch: u64,
+        open_copy: OpenChunkCopy,
+    ) -> Result<Option<Snapshot>> {
+        let st = s.state.lock();
+        let bound = visible_max_time(&st, epoch);
+        let maxt = maxt.min(bound);
+        if maxt < mint {
+            return Ok(None);
+        }
+        let mut chunks = Vec::new();
+        for c in &st.mmapped {
+            if c.max_time < mint || c.min_time > maxt {
+                continue;
+            }
+            let (_, bytes) = self.chunks.chunk(c.chunk_ref)?;
+            chunks.push(SnapChunk {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                bytes,
+            });
+        }
+        if let Some(c) = &st.open {
+            if c.max_time != i64::MIN && c.max_time >= mint && c.min_time <= maxt {
+                let (bytes, max_time) = if open_copy == OpenChunkCopy::Visible && c.max_time > bound
+                {
+                    let mut app = XorAppender::new();
+                    let mut it = c.app.iter();
+                    let mut last = i64::MIN;
+                    while it.next() == ValueType::Float {
+                        let (t, v) = it.at();
+                        if t > bound {
+                            break;
+                        }
+                        // Re-encoding samples just decoded cannot fail.
+                        let _ = app.append(t, v);
+                        last = t;
+                    }
+                    (Arc::<[u8]>::from(app.bytes()), last)
+                } else {
+                    (Arc::<[u8]>::from(c.app.bytes()), c.max_time)
+                };
+                if max_time != i64::MIN {
+                    chunks.push(SnapChunk {
+                        min_time: c.min_time,
+                        max_time,
+                        bytes: ChunkBytes::Heap(bytes),
+                    });
+                }
+            }
+        }
+        drop(st);
+        if chunks.is_empty() {
+            return Ok(None);
+        }
+        let deleted = {
+            let ts = self.tombstones.read();
+            if ts.is_empty() {
+                Vec::new()
+            } else {
+                ts.get(&s.series_ref).cloned().unwrap_or_default()
+            }
+        };
+        Ok(Some(Snapshot {
+            chunks,
+            maxt,
+            deleted,
+        }))
+    }
+}
+
+impl Queryable for Head {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
+        Ok(Box::new(Head::querier(self, mint, maxt)))
+    }
+}
+
+impl ChunkQueryable for Head {
+    fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>> {
+        Ok(Box::new(Head::chunk_querier(self, mint, maxt)))
+    }
+}
+
+/// The series a select yields, in reference or label order.
+enum Selected<'a> {
+    Sorted(std::vec::IntoIter<Arc<MemSeries>>),
+    Postings(BoxPostings<'a>),
+}
+
+impl Selected<'_> {
+    fn next(&mut self, head: &Head) -> Option<Arc<MemSeries>> {
+        match self {
+            Selected::Sorted(it) => it.next(),
+            Selected::Postings(p) => loop {
+                let r = p.next()?;
+                // A series truncated away since the postings were read is
+                // skipped.
+                if let Some(s) = head.series.get_by_ref(r) {
+                    return Some(s);
+                }
+            },
+        }
+    }
+}
+
+fn select<'a>(head: &'a Head, sorted: bool, matchers: &[Matcher]) -> Result<Selected<'a>> {
+    let mut postings = postings_for_matchers(head, matchers)?;
+    if !sorted {
+        return Ok(Selected::Postings(postings));
+    }
+    let mut series: Vec<Arc<MemSeries>> = Vec::new();
+    while let Some(r) = postings.next() {
+        if let Some(s) = head.series.get_by_ref(r) {
+            series.push(s);
+        }
+    }
+    series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Selected::Sorted(series.into_iter()))
+}
+
+/// A sample-level querier over the head, from [`Head::querier`].
+pub struct HeadQuerier<'a> {
+    head: &'a Head,
+    mint: i64,
+    maxt: i64,
+    view: ReadView,
+}
+
+impl std::fmt::Debug for HeadQuerier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeadQuerier")
+            .field("mint", &self.mint)
+            .field("maxt", &self.maxt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HeadQuerier<'_> {
+    fn label_values_impl(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if !self.head.overlaps(self.mint, self.maxt) {
+            return Ok(Vec::new());
+        }
+        Ok(label_values_matching(self.head, name, matchers)?)
+    }
+
+    fn label_names_impl(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if !self.head.overlaps(self.mint, self.maxt) {
+            return Ok(Vec::new());
+        }
+        Ok(label_names_matching(self.head, matchers)?)
+    }
+}
+
+impl Querier for HeadQuerier<'_> {
+    fn select<'b>(
+        &'b self,
+        sorted: bool,
+        _hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Box<dyn SeriesSet<'b> + 'b> {
+        if !self.head.overlaps(self.mint, self.maxt) {
+            return Box::new(crate::EmptySeriesSet);
+        }
+        match select(self.head, sorted, matchers) {
+            Ok(selected) => Box::new(HeadSeriesSet { q: self, selected }),
+            Err(e) => Box::new(ErrorSeriesSet::new(e)),
+        }
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.label_values_impl(name, matchers)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.label_names_impl(matchers)
+    }
+}
+
+struct HeadSeriesSet<'b> {
+    q: &'b HeadQuerier<'b>,
+    selected: Selected<'b>,
+}
+
+impl<'b> SeriesSet<'b> for HeadSeriesSet<'b> {
+    fn next(&mut self) -> Option<Result<Series<'b>>> {
+        let q = self.q;
+        loop {
+            let s = self.selected.next(q.head)?;
+            match q
+                .head
+                .snapshot(&s, q.mint, q.maxt, q.view.epoch, OpenChunkCopy::Whole)
+            {
+                Ok(None) => continue,
+                Ok(Some(snap)) => {
+                    return Some(Ok(Series {
+                        labels: s.labels.clone(),
+                        samples: Box::new(HeadSeriesIterator::new(snap, q.mint)),
+                    }))
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// The samples of one head series within a query's bounds.
+pub(crate) struct HeadSeriesIterator {
+    chunks: std::vec::IntoIter<SnapChunk>,
+    cur: Option<(OwnedChunkIterator, i64)>,
+    mint: i64,
+    maxt: i64,
+    deleted: Vec<Interval>,
+    at: (i64, f64),
+    positioned: bool,
+    done: bool,
+    err: Option<crate::Error>,
+}
+
+impl HeadSeriesIterator {
+    fn new(snap: Snapshot, mint: i64) -> Self {
+        HeadSeriesIterator {
+            chunks: snap.chunks.into_iter(),
+            cur: None,
+            mint,
+            maxt: snap.maxt,
+            deleted: snap.deleted,
+            at: (i64::MIN, f64::NAN),
+            positioned: false,
+            done: false,
+            err: None,
+        }
+    }
+
+    fn finish(&mut self) -> ValueType {
+        self.done = true;
+        self.positioned = false;
+        self.cur = None;
+        ValueType::None
+    }
+
+    fn is_deleted(&self, t: i64) -> bool {
+        self.deleted.iter().any(|iv| iv.mint <= t && t <= iv.maxt)
+    }
+
+    /// Moves to the first sample at or after `target` that lies within the
+    /// bounds and is not deleted. `step` first advances the current
+    /// chunk iterator by one (a `next`), otherwise it seeks.
+    fn advance(&mut self, target: i64, mut step: bool) -> ValueType {
+        loop {
+            if self.cur.is_none() {
+                let Some(c) = self.chunks.next() else {
+                    return self.finish();
+                };
+                if c.min_time > self.maxt {
+                    return self.finish();
+                }
+                if c.max_time < target {
+                    continue;
+                }
+                self.cur = Some((OwnedChunkIterator::new(c.bytes), c.max_time));
+                step = false;
+            }
+            let (it, _) = self.cur.as_mut().expect("set above");
+            let vt = if step { it.next() } else { it.seek(target) };
+            step = true;
+            if vt != ValueType::Float {
+                if let Some(e) = it.error() {
+                    self.err = Some(crate::Error::Chunk(e.clone()));
+                    return self.finish();
+                }
+                self.cur = None;
+                continue;
+            }
+            let (t, v) = it.at();
+            if t > self.maxt {
+                return self.finish();
+            }
+            if t < target || self.is_deleted(t) {
+                continue;
+            }
+            self.at = (t, v);
+            self.positioned = true;
+            return ValueType::Float;
+        }
+    }
+}
+
+impl SampleIterator for HeadSeriesIterator {
+    fn next(&mut self) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        if !self.positioned && self.cur.is_none() {
+            return self.advance(self.mint, false);
+        }
+        self.advance(self.mint, true)
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        if self.positioned && self.at.0 >= t {
+            return ValueType::Float;
+        }
+        let target = t.max(self.mint);
+        if let Some((_, max)) = &self.cur {
+            if *max < target {
+                self.cur = None;
+            }
+        }
+        self.advance(target, false)
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.at
+    }
+
+    fn at_t(&self) -> i64 {
+        self.at.0
+    }
+
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.err
+            .as_ref()
+            .map(|e| e as &(dyn StdError + Send + Sync + 'static))
+    }
+}
+
+/// A chunk-level querier over the head, from [`Head::chunk_querier`].
+pub struct HeadChunkQuerier<'a> {
+    q: HeadQuerier<'a>,
+}
+
+impl std::fmt::Debug for HeadChunkQuerier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.q.fmt(f)
+    }
+}
+
+impl ChunkQuerier for HeadChunkQuerier<'_> {
+    fn select<'b>(
+        &'b self,
+        sorted: bool,
+        _hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Box<dyn ChunkSeriesSet<'b> + 'b> {
+        let q = &self.q;
+        if !q.head.overlaps(q.mint, q.maxt) {
+            return Box::new(crate::querier::EmptyChunkSeriesSet);
+        }
+        match select(q.head, sorted, matchers) {
+            Ok(selected) => Box::new(HeadChunkSeriesSet { q, selected }),
+            Err(e) => Box::new(ErrorChunkSeriesSet::new(e)),
+        }
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.q.label_values_impl(name, matchers)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.q.label_names_impl(matchers)
+    }
+}
+
+struct HeadChunkSeriesSet<'b> {
+    q: &'b HeadQuerier<'b>,
+    selected: Selected<'b>,
+}
+
+impl<'b> ChunkSeriesSet<'b> for HeadChunkSeriesSet<'b> {
+    fn next(&mut self) -> Option<Result<ChunkSeries<'b>>> {
+        let q = self.q;
+        loop {
+            let s = self.selected.next(q.head)?;
+            match q
+                .head
+                .snapshot(&s, q.mint, q.maxt, q.view.epoch, OpenChunkCopy::Visible)
+            {
+                Ok(None) => continue,
+                Ok(Some(snap)) => {
+                    return Some(Ok(ChunkSeries {
+                        labels: s.labels.clone(),
+                        chunks: Box::new(SnapChunkIterator {
+                            chunks: snap.chunks.into_iter(),
+                            cur: None,
+                        }),
+                    }))
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+struct SnapChunkIterator {
+    chunks: std::vec::IntoIter<SnapChunk>,
+    cur: Option<SnapChunk>,
+}
+
+impl ChunkIterator for SnapChunkIterator {
+    fn next(&mut self) -> Option<Result<RawChunk<'_>>> {
+        self.cur = Some(self.chunks.next()?);
+        let c = self.cur.as_ref().expect("just set");
+        Some(Ok(RawChunk {
+            min_time: c.min_time,
+            max_time: c.max_time,
+            encoding: Encoding::Xor,
+            data: c.bytes.as_slice(),
+        }))
+    }
+}

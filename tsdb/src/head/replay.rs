@@ -1,0 +1,452 @@
+//! Rebuilding the head on open: the chunks in `chunks_head/`, then the
+//! newest WAL checkpoint and the segments after it.
+//!
+//! One thread reads and decodes records in log order and creates series
+//! (attaching their chunks from `chunks_head/`); samples are partitioned by
+//! series reference over worker threads that append them, so each series'
+//! samples keep their order. Samples already inside a series' mmapped
+//! chunks are skipped, as Prometheus does, so only the open chunks are
+//! rebuilt from the log.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aion_chunkenc::Encoding;
+use aion_wal::record::{Record, RecordDecoder, RefSample};
+use aion_wal::{RepairReport, SegmentPosition, WalReader};
+use parking_lot::Mutex;
+
+use super::series::{MemSeries, MmappedChunk};
+use super::Head;
+use crate::{Error, Result};
+
+/// Samples handed to a worker at once.
+const SAMPLE_BATCH: usize = 16 * 1024;
+/// Batches queued per worker.
+const QUEUE_DEPTH: usize = 8;
+/// Worker-local series lookup tables are direct-indexed up to this ref.
+const DIRECT_LOOKUP_REFS: u64 = 1 << 22;
+
+/// What opening the database found on disk and rebuilt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Wall time of the whole replay.
+    pub duration: Duration,
+    /// Chunks loaded from `chunks_head/`.
+    pub mmapped_chunks: usize,
+    /// Chunks in `chunks_head/` not loaded: older than the head's minimum
+    /// valid time, out-of-order or histogram chunks, or of series the WAL
+    /// no longer knows.
+    pub mmapped_chunks_ignored: usize,
+    /// Damage found in `chunks_head/`: the files from the damaged one on
+    /// were dropped (deleted unless read-only) and their samples replayed
+    /// from the WAL instead.
+    pub chunk_file_corruption: Option<String>,
+    /// Bytes of the dropped chunk files.
+    pub chunk_file_bytes_dropped: u64,
+    /// The checkpoint replayed, if any.
+    pub checkpoint: Option<u32>,
+    /// WAL segments replayed (first, last).
+    pub segments: Option<(u32, u32)>,
+    /// Series records read.
+    pub series_records: usize,
+    /// Series in the head after replay.
+    pub series: usize,
+    /// Float samples read from the WAL.
+    pub samples_read: u64,
+    /// Samples appended to open chunks.
+    pub samples_appended: u64,
+    /// Samples already in mmapped chunks, or older than the minimum valid
+    /// time.
+    pub samples_skipped: u64,
+    /// Samples, tombstones and other records naming a series the WAL never
+    /// created.
+    pub unknown_series_refs: u64,
+    /// Tombstone intervals restored.
+    pub tombstones: usize,
+    /// Records not applied to the head: exemplars, metadata, native
+    /// histograms (not stored yet) and unknown types.
+    pub records_ignored: u64,
+    /// A torn write at the end of the WAL that was cut (or, read-only,
+    /// skipped).
+    pub wal_torn_tail: Option<String>,
+    /// Bytes dropped by cutting the torn tail.
+    pub wal_torn_bytes: u64,
+    /// Damage inside the WAL: replay stopped there, and (unless read-only)
+    /// the log was repaired by cutting it at that point.
+    pub wal_corruption: Option<String>,
+    /// What the repair removed.
+    pub wal_repair: Option<RepairReport>,
+}
+
+/// The worker that replays series `r`: a multiply-shift range reduction of
+/// a mixed reference (a `%` by a run-time divisor costs a division per
+/// sample).
+#[inline]
+fn worker_of(r: u64, workers: usize) -> usize {
+    let mixed = (r.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
+    ((u64::from(mixed) * workers as u64) >> 32) as usize
+}
+
+/// What a replay worker did.
+#[derive(Default)]
+struct WorkerResult {
+    appended: u64,
+    skipped: u64,
+    unknown: u64,
+    mint: i64,
+    maxt: i64,
+    err: Option<Error>,
+}
+
+/// Loads every chunk of `chunks_head/` not older than the head's minimum
+/// valid time, by series reference. Damage drops the files from the
+/// damaged one on.
+fn load_mmapped_chunks(
+    head: &Head,
+    report: &mut ReplayReport,
+) -> Result<HashMap<u64, Vec<MmappedChunk>>> {
+    let min_valid = head.min_valid_time();
+    loop {
+        let mut by_series: HashMap<u64, Vec<MmappedChunk>> = HashMap::new();
+        let mut ignored = 0;
+        let mut out_of_sequence = None;
+        let res = head.chunks.iterate(|c| {
+            if out_of_sequence.is_some() {
+                return;
+            }
+            if c.out_of_order || c.encoding != Encoding::Xor as u8 || c.max_time < min_valid {
+                ignored += 1;
+                return;
+            }
+            let list = by_series.entry(c.series_ref).or_default();
+            if list.last().is_some_and(|l| l.max_time >= c.min_time) {
+                out_of_sequence = Some((
+                    c.chunk_ref,
+                    format!(
+                        "out of sequence chunk for series {}: [{}, {}] after one ending at {}",
+                        c.series_ref,
+                        c.min_time,
+                        c.max_time,
+                        list.last().map_or(0, |l| l.max_time)
+                    ),
+                ));
+                return;
+            }
+            list.push(MmappedChunk {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                chunk_ref: c.chunk_ref,
+            });
+        });
+        let damage = match (res, out_of_sequence) {
+            (Err(c), _) => Some((
+                c.file,
+                format!("file {:06} offset {}: {}", c.file, c.offset, c.reason),
+            )),
+            (Ok(()), Some((r, why))) => Some((
+                r.file(),
+                format!("file {:06} offset {}: {why}", r.file(), r.offset()),
+            )),
+            (Ok(()), None) => None,
+        };
+        match damage {
+            None => {
+                report.mmapped_chunks_ignored += ignored;
+                return Ok(by_series);
+            }
+            Some((file, why)) => {
+                report.chunk_file_bytes_dropped += head.chunks.drop_files_from(file)?;
+                report.chunk_file_corruption =
+                    Some(format!("{}: {why}", head.chunks.dir().display()));
+            }
+        }
+    }
+}
+
+/// Appends the samples of its share of series.
+fn run_worker(
+    head: &Head,
+    rx: Receiver<Vec<RefSample>>,
+    pool: &Mutex<Vec<Vec<RefSample>>>,
+) -> WorkerResult {
+    let mut r = WorkerResult {
+        mint: i64::MAX,
+        maxt: i64::MIN,
+        ..Default::default()
+    };
+    // Series by reference with the end of their mmapped chunks: samples up
+    // to there are skipped without taking the series' lock.
+    let mut direct: Vec<Option<(Arc<MemSeries>, i64)>> = Vec::new();
+    let mut other: HashMap<u64, (Arc<MemSeries>, i64)> = HashMap::new();
+    let lookup = |r: u64| {
+        head.series.get_by_ref(r).map(|s| {
+            let mm_max = s
+                .state
+                .lock()
+                .mmapped
+                .last()
+                .map_or(i64::MIN, |c| c.max_time);
+            (s, mm_max)
+        })
+    };
+    for mut batch in rx {
+        if r.err.is_none() {
+            for s in &batch {
+                let entry = if s.r#ref < DIRECT_LOOKUP_REFS {
+                    let i = s.r#ref as usize;
+                    if i >= direct.len() {
+                        direct.resize(i + 1, None);
+                    }
+                    if direct[i].is_none() {
+                        direct[i] = lookup(s.r#ref);
+                    }
+                    direct[i].as_ref()
+                } else {
+                    if let std::collections::hash_map::Entry::Vacant(e) = other.entry(s.r#ref) {
+                        if let Some(x) = lookup(s.r#ref) {
+                            e.insert(x);
+                        }
+                    }
+                    other.get(&s.r#ref)
+                };
+                let Some((series, mm_max)) = entry else {
+                    r.unknown += 1;
+                    continue;
+                };
+                if s.t <= *mm_max {
+                    r.skipped += 1;
+                    continue;
+                }
+                let mut st = series.state.lock();
+                match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
+                    Ok(true) => {
+                        series.publish(s.t, s.v);
+                        r.appended += 1;
+                        r.mint = r.mint.min(s.t);
+                        r.maxt = r.maxt.max(s.t);
+                    }
+                    Ok(false) => r.skipped += 1,
+                    Err(e) => {
+                        r.err = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        batch.clear();
+        pool.lock().push(batch);
+    }
+    r
+}
+
+/// Replays `chunks_head/` and the WAL in `wal_dir` into the empty `head`.
+pub(crate) fn replay(
+    head: &Head,
+    wal_dir: &Path,
+    read_only: bool,
+    concurrency: usize,
+) -> Result<ReplayReport> {
+    let start = Instant::now();
+    let mut report = ReplayReport::default();
+    let mut mmapped = load_mmapped_chunks(head, &mut report)?;
+
+    if wal_dir.is_dir() {
+        replay_wal(
+            head,
+            wal_dir,
+            read_only,
+            concurrency,
+            &mut mmapped,
+            &mut report,
+        )?;
+    }
+    report.mmapped_chunks_ignored += mmapped.values().map(Vec::len).sum::<usize>();
+    let min_valid = head.min_valid_time();
+    if head.min_time() < min_valid {
+        head.min_time.store(min_valid, Ordering::Release);
+    }
+    head.remove_empty_series();
+    report.series = head.num_series();
+    report.duration = start.elapsed();
+    Ok(report)
+}
+
+fn replay_wal(
+    head: &Head,
+    wal_dir: &Path,
+    read_only: bool,
+    concurrency: usize,
+    mmapped: &mut HashMap<u64, Vec<MmappedChunk>>,
+    report: &mut ReplayReport,
+) -> Result<()> {
+    let mut reader = WalReader::replay(wal_dir)?.tolerate_torn_tail(read_only);
+    report.checkpoint = reader.checkpoint();
+    report.segments = aion_wal::segment_range(wal_dir)?;
+    let min_valid = head.min_valid_time();
+    let workers = concurrency.max(1);
+    let pool: Mutex<Vec<Vec<RefSample>>> = Mutex::new(Vec::new());
+    let mut failure: Option<(SegmentPosition, String)> = None;
+
+    let results: Vec<WorkerResult> = std::thread::scope(|scope| -> Result<Vec<WorkerResult>> {
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = sync_channel::<Vec<RefSample>>(QUEUE_DEPTH);
+            senders.push(tx);
+            let pool = &pool;
+            handles.push(scope.spawn(move || run_worker(head, rx, pool)));
+        }
+        let take_buf = || {
+            pool.lock()
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(SAMPLE_BATCH))
+        };
+        let mut shards: Vec<Vec<RefSample>> = (0..workers).map(|_| take_buf()).collect();
+        let mut multi_ref: HashMap<u64, u64> = HashMap::new();
+        let mut dec = RecordDecoder::default();
+        let mut stopped_early = false;
+        loop {
+            let rec = match reader.next_record() {
+                Ok(Some(rec)) => rec,
+                Ok(None) => break,
+                Err(e) => {
+                    // Only damage is cut away; a record this build cannot
+                    // read (zstd) is data, and stops the open instead.
+                    match (&e, e.position()) {
+                        (
+                            aion_wal::Error::Corrupt { .. } | aion_wal::Error::Record { .. },
+                            Some(at),
+                        ) => failure = Some((at.clone(), e.to_string())),
+                        _ => return Err(e.into()),
+                    }
+                    break;
+                }
+            };
+            let decoded = match dec.decode(rec) {
+                Ok(d) => d,
+                Err(e) => {
+                    let at = reader.position().expect("a record was just read");
+                    failure = Some((at.clone(), format!("bad record in {at}: {e}")));
+                    break;
+                }
+            };
+            match decoded {
+                Record::Series(series) => {
+                    report.series_records += series.len();
+                    for rs in series {
+                        let (s, _) = head.get_or_create_with_ref(rs.r#ref, &rs.labels);
+                        if s.series_ref != rs.r#ref {
+                            multi_ref.insert(rs.r#ref, s.series_ref);
+                        }
+                        if let Some(chunks) = mmapped.remove(&rs.r#ref) {
+                            let mut st = s.state.lock();
+                            if st.mmapped.is_empty() && st.open.is_none() {
+                                let (first, last) =
+                                    (chunks[0].min_time, chunks[chunks.len() - 1].max_time);
+                                report.mmapped_chunks += chunks.len();
+                                st.mmapped = chunks;
+                                s.republish(&st);
+                                head.update_min_max(first, last);
+                            } else {
+                                report.mmapped_chunks_ignored += chunks.len();
+                            }
+                        }
+                    }
+                }
+                Record::Samples(samples) => {
+                    report.samples_read += samples.len() as u64;
+                    for s in samples {
+                        if s.t < min_valid {
+                            report.samples_skipped += 1;
+                            continue;
+                        }
+                        let mut s = *s;
+                        if !multi_ref.is_empty() {
+                            if let Some(&r) = multi_ref.get(&s.r#ref) {
+                                s.r#ref = r;
+                            }
+                        }
+                        let w = worker_of(s.r#ref, workers);
+                        shards[w].push(s);
+                        if shards[w].len() >= SAMPLE_BATCH {
+                            let full = std::mem::replace(&mut shards[w], take_buf());
+                            if senders[w].send(full).is_err() {
+                                stopped_early = true;
+                            }
+                        }
+                    }
+                }
+                Record::Tombstones(ts) => {
+                    let mut map = head.tombstones.write();
+                    for t in ts {
+                        if t.interval.maxt < min_valid {
+                            continue;
+                        }
+                        let r = multi_ref.get(&t.r#ref).copied().unwrap_or(t.r#ref);
+                        if head.series.get_by_ref(r).is_none() {
+                            report.unknown_series_refs += 1;
+                            continue;
+                        }
+                        map.entry(r).or_default().push(t.interval);
+                        report.tombstones += 1;
+                    }
+                }
+                _ => report.records_ignored += 1,
+            }
+            if stopped_early {
+                break;
+            }
+        }
+        for (w, shard) in shards.into_iter().enumerate() {
+            if !shard.is_empty() {
+                let _ = senders[w].send(shard);
+            }
+        }
+        drop(senders);
+        Ok(handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect())
+    })?;
+
+    let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+    for r in results {
+        report.samples_appended += r.appended;
+        report.samples_skipped += r.skipped;
+        report.unknown_series_refs += r.unknown;
+        mint = mint.min(r.mint);
+        maxt = maxt.max(r.maxt);
+        if let Some(e) = r.err {
+            return Err(e);
+        }
+    }
+    head.update_min_max(mint, maxt);
+    head.counters
+        .samples_appended
+        .fetch_add(report.samples_appended, Ordering::Relaxed);
+    if let Some(t) = reader.torn_tail() {
+        report.wal_torn_tail = Some(format!("partial record at {t} skipped"));
+    }
+
+    if let Some((at, why)) = failure {
+        report.wal_corruption = Some(why.clone());
+        if read_only {
+            return Ok(());
+        }
+        if at.dir != wal_dir {
+            // Prometheus too refuses to guess what a damaged checkpoint
+            // held.
+            return Err(Error::DamagedCheckpoint(why));
+        }
+        let mut wal = head.wal.lock();
+        if let Some(wal) = wal.as_mut() {
+            report.wal_repair = Some(wal.repair(&at)?);
+        }
+    }
+    Ok(())
+}

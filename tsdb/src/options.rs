@@ -1,0 +1,138 @@
+//! Options of a [`Db`](crate::Db), with Prometheus's defaults.
+
+use crate::{Error, Result};
+
+/// Two hours in milliseconds: Prometheus's block range and head chunk range.
+pub const DEFAULT_BLOCK_RANGE_MS: i64 = 2 * 60 * 60 * 1000;
+
+/// Fifteen days in milliseconds: Prometheus's default retention.
+pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 60 * 60 * 1000;
+
+/// Prometheus's default target of samples per head chunk
+/// (`--storage.tsdb.samples-per-chunk`).
+pub const DEFAULT_SAMPLES_PER_CHUNK: usize = 120;
+
+/// How a [`Db`](crate::Db) behaves. `Options::default()` is what a
+/// Prometheus server uses out of the box.
+///
+/// ```
+/// use aion_tsdb::Options;
+/// let o = Options::default();
+/// assert_eq!(o.block_range_ms, 2 * 3600 * 1000);
+/// assert_eq!(o.samples_per_chunk, 120);
+/// assert!(o.wal_compression);
+/// let custom = Options { max_head_series: Some(1_000_000), ..Options::default() };
+/// assert!(custom.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Length of a block and of the head's chunk range (ms); chunks are cut
+    /// at multiples of it. Prometheus: `--storage.tsdb.min-block-duration`,
+    /// default 2h.
+    pub block_range_ms: i64,
+    /// How long data is kept (ms). Prometheus: `--storage.tsdb.retention.time`,
+    /// default 15d. Enforced on blocks.
+    pub retention_ms: i64,
+    /// Total size of blocks to keep (bytes), `None` for no limit.
+    /// Prometheus: `--storage.tsdb.retention.size`, default off.
+    pub retention_bytes: Option<u64>,
+    /// How far behind the newest sample an out-of-order sample may be (ms).
+    /// Prometheus default 0: out-of-order samples are refused. Other values
+    /// are refused by [`Options::validate`] until out-of-order ingestion
+    /// exists.
+    pub out_of_order_time_window_ms: i64,
+    /// Snappy-compress WAL records (Prometheus default: on).
+    pub wal_compression: bool,
+    /// Maximum WAL segment size in bytes (Prometheus default 128 MiB).
+    pub wal_segment_size: u64,
+    /// When the WAL is flushed to disk; the default matches Prometheus
+    /// (on segment rotation and close, not per commit).
+    pub wal_sync: aion_wal::SyncPolicy,
+    /// Target number of samples per head chunk (Prometheus default 120).
+    /// Chunks end at a chunk-range boundary, near this count, at twice this
+    /// count, or when larger than 1005 bytes, as in Prometheus 3.
+    pub samples_per_chunk: usize,
+    /// Refuse new series once the head holds this many; existing series
+    /// keep accepting samples. `None` (default): no limit.
+    pub max_head_series: Option<usize>,
+    /// Threads replaying the WAL on open; 0 (default) uses the number of
+    /// available CPUs.
+    pub replay_concurrency: usize,
+    /// Do not create the `lock` file (Prometheus's
+    /// `--storage.tsdb.no-lockfile`). Two writers on one directory corrupt
+    /// it: only for hosts that guarantee exclusivity themselves.
+    pub no_lockfile: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            block_range_ms: DEFAULT_BLOCK_RANGE_MS,
+            retention_ms: DEFAULT_RETENTION_MS,
+            retention_bytes: None,
+            out_of_order_time_window_ms: 0,
+            wal_compression: true,
+            wal_segment_size: aion_wal::DEFAULT_SEGMENT_SIZE,
+            wal_sync: aion_wal::SyncPolicy::default(),
+            samples_per_chunk: DEFAULT_SAMPLES_PER_CHUNK,
+            max_head_series: None,
+            replay_concurrency: 0,
+            no_lockfile: false,
+        }
+    }
+}
+
+impl Options {
+    /// Checks that the options can work.
+    pub fn validate(&self) -> Result<()> {
+        if self.block_range_ms <= 0 {
+            return Err(Error::InvalidOptions(format!(
+                "block range must be positive, got {} ms",
+                self.block_range_ms
+            )));
+        }
+        if self.retention_ms < 0 {
+            return Err(Error::InvalidOptions(format!(
+                "retention must not be negative, got {} ms",
+                self.retention_ms
+            )));
+        }
+        if self.out_of_order_time_window_ms != 0 {
+            return Err(Error::InvalidOptions(
+                "out-of-order ingestion is not implemented yet; the out-of-order time window must be 0"
+                    .into(),
+            ));
+        }
+        if self.samples_per_chunk < 4 || self.samples_per_chunk > u16::MAX as usize / 2 {
+            return Err(Error::InvalidOptions(format!(
+                "samples per chunk must be between 4 and {}, got {}",
+                u16::MAX / 2,
+                self.samples_per_chunk
+            )));
+        }
+        if self.wal_segment_size < aion_wal::PAGE_SIZE as u64
+            || !self
+                .wal_segment_size
+                .is_multiple_of(aion_wal::PAGE_SIZE as u64)
+        {
+            return Err(Error::InvalidOptions(format!(
+                "WAL segment size must be a positive multiple of {} bytes, got {}",
+                aion_wal::PAGE_SIZE,
+                self.wal_segment_size
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn wal_options(&self) -> aion_wal::WalOptions {
+        aion_wal::WalOptions {
+            segment_size: self.wal_segment_size,
+            compression: if self.wal_compression {
+                aion_wal::Compression::Snappy
+            } else {
+                aion_wal::Compression::None
+            },
+            sync: self.wal_sync,
+        }
+    }
+}
