@@ -24,7 +24,17 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const SERIES: u64 = 10_000;
 const SAMPLES_PER_RECORD: u64 = 1000;
 const WRITE_RECORDS: u64 = 400;
-const REPLAY_RECORDS: u64 = 10_000;
+
+/// Records of the replayed log. `cargo bench` passes `--bench`; under
+/// `cargo test --all-targets` each bench runs once as a smoke test, and a
+/// 100-record log keeps that quick.
+fn replay_records() -> u64 {
+    if std::env::args().any(|a| a == "--bench") {
+        10_000
+    } else {
+        100
+    }
+}
 
 /// Record `i`: samples of 1000 consecutive series at one scrape time, with
 /// counter-like values.
@@ -128,7 +138,8 @@ fn replay(c: &mut Criterion) {
     let mut group = c.benchmark_group("wal_replay");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
-    let total = REPLAY_RECORDS * SAMPLES_PER_RECORD;
+    let replay_records = replay_records();
+    let total = replay_records * SAMPLES_PER_RECORD;
     group.throughput(Throughput::Elements(total));
     for (name, compression) in [
         ("uncompressed", Compression::None),
@@ -141,7 +152,7 @@ fn replay(c: &mut Criterion) {
         };
         let (mut wal, _) = Wal::open(dir.path(), options).unwrap();
         let mut buf = Vec::new();
-        for i in 0..REPLAY_RECORDS {
+        for i in 0..replay_records {
             samples_record(i, &mut buf);
             wal.log(&[&buf]).unwrap();
         }

@@ -50,7 +50,10 @@ Examples:
   aion dump data/ --min-time 1700000000000 --max-time 1700003600000 | sort")]
     Dump(DumpArgs),
     /// Benchmarks.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  aion bench write ../shared/data/20kseries.json\n  aion bench write --help"
+    )]
     Bench(BenchCommand),
     /// Backfill data from other formats into blocks.
     #[command(subcommand)]

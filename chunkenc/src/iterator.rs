@@ -54,6 +54,13 @@ pub trait SampleIterator: Send {
     /// The timestamp of the current sample, for any value type.
     fn at_t(&self) -> i64;
 
+    /// The start timestamp (ms) of the current sample: when the counter it
+    /// belongs to started counting (OpenTelemetry's start time), 0 when
+    /// unknown. Storages without start timestamps keep this default.
+    fn at_st(&self) -> i64 {
+        0
+    }
+
     /// Why iteration stopped early, if it did.
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)>;
 }
@@ -74,6 +81,10 @@ impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {
     #[inline]
     fn at_t(&self) -> i64 {
         (**self).at_t()
+    }
+    #[inline]
+    fn at_st(&self) -> i64 {
+        (**self).at_st()
     }
     #[inline]
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {

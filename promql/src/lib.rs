@@ -1,5 +1,11 @@
 //! PromQL: parser, AST and a streaming evaluator over the querier traits of
-//! [`aion_tsdb`].
+//! [`aion_tsdb`], with Prometheus 3's semantics.
+//!
+//! * [`parse`] / [`parse_with`] turn text into an [`Expr`];
+//! * [`Engine`] evaluates instant and range queries over any
+//!   [`aion_tsdb::Queryable`] into a [`Value`] with [`Annotations`];
+//! * [`json`] encodes results exactly as Prometheus's HTTP API does;
+//! * [`promqltest`] runs Prometheus's PromQL test scripts.
 //!
 //! ```
 //! use aion_promql::{parse, ast::{Expr, ValueType}};
@@ -7,10 +13,37 @@
 //! assert_eq!(e.value_type(), ValueType::Vector);
 //! assert!(matches!(e, Expr::Call(_)));
 //! ```
+//!
+//! ```
+//! use aion_index::Labels;
+//! use aion_promql::{json, Engine, EngineOptions};
+//! use aion_tsdb::MemStorage;
+//!
+//! let db = MemStorage::new();
+//! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap();
+//! db.append(&up, 0, 1.0).unwrap();
+//! let r = Engine::new(EngineOptions::default())
+//!     .range_query(&db, "up == 1", 0, 60_000, 30_000)
+//!     .unwrap();
+//! assert_eq!(
+//!     json::encode_data(&r.value),
+//!     r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"api"},"values":[[0,"1"],[30,"1"],[60,"1"]]}]}"#
+//! );
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod ast;
+pub mod engine;
+pub mod format;
+pub mod json;
 pub mod parser;
+pub mod promqltest;
+pub mod value;
 
 pub use ast::Expr;
+pub use engine::{
+    Annotation, AnnotationKind, Annotations, CancellationToken, Engine, EngineOptions, Error,
+    QueryInput, QueryOptions, QueryResult,
+};
 pub use parser::{parse, parse_metric_selector, parse_with, ParseError, ParseOptions};
+pub use value::{FPoint, Sample, Series, Value};

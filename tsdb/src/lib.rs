@@ -24,9 +24,12 @@ mod db_blocks;
 mod error;
 mod failpoint;
 mod fsutil;
+#[doc(hidden)]
+pub mod fuzz;
 mod gofmt;
 pub mod head;
 mod lockfile;
+mod mem_storage;
 mod options;
 pub mod querier;
 pub mod textparse;
@@ -38,6 +41,7 @@ pub use db_blocks::{CompactReport, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
 pub use gofmt::GoFloat;
 pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};
+pub use mem_storage::{AppendError, MemStorage};
 pub use options::{
     Options, DEFAULT_BLOCK_RANGE_MS, DEFAULT_RETENTION_MS, DEFAULT_SAMPLES_PER_CHUNK,
 };

@@ -160,6 +160,50 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
     a.iter().zip(b).position(|(x, y)| x != y)
 }
 
+const STEP_MS: i64 = 15_000;
+
+/// A whole second 20 minutes ago: recent enough that Prometheus's
+/// retention and head truncation leave the samples alone.
+fn recent_start() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now - 20 * 60_000) / 1000 * 1000
+}
+
+/// A series record for refs `1..=n` of metric `name`, labelled
+/// `series="<ref>"` plus `extra`.
+fn series_record(name: &str, n: u64, extra: &[(&str, &str)]) -> Vec<u8> {
+    let series: Vec<RefSeries> = (1..=n)
+        .map(|r| {
+            let mut pairs = vec![("__name__", name.to_string()), ("series", r.to_string())];
+            pairs.extend(extra.iter().map(|&(k, v)| (k, v.to_string())));
+            RefSeries {
+                r#ref: r,
+                labels: Labels::from_pairs(&pairs).unwrap(),
+            }
+        })
+        .collect();
+    let mut buf = Vec::new();
+    record::encode_series(&series, &mut buf);
+    buf
+}
+
+/// A samples record with one sample per series `1..=n` at `t`.
+fn samples_record(n: u64, t: i64, value: impl Fn(u64) -> f64) -> Vec<u8> {
+    let samples: Vec<RefSample> = (1..=n)
+        .map(|r| RefSample {
+            r#ref: r,
+            t,
+            v: value(r),
+        })
+        .collect();
+    let mut buf = Vec::new();
+    record::encode_samples(&samples, &mut buf);
+    buf
+}
+
 #[test]
 fn prometheus_replays_a_wal_written_by_aion() {
     let Some(prometheus) = common::binary("prometheus") else {
@@ -167,16 +211,10 @@ fn prometheus_replays_a_wal_written_by_aion() {
     };
     const SERIES: u64 = 300;
     const SAMPLES_PER_SERIES: i64 = 40;
-    const STEP_MS: i64 = 15_000;
 
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    // Recent samples, so retention and head truncation leave them alone.
-    let start = (now - 20 * 60_000) / 1000 * 1000;
+    let start = recent_start();
     let value = |r: u64, k: i64| r as f64 * 1000.0 + k as f64 * 0.5;
 
     let options = WalOptions {
@@ -186,31 +224,17 @@ fn prometheus_replays_a_wal_written_by_aion() {
         ..WalOptions::default()
     };
     let (mut wal, _) = Wal::open(data.join("wal"), options).unwrap();
-    let series: Vec<RefSeries> = (1..=SERIES)
-        .map(|r| RefSeries {
-            r#ref: r,
-            labels: Labels::from_pairs(&[
-                ("__name__", "aion_interop_metric".to_string()),
-                ("series", r.to_string()),
-                ("origin", "aion".to_string()),
-            ])
-            .unwrap(),
-        })
-        .collect();
-    let mut buf = Vec::new();
-    record::encode_series(&series, &mut buf);
-    wal.log(&[&buf]).unwrap();
+    wal.log(&[&series_record(
+        "aion_interop_metric",
+        SERIES,
+        &[("origin", "aion")],
+    )])
+    .unwrap();
     for k in 0..SAMPLES_PER_SERIES {
-        let samples: Vec<RefSample> = (1..=SERIES)
-            .map(|r| RefSample {
-                r#ref: r,
-                t: start + k * STEP_MS,
-                v: value(r, k),
-            })
-            .collect();
-        buf.clear();
-        record::encode_samples(&samples, &mut buf);
-        wal.log(&[&buf]).unwrap();
+        wal.log(&[&samples_record(SERIES, start + k * STEP_MS, |r| {
+            value(r, k)
+        })])
+        .unwrap();
     }
     wal.close().unwrap();
     let segments = aion_wal::segment_range(&data.join("wal")).unwrap().unwrap();
@@ -246,5 +270,61 @@ fn prometheus_replays_a_wal_written_by_aion() {
         !server.log_text().contains("corruption"),
         "prometheus reported corruption:\n{}",
         server.log_text()
+    );
+}
+
+#[test]
+fn prometheus_replays_an_aion_checkpoint() {
+    let Some(prometheus) = common::binary("prometheus") else {
+        return;
+    };
+    const SERIES: u64 = 50;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let start = recent_start();
+
+    let options = WalOptions {
+        compression: Compression::Snappy,
+        ..WalOptions::default()
+    };
+    let (mut wal, _) = Wal::open(data.join("wal"), options).unwrap();
+    wal.log(&[&series_record("aion_checkpointed", SERIES, &[])])
+        .unwrap();
+    // Samples 0..40 in segments 0..=3, then 40..60 in segment 4.
+    for k in 0..60i64 {
+        wal.log(&[&samples_record(SERIES, start + k * STEP_MS, |_| k as f64)])
+            .unwrap();
+        if k % 10 == 9 && k < 40 {
+            wal.next_segment().unwrap();
+        }
+    }
+    // Fold segments 0..=3 into checkpoint 3, dropping odd series and
+    // samples before sample 25.
+    let mint = start + 25 * STEP_MS;
+    let stats = wal.checkpoint(3, |r| r % 2 == 0, mint).unwrap();
+    assert_eq!(stats.dropped_series, (SERIES / 2) as usize);
+    wal.close().unwrap();
+    assert!(data.join("wal/checkpoint.00000003").is_dir());
+    assert_eq!(
+        aion_wal::segment_range(&data.join("wal")).unwrap(),
+        Some((4, 4))
+    );
+
+    let server = common::PrometheusServer::start(&prometheus, &data, tmp.path());
+    let last = start + 59 * STEP_MS;
+    // Odd series lost their series records; Prometheus drops their samples
+    // too (it cannot attribute them), so only even series remain.
+    assert_eq!(
+        server.query_scalar("count(aion_checkpointed)", last),
+        (SERIES / 2) as f64
+    );
+    // Even series: samples 25..40 from the checkpoint, 40..60 after it.
+    assert_eq!(
+        server.query_scalar("sum(count_over_time(aion_checkpointed[1h]))", last),
+        (SERIES / 2 * 35) as f64
+    );
+    assert_eq!(
+        server.query_scalar(r#"aion_checkpointed{series="2"}"#, start + 30 * STEP_MS),
+        30.0
     );
 }

@@ -4,8 +4,10 @@ use super::{fits_bits, XorChunk, XorIterator, HEADER_LEN, LEADING_UNSET, MAX_SAM
 use crate::bstream::{BitWriter, WRITE_BITS, WRITE_WIDE_BITS};
 use crate::{ChunkFull, Result};
 
-/// Bytes reserved for a new chunk: a 120-sample chunk of a regular series
-/// takes 150–250 bytes, and growth doubles from here.
+/// Bytes reserved for a new chunk: a 120-sample chunk takes from about 50
+/// bytes (constant series) to about 1 KiB (full-precision noise), with
+/// typical Prometheus data averaging 1–2 bytes per sample; growth doubles
+/// from here.
 const DEFAULT_CAPACITY: usize = 128;
 
 /// Writes samples into an XOR chunk it owns, producing the bytes

@@ -348,7 +348,11 @@ fn errors_name_the_place() {
     bytes[1] = 3;
     let mut it = XorIterator::new(&bytes);
     assert_eq!(it.next(), ValueType::Float);
+    // The decoder has run into the damage already (it reads ahead), but
+    // the samples before it come first and the error only after them.
+    assert!(it.err().is_none());
     assert_eq!(it.next(), ValueType::Float);
+    assert!(it.err().is_none());
     assert_eq!(it.next(), ValueType::None);
     let err = it.error().unwrap().clone();
     assert_eq!(
@@ -418,4 +422,50 @@ fn errors_name_the_place() {
     assert_eq!(it.next(), ValueType::None);
     assert_eq!(it.error(), Some(&Error::MissingHeader { len: 1 }));
     assert!(XorChunk::from_bytes(&[7u8][..]).is_err());
+}
+
+#[test]
+fn iterator_size_is_bounded() {
+    // Documented on XorIterator: iterators are created per chunk read, so
+    // their size is part of the cost of a query.
+    let size = std::mem::size_of::<XorIterator<'static>>();
+    assert!(size <= 360, "XorIterator grew to {size} bytes");
+    eprintln!("XorIterator: {size} bytes");
+}
+
+#[test]
+fn runs_of_repeats_decode_like_single_samples() {
+    // Long runs of `0 0` samples cross batch boundaries and buffer refills.
+    let mut samples: Vec<(i64, f64)> = (0..300).map(|k| (k * 15_000, 1.0)).collect();
+    samples[150].1 = 2.0; // a change in the middle breaks the run
+    samples[151].1 = 2.0;
+    let app = encode(&samples);
+    let want: Vec<_> = samples.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+    assert_eq!(decode(app.bytes()), want);
+    let mut it = app.iter();
+    assert_eq!(it.seek(2_000_000), ValueType::Float);
+    assert_eq!(it.at(), (2_010_000, 1.0));
+    assert_eq!(it.seek(2_240_001), ValueType::Float);
+    assert_eq!(it.at(), (2_250_000, 2.0));
+
+    // A header promising more samples than the data holds: the padding
+    // bits after the last sample read as further repeats (as in
+    // Prometheus's reader), then decoding runs out of bits.
+    let mut bytes = app.bytes().to_vec();
+    let padding = bytes.len() as u64 * 8 - app.bit_len();
+    // 300 samples are 0x012c; claim 0x01ff.
+    bytes[0] = 0x01;
+    bytes[1] = 0xff;
+    let mut it = XorIterator::new(&bytes);
+    let mut n = 0;
+    while it.next() == ValueType::Float {
+        n += 1;
+    }
+    let expected = 300 + padding / 2;
+    assert_eq!(n, expected);
+    assert!(
+        matches!(it.error(), Some(Error::Truncated { sample, num_samples: 0x1ff, .. }) if u64::from(*sample) == expected),
+        "{:?}",
+        it.error()
+    );
 }

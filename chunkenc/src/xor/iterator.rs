@@ -14,6 +14,10 @@ use crate::{Error, SampleIterator, ValueType};
 /// names the sample and bit offset. Each step does a bounded amount of work
 /// and allocates nothing.
 ///
+/// It decodes up to 16 samples ahead into an inline buffer (the iterator
+/// is 360 bytes, none of them on the heap); samples decoded before a
+/// corrupt spot are still served, and the error is reported after them.
+///
 /// ```
 /// use aion_chunkenc::{SampleIterator, ValueType, XorIterator};
 ///
@@ -25,20 +29,42 @@ use crate::{Error, SampleIterator, ValueType};
 /// ```
 #[derive(Debug, Clone)]
 pub struct XorIterator<'a> {
+    dec: Decoder<'a>,
+    /// Samples decoded ahead, served by `next`; `pos` is the current one.
+    ts: [i64; BATCH],
+    vs: [u64; BATCH],
+    len: u8,
+    pos: u8,
+    /// `None` has been returned; every later call returns `None` too.
+    exhausted: bool,
+    /// The error that ended decoding; reported once the samples decoded
+    /// before it have been served and `next` has returned `None`.
+    err: Option<Error>,
+}
+
+/// Samples decoded per batch.
+///
+/// The decoder runs in batches with its state in local variables, so it
+/// stays in registers however the iterator itself is stored (in a struct,
+/// boxed as `dyn SampleIterator`); `next` then only steps through the
+/// batch. That makes the cost per sample independent of how well a
+/// caller's loop is optimised.
+const BATCH: usize = 16;
+
+/// The decoding state of an XOR chunk: where the bit stream stands and
+/// what the last sample and value window were.
+#[derive(Debug, Clone, Copy)]
+struct Decoder<'a> {
     reader: BitReader<'a>,
     /// The header's sample count.
     declared: u16,
-    /// Samples this iterator will read: `declared`, or fewer after an error.
-    num_total: u16,
     num_read: u16,
     t: i64,
     v: u64,
     t_delta: u64,
-    leading: u8,
-    trailing: u8,
-    /// `None` has been returned; every later call returns `None` too.
-    exhausted: bool,
-    err: Option<Error>,
+    /// The value window: trailing zeros in the low 8 bits, significant
+    /// bits above (one register instead of two in the hot loop).
+    window: u32,
 }
 
 /// What an appender needs to continue the chunk this iterator has read to
@@ -55,29 +81,34 @@ pub(crate) struct EndState {
 
 impl<'a> XorIterator<'a> {
     /// An iterator over the chunk data `bytes` (sample-count header first).
-    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
-        let mut it = XorIterator {
-            reader: BitReader::new(bytes, (HEADER_LEN * 8) as u64),
-            declared: 0,
-            num_total: 0,
-            num_read: 0,
-            t: i64::MIN,
-            v: f64::NAN.to_bits(),
-            t_delta: 0,
-            leading: 0,
-            trailing: 0,
-            exhausted: false,
-            err: None,
+        let (declared, err) = match bytes {
+            [hi, lo, ..] => (u16::from_be_bytes([*hi, *lo]), None),
+            _ => (0, Some(Error::MissingHeader { len: bytes.len() })),
         };
-        match bytes {
-            [hi, lo, ..] => {
-                it.declared = u16::from_be_bytes([*hi, *lo]);
-                it.num_total = it.declared;
-            }
-            _ => it.err = Some(Error::MissingHeader { len: bytes.len() }),
+        let mut ts = [0; BATCH];
+        let mut vs = [0; BATCH];
+        // What `at` reports before the first `next`.
+        ts[0] = i64::MIN;
+        vs[0] = f64::NAN.to_bits();
+        XorIterator {
+            dec: Decoder {
+                reader: BitReader::new(bytes, (HEADER_LEN * 8) as u64),
+                declared,
+                num_read: 0,
+                t: 0,
+                v: 0,
+                t_delta: 0,
+                // Prometheus's reader starts at leading 0, trailing 0.
+                window: 64 << 8,
+            },
+            ts,
+            vs,
+            len: 0,
+            pos: 0,
+            exhausted: false,
+            err,
         }
-        it
     }
 
     /// Restarts on other chunk data, keeping nothing from before.
@@ -87,116 +118,173 @@ impl<'a> XorIterator<'a> {
 
     /// The sample count from the chunk header.
     pub fn num_samples(&self) -> usize {
-        usize::from(self.declared)
+        usize::from(self.dec.declared)
     }
 
-    /// Why iteration stopped early, as the concrete error type.
+    /// Why iteration stopped early, as the concrete error type (once
+    /// `next` has returned `None`).
     pub fn error(&self) -> Option<&Error> {
-        self.err.as_ref()
+        self.err.as_ref().filter(|_| self.exhausted)
     }
 
-    /// The decoder state after the last sample read, or the error that
-    /// stopped decoding.
+    /// The decoder state after the last sample, or the error that stopped
+    /// decoding.
     pub(crate) fn end_state(mut self) -> Result<EndState, Error> {
         while self.next() == ValueType::Float {}
         if let Some(err) = self.err {
             return Err(err);
         }
+        let d = self.dec;
         Ok(EndState {
-            num_samples: self.num_read,
-            t: self.t,
-            v: self.v,
-            t_delta: self.t_delta,
-            leading: self.leading,
-            trailing: self.trailing,
-            bit_len: self.reader.position(),
+            num_samples: d.num_read,
+            t: d.t,
+            v: d.v,
+            t_delta: d.t_delta,
+            leading: (64 - (d.window >> 8) - (d.window & 0xff)) as u8,
+            trailing: (d.window & 0xff) as u8,
+            bit_len: d.reader.position(),
         })
     }
 
-    #[inline(always)]
-    fn fail(&mut self, err: Error) -> ValueType {
-        self.num_total = self.num_read;
-        self.err = Some(err);
-        self.exhausted = true;
-        ValueType::None
-    }
-
-    /// The sample being decoded starts where the committed reader stands.
-    fn sample_offset(&self) -> u64 {
-        self.reader.position()
-    }
-
-    fn truncated(&self) -> Error {
-        Error::Truncated {
-            sample: self.num_read,
-            num_samples: self.declared,
-            bit_offset: self.sample_offset(),
-            len: (self.reader.len_bits() / 8) as usize,
-        }
-    }
-
-    /// Everything but the hot path: the first two samples and the end.
-    #[inline(always)]
-    fn next_cold(&mut self) -> ValueType {
-        if self.num_read == self.num_total || self.err.is_some() {
+    /// Decodes the next batch; `None` when there is nothing more.
+    #[inline(never)]
+    fn next_batch(&mut self) -> ValueType {
+        if self.exhausted || self.err.is_some() {
+            // An error ends decoding; the samples before it were served.
             self.exhausted = true;
             return ValueType::None;
         }
+        let mut dec = self.dec;
+        let want = BATCH.min(usize::from(dec.declared - dec.num_read));
+        let mut n = 0;
+        // The first two samples have their own formats; after them the
+        // loop runs the hot path only.
+        while n < want && dec.num_read < 2 {
+            if let Err(err) = dec.read_head_sample() {
+                self.err = Some(err);
+                break;
+            }
+            self.ts[n] = dec.t;
+            self.vs[n] = dec.v;
+            n += 1;
+        }
+        if self.err.is_none() {
+            let first_later = n;
+            while n < want {
+                let before = dec.t;
+                match dec.read_later(want - n) {
+                    Ok(1) => {
+                        self.ts[n] = dec.t;
+                        self.vs[n] = dec.v;
+                        n += 1;
+                    }
+                    Ok(count) => {
+                        // A run that repeats the interval and the value.
+                        let mut t = before;
+                        for _ in 0..count {
+                            t = t.wrapping_add(dec.t_delta as i64);
+                            self.ts[n] = t;
+                            self.vs[n] = dec.v;
+                            n += 1;
+                        }
+                    }
+                    Err(mut err) => {
+                        // The hot path does not count samples; the batch
+                        // does.
+                        set_sample(&mut err, dec.num_read + (n - first_later) as u16);
+                        self.err = Some(err);
+                        break;
+                    }
+                }
+            }
+            dec.num_read += (n - first_later) as u16;
+        }
+        self.dec = dec;
+        if n == 0 {
+            // `ts[pos]`/`vs[pos]` keep the last sample served for `at`.
+            self.exhausted = true;
+            return ValueType::None;
+        }
+        self.len = n as u8;
+        self.pos = 0;
+        ValueType::Float
+    }
+}
+
+impl<'a> Decoder<'a> {
+    /// Decodes sample 0 or 1 (there must be one by the header) into `t`
+    /// and `v`. On error the state is left as it was, as by all readers.
+    ///
+    /// Like every `Decoder` method it is inlined into `next_batch` (its
+    /// only caller), so no call takes the decoder by reference and its
+    /// state stays in registers for the whole batch.
+    #[inline(always)]
+    fn read_head_sample(&mut self) -> Result<(), Error> {
         match self.num_read {
             0 => self.read_first(),
             _ => self.read_second(),
         }
     }
 
+    #[inline(always)]
+    fn truncated(&self) -> Error {
+        Error::Truncated {
+            sample: self.num_read,
+            num_samples: self.declared,
+            bit_offset: self.reader.position(),
+            len: (self.reader.len_bits() / 8) as usize,
+        }
+    }
+
     /// Sample 0: a varint timestamp and the raw value bits.
     #[inline(always)]
-    fn read_first(&mut self) -> ValueType {
+    fn read_first(&mut self) -> Result<(), Error> {
         let mut r = self.reader;
         let Some(zigzag) = read_uvarint(&mut r) else {
-            return self.fail(Error::VarintOverflow {
+            return Err(Error::VarintOverflow {
                 sample: 0,
-                byte_offset: (self.sample_offset() / 8) as usize,
+                byte_offset: (self.reader.position() / 8) as usize,
             });
         };
-        let t = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
         let v = r.read_bits(64);
         if r.overran() {
-            return self.fail(self.truncated());
+            return Err(self.truncated());
         }
         self.reader = r;
-        self.t = t;
+        self.t = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
         self.v = v;
         self.num_read = 1;
-        ValueType::Float
+        Ok(())
     }
 
     /// Sample 1: a uvarint timestamp delta and an XOR-compressed value.
     #[inline(always)]
-    fn read_second(&mut self) -> ValueType {
+    fn read_second(&mut self) -> Result<(), Error> {
         let mut r = self.reader;
         let Some(t_delta) = read_uvarint(&mut r) else {
-            return self.fail(Error::VarintOverflow {
+            return Err(Error::VarintOverflow {
                 sample: 1,
-                byte_offset: (self.sample_offset() / 8) as usize,
+                byte_offset: (self.reader.position() / 8) as usize,
             });
         };
         r.refill();
-        self.finish_sample(r, t_delta)
+        self.finish_sample(r, t_delta)?;
+        self.num_read = 2;
+        Ok(())
     }
 
     /// Samples 2 and later: a delta-of-delta timestamp and an XOR value.
+    /// Returns how many samples were read: one, or (at most `max`) a run
+    /// of samples that each repeat the previous interval and value, which
+    /// take two zero bits apiece and are counted off the buffer at once.
+    /// It leaves `num_read` alone (the batch loop counts), and errors
+    /// carry sample index 0 until the caller sets it.
     ///
     /// The hot path. Fields are cut from the reader's 64-bit buffer by
     /// shifts; the buffer is topped up once per sample at most, plus once
     /// more for a long value payload.
-    ///
-    /// This and everything it calls are `inline(always)`, the cold first
-    /// samples and error paths included: only when no call receives the
-    /// iterator by reference can the compiler keep its fields in registers
-    /// across a caller's `while it.next() == Float` loop, which halves the
-    /// time per sample.
     #[inline(always)]
-    fn read_later(&mut self) -> ValueType {
+    fn read_later(&mut self, max: usize) -> Result<usize, Error> {
         let mut r = self.reader;
         if r.available() < REFILL_BITS {
             r.refill();
@@ -205,6 +293,23 @@ impl<'a> XorIterator<'a> {
         // Regular scrapes give dod 0 (`0`) or a few ms of jitter (`10` +
         // 14 bits), tested first; the rarer wider buckets come after.
         let dod = if (w as i64) >= 0 {
+            if ((w << 1) as i64) >= 0 {
+                // `0` `0`: interval and value repeat. So may the samples
+                // after it; stop short of the end of the data, so that an
+                // overrun is still found by the full decoder.
+                let buffered = w.leading_zeros().min(r.available()) / 2;
+                let in_data = r.len_bits().saturating_sub(r.position()) / 2;
+                let run = (buffered as usize).min(max).min(in_data as usize);
+                if run > 0 {
+                    // run ≤ 31, so 2·run < 64 as `consume` requires.
+                    r.consume(2 * run as u32);
+                    self.reader = r;
+                    self.t = self
+                        .t
+                        .wrapping_add((self.t_delta as i64).wrapping_mul(run as i64));
+                    return Ok(run);
+                }
+            }
             r.consume(1);
             0
         } else if ((w << 1) as i64) >= 0 {
@@ -214,15 +319,16 @@ impl<'a> XorIterator<'a> {
             read_wide_dod(&mut r, w)
         };
         let t_delta = self.t_delta.wrapping_add(dod as u64);
-        self.finish_sample(r, t_delta)
+        self.finish_sample(r, t_delta)?;
+        Ok(1)
     }
 
     /// Decodes the XOR value at `r` (which holds at least 13 buffered
     /// bits), then commits the sample if the data held all of it.
     #[inline(always)]
-    fn finish_sample(&mut self, mut r: BitReader<'a>, t_delta: u64) -> ValueType {
+    fn finish_sample(&mut self, mut r: BitReader<'a>, t_delta: u64) -> Result<(), Error> {
         let w = r.peek();
-        let (mut leading, mut trailing) = (self.leading, self.trailing);
+        let mut window = self.window;
         let delta = if (w as i64) >= 0 {
             // `0`: value unchanged.
             r.consume(1);
@@ -237,34 +343,42 @@ impl<'a> XorIterator<'a> {
                 // `11`: 5 bits of leading zeros, 6 bits of significant-bit
                 // count (0 meaning 64).
                 r.consume(13);
-                leading = ((w >> 57) & 0x1f) as u8;
+                let leading = ((w >> 57) & 0x1f) as u8;
                 let significant = match ((w >> 51) & 0x3f) as u8 {
                     0 => 64,
                     n => n,
                 };
                 if leading + significant > 64 {
-                    return self.fail(Error::BadValueWindow {
+                    return Err(Error::BadValueWindow {
                         sample: self.num_read,
-                        bit_offset: self.sample_offset(),
+                        bit_offset: self.reader.position(),
                         leading,
                         significant,
                     });
                 }
-                trailing = 64 - leading - significant;
+                window = u32::from(significant) << 8 | u32::from(64 - leading - significant);
             }
-            r.read_bits(64 - u32::from(leading) - u32::from(trailing)) << trailing
+            r.read_bits(window >> 8) << (window & 0xff)
         };
         if r.overran() {
-            return self.fail(self.truncated());
+            return Err(self.truncated());
         }
         self.reader = r;
         self.t_delta = t_delta;
         self.t = self.t.wrapping_add(t_delta as i64);
         self.v ^= delta;
-        self.leading = leading;
-        self.trailing = trailing;
-        self.num_read += 1;
-        ValueType::Float
+        self.window = window;
+        Ok(())
+    }
+}
+
+/// Sets the sample index an error names.
+fn set_sample(err: &mut Error, index: u16) {
+    match err {
+        Error::Truncated { sample, .. }
+        | Error::VarintOverflow { sample, .. }
+        | Error::BadValueWindow { sample, .. } => *sample = index,
+        _ => {}
     }
 }
 
@@ -315,26 +429,25 @@ fn read_uvarint(r: &mut BitReader<'_>) -> Option<u64> {
 impl SampleIterator for XorIterator<'_> {
     #[inline]
     fn next(&mut self) -> ValueType {
-        // A failure freezes `num_total` at `num_read`, so this one range
-        // test also covers the error state.
-        if self.num_read >= 2 && self.num_read < self.num_total {
-            return self.read_later();
+        if self.pos + 1 < self.len {
+            self.pos += 1;
+            return ValueType::Float;
         }
-        self.next_cold()
+        self.next_batch()
     }
 
     fn seek(&mut self, t: i64) -> ValueType {
         if self.exhausted {
             return ValueType::None;
         }
-        if self.num_read > 0 && self.t >= t {
+        if self.len > 0 && self.at_t() >= t {
             return ValueType::Float;
         }
         loop {
             if self.next() == ValueType::None {
                 return ValueType::None;
             }
-            if self.t >= t {
+            if self.at_t() >= t {
                 return ValueType::Float;
             }
         }
@@ -342,15 +455,16 @@ impl SampleIterator for XorIterator<'_> {
 
     #[inline]
     fn at(&self) -> (i64, f64) {
-        (self.t, f64::from_bits(self.v))
+        let i = usize::from(self.pos) % BATCH;
+        (self.ts[i], f64::from_bits(self.vs[i]))
     }
 
     #[inline]
     fn at_t(&self) -> i64 {
-        self.t
+        self.ts[usize::from(self.pos) % BATCH]
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
-        self.err.as_ref().map(|e| e as _)
+        self.error().map(|e| e as _)
     }
 }

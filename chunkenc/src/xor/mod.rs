@@ -30,7 +30,7 @@ mod proptests;
 pub use appender::XorAppender;
 pub use iterator::XorIterator;
 
-use crate::{Error, Result, SampleIterator, ValueType};
+use crate::{ChunkFull, Error, Result, SampleIterator, ValueType};
 
 /// Length of the sample-count header that starts every chunk.
 pub(crate) const HEADER_LEN: usize = 2;
@@ -140,6 +140,23 @@ impl XorChunk<Vec<u8>> {
         XorChunk {
             bytes: vec![0; HEADER_LEN],
         }
+    }
+
+    /// Encodes `samples` into one chunk.
+    ///
+    /// ```
+    /// use aion_chunkenc::XorChunk;
+    /// let chunk = XorChunk::encode([(1_000, 1.0), (2_000, 1.0)]).unwrap();
+    /// assert_eq!(chunk.samples().unwrap(), [(1_000, 1.0), (2_000, 1.0)]);
+    /// ```
+    ///
+    /// Fails if there are more than [`MAX_SAMPLES`].
+    pub fn encode(samples: impl IntoIterator<Item = (i64, f64)>) -> Result<Self, ChunkFull> {
+        let mut app = XorAppender::new();
+        for (t, v) in samples {
+            app.append(t, v)?;
+        }
+        Ok(app.into_chunk())
     }
 
     /// An appender continuing this chunk in place (no copy).

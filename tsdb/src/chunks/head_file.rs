@@ -11,7 +11,7 @@
 //! Files are named `000001`, `000002`, … and hold at most 128 MiB. Writes
 //! go through a buffer that is flushed whole, so a killed process leaves
 //! every file ending on a record boundary; damage from a machine crash is
-//! found by [`HeadChunkStore::iterate`] and the files from the damaged one
+//! found when the head is rebuilt on open, and the files from the damaged one
 //! on are dropped (their samples are still in the WAL).
 //!
 //! A chunk is addressed by [`HeadChunkRef`]: `file_number << 32 | offset`,
@@ -97,6 +97,9 @@ pub(crate) struct DiskChunk {
     pub max_time: i64,
     pub encoding: u8,
     pub out_of_order: bool,
+    /// Where the chunk data lies in the file.
+    pub data_start: usize,
+    pub data_end: usize,
 }
 
 /// Damage found while reading the files.
@@ -252,6 +255,42 @@ fn check_header(b: &[u8]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Calls `f` for every chunk record of the bytes `b` of file `seq`, in
+/// order; stops at the first damage and returns where it is.
+pub(crate) fn scan_file(
+    seq: u32,
+    b: &[u8],
+    mut f: impl FnMut(DiskChunk),
+) -> std::result::Result<(), StoreCorruption> {
+    let corrupt = |offset: usize, reason: String| StoreCorruption {
+        file: seq,
+        offset: offset as u64,
+        reason,
+    };
+    check_header(b).map_err(|r| corrupt(0, r))?;
+    let end = b.len();
+    let mut at = FILE_HEADER_SIZE;
+    while at < end {
+        match parse_record(b, at, end).map_err(|r| corrupt(at, r))? {
+            None => break,
+            Some(r) => {
+                f(DiskChunk {
+                    series_ref: r.series_ref,
+                    chunk_ref: HeadChunkRef::new(seq, at as u32),
+                    min_time: r.min_time,
+                    max_time: r.max_time,
+                    encoding: r.encoding & !OUT_OF_ORDER_MASK,
+                    out_of_order: r.encoding & OUT_OF_ORDER_MASK != 0,
+                    data_start: r.data_start,
+                    data_end: r.data_end,
+                });
+                at = r.end;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Maps `file` read-only over `len` bytes.
 fn map_file(file: &File, len: usize, path: &Path) -> Result<memmap2::Mmap> {
     // SAFETY: the mapping is read-only. Chunk files are only ever appended
@@ -357,31 +396,7 @@ impl HeadChunkStore {
     ) -> std::result::Result<(), StoreCorruption> {
         let files: Vec<Arc<ChunkFile>> = self.files.read().values().cloned().collect();
         for cf in files {
-            let b = cf.bytes();
-            let corrupt = |offset: usize, reason: String| StoreCorruption {
-                file: cf.seq,
-                offset: offset as u64,
-                reason,
-            };
-            check_header(b).map_err(|r| corrupt(0, r))?;
-            let end = b.len();
-            let mut at = FILE_HEADER_SIZE;
-            while at < end {
-                match parse_record(b, at, end).map_err(|r| corrupt(at, r))? {
-                    None => break,
-                    Some(r) => {
-                        f(DiskChunk {
-                            series_ref: r.series_ref,
-                            chunk_ref: HeadChunkRef::new(cf.seq, at as u32),
-                            min_time: r.min_time,
-                            max_time: r.max_time,
-                            encoding: r.encoding & !OUT_OF_ORDER_MASK,
-                            out_of_order: r.encoding & OUT_OF_ORDER_MASK != 0,
-                        });
-                        at = r.end;
-                    }
-                }
-            }
+            scan_file(cf.seq, cf.bytes(), &mut f)?;
         }
         Ok(())
     }

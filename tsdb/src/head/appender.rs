@@ -162,16 +162,23 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        let slot = match self.buf.known_by_ref.get(&r) {
-            Some(&slot) => slot,
-            None => {
-                let series = self
-                    .head
-                    .series
-                    .get_by_ref(r)
-                    .ok_or(Error::UnknownSeriesRef(r))?;
-                self.remember(series)
-            }
+        // Batches usually repeat the previous batch's order (a scrape
+        // lists a target's series the same way each time): try the slot
+        // after the last one used before hashing.
+        let next = self.buf.slots.last().map_or(0, |&s| s as usize + 1);
+        let slot = match self.buf.known.get(next) {
+            Some(s) if s.series_ref == r => next as u32,
+            _ => match self.buf.known_by_ref.get(&r) {
+                Some(&slot) => slot,
+                None => {
+                    let series = self
+                        .head
+                        .series
+                        .get_by_ref(r)
+                        .ok_or(Error::UnknownSeriesRef(r))?;
+                    self.remember(series)
+                }
+            },
         };
         self.push(slot, t, v, min_valid)
     }

@@ -249,7 +249,7 @@ impl Head {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty labelset".into()));
         }
-        let hash = labels.stable_hash();
+        let hash = series::labels_hash(labels);
         if let Some(s) = self.series.get_by_hash(hash, labels) {
             return Ok((s, false));
         }
@@ -278,7 +278,7 @@ impl Head {
         r: SeriesRef,
         labels: &Labels,
     ) -> (Arc<MemSeries>, bool) {
-        let hash = labels.stable_hash();
+        let hash = series::labels_hash(labels);
         let created = self
             .series
             .get_or_insert(hash, labels, || {

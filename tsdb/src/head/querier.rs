@@ -54,6 +54,10 @@ enum OpenChunkCopy {
 impl Head {
     /// A querier over `[mint, maxt]` seeing every commit that returned
     /// before this call and none that starts after it.
+    ///
+    /// Hold it only while reading: while it lives, commits note on each
+    /// series they touch what it may see (a few bytes per series and per
+    /// query started meanwhile), as Prometheus's isolation does.
     pub fn querier(&self, mint: i64, maxt: i64) -> HeadQuerier<'_> {
         HeadQuerier {
             head: self,

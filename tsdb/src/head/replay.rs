@@ -25,9 +25,9 @@ use super::Head;
 use crate::{Error, Result};
 
 /// Samples handed to a worker at once.
-const SAMPLE_BATCH: usize = 4096;
+const SAMPLE_BATCH: usize = 16 * 1024;
 /// Batches queued per worker.
-const QUEUE_DEPTH: usize = 16;
+const QUEUE_DEPTH: usize = 8;
 /// Worker-local series lookup tables are direct-indexed up to this ref.
 const DIRECT_LOOKUP_REFS: u64 = 1 << 22;
 
@@ -81,6 +81,15 @@ pub struct ReplayReport {
     pub wal_corruption: Option<String>,
     /// What the repair removed.
     pub wal_repair: Option<RepairReport>,
+}
+
+/// The worker that replays series `r`: a multiply-shift range reduction of
+/// a mixed reference (a `%` by a run-time divisor costs a division per
+/// sample).
+#[inline]
+fn worker_of(r: u64, workers: usize) -> usize {
+    let mixed = (r.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
+    ((u64::from(mixed) * workers as u64) >> 32) as usize
 }
 
 /// What a replay worker did.
@@ -170,32 +179,49 @@ fn run_worker(
         maxt: i64::MIN,
         ..Default::default()
     };
-    let mut direct: Vec<Option<Arc<MemSeries>>> = Vec::new();
-    let mut other: HashMap<u64, Arc<MemSeries>> = HashMap::new();
+    // Series by reference with the end of their mmapped chunks: samples up
+    // to there are skipped without taking the series' lock.
+    let mut direct: Vec<Option<(Arc<MemSeries>, i64)>> = Vec::new();
+    let mut other: HashMap<u64, (Arc<MemSeries>, i64)> = HashMap::new();
+    let lookup = |r: u64| {
+        head.series.get_by_ref(r).map(|s| {
+            let mm_max = s
+                .state
+                .lock()
+                .mmapped
+                .last()
+                .map_or(i64::MIN, |c| c.max_time);
+            (s, mm_max)
+        })
+    };
     for mut batch in rx {
         if r.err.is_none() {
             for s in &batch {
-                let series = if s.r#ref < DIRECT_LOOKUP_REFS {
+                let entry = if s.r#ref < DIRECT_LOOKUP_REFS {
                     let i = s.r#ref as usize;
                     if i >= direct.len() {
                         direct.resize(i + 1, None);
                     }
                     if direct[i].is_none() {
-                        direct[i] = head.series.get_by_ref(s.r#ref);
+                        direct[i] = lookup(s.r#ref);
                     }
                     direct[i].as_ref()
                 } else {
                     if let std::collections::hash_map::Entry::Vacant(e) = other.entry(s.r#ref) {
-                        if let Some(x) = head.series.get_by_ref(s.r#ref) {
+                        if let Some(x) = lookup(s.r#ref) {
                             e.insert(x);
                         }
                     }
                     other.get(&s.r#ref)
                 };
-                let Some(series) = series else {
+                let Some((series, mm_max)) = entry else {
                     r.unknown += 1;
                     continue;
                 };
+                if s.t <= *mm_max {
+                    r.skipped += 1;
+                    continue;
+                }
                 let mut st = series.state.lock();
                 match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
                     Ok(true) => {
@@ -289,9 +315,14 @@ fn replay_wal(
                 Ok(Some(rec)) => rec,
                 Ok(None) => break,
                 Err(e) => {
-                    match e.position() {
-                        Some(at) => failure = Some((at.clone(), e.to_string())),
-                        None => return Err(e.into()),
+                    // Only damage is cut away; a record this build cannot
+                    // read (zstd) is data, and stops the open instead.
+                    match (&e, e.position()) {
+                        (
+                            aion_wal::Error::Corrupt { .. } | aion_wal::Error::Record { .. },
+                            Some(at),
+                        ) => failure = Some((at.clone(), e.to_string())),
+                        _ => return Err(e.into()),
                     }
                     break;
                 }
@@ -335,10 +366,12 @@ fn replay_wal(
                             continue;
                         }
                         let mut s = *s;
-                        if let Some(&r) = multi_ref.get(&s.r#ref) {
-                            s.r#ref = r;
+                        if !multi_ref.is_empty() {
+                            if let Some(&r) = multi_ref.get(&s.r#ref) {
+                                s.r#ref = r;
+                            }
                         }
-                        let w = (s.r#ref % workers as u64) as usize;
+                        let w = worker_of(s.r#ref, workers);
                         shards[w].push(s);
                         if shards[w].len() >= SAMPLE_BATCH {
                             let full = std::mem::replace(&mut shards[w], take_buf());

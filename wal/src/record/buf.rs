@@ -263,6 +263,52 @@ impl<'a> Buf<'a> {
     }
 }
 
+/// The base of v1 sample-like records (samples, exemplars, histogram
+/// samples): the first element's ref and timestamp as `be64`, then for
+/// every element, the first included, zig-zag deltas to them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeltaBase {
+    r#ref: i64,
+    t: i64,
+}
+
+impl DeltaBase {
+    /// Writes the base taken from the first element.
+    pub(crate) fn put(buf: &mut Vec<u8>, r#ref: u64, t: i64) -> DeltaBase {
+        put_be64(buf, r#ref);
+        put_be64(buf, t as u64);
+        DeltaBase {
+            r#ref: r#ref as i64,
+            t,
+        }
+    }
+
+    /// Writes an element's ref and timestamp as deltas to the base.
+    #[inline]
+    pub(crate) fn put_element(&self, buf: &mut Vec<u8>, r#ref: u64, t: i64) {
+        put_varint(buf, (r#ref as i64).wrapping_sub(self.r#ref));
+        put_varint(buf, t.wrapping_sub(self.t));
+    }
+
+    pub(crate) fn read(b: &mut Buf<'_>) -> Result<DeltaBase, DecodeError> {
+        Ok(DeltaBase {
+            r#ref: b.be64("first ref")? as i64,
+            t: b.be64("first timestamp")? as i64,
+        })
+    }
+
+    /// Reads an element's ref and timestamp.
+    #[inline]
+    pub(crate) fn read_element(&self, b: &mut Buf<'_>) -> Result<(u64, i64), DecodeError> {
+        let dref = b.varint("ref delta")?;
+        let dt = b.varint("timestamp delta")?;
+        Ok((
+            self.r#ref.wrapping_add(dref) as u64,
+            self.t.wrapping_add(dt),
+        ))
+    }
+}
+
 /// Returns the slot `n` of `out` for reuse, growing `out` by a default
 /// element when needed. Decoders fill slots in order and truncate at the
 /// end, so heap buffers inside elements (histogram buckets, metadata

@@ -9,7 +9,7 @@
 
 use aion_index::Labels;
 
-use super::buf::{put_be64, put_labels, put_varint, Buf};
+use super::buf::{put_be64, put_labels, Buf, DeltaBase};
 use super::error::DecodeError;
 use super::RecordType;
 
@@ -32,11 +32,9 @@ pub fn encode_exemplars(exemplars: &[RefExemplar], buf: &mut Vec<u8>) {
     let Some(first) = exemplars.first() else {
         return;
     };
-    put_be64(buf, first.r#ref);
-    put_be64(buf, first.t as u64);
+    let base = DeltaBase::put(buf, first.r#ref, first.t);
     for e in exemplars {
-        put_varint(buf, (e.r#ref as i64).wrapping_sub(first.r#ref as i64));
-        put_varint(buf, e.t.wrapping_sub(first.t));
+        base.put_element(buf, e.r#ref, e.t);
         put_be64(buf, e.v.to_bits());
         put_labels(buf, &e.labels);
     }
@@ -54,16 +52,14 @@ pub fn decode_exemplars(rec: &[u8], out: &mut Vec<RefExemplar>) -> Result<(), De
     if b.is_empty() {
         return Ok(());
     }
-    let base_ref = b.be64("first ref")? as i64;
-    let base_t = b.be64("first timestamp")? as i64;
+    let base = DeltaBase::read(&mut b)?;
     while !b.is_empty() {
-        let dref = b.varint("ref delta")?;
-        let dt = b.varint("timestamp delta")?;
+        let (r#ref, t) = base.read_element(&mut b)?;
         let v = b.be64_f64("value")?;
         let labels = b.labels()?;
         out.push(RefExemplar {
-            r#ref: base_ref.wrapping_add(dref) as u64,
-            t: base_t.wrapping_add(dt),
+            r#ref,
+            t,
             v,
             labels,
         });

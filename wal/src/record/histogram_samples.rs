@@ -19,7 +19,7 @@
 //! Types 12/13 use the v2 sample layout (see [`super::samples`]). Start
 //! timestamps are dropped when decoding, as for float samples.
 
-use super::buf::{put_be64, put_varint, slot, Buf};
+use super::buf::{put_varint, slot, Buf, DeltaBase};
 use super::error::DecodeError;
 use super::histogram::{FloatHistogram, Histogram, HistogramValue};
 use super::samples::{skip_first_start_time, skip_start_time_marker};
@@ -80,12 +80,10 @@ fn encode_v1<S: Sample>(typ: RecordType, samples: &[S], buf: &mut Vec<u8>) {
         return;
     };
     let (first_ref, first_t, _) = first.parts();
-    put_be64(buf, first_ref);
-    put_be64(buf, first_t as u64);
+    let base = DeltaBase::put(buf, first_ref, first_t);
     for s in samples {
         let (r, t, h) = s.parts();
-        put_varint(buf, (r as i64).wrapping_sub(first_ref as i64));
-        put_varint(buf, t.wrapping_sub(first_t));
+        base.put_element(buf, r, t);
         h.encode(buf);
     }
 }
@@ -138,14 +136,11 @@ fn decode_v1_body<S: Sample>(
     out: &mut Vec<S>,
     n: &mut usize,
 ) -> Result<(), DecodeError> {
-    let base_ref = b.be64("first ref")? as i64;
-    let base_t = b.be64("first timestamp")? as i64;
+    let base = DeltaBase::read(b)?;
     while !b.is_empty() {
-        let dref = b.varint("ref delta")?;
-        let dt = b.varint("timestamp delta")?;
+        let (r#ref, ts) = base.read_element(b)?;
         let (r, t, h) = slot(out, *n).parts_mut();
-        *r = base_ref.wrapping_add(dref) as u64;
-        *t = base_t.wrapping_add(dt);
+        (*r, *t) = (r#ref, ts);
         h.decode_into(b)?;
         *n += 1;
     }

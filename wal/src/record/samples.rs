@@ -16,7 +16,7 @@
 //! Aion does not store start timestamps: v2 records decode to the same
 //! [`RefSample`]s with the start timestamps dropped.
 
-use super::buf::{put_be64, put_varint, Buf};
+use super::buf::{put_be64, put_varint, Buf, DeltaBase};
 use super::error::{DecodeError, Problem};
 use super::RecordType;
 
@@ -39,11 +39,9 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
         return;
     };
     buf.reserve(16 + samples.len() * 12);
-    put_be64(buf, first.r#ref);
-    put_be64(buf, first.t as u64);
+    let base = DeltaBase::put(buf, first.r#ref, first.t);
     for s in samples {
-        put_varint(buf, (s.r#ref as i64).wrapping_sub(first.r#ref as i64));
-        put_varint(buf, s.t.wrapping_sub(first.t));
+        base.put_element(buf, s.r#ref, s.t);
         put_be64(buf, s.v.to_bits());
     }
 }
@@ -96,17 +94,11 @@ pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), Decode
 }
 
 fn decode_v1(b: &mut Buf<'_>, out: &mut Vec<RefSample>) -> Result<(), DecodeError> {
-    let base_ref = b.be64("first ref")? as i64;
-    let base_t = b.be64("first timestamp")? as i64;
+    let base = DeltaBase::read(b)?;
     while !b.is_empty() {
-        let dref = b.varint("ref delta")?;
-        let dt = b.varint("timestamp delta")?;
+        let (r#ref, t) = base.read_element(b)?;
         let v = b.be64_f64("value")?;
-        out.push(RefSample {
-            r#ref: base_ref.wrapping_add(dref) as u64,
-            t: base_t.wrapping_add(dt),
-            v,
-        });
+        out.push(RefSample { r#ref, t, v });
     }
     Ok(())
 }

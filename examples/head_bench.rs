@@ -1,0 +1,196 @@
+//! Head benchmarks that print figures (BENCHMARKS.md, "Head"):
+//!
+//! ```text
+//! # Heap per active series after ingesting N series × 2 h of 15 s samples
+//! cargo run --release --example head_bench -- memory [--series 1000000] [--dir DIR]
+//! # Time to open a data directory (WAL replay), e.g. one `promtool tsdb bench write` made
+//! cargo run --release --example head_bench -- replay DIR
+//! ```
+//!
+//! `memory` counts live heap bytes with a counting global allocator, so the
+//! figure is exact for this process; it also prints the anonymous and
+//! file-backed resident memory from `/proc/self/status`. `replay` copies
+//! nothing: point it at a copy if the original must stay untouched (opening
+//! starts a new WAL segment).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use aion_index::Labels;
+use aion_tsdb::{Db, Options};
+
+/// The system allocator, counting live bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments,
+// which upholds `GlobalAlloc`'s contract; the counter has no effect on the
+// memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn arg_value(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn series_labels(i: usize) -> Labels {
+    let host = i / 100;
+    Labels::from_pairs(&[
+        ("__name__", format!("node_metric_{}", i % 100)),
+        ("instance", format!("host-{host:06}.example.net:9100")),
+        ("job", "node".to_string()),
+        (
+            "env",
+            if host % 3 == 0 { "staging" } else { "prod" }.to_string(),
+        ),
+        ("region", format!("region-{}", host % 7)),
+    ])
+    .expect("valid labels")
+}
+
+fn memory(args: &[String]) {
+    let n: usize =
+        arg_value(args, "--series").map_or(1_000_000, |v| v.parse().expect("--series N"));
+    let tmp;
+    let dir = match arg_value(args, "--dir") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            tmp = tempfile::tempdir().expect("temp dir");
+            tmp.path().to_path_buf()
+        }
+    };
+    let db = Db::open(
+        &dir,
+        Options {
+            wal_compression: false,
+            ..Options::default()
+        },
+    )
+    .expect("open");
+    let labels: Vec<Labels> = (0..n).map(series_labels).collect();
+    let labels_heap: usize = labels.iter().map(Labels::heap_bytes).sum();
+    let base = LIVE.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let t0: i64 = 1_700_006_400_000; // a multiple of 2 h
+    let threads = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let per = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        for part in labels.chunks(per) {
+            let db = &db;
+            s.spawn(move || {
+                let mut app = db.appender();
+                let mut refs = vec![0u64; part.len()];
+                for step in 0..480i64 {
+                    let t = t0 + step * 15_000;
+                    for (i, l) in part.iter().enumerate() {
+                        let v = (step * 7 + i as i64) as f64;
+                        refs[i] = if step == 0 {
+                            app.append(l, t, v).expect("append")
+                        } else {
+                            app.append_ref(refs[i], t, v).expect("append")
+                        };
+                        if (i + 1) % 10_000 == 0 {
+                            app.commit().expect("commit");
+                        }
+                    }
+                    app.commit().expect("commit");
+                }
+            });
+        }
+    });
+    let took = start.elapsed();
+    let live = LIVE.load(Ordering::Relaxed);
+    let stats = db.head_stats(0);
+    println!(
+        "series={n} samples={} ingest_secs={:.1}",
+        n * 480,
+        took.as_secs_f64()
+    );
+    println!(
+        "head_heap_bytes={} head_heap_per_series={:.0} (counting allocator, labels passed in excluded: {} B/series held by the caller too)",
+        live - base,
+        (live - base) as f64 / n as f64,
+        labels_heap / n
+    );
+    println!(
+        "head_heap_per_series_with_labels={:.0}",
+        (live - base + labels_heap) as f64 / n as f64
+    );
+    println!(
+        "estimated_heap_per_series={:.0} chunks={} chunk_file_bytes={} rss_anon_kb={} rss_file_kb={}",
+        stats.heap_bytes as f64 / n as f64,
+        stats.num_chunks,
+        stats.chunk_file_bytes,
+        status_kb("RssAnon:"),
+        status_kb("RssFile:")
+    );
+    drop(labels);
+    db.close().expect("close");
+}
+
+fn replay(args: &[String]) {
+    let dir = args.get(2).expect("usage: head_bench replay DIR");
+    let start = Instant::now();
+    let db = Db::open(dir, Options::default()).expect("open");
+    let took = start.elapsed();
+    let r = db.replay_report();
+    println!(
+        "open_secs={:.3} series={} samples_read={} samples_appended={} samples_skipped={} mmapped_chunks={} replay_secs={:.3} peak_rss_kb={}",
+        took.as_secs_f64(),
+        r.series,
+        r.samples_read,
+        r.samples_appended,
+        r.samples_skipped,
+        r.mmapped_chunks,
+        r.duration.as_secs_f64(),
+        status_kb("VmHWM:")
+    );
+    db.close().expect("close");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("memory") => memory(&args),
+        Some("replay") => replay(&args),
+        _ => {
+            eprintln!("usage: head_bench memory [--series N] [--dir DIR] | head_bench replay DIR");
+            std::process::exit(2);
+        }
+    }
+}

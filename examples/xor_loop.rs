@@ -1,0 +1,92 @@
+//! Runs one XOR chunk operation in a tight loop, for profilers.
+//!
+//! ```sh
+//! cargo build --release --example xor_loop
+//! perf stat -e task-clock target/release/examples/xor_loop decode counter 200000
+//! perf record target/release/examples/xor_loop encode noisy_gauge 200000
+//! ```
+//!
+//! Encodes or decodes the reference chunk of a shape (the benchmarks'
+//! 120-sample chunks) `iterations` times and prints the wall-clock time per
+//! sample. `decode_dyn` reads through a `Box<dyn SampleIterator>`, as
+//! merging and query code does. On a shared machine, divide `perf stat`'s task-clock (CPU time)
+//! by `iterations × 120` instead: it leaves out the time the thread waited
+//! for a core, which criterion's wall-clock figures include.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use aion::chunkenc::synthetic::{self, Shape};
+use aion::chunkenc::{SampleIterator, ValueType, XorChunk, XorIterator};
+
+const USAGE: &str =
+    "usage: xor_loop <encode|decode|decode_dyn> <counter|noisy_gauge|constant> <iterations>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [op, shape, iterations] = args.as_slice() else {
+        eprintln!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let Some(shape) = Shape::ALL.into_iter().find(|s| s.name() == shape) else {
+        eprintln!("unknown shape {shape:?}\n{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let Ok(iterations) = iterations.parse::<u64>() else {
+        eprintln!("iterations must be a number, not {iterations:?}\n{USAGE}");
+        return ExitCode::FAILURE;
+    };
+
+    let samples = synthetic::reference(shape);
+    let chunk = encode(&samples);
+    let start = Instant::now();
+    let mut checksum = 0u64;
+    match op.as_str() {
+        "encode" => {
+            for _ in 0..iterations {
+                checksum ^= encode(black_box(&samples)).bytes().len() as u64;
+            }
+        }
+        "decode" => {
+            for _ in 0..iterations {
+                checksum ^= decode(XorIterator::new(black_box(chunk.bytes())));
+            }
+        }
+        "decode_dyn" => {
+            for _ in 0..iterations {
+                let it: Box<dyn SampleIterator + '_> =
+                    Box::new(XorIterator::new(black_box(chunk.bytes())));
+                checksum ^= decode(it);
+            }
+        }
+        other => {
+            eprintln!("unknown operation {other:?}\n{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let elapsed = start.elapsed();
+    black_box(checksum);
+    println!(
+        "{op} {}: {:.2} ns/sample wall clock over {} samples",
+        shape.name(),
+        elapsed.as_nanos() as f64 / (iterations * samples.len() as u64) as f64,
+        iterations * samples.len() as u64
+    );
+    ExitCode::SUCCESS
+}
+
+fn encode(samples: &[(i64, f64)]) -> XorChunk {
+    XorChunk::encode(samples.iter().copied()).expect("120 samples fit a chunk")
+}
+
+/// Folds every sample into a checksum so no decoding work can be skipped.
+fn decode(mut it: impl SampleIterator) -> u64 {
+    let mut acc = 0u64;
+    while it.next() == ValueType::Float {
+        let (t, v) = it.at();
+        acc = acc.rotate_left(5) ^ t as u64 ^ v.to_bits();
+    }
+    assert!(it.err().is_none(), "{:?}", it.err());
+    acc
+}

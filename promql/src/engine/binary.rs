@@ -1,0 +1,637 @@
+//! Binary operators: scalar–scalar, vector–scalar (streamed per series)
+//! and vector–vector with Prometheus's vector matching (one-to-one,
+//! `group_left`/`group_right`, set operators, `fill` modifiers).
+
+use std::collections::{HashMap, HashSet};
+
+use aion_index::{Labels, METRIC_NAME};
+
+use super::annotations::{go_quote, Annotation};
+use super::error::{Error, Result};
+use super::eval::{drop_metadata, Evaluator, Held, Sink, StepSeries};
+use super::functions::UniqueLabels;
+use super::fxhash::{FxHashMap, FxHasher};
+use crate::ast::{BinaryExpr, BinaryOp, Cardinality, ValueType, VectorMatching};
+use crate::value::FPoint;
+
+/// `scalar op scalar` (comparisons give 0 or 1; the parser requires
+/// `bool` there).
+pub(crate) fn scalar_binop(op: BinaryOp, l: f64, r: f64) -> f64 {
+    let b = |x: bool| if x { 1.0 } else { 0.0 };
+    match op {
+        BinaryOp::Add => l + r,
+        BinaryOp::Sub => l - r,
+        BinaryOp::Mul => l * r,
+        BinaryOp::Div => l / r,
+        BinaryOp::Pow => go_pow(l, r),
+        BinaryOp::Mod => l % r,
+        BinaryOp::Atan2 => l.atan2(r),
+        BinaryOp::Eql => b(l == r),
+        BinaryOp::Neq => b(l != r),
+        BinaryOp::Gtr => b(l > r),
+        BinaryOp::Lss => b(l < r),
+        BinaryOp::Gte => b(l >= r),
+        BinaryOp::Lte => b(l <= r),
+        // Not valid between scalars; the parser rejects these.
+        _ => f64::NAN,
+    }
+}
+
+/// Go's `math.Pow`, whose special cases differ from C's in a few places.
+fn go_pow(x: f64, y: f64) -> f64 {
+    if y == 0.0 {
+        return 1.0;
+    }
+    if x == 1.0 {
+        return 1.0;
+    }
+    if x == -1.0 && y.is_infinite() {
+        return 1.0;
+    }
+    x.powf(y)
+}
+
+/// The result of `l op r` between two floats and whether the element is
+/// kept (comparisons filter; arithmetic always keeps). `None`: the
+/// operator does not apply to floats (`</`, `>/`).
+fn elem_binop(op: BinaryOp, l: f64, r: f64) -> Option<(f64, bool)> {
+    Some(match op {
+        BinaryOp::Add => (l + r, true),
+        BinaryOp::Sub => (l - r, true),
+        BinaryOp::Mul => (l * r, true),
+        BinaryOp::Div => (l / r, true),
+        BinaryOp::Pow => (go_pow(l, r), true),
+        BinaryOp::Mod => (l % r, true),
+        BinaryOp::Atan2 => (l.atan2(r), true),
+        BinaryOp::Eql => (l, l == r),
+        BinaryOp::Neq => (l, l != r),
+        BinaryOp::Gtr => (l, l > r),
+        BinaryOp::Lss => (l, l < r),
+        BinaryOp::Gte => (l, l >= r),
+        BinaryOp::Lte => (l, l <= r),
+        _ => return None,
+    })
+}
+
+/// Arithmetic changes what a metric means, so its name goes.
+fn changes_metric_schema(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::Pow
+            | BinaryOp::Mod
+            | BinaryOp::Atan2
+    )
+}
+
+fn incompatible_types(op: BinaryOp, b: &BinaryExpr) -> Annotation {
+    Annotation::info(
+        format!(
+            "incompatible sample types encountered for binary operator {}: float {} float",
+            go_quote(op.as_str()),
+            op.as_str()
+        ),
+        Some(b.lhs.span().to(b.rhs.span())),
+    )
+}
+
+/// Prometheus's `MatchLabels`: the labels a series is matched on.
+fn match_labels(metric: &Labels, on: bool, names: &[String]) -> Labels {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    if on {
+        metric.keep(&names)
+    } else {
+        let mut names = names;
+        names.push(METRIC_NAME);
+        metric.without(&names)
+    }
+}
+
+/// The points of materialised series regrouped by step: `entries[offsets[i]
+/// .. offsets[i+1]]` are the `(series index, value)` pairs at step `i`, in
+/// series order (the order Prometheus gathers a step's vector in).
+struct ByStep {
+    offsets: Vec<usize>,
+    entries: Vec<(u32, f64)>,
+}
+
+impl ByStep {
+    fn new(ev: &Evaluator, series: &[StepSeries]) -> Self {
+        let n = ev.num_steps();
+        let mut offsets = vec![0usize; n + 1];
+        for s in series {
+            for p in &s.points {
+                offsets[ev.step_index(p.t) + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut entries = vec![(0u32, 0.0); offsets[n]];
+        for (si, s) in series.iter().enumerate() {
+            for p in &s.points {
+                let i = ev.step_index(p.t);
+                entries[fill[i]] = (si as u32, p.f);
+                fill[i] += 1;
+            }
+        }
+        ByStep { offsets, entries }
+    }
+
+    fn at(&self, i: usize) -> &[(u32, f64)] {
+        &self.entries[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+/// Collects a binary operation's per-step output into series.
+struct Output<'e, 'c, 'q> {
+    ev: &'e Evaluator<'c, 'q>,
+    series: Vec<StepSeries>,
+    index: HashMap<Labels, usize>,
+    // Duplicates within one step are only an error at this point in range
+    // evaluation, or without delayed name removal (Prometheus's
+    // `rangeEval`); otherwise the final clean-up (or an aggregation above)
+    // deals with them, so they are kept as separate series.
+    check_dups: bool,
+}
+
+impl<'e, 'c, 'q> Output<'e, 'c, 'q> {
+    fn new(ev: &'e Evaluator<'c, 'q>) -> Self {
+        Output {
+            ev,
+            series: Vec::new(),
+            index: HashMap::new(),
+            check_dups: !ev.is_instant() || !ev.delayed(),
+        }
+    }
+
+    /// The output series for `metric` (one per label set, unless
+    /// duplicates are kept apart).
+    fn series_for(&mut self, metric: &Labels, drop_name: bool) -> usize {
+        if self.check_dups {
+            if let Some(&k) = self.index.get(metric) {
+                return k;
+            }
+            self.index.insert(metric.clone(), self.series.len());
+        }
+        self.series
+            .push(StepSeries::new(metric.clone(), drop_name, Vec::new()));
+        self.series.len() - 1
+    }
+
+    /// Adds a point to output series `k`.
+    #[inline]
+    fn push(&mut self, k: usize, t: i64, f: f64) -> Result<()> {
+        self.ev.ctx.budget.take(1)?;
+        let s = &mut self.series[k];
+        if s.points.last().is_some_and(|p| p.t == t) {
+            return Err(Error::duplicate_labelset());
+        }
+        s.points.push(FPoint { t, f });
+        Ok(())
+    }
+
+    fn finish(self, sink: Sink) -> Result<()> {
+        let held = Held::new(&self.ev.ctx.budget, &self.series);
+        for s in self.series {
+            if !s.points.is_empty() {
+                sink(s)?;
+            }
+        }
+        drop(held);
+        Ok(())
+    }
+}
+
+impl<'c, 'q> Evaluator<'c, 'q> {
+    pub(crate) fn stream_binary(&self, b: &BinaryExpr, sink: Sink) -> Result<()> {
+        let lt = b.lhs.value_type();
+        let rt = b.rhs.value_type();
+        match (lt, rt) {
+            (ValueType::Vector, ValueType::Scalar) => {
+                let scalar = self.eval_scalar(&b.rhs)?;
+                self.stream_vector_scalar(b, &b.lhs, &scalar, false, sink)
+            }
+            (ValueType::Scalar, ValueType::Vector) => {
+                let scalar = self.eval_scalar(&b.lhs)?;
+                self.stream_vector_scalar(b, &b.rhs, &scalar, true, sink)
+            }
+            (ValueType::Vector, ValueType::Vector) => {
+                let default_matching;
+                let matching = match &b.matching {
+                    Some(m) => m,
+                    None => {
+                        default_matching = VectorMatching {
+                            card: if b.op.is_set_operator() {
+                                Cardinality::ManyToMany
+                            } else {
+                                Cardinality::OneToOne
+                            },
+                            matching_labels: Vec::new(),
+                            on: false,
+                            include: Vec::new(),
+                            fill: Default::default(),
+                        };
+                        &default_matching
+                    }
+                };
+                let lhs = self.collect(&b.lhs)?;
+                let _lheld = Held::new(&self.ctx.budget, &lhs);
+                let rhs = self.collect(&b.rhs)?;
+                let _rheld = Held::new(&self.ctx.budget, &rhs);
+                if b.op.is_set_operator() {
+                    self.set_operation(b.op, matching, &lhs, &rhs, sink)
+                } else {
+                    self.vector_binop(b, matching, &lhs, &rhs, sink)
+                }
+            }
+            _ => Err(Error::eval("invalid operand types for binary operation")),
+        }
+    }
+
+    fn stream_vector_scalar(
+        &self,
+        b: &BinaryExpr,
+        vector: &crate::ast::Expr,
+        scalar: &[f64],
+        swap: bool,
+        sink: Sink,
+    ) -> Result<()> {
+        let op = b.op;
+        let mut seen = UniqueLabels::new(self);
+        let mut incompatible = false;
+        self.stream(vector, &mut |mut s| {
+            s.points.retain_mut(|p| {
+                let sv = scalar[self.step_index(p.t)];
+                let (l, r) = if swap { (sv, p.f) } else { (p.f, sv) };
+                let Some((mut v, mut keep)) = elem_binop(op, l, r) else {
+                    incompatible = true;
+                    return false;
+                };
+                // A comparison keeps the vector's value, whichever side
+                // it is on.
+                if op.is_comparison() && swap {
+                    v = r;
+                }
+                if b.return_bool {
+                    v = if keep { 1.0 } else { 0.0 };
+                    keep = true;
+                }
+                p.f = v;
+                keep
+            });
+            if s.points.is_empty() {
+                return Ok(());
+            }
+            if changes_metric_schema(op) || b.return_bool {
+                self.mark_drop_name(&mut s);
+            }
+            seen.check(&s)?;
+            sink(s)
+        })?;
+        if incompatible {
+            self.ctx.annotate(incompatible_types(op, b));
+        }
+        Ok(())
+    }
+
+    /// Ordinals of each series' matching signature (equal signatures get
+    /// equal ordinals across both sides).
+    fn signatures(
+        &self,
+        matching: &VectorMatching,
+        lhs: &[StepSeries],
+        rhs: &[StepSeries],
+    ) -> (Vec<u32>, Vec<u32>, usize) {
+        let mut ordinals: HashMap<Labels, u32> = HashMap::new();
+        let mut sig = |s: &StepSeries| {
+            let key = match_labels(&s.metric, matching.on, &matching.matching_labels);
+            let next = ordinals.len() as u32;
+            *ordinals.entry(key).or_insert(next)
+        };
+        let l: Vec<u32> = lhs.iter().map(&mut sig).collect();
+        let r: Vec<u32> = rhs.iter().map(&mut sig).collect();
+        let n = ordinals.len();
+        (l, r, n)
+    }
+
+    fn set_operation(
+        &self,
+        op: BinaryOp,
+        matching: &VectorMatching,
+        lhs: &[StepSeries],
+        rhs: &[StepSeries],
+        sink: Sink,
+    ) -> Result<()> {
+        let (lsig, rsig, nsigs) = self.signatures(matching, lhs, rhs);
+        let lsteps = ByStep::new(self, lhs);
+        let rsteps = ByStep::new(self, rhs);
+        let mut present = vec![usize::MAX; nsigs];
+        let mut out = Output::new(self);
+        // Output series of each input series, created on first use.
+        let mut lout = vec![usize::MAX; lhs.len()];
+        let mut rout = vec![usize::MAX; rhs.len()];
+        let emit = |out: &mut Output<'_, 'c, 'q>,
+                    cache: &mut Vec<usize>,
+                    side: &[StepSeries],
+                    (si, f): (u32, f64),
+                    t: i64| {
+            let k = match cache[si as usize] {
+                usize::MAX => {
+                    let s = &side[si as usize];
+                    let k = out.series_for(&s.metric, s.drop_name);
+                    cache[si as usize] = k;
+                    k
+                }
+                k => k,
+            };
+            out.push(k, t, f)
+        };
+        for i in 0..self.num_steps() {
+            self.ctx.stop.check()?;
+            let t = self.step_ts(i);
+            let (l, r) = (lsteps.at(i), rsteps.at(i));
+            match op {
+                BinaryOp::And => {
+                    if l.is_empty() || r.is_empty() {
+                        continue;
+                    }
+                    for &(si, _) in r {
+                        present[rsig[si as usize] as usize] = i;
+                    }
+                    for &e in l {
+                        if present[lsig[e.0 as usize] as usize] == i {
+                            emit(&mut out, &mut lout, lhs, e, t)?;
+                        }
+                    }
+                }
+                BinaryOp::Or => {
+                    for &e in l {
+                        present[lsig[e.0 as usize] as usize] = i;
+                        emit(&mut out, &mut lout, lhs, e, t)?;
+                    }
+                    for &e in r {
+                        if l.is_empty() || present[rsig[e.0 as usize] as usize] != i {
+                            emit(&mut out, &mut rout, rhs, e, t)?;
+                        }
+                    }
+                }
+                _ => {
+                    // unless
+                    for &(si, _) in r {
+                        present[rsig[si as usize] as usize] = i;
+                    }
+                    for &e in l {
+                        if r.is_empty() || present[lsig[e.0 as usize] as usize] != i {
+                            emit(&mut out, &mut lout, lhs, e, t)?;
+                        }
+                    }
+                }
+            }
+        }
+        out.finish(sink)
+    }
+
+    fn vector_binop(
+        &self,
+        b: &BinaryExpr,
+        matching: &VectorMatching,
+        lhs_in: &[StepSeries],
+        rhs_in: &[StepSeries],
+        sink: Sink,
+    ) -> Result<()> {
+        let (lsig_in, rsig_in, nsigs) = self.signatures(matching, lhs_in, rhs_in);
+        let lsteps_in = ByStep::new(self, lhs_in);
+        let rsteps_in = ByStep::new(self, rhs_in);
+        // For one-to-many matching, swap the sides so the "one" side is
+        // always on the right; values are swapped back for the operation.
+        let swapped = matching.card == Cardinality::OneToMany;
+        let (lhs, rhs, lsig, rsig, lsteps, rsteps) = if swapped {
+            (rhs_in, lhs_in, &rsig_in, &lsig_in, &rsteps_in, &lsteps_in)
+        } else {
+            (lhs_in, rhs_in, &lsig_in, &rsig_in, &lsteps_in, &rsteps_in)
+        };
+        let fill = matching.fill;
+        let mut right: Vec<(usize, u32, f64)> = vec![(usize::MAX, 0, 0.0); nsigs];
+        let mut m = Matching {
+            b,
+            matching,
+            swapped,
+            drop_name: !self.delayed() && b.return_bool,
+            lhs,
+            rhs,
+            step: 0,
+            t: 0,
+            matched_one: vec![usize::MAX; nsigs],
+            matched_many: HashSet::default(),
+            matched_count: vec![(usize::MAX, 0); nsigs],
+            pairs: FxHashMap::default(),
+            incompatible: false,
+            out: Output::new(self),
+        };
+
+        for i in 0..self.num_steps() {
+            self.ctx.stop.check()?;
+            let (l, r) = (lsteps.at(i), rsteps.at(i));
+            if (l.is_empty() && r.is_empty())
+                || ((l.is_empty() || r.is_empty()) && fill.lhs.is_none() && fill.rhs.is_none())
+            {
+                continue;
+            }
+            m.step = i;
+            m.t = self.step_ts(i);
+            m.matched_many.clear();
+            // The "one" side by signature; two series with one signature
+            // there is many-to-many matching.
+            for &(si, f) in r {
+                let sig = rsig[si as usize];
+                let slot = &mut right[sig as usize];
+                if slot.0 == i {
+                    let one_side = if swapped { "left" } else { "right" };
+                    let s = &rhs[si as usize].metric;
+                    return Err(Error::eval(format!(
+                        "found duplicate series for the match group {} on the {} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                        match_labels(s, matching.on, &matching.matching_labels),
+                        one_side,
+                        s,
+                        rhs[slot.1 as usize].metric
+                    )));
+                }
+                *slot = (i, si, f);
+            }
+            for &(si, f) in l {
+                let sig = lsig[si as usize];
+                let slot = right[sig as usize];
+                if slot.0 == i {
+                    m.apply((Some(si), f), (Some(slot.1), slot.2), sig)?;
+                } else if let Some(fv) = fill.rhs {
+                    m.apply((Some(si), f), (None, fv), sig)?;
+                }
+            }
+            if let Some(fv) = fill.lhs {
+                for &(si, f) in r {
+                    let sig = rsig[si as usize];
+                    let done = if matching.card == Cardinality::OneToOne {
+                        m.matched_one[sig as usize] == i
+                    } else {
+                        m.matched_count[sig as usize].0 == i && m.matched_count[sig as usize].1 > 0
+                    };
+                    if !done {
+                        m.apply((None, fv), (Some(si), f), sig)?;
+                    }
+                }
+            }
+        }
+        if m.incompatible {
+            self.ctx.annotate(incompatible_types(b.op, b));
+        }
+        m.out.finish(sink)
+    }
+}
+
+/// The state of one vector–vector operation across its steps.
+struct Matching<'a, 'c, 'q> {
+    b: &'a BinaryExpr,
+    matching: &'a VectorMatching,
+    swapped: bool,
+    drop_name: bool,
+    /// The "many" side (after swapping for `group_right`).
+    lhs: &'a [StepSeries],
+    /// The "one" side.
+    rhs: &'a [StepSeries],
+    step: usize,
+    t: i64,
+    matched_one: Vec<usize>,
+    /// `(signature, output series)` pairs produced at the current step:
+    /// one signature must not produce one label set twice.
+    matched_many: HashSet<(u32, usize), std::hash::BuildHasherDefault<FxHasher>>,
+    matched_count: Vec<(usize, u32)>,
+    /// Output series of each matched pair (`u32::MAX`: a fill value).
+    pairs: FxHashMap<(u32, u32), usize>,
+    incompatible: bool,
+    out: Output<'a, 'c, 'q>,
+}
+
+impl Matching<'_, '_, '_> {
+    /// Prometheus's `resultMetric`.
+    fn result_metric(&self, ls: &Labels, rs: &Labels) -> Labels {
+        let op = self.b.op;
+        let mut l = if self.drop_name || changes_metric_schema(op) {
+            drop_metadata(ls)
+        } else {
+            ls.clone()
+        };
+        if self.matching.card == Cardinality::OneToOne {
+            let names: Vec<&str> = self
+                .matching
+                .matching_labels
+                .iter()
+                .map(String::as_str)
+                .collect();
+            l = if self.matching.on {
+                l.keep(&names)
+            } else {
+                l.without(&names)
+            };
+        }
+        if !self.matching.include.is_empty() {
+            let mut bld = l.builder();
+            for name in &self.matching.include {
+                match rs.get(name) {
+                    Some(v) if !v.is_empty() => bld.set(name, v),
+                    _ => bld.del(&[name.as_str()]),
+                };
+            }
+            l = bld.build().unwrap_or(l);
+        }
+        l
+    }
+
+    /// One matched pair (or a sample and a fill value, `None` index) of
+    /// the many side `ls` and the one side `rs`.
+    fn apply(&mut self, ls: (Option<u32>, f64), rs: (Option<u32>, f64), sig: u32) -> Result<()> {
+        let (mut fl, mut fr) = (ls.1, rs.1);
+        if self.swapped {
+            std::mem::swap(&mut fl, &mut fr);
+        }
+        let Some((mut v, keep)) = elem_binop(self.b.op, fl, fr) else {
+            self.incompatible = true;
+            return Ok(());
+        };
+        if self.b.return_bool {
+            v = if keep { 1.0 } else { 0.0 };
+        }
+        let key = (ls.0.unwrap_or(u32::MAX), rs.0.unwrap_or(u32::MAX));
+        let k = match self.pairs.get(&key) {
+            Some(&k) => k,
+            None => {
+                let on = self.matching.on;
+                let names = &self.matching.matching_labels;
+                let metric = match (ls.0, rs.0) {
+                    (Some(a), Some(c)) => self
+                        .result_metric(&self.lhs[a as usize].metric, &self.rhs[c as usize].metric),
+                    (Some(a), None) => {
+                        let l = &self.lhs[a as usize].metric;
+                        self.result_metric(l, &match_labels(l, on, names))
+                    }
+                    (None, Some(c)) => {
+                        let r = &self.rhs[c as usize].metric;
+                        self.result_metric(&match_labels(r, on, names), r)
+                    }
+                    (None, None) => return Ok(()),
+                };
+                let k = self.out.series_for(&metric, self.b.return_bool);
+                self.pairs.insert(key, k);
+                k
+            }
+        };
+        let i = self.step;
+        if self.matching.card == Cardinality::OneToOne {
+            if self.matched_one[sig as usize] == i {
+                return Err(Error::eval(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                ));
+            }
+            self.matched_one[sig as usize] = i;
+        } else {
+            if !self.matched_many.insert((sig, k)) {
+                return Err(Error::eval(
+                    "multiple matches for labels: grouping labels must ensure unique matches",
+                ));
+            }
+            let c = &mut self.matched_count[sig as usize];
+            if c.0 != i {
+                *c = (i, 0);
+            }
+            c.1 += 1;
+        }
+        if !keep && !self.b.return_bool {
+            return Ok(());
+        }
+        self.out.push(k, self.t, v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pow_follows_go() {
+        assert_eq!(go_pow(-1.0, f64::INFINITY), 1.0);
+        assert_eq!(go_pow(f64::NAN, 0.0), 1.0);
+        assert_eq!(go_pow(2.0, 10.0), 1024.0);
+    }
+
+    #[test]
+    fn comparisons_filter_arithmetic_keeps() {
+        assert_eq!(elem_binop(BinaryOp::Gtr, 1.0, 2.0), Some((1.0, false)));
+        assert_eq!(elem_binop(BinaryOp::Add, 1.0, 2.0), Some((3.0, true)));
+        assert_eq!(elem_binop(BinaryOp::TrimUpper, 1.0, 2.0), None);
+        assert_eq!(scalar_binop(BinaryOp::Lte, 1.0, 1.0), 1.0);
+    }
+}

@@ -1,0 +1,60 @@
+//! The `max_samples` limit: how many samples a query may hold in memory at
+//! once (window buffers, materialised intermediate vectors, aggregation
+//! state and the result).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::error::{Error, Result};
+
+#[derive(Debug)]
+pub(crate) struct SampleBudget {
+    max: usize,
+    current: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl SampleBudget {
+    pub(crate) fn new(max: usize) -> Self {
+        SampleBudget {
+            max,
+            current: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes `n` samples; fails with Prometheus's error when the total
+    /// exceeds the limit (the samples stay taken: the query is over).
+    #[inline]
+    pub(crate) fn take(&self, n: usize) -> Result<()> {
+        let now = self.current.fetch_add(n, Ordering::Relaxed) + n;
+        if now > self.peak.load(Ordering::Relaxed) {
+            self.peak.fetch_max(now, Ordering::Relaxed);
+        }
+        if now > self.max {
+            return Err(Error::TooManySamples);
+        }
+        Ok(())
+    }
+
+    /// Gives back `n` samples taken earlier.
+    #[inline]
+    pub(crate) fn give(&self, n: usize) {
+        // Saturating, so an accounting slip can never turn into a spurious
+        // "too many samples" error.
+        let _ = self
+            .current
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_sub(n))
+            });
+    }
+
+    /// The limit.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// The most samples held at once so far.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,420 @@
+//! The PromQL engine: evaluates instant and range queries over any
+//! [`Queryable`], with Prometheus 3's semantics.
+//!
+//! ```
+//! use aion_index::Labels;
+//! use aion_promql::{Engine, EngineOptions, Value};
+//! use aion_tsdb::MemStorage;
+//!
+//! let db = MemStorage::new();
+//! let s = Labels::from_pairs(&[("__name__", "http_requests_total"), ("job", "api")]).unwrap();
+//! for i in 0..=10 {
+//!     db.append(&s, i * 15_000, (i * 30) as f64).unwrap();
+//! }
+//! let engine = Engine::new(EngineOptions::default());
+//! let r = engine.instant_query(&db, "rate(http_requests_total[1m])", 150_000).unwrap();
+//! let Value::Vector(v) = r.value else { panic!() };
+//! assert!((v[0].f - 2.0).abs() < 1e-9);
+//! assert_eq!(v[0].metric.to_string(), r#"{job="api"}"#);
+//! ```
+//!
+//! # How it evaluates
+//!
+//! Evaluation streams: selectors read one storage series at a time through
+//! forward-only cursors (a range selector keeps exactly the samples of its
+//! current window), functions transform one series at a time, and
+//! aggregations fold each input series into per-group state as soon as it
+//! arrives. Peak memory is the output plus the windows in flight plus the
+//! inputs of operators that must see a whole step at once (vector
+//! matching, `sort`, `histogram_quantile`), never the raw input samples.
+//! [`EngineOptions::max_samples`] bounds it with Prometheus's error.
+//! Series of one selector are processed in parallel batches (rayon) when
+//! [`EngineOptions::parallel`] is set; results do not depend on it.
+
+mod aggregate;
+pub mod annotations;
+mod binary;
+mod budget;
+mod cancel;
+mod error;
+mod eval;
+mod functions;
+mod fxhash;
+pub mod histogram;
+mod info;
+mod mathx;
+mod range_fns;
+mod timerange;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, Instant};
+
+use aion_tsdb::Queryable;
+
+pub use annotations::{Annotation, AnnotationKind, Annotations};
+pub use cancel::CancellationToken;
+pub use error::{Error, Result};
+pub use mathx::almost_equal;
+
+use crate::ast::{self, Expr, ValueType};
+use crate::parser::{parse_with, ParseOptions};
+use crate::value::{FPoint, Sample, Series, Value};
+use cancel::Stopper;
+use eval::{merge_same_labelset, Ctx, Evaluated, Evaluator, StepSeries};
+
+/// Engine-wide settings. The defaults are Prometheus 3's defaults.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant vector selector looks for a sample (ms).
+    /// Prometheus's `--query.lookback-delta`, default 5 minutes.
+    pub lookback_delta: i64,
+    /// Most samples a query may hold in memory at once; more is
+    /// [`Error::TooManySamples`]. Prometheus's `--query.max-samples`,
+    /// default 50 000 000.
+    pub max_samples: usize,
+    /// Longest a query may run; `None` for no limit. Prometheus's
+    /// `--query.timeout`, default 2 minutes.
+    pub timeout: Option<Duration>,
+    /// Step of subqueries written without one (`[1h:]`), in ms: the
+    /// global evaluation interval, default 1 minute.
+    pub default_subquery_step: i64,
+    /// Keep the metric name until the end of evaluation and drop it only
+    /// then (Prometheus's `promql-delayed-name-removal` feature; off by
+    /// default, as in Prometheus).
+    pub delayed_name_removal: bool,
+    /// Allow the `@` modifier (on in Prometheus since 2.33).
+    pub enable_at_modifier: bool,
+    /// Allow negative offsets (on in Prometheus since 2.33).
+    pub enable_negative_offset: bool,
+    /// How query text is parsed (experimental functions and syntax).
+    pub parse_options: ParseOptions,
+    /// Process the series of a selector in parallel batches.
+    pub parallel: bool,
+    /// Use the samples' start timestamps (where the storage has them) in
+    /// `rate`, `increase`, `irate` and `resets`, and return them from
+    /// `start_timestamp()` (Prometheus's `use-start-timestamps`; off by
+    /// default, as in Prometheus).
+    pub use_start_timestamps: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            default_subquery_step: 60 * 1000,
+            delayed_name_removal: false,
+            enable_at_modifier: true,
+            enable_negative_offset: true,
+            parse_options: ParseOptions::default(),
+            parallel: true,
+            use_start_timestamps: false,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// The settings Prometheus's own PromQL test scripts assume: 10 000
+    /// samples, a 100 s timeout, delayed name removal, start timestamps and
+    /// every experimental feature.
+    pub fn prometheus_test_suite() -> Self {
+        EngineOptions {
+            max_samples: 10_000,
+            timeout: Some(Duration::from_secs(100)),
+            delayed_name_removal: true,
+            use_start_timestamps: true,
+            parse_options: ParseOptions::experimental(),
+            ..EngineOptions::default()
+        }
+    }
+}
+
+/// Per-query settings.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// Stops the query when canceled.
+    pub cancel: Option<CancellationToken>,
+    /// Overrides [`EngineOptions::lookback_delta`] (ms) when positive.
+    pub lookback_delta: Option<i64>,
+    /// Overrides [`EngineOptions::timeout`].
+    pub timeout: Option<Duration>,
+}
+
+/// What to evaluate: query text or an already parsed expression.
+#[derive(Debug, Clone, Copy)]
+pub enum QueryInput<'a> {
+    /// PromQL text, parsed with [`EngineOptions::parse_options`].
+    Text(&'a str),
+    /// A parsed expression (not yet preprocessed).
+    Expr(&'a Expr),
+}
+
+impl<'a> From<&'a str> for QueryInput<'a> {
+    fn from(s: &'a str) -> Self {
+        QueryInput::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for QueryInput<'a> {
+    fn from(s: &'a String) -> Self {
+        QueryInput::Text(s)
+    }
+}
+
+impl<'a> From<&'a Expr> for QueryInput<'a> {
+    fn from(e: &'a Expr) -> Self {
+        QueryInput::Expr(e)
+    }
+}
+
+/// A query's value and its warnings/infos.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The result. Range queries always give a [`Value::Matrix`].
+    pub value: Value,
+    /// Warnings and infos, as Prometheus reports them.
+    pub annotations: Annotations,
+    /// The most samples the query held in memory at once.
+    pub peak_samples: usize,
+}
+
+/// The PromQL engine. Cheap to share across threads; queries do not
+/// interfere with each other.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with the given settings.
+    pub fn new(options: EngineOptions) -> Self {
+        Engine { options }
+    }
+
+    /// The engine's settings.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Evaluates `query` at time `t` (ms since the epoch).
+    pub fn instant_query<'a>(
+        &self,
+        queryable: &dyn Queryable,
+        query: impl Into<QueryInput<'a>>,
+        t: i64,
+    ) -> Result<QueryResult> {
+        self.instant_query_with(queryable, query, t, &QueryOptions::default())
+    }
+
+    /// [`instant_query`](Self::instant_query) with per-query options.
+    pub fn instant_query_with<'a>(
+        &self,
+        queryable: &dyn Queryable,
+        query: impl Into<QueryInput<'a>>,
+        t: i64,
+        options: &QueryOptions,
+    ) -> Result<QueryResult> {
+        let expr = self.parse(query.into())?;
+        self.validate(&expr)?;
+        let expr = ast::preprocess(expr, t, t, 0)?;
+        // Prometheus evaluates an instant query as a one-step range with
+        // interval 1.
+        self.exec(queryable, &expr, t, t, 1, true, options)
+    }
+
+    /// Evaluates `query` at `start, start+step, ..., <= end` (ms). The
+    /// expression must be a scalar or instant vector; the result is a
+    /// matrix sorted by labels.
+    pub fn range_query<'a>(
+        &self,
+        queryable: &dyn Queryable,
+        query: impl Into<QueryInput<'a>>,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult> {
+        self.range_query_with(queryable, query, start, end, step, &QueryOptions::default())
+    }
+
+    /// [`range_query`](Self::range_query) with per-query options.
+    pub fn range_query_with<'a>(
+        &self,
+        queryable: &dyn Queryable,
+        query: impl Into<QueryInput<'a>>,
+        start: i64,
+        end: i64,
+        step: i64,
+        options: &QueryOptions,
+    ) -> Result<QueryResult> {
+        if step <= 0 {
+            return Err(Error::InvalidRange(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if end < start {
+            return Err(Error::InvalidRange(
+                "end timestamp must not be before start time",
+            ));
+        }
+        let expr = self.parse(query.into())?;
+        self.validate(&expr)?;
+        let ty = expr.value_type();
+        if ty != ValueType::Vector && ty != ValueType::Scalar {
+            return Err(Error::InvalidRangeQueryType(ty));
+        }
+        let expr = ast::preprocess(expr, start, end, step)?;
+        self.exec(queryable, &expr, start, end, step, false, options)
+    }
+
+    fn parse(&self, input: QueryInput) -> Result<Expr> {
+        Ok(match input {
+            QueryInput::Text(s) => parse_with(s, &self.options.parse_options)?,
+            QueryInput::Expr(e) => e.clone(),
+        })
+    }
+
+    fn validate(&self, expr: &Expr) -> Result<()> {
+        if self.options.enable_at_modifier && self.options.enable_negative_offset {
+            return Ok(());
+        }
+        let mut err = None;
+        expr.accept(&mut |e: &Expr, _: &[&Expr]| {
+            let (at, offset) = match e {
+                Expr::VectorSelector(vs) => (vs.at.is_some(), &vs.offset),
+                Expr::MatrixSelector(ms) => (ms.selector.at.is_some(), &ms.selector.offset),
+                Expr::Subquery(sq) => (sq.at.is_some(), &sq.offset),
+                _ => return true,
+            };
+            if at && !self.options.enable_at_modifier {
+                err.get_or_insert(Error::AtModifierDisabled);
+            }
+            let negative = match offset {
+                ast::Duration::Fixed(ms) => *ms < 0,
+                ast::Duration::Expr(_) => false,
+            };
+            if negative && !self.options.enable_negative_offset {
+                err.get_or_insert(Error::NegativeOffsetDisabled);
+            }
+            true
+        });
+        err.map_or(Ok(()), Err)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn exec(
+        &self,
+        queryable: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        interval: i64,
+        instant: bool,
+        options: &QueryOptions,
+    ) -> Result<QueryResult> {
+        let lookback = options
+            .lookback_delta
+            .filter(|&l| l > 0)
+            .unwrap_or(self.options.lookback_delta);
+        let deadline = options
+            .timeout
+            .or(self.options.timeout)
+            .map(|d| Instant::now() + d);
+        let stop = Stopper::new(options.cancel.clone(), deadline);
+        stop.check()?;
+        let (mint, maxt) = timerange::query_time_range(expr, start, end, lookback);
+        let querier = queryable.querier(mint, maxt).map_err(Error::Querier)?;
+        let ctx = Ctx::new(&*querier, &self.options, lookback, stop);
+        let ev = Evaluator {
+            ctx: &ctx,
+            start,
+            end,
+            interval,
+        };
+        let value = match ev.eval(expr)? {
+            Evaluated::Scalar(v) => {
+                if instant {
+                    Value::Scalar {
+                        t: start,
+                        v: v.first().copied().unwrap_or(f64::NAN),
+                    }
+                } else {
+                    let floats = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &f)| FPoint {
+                            t: ev.step_ts(i),
+                            f,
+                        })
+                        .collect();
+                    Value::Matrix(vec![Series {
+                        metric: aion_index::Labels::new(),
+                        floats,
+                    }])
+                }
+            }
+            Evaluated::String(s) => Value::String { t: start, v: s },
+            Evaluated::Vector(series) => {
+                let series = finish(series, self.options.delayed_name_removal)?;
+                if instant {
+                    Value::Vector(
+                        series
+                            .into_iter()
+                            .filter_map(|s| {
+                                let p = s.points.first()?;
+                                Some(Sample {
+                                    metric: s.metric,
+                                    t: start,
+                                    f: p.f,
+                                })
+                            })
+                            .collect(),
+                    )
+                } else {
+                    Value::Matrix(sorted_matrix(series))
+                }
+            }
+            Evaluated::Matrix(series) => {
+                let series = finish(series, self.options.delayed_name_removal)?;
+                Value::Matrix(sorted_matrix(series))
+            }
+        };
+        ctx.stop.check()?;
+        Ok(QueryResult {
+            value,
+            annotations: ctx.take_annotations(),
+            peak_samples: ctx.budget.peak(),
+        })
+    }
+}
+
+/// Delayed name removal at the end of evaluation, then merging of series
+/// that became equal.
+fn finish(series: Vec<StepSeries>, delayed: bool) -> Result<Vec<StepSeries>> {
+    let mut series = series;
+    if delayed {
+        for s in &mut series {
+            if s.drop_name {
+                s.metric = eval::drop_metadata(&s.metric);
+            }
+        }
+    }
+    series.retain(|s| !s.points.is_empty());
+    merge_same_labelset(series)
+}
+
+fn sorted_matrix(series: Vec<StepSeries>) -> Vec<Series> {
+    let mut m: Vec<Series> = series
+        .into_iter()
+        .filter(|s| !s.points.is_empty())
+        .map(|s| Series {
+            metric: s.metric,
+            floats: s.points,
+        })
+        .collect();
+    m.sort_by(|a, b| a.metric.cmp(&b.metric));
+    m
+}

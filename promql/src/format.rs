@@ -1,0 +1,193 @@
+//! Float formatting exactly as Prometheus's Go code prints numbers, so
+//! messages, labels (`count_values`) and API output match byte for byte.
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits,
+/// never an exponent; `NaN`, `+Inf`, `-Inf`.
+///
+/// ```
+/// use aion_promql::format::format_float;
+/// assert_eq!(format_float(1e21), "1000000000000000000000");
+/// assert_eq!(format_float(0.1), "0.1");
+/// assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
+/// ```
+pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v == f64::INFINITY {
+        "+Inf".to_string()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_string()
+    } else {
+        // Rust's `Display` for f64 also prints the shortest round-trip
+        // digits without an exponent.
+        format!("{v}")
+    }
+}
+
+/// Shortest round-trip decimal digits of a finite, non-zero `|v|` and the
+/// position of the decimal point (`0.d1d2… × 10^dp`), as Go's `decimal`.
+fn shortest_digits(v: f64) -> (String, i32) {
+    // `{:e}` gives the shortest round-trip mantissa, e.g. "1.2345e-7".
+    let s = format!("{:e}", v.abs());
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    (digits.to_string(), exp + 1)
+}
+
+/// `d.ddde±XX` from digits and decimal point position, Go style (at least
+/// two exponent digits).
+fn write_exp(out: &mut String, digits: &str, dp: i32) {
+    out.push_str(&digits[..1]);
+    if digits.len() > 1 {
+        out.push('.');
+        out.push_str(&digits[1..]);
+    }
+    let exp = dp - 1;
+    out.push('e');
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        out.push('0');
+    }
+    out.push_str(&e.to_string());
+}
+
+fn specials(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("NaN")
+    } else if v == f64::INFINITY {
+        Some("+Inf")
+    } else if v == f64::NEG_INFINITY {
+        Some("-Inf")
+    } else {
+        None
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: `1e+06`, `1.5e-07`.
+pub fn format_float_exp(v: f64) -> String {
+    if let Some(s) = specials(v) {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    if v.is_sign_negative() {
+        out.push('-');
+    }
+    if v == 0.0 {
+        out.push_str("0e+00");
+        return out;
+    }
+    let (digits, dp) = shortest_digits(v);
+    write_exp(&mut out, &digits, dp);
+    out
+}
+
+/// Go's `%g` / `%v` for a float64: shortest round-trip digits, in
+/// exponent form when the decimal exponent is below -4 or at least 6.
+///
+/// ```
+/// use aion_promql::format::format_go_g;
+/// assert_eq!(format_go_g(1.5), "1.5");
+/// assert_eq!(format_go_g(1e20), "1e+20");
+/// assert_eq!(format_go_g(123456.0), "123456");
+/// assert_eq!(format_go_g(0.00001), "1e-05");
+/// assert_eq!(format_go_g(f64::NAN), "NaN");
+/// ```
+pub fn format_go_g(v: f64) -> String {
+    if let Some(s) = specials(v) {
+        return s.to_string();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    let (digits, dp) = shortest_digits(v);
+    let exp = dp - 1;
+    // strconv decides with precision 6 when asked for the shortest form.
+    let eprec = 6;
+    let mut out = String::new();
+    if v < 0.0 {
+        out.push('-');
+    }
+    if exp < -4 || exp >= eprec {
+        write_exp(&mut out, &digits, dp);
+    } else {
+        out.push_str(&format!("{}", v.abs()));
+    }
+    out
+}
+
+/// Go's `%.2g`, used in detailed annotation texts.
+pub fn format_go_g2(v: f64) -> String {
+    if let Some(s) = specials(v) {
+        return s.to_string();
+    }
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    // Round to two significant digits.
+    let s = format!("{:.1e}", v.abs());
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+    }
+    let dp = exp + 1;
+    let mut out = String::new();
+    if v < 0.0 {
+        out.push('-');
+    }
+    let nd = digits.len() as i32;
+    let eprec = if 2 > nd && nd >= dp { nd } else { 2 };
+    if exp < -4 || exp >= eprec {
+        write_exp(&mut out, &digits, dp);
+    } else {
+        let value: f64 = format!("{}e{}", digits, dp - nd).parse().unwrap_or(0.0);
+        out.push_str(&format!("{value}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_g_matches_fmt_v() {
+        for (v, want) in [
+            (0.0, "0"),
+            (1.0, "1"),
+            (-2.5, "-2.5"),
+            (100000.0, "100000"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (1e21, "1e+21"),
+            (0.0001, "0.0001"),
+            (0.00012, "0.00012"),
+            (1.5e-5, "1.5e-05"),
+            (9.223372036854776e18, "9.223372036854776e+18"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ] {
+            assert_eq!(format_go_g(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn exp_format() {
+        assert_eq!(format_float_exp(1e-7), "1e-07");
+        assert_eq!(format_float_exp(1.5e300), "1.5e+300");
+        assert_eq!(format_float_exp(-2e21), "-2e+21");
+    }
+
+    #[test]
+    fn go_g2() {
+        assert_eq!(format_go_g2(0.5), "0.5");
+        assert_eq!(format_go_g2(12.0), "12");
+        assert_eq!(format_go_g2(123.0), "1.2e+02");
+        assert_eq!(format_go_g2(0.123), "0.12");
+    }
+}

@@ -1,0 +1,265 @@
+//! Encodes query results exactly as Prometheus's HTTP API encodes the
+//! `data` field of `/api/v1/query` and `/api/v1/query_range` answers:
+//! `{"resultType":"vector","result":[…]}`, byte for byte (number
+//! formatting, escaping and field order included), so a host can serve
+//! Aion's results to Grafana or compare them with a Prometheus server.
+//!
+//! ```
+//! use aion_index::Labels;
+//! use aion_promql::{json, Sample, Value};
+//!
+//! let v = Value::Vector(vec![Sample {
+//!     metric: Labels::from_pairs(&[("job", "api")]).unwrap(),
+//!     t: 1_435_781_451_781,
+//!     f: 1.0,
+//! }]);
+//! assert_eq!(
+//!     json::encode_data(&v),
+//!     r#"{"resultType":"vector","result":[{"metric":{"job":"api"},"value":[1435781451.781,"1"]}]}"#
+//! );
+//! ```
+
+use std::fmt::Write;
+
+use aion_index::Labels;
+
+use crate::format::{format_float, format_float_exp};
+use crate::value::{FPoint, Value};
+
+/// The `data` object for `value`.
+pub fn encode_data(value: &Value) -> String {
+    let mut out = String::new();
+    write_data(value, &mut out);
+    out
+}
+
+/// Appends the `data` object for `value` to `out`.
+pub fn write_data(value: &Value, out: &mut String) {
+    out.push_str("{\"resultType\":\"");
+    out.push_str(value.type_name());
+    out.push_str("\",\"result\":");
+    match value {
+        Value::Scalar { t, v } => {
+            out.push('[');
+            write_std_float(out, *t as f64 / 1000.0);
+            out.push_str(",\"");
+            out.push_str(&format_float(*v));
+            out.push_str("\"]");
+        }
+        Value::String { t, v } => {
+            out.push('[');
+            write_std_float(out, *t as f64 / 1000.0);
+            out.push(',');
+            write_json_string(out, v);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push('[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(out, &s.metric);
+                out.push_str(",\"value\":");
+                write_point(out, FPoint { t: s.t, f: s.f });
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push('[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(out, &s.metric);
+                if !s.floats.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (j, p) in s.floats.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        write_point(out, *p);
+                    }
+                    out.push(']');
+                }
+                out.push('}');
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+}
+
+/// `[<seconds>,"<value>"]` as Prometheus's `jsonutil` writes points.
+fn write_point(out: &mut String, p: FPoint) {
+    out.push('[');
+    write_timestamp(out, p.t);
+    out.push_str(",\"");
+    out.push_str(&format_sample_value(p.f));
+    out.push_str("\"]");
+}
+
+/// Milliseconds as seconds with up to three decimals (`jsonutil.MarshalTimestamp`).
+fn write_timestamp(out: &mut String, t: i64) {
+    let mut t = t as i128;
+    if t < 0 {
+        out.push('-');
+        t = -t;
+    }
+    let _ = write!(out, "{}", t / 1000);
+    let frac = t % 1000;
+    if frac != 0 {
+        let _ = write!(out, ".{frac:03}");
+    }
+}
+
+/// A sample value as `jsonutil.MarshalFloat` formats it: plain decimal,
+/// exponent form below 1e-6 or from 1e21 on, `NaN`, `+Inf`, `-Inf`.
+pub fn format_sample_value(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && abs.is_finite() && !(1e-6..1e21).contains(&abs) {
+        format_float_exp(f)
+    } else {
+        format_float(f)
+    }
+}
+
+/// A float as Go's `encoding/json` writes one (scalar and string
+/// timestamps): shortest decimal, exponent form with a one-digit minimum
+/// exponent outside [1e-6, 1e21).
+fn write_std_float(out: &mut String, f: f64) {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format_float_exp(f);
+        // Go cleans `e-07` up to `e-7`.
+        let s = match s.find("e-0") {
+            Some(i) if s.len() == i + 4 => format!("{}e-{}", &s[..i], &s[i + 3..]),
+            _ => s,
+        };
+        out.push_str(&s);
+    } else {
+        let _ = write!(out, "{f}");
+    }
+}
+
+fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(out, l.name);
+        out.push(':');
+        write_json_string(out, l.value);
+    }
+    out.push('}');
+}
+
+/// A JSON string with the escaping of Prometheus's encoder (jsoniter in
+/// standard-library mode): `\"`, `\\`, `\n`, `\r`, `\t`, other control
+/// characters and `<`, `>`, `&`, U+2028, U+2029 as `\u00XX`.
+fn write_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Sample, Series};
+
+    fn ls(p: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(p).unwrap()
+    }
+
+    #[test]
+    fn matrix() {
+        let v = Value::Matrix(vec![Series {
+            metric: ls(&[("__name__", "up"), ("a", "<&>\"\n")]),
+            floats: vec![
+                FPoint { t: 0, f: 1.5 },
+                FPoint {
+                    t: 1_500,
+                    f: f64::NAN,
+                },
+                FPoint {
+                    t: -2_050,
+                    f: f64::INFINITY,
+                },
+                FPoint { t: 3_001, f: 1e-7 },
+                FPoint { t: 4_000, f: 1e21 },
+                FPoint {
+                    t: 5_000,
+                    f: 123456789.0,
+                },
+            ],
+        }]);
+        assert_eq!(
+            encode_data(&v),
+            r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","a":"\u003c\u0026\u003e\"\n"},"values":[[0,"1.5"],[1.500,"NaN"],[-2.050,"+Inf"],[3.001,"1e-07"],[4,"1e+21"],[5,"123456789"]]}]}"#
+        );
+        assert_eq!(
+            encode_data(&Value::Matrix(vec![])),
+            r#"{"resultType":"matrix","result":[]}"#
+        );
+    }
+
+    #[test]
+    fn vector_scalar_string() {
+        let v = Value::Vector(vec![Sample {
+            metric: Labels::new(),
+            t: 10_000,
+            f: -0.25,
+        }]);
+        assert_eq!(
+            encode_data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{},"value":[10,"-0.25"]}]}"#
+        );
+        assert_eq!(
+            encode_data(&Value::Scalar { t: 1_500, v: 1e300 }),
+            format!(
+                r#"{{"resultType":"scalar","result":[1.5,"1{}"]}}"#,
+                "0".repeat(300)
+            )
+        );
+        assert_eq!(
+            encode_data(&Value::String {
+                t: 0,
+                v: "a\"b".into()
+            }),
+            r#"{"resultType":"string","result":[0,"a\"b"]}"#
+        );
+    }
+
+    #[test]
+    fn std_floats() {
+        let mut s = String::new();
+        write_std_float(&mut s, 1e-7);
+        assert_eq!(s, "1e-7");
+        let mut s = String::new();
+        write_std_float(&mut s, 1_435_781_451.781);
+        assert_eq!(s, "1435781451.781");
+    }
+}

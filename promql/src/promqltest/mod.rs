@@ -1,0 +1,507 @@
+//! A runner for Prometheus's PromQL test scripts (`.test` files, described
+//! in `shared/promql-tests/FORMAT.md`): it loads the data into a
+//! [`TestStorage`], runs every `eval` with an [`Engine`] exactly as
+//! Prometheus's `promqltest` does (the query itself, its `@`-pinned
+//! variants and the range-mode cross-check) and compares results,
+//! annotations and errors.
+//!
+//! ```
+//! use aion_promql::promqltest::{run_script, MemTestStorage};
+//! use aion_promql::{Engine, EngineOptions};
+//!
+//! let script = "load 1m\n  up{job=\"a\"} 1 0\n\neval instant at 1m up\n  up{job=\"a\"} 0\n";
+//! let engine = Engine::new(EngineOptions::prometheus_test_suite());
+//! let report = run_script(script, &mut MemTestStorage::new(), &engine);
+//! assert_eq!((report.passed(), report.failed()), (1, 0));
+//! ```
+//!
+//! Evals the engine cannot run are reported as skipped with a reason, not
+//! as passed: those whose expected values are native histograms, those
+//! whose queries read native histogram samples (the engine refuses them)
+//! and, with a storage that does not keep start timestamps (see
+//! [`TestStorage::keeps_start_timestamps`]), those that read series loaded
+//! with them (`@st` lines).
+
+mod compare;
+pub mod script;
+mod storage;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use aion_index::Labels;
+
+use crate::ast::{AtModifier, Expr};
+use crate::engine::{Engine, Error};
+use crate::parser::{parse_with, ParseOptions};
+pub use script::{parse_script, Command, EvalCmd, EvalKind, ScriptError};
+use script::{LoadCmd, LoadSeries, SeqValue};
+pub use storage::{MemTestStorage, TestStorage};
+
+/// Why an eval was not run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// Its expected values are native histograms.
+    ExpectsNativeHistograms,
+    /// Its query reads native histogram samples, which the engine does not
+    /// support yet.
+    ReadsNativeHistograms,
+    /// Its query reads series loaded with start timestamps, which the
+    /// storage does not keep.
+    StartTimestamps,
+    /// The engine reported another missing feature.
+    Unsupported(String),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::ExpectsNativeHistograms => f.write_str("expects native histogram results"),
+            SkipReason::ReadsNativeHistograms => {
+                f.write_str("reads native histogram samples (not supported yet)")
+            }
+            SkipReason::StartTimestamps => {
+                f.write_str("reads series with start timestamps (not stored)")
+            }
+            SkipReason::Unsupported(m) => write!(f, "unsupported: {m}"),
+        }
+    }
+}
+
+/// How one eval went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every check passed.
+    Passed,
+    /// A check failed; the message says which and how.
+    Failed(String),
+    /// Not run.
+    Skipped(SkipReason),
+}
+
+/// The outcome of one `eval` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    /// 1-based line of the eval.
+    pub line: usize,
+    /// Its query.
+    pub query: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// The outcome of a whole script.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScriptReport {
+    /// Every eval, in file order.
+    pub evals: Vec<EvalReport>,
+    /// A problem outside the evals (invalid script, failed load); the
+    /// script stops there.
+    pub error: Option<String>,
+}
+
+impl ScriptReport {
+    /// Evals that passed.
+    pub fn passed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Passed))
+    }
+
+    /// Evals that failed.
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed(_)))
+    }
+
+    /// Evals that were skipped.
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped(_)))
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.evals.iter().filter(|e| f(&e.outcome)).count()
+    }
+
+    /// Skipped evals per reason.
+    pub fn skip_reasons(&self) -> BTreeMap<SkipReason, usize> {
+        let mut m = BTreeMap::new();
+        for e in &self.evals {
+            if let Outcome::Skipped(r) = &e.outcome {
+                *m.entry(r.clone()).or_default() += 1;
+            }
+        }
+        m
+    }
+}
+
+/// Runs a script against `storage` (cleared first) with `engine`.
+pub fn run_script(text: &str, storage: &mut dyn TestStorage, engine: &Engine) -> ScriptReport {
+    let mut report = ScriptReport::default();
+    let cmds = match parse_script(text) {
+        Ok(c) => c,
+        Err(e) => {
+            report.error = Some(format!("invalid script: {e}"));
+            return report;
+        }
+    };
+    // Queries must parse, or the whole file is invalid (as upstream).
+    let opts = ParseOptions::experimental();
+    for c in &cmds {
+        if let Command::Eval(e) = c {
+            if let Err(err) = parse_with(&e.query, &opts) {
+                report.error = Some(format!(
+                    "line {}: invalid query {:?}: {err}",
+                    e.line, e.query
+                ));
+                return report;
+            }
+        }
+    }
+    storage.clear();
+    let mut runner = Runner {
+        storage,
+        engine,
+        st_series: Vec::new(),
+    };
+    for c in cmds {
+        match c {
+            Command::Clear { .. } => {
+                runner.storage.clear();
+                runner.st_series.clear();
+            }
+            Command::Load(load) => {
+                if let Err(e) = runner.load(&load) {
+                    report.error = Some(format!("line {}: load failed: {e}", load.line));
+                    return report;
+                }
+            }
+            Command::Eval(e) => {
+                let outcome = runner.eval(&e);
+                report.evals.push(EvalReport {
+                    line: e.line,
+                    query: e.query.clone(),
+                    outcome,
+                });
+            }
+        }
+    }
+    report
+}
+
+struct Runner<'a> {
+    storage: &'a mut dyn TestStorage,
+    engine: &'a Engine,
+    /// Series loaded with start timestamps.
+    st_series: Vec<Labels>,
+}
+
+/// The native histograms with custom buckets `load_with_nhcb` adds next to
+/// classic histogram series: one per base name and labels (without `le`),
+/// with a sample wherever a member series has a float sample.
+fn nhcb_series(series: &[LoadSeries]) -> Result<Vec<LoadSeries>, String> {
+    let mut groups: BTreeMap<Labels, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    for s in series {
+        let Some(name) = s.labels.metric_name() else {
+            continue;
+        };
+        let base = if let Some(b) = name.strip_suffix("_bucket") {
+            let Some(le) = s.labels.get("le") else {
+                return Err(format!("expected bucket label in metric {}", s.labels));
+            };
+            match le.parse::<f64>() {
+                Ok(v) if !v.is_nan() => {}
+                _ => continue,
+            }
+            b
+        } else if let Some(b) = name.strip_suffix("_count") {
+            b
+        } else if let Some(b) = name.strip_suffix("_sum") {
+            b
+        } else {
+            continue;
+        };
+        let mut bld = s.labels.builder();
+        bld.set("__name__", base);
+        bld.del(&["le"]);
+        let key = bld.build().map_err(|e| e.to_string())?;
+        let ts = groups.entry(key).or_default();
+        for &(t, v) in &s.samples {
+            if matches!(v, SeqValue::Float(_)) {
+                ts.insert(t);
+            }
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .filter(|(_, ts)| !ts.is_empty())
+        .map(|(labels, ts)| LoadSeries {
+            labels,
+            samples: ts.into_iter().map(|t| (t, SeqValue::Histogram)).collect(),
+            start_timestamps: None,
+        })
+        .collect())
+}
+
+/// The query with `@ t` on every selector and outermost subquery that has
+/// none (Prometheus's `atModifierTestCases`); `None` when the query calls a
+/// function whose value depends on the evaluation time.
+fn pin_to(expr: &Expr, t: i64) -> Option<Expr> {
+    fn unsafe_call(e: &Expr) -> bool {
+        match e {
+            Expr::Call(c) if c.func.is_at_modifier_unsafe() => true,
+            Expr::Subquery(s) if s.at.is_some() => false,
+            _ => e.children().into_iter().any(unsafe_call),
+        }
+    }
+    if unsafe_call(expr) {
+        return None;
+    }
+    let mut e = expr.clone();
+    e.walk_mut(&mut |n| match n {
+        Expr::VectorSelector(vs) => {
+            vs.at.get_or_insert(AtModifier::Timestamp(t));
+            false
+        }
+        Expr::MatrixSelector(ms) => {
+            ms.selector.at.get_or_insert(AtModifier::Timestamp(t));
+            false
+        }
+        Expr::Subquery(sq) => {
+            sq.at.get_or_insert(AtModifier::Timestamp(t));
+            false
+        }
+        _ => true,
+    });
+    Some(e)
+}
+
+impl Runner<'_> {
+    fn load(&mut self, load: &LoadCmd) -> Result<(), String> {
+        let mut series = load.series.clone();
+        if load.with_nhcb {
+            series.extend(nhcb_series(&load.series)?);
+        }
+        for s in &series {
+            if s.start_timestamps
+                .as_ref()
+                .is_some_and(|sts| sts.iter().any(|st| st.is_some_and(|v| v != 0)))
+            {
+                self.st_series.push(s.labels.clone());
+            }
+        }
+        self.storage.load(&series)
+    }
+
+    /// Whether the query selects a series that was loaded with start
+    /// timestamps, which the storage does not keep.
+    fn reads_start_timestamps(&self, expr: &Expr) -> bool {
+        if self.storage.keeps_start_timestamps() {
+            return false;
+        }
+        crate::ast::collect_selectors(expr).iter().any(|vs| {
+            self.st_series.iter().any(|l| {
+                vs.matchers
+                    .iter()
+                    .all(|m| m.matches(l.get(m.name()).unwrap_or("")))
+            })
+        })
+    }
+
+    fn eval(&mut self, cmd: &EvalCmd) -> Outcome {
+        if cmd.expects_histograms() {
+            return Outcome::Skipped(SkipReason::ExpectsNativeHistograms);
+        }
+        let expr = match parse_with(&cmd.query, &ParseOptions::experimental()) {
+            Ok(e) => e,
+            Err(e) => return Outcome::Failed(format!("query does not parse: {e}")),
+        };
+        if self.reads_start_timestamps(&expr) {
+            return Outcome::Skipped(SkipReason::StartTimestamps);
+        }
+        let result = match cmd.kind {
+            EvalKind::Range { start, end, step } => self.run_range(cmd, &expr, start, end, step),
+            EvalKind::Instant { at } => {
+                let mut queries = vec![(expr.clone(), at)];
+                if let Some(pinned) = pin_to(&expr, at) {
+                    let times: Vec<i64> = if at == 0 {
+                        vec![-1000, 0, 1000]
+                    } else {
+                        vec![-10 * at, 0, at / 5, at, 10 * at]
+                    };
+                    queries.extend(times.into_iter().map(|t| (pinned.clone(), t)));
+                }
+                queries
+                    .iter()
+                    .try_for_each(|(e, t)| self.run_instant(cmd, e, *t))
+            }
+        };
+        match result {
+            Ok(()) => Outcome::Passed,
+            Err(RunError::Skip(r)) => Outcome::Skipped(r),
+            Err(RunError::Fail(m)) => Outcome::Failed(m),
+        }
+    }
+
+    fn run_range(
+        &self,
+        cmd: &EvalCmd,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<(), RunError> {
+        let q = self.storage.queryable();
+        match self.engine.range_query(q, expr, start, end, step) {
+            Err(e) => expected_failure(cmd, &e, &cmd.query),
+            Ok(_) if cmd.fail => Err(RunError::Fail(format!(
+                "expected error evaluating query {:?} but got none",
+                cmd.query
+            ))),
+            Ok(r) => {
+                compare::check_annotations(cmd, &r.annotations, &cmd.query)?;
+                compare::compare(cmd, &r.value, start, end, step).map_err(RunError::Fail)
+            }
+        }
+    }
+
+    fn run_instant(&self, cmd: &EvalCmd, expr: &Expr, t: i64) -> Result<(), RunError> {
+        let q = self.storage.queryable();
+        let text = expr.to_string();
+        let r = match self.engine.instant_query(q, expr, t) {
+            Err(e) => return expected_failure(cmd, &e, &text),
+            Ok(_) if cmd.fail => {
+                return Err(RunError::Fail(format!(
+                    "expected error evaluating query {text:?} at {t} but got none"
+                )))
+            }
+            Ok(r) => r,
+        };
+        compare::check_annotations(cmd, &r.annotations, &text)?;
+        let (start, end, step) = cmd.range_vector.unwrap_or((t, t, 0));
+        compare::compare(cmd, &r.value, start, end, step)
+            .map_err(|m| RunError::Fail(format!("{m} (query {text:?} at {t})")))?;
+        if !cmd.range_check() || contains_query_context_fn(&cmd.query) {
+            return Ok(());
+        }
+        // The same expression as a short range query must agree at `t`.
+        let rr = match self
+            .engine
+            .range_query(q, expr, t - 60_000, t + 60_000, 60_000)
+        {
+            Ok(rr) => rr,
+            Err(Error::Unsupported(m)) => return Err(RunError::Skip(skip_reason(&m))),
+            Err(e) => {
+                return Err(RunError::Fail(format!(
+                    "error evaluating query {text:?} at {t} in range mode: {e}"
+                )))
+            }
+        };
+        if cmd.ordered {
+            return Ok(());
+        }
+        compare::compare_range_mode(cmd, &r.value, &rr.value, t)
+            .map_err(|m| RunError::Fail(format!("{m} (query {text:?} at {t}, range mode)")))
+    }
+}
+
+/// Whether the query calls `start()`, `end()`, `range()` or `step()`,
+/// which make the range-mode cross-check meaningless.
+fn contains_query_context_fn(q: &str) -> bool {
+    ["start()", "end()", "range()", "step()"]
+        .iter()
+        .any(|f| q.contains(f))
+}
+
+enum RunError {
+    Skip(SkipReason),
+    Fail(String),
+}
+
+fn skip_reason(message: &str) -> SkipReason {
+    if message.contains("native histogram") {
+        SkipReason::ReadsNativeHistograms
+    } else if message.contains("start timestamp") {
+        SkipReason::StartTimestamps
+    } else {
+        SkipReason::Unsupported(message.to_string())
+    }
+}
+
+/// Judges an error: expected (and matching the expectations) or a failure.
+fn expected_failure(cmd: &EvalCmd, e: &Error, query: &str) -> Result<(), RunError> {
+    if let Error::Unsupported(m) = e {
+        return Err(RunError::Skip(skip_reason(m)));
+    }
+    if !cmd.fail {
+        return Err(RunError::Fail(format!(
+            "error evaluating query {query:?}: {e}"
+        )));
+    }
+    let text = e.to_string();
+    for m in &cmd.fail_matches {
+        if !m.matches(&text) {
+            return Err(RunError::Fail(format!(
+                "expected error matching {m} evaluating query {query:?}, but got: {text}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl From<String> for RunError {
+    fn from(m: String) -> Self {
+        RunError::Fail(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineOptions;
+
+    fn run(text: &str) -> ScriptReport {
+        let engine = Engine::new(EngineOptions::prometheus_test_suite());
+        run_script(text, &mut MemTestStorage::new(), &engine)
+    }
+
+    #[test]
+    fn pinning_follows_upstream() {
+        let e = parse_with(
+            "rate(x[5m]) + y @ 10 + sum_over_time(z[5m:1m] @ 20)",
+            &ParseOptions::experimental(),
+        )
+        .unwrap();
+        let p = pin_to(&e, 1000).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "rate(x[5m] @ 1.000) + y @ 10.000 + sum_over_time(z[5m:1m] @ 20.000)"
+        );
+        let e = parse_with(
+            "sum_over_time(rate(x[1m])[5m:1m])",
+            &ParseOptions::experimental(),
+        )
+        .unwrap();
+        assert_eq!(
+            pin_to(&e, 1000).unwrap().to_string(),
+            "sum_over_time(rate(x[1m])[5m:1m] @ 1.000)"
+        );
+        let e = parse_with("time() + x", &ParseOptions::experimental()).unwrap();
+        assert!(pin_to(&e, 1000).is_none());
+    }
+
+    #[test]
+    fn failures_are_reported() {
+        let r = run("load 1m\n  m 1\n\neval instant at 0 m\n  m 2\n");
+        assert_eq!(r.failed(), 1, "{r:?}");
+        let r = run("load 1m\n  m 1\n\neval instant at 0 m\n  m 1\n\neval instant at 0 nope\n");
+        assert_eq!((r.passed(), r.failed()), (2, 0), "{r:?}");
+    }
+
+    #[test]
+    fn histogram_evals_are_skipped() {
+        let r = run("load 1m\n  h {{schema:0 count:1}}\n  f 1\n\neval instant at 0 h\n\neval instant at 0 f\n  f 1\n");
+        assert_eq!((r.passed(), r.failed(), r.skipped()), (1, 0, 1), "{r:?}");
+        assert_eq!(
+            r.skip_reasons().into_iter().collect::<Vec<_>>(),
+            vec![(SkipReason::ReadsNativeHistograms, 1)]
+        );
+    }
+}

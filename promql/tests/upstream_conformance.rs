@@ -1,0 +1,114 @@
+//! Prometheus's own PromQL test scripts (`shared/promql-tests/upstream`),
+//! one `#[test]` per file, run against the in-memory storage with the
+//! settings the scripts assume.
+//!
+//! A file passes when none of its evals fails. Evals may only be skipped
+//! for the reasons listed in [`ALLOWED_SKIPS`] (native histograms, start
+//! timestamps), and each file's pass/skip counts are pinned, so an engine
+//! change that makes an eval skip or fail is noticed.
+
+use std::path::{Path, PathBuf};
+
+use aion_promql::promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
+use aion_promql::{Engine, EngineOptions};
+
+/// Why an eval may be skipped: the engine has no native histograms yet
+/// and the storage keeps no start timestamps.
+const ALLOWED_SKIPS: &[SkipReason] = &[
+    SkipReason::ExpectsNativeHistograms,
+    SkipReason::ReadsNativeHistograms,
+    SkipReason::StartTimestamps,
+];
+
+fn upstream_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("AION_PROMQL_TESTS") {
+        return PathBuf::from(dir);
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared/promql-tests/upstream"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "shared/promql-tests/upstream not found above {}; set AION_PROMQL_TESTS",
+                manifest.display()
+            )
+        })
+}
+
+/// Runs one file and checks it against its pinned `(passed, skipped)`.
+fn run_file(name: &str, passed: usize, skipped: usize) {
+    let path = upstream_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let engine = Engine::new(EngineOptions::prometheus_test_suite());
+    let report = run_script(&text, &mut MemTestStorage::new(), &engine);
+    let mut problems = Vec::new();
+    if let Some(e) = &report.error {
+        problems.push(format!("{name}: {e}"));
+    }
+    for e in &report.evals {
+        match &e.outcome {
+            Outcome::Failed(m) => problems.push(format!("{name}:{}: {}\n    {m}", e.line, e.query)),
+            Outcome::Skipped(r) if !ALLOWED_SKIPS.contains(r) => {
+                problems.push(format!("{name}:{}: {} skipped: {r}", e.line, e.query))
+            }
+            _ => {}
+        }
+    }
+    println!(
+        "{name}: {} passed, {} failed, {} skipped {:?}",
+        report.passed(),
+        report.failed(),
+        report.skipped(),
+        report.skip_reasons()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(
+        (report.passed(), report.skipped()),
+        (passed, skipped),
+        "{name}: pass/skip counts changed (update the pinned numbers if intended)"
+    );
+}
+
+macro_rules! upstream {
+    ($($test:ident => $file:literal, $passed:literal, $skipped:literal;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                run_file($file, $passed, $skipped);
+            }
+        )*
+
+        /// Every file of the corpus has a test above.
+        #[test]
+        fn every_upstream_file_is_covered() {
+            let known = [$($file),*];
+            let mut missing = Vec::new();
+            for entry in std::fs::read_dir(upstream_dir()).expect("read upstream dir") {
+                let name = entry.expect("dir entry").file_name().to_string_lossy().into_owned();
+                if name.ends_with(".test") && !known.contains(&name.as_str()) {
+                    missing.push(name);
+                }
+            }
+            assert!(missing.is_empty(), "no test for {missing:?}");
+        }
+    };
+}
+
+upstream! {
+    aggregators => "aggregators.test", 126, 34;
+    at_modifier => "at_modifier.test", 71, 0;
+    collision => "collision.test", 2, 0;
+    functions => "functions.test", 326, 105;
+    histograms => "histograms.test", 93, 92;
+    literals => "literals.test", 25, 0;
+    native_histograms => "native_histograms.test", 3, 519;
+    operators => "operators.test", 141, 72;
+    range_queries => "range_queries.test", 17, 1;
+    selectors => "selectors.test", 31, 0;
+    staleness => "staleness.test", 17, 0;
+    start_timestamps => "start_timestamps.test", 16, 10;
+    subquery => "subquery.test", 32, 2;
+    trig_functions => "trig_functions.test", 19, 0;
+}

@@ -1,0 +1,162 @@
+//! `aion dump` (examples/aion.rs) prints exactly what `promtool tsdb dump`
+//! prints for a directory `promtool tsdb bench write` made.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn promtool() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/promtool");
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
+        panic!("promtool not found but AION_REQUIRE_PROMTOOL=1 (apt-get install prometheus)");
+    }
+    eprintln!("note: promtool not found; skipping");
+    None
+}
+
+/// The example binary: built by `cargo test` (without `--test`) next to
+/// this test's binary; otherwise built here, in a target directory of its
+/// own (the running cargo holds the lock of the usual one).
+fn aion_example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let bin = profile_dir.join("examples").join("aion");
+    if bin.exists() {
+        return bin;
+    }
+    let target = profile_dir.parent().unwrap().join("cli-test");
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "aion", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .unwrap();
+    assert!(st.success(), "building the aion example failed");
+    target.join("debug").join("examples").join("aion")
+}
+
+fn sorted_stdout(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<&[u8]> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.sort();
+    let mut v = lines.join(&b'\n');
+    v.push(b'\n');
+    v
+}
+
+fn first_lines(src: &Path, n: usize, dest: &Path) {
+    let text = std::fs::read_to_string(src).unwrap();
+    let lines: Vec<&str> = text.lines().take(n).collect();
+    std::fs::write(dest, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn aion_dump_equals_promtool_dump() {
+    let Some(promtool) = promtool() else { return };
+    let aion = aion_example();
+    // `shared/` sits beside the repository (or beside the worktrees' parent).
+    let Some(shared) = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/data/20kseries.json"))
+        .find(|p| p.exists())
+    else {
+        panic!("shared/data/20kseries.json not found beside the repository");
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("1k.json");
+    first_lines(&shared, 1000, &input);
+    let out = tmp.path().join("out");
+    let st = Command::new(&promtool)
+        .args(["tsdb", "bench", "write", "--metrics=1000", "--scrapes=500"])
+        .arg(format!("--out={}", out.display()))
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let dir = out.join("storage");
+
+    let theirs = sorted_stdout(Command::new(&promtool).args(["tsdb", "dump"]).arg(&dir));
+    let ours = sorted_stdout(Command::new(&aion).arg("dump").arg(&dir));
+    assert_eq!(theirs.iter().filter(|&&b| b == b'\n').count(), 500_000);
+    assert!(
+        ours == theirs,
+        "aion dump | sort differs from promtool tsdb dump | sort"
+    );
+
+    // With a selector and a time range, as promtool filters.
+    let args = [
+        "--match",
+        "{__name__=~\"a.*\"}",
+        "--min-time",
+        "3000000",
+        "--max-time",
+        "6000000",
+    ];
+    let theirs = sorted_stdout(
+        Command::new(&promtool)
+            .args([
+                "tsdb",
+                "dump",
+                "--match={__name__=~\"a.*\"}",
+                "--min-time=3000000",
+                "--max-time=6000000",
+            ])
+            .arg(&dir),
+    );
+    let ours = sorted_stdout(Command::new(&aion).arg("dump").args(args).arg(&dir));
+    assert!(theirs.len() > 1);
+    assert!(ours == theirs, "filtered dumps differ");
+}
+
+#[test]
+fn cli_exit_codes() {
+    let aion = aion_example();
+    let st = Command::new(&aion).arg("--help").output().unwrap();
+    assert_eq!(st.status.code(), Some(0));
+    let st = Command::new(&aion)
+        .args(["dump", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&st.stdout).contains("Examples:"));
+    let st = Command::new(&aion)
+        .args(["bench", "write", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(0));
+    let st = Command::new(&aion)
+        .args(["dump", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    let st = Command::new(&aion)
+        .args(["dump", "/nonexistent/aion-dir"])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(!st.stderr.is_empty());
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Command::new(&aion)
+        .args(["dump", "--match", "rate(x[5m])"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("invalid series selector"));
+}

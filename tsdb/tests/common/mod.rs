@@ -1,0 +1,127 @@
+//! Helpers of the integration tests: the Prometheus binaries and the
+//! `promtool tsdb bench write` input.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The path of a Prometheus binary, or `None` (with a note) when missing.
+/// With `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`) a missing binary
+/// fails the test instead.
+pub fn binary(name: &str) -> Option<PathBuf> {
+    let candidate = PathBuf::from("/usr/bin").join(name);
+    let found = candidate.exists().then_some(candidate).or_else(|| {
+        let out = Command::new("which").arg(name).output().ok()?;
+        let p = String::from_utf8(out.stdout).ok()?.trim().to_string();
+        (!p.is_empty()).then(|| PathBuf::from(p))
+    });
+    if found.is_none() {
+        if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
+            panic!("{name} not found but AION_REQUIRE_PROMTOOL=1 (apt-get install prometheus)");
+        }
+        eprintln!("note: {name} not found; skipping this interop test");
+    }
+    found
+}
+
+/// Writes the first `n` lines of `shared/data/20kseries.json` to `dest`.
+/// Without the shared file, writes `n` lines of the same shape from a
+/// fixed-seed generator (shared/data/README.md allows that substitute).
+pub fn write_series_file(dest: &Path, n: usize) {
+    // `shared/` sits beside the repository (or beside the worktrees' parent).
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/data/20kseries.json"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("shared/data/20kseries.json"));
+    if let Ok(text) = fs::read_to_string(&shared) {
+        let lines: Vec<&str> = text.lines().take(n).collect();
+        fs::write(dest, lines.join("\n") + "\n").unwrap();
+        return;
+    }
+    eprintln!("note: {} missing; generating label sets", shared.display());
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut word = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (b'a' + (x % 26) as u8) as char
+            })
+            .collect()
+    };
+    let mut out = String::new();
+    for _ in 0..n {
+        let mut fields = vec![format!("\"__name__\":\"{}\"", word(20))];
+        for k in 0..8 {
+            fields.push(format!("\"l{k}{}\":\"{}\"", word(5), word(12)));
+        }
+        out.push('{');
+        out.push_str(&fields.join(","));
+        out.push_str("}\n");
+    }
+    fs::write(dest, out).unwrap();
+}
+
+/// Runs `promtool tsdb bench write` into `out`; the data directory is
+/// `out/storage`.
+pub fn promtool_bench_write(
+    promtool: &Path,
+    out: &Path,
+    input: &Path,
+    metrics: usize,
+    scrapes: usize,
+) -> PathBuf {
+    let status = Command::new(promtool)
+        .args(["tsdb", "bench", "write"])
+        .arg(format!("--out={}", out.display()))
+        .arg(format!("--metrics={metrics}"))
+        .arg(format!("--scrapes={scrapes}"))
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "promtool bench write failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    out.join("storage")
+}
+
+/// `promtool tsdb dump DIR`, sorted.
+pub fn promtool_dump_sorted(promtool: &Path, dir: &Path) -> Vec<String> {
+    let out = Command::new(promtool)
+        .args(["tsdb", "dump"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool tsdb dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
