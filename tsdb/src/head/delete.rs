@@ -62,7 +62,9 @@ impl Head {
         if ts.is_empty() {
             return None;
         }
-        let s = self.series.get_by_hash(super::series::labels_hash(labels), labels)?;
+        let s = self
+            .series
+            .get_by_hash(super::series::labels_hash(labels), labels)?;
         ts.get(&s.series_ref).map(|i| (s.series_ref, i.clone()))
     }
 }
