@@ -55,6 +55,44 @@ Examples:
         after_help = "Examples:\n  aion bench write ../shared/data/20kseries.json\n  aion bench write --help"
     )]
     Bench(BenchCommand),
+    /// Backfill data from other formats into blocks.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Build blocks from an OpenMetrics text file, as `promtool tsdb
+    /// create-blocks-from openmetrics` does.
+    #[command(after_help = "\
+FILE is OpenMetrics text ending in `# EOF`; every sample needs a timestamp
+(seconds). Blocks are cut at aligned windows of the block duration (2h, or
+the largest of 2h·3^n not above --max-block-duration) and written into DIR
+(created if missing), ready for `aion dump`, Prometheus or promtool. Samples
+may come in any order; memory stays bounded (sorted runs are spilled to DIR
+while reading). On invalid input the error names the line and column, and
+nothing of the import is left in DIR.
+
+A progress bar is drawn on stderr when it is a terminal; the last line on
+stdout summarises what was written.
+
+Examples:
+  aion import openmetrics metrics.om data/
+  aion import openmetrics --max-block-duration 24h metrics.om data/")]
+    Openmetrics(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The OpenMetrics text file.
+    file: PathBuf,
+    /// The directory to write blocks into.
+    #[arg(default_value = "data/")]
+    dir: PathBuf,
+    /// Longest block to create (e.g. `2h`, `6h`, `1d`); rounded down to
+    /// one of Prometheus's block ranges, at least 2h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    max_block_duration: Option<i64>,
 }
 
 #[derive(Args)]
@@ -124,6 +162,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dump(args) => dump(args),
         Command::Bench(BenchCommand::Write(args)) => bench_write(args),
+        Command::Import(ImportCommand::Openmetrics(args)) => import_openmetrics(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -339,4 +378,124 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
         peak_rss_kb()
     );
     Ok(())
+}
+
+/// A duration as Prometheus writes them (`90s`, `2h`, `1d`, `1h30m`), in
+/// milliseconds.
+fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let mut total: i64 = 0;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("invalid duration {s:?}"));
+        }
+        let n: i64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
+            "y" => 365 * 86_400_000,
+            _ => return Err(format!("invalid duration {s:?}: unknown unit")),
+        };
+        rest = &rest[unit_len..];
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("duration {s:?} is too long"))?;
+    }
+    Ok(total)
+}
+
+/// `aion import openmetrics FILE DIR`.
+fn import_openmetrics(args: ImportArgs) -> Result<(), Failure> {
+    use aion_tsdb::backfill::{self, BackfillOptions, ImportProgress};
+    use std::io::IsTerminal;
+
+    let start = Instant::now();
+    let mut options = BackfillOptions::default();
+    if let Some(max) = args.max_block_duration {
+        options.block_duration_ms = BackfillOptions::block_duration_for(max);
+    }
+    let mut bar = ProgressBar::new(io::stderr().is_terminal());
+    let report = backfill::import_openmetrics(&args.file, &args.dir, options, &mut |p| match p {
+        ImportProgress::Parsing { done, total } => bar.show("reading", done, total),
+        ImportProgress::Writing { done, total } => {
+            bar.show("writing blocks", done as u64, total as u64)
+        }
+    });
+    bar.clear();
+    let report = report?;
+    println!(
+        "imported {} samples of {} series into {} block(s) in {} ({:.2}s)",
+        report.samples,
+        report.series,
+        report.blocks.len(),
+        args.dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A one-line progress bar on stderr, drawn only on a terminal and at
+/// most ten times a second.
+struct ProgressBar {
+    enabled: bool,
+    last: Option<Instant>,
+    drawn: bool,
+}
+
+impl ProgressBar {
+    fn new(enabled: bool) -> Self {
+        ProgressBar {
+            enabled,
+            last: None,
+            drawn: false,
+        }
+    }
+
+    fn show(&mut self, what: &str, done: u64, total: u64) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        let due = self
+            .last
+            .is_none_or(|l| now.duration_since(l) >= Duration::from_millis(100));
+        if !due && done < total {
+            return;
+        }
+        self.last = Some(now);
+        let frac = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
+        let width = 30;
+        let filled = ((frac * width as f64) as usize).min(width);
+        eprint!(
+            "\r[{}{}] {:3.0}% {what:<15}",
+            "=".repeat(filled),
+            " ".repeat(width - filled),
+            frac * 100.0
+        );
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            eprint!("\r{}\r", " ".repeat(60));
+            self.drawn = false;
+        }
+    }
 }

@@ -1,11 +1,13 @@
-//! The database: a data directory, its lock, its head and (later) its
-//! blocks.
+//! The database: a data directory, its lock, its head and its blocks
+//! (`db_blocks.rs`: block set, persistence, compaction, retention).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aion_wal::Wal;
 
+use crate::block::Block;
+use crate::db_blocks::{open_blocks, BackgroundCompaction, CompactReport, DbBlocks};
 use crate::head::{Appender, Head, HeadStats, ReplayReport};
 use crate::lockfile::LockFile;
 use crate::querier::{ChunkQuerier, ChunkQueryable, Querier, Queryable};
@@ -42,6 +44,8 @@ pub struct Db {
     lock: Option<LockFile>,
     read_only: bool,
     replay: ReplayReport,
+    blocks: Arc<DbBlocks>,
+    background: Option<BackgroundCompaction>,
     closed: bool,
 }
 
@@ -81,13 +85,21 @@ impl Db {
         } else {
             Some(LockFile::acquire(&dir)?)
         };
+        let (blocks, warnings) = open_blocks(&dir, false, options.quarantine_corrupt_blocks)?;
+        // Samples below the newest block's end are in blocks already: the
+        // head refuses them, and replay skips them.
+        let min_valid = blocks
+            .iter()
+            .map(|b| b.max_time())
+            .max()
+            .unwrap_or(i64::MIN);
         let (wal, open_report) = Wal::open(dir.join("wal"), options.wal_options())?;
         let head = Head::new(
             &options,
             &dir.join("chunks_head"),
             Some(wal),
             false,
-            i64::MIN,
+            min_valid,
         )?;
         let mut replay =
             crate::head::replay::replay(&head, &dir.join("wal"), false, replay_threads(&options))?;
@@ -98,13 +110,32 @@ impl Db {
                 t.dropped_bytes, t.at
             ));
         }
+        let head = Arc::new(head);
+        let blocks = Arc::new(DbBlocks::new(
+            &dir,
+            &options,
+            false,
+            head.clone(),
+            blocks,
+            warnings,
+        ));
+        let background = if options.background_compaction {
+            Some(BackgroundCompaction::start(
+                blocks.clone(),
+                options.compaction_interval,
+            )?)
+        } else {
+            None
+        };
         Ok(Db {
             dir,
             options,
-            head: Arc::new(head),
+            head,
             lock,
             read_only: false,
             replay,
+            blocks,
+            background,
             closed: false,
         })
     }
@@ -128,16 +159,33 @@ impl Db {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
             ));
         }
-        let head = Head::new(&options, &dir.join("chunks_head"), None, true, i64::MIN)?;
+        let (blocks, warnings) = open_blocks(&dir, true, true)?;
+        let min_valid = blocks
+            .iter()
+            .map(|b| b.max_time())
+            .max()
+            .unwrap_or(i64::MIN);
+        let head = Head::new(&options, &dir.join("chunks_head"), None, true, min_valid)?;
         let replay =
             crate::head::replay::replay(&head, &dir.join("wal"), true, replay_threads(&options))?;
+        let head = Arc::new(head);
+        let blocks = Arc::new(DbBlocks::new(
+            &dir,
+            &options,
+            true,
+            head.clone(),
+            blocks,
+            warnings,
+        ));
         Ok(Db {
             dir,
             options,
-            head: Arc::new(head),
+            head,
             lock: None,
             read_only: true,
             replay,
+            blocks,
+            background: None,
             closed: false,
         })
     }
@@ -198,6 +246,9 @@ impl Db {
             return Ok(());
         }
         self.closed = true;
+        if let Some(mut bg) = self.background.take() {
+            bg.stop();
+        }
         let mut result = Ok(());
         if !self.read_only {
             result = self.head.chunks.sync();
@@ -220,13 +271,58 @@ impl Drop for Db {
 }
 
 impl Queryable for Db {
+    /// A querier over the blocks overlapping `[mint, maxt]` and the head,
+    /// merged into one sorted view (a series in several appears once, its
+    /// samples merged and deduplicated).
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
-        Ok(Box::new(self.head.querier(mint, maxt)))
+        Ok(Box::new(self.blocks.querier(mint, maxt)))
+    }
+}
+
+/// Blocks: persistence, compaction, retention and deletion.
+impl Db {
+    /// The blocks, sorted by minimum time.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.snapshot().to_vec()
+    }
+
+    /// Problems met without failing: blocks moved aside on open
+    /// ([`Options::quarantine_corrupt_blocks`]), background compactions
+    /// that failed.
+    pub fn warnings(&self) -> Vec<String> {
+        self.blocks.warnings()
+    }
+
+    /// Runs compaction now, as the background thread does
+    /// ([`Options::background_compaction`]): while the head spans more
+    /// than 1.5 block ranges, its oldest range is written to a block and
+    /// dropped from the head (then the WAL is checkpointed and truncated);
+    /// then blocks are compacted as the leveled planner says; then blocks
+    /// past retention are deleted. Appends go on meanwhile; queries keep
+    /// the blocks they read until they finish.
+    pub fn compact(&self) -> Result<CompactReport> {
+        self.blocks.compact()
+    }
+
+    /// Deletes the samples in `[mint, maxt]` of the series matching
+    /// `matchers`, in blocks (tombstones, Prometheus's format) and head
+    /// (tombstones logged to the WAL). Queries opened from now on do not
+    /// see them; compaction later rewrites blocks without them.
+    pub fn delete(&self, matchers: &[aion_index::Matcher], mint: i64, maxt: i64) -> Result<()> {
+        self.blocks.delete(mint, maxt, matchers)
+    }
+
+    /// Rewrites every block that has tombstones without the deleted
+    /// samples. Returns the new blocks' ULIDs.
+    pub fn clean_tombstones(&self) -> Result<Vec<ulid::Ulid>> {
+        self.blocks.clean_tombstones()
     }
 }
 
 impl ChunkQueryable for Db {
+    /// A chunk querier over the blocks overlapping `[mint, maxt]` and the
+    /// head, merged by series (overlapping chunks of a series merged).
     fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>> {
-        Ok(Box::new(self.head.chunk_querier(mint, maxt)))
+        Ok(Box::new(self.blocks.chunk_querier(mint, maxt)))
     }
 }

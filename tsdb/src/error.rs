@@ -127,6 +127,53 @@ pub enum Error {
     /// Options that cannot work together, or a feature not built yet.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
+
+    /// A file of a block (chunk segment, tombstones, `meta.json`) does not
+    /// follow its format.
+    #[error("corrupt {}: at offset {offset}: {reason}", file.display())]
+    Corrupt {
+        /// The damaged file (or directory, for a reference into files that
+        /// do not exist).
+        file: PathBuf,
+        /// Byte offset of the damaged part.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A block could not be opened or read; names the block directory.
+    #[error("block {}: {source}", dir.display())]
+    Block {
+        /// The block directory.
+        dir: PathBuf,
+        /// What went wrong in it.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A block or index writer was used against its contract (series out
+    /// of order, a sample older than the previous one of its series, …).
+    #[error("block writer: {0}")]
+    Writer(String),
+
+    /// OpenMetrics text could not be parsed.
+    #[error(transparent)]
+    OpenMetrics(#[from] crate::textparse::ParseError),
+
+    /// The same series has two different values at one timestamp in data
+    /// being backfilled.
+    #[error("duplicate sample for timestamp {timestamp} with different values in series {labels}")]
+    DuplicateSample {
+        /// The series.
+        labels: aion_index::Labels,
+        /// The timestamp (ms).
+        timestamp: i64,
+    },
+
+    /// A test-only failpoint fired (see `failpoint`).
+    #[cfg(test)]
+    #[error("injected failure at {0}")]
+    Injected(&'static str),
 }
 
 impl Error {
@@ -135,6 +182,30 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// A [`Error::Corrupt`] in `file` at `offset`.
+    pub(crate) fn corrupt(
+        file: impl Into<PathBuf>,
+        offset: u64,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Corrupt {
+            file: file.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// Wraps an error with the block directory it happened in (once).
+    pub(crate) fn in_block(self, dir: impl Into<PathBuf>) -> Self {
+        match self {
+            e @ Error::Block { .. } => e,
+            e => Error::Block {
+                dir: dir.into(),
+                source: Box::new(e),
+            },
         }
     }
 

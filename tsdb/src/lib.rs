@@ -3,16 +3,27 @@
 //!
 //! | module | concept |
 //! |---|---|
-//! | [`Db`] (`db.rs`) | a data directory: lock, open/close, head (and later blocks) |
+//! | [`Db`] (`db.rs`) | a data directory: lock, open/close, head and blocks |
+//! | `db_blocks.rs` | the Db's blocks: merged queries, persistence, compaction, retention, deletion |
 //! | [`Options`] | Prometheus's defaults |
 //! | [`head`] | in-memory series, appending, isolation, WAL replay, truncation |
-//! | [`chunks`] | `chunks_head/` files and chunk byte handles |
+//! | [`backfill`] | blocks straight from samples (`promtool tsdb create-blocks-from`) |
+//! | [`block`] | persistent blocks: writer, mmap reader, meta, tombstones |
+//! | [`compact`] | leveled compaction: planning, streaming merge |
+//! | [`chunks`] | block chunk segments, `chunks_head/` files, chunk byte handles |
+//! | [`textparse`] | OpenMetrics text parser (backfill input) |
 //! | [`querier`] | the streaming querier traits, sample- and chunk-level |
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod backfill;
+pub mod block;
 pub mod chunks;
+pub mod compact;
 mod db;
+mod db_blocks;
 mod error;
+mod failpoint;
+mod fsutil;
 #[doc(hidden)]
 pub mod fuzz;
 mod gofmt;
@@ -21,9 +32,12 @@ mod lockfile;
 mod mem_storage;
 mod options;
 pub mod querier;
+pub mod textparse;
+mod varint;
 
 pub use aion_chunkenc::{SampleIterator, ValueType};
 pub use db::Db;
+pub use db_blocks::{CompactReport, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
 pub use gofmt::GoFloat;
 pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};

@@ -58,6 +58,22 @@ pub struct Options {
     /// Threads replaying the WAL on open; 0 (default) uses the number of
     /// available CPUs.
     pub replay_concurrency: usize,
+    /// Largest block compaction may produce (ms). `None` (default):
+    /// Prometheus's rule, 10% of the retention, at most 31 days. Blocks are
+    /// compacted through the ranges 2 h · 3ⁿ up to it.
+    pub max_block_duration_ms: Option<i64>,
+    /// On open, rename a block that cannot be read to `<ULID>.corrupted`
+    /// and go on with the rest (reported by `Db::warnings`), instead of
+    /// failing. Default: off — opening fails, naming the block and why.
+    pub quarantine_corrupt_blocks: bool,
+    /// Run compaction (head persistence, block compaction, retention) on a
+    /// thread the `Db` owns, every [`Options::compaction_interval`]. Off:
+    /// the host calls `Db::compact` on its own schedule. Default: on, as in
+    /// Prometheus.
+    pub background_compaction: bool,
+    /// How often the background compaction checks for work (Prometheus:
+    /// every minute).
+    pub compaction_interval: std::time::Duration,
     /// Do not create the `lock` file (Prometheus's
     /// `--storage.tsdb.no-lockfile`). Two writers on one directory corrupt
     /// it: only for hosts that guarantee exclusivity themselves.
@@ -78,6 +94,10 @@ impl Default for Options {
             max_head_series: None,
             replay_concurrency: 0,
             no_lockfile: false,
+            max_block_duration_ms: None,
+            quarantine_corrupt_blocks: false,
+            background_compaction: true,
+            compaction_interval: std::time::Duration::from_secs(60),
         }
     }
 }

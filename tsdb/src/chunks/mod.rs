@@ -1,11 +1,18 @@
-//! Chunk storage of the TSDB: the head's `chunks_head/` files, and the
-//! byte handles and iterators that read chunks in place.
+//! Chunk storage of the TSDB.
 //!
-//! Block chunk segments (`<block>/chunks/NNNNNN`) will live next to these.
+//! * [`segments`]: a block's `chunks/000001…` segment files — the writer a
+//!   block is built with and the mmap reader a block is queried through.
+//! * [`head_file`]: the head's `chunks_head/` files, and the byte handles
+//!   and iterators that read chunks in place.
 
 mod bytes;
 pub mod head_file;
+pub mod segments;
 
 pub use bytes::{ChunkBytes, OwnedChunkIterator};
 pub(crate) use head_file::HeadChunkStore;
 pub use head_file::{HeadChunkRef, HEAD_CHUNK_FILE_MAGIC, MAX_HEAD_CHUNK_FILE_SIZE};
+pub use segments::{
+    block_chunk_ref, split_block_chunk_ref, ChunkSegmentReader, ChunkSegmentWriter, SeriesChunk,
+    DEFAULT_SEGMENT_SIZE, SEGMENT_HEADER_LEN, SEGMENT_MAGIC,
+};

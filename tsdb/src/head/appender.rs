@@ -207,7 +207,13 @@ impl Appender {
         if self.head.max_time() == i64::MIN {
             self.head.init_time(t);
         }
+        // Computed and registered in one step, so a block persistence that
+        // raises the minimum valid time and then waits for open batches
+        // either sees this batch or this batch sees the new minimum.
+        let mut open = self.head.open_batches.lock();
         let m = self.head.appendable_min_valid_time().unwrap_or(i64::MIN);
+        *open.entry(m).or_insert(0) += 1;
+        drop(open);
         self.min_valid = Some(m);
         m
     }
@@ -372,7 +378,15 @@ impl Appender {
         if b.known.len() > MAX_KNOWN_SERIES {
             b.forget_series();
         }
-        self.min_valid = None;
+        if let Some(m) = self.min_valid.take() {
+            let mut open = self.head.open_batches.lock();
+            if let Some(n) = open.get_mut(&m) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&m);
+                }
+            }
+        }
     }
 }
 

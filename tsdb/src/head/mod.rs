@@ -9,11 +9,13 @@
 //! | `index.rs` | the head as an [`IndexReader`](aion_index::IndexReader), so label selection is the index crate's |
 //! | `querier.rs` | sample- and chunk-level queriers over the head |
 //! | `replay.rs` | rebuilding the head from `chunks_head/`, the checkpoint and the WAL |
+//! | `delete.rs` | deleting samples: tombstones in the WAL and in memory |
 //! | `gc.rs` | truncation: dropping old chunks, empty series and old WAL |
 //! | `stats.rs` | counts and cardinality statistics |
 
 mod appender;
 mod chunk_cutting;
+mod delete;
 mod gc;
 mod index;
 mod isolation;
@@ -34,6 +36,11 @@ use aion_wal::Wal;
 use parking_lot::{Mutex, RwLock};
 
 pub use appender::Appender;
+/// Prometheus's chunk-cutting arithmetic, shared with the backfill (which
+/// cuts chunks the way Prometheus's head does for `promtool`).
+pub(crate) use chunk_cutting::{
+    compute_chunk_end_time, range_end, MAX_XOR_CHUNK_BYTES_BEFORE_APPEND,
+};
 pub use gc::TruncateReport;
 pub use querier::{HeadChunkQuerier, HeadQuerier};
 pub use replay::ReplayReport;
@@ -90,6 +97,10 @@ pub struct Head {
     /// Deleted time ranges by series (from WAL tombstone records).
     pub(crate) tombstones: RwLock<HashMap<SeriesRef, Vec<Interval>>>,
     buffers: Mutex<Vec<appender::Buffers>>,
+    /// Minimum valid times of append batches in progress (with counts), so
+    /// block persistence can wait for batches that may still append into
+    /// the range it persists.
+    pub(crate) open_batches: Mutex<std::collections::BTreeMap<i64, usize>>,
 }
 
 impl std::fmt::Debug for Head {
@@ -133,6 +144,7 @@ impl Head {
             counters: HeadCounters::default(),
             tombstones: RwLock::new(HashMap::new()),
             buffers: Mutex::new(Vec::new()),
+            open_batches: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -177,6 +189,21 @@ impl Head {
             max.saturating_sub(self.policy.chunk_range / 2)
                 .max(self.min_valid_time()),
         )
+    }
+
+    /// Waits until no append batch in progress may still add samples
+    /// older than `t` (Prometheus's `WaitForAppendersOverlapping`): after
+    /// [`Head::set_min_valid_time`]`(t)`, new batches cannot, so this waits
+    /// for the ones that started before to commit or roll back. Block
+    /// persistence calls it before reading the range below `t`.
+    pub fn wait_for_appenders_below(&self, t: i64) {
+        loop {
+            let oldest = self.open_batches.lock().keys().next().copied();
+            match oldest {
+                Some(m) if m < t => std::thread::sleep(std::time::Duration::from_millis(2)),
+                _ => return,
+            }
+        }
     }
 
     /// Number of series.

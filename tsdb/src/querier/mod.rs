@@ -130,3 +130,10 @@ pub use chunk::{
     ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, EmptyChunkSeriesSet,
     ErrorChunkSeriesSet, RawChunk,
 };
+
+mod merge;
+pub use merge::{ChainIterator, MergeQuerier, MergeSeriesSet};
+
+mod chunk_merge;
+pub(crate) use chunk_merge::VecChunks;
+pub use chunk_merge::{BlockChunkQuerier, MergeChunkQuerier};

@@ -1,0 +1,282 @@
+//! Block benchmarks: compaction time and memory, and bytes per sample on
+//! disk, with figures for the same data written by Prometheus's promtool.
+//!
+//! ```text
+//! cargo run --release --example bench_blocks -- blocks DIR [SERIES]
+//! cargo run --release --example bench_blocks -- compact DIR
+//! cargo run --release --example bench_blocks -- openmetrics FILE [SERIES] [HOURS]
+//! cargo run --release --example bench_blocks -- size DIR
+//! cargo run --release --example bench_blocks -- import FILE DIR [--prometheus-2.42-chunks]
+//! ```
+//!
+//! * `blocks` writes three adjacent 2 h blocks of SERIES series (default
+//!   100 000) scraped every 15 s: counters, noisy gauges and constants
+//!   (`aion_chunkenc::synthetic`), labels like a node exporter fleet.
+//! * `compact` compacts every block in DIR into one and prints
+//!   `compaction_secs=<s> peak_rss_kb=<n> peak_heap_kb=<n> series=<n> samples=<n>`
+//!   (RSS includes the input files' pages the kernel maps in; the heap
+//!   figure is what the compaction allocated, counted by this program's
+//!   allocator).
+//! * `openmetrics` writes the same kind of data as OpenMetrics text (for
+//!   `aion import openmetrics` and `promtool tsdb create-blocks-from`).
+//! * `import` backfills FILE into DIR like `aion import openmetrics`;
+//!   with `--prometheus-2.42-chunks`, chunks are cut as Prometheus 2.42
+//!   cuts them (no 1005-byte limit), for a like-for-like size comparison
+//!   with Debian's promtool.
+//! * `size` prints `bytes=<n> samples=<n> bytes_per_sample=<x>` for the
+//!   blocks in DIR (index, chunks, meta, tombstones).
+//!
+//! Peak RSS is the process's high-water mark (`VmHWM`), so run each mode
+//! in its own process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use aion::chunkenc::synthetic::{series, Shape};
+use aion::chunkenc::{Encoding, XorAppender};
+use aion::index::Labels;
+use aion::tsdb::block::{Block, BlockMeta, BlockWriter, BlockWriterOptions, Ulid};
+use aion::tsdb::chunks::SeriesChunk;
+use aion::tsdb::compact::compact_blocks;
+
+/// Counts heap bytes in use and their peak, so the figures show the
+/// compaction's own memory apart from the mapped input files (which the
+/// kernel counts in RSS as they are read).
+struct CountingAlloc;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+const H: i64 = 3_600_000;
+/// An aligned start, so each 2 h block is one block range.
+const START: i64 = 1_699_992_000_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    match (arg(0), arg(1)) {
+        (Some("blocks"), Some(dir)) => {
+            let n = arg(2).map_or(100_000, |s| s.parse().expect("SERIES"));
+            write_blocks(Path::new(dir), n);
+        }
+        (Some("compact"), Some(dir)) => compact(Path::new(dir)),
+        (Some("openmetrics"), Some(file)) => {
+            let n = arg(2).map_or(10_000, |s| s.parse().expect("SERIES"));
+            let hours = arg(3).map_or(6, |s| s.parse().expect("HOURS"));
+            write_openmetrics(Path::new(file), n, hours);
+        }
+        (Some("size"), Some(dir)) => size(Path::new(dir)),
+        (Some("import"), Some(file)) => {
+            let dir = arg(2).expect("DIR");
+            let v2 = arg(3) == Some("--prometheus-2.42-chunks");
+            import(Path::new(file), Path::new(dir), v2);
+        }
+        _ => {
+            eprintln!("usage: bench_blocks blocks DIR [SERIES] | compact DIR | openmetrics FILE [SERIES] [HOURS] | size DIR | import FILE DIR [--prometheus-2.42-chunks]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn shape_of(i: usize) -> Shape {
+    match i % 5 {
+        0..=2 => Shape::Counter,
+        3 => Shape::NoisyGauge,
+        _ => Shape::Constant,
+    }
+}
+
+fn labels_of(i: usize) -> Labels {
+    Labels::from_pairs(&[
+        ("__name__", format!("node_metric_{}", i % 200).as_str()),
+        ("instance", &format!("host-{:05}:9100", i / 200)),
+        ("job", "node"),
+        ("shape", shape_of(i).name()),
+    ])
+    .unwrap()
+}
+
+fn write_blocks(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let per_block = (2 * H / aion::chunkenc::synthetic::SCRAPE_INTERVAL_MS) as usize;
+    let mut labels: Vec<(Labels, usize)> = (0..n).map(|i| (labels_of(i), i)).collect();
+    labels.sort();
+    let mut symbols = BTreeSet::new();
+    symbols.insert(String::new());
+    for (l, _) in &labels {
+        for p in l {
+            symbols.insert(p.name.to_string());
+            symbols.insert(p.value.to_string());
+        }
+    }
+    let start = Instant::now();
+    for b in 0..3i64 {
+        let ulid = Ulid::generate();
+        let mut w = BlockWriter::create(dir, ulid, BlockWriterOptions::default()).unwrap();
+        for s in &symbols {
+            w.add_symbol(s).unwrap();
+        }
+        let t0 = START + b * 2 * H;
+        for (l, i) in &labels {
+            // One continuous series per index, cut into the three blocks.
+            let all = series(shape_of(*i), START + 60_000, 3 * per_block, *i as u64);
+            let samples: Vec<(i64, f64)> = all
+                .into_iter()
+                .filter(|(t, _)| (t0..t0 + 2 * H).contains(t))
+                .collect();
+            let chunks: Vec<SeriesChunk> = samples
+                .chunks(120)
+                .map(|c| {
+                    let mut app = XorAppender::new();
+                    for &(t, v) in c {
+                        app.append(t, v).unwrap();
+                    }
+                    SeriesChunk {
+                        min_time: c[0].0,
+                        max_time: c[c.len() - 1].0,
+                        encoding: Encoding::Xor,
+                        data: app.bytes().to_vec(),
+                    }
+                })
+                .collect();
+            w.add_series(l, &chunks).unwrap();
+        }
+        let meta = w
+            .finish(BlockMeta::new(ulid, t0, t0 + 2 * H))
+            .unwrap()
+            .unwrap();
+        println!(
+            "block {} [{}, {}) series={} samples={} chunks={}",
+            meta.ulid,
+            meta.min_time,
+            meta.max_time,
+            meta.stats.num_series,
+            meta.stats.num_samples,
+            meta.stats.num_chunks
+        );
+    }
+    println!("wrote 3 blocks in {:.1}s", start.elapsed().as_secs_f64());
+}
+
+fn block_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("meta.json").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+fn compact(dir: &Path) {
+    let blocks: Vec<Block> = block_dirs(dir)
+        .iter()
+        .map(|p| Block::open(p).unwrap())
+        .collect();
+    let refs: Vec<&Block> = blocks.iter().collect();
+    let heap_before = IN_USE.load(Ordering::Relaxed);
+    PEAK.store(heap_before, Ordering::Relaxed);
+    let start = Instant::now();
+    let meta = compact_blocks(dir, &refs, BlockWriterOptions::default())
+        .unwrap()
+        .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "compaction_secs={secs:.2} peak_rss_kb={} peak_heap_kb={} series={} samples={}",
+        peak_rss_kb(),
+        (PEAK.load(Ordering::Relaxed) - heap_before) / 1024,
+        meta.stats.num_series,
+        meta.stats.num_samples
+    );
+}
+
+fn write_openmetrics(file: &Path, n: usize, hours: i64) {
+    let count = (hours * H / aion::chunkenc::synthetic::SCRAPE_INTERVAL_MS) as usize;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(file).unwrap());
+    let mut line = String::new();
+    for i in 0..n {
+        let l = labels_of(i);
+        let name = l.get("__name__").unwrap().to_string();
+        let rest: Vec<String> = l
+            .iter()
+            .filter(|p| p.name != "__name__")
+            .map(|p| format!("{}=\"{}\"", p.name, p.value))
+            .collect();
+        let prefix = format!("{name}{{{}}}", rest.join(","));
+        for (t, v) in series(shape_of(i), START + 60_000, count, i as u64) {
+            line.clear();
+            let _ = writeln!(line, "{prefix} {v} {}.{:03}", t / 1000, t % 1000);
+            out.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    out.write_all(b"# EOF\n").unwrap();
+    out.flush().unwrap();
+}
+
+fn import(file: &Path, dir: &Path, prometheus_2_42_chunks: bool) {
+    let options = aion::tsdb::backfill::BackfillOptions {
+        cut_large_chunks: !prometheus_2_42_chunks,
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let r = aion::tsdb::backfill::import_openmetrics(file, dir, options, &mut |_| {}).unwrap();
+    println!(
+        "import_secs={:.2} peak_rss_kb={} samples={} blocks={}",
+        start.elapsed().as_secs_f64(),
+        peak_rss_kb(),
+        r.samples,
+        r.blocks.len()
+    );
+}
+
+fn size(dir: &Path) {
+    let mut bytes = 0;
+    let mut samples = 0;
+    for p in block_dirs(dir) {
+        let b = Block::open(&p).unwrap();
+        bytes += b.size();
+        samples += b.meta().stats.num_samples;
+    }
+    println!(
+        "bytes={bytes} samples={samples} bytes_per_sample={:.3}",
+        bytes as f64 / samples.max(1) as f64
+    );
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,336 @@
+//! Sample-level queries over a block.
+
+use std::error::Error as StdError;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorIterator};
+use aion_index::postings::BoxPostings;
+use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
+use aion_index::{ChunkMeta, Matcher};
+
+use super::reader::Block;
+use super::tombstones::{Intervals, Tombstones};
+use crate::chunks::ChunkSegmentReader;
+use crate::querier::{Querier, Queryable, SelectHints, Series, SeriesSet};
+use crate::{Error, Result};
+
+/// A querier over one block and the closed time range `[mint, maxt]`,
+/// seeing the tombstones present when it was opened.
+///
+/// `B` is how the block is held: `&Block` for a querier borrowing it, or
+/// `Arc<Block>` for one that keeps the block alive (what a database hands
+/// out, so compaction and retention can replace blocks under running
+/// queries).
+pub struct BlockQuerier<B: Deref<Target = Block> = Arc<Block>> {
+    block: B,
+    tombstones: Arc<Tombstones>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl<B: Deref<Target = Block>> BlockQuerier<B> {
+    /// A querier over `[mint, maxt]` of `block`.
+    pub fn new(block: B, mint: i64, maxt: i64) -> Self {
+        let tombstones = block.tombstones();
+        BlockQuerier {
+            block,
+            tombstones,
+            mint,
+            maxt,
+        }
+    }
+
+    /// The block.
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+}
+
+impl Queryable for Block {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
+        Ok(Box::new(BlockQuerier::new(self, mint, maxt)))
+    }
+}
+
+impl<B: Deref<Target = Block> + Send + Sync> Querier for BlockQuerier<B> {
+    fn select<'a>(
+        &'a self,
+        _sorted: bool,
+        _hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Box<dyn SeriesSet<'a> + 'a> {
+        // Series come out of a block index in label order: sorting is free.
+        let postings = if matchers.is_empty() {
+            aion_index::IndexReader::all_postings(self.block.index())
+        } else {
+            postings_for_matchers(self.block.index(), matchers)
+        };
+        match postings {
+            Ok(postings) => Box::new(BlockSeriesSet {
+                block: &self.block,
+                tombstones: &self.tombstones,
+                postings,
+                mint: self.mint,
+                maxt: self.maxt,
+                chunks: Vec::new(),
+                failed: false,
+            }),
+            Err(e) => Box::new(crate::ErrorSeriesSet::new(
+                Error::from(e).in_block(self.block.dir()),
+            )),
+        }
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        label_values_matching(self.block.index(), name, matchers)
+            .map_err(|e| Error::from(e).in_block(self.block.dir()))
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        label_names_matching(self.block.index(), matchers)
+            .map_err(|e| Error::from(e).in_block(self.block.dir()))
+    }
+}
+
+struct BlockSeriesSet<'a> {
+    block: &'a Block,
+    tombstones: &'a Tombstones,
+    postings: BoxPostings<'a>,
+    mint: i64,
+    maxt: i64,
+    chunks: Vec<ChunkMeta>,
+    failed: bool,
+}
+
+impl<'a> SeriesSet<'a> for BlockSeriesSet<'a> {
+    fn next(&mut self) -> Option<Result<Series<'a>>> {
+        if self.failed {
+            return None;
+        }
+        while let Some(r) = self.postings.next() {
+            let labels = match self.block.index().series(r, &mut self.chunks) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(Error::from(e).in_block(self.block.dir())));
+                }
+            };
+            let deleted = self.tombstones.get(r);
+            let (mint, maxt) = (self.mint, self.maxt);
+            let metas: Vec<ChunkMeta> = self
+                .chunks
+                .iter()
+                .filter(|c| c.overlaps(mint, maxt))
+                .filter(|c| !deleted.is_some_and(|d| d.covers(c.min_time, c.max_time)))
+                .copied()
+                .collect();
+            if metas.is_empty() {
+                continue;
+            }
+            return Some(Ok(Series {
+                labels,
+                samples: Box::new(BlockSeriesIterator::new(
+                    self.block.chunks(),
+                    metas,
+                    mint,
+                    maxt,
+                    deleted.filter(|d| !d.is_empty()).cloned(),
+                )),
+            }));
+        }
+        None
+    }
+}
+
+/// The samples of one block series: its chunks read lazily from the
+/// segment files, restricted to `[mint, maxt]`, minus deleted intervals.
+pub struct BlockSeriesIterator<'a> {
+    chunks: &'a ChunkSegmentReader,
+    metas: Vec<ChunkMeta>,
+    /// Index of the next chunk to load.
+    next_chunk: usize,
+    cur: Option<XorIterator<'a>>,
+    mint: i64,
+    maxt: i64,
+    deleted: Option<Intervals>,
+    t: i64,
+    v: f64,
+    positioned: bool,
+    done: bool,
+    err: Option<Error>,
+}
+
+impl<'a> BlockSeriesIterator<'a> {
+    /// Iterates the chunks `metas` (sorted, non-overlapping) of `chunks`,
+    /// yielding samples in `[mint, maxt]` not in `deleted`.
+    pub fn new(
+        chunks: &'a ChunkSegmentReader,
+        metas: Vec<ChunkMeta>,
+        mint: i64,
+        maxt: i64,
+        deleted: Option<Intervals>,
+    ) -> Self {
+        BlockSeriesIterator {
+            chunks,
+            metas,
+            next_chunk: 0,
+            cur: None,
+            mint,
+            maxt,
+            deleted,
+            t: i64::MIN,
+            v: f64::NAN,
+            positioned: false,
+            done: false,
+            err: None,
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> ValueType {
+        self.err = Some(e);
+        self.finish()
+    }
+
+    fn finish(&mut self) -> ValueType {
+        self.done = true;
+        self.positioned = false;
+        self.cur = None;
+        ValueType::None
+    }
+
+    /// Loads the next chunk; false when there is none (or it failed).
+    fn load_next(&mut self) -> bool {
+        let Some(meta) = self.metas.get(self.next_chunk) else {
+            return false;
+        };
+        self.next_chunk += 1;
+        match self.chunks.chunk(meta.chunk_ref) {
+            Ok((Encoding::Xor, data)) => {
+                self.cur = Some(XorIterator::new(data));
+                true
+            }
+            Ok((encoding, _)) => {
+                self.err = Some(aion_chunkenc::Error::UnsupportedEncoding { encoding }.into());
+                false
+            }
+            Err(e) => {
+                self.err = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Accepts the sample the current chunk iterator is on, if it passes
+    /// the range and deletion filters. `None`: keep looking; `Some(x)`:
+    /// return `x`.
+    fn settle(&mut self) -> Option<ValueType> {
+        let (t, v) = self.cur.as_ref().expect("chunk loaded").at();
+        if t > self.maxt {
+            return Some(self.finish());
+        }
+        if t < self.mint || self.deleted.as_ref().is_some_and(|d| d.contains(t)) {
+            return None;
+        }
+        self.t = t;
+        self.v = v;
+        self.positioned = true;
+        Some(ValueType::Float)
+    }
+
+    /// Handles the current chunk iterator having run out: records its
+    /// error, if any. Returns false if iteration must stop.
+    fn chunk_exhausted(&mut self) -> bool {
+        let it = self.cur.take().expect("chunk loaded");
+        if let Some(e) = it.error() {
+            self.err = Some(e.clone().into());
+            self.finish();
+            return false;
+        }
+        true
+    }
+}
+
+impl SampleIterator for BlockSeriesIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        loop {
+            if let Some(it) = self.cur.as_mut() {
+                match it.next() {
+                    ValueType::Float => {
+                        if let Some(r) = self.settle() {
+                            return r;
+                        }
+                        continue;
+                    }
+                    ValueType::None => {
+                        if !self.chunk_exhausted() {
+                            return ValueType::None;
+                        }
+                    }
+                    other => {
+                        let e =
+                            Error::Writer(format!("unexpected {other:?} sample in an XOR chunk"));
+                        return self.fail(e);
+                    }
+                }
+            }
+            if !self.load_next() {
+                return self.finish();
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        if self.positioned && self.t >= t {
+            return ValueType::Float;
+        }
+        let t = t.max(self.mint);
+        if self.cur.is_some() && self.metas[self.next_chunk - 1].max_time < t {
+            self.cur = None;
+        }
+        if self.cur.is_none() {
+            while self
+                .metas
+                .get(self.next_chunk)
+                .is_some_and(|m| m.max_time < t)
+            {
+                self.next_chunk += 1;
+            }
+            if !self.load_next() {
+                return self.finish();
+            }
+        }
+        match self.cur.as_mut().expect("chunk loaded").seek(t) {
+            ValueType::Float => match self.settle() {
+                Some(r) => r,
+                None => self.next(),
+            },
+            _ => {
+                if !self.chunk_exhausted() {
+                    return ValueType::None;
+                }
+                self.next()
+            }
+        }
+    }
+
+    fn at(&self) -> (i64, f64) {
+        (self.t, self.v)
+    }
+
+    fn at_t(&self) -> i64 {
+        self.t
+    }
+
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.err
+            .as_ref()
+            .map(|e| e as &(dyn StdError + Send + Sync + 'static))
+    }
+}

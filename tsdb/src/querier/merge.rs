@@ -1,0 +1,358 @@
+//! Merging queriers: one sorted view over several sources (the head and
+//! every block overlapping a query), as Prometheus's merge querier does.
+
+use std::error::Error as StdError;
+
+use aion_chunkenc::{SampleIterator, ValueType};
+use aion_index::Matcher;
+
+use super::{Querier, SelectHints, Series, SeriesSet};
+use crate::Result;
+
+/// A querier over the union of several queriers' series. A series present
+/// in several (the same labels in two overlapping blocks, or in a block and
+/// the head) becomes one series whose samples are merged by timestamp; a
+/// timestamp present in several sources appears once, taken from the
+/// earliest source in the list.
+pub struct MergeQuerier<'a> {
+    queriers: Vec<Box<dyn Querier + 'a>>,
+}
+
+impl<'a> MergeQuerier<'a> {
+    /// Merges `queriers`, in order of preference for duplicate timestamps.
+    pub fn new(queriers: Vec<Box<dyn Querier + 'a>>) -> Self {
+        MergeQuerier { queriers }
+    }
+}
+
+impl Querier for MergeQuerier<'_> {
+    fn select<'b>(
+        &'b self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Box<dyn SeriesSet<'b> + 'b> {
+        match self.queriers.len() {
+            0 => Box::new(super::EmptySeriesSet),
+            1 => self.queriers[0].select(sorted, hints, matchers),
+            // Merging needs every input sorted; the output then is too.
+            _ => Box::new(MergeSeriesSet::new(
+                self.queriers
+                    .iter()
+                    .map(|q| q.select(true, hints, matchers))
+                    .collect(),
+            )),
+        }
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut all = Vec::new();
+        for q in &self.queriers {
+            all.extend(q.label_values(name, matchers)?);
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut all = Vec::new();
+        for q in &self.queriers {
+            all.extend(q.label_names(matchers)?);
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+}
+
+/// The sorted union of sorted series sets.
+pub struct MergeSeriesSet<'a> {
+    sets: Vec<Box<dyn SeriesSet<'a> + 'a>>,
+    heads: Vec<Option<Series<'a>>>,
+    started: bool,
+    failed: bool,
+}
+
+impl<'a> MergeSeriesSet<'a> {
+    /// Merges `sets`, each sorted by labels, in order of preference.
+    pub fn new(sets: Vec<Box<dyn SeriesSet<'a> + 'a>>) -> Self {
+        let n = sets.len();
+        MergeSeriesSet {
+            sets,
+            heads: (0..n).map(|_| None).collect(),
+            started: false,
+            failed: false,
+        }
+    }
+
+    fn fill(&mut self, i: usize) -> Result<()> {
+        self.heads[i] = self.sets[i].next().transpose()?;
+        Ok(())
+    }
+
+    fn advance(&mut self) -> Result<Option<Series<'a>>> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.sets.len() {
+                self.fill(i)?;
+            }
+        }
+        let mut min: Option<usize> = None;
+        for (i, h) in self.heads.iter().enumerate() {
+            if let Some(h) = h {
+                if min.is_none_or(|m| h.labels < self.heads[m].as_ref().expect("set").labels) {
+                    min = Some(i);
+                }
+            }
+        }
+        let Some(first) = min else { return Ok(None) };
+        let series = self.heads[first].take().expect("set");
+        self.fill(first)?;
+        let mut iters: Vec<Box<dyn SampleIterator + 'a>> = Vec::new();
+        for i in first + 1..self.heads.len() {
+            if self.heads[i]
+                .as_ref()
+                .is_some_and(|h| h.labels == series.labels)
+            {
+                let other = self.heads[i].take().expect("set");
+                iters.push(other.samples);
+                self.fill(i)?;
+            }
+        }
+        if iters.is_empty() {
+            return Ok(Some(series));
+        }
+        iters.insert(0, series.samples);
+        Ok(Some(Series {
+            labels: series.labels,
+            samples: Box::new(ChainIterator::new(iters)),
+        }))
+    }
+}
+
+impl<'a> SeriesSet<'a> for MergeSeriesSet<'a> {
+    fn next(&mut self) -> Option<Result<Series<'a>>> {
+        if self.failed {
+            return None;
+        }
+        let r = self.advance().transpose();
+        if matches!(r, Some(Err(_))) {
+            self.failed = true;
+        }
+        r
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.sets.iter().flat_map(|s| s.warnings()).collect()
+    }
+}
+
+/// Merges sample iterators of one series by timestamp; a timestamp several
+/// have is yielded once, from the first iterator having it.
+pub struct ChainIterator<'a> {
+    its: Vec<Box<dyn SampleIterator + 'a>>,
+    /// Whether each iterator still has a current sample.
+    live: Vec<bool>,
+    cur: Option<usize>,
+    started: bool,
+}
+
+impl<'a> ChainIterator<'a> {
+    /// Merges `its`, in order of preference.
+    pub fn new(its: Vec<Box<dyn SampleIterator + 'a>>) -> Self {
+        let n = its.len();
+        ChainIterator {
+            its,
+            live: vec![false; n],
+            cur: None,
+            started: false,
+        }
+    }
+
+    /// Picks the live iterator with the smallest timestamp (the first on a
+    /// tie).
+    fn pick(&mut self) -> ValueType {
+        let mut best: Option<(usize, i64)> = None;
+        for (i, it) in self.its.iter().enumerate() {
+            if self.live[i] {
+                let t = it.at_t();
+                if best.is_none_or(|(_, bt)| t < bt) {
+                    best = Some((i, t));
+                }
+            }
+        }
+        self.cur = best.map(|(i, _)| i);
+        if self.cur.is_some() {
+            ValueType::Float
+        } else {
+            ValueType::None
+        }
+    }
+}
+
+impl SampleIterator for ChainIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.its.len() {
+                self.live[i] = self.its[i].next() == ValueType::Float;
+            }
+            return self.pick();
+        }
+        let Some(cur) = self.cur else {
+            return ValueType::None;
+        };
+        let t = self.its[cur].at_t();
+        for i in 0..self.its.len() {
+            if self.live[i] && self.its[i].at_t() == t {
+                self.live[i] = self.its[i].next() == ValueType::Float;
+            }
+        }
+        self.pick()
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.started {
+            match self.cur {
+                None => return ValueType::None,
+                Some(c) if self.its[c].at_t() >= t => return ValueType::Float,
+                _ => {}
+            }
+        } else {
+            self.started = true;
+            self.live.iter_mut().for_each(|l| *l = true);
+        }
+        for i in 0..self.its.len() {
+            if self.live[i] {
+                self.live[i] = self.its[i].seek(t) == ValueType::Float;
+            }
+        }
+        self.pick()
+    }
+
+    fn at(&self) -> (i64, f64) {
+        match self.cur {
+            Some(c) => self.its[c].at(),
+            None => (i64::MIN, f64::NAN),
+        }
+    }
+
+    fn at_t(&self) -> i64 {
+        self.at().0
+    }
+
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.its.iter().find_map(|it| it.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct VecIter {
+        s: Vec<(i64, f64)>,
+        i: Option<usize>,
+    }
+
+    impl SampleIterator for VecIter {
+        fn next(&mut self) -> ValueType {
+            let i = self.i.map_or(0, |i| i + 1);
+            self.i = Some(i.min(self.s.len()));
+            if i < self.s.len() {
+                ValueType::Float
+            } else {
+                ValueType::None
+            }
+        }
+        fn seek(&mut self, t: i64) -> ValueType {
+            if let Some(i) = self.i {
+                if i < self.s.len() && self.s[i].0 >= t {
+                    return ValueType::Float;
+                }
+            }
+            let start = self.i.unwrap_or(0);
+            let j = start + self.s[start.min(self.s.len())..].partition_point(|x| x.0 < t);
+            self.i = Some(j);
+            if j < self.s.len() {
+                ValueType::Float
+            } else {
+                ValueType::None
+            }
+        }
+        fn at(&self) -> (i64, f64) {
+            self.s[self.i.unwrap()]
+        }
+        fn at_t(&self) -> i64 {
+            self.at().0
+        }
+        fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+            None
+        }
+    }
+
+    fn chain(inputs: &[Vec<(i64, f64)>]) -> ChainIterator<'static> {
+        ChainIterator::new(
+            inputs
+                .iter()
+                .map(|s| {
+                    Box::new(VecIter {
+                        s: s.clone(),
+                        i: None,
+                    }) as Box<dyn SampleIterator>
+                })
+                .collect(),
+        )
+    }
+
+    fn expected(inputs: &[Vec<(i64, f64)>]) -> Vec<(i64, f64)> {
+        let mut all: Vec<(i64, usize, f64)> = inputs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, s)| s.iter().map(move |&(t, v)| (t, r, v)))
+            .collect();
+        all.sort_by_key(|x| (x.0, x.1));
+        all.dedup_by_key(|x| x.0);
+        all.into_iter().map(|(t, _, v)| (t, v)).collect()
+    }
+
+    fn series() -> impl Strategy<Value = Vec<(i64, f64)>> {
+        prop::collection::btree_set(0i64..60, 0..20)
+            .prop_map(|ts| ts.into_iter().map(|t| (t, (t * 7 % 11) as f64)).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn chain_merges_and_deduplicates(
+            inputs in prop::collection::vec(series(), 1..4),
+            seeks in prop::collection::vec(0i64..70, 0..5),
+        ) {
+            let want = expected(&inputs);
+            let mut it = chain(&inputs);
+            let mut got = Vec::new();
+            while it.next() == ValueType::Float {
+                got.push(it.at());
+            }
+            prop_assert_eq!(&got, &want);
+            // Seeks land where a filter says and never move back.
+            let mut it = chain(&inputs);
+            let mut floor = i64::MIN;
+            for t in seeks {
+                let target = t.max(floor);
+                let exp = want.iter().find(|s| s.0 >= target);
+                match it.seek(t) {
+                    ValueType::Float => {
+                        prop_assert_eq!(Some(&it.at()), exp);
+                        floor = it.at_t();
+                    }
+                    _ => {
+                        prop_assert!(exp.is_none());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
