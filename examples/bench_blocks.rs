@@ -2,15 +2,15 @@
 //! disk, with figures for the same data written by Prometheus's promtool.
 //!
 //! ```text
-//! cargo run --release --example bench_blocks -- blocks DIR [SERIES]
+//! cargo run --release --example bench_blocks -- blocks DIR [SERIES] [BLOCKS]
 //! cargo run --release --example bench_blocks -- compact DIR
 //! cargo run --release --example bench_blocks -- openmetrics FILE [SERIES] [HOURS]
 //! cargo run --release --example bench_blocks -- size DIR
 //! cargo run --release --example bench_blocks -- import FILE DIR [--prometheus-2.42-chunks]
 //! ```
 //!
-//! * `blocks` writes three adjacent 2 h blocks of SERIES series (default
-//!   100 000) scraped every 15 s: counters, noisy gauges and constants
+//! * `blocks` writes BLOCKS (default 3) adjacent 2 h blocks of SERIES
+//!   series (default 100 000) scraped every 15 s: counters, noisy gauges and constants
 //!   (`aion_chunkenc::synthetic`), labels like a node exporter fleet.
 //! * `compact` compacts every block in DIR into one and prints
 //!   `compaction_secs=<s> peak_rss_kb=<n> peak_heap_kb=<n> series=<n> samples=<n>`
@@ -75,8 +75,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
 static GLOBAL: CountingAlloc = CountingAlloc;
 
 const H: i64 = 3_600_000;
-/// An aligned start, so each 2 h block is one block range.
-const START: i64 = 1_699_992_000_000;
+/// A start aligned to 6 h, so each 2 h block is one block range and the
+/// first three make up one 6 h range: Prometheus's planner only compacts
+/// blocks that fill a range of the next level.
+const START: i64 = 1_699_984_800_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -84,7 +86,8 @@ fn main() {
     match (arg(0), arg(1)) {
         (Some("blocks"), Some(dir)) => {
             let n = arg(2).map_or(100_000, |s| s.parse().expect("SERIES"));
-            write_blocks(Path::new(dir), n);
+            let count = arg(3).map_or(3, |s| s.parse().expect("BLOCKS"));
+            write_blocks(Path::new(dir), n, count);
         }
         (Some("compact"), Some(dir)) => compact(Path::new(dir)),
         (Some("openmetrics"), Some(file)) => {
@@ -99,7 +102,7 @@ fn main() {
             import(Path::new(file), Path::new(dir), v2);
         }
         _ => {
-            eprintln!("usage: bench_blocks blocks DIR [SERIES] | compact DIR | openmetrics FILE [SERIES] [HOURS] | size DIR | import FILE DIR [--prometheus-2.42-chunks]");
+            eprintln!("usage: bench_blocks blocks DIR [SERIES] [BLOCKS] | compact DIR | openmetrics FILE [SERIES] [HOURS] | size DIR | import FILE DIR [--prometheus-2.42-chunks]");
             std::process::exit(2);
         }
     }
@@ -123,7 +126,7 @@ fn labels_of(i: usize) -> Labels {
     .unwrap()
 }
 
-fn write_blocks(dir: &Path, n: usize) {
+fn write_blocks(dir: &Path, n: usize, count: i64) {
     std::fs::create_dir_all(dir).unwrap();
     let per_block = (2 * H / aion::chunkenc::synthetic::SCRAPE_INTERVAL_MS) as usize;
     let mut labels: Vec<(Labels, usize)> = (0..n).map(|i| (labels_of(i), i)).collect();
@@ -137,7 +140,7 @@ fn write_blocks(dir: &Path, n: usize) {
         }
     }
     let start = Instant::now();
-    for b in 0..3i64 {
+    for b in 0..count {
         let ulid = Ulid::generate();
         let mut w = BlockWriter::create(dir, ulid, BlockWriterOptions::default()).unwrap();
         for s in &symbols {
@@ -145,8 +148,13 @@ fn write_blocks(dir: &Path, n: usize) {
         }
         let t0 = START + b * 2 * H;
         for (l, i) in &labels {
-            // One continuous series per index, cut into the three blocks.
-            let all = series(shape_of(*i), START + 60_000, 3 * per_block, *i as u64);
+            // One continuous series per index, cut into the blocks.
+            let all = series(
+                shape_of(*i),
+                START + 60_000,
+                count as usize * per_block,
+                *i as u64,
+            );
             let samples: Vec<(i64, f64)> = all
                 .into_iter()
                 .filter(|(t, _)| (t0..t0 + 2 * H).contains(t))
@@ -182,7 +190,10 @@ fn write_blocks(dir: &Path, n: usize) {
             meta.stats.num_chunks
         );
     }
-    println!("wrote 3 blocks in {:.1}s", start.elapsed().as_secs_f64());
+    println!(
+        "wrote {count} blocks in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
 }
 
 fn block_dirs(dir: &Path) -> Vec<PathBuf> {
