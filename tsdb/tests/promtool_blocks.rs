@@ -397,3 +397,79 @@ fn prometheus_serves_aion_blocks() {
         "want {series} in {body}"
     );
 }
+
+/// Blocks the Db writes itself — persisted from the head, then merged by
+/// leveled compaction, with a deletion applied — are read by promtool
+/// exactly as Aion wrote them: `promtool tsdb dump` of the directory
+/// (blocks plus what is left in the head and WAL) prints every sample that
+/// was appended and not deleted, and `promtool tsdb analyze` accepts the
+/// compacted block.
+#[test]
+fn promtool_reads_blocks_the_db_persisted_and_compacted() {
+    let Some(promtool) = binary("promtool") else {
+        return;
+    };
+    use aion_index::{Labels, Matcher};
+    use aion_tsdb::{Db, Options};
+    const H: i64 = 3_600_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let db = Db::open(
+        &dir,
+        Options {
+            background_compaction: false,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    // 14 h from an aligned start: the first three 2 h blocks fill one 6 h
+    // range, and blocks after them let the planner (like Prometheus's)
+    // pick it.
+    let start = 1_699_984_800_000;
+    let mut expect = Vec::new();
+    let mut t = start + 7_001;
+    while t < start + 14 * H {
+        let mut app = db.appender();
+        for i in 0..20 {
+            let l = Labels::from_pairs(&[
+                ("__name__", if i % 2 == 0 { "up" } else { "requests_total" }),
+                ("instance", &format!("host-{i}")),
+            ])
+            .unwrap();
+            let v = ((t - start) / 15_000) as f64 * (i as f64 + 0.25);
+            app.append(&l, t, v).unwrap();
+            let deleted = i == 3 && (start + H..=start + 3 * H).contains(&t);
+            if !deleted {
+                expect.push(format!("{l} {} {t}", GoFloat(v)));
+            }
+        }
+        app.commit().unwrap();
+        t += 15_000;
+    }
+    db.compact().unwrap();
+    db.delete(
+        &[Matcher::equal("instance", "host-3")],
+        start + H,
+        start + 3 * H,
+    )
+    .unwrap();
+    db.compact().unwrap();
+    db.clean_tombstones().unwrap();
+    let levels: Vec<i64> = db
+        .blocks()
+        .iter()
+        .map(|b| b.meta().compaction.level)
+        .collect();
+    assert!(levels.contains(&2), "a compacted block exists: {levels:?}");
+    db.close().unwrap();
+    expect.sort();
+    assert_eq!(promtool_dump(&promtool, &dir), expect);
+    for b in blocks(&dir) {
+        let ulid = b.file_name().unwrap().to_string_lossy().into_owned();
+        let out = run(Command::new(&promtool)
+            .args(["tsdb", "analyze"])
+            .arg(&dir)
+            .arg(&ulid));
+        assert!(out.contains(&format!("Block ID: {ulid}")), "{out}");
+    }
+}
