@@ -17,24 +17,50 @@ pub fn format_float(v: f64) -> String {
         "+Inf".to_string()
     } else if v == f64::NEG_INFINITY {
         "-Inf".to_string()
+    } else if v == 0.0 {
+        if v.is_sign_negative() { "-0" } else { "0" }.to_string()
     } else {
-        // Rust's `Display` for f64 also prints the shortest round-trip
-        // digits without an exponent.
-        format!("{v}")
+        let (digits, dp) = shortest_digits(v);
+        let mut out = String::new();
+        if v < 0.0 {
+            out.push('-');
+        }
+        write_fixed(&mut out, &digits, dp);
+        out
     }
 }
 
 /// Shortest round-trip decimal digits of a finite, non-zero `|v|` and the
 /// position of the decimal point (`0.d1d2… × 10^dp`), as Go's `decimal`.
 fn shortest_digits(v: f64) -> (String, i32) {
-    // `{:e}` gives the shortest round-trip mantissa, e.g. "1.2345e-7".
-    let s = format!("{:e}", v.abs());
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
-    (digits.to_string(), exp + 1)
+    // Go's choice of digits, which differs from Rust's on exact ties.
+    match aion_tsdb::gofmt::ShortestDigits::of(v) {
+        Some(d) => (d.digits().to_string(), d.exponent() + 1),
+        None => ("0".to_string(), 1),
+    }
+}
+
+/// `ddd.ddd` from digits and decimal point position, no exponent.
+fn write_fixed(out: &mut String, digits: &str, dp: i32) {
+    if dp <= 0 {
+        out.push_str("0.");
+        for _ in 0..-dp {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else {
+        let dp = dp as usize;
+        if digits.len() <= dp {
+            out.push_str(digits);
+            for _ in digits.len()..dp {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..dp]);
+            out.push('.');
+            out.push_str(&digits[dp..]);
+        }
+    }
 }
 
 /// `d.ddde±XX` from digits and decimal point position, Go style (at least
@@ -114,7 +140,7 @@ pub fn format_go_g(v: f64) -> String {
     if exp < -4 || exp >= eprec {
         write_exp(&mut out, &digits, dp);
     } else {
-        out.push_str(&format!("{}", v.abs()));
+        write_fixed(&mut out, &digits, dp);
     }
     out
 }
@@ -173,6 +199,30 @@ mod tests {
             (f64::NEG_INFINITY, "-Inf"),
         ] {
             assert_eq!(format_go_g(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn exact_ties_round_half_to_even_as_go_does() {
+        let v = 2679575.54150390625;
+        assert_eq!(format_float(v), "2679575.5415039062");
+        assert_eq!(format_go_g(v), "2.6795755415039062e+06");
+        assert_eq!(format_float_exp(v), "2.6795755415039062e+06");
+        assert_eq!(format_float(-0.0), "-0");
+        assert_eq!(format_float(1e21), "1000000000000000000000");
+        assert_eq!(format_float(1.5e-7), "0.00000015");
+    }
+
+    proptest::proptest! {
+        /// Every finite value reads back from each format unchanged.
+        #[test]
+        fn formats_round_trip(bits in proptest::prelude::any::<u64>()) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assume!(v.is_finite());
+            for s in [format_float(v), format_go_g(v), format_float_exp(v)] {
+                let back: f64 = s.parse().unwrap();
+                proptest::prop_assert_eq!(back.to_bits(), v.to_bits(), "{}", s);
+            }
         }
     }
 

@@ -20,11 +20,20 @@ use std::fmt::{self, Write};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GoFloat(pub f64);
 
-/// A stack buffer for Rust's own shortest-digits rendering, so formatting
-/// allocates nothing.
+/// A stack buffer for Rust's own digit rendering, so formatting allocates
+/// nothing.
 struct StackBuf {
     buf: [u8; 40],
     len: usize,
+}
+
+impl StackBuf {
+    fn new() -> Self {
+        StackBuf {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
 }
 
 impl Write for StackBuf {
@@ -39,6 +48,90 @@ impl Write for StackBuf {
     }
 }
 
+/// The shortest decimal digits that read back as a float, chosen as Go's
+/// `strconv` chooses them, which every Prometheus text output uses.
+///
+/// Rust's shortest formatting finds digits of the same length, but when
+/// the float lies exactly halfway between the two nearest candidates (it
+/// happens at 16–17 digits, e.g. 2679575.54150390625) Rust picks the upper
+/// one and Go rounds half to even: `…062e+06` in Go, `…063e6` in Rust.
+/// Both read back as the same float, but Prometheus compatibility is to
+/// the byte.
+///
+/// ```
+/// use aion_tsdb::gofmt::ShortestDigits;
+/// let d = ShortestDigits::of(2679575.54150390625).unwrap();
+/// assert_eq!((d.digits(), d.exponent()), ("26795755415039062", 6));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShortestDigits {
+    digits: [u8; 17],
+    len: u8,
+    exp: i32,
+}
+
+impl ShortestDigits {
+    /// The digits of `|v|`, or `None` for zero, infinities and NaN.
+    pub fn of(v: f64) -> Option<ShortestDigits> {
+        let v = v.abs();
+        if v == 0.0 || !v.is_finite() {
+            return None;
+        }
+        let mut sci = StackBuf::new();
+        write!(sci, "{v:e}").ok()?;
+        let mut d = ShortestDigits::parse(&sci.buf[..sci.len])?;
+        // Only from 16 digits on can two candidates of the shortest length
+        // both read back (a double carries 15.95 decimal digits), so only
+        // there can the tie rule matter. Rust's fixed-precision formatting
+        // rounds the exact value half to even, as Go does.
+        if d.len >= 16 {
+            let mut exact = StackBuf::new();
+            write!(exact, "{v:.*e}", d.len as usize - 1).ok()?;
+            let text = std::str::from_utf8(&exact.buf[..exact.len]).ok()?;
+            if text.parse::<f64>() == Ok(v) {
+                if let Some(e) = ShortestDigits::parse(text.as_bytes()) {
+                    if e.len == d.len {
+                        d = e;
+                    }
+                }
+            }
+        }
+        Some(d)
+    }
+
+    /// Reads Rust's `d.ddde<exp>`.
+    fn parse(sci: &[u8]) -> Option<ShortestDigits> {
+        let e_at = sci.iter().position(|&b| b == b'e')?;
+        let exp: i32 = std::str::from_utf8(&sci[e_at + 1..]).ok()?.parse().ok()?;
+        let mut out = ShortestDigits {
+            digits: [0; 17],
+            len: 0,
+            exp,
+        };
+        for &b in &sci[..e_at] {
+            if b != b'.' {
+                *out.digits.get_mut(out.len as usize)? = b;
+                out.len += 1;
+            }
+        }
+        // Rust never ends shortest digits in 0, but fixed precision may.
+        while out.len > 1 && out.digits[out.len as usize - 1] == b'0' {
+            out.len -= 1;
+        }
+        Some(out)
+    }
+
+    /// The significant digits, without a decimal point: `"15"` for 0.015.
+    pub fn digits(&self) -> &str {
+        std::str::from_utf8(&self.digits[..self.len as usize]).unwrap_or("0")
+    }
+
+    /// The decimal exponent of the first digit: -2 for 0.015 (1.5e-02).
+    pub fn exponent(&self) -> i32 {
+        self.exp
+    }
+}
+
 impl fmt::Display for GoFloat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = self.0;
@@ -48,27 +141,10 @@ impl fmt::Display for GoFloat {
         if v.is_infinite() {
             return f.write_str(if v > 0.0 { "+Inf" } else { "-Inf" });
         }
-        // Rust's `{:e}` yields the same shortest round-trip digits as Go's
-        // shortest formatting: `d.ddddde<exp>`.
-        let mut sci = StackBuf {
-            buf: [0; 40],
-            len: 0,
+        let (digits, nd, exp) = match ShortestDigits::of(v) {
+            Some(d) => (d.digits, d.len as usize, d.exp),
+            None => ([b'0'; 17], 1, 0),
         };
-        write!(sci, "{:e}", v.abs())?;
-        let sci = &sci.buf[..sci.len];
-        let e_at = sci.iter().position(|&b| b == b'e').ok_or(fmt::Error)?;
-        let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
-            .map_err(|_| fmt::Error)?
-            .parse()
-            .map_err(|_| fmt::Error)?;
-        let mut digits = [0u8; 24];
-        let mut nd = 0;
-        for &b in &sci[..e_at] {
-            if b != b'.' {
-                digits[nd] = b;
-                nd += 1;
-            }
-        }
         let digits = &digits[..nd];
         if v.is_sign_negative() {
             f.write_char('-')?;
@@ -141,6 +217,8 @@ mod tests {
             (123.456, "123.456"),
             (f64::NEG_INFINITY, "-Inf"),
             (aion_chunkenc::STALE_NAN, "NaN"),
+            // Exactly halfway at the 17th digit: Go rounds half to even.
+            (2679575.54150390625, "2.6795755415039062e+06"),
         ];
         for (v, want) in cases {
             assert_eq!(GoFloat(*v).to_string(), *want, "{v:?}");

@@ -26,7 +26,7 @@ mod failpoint;
 mod fsutil;
 #[doc(hidden)]
 pub mod fuzz;
-mod gofmt;
+pub mod gofmt;
 pub mod head;
 mod lockfile;
 mod mem_storage;
