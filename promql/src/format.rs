@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn exact_ties_round_half_to_even_as_go_does() {
-        let v = 2679575.54150390625;
+        // 2679575.54150390625, exactly halfway between two 17-digit texts.
+        let v = f64::from_bits(0x4144_718B_C550_0000);
         assert_eq!(format_float(v), "2679575.5415039062");
         assert_eq!(format_go_g(v), "2.6795755415039062e+06");
         assert_eq!(format_float_exp(v), "2.6795755415039062e+06");
