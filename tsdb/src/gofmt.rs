@@ -218,7 +218,10 @@ mod tests {
             (f64::NEG_INFINITY, "-Inf"),
             (aion_chunkenc::STALE_NAN, "NaN"),
             // Exactly halfway at the 17th digit: Go rounds half to even.
-            (f64::from_bits(0x4144_718B_C550_0000), "2.6795755415039062e+06"),
+            (
+                f64::from_bits(0x4144_718B_C550_0000),
+                "2.6795755415039062e+06",
+            ),
         ];
         for (v, want) in cases {
             assert_eq!(GoFloat(*v).to_string(), *want, "{v:?}");
