@@ -1,7 +1,7 @@
-//! Aion quickstart: what the chunk codec does with a realistic series set.
+//! What the chunk codec does with a realistic series set.
 //!
 //! ```sh
-//! cargo run --release --example quickstart
+//! cargo run --release --example chunk_codec
 //! ```
 //!
 //! Generates two hours of 15-second scrapes for a few thousand series of
