@@ -41,8 +41,10 @@ name), at most --limit each:
   Label names with highest cumulative label value length
   Highest cardinality labels              (distinct values per name)
   Highest cardinality metric names        (series per __name__)
-Like promtool 3 (2.x prints `Series:` for `Total Series:`), --match restricts
-everything to the matching series. BLOCK `head` analyzes the in-memory head
+As in promtool 3, the default block is the one whose ULID is newest (the
+last written; promtool 2.x takes the one with the newest data), 2.x's
+`Series:` line reads `Total Series:`, and --match restricts everything to the
+matching series. BLOCK `head` analyzes the in-memory head
 (samples not yet in a block). Not implemented: promtool's --extended
 (chunk size histograms). The directory is opened read-only.
 
