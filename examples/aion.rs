@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -22,6 +22,20 @@ use std::time::{Duration, Instant};
 use aion_index::{Labels, Matcher};
 use aion_tsdb::{Db, GoFloat, Options, Queryable, SampleIterator, Series, SeriesSet, ValueType};
 use clap::{Args, Parser, Subcommand};
+
+#[path = "cli/analyze.rs"]
+mod analyze;
+#[path = "cli/compact.rs"]
+mod compact;
+#[path = "cli/gofmt.rs"]
+mod gofmt;
+#[path = "cli/labels.rs"]
+mod labels;
+#[path = "cli/list.rs"]
+mod list;
+#[path = "cli/progress.rs"]
+mod progress;
+use progress::ProgressBar;
 
 #[derive(Parser)]
 #[command(
@@ -56,8 +70,26 @@ Examples:
     )]
     Bench(BenchCommand),
     /// Backfill data from other formats into blocks.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  aion import openmetrics metrics.om data/\n  aion import openmetrics --help"
+    )]
     Import(ImportCommand),
+    /// List the blocks and the head of a data directory, as `promtool tsdb
+    /// list` does.
+    #[command(after_help = list::HELP)]
+    List(list::ListArgs),
+    /// Cardinality and churn report of a block or the head, as `promtool
+    /// tsdb analyze` prints it.
+    #[command(after_help = analyze::HELP)]
+    Analyze(analyze::AnalyzeArgs),
+    /// Label names, or the values of one label.
+    #[command(after_help = labels::HELP)]
+    Labels(labels::LabelsArgs),
+    /// Compact a data directory now: head to blocks, blocks merged,
+    /// retention applied.
+    #[command(after_help = compact::HELP)]
+    Compact(compact::CompactArgs),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +195,10 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump(args),
         Command::Bench(BenchCommand::Write(args)) => bench_write(args),
         Command::Import(ImportCommand::Openmetrics(args)) => import_openmetrics(args),
+        Command::List(args) => list::run(args),
+        Command::Analyze(args) => analyze::run(args),
+        Command::Labels(args) => labels::run(args),
+        Command::Compact(args) => compact::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -170,6 +206,16 @@ fn main() -> ExitCode {
             eprintln!("aion: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an
+/// error.
+fn print_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
     }
 }
 
@@ -197,6 +243,9 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
         heads.push(set.next().transpose()?);
     }
     let stdout = io::stdout();
+    // Progress only when the samples go elsewhere than the terminal.
+    let mut bar = ProgressBar::new(io::stderr().is_terminal() && !stdout.is_terminal());
+    let (mut series, mut samples) = (0u64, 0u64);
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     // Series matched by several selectors are printed once: merge the
     // sorted sets.
@@ -206,7 +255,9 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
             if head.as_ref().is_some_and(|s| s.labels == min) {
                 let mut s = head.take().expect("checked");
                 if !printed {
-                    write_series(&mut out, &mut s)?;
+                    samples += write_series(&mut out, &mut s)?;
+                    series += 1;
+                    bar.status(&format!("dumped {series} series, {samples} samples"));
                     printed = true;
                 }
                 drop(s);
@@ -214,6 +265,7 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
             }
         }
     }
+    bar.clear();
     for set in &sets {
         if let Some(w) = set.warnings().first() {
             return Err(Failure(w.clone()));
@@ -225,9 +277,12 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
     }
 }
 
-fn write_series(out: &mut impl Write, s: &mut Series<'_>) -> Result<(), Failure> {
+/// Prints the samples of `s`; returns how many.
+fn write_series(out: &mut impl Write, s: &mut Series<'_>) -> Result<u64, Failure> {
     let labels = s.labels.to_string();
+    let mut n = 0;
     while s.samples.next() == ValueType::Float {
+        n += 1;
         let (t, v) = s.samples.at();
         if let Err(e) = writeln!(out, "{labels} {} {t}", GoFloat(v)) {
             if e.kind() == io::ErrorKind::BrokenPipe {
@@ -239,7 +294,7 @@ fn write_series(out: &mut impl Write, s: &mut Series<'_>) -> Result<(), Failure>
     if let Some(e) = s.samples.err() {
         return Err(Failure(format!("reading {labels}: {e}")));
     }
-    Ok(())
+    Ok(n)
 }
 
 /// Timestamp step between scrapes (promtool's `timeDelta`).
@@ -420,14 +475,13 @@ fn parse_duration_ms(s: &str) -> Result<i64, String> {
 /// `aion import openmetrics FILE DIR`.
 fn import_openmetrics(args: ImportArgs) -> Result<(), Failure> {
     use aion_tsdb::backfill::{self, BackfillOptions, ImportProgress};
-    use std::io::IsTerminal;
 
     let start = Instant::now();
     let mut options = BackfillOptions::default();
     if let Some(max) = args.max_block_duration {
         options.block_duration_ms = BackfillOptions::block_duration_for(max);
     }
-    let mut bar = ProgressBar::new(io::stderr().is_terminal());
+    let mut bar = ProgressBar::stderr();
     let report = backfill::import_openmetrics(&args.file, &args.dir, options, &mut |p| match p {
         ImportProgress::Parsing { done, total } => bar.show("reading", done, total),
         ImportProgress::Writing { done, total } => {
@@ -445,57 +499,4 @@ fn import_openmetrics(args: ImportArgs) -> Result<(), Failure> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// A one-line progress bar on stderr, drawn only on a terminal and at
-/// most ten times a second.
-struct ProgressBar {
-    enabled: bool,
-    last: Option<Instant>,
-    drawn: bool,
-}
-
-impl ProgressBar {
-    fn new(enabled: bool) -> Self {
-        ProgressBar {
-            enabled,
-            last: None,
-            drawn: false,
-        }
-    }
-
-    fn show(&mut self, what: &str, done: u64, total: u64) {
-        if !self.enabled {
-            return;
-        }
-        let now = Instant::now();
-        let due = self
-            .last
-            .is_none_or(|l| now.duration_since(l) >= Duration::from_millis(100));
-        if !due && done < total {
-            return;
-        }
-        self.last = Some(now);
-        let frac = if total == 0 {
-            1.0
-        } else {
-            done as f64 / total as f64
-        };
-        let width = 30;
-        let filled = ((frac * width as f64) as usize).min(width);
-        eprint!(
-            "\r[{}{}] {:3.0}% {what:<15}",
-            "=".repeat(filled),
-            " ".repeat(width - filled),
-            frac * 100.0
-        );
-        self.drawn = true;
-    }
-
-    fn clear(&mut self) {
-        if self.drawn {
-            eprint!("\r{}\r", " ".repeat(60));
-            self.drawn = false;
-        }
-    }
 }

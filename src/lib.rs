@@ -13,6 +13,12 @@
 //! | [`promql`] | `aion-promql` | PromQL parser and streaming engine |
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The README's Rust snippets run as doc tests, so the README cannot drift
+// from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use aion_chunkenc as chunkenc;
 pub use aion_index as index;
 pub use aion_promql as promql;

@@ -1,6 +1,6 @@
 //! Deterministic synthetic series in the shapes real scrapes produce.
 //!
-//! Benchmarks, the quickstart example and the Prometheus interop test all
+//! Benchmarks, the chunk_codec example and the Prometheus interop test all
 //! draw their samples from here, so a figure measured in one place (bytes
 //! per sample, say) is for exactly the data checked in another. The same
 //! `(shape, start, count, seed)` always gives the same samples.

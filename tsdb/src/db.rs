@@ -7,7 +7,9 @@ use std::sync::Arc;
 use aion_wal::Wal;
 
 use crate::block::Block;
-use crate::db_blocks::{open_blocks, BackgroundCompaction, CompactReport, DbBlocks};
+use crate::db_blocks::{
+    open_blocks, BackgroundCompaction, CompactProgress, CompactReport, DbBlocks,
+};
 use crate::head::{Appender, Head, HeadStats, ReplayReport};
 use crate::lockfile::LockFile;
 use crate::querier::{ChunkQuerier, ChunkQueryable, Querier, Queryable};
@@ -302,6 +304,26 @@ impl Db {
     /// the blocks they read until they finish.
     pub fn compact(&self) -> Result<CompactReport> {
         self.blocks.compact()
+    }
+
+    /// [`Db::compact`], calling `progress` before each step (a head range
+    /// written to a block, blocks merged, retention), so a tool can show
+    /// what a long compaction is doing.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use aion_tsdb::{CompactProgress, Db, Options};
+    ///
+    /// let db = Db::open(dir.path(), Options::default()).unwrap();
+    /// let mut steps = Vec::new();
+    /// db.compact_with_progress(&mut |p| steps.push(p)).unwrap();
+    /// assert_eq!(steps, [CompactProgress::ApplyingRetention]);
+    /// ```
+    pub fn compact_with_progress(
+        &self,
+        progress: &mut dyn FnMut(CompactProgress),
+    ) -> Result<CompactReport> {
+        self.blocks.compact_with_progress(progress)
     }
 
     /// Deletes the samples in `[mint, maxt]` of the series matching

@@ -65,6 +65,36 @@ pub struct CompactReport {
     pub deleted_blocks: Vec<Ulid>,
 }
 
+/// A step [`Db::compact_with_progress`](crate::Db::compact_with_progress)
+/// is about to take, for hosts and tools that show progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompactProgress {
+    /// Writing `[min_time, max_time)` of the head into a block; `done` of
+    /// the `total` head ranges due now are written already.
+    PersistingHead {
+        /// Start of the range (ms, inclusive).
+        min_time: i64,
+        /// End of the range (ms, exclusive).
+        max_time: i64,
+        /// Head ranges written so far in this compaction.
+        done: usize,
+        /// Head ranges this compaction writes.
+        total: usize,
+    },
+    /// Merging `parents` blocks spanning `[min_time, max_time)` into one.
+    MergingBlocks {
+        /// How many blocks are merged.
+        parents: usize,
+        /// Start of the merged range (ms, inclusive).
+        min_time: i64,
+        /// End of the merged range (ms, exclusive).
+        max_time: i64,
+    },
+    /// Deleting blocks past retention.
+    ApplyingRetention,
+}
+
 /// Open queries, so head truncation can wait for the ones that may need
 /// the head's copy of persisted data.
 #[derive(Default)]
@@ -342,11 +372,20 @@ impl DbBlocks {
 
     /// Persists head ranges, compacts blocks, applies retention.
     pub(crate) fn compact(&self) -> Result<CompactReport> {
+        self.compact_with_progress(&mut |_| {})
+    }
+
+    /// [`DbBlocks::compact`], telling `progress` each step before taking it.
+    pub(crate) fn compact_with_progress(
+        &self,
+        progress: &mut dyn FnMut(CompactProgress),
+    ) -> Result<CompactReport> {
         self.check_writable()?;
         let _one = self.changing.lock();
         let mut report = CompactReport::default();
         let mut last_persisted = None;
         self.truncate_head_if_unread()?;
+        let due = self.head_ranges_due();
         // The head holds more than 1.5 block ranges: persist its oldest.
         loop {
             let persisted = *self.persisted_until.lock();
@@ -356,6 +395,12 @@ impl DbBlocks {
                 break;
             }
             let maxt = crate::head::range_end(hmin, self.block_range);
+            progress(CompactProgress::PersistingHead {
+                min_time: hmin,
+                max_time: maxt,
+                done: report.head_blocks.len(),
+                total: due.max(report.head_blocks.len() + 1),
+            });
             if let Some(meta) = self.persist_head(hmin, maxt)? {
                 report.head_blocks.push(meta.ulid);
             }
@@ -379,6 +424,11 @@ impl DbBlocks {
                 .filter(|b| chosen.contains(&b.ulid()))
                 .map(|b| &**b)
                 .collect();
+            progress(CompactProgress::MergingBlocks {
+                parents: parents.len(),
+                min_time: parents.iter().map(|b| b.min_time()).min().unwrap_or(0),
+                max_time: parents.iter().map(|b| b.max_time()).max().unwrap_or(0),
+            });
             let written = match compact_blocks(&self.dir, &parents, self.writer) {
                 Ok(m) => m,
                 Err(e) => {
@@ -410,8 +460,22 @@ impl DbBlocks {
             }
             report.deleted_blocks.extend(chosen);
         }
+        progress(CompactProgress::ApplyingRetention);
         report.deleted_blocks.extend(self.apply_retention()?);
         Ok(report)
+    }
+
+    /// How many head ranges the persistence loop of a compaction starting
+    /// now writes (appends meanwhile may add more).
+    fn head_ranges_due(&self) -> usize {
+        let hmax = self.head.max_time();
+        let mut hmin = self.head.min_time().max(*self.persisted_until.lock());
+        let mut n = 0;
+        while hmax != i64::MIN && hmax - hmin > self.block_range / 2 * 3 {
+            hmin = crate::head::range_end(hmin, self.block_range);
+            n += 1;
+        }
+        n
     }
 
     /// Writes `[mint, maxt)` of the head into a block, makes it visible,

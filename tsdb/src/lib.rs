@@ -37,7 +37,7 @@ mod varint;
 
 pub use aion_chunkenc::{SampleIterator, ValueType};
 pub use db::Db;
-pub use db_blocks::{CompactReport, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
+pub use db_blocks::{CompactProgress, CompactReport, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
 pub use gofmt::GoFloat;
 pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};

@@ -519,3 +519,38 @@ fn background_compaction_runs_beside_appends_and_queries() {
     db.compact().unwrap();
     check_no_duplicates(&db, &expect);
 }
+
+#[test]
+fn compaction_reports_each_step_before_taking_it() {
+    use crate::CompactProgress;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let mut expect = Dump::new();
+    fill(&db, 3, 0, 7 * H, &mut expect);
+    let mut steps = Vec::new();
+    let report = db.compact_with_progress(&mut |p| steps.push(p)).unwrap();
+    assert_eq!(report.head_blocks.len(), 2);
+    assert_eq!(
+        steps[..2],
+        [
+            CompactProgress::PersistingHead {
+                min_time: 0,
+                max_time: 2 * H,
+                done: 0,
+                total: 2
+            },
+            CompactProgress::PersistingHead {
+                min_time: 2 * H,
+                max_time: 4 * H,
+                done: 1,
+                total: 2
+            },
+        ]
+    );
+    let merges = steps
+        .iter()
+        .filter(|p| matches!(p, CompactProgress::MergingBlocks { .. }))
+        .count();
+    assert_eq!(merges, report.compacted_blocks.len());
+    assert_eq!(steps.last(), Some(&CompactProgress::ApplyingRetention));
+}
