@@ -52,6 +52,7 @@
 #![warn(missing_docs)]
 
 mod assembler;
+mod background_sync;
 mod checkpoint;
 mod cursor;
 mod error;

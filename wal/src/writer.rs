@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::background_sync::BackgroundSync;
 use crate::error::{Error, Result};
 use crate::fragment::{self, Compression, FragmentType, HEADER_SIZE};
 use crate::segment::{self, segment_path, DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
@@ -25,11 +26,13 @@ pub enum SyncPolicy {
     /// acknowledged survives power loss. Costs one disk flush per batch.
     EveryLog,
     /// Never flush on [`Wal::log`]. Data reaches the disk when the kernel
-    /// writes it back (seconds), when a segment is completed (it is flushed
-    /// when the writer moves to the next one), on [`Wal::sync`] and on
-    /// [`Wal::close`]. After power loss, acknowledged batches since the
-    /// last of those may be missing; what remains is a prefix that reopens
-    /// cleanly (the torn tail is cut). This is Prometheus's behaviour.
+    /// writes it back (seconds), when a segment is completed (a background
+    /// thread flushes it once the writer has moved to the next one), on
+    /// [`Wal::sync`] and on [`Wal::close`]. After power loss, acknowledged
+    /// batches since the last of those may be missing; what remains is a
+    /// prefix (the torn tail is cut on open; damage at the end of the
+    /// second-to-last segment is cut by the head's repair on replay). This
+    /// is Prometheus's behaviour.
     #[default]
     OnRotate,
 }
@@ -139,6 +142,8 @@ pub struct Wal {
     compressed: Vec<u8>,
     snappy: snap::raw::Encoder,
     poisoned: bool,
+    /// Flushes completed segments under [`SyncPolicy::OnRotate`].
+    background: BackgroundSync,
 }
 
 impl Wal {
@@ -155,6 +160,7 @@ impl Wal {
             compressed: Vec::new(),
             snappy: snap::raw::Encoder::new(),
             poisoned: false,
+            background: BackgroundSync::default(),
         })
     }
 
@@ -204,6 +210,7 @@ impl Wal {
     }
 
     fn log_batch(&mut self, records: &[&[u8]]) -> Result<()> {
+        self.background.check()?;
         for (i, rec) in records.iter().enumerate() {
             self.log_one(rec, i + 1 == records.len())?;
         }
@@ -326,6 +333,7 @@ impl Wal {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
+        self.background.wait()?;
         self.sync_segment(false)
     }
 
@@ -366,10 +374,17 @@ impl Wal {
         let next = self.segment.index.checked_add(1).ok_or_else(|| {
             Error::InvalidRequest("segment numbers exhausted (u32::MAX reached)".into())
         })?;
-        // Flush the finished segment before the new one exists, so a
-        // machine crash never leaves a torn record in a non-final segment.
-        self.sync_segment(true)?;
-        self.segment = create_segment(&self.dir, next)?;
+        if self.options.sync == SyncPolicy::EveryLog {
+            // Every acknowledged batch is on disk already; the padding
+            // too, before the next segment exists, so the new segment's
+            // flushes never vouch for an unflushed one.
+            self.sync_segment(true)?;
+            self.segment = create_segment(&self.dir, next)?;
+        } else {
+            let finished = std::mem::replace(&mut self.segment, create_segment(&self.dir, next)?);
+            self.background
+                .flush_later(finished.file, segment_path(&self.dir, finished.index))?;
+        }
         Ok(next)
     }
 
@@ -382,6 +397,7 @@ impl Wal {
         if self.page.alloc > 0 {
             self.flush_page(true)?;
         }
+        self.background.wait()?;
         self.sync_segment(true)
     }
 

@@ -511,6 +511,57 @@ fn damage_inside_the_wal_is_cut_and_reported() {
     assert!(db.replay_report().wal_corruption.is_none());
 }
 
+/// Power loss while a completed segment's background flush was still
+/// pending (the WAL flushes a finished segment off the append path, as
+/// Prometheus does): the second-to-last segment ends torn. Opening cuts the
+/// log there and keeps an intact prefix of every series; appends go on and
+/// the next open is clean.
+#[test]
+fn a_torn_second_to_last_segment_is_cut_to_a_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        wal_compression: false,
+        ..small_opts()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    let expect = fill(&db, 20, 0, 3 * 3_600_000, 15_000);
+    db.close().unwrap();
+    let mut segs: Vec<_> = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    segs.sort();
+    assert!(segs.len() >= 2, "{segs:?}");
+    // What the disk held of it: the first part, not ending at a page.
+    let torn = &segs[segs.len() - 2];
+    let len = std::fs::metadata(torn).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(torn)
+        .unwrap()
+        .set_len(len / 2 + 1234)
+        .unwrap();
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    let r = db.replay_report().clone();
+    assert!(r.wal_corruption.is_some(), "{r:?}");
+    assert!(r.wal_repair.is_some(), "{r:?}");
+    let got = dump_of(&db, i64::MIN, i64::MAX, &all());
+    assert_eq!(got.len(), expect.len());
+    for (l, v) in &got {
+        let want = &expect[l];
+        assert!(v.len() < want.len(), "{l}: data after the tear survived");
+        assert_eq!(v[..], want[..v.len()], "{l}: not a prefix");
+    }
+    let last = got.values().map(|v| v.last().unwrap().0).max().unwrap();
+    let mut app = db.appender();
+    app.append(&series(0), last + 15_000, 1.0).unwrap();
+    app.commit().unwrap();
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert!(db.replay_report().wal_corruption.is_none());
+}
+
 #[test]
 fn second_open_fails_and_read_only_open_works_beside_it() {
     let dir = tempfile::tempdir().unwrap();
