@@ -23,6 +23,9 @@ use aion_index::{Labels, Matcher};
 use aion_tsdb::{Db, GoFloat, Options, Queryable, SampleIterator, Series, SeriesSet, ValueType};
 use clap::{Args, Parser, Subcommand};
 
+#[path = "cli/query.rs"]
+mod query;
+
 #[derive(Parser)]
 #[command(
     name = "aion",
@@ -58,6 +61,12 @@ Examples:
     /// Backfill data from other formats into blocks.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Evaluate a PromQL expression at one time (an instant query).
+    #[command(after_help = query::QUERY_HELP)]
+    Query(query::QueryArgs),
+    /// Evaluate a PromQL expression over a time range (a range query).
+    #[command(after_help = query::QUERY_RANGE_HELP)]
+    QueryRange(query::QueryRangeArgs),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +172,8 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump(args),
         Command::Bench(BenchCommand::Write(args)) => bench_write(args),
         Command::Import(ImportCommand::Openmetrics(args)) => import_openmetrics(args),
+        Command::Query(args) => query::query(args),
+        Command::QueryRange(args) => query::query_range(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
