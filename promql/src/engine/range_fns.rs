@@ -334,7 +334,15 @@ pub(crate) fn extrapolated_rate(
     let last = w[w.len() - 1];
     let sts = if is_counter { a.sts } else { &[] };
     let mut result = last.f - first.f;
-    if is_counter {
+    if is_counter && sts.is_empty() {
+        // The common case (no start timestamps) as a tight loop the
+        // compiler can unroll: every window of every step passes here.
+        for pair in w.windows(2) {
+            if pair[1].f < pair[0].f {
+                result += pair[0].f;
+            }
+        }
+    } else if is_counter {
         let mut overlap = false;
         for i in 1..w.len() {
             let (prev, cur) = (w[i - 1], w[i]);
