@@ -243,7 +243,10 @@ fn bench_one(dir: &Path, d: &Dataset, k: usize, runs: usize) -> Result {
     let open = Instant::now();
     let db = Db::open_read_only(dir).map_err(|e| e.to_string())?;
     let open = open.elapsed();
-    let engine = Engine::new(EngineOptions::default());
+    let engine = Engine::new(EngineOptions {
+        parallel: std::env::var("AION_SERIAL").is_err(),
+        ..EngineOptions::default()
+    });
     let mut times = Vec::new();
     let (mut eval_t, mut json_t, mut bytes, mut series) = (Duration::ZERO, Duration::ZERO, 0, 0);
     for _ in 0..runs {

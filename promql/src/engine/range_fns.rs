@@ -23,6 +23,9 @@ pub(crate) struct WindowArgs<'a> {
     /// Start timestamps of the window's samples (0: unknown), when the
     /// engine uses them; empty otherwise.
     pub sts: &'a [i64],
+    /// Known: no sample of the window is lower than the one before it, so
+    /// there is no counter reset to look for (`false` when unknown).
+    pub non_decreasing: bool,
     /// The range selector's `anchored`/`smoothed` modifier: the window
     /// then also holds samples around the range (see
     /// [`Extension`]).
@@ -335,11 +338,15 @@ pub(crate) fn extrapolated_rate(
     let sts = if is_counter { a.sts } else { &[] };
     let mut result = last.f - first.f;
     if is_counter && sts.is_empty() {
-        // The common case (no start timestamps) as a tight loop the
-        // compiler can unroll: every window of every step passes here.
-        for pair in w.windows(2) {
-            if pair[1].f < pair[0].f {
-                result += pair[0].f;
+        if a.non_decreasing {
+            // No reset in the window (the window cursor counts them).
+        } else {
+            // The common case (no start timestamps) as a tight loop the
+            // compiler can unroll: every window of every step passes here.
+            for pair in w.windows(2) {
+                if pair[1].f < pair[0].f {
+                    result += pair[0].f;
+                }
             }
         }
     } else if is_counter {
@@ -635,6 +642,7 @@ mod tests {
             range_secs: range_ms as f64 / 1000.0,
             params,
             sts: &[],
+            non_decreasing: false,
             extension: Extension::None,
         }
     }
