@@ -36,6 +36,8 @@ mod list;
 #[path = "cli/progress.rs"]
 mod progress;
 use progress::ProgressBar;
+#[path = "cli/query.rs"]
+mod query;
 
 #[derive(Parser)]
 #[command(
@@ -90,6 +92,12 @@ Examples:
     /// retention applied.
     #[command(after_help = compact::HELP)]
     Compact(compact::CompactArgs),
+    /// Evaluate a PromQL expression at one time (an instant query).
+    #[command(after_help = query::QUERY_HELP)]
+    Query(query::QueryArgs),
+    /// Evaluate a PromQL expression over a time range (a range query).
+    #[command(after_help = query::QUERY_RANGE_HELP)]
+    QueryRange(query::QueryRangeArgs),
 }
 
 #[derive(Subcommand)]
@@ -199,6 +207,8 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Compact(args) => compact::run(args),
+        Command::Query(args) => query::query(args),
+        Command::QueryRange(args) => query::query_range(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

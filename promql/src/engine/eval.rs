@@ -739,6 +739,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                 let sw = StepWindow {
                                     labels: &series.labels,
                                     points: w.current(),
+                                    non_decreasing: w.non_decreasing(),
                                     sts: w.start_timestamps(),
                                     step: i,
                                     ts,
@@ -785,6 +786,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let sw = StepWindow {
                             labels: &s.metric,
                             points: window,
+                            non_decreasing: false,
                             sts: &[],
                             step: i,
                             ts,
@@ -854,6 +856,9 @@ pub(crate) struct StepWindow<'w> {
     pub labels: &'w Labels,
     /// Its samples with `start < t <= end`.
     pub points: &'w [FPoint],
+    /// Known: no point is lower than the one before it (`false` when
+    /// unknown).
+    pub non_decreasing: bool,
     /// Their start timestamps, when tracked (else empty).
     pub sts: &'w [i64],
     /// The step's index.

@@ -517,6 +517,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 range_secs,
                 params: &buf[..params.len().min(2)],
                 sts: w.sts,
+                non_decreasing: w.non_decreasing,
                 extension,
             };
             let v = f(w.points, &args, scratch)?;

@@ -23,6 +23,9 @@ pub(crate) struct WindowArgs<'a> {
     /// Start timestamps of the window's samples (0: unknown), when the
     /// engine uses them; empty otherwise.
     pub sts: &'a [i64],
+    /// Known: no sample of the window is lower than the one before it, so
+    /// there is no counter reset to look for (`false` when unknown).
+    pub non_decreasing: bool,
     /// The range selector's `anchored`/`smoothed` modifier: the window
     /// then also holds samples around the range (see
     /// [`Extension`]).
@@ -334,7 +337,19 @@ pub(crate) fn extrapolated_rate(
     let last = w[w.len() - 1];
     let sts = if is_counter { a.sts } else { &[] };
     let mut result = last.f - first.f;
-    if is_counter {
+    if is_counter && sts.is_empty() {
+        if a.non_decreasing {
+            // No reset in the window (the window cursor counts them).
+        } else {
+            // The common case (no start timestamps) as a tight loop the
+            // compiler can unroll: every window of every step passes here.
+            for pair in w.windows(2) {
+                if pair[1].f < pair[0].f {
+                    result += pair[0].f;
+                }
+            }
+        }
+    } else if is_counter {
         let mut overlap = false;
         for i in 1..w.len() {
             let (prev, cur) = (w[i - 1], w[i]);
@@ -627,6 +642,7 @@ mod tests {
             range_secs: range_ms as f64 / 1000.0,
             params,
             sts: &[],
+            non_decreasing: false,
             extension: Extension::None,
         }
     }

@@ -135,6 +135,10 @@ pub(crate) struct WindowCursor<'a, 'b> {
     started: bool,
     exhausted: bool,
     budget: &'b SampleBudget,
+    /// Adjacent pairs of the window whose value decreases (counter resets
+    /// for `rate`), kept up to date as samples enter and leave, so counter
+    /// functions skip their reset scan on the usual reset-free window.
+    decreases: usize,
     /// Samples taken from the budget: the largest window so far. Counting
     /// the high-water mark instead of every push and drop keeps atomics
     /// out of the per-sample path.
@@ -156,6 +160,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             started: false,
             exhausted: false,
             budget,
+            decreases: 0,
             reserved: 0,
         }
     }
@@ -171,6 +176,13 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// returned it).
     pub(crate) fn current(&self) -> &[FPoint] {
         &self.buf[self.head..]
+    }
+
+    /// No sample of the current window is lower than the one before it
+    /// (with `<`, so NaN never counts as a decrease, exactly as in the
+    /// reset scan of `rate` this lets callers skip).
+    pub(crate) fn non_decreasing(&self) -> bool {
+        self.decreases == 0
     }
 
     /// The start timestamps of the current window's samples (empty unless
@@ -189,6 +201,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         // Forget what fell out on the left.
         let live = &self.buf[self.head..];
         let drop = live.partition_point(|p| p.t <= mint);
+        if self.decreases > 0 {
+            // The pairs that leave: each dropped sample with its successor.
+            let end = (self.head + drop + 1).min(self.buf.len());
+            self.decreases -= self.buf[self.head..end]
+                .windows(2)
+                .filter(|p| p[1].f < p[0].f)
+                .count();
+        }
         self.head += drop;
         if self.head == self.buf.len() {
             self.buf.clear();
@@ -222,6 +242,9 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             }
             match p {
                 Pulled::Float(p, st) if p.t > mint && !is_stale_nan(p.f) => {
+                    if self.buf.len() > self.head && p.f < self.buf[self.buf.len() - 1].f {
+                        self.decreases += 1;
+                    }
                     self.buf.push(p);
                     if let Some(sts) = &mut self.sts {
                         sts.push(st);
@@ -357,6 +380,52 @@ mod tests {
         assert_eq!(w.window(100, 102).unwrap().len(), 2);
         assert_eq!(w.window(900, 902).unwrap().len(), 2);
         assert!(budget.peak() <= 3);
+    }
+
+    #[test]
+    fn decreases_are_tracked_while_sliding() {
+        // Resets (and a NaN and a stale marker) at scattered places; every
+        // window, of every width, agrees with a scan of its samples.
+        let values = [
+            5.0,
+            6.0,
+            2.0,
+            3.0,
+            3.0,
+            f64::NAN,
+            4.0,
+            1.0,
+            9.0,
+            STALE_NAN,
+            8.0,
+            8.5,
+            0.0,
+            1.0,
+            2.0,
+        ];
+        let data: Vec<(i64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64 * 10, *v))
+            .collect();
+        for width in [5, 10, 25, 40, 70] {
+            for step in [5, 10, 30] {
+                let budget = SampleBudget::new(100);
+                let mut w = WindowCursor::new(it(&data), &budget, Vec::new());
+                let mut end = 0;
+                while end < 200 {
+                    let got = w.window(end - width, end).unwrap().to_vec();
+                    let scan = !got.windows(2).any(|p| p[1].f < p[0].f);
+                    assert_eq!(
+                        w.non_decreasing(),
+                        scan,
+                        "width {width} step {step} end {end}"
+                    );
+                    end += step;
+                }
+                let _ = w.finish();
+            }
+        }
     }
 
     #[test]

@@ -154,6 +154,10 @@ pub struct ChainIterator<'a> {
     its: Vec<Box<dyn SampleIterator + 'a>>,
     /// Whether each iterator still has a current sample.
     live: Vec<bool>,
+    /// Each live iterator's current timestamp, cached: the merge compares
+    /// them for every sample, and asking through `dyn` each time was a
+    /// sixth of a `rate` query's time.
+    heads: Vec<i64>,
     cur: Option<usize>,
     started: bool,
 }
@@ -165,8 +169,18 @@ impl<'a> ChainIterator<'a> {
         ChainIterator {
             its,
             live: vec![false; n],
+            heads: vec![i64::MIN; n],
             cur: None,
             started: false,
+        }
+    }
+
+    /// Records where iterator `i` stands after a move that returned `vt`.
+    #[inline]
+    fn settle(&mut self, i: usize, vt: ValueType) {
+        self.live[i] = vt == ValueType::Float;
+        if self.live[i] {
+            self.heads[i] = self.its[i].at_t();
         }
     }
 
@@ -174,9 +188,9 @@ impl<'a> ChainIterator<'a> {
     /// tie).
     fn pick(&mut self) -> ValueType {
         let mut best: Option<(usize, i64)> = None;
-        for (i, it) in self.its.iter().enumerate() {
+        for i in 0..self.its.len() {
             if self.live[i] {
-                let t = it.at_t();
+                let t = self.heads[i];
                 if best.is_none_or(|(_, bt)| t < bt) {
                     best = Some((i, t));
                 }
@@ -196,17 +210,19 @@ impl SampleIterator for ChainIterator<'_> {
         if !self.started {
             self.started = true;
             for i in 0..self.its.len() {
-                self.live[i] = self.its[i].next() == ValueType::Float;
+                let vt = self.its[i].next();
+                self.settle(i, vt);
             }
             return self.pick();
         }
         let Some(cur) = self.cur else {
             return ValueType::None;
         };
-        let t = self.its[cur].at_t();
+        let t = self.heads[cur];
         for i in 0..self.its.len() {
-            if self.live[i] && self.its[i].at_t() == t {
-                self.live[i] = self.its[i].next() == ValueType::Float;
+            if self.live[i] && self.heads[i] == t {
+                let vt = self.its[i].next();
+                self.settle(i, vt);
             }
         }
         self.pick()
@@ -216,7 +232,7 @@ impl SampleIterator for ChainIterator<'_> {
         if self.started {
             match self.cur {
                 None => return ValueType::None,
-                Some(c) if self.its[c].at_t() >= t => return ValueType::Float,
+                Some(c) if self.heads[c] >= t => return ValueType::Float,
                 _ => {}
             }
         } else {
@@ -225,7 +241,8 @@ impl SampleIterator for ChainIterator<'_> {
         }
         for i in 0..self.its.len() {
             if self.live[i] {
-                self.live[i] = self.its[i].seek(t) == ValueType::Float;
+                let vt = self.its[i].seek(t);
+                self.settle(i, vt);
             }
         }
         self.pick()

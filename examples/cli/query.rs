@@ -1,0 +1,386 @@
+//! `aion query` and `aion query-range`: PromQL over a data directory opened
+//! read-only, printing Prometheus's HTTP API `data` object (`--format
+//! json`) or a table for humans.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aion_index::{write_go_quoted, Labels};
+use aion_promql::format::format_float;
+use aion_promql::{json, Engine, EngineOptions, QueryResult, Value};
+use aion_tsdb::Db;
+use clap::{Args, ValueEnum};
+
+use super::{parse_duration_ms, Failure};
+
+/// Prometheus's API refuses range queries with more points per series.
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+pub const QUERY_HELP: &str = "\
+EXPR is evaluated at --time (default: now) over the blocks, and the head
+rebuilt from the WAL, of DIR, which is opened read-only (no lock, nothing
+written; a directory written by Prometheus or by Aion). Semantics are
+Prometheus 3's (5 m lookback, left-open range windows).
+
+T is unix seconds (fractions allowed, e.g. 1700000000.5) or RFC 3339
+(2023-11-14T22:13:20Z, 2023-11-14T23:13:20.5+01:00).
+
+--format json prints exactly the `data` object of Prometheus's
+/api/v1/query answer: {\"resultType\":\"vector\",\"result\":[...]}. Warnings and
+infos go to stderr. A parse error names line:column of EXPR.
+
+Examples:
+  aion query data/ 'up'
+  aion query data/ 'sum by (job) (rate(http_requests_total[5m]))' --time 1700000000
+  aion query data/ 'topk(3, node_memory_bytes)' --time 2023-11-14T22:13:20Z --format json";
+
+pub const QUERY_RANGE_HELP: &str = "\
+EXPR (a scalar or instant vector expression) is evaluated at --start,
+--start + --step, ... up to --end over DIR, opened read-only as for
+`aion query`. The result is a matrix sorted by labels, at most 11000 points
+per series (as Prometheus's API allows).
+
+T is unix seconds (fractions allowed) or RFC 3339; D is a duration (30s,
+1m30s, 1h) or a number of seconds (30, 0.5).
+
+--format json prints exactly the `data` object of Prometheus's
+/api/v1/query_range answer: {\"resultType\":\"matrix\",\"result\":[...]}.
+
+Examples:
+  aion query-range data/ 'rate(http_requests_total[5m])' --start 1700000000 --end 1700003600 --step 30s
+  aion query-range data/ 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))' \\
+      --start 2023-11-14T22:00:00Z --end 2023-11-15T04:00:00Z --step 1m --format json";
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Prometheus's HTTP API `data` object.
+    Json,
+    /// Aligned columns for humans.
+    Table,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// The data directory.
+    dir: PathBuf,
+    /// The PromQL expression.
+    #[arg(allow_hyphen_values = true)]
+    expr: String,
+    /// Evaluation time (unix seconds or RFC 3339); default now.
+    #[arg(long, value_name = "T", value_parser = parse_time_ms, allow_negative_numbers = true)]
+    time: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Args)]
+pub struct QueryRangeArgs {
+    /// The data directory.
+    dir: PathBuf,
+    /// The PromQL expression (scalar or instant vector).
+    #[arg(allow_hyphen_values = true)]
+    expr: String,
+    /// Start time (unix seconds or RFC 3339).
+    #[arg(long, value_name = "T", value_parser = parse_time_ms, allow_negative_numbers = true)]
+    start: i64,
+    /// End time (unix seconds or RFC 3339).
+    #[arg(long, value_name = "T", value_parser = parse_time_ms, allow_negative_numbers = true)]
+    end: i64,
+    /// Resolution step (duration like 30s or seconds).
+    #[arg(long, value_name = "D", value_parser = parse_step_ms)]
+    step: i64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// `aion query DIR EXPR`.
+pub fn query(args: QueryArgs) -> Result<(), Failure> {
+    let t = match args.time {
+        Some(t) => t,
+        None => now_ms(),
+    };
+    let db = Db::open_read_only(&args.dir)?;
+    let engine = Engine::new(EngineOptions::default());
+    let result = engine.instant_query(&db, args.expr.as_str(), t)?;
+    print_result(&args.expr, &result, args.format)
+}
+
+/// `aion query-range DIR EXPR --start --end --step`.
+pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
+    if args.end < args.start {
+        return Err(Failure(
+            "invalid parameter \"end\": end timestamp must not be before start time".into(),
+        ));
+    }
+    if (args.end - args.start) / args.step > MAX_POINTS_PER_SERIES {
+        return Err(Failure(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (--step)".into(),
+        ));
+    }
+    let db = Db::open_read_only(&args.dir)?;
+    let engine = Engine::new(EngineOptions::default());
+    let result = engine.range_query(&db, args.expr.as_str(), args.start, args.end, args.step)?;
+    print_result(&args.expr, &result, args.format)
+}
+
+fn print_result(expr: &str, result: &QueryResult, format: Format) -> Result<(), Failure> {
+    for a in result.annotations.iter() {
+        eprintln!("{}", a.render(expr));
+    }
+    let mut text = match format {
+        Format::Json => json::encode_data(&result.value),
+        Format::Table => table(&result.value),
+    };
+    text.push('\n');
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// The value as aligned text: `VALUE  SERIES` rows for a vector, one block
+/// of `TIME  VALUE` rows per series for a matrix.
+fn table(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Scalar { t, v } => {
+            out.push_str(&format!("scalar {} @ {}", format_float(*v), rfc3339(*t)));
+        }
+        Value::String { t, v } => {
+            out.push_str(&format!("string {v:?} @ {}", rfc3339(*t)));
+        }
+        Value::Vector(samples) => {
+            let values: Vec<String> = samples.iter().map(|s| format_float(s.f)).collect();
+            let width = values.iter().map(String::len).max().unwrap_or(0).max(5);
+            out.push_str(&format!("{:<width$}  SERIES", "VALUE"));
+            for (s, v) in samples.iter().zip(&values) {
+                out.push_str(&format!("\n{v:<width$}  {}", series_name(&s.metric)));
+            }
+            if let Some(s) = samples.first() {
+                out.push_str(&format!("\n({} series at {})", samples.len(), rfc3339(s.t)));
+            } else {
+                out.push_str("\n(empty vector)");
+            }
+        }
+        Value::Matrix(series) => {
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&series_name(&s.metric));
+                for p in &s.floats {
+                    out.push_str(&format!("\n  {}  {}", rfc3339(p.t), format_float(p.f)));
+                }
+            }
+            if series.is_empty() {
+                out.push_str("(empty matrix)");
+            } else {
+                let points: usize = series.iter().map(|s| s.floats.len()).sum();
+                out.push_str(&format!("\n({} series, {points} points)", series.len()));
+            }
+        }
+    }
+    out
+}
+
+/// `name{label="value", ...}`, as Prometheus's web UI shows series.
+fn series_name(labels: &Labels) -> String {
+    let mut out = labels.get("__name__").unwrap_or("").to_string();
+    out.push('{');
+    let mut first = true;
+    for l in labels.iter().filter(|l| l.name != "__name__") {
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        out.push_str(l.name);
+        out.push('=');
+        let _ = write_go_quoted(&mut out, l.value);
+    }
+    out.push('}');
+    out
+}
+
+fn now_ms() -> i64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    d.as_millis() as i64
+}
+
+/// A time as Prometheus's API takes one: unix seconds (fractions rounded
+/// to the millisecond) or RFC 3339; in milliseconds.
+pub fn parse_time_ms(s: &str) -> Result<i64, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if !secs.is_finite() {
+            return Err(format!("invalid time {s:?}"));
+        }
+        // Prometheus splits whole seconds from the fraction and rounds the
+        // fraction to milliseconds.
+        let whole = secs.trunc();
+        let frac_ms = ((secs - whole) * 1000.0).round();
+        let ms = whole * 1000.0 + frac_ms;
+        if ms.abs() > 9.2e18 {
+            return Err(format!("time {s:?} is out of range"));
+        }
+        return Ok(ms as i64);
+    }
+    parse_rfc3339_ms(s).ok_or_else(|| {
+        format!("invalid time {s:?}: want unix seconds or RFC 3339 (2006-01-02T15:04:05Z)")
+    })
+}
+
+/// A step: a duration (`30s`, `1m30s`) or a number of seconds; positive.
+pub fn parse_step_ms(s: &str) -> Result<i64, String> {
+    let ms = if let Ok(secs) = s.parse::<f64>() {
+        if !secs.is_finite() || secs * 1000.0 > i64::MAX as f64 {
+            return Err(format!("invalid step {s:?}"));
+        }
+        (secs * 1000.0).round() as i64
+    } else {
+        parse_duration_ms(s)?
+    };
+    if ms <= 0 {
+        return Err(format!(
+            "invalid step {s:?}: zero or negative query resolution step widths are not accepted"
+        ));
+    }
+    Ok(ms)
+}
+
+fn digits(s: &[u8], n: usize) -> Option<i64> {
+    if s.len() < n || !s[..n].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(&s[..n]).ok()?.parse().ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` in milliseconds (the
+/// fraction truncated to milliseconds, as Go's `timestamp.FromTime`).
+fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (digits(b, 4)?, digits(&b[5..], 2)?, digits(&b[8..], 2)?);
+    let (hour, min, sec) = (
+        digits(&b[11..], 2)?,
+        digits(&b[14..], 2)?,
+        digits(&b[17..], 2)?,
+    );
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || min > 59
+        || sec > 59
+    {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut ms = 0;
+    if rest.first() == Some(&b'.') {
+        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let frac = &rest[1..1 + n];
+        for i in 0..3 {
+            ms = ms * 10 + frac.get(i).map_or(0, |d| i64::from(d - b'0'));
+        }
+        rest = &rest[1 + n..];
+    }
+    let offset_min = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (digits(&rest[1..], 2)?, digits(&rest[4..], 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = h * 60 + m;
+            if *sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return None,
+    };
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec - offset_min * 60;
+    Some(secs * 1000 + ms)
+}
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// Milliseconds as RFC 3339 in UTC, with milliseconds only when not zero.
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
+    if frac != 0 {
+        s.push_str(&format!(".{frac:03}"));
+    }
+    s.push('Z');
+    s
+}
