@@ -6,44 +6,15 @@
 //! Without promtool the tests print a note and pass, unless
 //! `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`), which makes them fail.
 
+#[path = "support/binaries.rs"]
+mod binaries;
+
+use binaries::{aion_example, promtool};
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn promtool() -> Option<PathBuf> {
-    let p = PathBuf::from("/usr/bin/promtool");
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
-        panic!("promtool not found but AION_REQUIRE_PROMTOOL=1 (apt-get install prometheus)");
-    }
-    eprintln!("note: promtool not found; skipping");
-    None
-}
-
-/// The example binary: built by `cargo test` (without `--test`) next to
-/// this test's binary; otherwise built here, in a target directory of its
-/// own (the running cargo holds the lock of the usual one).
-fn aion_example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let bin = profile_dir.join("examples").join("aion");
-    if bin.exists() {
-        return bin;
-    }
-    let target = profile_dir.parent().unwrap().join("cli-test");
-    let st = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "aion", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .unwrap();
-    assert!(st.success(), "building the aion example failed");
-    target.join("debug").join("examples").join("aion")
-}
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();

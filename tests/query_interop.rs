@@ -20,32 +20,15 @@
 #[path = "support/promql_interop.rs"]
 mod interop;
 
-use std::path::{Path, PathBuf};
+#[path = "support/binaries.rs"]
+#[allow(dead_code)] // this test needs only the CLI locator
+mod binaries;
+
+use binaries::aion_example;
+
 use std::process::Command;
 
 use interop::{Dataset, Prometheus};
-
-/// The example binary: built by `cargo test` (without `--test`) next to
-/// this test's binary; otherwise built here, in a target directory of its
-/// own (the running cargo holds the lock of the usual one).
-fn aion_example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let bin = profile_dir.join("examples").join("aion");
-    if bin.exists() {
-        return bin;
-    }
-    let target = profile_dir.parent().unwrap().join("cli-test");
-    let st = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "aion", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .unwrap();
-    assert!(st.success(), "building the aion example failed");
-    target.join("debug").join("examples").join("aion")
-}
 
 #[test]
 fn query_results_equal_prometheus_2_42() {

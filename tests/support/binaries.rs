@@ -1,0 +1,40 @@
+//! What the root integration tests share: finding the `aion` CLI binary
+//! and Debian's promtool. Included by each test with `#[path]` (a file per
+//! test crate, so each test keeps its own binary).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn promtool() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/promtool");
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
+        panic!("promtool not found but AION_REQUIRE_PROMTOOL=1 (apt-get install prometheus)");
+    }
+    eprintln!("note: promtool not found; skipping");
+    None
+}
+
+/// The example binary: built by `cargo test` (without `--test`) next to
+/// this test's binary; otherwise built here, in a target directory of its
+/// own (the running cargo holds the lock of the usual one).
+pub fn aion_example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let bin = profile_dir.join("examples").join("aion");
+    if bin.exists() {
+        return bin;
+    }
+    let target = profile_dir.parent().unwrap().join("cli-test");
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "aion", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .unwrap();
+    assert!(st.success(), "building the aion example failed");
+    target.join("debug").join("examples").join("aion")
+}
