@@ -1,4 +1,4 @@
-//! Prometheus's own PromQL test scripts (`shared/promql-tests/upstream`),
+//! Prometheus's own PromQL test scripts (`tests/upstream/`, a copy of `shared/promql-tests/upstream`),
 //! one `#[test]` per file, run against the in-memory storage with the
 //! settings the scripts assume.
 //!
@@ -7,7 +7,7 @@
 //! timestamps), and each file's pass/skip counts are pinned, so an engine
 //! change that makes an eval skip or fail is noticed.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use aion_promql::promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
 use aion_promql::{Engine, EngineOptions};
@@ -20,26 +20,9 @@ const ALLOWED_SKIPS: &[SkipReason] = &[
     SkipReason::StartTimestamps,
 ];
 
-fn upstream_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("AION_PROMQL_TESTS") {
-        return PathBuf::from(dir);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/promql-tests/upstream"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "shared/promql-tests/upstream not found above {}; set AION_PROMQL_TESTS",
-                manifest.display()
-            )
-        })
-}
-
 /// Runs one file and checks it against its pinned `(passed, skipped)`.
 fn run_file(name: &str, passed: usize, skipped: usize) {
-    let path = upstream_dir().join(name);
+    let path = common::upstream_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let engine = Engine::new(EngineOptions::prometheus_test_suite());
     let report = run_script(&text, &mut MemTestStorage::new(), &engine);
@@ -85,7 +68,7 @@ macro_rules! upstream {
         fn every_upstream_file_is_covered() {
             let known = [$($file),*];
             let mut missing = Vec::new();
-            for entry in std::fs::read_dir(upstream_dir()).expect("read upstream dir") {
+            for entry in std::fs::read_dir(common::upstream_dir()).expect("read upstream dir") {
                 let name = entry.expect("dir entry").file_name().to_string_lossy().into_owned();
                 if name.ends_with(".test") && !known.contains(&name.as_str()) {
                     missing.push(name);

@@ -1,30 +1,11 @@
 //! Every `eval` expression of Prometheus's own PromQL test scripts
-//! (`shared/promql-tests/upstream/*.test`) must parse: upstream, a parse
+//! (`tests/upstream/*.test`) must parse: upstream, a parse
 //! error makes the whole file invalid, so the suite only exercises errors
 //! that happen when a query runs.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use aion_promql::{parse_with, ParseOptions};
-
-/// `shared/promql-tests/upstream`, found next to the checkout (or one of
-/// its parents, for worktrees), or named by `AION_PROMQL_TESTS`.
-fn upstream_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("AION_PROMQL_TESTS") {
-        return PathBuf::from(dir);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/promql-tests/upstream"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "shared/promql-tests/upstream not found above {}; set AION_PROMQL_TESTS",
-                manifest.display()
-            )
-        })
-}
 
 /// The query of an eval header line (FORMAT.md §6.1), or `None` for
 /// other lines.
@@ -59,7 +40,7 @@ fn eval_query(line: &str) -> Option<&str> {
 
 #[test]
 fn every_upstream_eval_expression_parses() {
-    let dir = upstream_dir();
+    let dir = common::upstream_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("read upstream dir")
         .map(|e| e.expect("dir entry").path())

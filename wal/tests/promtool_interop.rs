@@ -19,7 +19,9 @@ use aion_index::Labels;
 use aion_wal::record::{self, Record, RecordDecoder, RefSample, RefSeries};
 use aion_wal::{segment_path, Compression, Wal, WalOptions, WalReader};
 
-const SERIES_FILE: &str = "/work/shared/data/20kseries.json";
+/// The first 1,000 lines of Prometheus's `20kseries.json` (see
+/// `testdata/README.md`).
+const SERIES_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/20kseries-1k.json");
 
 /// Parses label sets the way promtool's `readPrometheusLabels` does: strip
 /// `"`, `{` and `}`, split on `,` then `:`, sort by name, skip duplicate

@@ -26,44 +26,15 @@ pub fn binary(name: &str) -> Option<PathBuf> {
     found
 }
 
-/// Writes the first `n` lines of `shared/data/20kseries.json` to `dest`.
-/// Without the shared file, writes `n` lines of the same shape from a
-/// fixed-seed generator (shared/data/README.md allows that substitute).
+/// Writes the first `n` (at most 1,000) lines of Prometheus's
+/// `20kseries.json` to `dest`, from the repository's copy
+/// (`testdata/20kseries-1k.json`).
 pub fn write_series_file(dest: &Path, n: usize) {
-    // `shared/` sits beside the repository (or beside the worktrees' parent).
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/data/20kseries.json"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("shared/data/20kseries.json"));
-    if let Ok(text) = fs::read_to_string(&shared) {
-        let lines: Vec<&str> = text.lines().take(n).collect();
-        fs::write(dest, lines.join("\n") + "\n").unwrap();
-        return;
-    }
-    eprintln!("note: {} missing; generating label sets", shared.display());
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut word = |len: usize| -> String {
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (b'a' + (x % 26) as u8) as char
-            })
-            .collect()
-    };
-    let mut out = String::new();
-    for _ in 0..n {
-        let mut fields = vec![format!("\"__name__\":\"{}\"", word(20))];
-        for k in 0..8 {
-            fields.push(format!("\"l{k}{}\":\"{}\"", word(5), word(12)));
-        }
-        out.push('{');
-        out.push_str(&fields.join(","));
-        out.push_str("}\n");
-    }
-    fs::write(dest, out).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/20kseries-1k.json");
+    let text = fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let lines: Vec<&str> = text.lines().take(n).collect();
+    assert_eq!(lines.len(), n, "{} has fewer than {n} lines", src.display());
+    fs::write(dest, lines.join("\n") + "\n").unwrap();
 }
 
 /// Runs `promtool tsdb bench write` into `out`; the data directory is
