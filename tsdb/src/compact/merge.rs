@@ -8,6 +8,7 @@ use aion_chunkenc::{Encoding, ValueType, XorAppender, XorIterator};
 
 use crate::block::{BlockSeries, BlockSeriesSource};
 use crate::chunks::SeriesChunk;
+use crate::querier::LabelMerge;
 use crate::{Error, Result};
 
 /// Samples per chunk when overlapping chunks are re-encoded (Prometheus's
@@ -20,77 +21,46 @@ const MERGED_CHUNK_SAMPLES: usize = 120;
 /// several keeps the first stream's sample) and re-encoded; identical
 /// chunks are kept once. Holds one series per stream at a time.
 pub struct MergedSeries<'a> {
-    sources: Vec<Box<dyn BlockSeriesSource<'a> + 'a>>,
-    heads: Vec<Option<BlockSeries<'a>>>,
-    started: bool,
-    failed: bool,
+    merge: LabelMerge<Box<dyn BlockSeriesSource<'a> + 'a>, BlockSeries<'a>>,
+    group: Vec<(usize, BlockSeries<'a>)>,
 }
 
 impl<'a> MergedSeries<'a> {
     /// Merges `sources`, given in order of preference for duplicate
     /// timestamps (oldest block first).
     pub fn new(sources: Vec<Box<dyn BlockSeriesSource<'a> + 'a>>) -> Self {
-        let n = sources.len();
         MergedSeries {
-            sources,
-            heads: (0..n).map(|_| None).collect(),
-            started: false,
-            failed: false,
+            merge: LabelMerge::new(sources, |s| s.next_series()),
+            group: Vec::new(),
         }
-    }
-
-    fn fill(&mut self, i: usize) -> Result<()> {
-        self.heads[i] = self.sources[i].next_series().transpose()?;
-        Ok(())
     }
 
     fn advance(&mut self) -> Result<Option<BlockSeries<'a>>> {
-        if !self.started {
-            self.started = true;
-            for i in 0..self.sources.len() {
-                self.fill(i)?;
-            }
+        if !self.merge.next_group(&mut self.group)? {
+            return Ok(None);
         }
-        let mut min: Option<usize> = None;
-        for (i, h) in self.heads.iter().enumerate() {
-            if let Some(h) = h {
-                if min.is_none_or(|m| h.labels < self.heads[m].as_ref().expect("set").labels) {
-                    min = Some(i);
-                }
-            }
+        if self.group.len() == 1 {
+            return Ok(self.group.pop().map(|(_, s)| s));
         }
-        let Some(first) = min else { return Ok(None) };
-        let mut out = self.heads[first].take().expect("set");
-        self.fill(first)?;
-        let mut ranked: Vec<(usize, SeriesChunk<Cow<'a, [u8]>>)> = Vec::new();
-        for i in first + 1..self.heads.len() {
-            if self.heads[i]
-                .as_ref()
-                .is_some_and(|h| h.labels == out.labels)
-            {
-                if ranked.is_empty() {
-                    ranked.extend(out.chunks.drain(..).map(|c| (first, c)));
-                }
-                let other = self.heads[i].take().expect("set");
-                ranked.extend(other.chunks.into_iter().map(|c| (i, c)));
-                self.fill(i)?;
-            }
+        let mut group = self.group.drain(..);
+        let (first, mut out) = group.next().expect("a group is never empty");
+        let mut ranked: Vec<(usize, SeriesChunk<Cow<'a, [u8]>>)> =
+            out.chunks.drain(..).map(|c| (first, c)).collect();
+        for (rank, other) in group {
+            ranked.extend(other.chunks.into_iter().map(|c| (rank, c)));
         }
-        if !ranked.is_empty() {
-            out.chunks = merge_chunks(ranked)?;
-        }
+        out.chunks = merge_chunks(ranked)?;
         Ok(Some(out))
     }
 }
 
 impl<'a> BlockSeriesSource<'a> for MergedSeries<'a> {
     fn next_series(&mut self) -> Option<Result<BlockSeries<'a>>> {
-        if self.failed {
-            return None;
-        }
         let r = self.advance().transpose();
         if matches!(r, Some(Err(_))) {
-            self.failed = true;
+            // Merging a group's chunks failed: end here, as on a read
+            // error.
+            self.merge.stop();
         }
         r
     }

@@ -7,6 +7,7 @@ use std::ops::Deref;
 use aion_index::{label_names_matching, label_values_matching, Matcher};
 
 use super::chunk::{ChunkIterator, ChunkQuerier, ChunkSeries, ChunkSeriesSet, RawChunk};
+use super::label_merge::LabelMerge;
 use super::SelectHints;
 use crate::block::{Block, BlockChunkSeriesSet, BlockSeriesSource};
 use crate::chunks::SeriesChunk;
@@ -126,12 +127,9 @@ impl ChunkQuerier for MergeChunkQuerier<'_> {
             .iter()
             .map(|q| q.select(true, hints, matchers))
             .collect();
-        let n = sets.len();
         Box::new(MergeChunkSet {
-            sets,
-            heads: (0..n).map(|_| None).collect(),
-            started: false,
-            failed: false,
+            merge: LabelMerge::new(sets, |s| s.next()),
+            group: Vec::new(),
         })
     }
 
@@ -157,52 +155,21 @@ impl ChunkQuerier for MergeChunkQuerier<'_> {
 }
 
 struct MergeChunkSet<'a> {
-    sets: Vec<Box<dyn ChunkSeriesSet<'a> + 'a>>,
-    heads: Vec<Option<ChunkSeries<'a>>>,
-    started: bool,
-    failed: bool,
+    merge: LabelMerge<Box<dyn ChunkSeriesSet<'a> + 'a>, ChunkSeries<'a>>,
+    group: Vec<(usize, ChunkSeries<'a>)>,
 }
 
 impl<'a> MergeChunkSet<'a> {
-    fn fill(&mut self, i: usize) -> Result<()> {
-        self.heads[i] = self.sets[i].next().transpose()?;
-        Ok(())
-    }
-
     fn advance(&mut self) -> Result<Option<ChunkSeries<'a>>> {
-        if !self.started {
-            self.started = true;
-            for i in 0..self.sets.len() {
-                self.fill(i)?;
-            }
+        if !self.merge.next_group(&mut self.group)? {
+            return Ok(None);
         }
-        let mut min: Option<usize> = None;
-        for (i, h) in self.heads.iter().enumerate() {
-            if let Some(h) = h {
-                if min.is_none_or(|m| h.labels < self.heads[m].as_ref().expect("set").labels) {
-                    min = Some(i);
-                }
-            }
+        if self.group.len() == 1 {
+            return Ok(self.group.pop().map(|(_, s)| s));
         }
-        let Some(first) = min else { return Ok(None) };
-        let series = self.heads[first].take().expect("set");
-        self.fill(first)?;
-        let mut others = Vec::new();
-        for i in first + 1..self.heads.len() {
-            if self.heads[i]
-                .as_ref()
-                .is_some_and(|h| h.labels == series.labels)
-            {
-                others.push((i, self.heads[i].take().expect("set")));
-                self.fill(i)?;
-            }
-        }
-        if others.is_empty() {
-            return Ok(Some(series));
-        }
-        let labels = series.labels.clone();
+        let labels = self.group[0].1.labels.clone();
         let mut ranked: Vec<(usize, SeriesChunk<Cow<'static, [u8]>>)> = Vec::new();
-        for (rank, mut s) in std::iter::once((first, series)).chain(others) {
+        for (rank, mut s) in self.group.drain(..) {
             while let Some(c) = s.chunks.next() {
                 let c = c?;
                 ranked.push((
@@ -228,17 +195,19 @@ impl<'a> MergeChunkSet<'a> {
 
 impl<'a> ChunkSeriesSet<'a> for MergeChunkSet<'a> {
     fn next(&mut self) -> Option<Result<ChunkSeries<'a>>> {
-        if self.failed {
-            return None;
-        }
         let r = self.advance().transpose();
         if matches!(r, Some(Err(_))) {
-            self.failed = true;
+            // A chunk of the group failed: end here, as on a read error.
+            self.merge.stop();
         }
         r
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.sets.iter().flat_map(|s| s.warnings()).collect()
+        self.merge
+            .sources()
+            .iter()
+            .flat_map(|s| s.warnings())
+            .collect()
     }
 }

@@ -6,6 +6,7 @@ use std::error::Error as StdError;
 use aion_chunkenc::{SampleIterator, ValueType};
 use aion_index::Matcher;
 
+use super::label_merge::LabelMerge;
 use super::{Querier, SelectHints, Series, SeriesSet};
 use crate::Result;
 
@@ -68,64 +69,32 @@ impl Querier for MergeQuerier<'_> {
 
 /// The sorted union of sorted series sets.
 pub struct MergeSeriesSet<'a> {
-    sets: Vec<Box<dyn SeriesSet<'a> + 'a>>,
-    heads: Vec<Option<Series<'a>>>,
-    started: bool,
-    failed: bool,
+    merge: LabelMerge<Box<dyn SeriesSet<'a> + 'a>, Series<'a>>,
+    group: Vec<(usize, Series<'a>)>,
 }
 
 impl<'a> MergeSeriesSet<'a> {
     /// Merges `sets`, each sorted by labels, in order of preference.
     pub fn new(sets: Vec<Box<dyn SeriesSet<'a> + 'a>>) -> Self {
-        let n = sets.len();
         MergeSeriesSet {
-            sets,
-            heads: (0..n).map(|_| None).collect(),
-            started: false,
-            failed: false,
+            merge: LabelMerge::new(sets, |s| s.next()),
+            group: Vec::new(),
         }
-    }
-
-    fn fill(&mut self, i: usize) -> Result<()> {
-        self.heads[i] = self.sets[i].next().transpose()?;
-        Ok(())
     }
 
     fn advance(&mut self) -> Result<Option<Series<'a>>> {
-        if !self.started {
-            self.started = true;
-            for i in 0..self.sets.len() {
-                self.fill(i)?;
-            }
+        if !self.merge.next_group(&mut self.group)? {
+            return Ok(None);
         }
-        let mut min: Option<usize> = None;
-        for (i, h) in self.heads.iter().enumerate() {
-            if let Some(h) = h {
-                if min.is_none_or(|m| h.labels < self.heads[m].as_ref().expect("set").labels) {
-                    min = Some(i);
-                }
-            }
+        if self.group.len() == 1 {
+            return Ok(self.group.pop().map(|(_, s)| s));
         }
-        let Some(first) = min else { return Ok(None) };
-        let series = self.heads[first].take().expect("set");
-        self.fill(first)?;
-        let mut iters: Vec<Box<dyn SampleIterator + 'a>> = Vec::new();
-        for i in first + 1..self.heads.len() {
-            if self.heads[i]
-                .as_ref()
-                .is_some_and(|h| h.labels == series.labels)
-            {
-                let other = self.heads[i].take().expect("set");
-                iters.push(other.samples);
-                self.fill(i)?;
-            }
-        }
-        if iters.is_empty() {
-            return Ok(Some(series));
-        }
-        iters.insert(0, series.samples);
+        let mut group = self.group.drain(..);
+        let (_, first) = group.next().expect("a group is never empty");
+        let mut iters: Vec<Box<dyn SampleIterator + 'a>> = vec![first.samples];
+        iters.extend(group.map(|(_, s)| s.samples));
         Ok(Some(Series {
-            labels: series.labels,
+            labels: first.labels,
             samples: Box::new(ChainIterator::new(iters)),
         }))
     }
@@ -133,18 +102,15 @@ impl<'a> MergeSeriesSet<'a> {
 
 impl<'a> SeriesSet<'a> for MergeSeriesSet<'a> {
     fn next(&mut self) -> Option<Result<Series<'a>>> {
-        if self.failed {
-            return None;
-        }
-        let r = self.advance().transpose();
-        if matches!(r, Some(Err(_))) {
-            self.failed = true;
-        }
-        r
+        self.advance().transpose()
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.sets.iter().flat_map(|s| s.warnings()).collect()
+        self.merge
+            .sources()
+            .iter()
+            .flat_map(|s| s.warnings())
+            .collect()
     }
 }
 

@@ -135,5 +135,7 @@ mod merge;
 pub use merge::{ChainIterator, MergeQuerier, MergeSeriesSet};
 
 mod chunk_merge;
+mod label_merge;
 pub(crate) use chunk_merge::VecChunks;
 pub use chunk_merge::{BlockChunkQuerier, MergeChunkQuerier};
+pub(crate) use label_merge::LabelMerge;
