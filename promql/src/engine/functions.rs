@@ -665,29 +665,12 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 raw(dst)
             )));
         }
-        let dst = dst.value.clone();
-        let mut out = Vec::new();
-        self.stream(&c.args[0], &mut |mut s| {
-            let value = s.metric.get(&src).unwrap_or("");
-            if let Some(caps) = regex.captures(value) {
-                let mut res = String::new();
-                caps.expand(&repl, &mut res);
-                let mut b = s.metric.builder();
-                b.set(&dst, &res);
-                s.metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
-                if dst == METRIC_NAME {
-                    s.drop_name = false;
-                }
-            }
-            self.ctx.budget.take(s.points.len())?;
-            out.push(s);
-            Ok(())
-        })?;
-        let _held = Held::new(&self.ctx.budget, &out);
-        for s in merge_same_labelset(out)? {
-            sink(s)?;
-        }
-        Ok(())
+        self.stream_relabelled(&c.args[0], &dst.value, sink, &mut |metric| {
+            let caps = regex.captures(metric.get(&src).unwrap_or(""))?;
+            let mut res = String::new();
+            caps.expand(&repl, &mut res);
+            Some(res)
+        })
     }
 
     fn stream_label_join(&self, c: &Call, sink: Sink) -> Result<()> {
@@ -710,19 +693,36 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 raw(dst)
             )));
         }
-        let dst = dst.value.clone();
+        self.stream_relabelled(&c.args[0], &dst.value, sink, &mut |metric| {
+            Some(
+                srcs.iter()
+                    .map(|l| metric.get(l).unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(&sep),
+            )
+        })
+    }
+
+    /// The series of `arg` with label `dst` set to what `value` gives for
+    /// each (`None` leaves a series as it is). Relabelling can make series
+    /// equal, so they are collected and merged as Prometheus does before
+    /// any is yielded.
+    fn stream_relabelled(
+        &self,
+        arg: &Expr,
+        dst: &str,
+        sink: Sink,
+        value: &mut dyn FnMut(&Labels) -> Option<String>,
+    ) -> Result<()> {
         let mut out = Vec::new();
-        self.stream(&c.args[0], &mut |mut s| {
-            let joined = srcs
-                .iter()
-                .map(|l| s.metric.get(l).unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join(&sep);
-            let mut b = s.metric.builder();
-            b.set(&dst, &joined);
-            s.metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
-            if dst == METRIC_NAME {
-                s.drop_name = false;
+        self.stream(arg, &mut |mut s| {
+            if let Some(v) = value(&s.metric) {
+                let mut b = s.metric.builder();
+                b.set(dst, &v);
+                s.metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
+                if dst == METRIC_NAME {
+                    s.drop_name = false;
+                }
             }
             self.ctx.budget.take(s.points.len())?;
             out.push(s);

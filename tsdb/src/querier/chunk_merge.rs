@@ -7,7 +7,7 @@ use std::ops::Deref;
 use aion_index::{label_names_matching, label_values_matching, Matcher};
 
 use super::chunk::{ChunkIterator, ChunkQuerier, ChunkSeries, ChunkSeriesSet, RawChunk};
-use super::label_merge::LabelMerge;
+use super::label_merge::{sorted_union, LabelMerge};
 use super::SelectHints;
 use crate::block::{Block, BlockChunkSeriesSet, BlockSeriesSource};
 use crate::chunks::SeriesChunk;
@@ -134,23 +134,11 @@ impl ChunkQuerier for MergeChunkQuerier<'_> {
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let mut all = Vec::new();
-        for q in &self.queriers {
-            all.extend(q.label_values(name, matchers)?);
-        }
-        all.sort_unstable();
-        all.dedup();
-        Ok(all)
+        sorted_union(self.queriers.iter().map(|q| q.label_values(name, matchers)))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let mut all = Vec::new();
-        for q in &self.queriers {
-            all.extend(q.label_names(matchers)?);
-        }
-        all.sort_unstable();
-        all.dedup();
-        Ok(all)
+        sorted_union(self.queriers.iter().map(|q| q.label_names(matchers)))
     }
 }
 

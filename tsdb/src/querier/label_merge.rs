@@ -12,6 +12,20 @@ use crate::querier::chunk::ChunkSeries;
 use crate::querier::Series;
 use crate::Result;
 
+/// The sorted, duplicate-free union of several queriers' label names or
+/// values.
+pub(crate) fn sorted_union(
+    parts: impl Iterator<Item = Result<Vec<String>>>,
+) -> Result<Vec<String>> {
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend(part?);
+    }
+    all.sort_unstable();
+    all.dedup();
+    Ok(all)
+}
+
 /// An item of a label-sorted stream.
 pub(crate) trait Labelled {
     fn labels(&self) -> &Labels;

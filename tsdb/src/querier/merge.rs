@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use aion_chunkenc::{SampleIterator, ValueType};
 use aion_index::Matcher;
 
-use super::label_merge::LabelMerge;
+use super::label_merge::{sorted_union, LabelMerge};
 use super::{Querier, SelectHints, Series, SeriesSet};
 use crate::Result;
 
@@ -47,23 +47,11 @@ impl Querier for MergeQuerier<'_> {
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let mut all = Vec::new();
-        for q in &self.queriers {
-            all.extend(q.label_values(name, matchers)?);
-        }
-        all.sort_unstable();
-        all.dedup();
-        Ok(all)
+        sorted_union(self.queriers.iter().map(|q| q.label_values(name, matchers)))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let mut all = Vec::new();
-        for q in &self.queriers {
-            all.extend(q.label_names(matchers)?);
-        }
-        all.sort_unstable();
-        all.dedup();
-        Ok(all)
+        sorted_union(self.queriers.iter().map(|q| q.label_names(matchers)))
     }
 }
 
