@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use aion::index::disk::{IndexFileReader, IndexFileWriter, WriterOptions};
 use aion::index::postings::{MemPostings, Postings};
-use aion::index::{postings_for_matchers, ChunkMeta, Labels, MatchType, Matcher, MemIndex};
+use aion::index::{postings_for_matchers, ChunkMeta, MemIndex};
+use aion::model::{Labels, MatchType, Matcher};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 /// Counts live and peak heap bytes so the bench can report memory.

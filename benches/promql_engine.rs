@@ -5,9 +5,9 @@
 
 use std::hint::black_box;
 
-use aion::index::Labels;
+use aion::model::Labels;
 use aion::promql::{Engine, EngineOptions};
-use aion::tsdb::MemStorage;
+use aion::storage::MemStorage;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const HOURS: i64 = 6;

@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use aion_index::{Labels, Matcher};
-use aion_tsdb::{Db, GoFloat, Options, Queryable, SampleIterator, Series, SeriesSet, ValueType};
+use aion_model::gotext::GoFloat;
+use aion_model::{Labels, Matcher};
+use aion_storage::{Queryable, Series, SeriesSet};
+use aion_tsdb::{Db, Options, SampleIterator, ValueType};
 use clap::{Args, Parser, Subcommand};
 
 #[path = "cli/analyze.rs"]

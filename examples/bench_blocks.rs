@@ -39,7 +39,7 @@ use std::time::Instant;
 
 use aion::chunkenc::synthetic::{series, Shape};
 use aion::chunkenc::{Encoding, XorAppender};
-use aion::index::Labels;
+use aion::model::Labels;
 use aion::tsdb::block::{Block, BlockMeta, BlockWriter, BlockWriterOptions, Ulid};
 use aion::tsdb::chunks::SeriesChunk;
 use aion::tsdb::compact::compact_blocks;

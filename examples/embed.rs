@@ -14,7 +14,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
-use aion::index::Labels;
+use aion::model::Labels;
 use aion::promql::{Engine, EngineOptions, Value};
 use aion::tsdb::{Db, Options};
 

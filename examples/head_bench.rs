@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use aion_index::Labels;
+use aion_model::Labels;
 use aion_tsdb::{Db, Options};
 
 /// The system allocator, counting live bytes.

@@ -19,7 +19,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use aion::index::Labels;
+use aion::model::Labels;
 use aion::promql::{Engine, EngineOptions, Value};
 use aion::tsdb::{CompactProgress, Db, Options};
 

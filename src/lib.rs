@@ -6,11 +6,13 @@
 //!
 //! | module | crate | holds |
 //! |---|---|---|
-//! | [`chunkenc`] | `aion-chunkenc` | XOR chunk encoding, sample iterators |
-//! | [`index`] | `aion-index` | labels, matchers, postings, index v2 |
+//! | [`model`] | `aion-model` | labels, matchers, histogram samples, Prometheus's byte and text rules |
+//! | [`chunkenc`] | `aion-chunkenc` | chunk encodings, the sample iterator |
+//! | [`index`] | `aion-index` | postings, index v2 |
 //! | [`wal`] | `aion-wal` | write-ahead log segments, records, checkpoints |
-//! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, querier traits |
-//! | [`promql`] | `aion-promql` | PromQL parser and streaming engine |
+//! | [`storage`] | `aion-storage` | the querier and appender traits, merging, in-memory helpers |
+//! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, retention (implements `storage`) |
+//! | [`promql`] | `aion-promql` | PromQL parser and streaming engine (over `storage`) |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The README's Rust snippets run as doc tests, so the README cannot drift
@@ -21,6 +23,8 @@ pub struct ReadmeDoctests;
 
 pub use aion_chunkenc as chunkenc;
 pub use aion_index as index;
+pub use aion_model as model;
 pub use aion_promql as promql;
+pub use aion_storage as storage;
 pub use aion_tsdb as tsdb;
 pub use aion_wal as wal;

@@ -10,6 +10,8 @@
 
 use std::error::Error as StdError;
 
+use aion_model::histogram::{FloatHistogram, Histogram};
+
 /// What kind of sample an iterator is positioned on.
 ///
 /// `None` means the iterator is exhausted (or failed: see
@@ -51,8 +53,69 @@ pub trait SampleIterator: Send {
     /// The current float sample as `(timestamp_ms, value)`.
     fn at(&self) -> (i64, f64);
 
+    /// The current integer histogram sample, written into `h` (whose
+    /// vectors are reused, so a loop allocates nothing in steady state);
+    /// returns its timestamp. Only meaningful after a move returned
+    /// [`ValueType::Histogram`]; iterators of float-only data keep the
+    /// default, which leaves `h` unchanged.
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        let _ = h;
+        self.at_t()
+    }
+
+    /// The current sample as a float histogram, written into `fh`; valid
+    /// after [`ValueType::FloatHistogram`] and (converted) after
+    /// [`ValueType::Histogram`]. Returns its timestamp.
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        let _ = fh;
+        self.at_t()
+    }
+
     /// The timestamp of the current sample, for any value type.
     fn at_t(&self) -> i64;
+
+    /// Copies consecutive float samples, starting with the current one,
+    /// into `ts`/`vs` while their timestamps are `<= maxt` and both
+    /// buffers have room; returns how many were copied and where the
+    /// iterator now stands: on the first sample not copied (its value
+    /// type), or [`ValueType::None`].
+    ///
+    /// Call it when positioned on a float sample (after `next`/`seek`
+    /// returned [`ValueType::Float`]). It is the batched form of the
+    /// `at`/`next` loop, and what decoders and merges override to hand out
+    /// samples without a call per sample; the default is that loop.
+    ///
+    /// ```
+    /// use aion_chunkenc::{SampleIterator, ValueType, XorAppender, XorIterator};
+    /// let mut app = XorAppender::new();
+    /// for i in 0..10 {
+    ///     app.append(i * 1000, i as f64).unwrap();
+    /// }
+    /// let mut it = XorIterator::new(app.bytes());
+    /// let (mut ts, mut vs) = ([0i64; 4], [0f64; 4]);
+    /// assert_eq!(it.seek(2000), ValueType::Float);
+    /// assert_eq!(it.read_floats(&mut ts, &mut vs, 4000), (3, ValueType::Float));
+    /// assert_eq!((&ts[..3], it.at_t()), (&[2000, 3000, 4000][..], 5000));
+    /// ```
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        let room = ts.len().min(vs.len());
+        let mut n = 0;
+        let mut vt = ValueType::Float;
+        while n < room {
+            let (t, v) = self.at();
+            if t > maxt {
+                break;
+            }
+            ts[n] = t;
+            vs[n] = v;
+            n += 1;
+            vt = self.next();
+            if vt != ValueType::Float {
+                break;
+            }
+        }
+        (n, vt)
+    }
 
     /// The start timestamp (ms) of the current sample: when the counter it
     /// belongs to started counting (OpenTelemetry's start time), 0 when
@@ -79,8 +142,20 @@ impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {
         (**self).at()
     }
     #[inline]
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        (**self).at_histogram(h)
+    }
+    #[inline]
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        (**self).at_float_histogram(fh)
+    }
+    #[inline]
     fn at_t(&self) -> i64 {
         (**self).at_t()
+    }
+    #[inline]
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        (**self).read_floats(ts, vs, maxt)
     }
     #[inline]
     fn at_st(&self) -> i64 {

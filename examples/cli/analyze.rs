@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use aion_index::Matcher;
+use aion_model::Matcher;
+use aion_storage::ChunkQuerier;
 use aion_tsdb::block::Block;
-use aion_tsdb::querier::BlockChunkQuerier;
-use aion_tsdb::{ChunkQuerier, Db};
+use aion_tsdb::block::BlockChunkQuerier;
+use aion_tsdb::Db;
 use clap::Args;
 
 use crate::gofmt::go_duration;
@@ -182,7 +183,7 @@ fn analyze(
         };
         matched += 1;
         let uncovered = (span - (last - first)).max(0) as u64;
-        for aion_index::Label { name, value } in series.labels.iter() {
+        for aion_model::Label { name, value } in series.labels.iter() {
             let e = pairs.entry(format!("{name}={value}")).or_default();
             e.0 += 1;
             e.1 += uncovered;

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use aion_tsdb::{Db, Queryable};
+use aion_storage::Queryable;
+use aion_tsdb::Db;
 use clap::Args;
 
 use crate::Failure;
@@ -55,7 +56,7 @@ pub fn run(args: LabelsArgs) -> Result<(), Failure> {
     }
     let db = Db::open_read_only(&args.dir)?;
     let q = db.querier(args.min_time, args.max_time)?;
-    let lookup = |matchers: &[aion_index::Matcher]| match &args.name {
+    let lookup = |matchers: &[aion_model::Matcher]| match &args.name {
         Some(name) => q.label_values(name, matchers),
         None => q.label_names(matchers),
     };

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aion_index::{write_go_quoted, Labels};
-use aion_promql::format::format_float;
+use aion_model::gotext::format_float;
+use aion_model::{gotext::write_go_quoted, Labels};
 use aion_promql::{json, Engine, EngineOptions, QueryResult, Value};
 use aion_tsdb::Db;
 use clap::{Args, ValueEnum};

@@ -4,38 +4,9 @@
 
 use crate::error::{Error, Result};
 
-/// Appends `v` as an unsigned LEB128 varint (Go's `binary.PutUvarint`).
-#[inline]
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-/// Appends `v` zig-zag encoded as a uvarint (Go's `binary.PutVarint`).
-#[inline]
-pub(crate) fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}
-
-/// Appends `uvarint(len) ++ bytes`.
-#[inline]
-pub(crate) fn put_uvarint_str(buf: &mut Vec<u8>, s: &[u8]) {
-    put_uvarint(buf, s.len() as u64);
-    buf.extend_from_slice(s);
-}
-
-#[inline]
-pub(crate) fn put_be32(buf: &mut Vec<u8>, v: u32) {
-    buf.extend_from_slice(&v.to_be_bytes());
-}
-
-#[inline]
-pub(crate) fn put_be64(buf: &mut Vec<u8>, v: u64) {
-    buf.extend_from_slice(&v.to_be_bytes());
-}
+pub(crate) use aion_model::encoding::{
+    be32_at, put_be32, put_be64, put_uvarint, put_uvarint_bytes as put_uvarint_str, put_varint,
+};
 
 /// A cursor over untrusted bytes. Every read is bounds-checked; a failure
 /// becomes [`Error::Corrupt`] naming `section` and the absolute offset
@@ -168,13 +139,6 @@ impl<'a> Decoder<'a> {
         std::str::from_utf8(b)
             .map_err(|e| Error::corrupt(self.section, at, format!("string is not UTF-8: {e}")))
     }
-}
-
-/// Reads the big-endian u32 at `off` of `b`, if in bounds.
-#[inline]
-pub(crate) fn be32_at(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::error::Result;
-use crate::labels::Labels;
 use crate::postings::{BoxPostings, Postings, SeriesRef};
+use aion_model::Labels;
 
 /// Read access to an inverted index of series.
 ///

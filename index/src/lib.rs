@@ -1,6 +1,8 @@
 //! Labels, matchers, postings and Prometheus's index v2 format.
 //!
-//! * [`Labels`] identify series; [`Matcher`]s select them.
+//! Labels and matchers themselves live in `aion-model`; this crate indexes
+//! series by them.
+//!
 //! * [`postings`] holds sorted series-reference cursors, their set algebra
 //!   and the head's concurrent [`MemPostings`](postings::MemPostings).
 //! * [`IndexReader`] is what every index offers; [`postings_for_matchers`],
@@ -16,10 +18,7 @@ mod chunk_meta;
 pub mod disk;
 mod encoding;
 mod error;
-mod hash;
 mod index_reader;
-mod labels;
-mod matcher;
 mod mem_index;
 pub mod postings;
 mod select;
@@ -28,12 +27,7 @@ mod testutil;
 
 pub use chunk_meta::ChunkMeta;
 pub use error::{Error, Result};
-pub use hash::xxh64;
 pub use index_reader::IndexReader;
-pub use labels::{
-    is_legacy_label_name, write_go_quoted, Label, Labels, LabelsBuilder, LabelsIter, METRIC_NAME,
-};
-pub use matcher::{MatchType, Matcher};
 pub use mem_index::MemIndex;
 pub use postings::SeriesRef;
 pub use select::{label_names_matching, label_values_matching, postings_for_matchers};

@@ -7,8 +7,8 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 use crate::index_reader::IndexReader;
-use crate::labels::Labels;
 use crate::postings::{BoxPostings, MemPostings, SeriesRef};
+use aion_model::Labels;
 
 /// An in-memory [`IndexReader`] that callers fill with
 /// [`insert`](Self::insert): hosts that keep series elsewhere, tests and

@@ -12,8 +12,8 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::index_reader::IndexReader;
-use crate::matcher::{MatchType, Matcher};
 use crate::postings::{empty, intersect, without, BoxPostings, Postings, SeriesRef};
+use aion_model::{MatchType, Matcher};
 
 /// The series matching all of `ms`, as a cursor in reference order.
 ///
@@ -23,7 +23,8 @@ use crate::postings::{empty, intersect, without, BoxPostings, Postings, SeriesRe
 /// error.
 ///
 /// ```
-/// use aion_index::{Labels, MatchType, Matcher, MemIndex, postings::Postings, postings_for_matchers};
+/// use aion_model::{Labels, MatchType, Matcher};
+/// use aion_index::{postings::Postings, postings_for_matchers, MemIndex};
 /// let ix = MemIndex::new();
 /// ix.insert(1, Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap());
 /// ix.insert(2, Labels::from_pairs(&[("__name__", "up")]).unwrap());
@@ -238,7 +239,8 @@ mod tests {
     use super::*;
     use crate::disk::{IndexFileReader, WriterOptions};
     use crate::testutil::write_index;
-    use crate::{ChunkMeta, Labels, MemIndex};
+    use crate::{ChunkMeta, MemIndex};
+    use aion_model::Labels;
 
     const NAMES: &[&str] = &["__name__", "a", "b", "c"];
     // More than `MATERIALIZE_MERGE_MIN_INPUTS` values, so regexes like `x.*`

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::disk::{IndexFileWriter, WriterOptions};
-use crate::{ChunkMeta, Labels};
+use crate::ChunkMeta;
+use aion_model::Labels;
 
 /// Writes `series` (any order, unique label sets) as an index file in
 /// `dir`, symbols and order as the writer requires.

@@ -18,7 +18,8 @@ use std::process::Command;
 
 use aion_index::disk::{IndexFileReader, IndexFileWriter, WriterOptions};
 use aion_index::postings::Postings;
-use aion_index::{ChunkMeta, IndexReader, Labels};
+use aion_index::{ChunkMeta, IndexReader};
+use aion_model::Labels;
 
 fn promtool() -> Option<PathBuf> {
     let candidates = [PathBuf::from("/usr/bin/promtool")];

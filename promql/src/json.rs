@@ -5,7 +5,7 @@
 //! Aion's results to Grafana or compare them with a Prometheus server.
 //!
 //! ```
-//! use aion_index::Labels;
+//! use aion_model::Labels;
 //! use aion_promql::{json, Sample, Value};
 //!
 //! let v = Value::Vector(vec![Sample {
@@ -21,10 +21,10 @@
 
 use std::fmt::Write;
 
-use aion_index::Labels;
+use aion_model::Labels;
 
-use crate::format::{format_float, format_float_exp};
 use crate::value::{FPoint, Value};
+use aion_model::gotext::{format_float, format_float_exp};
 
 /// The `data` object for `value`.
 pub fn encode_data(value: &Value) -> String {

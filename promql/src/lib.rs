@@ -3,7 +3,7 @@
 //!
 //! * [`parse`] / [`parse_with`] turn text into an [`Expr`];
 //! * [`Engine`] evaluates instant and range queries over any
-//!   [`aion_tsdb::Queryable`] into a [`Value`] with [`Annotations`];
+//!   [`aion_storage::Queryable`] into a [`Value`] with [`Annotations`];
 //! * [`json`] encodes results exactly as Prometheus's HTTP API does;
 //! * [`promqltest`] runs Prometheus's PromQL test scripts.
 //!
@@ -15,9 +15,9 @@
 //! ```
 //!
 //! ```
-//! use aion_index::Labels;
+//! use aion_model::Labels;
 //! use aion_promql::{json, Engine, EngineOptions};
-//! use aion_tsdb::MemStorage;
+//! use aion_storage::MemStorage;
 //!
 //! let db = MemStorage::new();
 //! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap();
@@ -34,7 +34,6 @@
 
 pub mod ast;
 pub mod engine;
-pub mod format;
 pub mod json;
 pub mod parser;
 pub mod promqltest;

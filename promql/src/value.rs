@@ -7,9 +7,9 @@
 
 use std::fmt;
 
-use aion_index::Labels;
+use aion_model::Labels;
 
-use crate::format::format_float;
+use aion_model::gotext::format_float;
 
 /// One float point of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -12,8 +12,8 @@ use crate::db_blocks::{
 };
 use crate::head::{Appender, Head, HeadStats, ReplayReport};
 use crate::lockfile::LockFile;
-use crate::querier::{ChunkQuerier, ChunkQueryable, Querier, Queryable};
 use crate::{Error, Options, Result};
+use aion_storage::{ChunkQuerier, ChunkQueryable, Querier, Queryable};
 
 /// An open data directory: the layout is Prometheus's (`wal/`,
 /// `chunks_head/`, `lock`), so a directory written by Prometheus opens
@@ -21,8 +21,9 @@ use crate::{Error, Options, Result};
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
-/// use aion_tsdb::{Db, Options, Queryable, SampleIterator, ValueType};
-/// use aion_index::{Labels, Matcher};
+/// use aion_tsdb::{Db, Options, SampleIterator, ValueType};
+/// use aion_storage::Queryable;
+/// use aion_model::{Labels, Matcher};
 ///
 /// let db = Db::open(dir.path(), Options::default()).unwrap();
 /// let mut app = db.appender();
@@ -276,7 +277,7 @@ impl Queryable for Db {
     /// A querier over the blocks overlapping `[mint, maxt]` and the head,
     /// merged into one sorted view (a series in several appears once, its
     /// samples merged and deduplicated).
-    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
+    fn querier(&self, mint: i64, maxt: i64) -> aion_storage::Result<Box<dyn Querier + '_>> {
         Ok(Box::new(self.blocks.querier(mint, maxt)))
     }
 }
@@ -330,7 +331,7 @@ impl Db {
     /// `matchers`, in blocks (tombstones, Prometheus's format) and head
     /// (tombstones logged to the WAL). Queries opened from now on do not
     /// see them; compaction later rewrites blocks without them.
-    pub fn delete(&self, matchers: &[aion_index::Matcher], mint: i64, maxt: i64) -> Result<()> {
+    pub fn delete(&self, matchers: &[aion_model::Matcher], mint: i64, maxt: i64) -> Result<()> {
         self.blocks.delete(mint, maxt, matchers)
     }
 
@@ -341,10 +342,21 @@ impl Db {
     }
 }
 
+impl aion_storage::Appendable for Db {
+    /// A head appender (see [`Db::appender`]).
+    fn appender(&self) -> Box<dyn aion_storage::Appender + '_> {
+        Box::new(self.head.appender())
+    }
+}
+
 impl ChunkQueryable for Db {
     /// A chunk querier over the blocks overlapping `[mint, maxt]` and the
     /// head, merged by series (overlapping chunks of a series merged).
-    fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>> {
+    fn chunk_querier(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> aion_storage::Result<Box<dyn ChunkQuerier + '_>> {
         Ok(Box::new(self.blocks.chunk_querier(mint, maxt)))
     }
 }

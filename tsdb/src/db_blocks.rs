@@ -32,22 +32,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aion_index::Matcher;
+use aion_model::Matcher;
 use parking_lot::{Condvar, Mutex, RwLock};
 use ulid::Ulid;
 
 use crate::block::reader::remove_block_dir;
 use crate::block::{
-    parse_ulid, Block, BlockMeta, BlockQuerier, BlockSeries, BlockSeriesSource, BlockWriterOptions,
-    Interval, Intervals, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX,
+    parse_ulid, Block, BlockChunkQuerier, BlockMeta, BlockQuerier, BlockSeries, BlockSeriesSource,
+    BlockWriterOptions, Interval, Intervals, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX,
 };
 use crate::compact::{compact_blocks, compaction_ranges, max_block_duration, plan, write_block};
 use crate::head::Head;
-use crate::querier::{
-    BlockChunkQuerier, ChunkQuerier, ChunkSeriesSet, MergeChunkQuerier, MergeQuerier, Querier,
-    SelectHints, SeriesSet,
-};
 use crate::{Error, Options, Result};
+use aion_storage::{
+    ChunkQuerier, ChunkSeriesSet, MergeChunkQuerier, MergeQuerier, Querier, SelectHints, SeriesSet,
+};
 
 /// Suffix a corrupted block's directory is renamed to when
 /// [`Options::quarantine_corrupt_blocks`] is set; neither Aion nor
@@ -665,7 +664,7 @@ fn head_symbols(head: &Head) -> Vec<String> {
 /// cuts into them.
 struct HeadSeries<'h, 's, 'a> {
     head: &'h Head,
-    set: &'s mut (dyn crate::querier::ChunkSeriesSet<'a> + 'a),
+    set: &'s mut (dyn aion_storage::ChunkSeriesSet<'a> + 'a),
     mint: i64,
     maxt: i64,
 }
@@ -675,7 +674,7 @@ impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, '_, 'a> {
         loop {
             let mut s = match self.set.next()? {
                 Ok(s) => s,
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Some(Err(e.into())),
             };
             let deleted = self.head.deleted_intervals(&s.labels).map(|(_, ivs)| {
                 let mut d = Intervals::default();
@@ -688,7 +687,7 @@ impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, '_, 'a> {
             while let Some(c) = s.chunks.next() {
                 let c = match c {
                     Ok(c) => c,
-                    Err(e) => return Some(Err(e)),
+                    Err(e) => return Some(Err(e.into())),
                 };
                 if c.max_time < self.mint || c.min_time > self.maxt {
                     continue;
@@ -732,7 +731,7 @@ impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, '_, 'a> {
 /// A querier over a database: its blocks and head, merged. Keeps the
 /// blocks it reads alive and its registration as a reader.
 pub struct DbQuerier<'a> {
-    inner: MergeQuerier<'a>,
+    inner: MergeQuerier<'a, dyn Querier + 'a>,
     _guard: ReaderGuard<'a>,
 }
 
@@ -745,12 +744,14 @@ impl Querier for DbQuerier<'_> {
     ) -> Box<dyn SeriesSet<'b> + 'b> {
         self.inner.select(sorted, hints, matchers)
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+impl aion_storage::LabelQuerier for DbQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_values(name, matchers)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_names(matchers)
     }
 }
@@ -775,12 +776,14 @@ impl ChunkQuerier for HeadChunksWithDeletions<'_> {
             set,
         })
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+impl aion_storage::LabelQuerier for HeadChunksWithDeletions<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_values(name, matchers)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_names(matchers)
     }
 }
@@ -791,7 +794,7 @@ struct DeletionFilter<'b> {
 }
 
 impl<'b> ChunkSeriesSet<'b> for DeletionFilter<'b> {
-    fn next(&mut self) -> Option<Result<crate::querier::ChunkSeries<'b>>> {
+    fn next(&mut self) -> Option<aion_storage::Result<aion_storage::ChunkSeries<'b>>> {
         loop {
             let mut s = match self.set.next()? {
                 Ok(s) => s,
@@ -828,15 +831,15 @@ impl<'b> ChunkSeriesSet<'b> for DeletionFilter<'b> {
                 ) {
                     Ok(Some(c)) => chunks.push(c),
                     Ok(None) => {}
-                    Err(e) => return Some(Err(e)),
+                    Err(e) => return Some(Err(e.into())),
                 }
             }
             if chunks.is_empty() {
                 continue;
             }
-            return Some(Ok(crate::querier::ChunkSeries {
+            return Some(Ok(aion_storage::ChunkSeries {
                 labels: s.labels,
-                chunks: Box::new(crate::querier::VecChunks::new(chunks)),
+                chunks: Box::new(aion_storage::VecChunks::new(chunks)),
             }));
         }
     }
@@ -857,12 +860,14 @@ impl ChunkQuerier for DbChunkQuerier<'_> {
     ) -> Box<dyn ChunkSeriesSet<'b> + 'b> {
         self.inner.select(sorted, hints, matchers)
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+impl aion_storage::LabelQuerier for DbChunkQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_values(name, matchers)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_names(matchers)
     }
 }

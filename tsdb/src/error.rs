@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::gofmt::GoFloat;
+use aion_model::gotext::GoFloat;
+use aion_storage::ErrorKind;
 
 /// Everything the TSDB and its querier traits can report.
 ///
@@ -37,10 +38,10 @@ pub enum Error {
     #[error(transparent)]
     Chunk(#[from] aion_chunkenc::Error),
 
-    /// An error from a storage backend that is not Aion's own (a host's
-    /// `Queryable` implementation).
-    #[error("storage: {0}")]
-    Storage(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// An error that came through the storage traits (from a merged
+    /// source, a chunk merge, a host's backend).
+    #[error(transparent)]
+    Storage(#[from] aion_storage::Error),
 
     /// The sample is older than the newest sample of its series
     /// (Prometheus: `storage.ErrOutOfOrderSample`).
@@ -165,7 +166,7 @@ pub enum Error {
     #[error("duplicate sample for timestamp {timestamp} with different values in series {labels}")]
     DuplicateSample {
         /// The series.
-        labels: aion_index::Labels,
+        labels: aion_model::Labels,
         /// The timestamp (ms).
         timestamp: i64,
     },
@@ -222,6 +223,49 @@ impl Error {
                 | Error::SeriesLimit { .. }
                 | Error::UnknownSeriesRef(_)
         )
+    }
+}
+
+impl Error {
+    /// The storage traits' kind for this error, as a receiver or engine
+    /// sees it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::OutOfOrderSample => ErrorKind::OutOfOrderSample,
+            Error::OutOfBounds => ErrorKind::OutOfBounds,
+            Error::DuplicateSampleForTimestamp { .. } | Error::DuplicateSample { .. } => {
+                ErrorKind::DuplicateSampleForTimestamp
+            }
+            Error::InvalidSample(_) | Error::Index(aion_index::Error::Model(_)) => {
+                ErrorKind::InvalidSeries
+            }
+            Error::SeriesLimit { .. } => ErrorKind::Limit,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Storage(e) => e.kind(),
+            Error::Block { source, .. } => source.kind(),
+            Error::CorruptHeadChunk { .. } | Error::Corrupt { .. } | Error::Chunk(_) => {
+                ErrorKind::Corruption
+            }
+            Error::Index(e) if e.is_corruption() => ErrorKind::Corruption,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+impl From<aion_model::Error> for Error {
+    fn from(e: aion_model::Error) -> Self {
+        Error::Index(e.into())
+    }
+}
+
+/// TSDB errors cross the storage traits with their kind; a storage error
+/// that wraps a TSDB error comes back as that error.
+impl From<Error> for aion_storage::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Storage(inner) => inner,
+            e => aion_storage::Error::new(e.kind(), e),
+        }
     }
 }
 

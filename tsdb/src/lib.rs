@@ -1,5 +1,6 @@
-//! The time-series database: head, blocks, compaction, retention, and the
-//! streaming querier traits.
+//! The time-series database: head, blocks, compaction, retention. It
+//! implements `aion-storage`'s traits (the Db, its head and blocks are
+//! `Queryable`, `ChunkQueryable` and `Appendable`).
 //!
 //! | module | concept |
 //! |---|---|
@@ -12,7 +13,6 @@
 //! | [`compact`] | leveled compaction: planning, streaming merge |
 //! | [`chunks`] | block chunk segments, `chunks_head/` files, chunk byte handles |
 //! | [`textparse`] | OpenMetrics text parser (backfill input) |
-//! | [`querier`] | the streaming querier traits, sample- and chunk-level |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod backfill;
@@ -26,26 +26,16 @@ mod failpoint;
 mod fsutil;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod gofmt;
 pub mod head;
 mod lockfile;
-mod mem_storage;
 mod options;
-pub mod querier;
 pub mod textparse;
-mod varint;
 
 pub use aion_chunkenc::{SampleIterator, ValueType};
 pub use db::Db;
 pub use db_blocks::{CompactProgress, CompactReport, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
-pub use gofmt::GoFloat;
 pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};
-pub use mem_storage::{AppendError, MemStorage};
 pub use options::{
     Options, DEFAULT_BLOCK_RANGE_MS, DEFAULT_RETENTION_MS, DEFAULT_SAMPLES_PER_CHUNK,
-};
-pub use querier::{
-    ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, EmptySeriesSet,
-    ErrorSeriesSet, Querier, Queryable, RawChunk, SelectHints, Series, SeriesSet,
 };

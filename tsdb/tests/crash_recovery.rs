@@ -13,8 +13,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aion_index::{Labels, Matcher};
-use aion_tsdb::{Db, Options, Queryable, SampleIterator, ValueType};
+use aion_model::{Labels, Matcher};
+use aion_storage::Queryable;
+use aion_tsdb::{Db, Options, SampleIterator, ValueType};
 
 const SERIES: usize = 30;
 /// Time between batches (ms): 120-sample chunks are cut every 2 minutes.

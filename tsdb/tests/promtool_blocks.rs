@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aion_model::gotext::GoFloat;
+use aion_storage::Queryable;
 use aion_tsdb::backfill::{import_openmetrics, BackfillOptions};
 use aion_tsdb::block::{Block, BlockMeta};
-use aion_tsdb::{GoFloat, Queryable, SampleIterator, ValueType};
+use aion_tsdb::{SampleIterator, ValueType};
 
 fn binary(name: &str) -> Option<PathBuf> {
     let p = PathBuf::from("/usr/bin").join(name);
@@ -366,7 +368,7 @@ fn prometheus_serves_aion_blocks() {
         let mut set = q.select(
             true,
             None,
-            &[aion_index::Matcher::equal(
+            &[aion_model::Matcher::equal(
                 "__name__",
                 "http_requests_total",
             )],
@@ -409,7 +411,7 @@ fn promtool_reads_blocks_the_db_persisted_and_compacted() {
     let Some(promtool) = binary("promtool") else {
         return;
     };
-    use aion_index::{Labels, Matcher};
+    use aion_model::{Labels, Matcher};
     use aion_tsdb::{Db, Options};
     const H: i64 = 3_600_000;
     let tmp = tempfile::tempdir().unwrap();

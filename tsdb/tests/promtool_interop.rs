@@ -3,8 +3,10 @@
 
 mod common;
 
-use aion_index::{MatchType, Matcher};
-use aion_tsdb::{Db, GoFloat, Options, Queryable, SampleIterator, ValueType};
+use aion_model::gotext::GoFloat;
+use aion_model::{MatchType, Matcher};
+use aion_storage::Queryable;
+use aion_tsdb::{Db, Options, SampleIterator, ValueType};
 
 /// Every sample of `db` in `promtool tsdb dump`'s line format, sorted.
 fn aion_dump_sorted(db: &Db) -> Vec<String> {

@@ -491,7 +491,7 @@ mod tests {
         RefSeries, Tombstone, CUSTOM_BUCKETS_SCHEMA,
     };
     use crate::segment::segment_path;
-    use aion_index::Labels;
+    use aion_model::Labels;
     use std::collections::{BTreeMap, BTreeSet};
 
     fn labels(r: u64) -> Labels {

@@ -26,7 +26,7 @@
 //! ```
 //! use aion_wal::record::{self, Record, RecordDecoder, RefSample, RefSeries};
 //! use aion_wal::{Wal, WalOptions, WalReader};
-//! use aion_index::Labels;
+//! use aion_model::Labels;
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::process::Command;
 
-use aion_index::Labels;
+use aion_model::Labels;
 use aion_wal::record::{self, Record, RecordDecoder, RefSample, RefSeries};
 use aion_wal::{segment_path, Compression, Wal, WalOptions, WalReader};
 

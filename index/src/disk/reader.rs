@@ -12,8 +12,8 @@ use crate::chunk_meta::ChunkMeta;
 use crate::encoding::{be32_at, Decoder};
 use crate::error::{Error, Result};
 use crate::index_reader::IndexReader;
-use crate::labels::Labels;
 use crate::postings::{merge, BigEndianPostings, BoxPostings, Postings, SeriesRef};
+use aion_model::Labels;
 
 const POSTINGS_TABLE: &str = "postings offset table";
 

@@ -3,7 +3,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::postings::Postings;
 use crate::testutil::write_index;
-use crate::{ChunkMeta, IndexReader, Labels};
+use crate::{ChunkMeta, IndexReader};
+use aion_model::Labels;
 
 fn ls(p: &[(&str, &str)]) -> Labels {
     Labels::from_pairs(p).unwrap()
@@ -347,7 +348,7 @@ fn reads_version_1() {
         r.series_labels(up[1]).unwrap(),
         ls(&[("__name__", "up"), ("job", "b")])
     );
-    let ms = [crate::Matcher::new(crate::MatchType::Regex, "job", "a|b").unwrap()];
+    let ms = [aion_model::Matcher::new(aion_model::MatchType::Regex, "job", "a|b").unwrap()];
     assert_eq!(
         crate::postings_for_matchers(&r, &ms)
             .unwrap()

@@ -4,9 +4,9 @@
 use super::IndexFileReader;
 use crate::error::Result;
 use crate::index_reader::IndexReader;
-use crate::matcher::{MatchType, Matcher};
 use crate::postings::Postings;
 use crate::select::{label_names_matching, label_values_matching, postings_for_matchers};
+use aion_model::{MatchType, Matcher};
 
 /// Opens `data` as an index and reads everything reachable: symbols, every
 /// series, every postings list and the series it names, label names and

@@ -11,8 +11,8 @@ use super::{FORMAT_V2, MAGIC, POSTINGS_ALIGNMENT, SERIES_ALIGNMENT};
 use crate::chunk_meta::ChunkMeta;
 use crate::encoding::{put_be32, put_uvarint, put_uvarint_str, put_varint, Decoder};
 use crate::error::{Error, Result};
-use crate::labels::Labels;
 use crate::postings::SeriesRef;
+use aion_model::Labels;
 
 /// Choices about what the writer emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +185,8 @@ struct PostingsEntry {
 ///
 /// ```
 /// # fn main() -> aion_index::Result<()> {
-/// use aion_index::{ChunkMeta, Labels};
+/// use aion_index::ChunkMeta;
+/// use aion_model::Labels;
 /// use aion_index::disk::{IndexFileReader, IndexFileWriter, WriterOptions};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("index");

@@ -11,7 +11,7 @@ use roaring::RoaringBitmap;
 use super::list::{ListPostings, RefList};
 use super::BitmapPostings;
 use super::{empty, merge, BoxPostings, SeriesRef};
-use crate::labels::Labels;
+use aion_model::Labels;
 
 /// The name and value of the list holding every series (the same key
 /// Prometheus uses; on disk it becomes the first postings list).
@@ -34,7 +34,8 @@ type Values = HashMap<Box<str>, Arc<RefList>>;
 /// measurements behind this layout.
 ///
 /// ```
-/// use aion_index::{Labels, postings::{MemPostings, Postings}};
+/// use aion_model::Labels;
+/// use aion_index::postings::{MemPostings, Postings};
 /// let p = MemPostings::new();
 /// p.add(1, &Labels::from_pairs(&[("job", "api")]).unwrap());
 /// p.add(2, &Labels::from_pairs(&[("job", "db")]).unwrap());

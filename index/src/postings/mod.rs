@@ -15,9 +15,7 @@ pub use algebra::{intersect, merge, without, Intersect, Merge, Without};
 pub use list::{BigEndianPostings, BitmapPostings, ListPostings, VecPostings};
 pub use mem::{MemPostings, ALL_POSTINGS_KEY};
 
-/// Identifies a series within one index: in a block it is the series'
-/// byte offset / 16 (index v2), in the head an ever-increasing counter.
-pub type SeriesRef = u64;
+pub use aion_model::SeriesRef;
 
 /// A boxed postings cursor, as returned by index readers.
 pub type BoxPostings<'a> = Box<dyn Postings + 'a>;

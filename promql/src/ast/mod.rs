@@ -23,7 +23,7 @@ mod walk;
 
 use std::fmt;
 
-pub use aion_index::{MatchType, Matcher};
+pub use aion_model::{MatchType, Matcher};
 pub use functions::{function, Function, FUNCTIONS, HOLT_WINTERS};
 pub use preprocess::{
     is_step_invariant, preprocess, resolve_duration, DurationContext, PreprocessError,
@@ -340,7 +340,7 @@ impl VectorSelector {
     pub fn new(name: impl Into<String>) -> Self {
         let name = name.into();
         VectorSelector {
-            matchers: vec![Matcher::equal(aion_index::METRIC_NAME, name.clone())],
+            matchers: vec![Matcher::equal(aion_model::METRIC_NAME, name.clone())],
             name: Some(name),
             offset: Duration::Fixed(0),
             at: None,
@@ -359,7 +359,7 @@ impl VectorSelector {
         }
         self.matchers
             .iter()
-            .find(|m| m.name() == aion_index::METRIC_NAME && m.kind() == MatchType::Equal)
+            .find(|m| m.name() == aion_model::METRIC_NAME && m.kind() == MatchType::Equal)
             .map(|m| m.value())
     }
 }

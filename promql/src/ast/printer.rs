@@ -4,7 +4,7 @@
 
 use std::fmt::{self, Write};
 
-use aion_index::{is_legacy_label_name, write_go_quoted, MatchType, METRIC_NAME};
+use aion_model::{gotext::write_go_quoted, is_legacy_label_name, MatchType, METRIC_NAME};
 
 use super::{
     AtModifier, Cardinality, Duration, DurationExpr, DurationExprKind, Expr, UnaryOp,

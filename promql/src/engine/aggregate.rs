@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use aion_index::{Labels, METRIC_NAME};
+use aion_model::{Labels, METRIC_NAME};
 
 use super::annotations::Annotation;
 use super::error::{Error, Result};
@@ -16,8 +16,8 @@ use super::eval::{Evaluator, SelectHint, Sink, StepSeries};
 use super::functions::{go_sort, is_valid_label_name};
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
 use crate::ast::{AggregateExpr, AggregateOp, Expr};
-use crate::format::{format_float, format_go_g};
 use crate::value::FPoint;
+use aion_model::gotext::{format_float, format_go_g};
 
 /// The labels of the group `metric` falls into.
 pub(crate) fn group_labels(metric: &Labels, grouping: &[String], without: bool) -> Labels {

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::ast::Span;
-use crate::format::{format_go_g, format_go_g2};
+use aion_model::gotext::{format_go_g, format_go_g2};
 
 /// Whether an annotation is a warning or an info.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -253,7 +253,7 @@ fn for_metric_name(name: &str) -> String {
 
 pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::new();
-    let _ = aion_index::write_go_quoted(&mut out, s);
+    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
     out
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aion_index::{Labels, METRIC_NAME};
+use aion_model::{Labels, METRIC_NAME};
 
 use super::annotations::{go_quote, Annotation};
 use super::error::{Error, Result};

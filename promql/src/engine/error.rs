@@ -49,7 +49,7 @@ pub enum Error {
 
     /// The storage could not open a querier.
     #[error(transparent)]
-    Querier(aion_tsdb::Error),
+    Querier(aion_storage::Error),
 
     /// The storage failed while series were read.
     #[error("expanding series: {0}")]

@@ -15,8 +15,8 @@
 //! A series is a [`StepSeries`]: labels, Prometheus's delayed-name-removal
 //! flag, and the points at the steps where the series has a value.
 
-use aion_index::{Labels, METRIC_NAME};
-use aion_tsdb::{Querier, SelectHints, SeriesSet};
+use aion_model::{Labels, METRIC_NAME};
+use aion_storage::{Querier, SelectHints, SeriesSet};
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
@@ -405,8 +405,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             end: last,
             step: if self.is_instant() { 0 } else { self.interval },
             range,
-            func: hint.and_then(|h| h.func.clone()),
-            grouping: hint.map(|h| h.grouping.clone()).unwrap_or_default(),
+            func: hint.and_then(|h| h.func.as_deref()),
+            grouping: hint.map_or(&[], |h| &h.grouping[..]),
             by: hint.is_some_and(|h| h.by),
         };
         self.ctx.querier.select(false, Some(&hints), &vs.matchers)
@@ -416,7 +416,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     fn next_batch<'a>(
         &self,
         set: &mut (dyn SeriesSet<'a> + 'a),
-        batch: &mut Vec<aion_tsdb::Series<'a>>,
+        batch: &mut Vec<aion_storage::Series<'a>>,
     ) -> Result<()> {
         let want = if self.ctx.parallel { PARALLEL_BATCH } else { 1 };
         while batch.len() < want {
@@ -445,7 +445,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()>
     where
-        F: Fn(aion_tsdb::Series<'q>, &mut S) -> Result<Option<StepSeries>> + Sync,
+        F: Fn(aion_storage::Series<'q>, &mut S) -> Result<Option<StepSeries>> + Sync,
         S: Default + Send,
     {
         let mut batch = Vec::new();

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use aion_index::{Labels, MatchType, METRIC_NAME};
+use aion_model::{Labels, MatchType, METRIC_NAME};
 
 use super::annotations::{civil_from_days, Annotation};
 use super::error::{Error, Result};
@@ -168,7 +168,7 @@ fn absent_labels(arg: &Expr) -> Labels {
         Expr::StepInvariant(s) => return absent_labels(&s.expr),
         _ => return Labels::new(),
     };
-    let mut b = aion_index::LabelsBuilder::new();
+    let mut b = aion_model::LabelsBuilder::new();
     let mut has = HashSet::new();
     for m in &vs.matchers {
         if m.name() == METRIC_NAME {

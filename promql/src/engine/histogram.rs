@@ -4,15 +4,15 @@
 
 use std::collections::HashMap;
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use super::annotations::Annotation;
 use super::error::Result;
 use super::eval::{Evaluator, Sink, StepSeries};
 use super::mathx::almost_equal;
 use crate::ast::{Call, Expr};
-use crate::format::format_go_g;
 use crate::value::FPoint;
+use aion_model::gotext::format_go_g;
 
 /// Relative differences between neighbouring cumulative bucket counts below
 /// this are float noise and ignored (Prometheus's `smallDeltaTolerance`).

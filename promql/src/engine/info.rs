@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aion_index::{Labels, MatchType, Matcher, METRIC_NAME};
-use aion_tsdb::SelectHints;
+use aion_model::{Labels, MatchType, Matcher, METRIC_NAME};
+use aion_storage::SelectHints;
 
 use super::error::{Error, Result};
 use super::eval::{Evaluator, Held, Sink, StepSeries};
@@ -251,7 +251,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             start: self.start - self.ctx.lookback + 1,
             end: self.end,
             step: if self.is_instant() { 0 } else { self.interval },
-            func: Some("info".into()),
+            func: Some("info"),
             ..SelectHints::default()
         };
         let mut set = self.ctx.querier.select(false, Some(&hints), matchers);
@@ -283,8 +283,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
 
 #[cfg(test)]
 mod tests {
-    use aion_index::Labels;
-    use aion_tsdb::MemStorage;
+    use aion_model::Labels;
+    use aion_storage::MemStorage;
 
     use crate::{Engine, EngineOptions, Value};
 

@@ -2,9 +2,9 @@
 //! [`Queryable`], with Prometheus 3's semantics.
 //!
 //! ```
-//! use aion_index::Labels;
+//! use aion_model::Labels;
 //! use aion_promql::{Engine, EngineOptions, Value};
-//! use aion_tsdb::MemStorage;
+//! use aion_storage::MemStorage;
 //!
 //! let db = MemStorage::new();
 //! let s = Labels::from_pairs(&[("__name__", "http_requests_total"), ("job", "api")]).unwrap();
@@ -52,7 +52,7 @@ mod tests;
 
 use std::time::{Duration, Instant};
 
-use aion_tsdb::Queryable;
+use aion_storage::Queryable;
 
 pub use annotations::{Annotation, AnnotationKind, Annotations};
 pub use cancel::CancellationToken;
@@ -351,7 +351,7 @@ impl Engine {
                         })
                         .collect();
                     Value::Matrix(vec![Series {
-                        metric: aion_index::Labels::new(),
+                        metric: aion_model::Labels::new(),
                         floats,
                     }])
                 }

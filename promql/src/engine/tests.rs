@@ -4,8 +4,8 @@
 //! order does not change results).
 
 use aion_chunkenc::STALE_NAN;
-use aion_index::Labels;
-use aion_tsdb::MemStorage;
+use aion_model::Labels;
+use aion_storage::MemStorage;
 use proptest::prelude::*;
 
 use super::*;

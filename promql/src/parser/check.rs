@@ -4,7 +4,7 @@
 //! operation (none unless both sides are vectors; many-to-many for set
 //! operators), as Prometheus does at this stage.
 
-use aion_index::METRIC_NAME;
+use aion_model::METRIC_NAME;
 
 use crate::ast::{BinaryExpr, Cardinality, Expr, Span, ValueType, VectorSelector};
 
@@ -276,6 +276,6 @@ fn check_selector(vs: &VectorSelector) -> CheckResult<()> {
 
 fn quote(s: &str) -> String {
     let mut out = String::new();
-    let _ = aion_index::write_go_quoted(&mut out, s);
+    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
     out
 }

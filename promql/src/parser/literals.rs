@@ -106,7 +106,7 @@ pub(crate) fn number(text: &str) -> Result<f64, String> {
 
 fn go_quote(s: &str) -> String {
     let mut out = String::new();
-    let _ = aion_index::write_go_quoted(&mut out, s);
+    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
     out
 }
 

@@ -18,7 +18,7 @@ pub(crate) mod literals;
 
 use std::collections::VecDeque;
 
-use aion_index::{MatchType, Matcher, METRIC_NAME};
+use aion_model::{MatchType, Matcher, METRIC_NAME};
 
 use crate::ast::{
     function, AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality,
@@ -1357,7 +1357,7 @@ enum AtValue {
 
 fn go_quote(s: &str) -> String {
     let mut out = String::new();
-    let _ = aion_index::write_go_quoted(&mut out, s);
+    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
     out
 }
 

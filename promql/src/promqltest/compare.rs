@@ -2,8 +2,8 @@
 //! expectations (FORMAT.md §7.3 and §9).
 
 use crate::engine::{almost_equal, Annotations};
-use crate::format::format_float;
 use crate::value::{Sample, Value};
+use aion_model::gotext::format_float;
 
 use super::script::{EvalCmd, SeqValue, TextMatch};
 use super::RunError;

@@ -29,7 +29,7 @@ mod storage;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use crate::ast::{AtModifier, Expr};
 use crate::engine::{Engine, Error};

@@ -2,7 +2,7 @@
 //! `clear` and `eval` commands, the expanding series notation and the
 //! `expect` lines. See `shared/promql-tests/FORMAT.md`.
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use crate::parser::{literals::unquote_bytes, parse_duration};
 

@@ -7,8 +7,8 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 
 use aion_chunkenc::{SampleIterator, ValueType};
-use aion_index::{Labels, Matcher};
-use aion_tsdb::{MemStorage, Querier, Queryable, SelectHints, Series, SeriesSet};
+use aion_model::{Labels, Matcher};
+use aion_storage::{MemStorage, Querier, Queryable, SelectHints, Series, SeriesSet};
 use parking_lot::RwLock;
 
 use super::script::{LoadSeries, SeqValue};
@@ -149,7 +149,7 @@ fn existing_floats(db: &MemStorage, labels: &Labels) -> Vec<(i64, Option<f64>)> 
 }
 
 impl Queryable for CombinedQueryable {
-    fn querier(&self, mint: i64, maxt: i64) -> aion_tsdb::Result<Box<dyn Querier + '_>> {
+    fn querier(&self, mint: i64, maxt: i64) -> aion_storage::Result<Box<dyn Querier + '_>> {
         let mixed = self.mixed.read().clone();
         Ok(Box::new(CombinedQuerier {
             floats: self.floats.querier(mint, maxt)?,
@@ -179,7 +179,7 @@ impl Querier for CombinedQuerier<'_> {
     fn select<'b>(
         &'b self,
         sorted: bool,
-        hints: Option<&SelectHints>,
+        hints: Option<&SelectHints<'_>>,
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'b> + 'b> {
         let (mint, maxt) = match hints {
@@ -204,8 +204,10 @@ impl Querier for CombinedQuerier<'_> {
             mixed: mixed.into_iter().peekable(),
         })
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_tsdb::Result<Vec<String>> {
+impl aion_storage::LabelQuerier for CombinedQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         let mut v = self.floats.label_values(name, matchers)?;
         v.extend(
             self.mixed
@@ -218,7 +220,7 @@ impl Querier for CombinedQuerier<'_> {
         Ok(v)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> aion_tsdb::Result<Vec<String>> {
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         let mut v = self.floats.label_names(matchers)?;
         for l in self.mixed.keys().filter(|l| matches_all(l, matchers)) {
             v.extend(l.iter().map(|l| l.name.to_string()));
@@ -239,7 +241,7 @@ struct MergedSet<'b> {
 }
 
 impl<'b> SeriesSet<'b> for MergedSet<'b> {
-    fn next(&mut self) -> Option<aion_tsdb::Result<Series<'b>>> {
+    fn next(&mut self) -> Option<aion_storage::Result<Series<'b>>> {
         while self.peeked.is_none() && !self.floats_done {
             match self.floats.next() {
                 Some(Ok(s)) if self.shadowed.contains(&s.labels) => continue,

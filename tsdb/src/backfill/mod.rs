@@ -28,7 +28,7 @@ mod spill;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use aion_index::Labels;
+use aion_model::Labels;
 use ulid::Ulid;
 
 pub use openmetrics::{import_openmetrics, ImportProgress};
@@ -111,7 +111,7 @@ pub struct BackfillReport {
 ///
 /// ```
 /// # fn main() -> aion_tsdb::Result<()> {
-/// use aion_index::Labels;
+/// use aion_model::Labels;
 /// use aion_tsdb::backfill::{BackfillOptions, Backfiller};
 ///
 /// let dir = tempfile::tempdir().unwrap();

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use super::*;
 use crate::block::Block;
-use crate::querier::Queryable;
+use aion_storage::Queryable;
 
 type Data = BTreeMap<Labels, Vec<(i64, f64)>>;
 

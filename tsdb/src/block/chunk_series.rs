@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender, XorIterator};
 use aion_index::postings::BoxPostings;
-use aion_index::{postings_for_matchers, ChunkMeta, Labels, Matcher};
+use aion_index::{postings_for_matchers, ChunkMeta};
+use aion_model::{Labels, Matcher};
 
 use super::reader::Block;
 use super::tombstones::{Intervals, Tombstones};
@@ -23,6 +24,12 @@ pub struct BlockSeries<'a> {
     pub labels: Labels,
     /// Its chunks.
     pub chunks: Vec<SeriesChunk<Cow<'a, [u8]>>>,
+}
+
+impl aion_storage::merge::Labelled for BlockSeries<'_> {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
 }
 
 /// A stream of [`BlockSeries`] in label order: what the block writer

@@ -14,6 +14,7 @@
 //! ([`BlockQuerier`]) or chunk by chunk ([`Block::chunk_series`]) for
 //! compaction and hosts that ship raw chunks.
 
+mod chunk_querier;
 mod chunk_series;
 mod meta;
 mod querier;
@@ -21,6 +22,7 @@ pub(crate) mod reader;
 mod tombstones;
 mod writer;
 
+pub use chunk_querier::BlockChunkQuerier;
 pub(crate) use chunk_series::reencode_without;
 pub use chunk_series::{BlockChunkSeriesSet, BlockSeries, BlockSeriesSource};
 pub use meta::{

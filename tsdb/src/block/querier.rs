@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorIterator};
 use aion_index::postings::BoxPostings;
+use aion_index::ChunkMeta;
 use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
-use aion_index::{ChunkMeta, Matcher};
+use aion_model::Matcher;
 
 use super::reader::Block;
 use super::tombstones::{Intervals, Tombstones};
 use crate::chunks::ChunkSegmentReader;
-use crate::querier::{Querier, Queryable, SelectHints, Series, SeriesSet};
 use crate::{Error, Result};
+use aion_storage::{Querier, Queryable, SelectHints, Series, SeriesSet};
 
 /// A querier over one block and the closed time range `[mint, maxt]`,
 /// seeing the tombstones present when it was opened.
@@ -48,7 +49,7 @@ impl<B: Deref<Target = Block>> BlockQuerier<B> {
 }
 
 impl Queryable for Block {
-    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
+    fn querier(&self, mint: i64, maxt: i64) -> aion_storage::Result<Box<dyn Querier + '_>> {
         Ok(Box::new(BlockQuerier::new(self, mint, maxt)))
     }
 }
@@ -76,20 +77,22 @@ impl<B: Deref<Target = Block> + Send + Sync> Querier for BlockQuerier<B> {
                 chunks: Vec::new(),
                 failed: false,
             }),
-            Err(e) => Box::new(crate::ErrorSeriesSet::new(
-                Error::from(e).in_block(self.block.dir()),
+            Err(e) => Box::new(aion_storage::ErrorSeriesSet::new(
+                Error::from(e).in_block(self.block.dir()).into(),
             )),
         }
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        label_values_matching(self.block.index(), name, matchers)
-            .map_err(|e| Error::from(e).in_block(self.block.dir()))
+impl<B: Deref<Target = Block> + Send + Sync> aion_storage::LabelQuerier for BlockQuerier<B> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        Ok(label_values_matching(self.block.index(), name, matchers)
+            .map_err(|e| Error::from(e).in_block(self.block.dir()))?)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        label_names_matching(self.block.index(), matchers)
-            .map_err(|e| Error::from(e).in_block(self.block.dir()))
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        Ok(label_names_matching(self.block.index(), matchers)
+            .map_err(|e| Error::from(e).in_block(self.block.dir()))?)
     }
 }
 
@@ -103,8 +106,9 @@ struct BlockSeriesSet<'a> {
     failed: bool,
 }
 
-impl<'a> SeriesSet<'a> for BlockSeriesSet<'a> {
-    fn next(&mut self) -> Option<Result<Series<'a>>> {
+impl<'a> BlockSeriesSet<'a> {
+    /// The next series, with the TSDB's own error.
+    fn pull(&mut self) -> Option<Result<Series<'a>>> {
         if self.failed {
             return None;
         }
@@ -140,6 +144,12 @@ impl<'a> SeriesSet<'a> for BlockSeriesSet<'a> {
             }));
         }
         None
+    }
+}
+
+impl<'a> SeriesSet<'a> for BlockSeriesSet<'a> {
+    fn next(&mut self) -> Option<aion_storage::Result<Series<'a>>> {
+        self.pull().map(|r| r.map_err(Into::into))
     }
 }
 

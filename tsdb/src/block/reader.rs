@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use aion_index::disk::{IndexFileReader, INDEX_FILENAME};
-use aion_index::{postings_for_matchers, Matcher};
+use aion_index::postings_for_matchers;
+use aion_model::Matcher;
 use parking_lot::{Mutex, RwLock};
 use ulid::Ulid;
 

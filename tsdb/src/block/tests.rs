@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender};
-use aion_index::{Labels, Matcher};
+use aion_model::{Labels, Matcher};
 use ulid::Ulid;
 
 use super::*;
 use crate::chunks::SeriesChunk;
-use crate::querier::{Querier, Queryable};
+use aion_storage::{Querier, Queryable};
 
 type Data = BTreeMap<Labels, Vec<(i64, f64)>>;
 

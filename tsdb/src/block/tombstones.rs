@@ -12,8 +12,8 @@ use std::path::Path;
 
 use aion_index::SeriesRef;
 
-use crate::varint::{put_uvarint, put_varint, uvarint, varint};
 use crate::{Error, Result};
+use aion_model::encoding::{put_uvarint, put_varint, uvarint, varint};
 
 /// The name of the tombstones file in a block directory.
 pub const TOMBSTONES_FILENAME: &str = "tombstones";

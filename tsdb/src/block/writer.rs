@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use aion_chunkenc::Encoding;
 use aion_index::disk::{IndexFileWriter, WriterOptions, INDEX_FILENAME};
-use aion_index::{ChunkMeta, Labels};
+use aion_index::ChunkMeta;
+use aion_model::Labels;
 use ulid::Ulid;
 
 use super::meta::{BlockMeta, BlockStats};
@@ -55,7 +56,7 @@ impl Default for BlockWriterOptions {
 /// ```
 /// # fn main() -> aion_tsdb::Result<()> {
 /// use aion_chunkenc::{Encoding, XorAppender};
-/// use aion_index::Labels;
+/// use aion_model::Labels;
 /// use aion_tsdb::block::{Block, BlockMeta, BlockWriter, BlockWriterOptions};
 /// use aion_tsdb::chunks::SeriesChunk;
 ///

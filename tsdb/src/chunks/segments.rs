@@ -18,8 +18,8 @@ use aion_chunkenc::Encoding;
 use aion_index::ChunkMeta;
 use memmap2::Mmap;
 
-use crate::varint::{put_uvarint, uvarint};
 use crate::{Error, Result};
+use aion_model::encoding::{put_uvarint, uvarint};
 
 /// First four bytes of every chunk segment file.
 pub const SEGMENT_MAGIC: u32 = 0x85BD_40DD;
@@ -54,50 +54,7 @@ pub fn split_block_chunk_ref(r: u64) -> (u32, u32) {
     ((r >> 32) as u32, r as u32)
 }
 
-/// One chunk of a series: its time range (both ends inclusive), its
-/// encoding and its data (the bytes after the encoding byte). Block writers
-/// take these; block readers hand them out over mmapped bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeriesChunk<B = Vec<u8>> {
-    /// Timestamp of the first sample (ms).
-    pub min_time: i64,
-    /// Timestamp of the last sample (ms).
-    pub max_time: i64,
-    /// How `data` is encoded.
-    pub encoding: Encoding,
-    /// The chunk data.
-    pub data: B,
-}
-
-impl<B: AsRef<[u8]>> SeriesChunk<B> {
-    /// Samples in the chunk, from the 2-byte count every encoding starts
-    /// with (0 if the data is too short to hold it).
-    pub fn num_samples(&self) -> u64 {
-        match self.data.as_ref() {
-            [a, b, ..] => u64::from(u16::from_be_bytes([*a, *b])),
-            _ => 0,
-        }
-    }
-
-    /// The same chunk over borrowed data.
-    pub fn as_borrowed(&self) -> SeriesChunk<&[u8]> {
-        SeriesChunk {
-            min_time: self.min_time,
-            max_time: self.max_time,
-            encoding: self.encoding,
-            data: self.data.as_ref(),
-        }
-    }
-
-    /// Decodes the chunk (only encodings Aion reads; see
-    /// [`aion_chunkenc::Chunk`]).
-    pub fn decode(&self) -> Result<aion_chunkenc::Chunk<&[u8]>> {
-        Ok(aion_chunkenc::Chunk::from_bytes(
-            self.encoding,
-            self.data.as_ref(),
-        )?)
-    }
-}
+pub use aion_storage::SeriesChunk;
 
 /// The file currently written.
 struct Tail {

@@ -19,7 +19,6 @@ mod merge;
 mod plan;
 
 pub use compactor::{compact_blocks, compact_metas, write_block};
-pub(crate) use merge::merge_chunks;
 pub use merge::MergedSeries;
 pub use plan::{compaction_ranges, exponential_block_ranges, max_block_duration, plan};
 

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use aion_index::{Labels, Matcher};
+use aion_model::{Labels, Matcher};
 
 use super::*;
 use crate::block::tests_support::{dataset, drain, write_block as write_test_block};
 use crate::block::{Block, BlockWriterOptions};
-use crate::querier::Queryable;
+use aion_storage::Queryable;
 
 type Data = BTreeMap<Labels, Vec<(i64, f64)>>;
 

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aion_index::{Labels, MatchType, Matcher};
+use aion_model::{Labels, MatchType, Matcher};
 
-use crate::querier::Queryable;
 use crate::{Db, Options, SampleIterator, ValueType};
+use aion_storage::Queryable;
 
 const H: i64 = 3_600_000;
 const STEP: i64 = 60_000;
@@ -424,7 +424,7 @@ fn a_crash_at_every_hit_of_every_step() {
 
 #[test]
 fn chunk_querier_merges_blocks_and_head() {
-    use crate::querier::ChunkQueryable;
+    use aion_storage::ChunkQueryable;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
     let mut expect = Dump::new();

@@ -6,7 +6,8 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use aion_index::{Labels, SeriesRef};
+use aion_index::SeriesRef;
+use aion_model::Labels;
 use aion_wal::record::{self, RefSample, RefSeries};
 
 use super::isolation::record_commit;
@@ -73,7 +74,7 @@ const MAX_KNOWN_SERIES: usize = 1 << 16;
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// use aion_tsdb::{Db, Options, Error};
-/// use aion_index::Labels;
+/// use aion_model::Labels;
 /// let db = Db::open(dir.path(), Options::default()).unwrap();
 /// let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap();
 /// let mut app = db.appender();
@@ -400,5 +401,33 @@ impl Drop for Appender {
         if pool.len() < POOLED_BUFFERS {
             pool.push(buf);
         }
+    }
+}
+
+/// The head's appender through the storage traits: a known reference
+/// takes the fast path, an unknown or stale one falls back to the labels.
+impl aion_storage::Appender for Appender {
+    fn append(
+        &mut self,
+        series: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> aion_storage::Result<SeriesRef> {
+        if series != 0 {
+            match Appender::append_ref(self, series, t, v) {
+                Err(Error::UnknownSeriesRef(_)) => {}
+                r => return Ok(r?),
+            }
+        }
+        Ok(Appender::append(self, labels, t, v)?)
+    }
+
+    fn commit(&mut self) -> aion_storage::Result<()> {
+        Ok(Appender::commit(self)?)
+    }
+
+    fn rollback(&mut self) -> aion_storage::Result<()> {
+        Ok(Appender::rollback(self)?)
     }
 }

@@ -1,7 +1,8 @@
 //! Deleting head samples: tombstones logged to the WAL and applied by
 //! queries at once (Prometheus's `Head.Delete`).
 
-use aion_index::{postings_for_matchers, Labels, Matcher, SeriesRef};
+use aion_index::{postings_for_matchers, SeriesRef};
+use aion_model::{Labels, Matcher};
 use aion_wal::record::{self, Interval, Tombstone};
 
 use super::Head;

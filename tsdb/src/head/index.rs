@@ -3,7 +3,8 @@
 //! over the head exactly as over a block.
 
 use aion_index::postings::BoxPostings;
-use aion_index::{IndexReader, Labels, SeriesRef};
+use aion_index::{IndexReader, SeriesRef};
+use aion_model::Labels;
 
 use super::Head;
 

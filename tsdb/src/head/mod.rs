@@ -30,7 +30,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aion_index::postings::MemPostings;
-use aion_index::{Labels, SeriesRef};
+use aion_index::SeriesRef;
+use aion_model::Labels;
 use aion_wal::record::Interval;
 use aion_wal::Wal;
 use parking_lot::{Mutex, RwLock};

@@ -12,18 +12,20 @@ use std::sync::Arc;
 
 use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender};
 use aion_index::postings::{BoxPostings, Postings};
-use aion_index::{label_names_matching, label_values_matching, postings_for_matchers, Matcher};
+use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
+use aion_model::Matcher;
 use aion_wal::record::Interval;
 
 use super::isolation::{visible_max_time, ReadView};
 use super::series::MemSeries;
 use super::Head;
 use crate::chunks::{ChunkBytes, OwnedChunkIterator};
-use crate::querier::{
+use crate::Result;
+use aion_storage::ErrorSeriesSet;
+use aion_storage::{
     ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, ErrorChunkSeriesSet,
     Querier, Queryable, RawChunk, SelectHints, Series, SeriesSet,
 };
-use crate::{ErrorSeriesSet, Result};
 
 /// A chunk of a series snapshot.
 struct SnapChunk {
@@ -156,13 +158,17 @@ impl Head {
 }
 
 impl Queryable for Head {
-    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>> {
+    fn querier(&self, mint: i64, maxt: i64) -> aion_storage::Result<Box<dyn Querier + '_>> {
         Ok(Box::new(Head::querier(self, mint, maxt)))
     }
 }
 
 impl ChunkQueryable for Head {
-    fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>> {
+    fn chunk_querier(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> aion_storage::Result<Box<dyn ChunkQuerier + '_>> {
         Ok(Box::new(Head::chunk_querier(self, mint, maxt)))
     }
 }
@@ -245,20 +251,22 @@ impl Querier for HeadQuerier<'_> {
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'b> + 'b> {
         if !self.head.overlaps(self.mint, self.maxt) {
-            return Box::new(crate::EmptySeriesSet);
+            return Box::new(aion_storage::EmptySeriesSet);
         }
         match select(self.head, sorted, matchers) {
             Ok(selected) => Box::new(HeadSeriesSet { q: self, selected }),
-            Err(e) => Box::new(ErrorSeriesSet::new(e)),
+            Err(e) => Box::new(ErrorSeriesSet::new(e.into())),
         }
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        self.label_values_impl(name, matchers)
+impl aion_storage::LabelQuerier for HeadQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        Ok(self.label_values_impl(name, matchers)?)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        self.label_names_impl(matchers)
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        Ok(self.label_names_impl(matchers)?)
     }
 }
 
@@ -267,8 +275,9 @@ struct HeadSeriesSet<'b> {
     selected: Selected<'b>,
 }
 
-impl<'b> SeriesSet<'b> for HeadSeriesSet<'b> {
-    fn next(&mut self) -> Option<Result<Series<'b>>> {
+impl<'b> HeadSeriesSet<'b> {
+    /// The next series, with the TSDB's own error.
+    fn pull(&mut self) -> Option<Result<Series<'b>>> {
         let q = self.q;
         loop {
             let s = self.selected.next(q.head)?;
@@ -286,6 +295,12 @@ impl<'b> SeriesSet<'b> for HeadSeriesSet<'b> {
                 Err(e) => return Some(Err(e)),
             }
         }
+    }
+}
+
+impl<'b> SeriesSet<'b> for HeadSeriesSet<'b> {
+    fn next(&mut self) -> Option<aion_storage::Result<Series<'b>>> {
+        self.pull().map(|r| r.map_err(Into::into))
     }
 }
 
@@ -433,20 +448,22 @@ impl ChunkQuerier for HeadChunkQuerier<'_> {
     ) -> Box<dyn ChunkSeriesSet<'b> + 'b> {
         let q = &self.q;
         if !q.head.overlaps(q.mint, q.maxt) {
-            return Box::new(crate::querier::EmptyChunkSeriesSet);
+            return Box::new(aion_storage::EmptyChunkSeriesSet);
         }
         match select(q.head, sorted, matchers) {
             Ok(selected) => Box::new(HeadChunkSeriesSet { q, selected }),
-            Err(e) => Box::new(ErrorChunkSeriesSet::new(e)),
+            Err(e) => Box::new(ErrorChunkSeriesSet::new(e.into())),
         }
     }
+}
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        self.q.label_values_impl(name, matchers)
+impl aion_storage::LabelQuerier for HeadChunkQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        Ok(self.q.label_values_impl(name, matchers)?)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        self.q.label_names_impl(matchers)
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        Ok(self.q.label_names_impl(matchers)?)
     }
 }
 
@@ -455,8 +472,9 @@ struct HeadChunkSeriesSet<'b> {
     selected: Selected<'b>,
 }
 
-impl<'b> ChunkSeriesSet<'b> for HeadChunkSeriesSet<'b> {
-    fn next(&mut self) -> Option<Result<ChunkSeries<'b>>> {
+impl<'b> HeadChunkSeriesSet<'b> {
+    /// The next series, with the TSDB's own error.
+    fn pull(&mut self) -> Option<Result<ChunkSeries<'b>>> {
         let q = self.q;
         loop {
             let s = self.selected.next(q.head)?;
@@ -480,13 +498,19 @@ impl<'b> ChunkSeriesSet<'b> for HeadChunkSeriesSet<'b> {
     }
 }
 
+impl<'b> ChunkSeriesSet<'b> for HeadChunkSeriesSet<'b> {
+    fn next(&mut self) -> Option<aion_storage::Result<ChunkSeries<'b>>> {
+        self.pull().map(|r| r.map_err(Into::into))
+    }
+}
+
 struct SnapChunkIterator {
     chunks: std::vec::IntoIter<SnapChunk>,
     cur: Option<SnapChunk>,
 }
 
 impl ChunkIterator for SnapChunkIterator {
-    fn next(&mut self) -> Option<Result<RawChunk<'_>>> {
+    fn next(&mut self) -> Option<aion_storage::Result<RawChunk<'_>>> {
         self.cur = Some(self.chunks.next()?);
         let c = self.cur.as_ref().expect("just set");
         Some(Ok(RawChunk {

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aion_chunkenc::XorAppender;
-use aion_index::{Labels, SeriesRef};
+use aion_index::SeriesRef;
+use aion_model::Labels;
 use parking_lot::{Mutex, RwLock};
 
 use crate::chunks::HeadChunkRef;
@@ -166,7 +167,7 @@ impl Hasher for BytesHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        self.0 = aion_index::xxh64(bytes, self.0);
+        self.0 = aion_model::xxh64(bytes, self.0);
     }
     fn write_usize(&mut self, n: usize) {
         self.0 ^= n as u64;

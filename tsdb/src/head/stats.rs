@@ -4,7 +4,7 @@
 use std::collections::BinaryHeap;
 use std::sync::atomic::Ordering;
 
-use aion_index::METRIC_NAME;
+use aion_model::METRIC_NAME;
 
 use super::Head;
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aion_chunkenc::{is_stale_nan, XorIterator, STALE_NAN};
-use aion_index::{Labels, MatchType, Matcher};
+use aion_model::{Labels, MatchType, Matcher};
 
-use crate::querier::{ChunkQueryable, Queryable};
 use crate::{Db, Error, Options, SampleIterator, ValueType};
+use aion_storage::{ChunkQueryable, Queryable};
 
 type Dump = BTreeMap<String, Vec<(i64, u64)>>;
 

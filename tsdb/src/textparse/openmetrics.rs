@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use aion_index::{Labels, METRIC_NAME};
+use aion_model::{Labels, METRIC_NAME};
 
 /// Go's `math.NaN()`: the NaN Prometheus stores for a parsed `NaN`.
 const GO_NAN_BITS: u64 = 0x7FF8_0000_0000_0001;

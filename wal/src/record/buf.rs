@@ -2,7 +2,7 @@
 //! integers, Go-compatible (zig-zag) varints, length-prefixed strings and
 //! label sets.
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use super::error::{DecodeError, Problem};
 

@@ -7,7 +7,7 @@
 //!     varint(ref − first.ref), varint(t − first.t), be64 value bits, labels
 //! ```
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use super::buf::{put_be64, put_labels, Buf, DeltaBase};
 use super::error::DecodeError;

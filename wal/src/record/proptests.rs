@@ -2,7 +2,7 @@
 //! input back (compared by re-encoding, so NaN payloads count), and no
 //! byte string makes a decoder panic.
 
-use aion_index::Labels;
+use aion_model::Labels;
 use proptest::collection::vec;
 use proptest::prelude::*;
 

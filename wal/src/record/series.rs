@@ -5,7 +5,7 @@
 //! repeated: be64 ref, uvarint label_count, label_count × (string name, string value)
 //! ```
 
-use aion_index::Labels;
+use aion_model::Labels;
 
 use super::buf::{put_be64, put_labels, Buf};
 use super::error::DecodeError;

@@ -14,7 +14,8 @@ use std::fmt;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::labels::{is_legacy_label_name, write_go_quoted};
+use crate::gotext::write_go_quoted;
+use crate::labels::is_legacy_label_name;
 
 /// The four matcher operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -215,7 +216,7 @@ impl FastRegex {
 /// One label matcher, e.g. `code=~"5.."`.
 ///
 /// ```
-/// use aion_index::{Matcher, MatchType};
+/// use aion_model::{Matcher, MatchType};
 /// let m = Matcher::new(MatchType::Regex, "code", "5..").unwrap();
 /// assert!(m.matches("503"));
 /// assert!(!m.matches("5030"));          // fully anchored
@@ -309,7 +310,7 @@ impl Matcher {
 
     /// For `=~` and `!~` whose regex is a finite alternation of literals,
     /// the literals (the values the *regex* matches, before negation).
-    pub(crate) fn regex_literal_set(&self) -> Option<Vec<&str>> {
+    pub fn regex_literal_set(&self) -> Option<Vec<&str>> {
         self.re.as_ref().and_then(FastRegex::set_matches)
     }
 

@@ -1,40 +1,57 @@
-//! Merging queriers: one sorted view over several sources (the head and
-//! every block overlapping a query), as Prometheus's merge querier does.
+//! Merging at the sample level: series of several queriers with the same
+//! labels become one series whose samples are chained by timestamp.
 
 use std::error::Error as StdError;
 
 use aion_chunkenc::{SampleIterator, ValueType};
-use aion_index::Matcher;
+use aion_model::Matcher;
 
-use super::label_merge::{sorted_union, LabelMerge};
-use super::{Querier, SelectHints, Series, SeriesSet};
-use crate::Result;
+use super::{MergeQuerier, MergeSeriesSet, MergeSet, Mergeable};
+use crate::{EmptySeriesSet, Querier, Result, SelectHints, Series, SeriesSet};
 
-/// A querier over the union of several queriers' series. A series present
-/// in several (the same labels in two overlapping blocks, or in a block and
-/// the head) becomes one series whose samples are merged by timestamp; a
-/// timestamp present in several sources appears once, taken from the
-/// earliest source in the list.
-pub struct MergeQuerier<'a> {
-    queriers: Vec<Box<dyn Querier + 'a>>,
-}
+impl<'a> Mergeable<'a> for Series<'a> {
+    type Set = dyn SeriesSet<'a> + 'a;
 
-impl<'a> MergeQuerier<'a> {
-    /// Merges `queriers`, in order of preference for duplicate timestamps.
-    pub fn new(queriers: Vec<Box<dyn Querier + 'a>>) -> Self {
-        MergeQuerier { queriers }
+    fn pull(set: &mut Box<Self::Set>) -> Option<Result<Self>> {
+        set.next()
+    }
+
+    fn warnings(set: &Self::Set) -> Vec<String> {
+        set.warnings()
+    }
+
+    /// One series whose samples are the group's, chained by timestamp.
+    fn merge(group: &mut Vec<(usize, Self)>) -> Result<Self> {
+        let mut group = group.drain(..);
+        let (_, first) = group.next().expect("a group is never empty");
+        let mut iters: Vec<Box<dyn SampleIterator + 'a>> = vec![first.samples];
+        iters.extend(group.map(|(_, s)| s.samples));
+        Ok(Series {
+            labels: first.labels,
+            samples: Box::new(ChainIterator::new(iters)),
+        })
     }
 }
 
-impl Querier for MergeQuerier<'_> {
+impl<'a> SeriesSet<'a> for MergeSet<'a, Series<'a>> {
+    fn next(&mut self) -> Option<Result<Series<'a>>> {
+        self.next_merged()
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.source_warnings()
+    }
+}
+
+impl<'q> Querier for MergeQuerier<'q, dyn Querier + 'q> {
     fn select<'b>(
         &'b self,
         sorted: bool,
-        hints: Option<&SelectHints>,
+        hints: Option<&SelectHints<'_>>,
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'b> + 'b> {
         match self.queriers.len() {
-            0 => Box::new(super::EmptySeriesSet),
+            0 => Box::new(EmptySeriesSet),
             1 => self.queriers[0].select(sorted, hints, matchers),
             // Merging needs every input sorted; the output then is too.
             _ => Box::new(MergeSeriesSet::new(
@@ -44,61 +61,6 @@ impl Querier for MergeQuerier<'_> {
                     .collect(),
             )),
         }
-    }
-
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        sorted_union(self.queriers.iter().map(|q| q.label_values(name, matchers)))
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        sorted_union(self.queriers.iter().map(|q| q.label_names(matchers)))
-    }
-}
-
-/// The sorted union of sorted series sets.
-pub struct MergeSeriesSet<'a> {
-    merge: LabelMerge<Box<dyn SeriesSet<'a> + 'a>, Series<'a>>,
-    group: Vec<(usize, Series<'a>)>,
-}
-
-impl<'a> MergeSeriesSet<'a> {
-    /// Merges `sets`, each sorted by labels, in order of preference.
-    pub fn new(sets: Vec<Box<dyn SeriesSet<'a> + 'a>>) -> Self {
-        MergeSeriesSet {
-            merge: LabelMerge::new(sets, |s| s.next()),
-            group: Vec::new(),
-        }
-    }
-
-    fn advance(&mut self) -> Result<Option<Series<'a>>> {
-        if !self.merge.next_group(&mut self.group)? {
-            return Ok(None);
-        }
-        if self.group.len() == 1 {
-            return Ok(self.group.pop().map(|(_, s)| s));
-        }
-        let mut group = self.group.drain(..);
-        let (_, first) = group.next().expect("a group is never empty");
-        let mut iters: Vec<Box<dyn SampleIterator + 'a>> = vec![first.samples];
-        iters.extend(group.map(|(_, s)| s.samples));
-        Ok(Some(Series {
-            labels: first.labels,
-            samples: Box::new(ChainIterator::new(iters)),
-        }))
-    }
-}
-
-impl<'a> SeriesSet<'a> for MergeSeriesSet<'a> {
-    fn next(&mut self) -> Option<Result<Series<'a>>> {
-        self.advance().transpose()
-    }
-
-    fn warnings(&self) -> Vec<String> {
-        self.merge
-            .sources()
-            .iter()
-            .flat_map(|s| s.warnings())
-            .collect()
     }
 }
 

@@ -12,7 +12,9 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
+use crate::encoding::put_uvarint;
 use crate::error::{Error, Result};
+use crate::gotext::write_go_quoted;
 use crate::hash::xxh64;
 
 /// The label holding a series' metric name.
@@ -34,7 +36,7 @@ pub struct Label<'a> {
 /// `uvarint(len(name)) name uvarint(len(value)) value`.
 ///
 /// ```
-/// use aion_index::Labels;
+/// use aion_model::Labels;
 /// let l = Labels::from_pairs(&[("job", "api"), ("__name__", "up")]).unwrap();
 /// assert_eq!(l.get("job"), Some("api"));
 /// assert_eq!(l.to_string(), r#"{__name__="up", job="api"}"#);
@@ -47,15 +49,6 @@ pub struct Labels {
 fn empty_buffer() -> Arc<[u8]> {
     static EMPTY: OnceLock<Arc<[u8]>> = OnceLock::new();
     EMPTY.get_or_init(|| Arc::from(&[][..])).clone()
-}
-
-#[inline]
-fn put_uvarint(buf: &mut Vec<u8>, mut v: usize) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
 }
 
 /// Reads a uvarint written by `put_uvarint`. The buffer is always
@@ -117,9 +110,9 @@ impl Labels {
     pub fn from_sorted_unchecked<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut buf = Vec::new();
         for (n, v) in pairs {
-            put_uvarint(&mut buf, n.len());
+            put_uvarint(&mut buf, n.len() as u64);
             buf.extend_from_slice(n.as_bytes());
-            put_uvarint(&mut buf, v.len());
+            put_uvarint(&mut buf, v.len() as u64);
             buf.extend_from_slice(v.as_bytes());
         }
         if buf.is_empty() {
@@ -215,7 +208,7 @@ impl Labels {
     /// building the reduced set.
     ///
     /// ```
-    /// use aion_index::Labels;
+    /// use aion_model::Labels;
     /// let l = Labels::from_pairs(&[("__name__", "up"), ("job", "api"), ("x", "1")]).unwrap();
     /// assert_eq!(l.hash_for_labels(&["job"]), l.keep(&["job"]).stable_hash());
     /// ```
@@ -362,32 +355,6 @@ pub fn is_legacy_label_name(name: &str) -> bool {
         _ => return false,
     }
     chars.all(|c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
-/// Writes `s` as Go's `strconv.Quote` does (double quotes, escapes for
-/// control characters, `"` and `\`), which is how Prometheus and promtool
-/// print label values.
-pub fn write_go_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
-    f.write_char('"')?;
-    for c in s.chars() {
-        match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\x07' => f.write_str("\\a")?,
-            '\x08' => f.write_str("\\b")?,
-            '\x0c' => f.write_str("\\f")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            '\x0b' => f.write_str("\\v")?,
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\x{:02x}", c as u32)?,
-            c if (0x80..0xa0).contains(&(c as u32)) || c == '\u{feff}' => {
-                write!(f, "\\u{:04x}", c as u32)?
-            }
-            c => f.write_char(c)?,
-        }
-    }
-    f.write_char('"')
 }
 
 impl fmt::Display for Labels {

@@ -1,5 +1,5 @@
-//! Go's `%g` float formatting, as Prometheus prints sample values in error
-//! messages and `promtool tsdb dump` prints them in its output.
+//! Go's shortest float digits and its `%g` verb, as Prometheus prints
+//! sample values in error messages and `promtool tsdb dump` in its output.
 
 use std::fmt::{self, Write};
 
@@ -9,7 +9,7 @@ use std::fmt::{self, Write};
 /// exponent is below -4 or at least 6, with at least two exponent digits.
 ///
 /// ```
-/// use aion_tsdb::GoFloat;
+/// use aion_model::gotext::GoFloat;
 /// assert_eq!(GoFloat(123456.0).to_string(), "123456");
 /// assert_eq!(GoFloat(123457789.0).to_string(), "1.23457789e+08");
 /// assert_eq!(GoFloat(0.0001).to_string(), "0.0001");
@@ -59,7 +59,7 @@ impl Write for StackBuf {
 /// the byte.
 ///
 /// ```
-/// use aion_tsdb::gofmt::ShortestDigits;
+/// use aion_model::gotext::ShortestDigits;
 /// let d = ShortestDigits::of(2679575.54150390625).unwrap();
 /// assert_eq!((d.digits(), d.exponent()), ("26795755415039062", 6));
 /// ```
@@ -216,7 +216,7 @@ mod tests {
             (0.30000000000000004, "0.30000000000000004"),
             (123.456, "123.456"),
             (f64::NEG_INFINITY, "-Inf"),
-            (aion_chunkenc::STALE_NAN, "NaN"),
+            (f64::from_bits(0x7ff0_0000_0000_0002), "NaN"),
             // Exactly halfway at the 17th digit: Go rounds half to even.
             (
                 f64::from_bits(0x4144_718B_C550_0000),

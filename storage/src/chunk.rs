@@ -9,50 +9,76 @@
 //! range); a backend never decodes them to produce this.
 
 use aion_chunkenc::Encoding;
-use aion_index::{Labels, Matcher};
+use aion_model::{Labels, Matcher};
 
-use super::SelectHints;
-use crate::Result;
+use crate::{Error, LabelQuerier, Result, SelectHints};
 
 /// Something that can be queried for raw chunks over a time range.
 pub trait ChunkQueryable: Send + Sync {
     /// Opens a chunk querier over chunks overlapping `[mint, maxt]`, with
-    /// the same consistency as [`Queryable::querier`](super::Queryable::querier).
+    /// the same consistency as [`Queryable::querier`](crate::Queryable::querier).
     fn chunk_querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn ChunkQuerier + '_>>;
 }
 
 /// A read view over the chunks of a time range.
-pub trait ChunkQuerier: Send + Sync {
+pub trait ChunkQuerier: LabelQuerier {
     /// The series matching all `matchers`, with their chunks overlapping the
     /// querier's range; sorted by labels when `sorted`.
     fn select<'a>(
         &'a self,
         sorted: bool,
-        hints: Option<&SelectHints>,
+        hints: Option<&SelectHints<'_>>,
         matchers: &[Matcher],
     ) -> Box<dyn ChunkSeriesSet<'a> + 'a>;
-
-    /// Sorted, unique values of label `name` among series matching
-    /// `matchers` (all series when empty).
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>>;
-
-    /// Sorted, unique label names among series matching `matchers`.
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>>;
 }
 
-/// One chunk as stored: its time range, encoding and bytes (the data after
-/// the encoding byte, sample-count header first, exactly as in a block's
-/// chunk segment file).
+/// One chunk of a series: its time range (both ends inclusive), its
+/// encoding and its data (the bytes after the encoding byte, sample-count
+/// header first, exactly as in a block's chunk segment file). Block writers
+/// take these owned; readers lend them over mmapped bytes as [`RawChunk`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RawChunk<'b> {
-    /// Timestamp of its first sample (ms).
+pub struct SeriesChunk<B = Vec<u8>> {
+    /// Timestamp of the first sample (ms).
     pub min_time: i64,
-    /// Timestamp of its last sample (ms), inclusive.
+    /// Timestamp of the last sample (ms), inclusive.
     pub max_time: i64,
     /// How `data` is encoded.
     pub encoding: Encoding,
     /// The chunk data.
-    pub data: &'b [u8],
+    pub data: B,
+}
+
+/// A chunk borrowed from its store.
+pub type RawChunk<'b> = SeriesChunk<&'b [u8]>;
+
+impl<B: AsRef<[u8]>> SeriesChunk<B> {
+    /// Samples in the chunk, from the 2-byte count every encoding starts
+    /// with (0 if the data is too short to hold it).
+    pub fn num_samples(&self) -> u64 {
+        match self.data.as_ref() {
+            [a, b, ..] => u64::from(u16::from_be_bytes([*a, *b])),
+            _ => 0,
+        }
+    }
+
+    /// The same chunk over borrowed data.
+    pub fn as_borrowed(&self) -> RawChunk<'_> {
+        SeriesChunk {
+            min_time: self.min_time,
+            max_time: self.max_time,
+            encoding: self.encoding,
+            data: self.data.as_ref(),
+        }
+    }
+
+    /// Decodes the chunk (only encodings Aion reads; see
+    /// [`aion_chunkenc::Chunk`]).
+    pub fn decode(&self) -> Result<aion_chunkenc::Chunk<&[u8]>> {
+        Ok(aion_chunkenc::Chunk::from_bytes(
+            self.encoding,
+            self.data.as_ref(),
+        )?)
+    }
 }
 
 /// A cursor over the chunks of one series, oldest first. Each chunk
@@ -101,11 +127,11 @@ impl<'a> ChunkSeriesSet<'a> for EmptyChunkSeriesSet {
 
 /// A chunk series set that yields a single error.
 #[derive(Debug)]
-pub struct ErrorChunkSeriesSet(Option<crate::Error>);
+pub struct ErrorChunkSeriesSet(Option<Error>);
 
 impl ErrorChunkSeriesSet {
     /// A set whose first and only item is `err`.
-    pub fn new(err: crate::Error) -> Self {
+    pub fn new(err: Error) -> Self {
         ErrorChunkSeriesSet(Some(err))
     }
 }

@@ -1,5 +1,5 @@
-//! The streaming querier traits shared by the TSDB, the PromQL engine and
-//! hosts' own storage backends.
+//! The sample-level querier traits: queryables, queriers, series sets and
+//! series.
 //!
 //! The shape follows Prometheus's `storage` package: a [`Queryable`] opens a
 //! [`Querier`] over a time range; the querier's [`Querier::select`] returns a
@@ -12,30 +12,9 @@
 //! implements these traits and gets the PromQL engine for free.
 
 use aion_chunkenc::SampleIterator;
-use aion_index::{Labels, Matcher};
+use aion_model::{Labels, Matcher};
 
-use crate::Result;
-
-/// Hints a query engine passes to `select` so a backend can prune work. A
-/// backend may ignore them; results must be correct either way.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SelectHints {
-    /// Start of the data the caller needs (ms, inclusive).
-    pub start: i64,
-    /// End of the data the caller needs (ms, inclusive).
-    pub end: i64,
-    /// Query resolution step (ms); 0 for instant queries.
-    pub step: i64,
-    /// Range of a range selector (ms), 0 for instant vector selectors.
-    pub range: i64,
-    /// The function the selector feeds, e.g. `rate`; `series` for metadata
-    /// calls that need no samples.
-    pub func: Option<String>,
-    /// Labels of the enclosing aggregation's `by`/`without` clause.
-    pub grouping: Vec<String>,
-    /// Whether `grouping` is a `by` (true) or `without` (false) list.
-    pub by: bool,
-}
+use crate::{Error, LabelQuerier, Result, SelectHints};
 
 /// Something that can be queried over a time range: a DB, a block, a head,
 /// or a host's own backend.
@@ -47,8 +26,9 @@ pub trait Queryable: Send + Sync {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>>;
 }
 
-/// A read view over a time range.
-pub trait Querier: Send + Sync {
+/// A read view over a time range: series with their samples, and (through
+/// [`LabelQuerier`]) the label names and values among them.
+pub trait Querier: LabelQuerier {
     /// The series matching all `matchers` (an AND), restricted to the
     /// querier's time range. With `sorted`, series come in label-set order
     /// (needed for merging); without, in any order the backend finds
@@ -56,16 +36,9 @@ pub trait Querier: Send + Sync {
     fn select<'a>(
         &'a self,
         sorted: bool,
-        hints: Option<&SelectHints>,
+        hints: Option<&SelectHints<'_>>,
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'a> + 'a>;
-
-    /// Sorted, unique values of label `name` among series matching
-    /// `matchers` (all series when empty).
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>>;
-
-    /// Sorted, unique label names among series matching `matchers`.
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>>;
 }
 
 /// One series: its labels and a cursor over its samples within the
@@ -110,11 +83,11 @@ impl<'a> SeriesSet<'a> for EmptySeriesSet {
 /// A series set that yields a single error (for backends that fail before
 /// producing anything).
 #[derive(Debug)]
-pub struct ErrorSeriesSet(Option<crate::Error>);
+pub struct ErrorSeriesSet(Option<Error>);
 
 impl ErrorSeriesSet {
     /// A set whose first and only item is `err`.
-    pub fn new(err: crate::Error) -> Self {
+    pub fn new(err: Error) -> Self {
         ErrorSeriesSet(Some(err))
     }
 }
@@ -124,18 +97,3 @@ impl<'a> SeriesSet<'a> for ErrorSeriesSet {
         self.0.take().map(Err)
     }
 }
-
-mod chunk;
-pub use chunk::{
-    ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, EmptyChunkSeriesSet,
-    ErrorChunkSeriesSet, RawChunk,
-};
-
-mod merge;
-pub use merge::{ChainIterator, MergeQuerier, MergeSeriesSet};
-
-mod chunk_merge;
-mod label_merge;
-pub(crate) use chunk_merge::VecChunks;
-pub use chunk_merge::{BlockChunkQuerier, MergeChunkQuerier};
-pub(crate) use label_merge::LabelMerge;

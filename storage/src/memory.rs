@@ -13,8 +13,8 @@
 //! are invisible to that querier.
 //!
 //! ```
-//! use aion_index::{Labels, Matcher};
-//! use aion_tsdb::{MemStorage, Queryable};
+//! use aion_model::{Labels, Matcher};
+//! use aion_storage::{LabelQuerier, MemStorage, Querier, Queryable, SampleIterator};
 //!
 //! let db = MemStorage::new();
 //! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]).unwrap();
@@ -34,11 +34,13 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 
 use aion_chunkenc::{SampleIterator, ValueType};
-use aion_index::{Labels, Matcher};
+use aion_model::{Labels, Matcher, SeriesRef};
 use parking_lot::Mutex;
 
-use crate::querier::{Querier, Queryable, SelectHints, Series, SeriesSet};
-use crate::Result;
+use crate::{
+    matches_all, Appendable, Appender, Error, ErrorKind, LabelQuerier, Querier, Queryable, Result,
+    SelectHints, Series, SeriesSet,
+};
 
 /// Why an append to a [`MemStorage`] was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -190,12 +192,6 @@ struct MemQuerier {
     maxt: i64,
 }
 
-fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers
-        .iter()
-        .all(|m| m.matches(labels.get(m.name()).unwrap_or("")))
-}
-
 impl MemQuerier {
     fn matching<'a>(
         &'a self,
@@ -211,15 +207,13 @@ impl Querier for MemQuerier {
     fn select<'a>(
         &'a self,
         _sorted: bool,
-        hints: Option<&SelectHints>,
+        hints: Option<&SelectHints<'_>>,
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'a> + 'a> {
         // The hints narrow the range further than the querier's; both are
         // inclusive bounds.
         let (mint, maxt) = match hints {
-            Some(h) if h.func.as_deref() != Some("series") => {
-                (self.mint.max(h.start), self.maxt.min(h.end))
-            }
+            Some(h) if !h.series_only() => (self.mint.max(h.start), self.maxt.min(h.end)),
             _ => (self.mint, self.maxt),
         };
         let mut out = Vec::new();
@@ -234,7 +228,9 @@ impl Querier for MemQuerier {
             series: out.into_iter(),
         })
     }
+}
 
+impl LabelQuerier for MemQuerier {
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
         let mut values: Vec<String> = self
             .matching(matchers)
@@ -339,10 +335,63 @@ impl SampleIterator for MemIterator {
     }
 }
 
+impl AppendError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AppendError::OutOfOrder { .. } => ErrorKind::OutOfOrderSample,
+            AppendError::DuplicateTimestamp { .. } => ErrorKind::DuplicateSampleForTimestamp,
+            AppendError::EmptyLabels => ErrorKind::InvalidSeries,
+        }
+    }
+}
+
+impl From<AppendError> for Error {
+    fn from(e: AppendError) -> Self {
+        Error::new(e.kind(), e)
+    }
+}
+
+/// Appends through the storage traits: the batch is applied atomically at
+/// commit, with [`MemStorage::append_batch`]'s rules. Series references
+/// are not kept (0 is returned).
+impl Appendable for MemStorage {
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        Box::new(MemAppender {
+            store: self,
+            batch: Vec::new(),
+        })
+    }
+}
+
+struct MemAppender<'a> {
+    store: &'a MemStorage,
+    batch: Vec<(Labels, i64, f64)>,
+}
+
+impl Appender for MemAppender<'_> {
+    fn append(&mut self, _: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels.into());
+        }
+        self.batch.push((labels.clone(), t, v));
+        Ok(0)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        Ok(self.store.append_batch(batch)?)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.batch.clear();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aion_index::MatchType;
+    use aion_model::MatchType;
     use proptest::prelude::*;
 
     fn ls(pairs: &[(&str, &str)]) -> Labels {

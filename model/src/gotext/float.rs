@@ -1,11 +1,14 @@
-//! Float formatting exactly as Prometheus's Go code prints numbers, so
-//! messages, labels (`count_values`) and API output match byte for byte.
+//! Go's `strconv.FormatFloat` forms (`'f'`, `'e'`, `%g`, `%.2g`) as
+//! Prometheus prints numbers, so messages, labels (`count_values`) and API
+//! output match byte for byte.
+
+use super::ShortestDigits;
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits,
 /// never an exponent; `NaN`, `+Inf`, `-Inf`.
 ///
 /// ```
-/// use aion_promql::format::format_float;
+/// use aion_model::gotext::format_float;
 /// assert_eq!(format_float(1e21), "1000000000000000000000");
 /// assert_eq!(format_float(0.1), "0.1");
 /// assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
@@ -34,7 +37,7 @@ pub fn format_float(v: f64) -> String {
 /// position of the decimal point (`0.d1d2… × 10^dp`), as Go's `decimal`.
 fn shortest_digits(v: f64) -> (String, i32) {
     // Go's choice of digits, which differs from Rust's on exact ties.
-    match aion_tsdb::gofmt::ShortestDigits::of(v) {
+    match ShortestDigits::of(v) {
         Some(d) => (d.digits().to_string(), d.exponent() + 1),
         None => ("0".to_string(), 1),
     }
@@ -115,7 +118,7 @@ pub fn format_float_exp(v: f64) -> String {
 /// exponent form when the decimal exponent is below -4 or at least 6.
 ///
 /// ```
-/// use aion_promql::format::format_go_g;
+/// use aion_model::gotext::format_go_g;
 /// assert_eq!(format_go_g(1.5), "1.5");
 /// assert_eq!(format_go_g(1e20), "1e+20");
 /// assert_eq!(format_go_g(123456.0), "123456");
@@ -123,26 +126,7 @@ pub fn format_float_exp(v: f64) -> String {
 /// assert_eq!(format_go_g(f64::NAN), "NaN");
 /// ```
 pub fn format_go_g(v: f64) -> String {
-    if let Some(s) = specials(v) {
-        return s.to_string();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    let (digits, dp) = shortest_digits(v);
-    let exp = dp - 1;
-    // strconv decides with precision 6 when asked for the shortest form.
-    let eprec = 6;
-    let mut out = String::new();
-    if v < 0.0 {
-        out.push('-');
-    }
-    if exp < -4 || exp >= eprec {
-        write_exp(&mut out, &digits, dp);
-    } else {
-        write_fixed(&mut out, &digits, dp);
-    }
-    out
+    super::GoFloat(v).to_string()
 }
 
 /// Go's `%.2g`, used in detailed annotation texts.

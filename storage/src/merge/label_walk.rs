@@ -6,17 +6,13 @@
 //! sample iterators, merge chunks for a query, merge chunks for a new
 //! block); finding them does not, so it lives here once.
 
-use aion_index::Labels;
+use aion_model::Labels;
 
-use crate::querier::chunk::ChunkSeries;
-use crate::querier::Series;
-use crate::Result;
+use crate::{ChunkSeries, Result, Series};
 
 /// The sorted, duplicate-free union of several queriers' label names or
 /// values.
-pub(crate) fn sorted_union(
-    parts: impl Iterator<Item = Result<Vec<String>>>,
-) -> Result<Vec<String>> {
+pub fn sorted_union(parts: impl Iterator<Item = Result<Vec<String>>>) -> Result<Vec<String>> {
     let mut all = Vec::new();
     for part in parts {
         all.extend(part?);
@@ -26,8 +22,9 @@ pub(crate) fn sorted_union(
     Ok(all)
 }
 
-/// An item of a label-sorted stream.
-pub(crate) trait Labelled {
+/// An item of a label-sorted stream: a series of some kind.
+pub trait Labelled {
+    /// The item's label set, by which streams are sorted.
     fn labels(&self) -> &Labels;
 }
 
@@ -43,26 +40,20 @@ impl Labelled for ChunkSeries<'_> {
     }
 }
 
-impl Labelled for crate::block::BlockSeries<'_> {
-    fn labels(&self) -> &Labels {
-        &self.labels
-    }
-}
-
 /// Label-sorted streams `S` of items `T`, read one label set at a time.
 /// Holds one item per stream.
-pub(crate) struct LabelMerge<S, T> {
+pub struct LabelMerge<S, T, E = crate::Error> {
     sources: Vec<S>,
     heads: Vec<Option<T>>,
-    pull: fn(&mut S) -> Option<Result<T>>,
+    pull: fn(&mut S) -> Option<Result<T, E>>,
     started: bool,
     stopped: bool,
 }
 
-impl<S, T: Labelled> LabelMerge<S, T> {
+impl<S, T: Labelled, E> LabelMerge<S, T, E> {
     /// Merges `sources`, in order of preference; `pull` reads a stream's
     /// next item.
-    pub(crate) fn new(sources: Vec<S>, pull: fn(&mut S) -> Option<Result<T>>) -> Self {
+    pub fn new(sources: Vec<S>, pull: fn(&mut S) -> Option<Result<T, E>>) -> Self {
         let heads = sources.iter().map(|_| None).collect();
         LabelMerge {
             sources,
@@ -74,17 +65,17 @@ impl<S, T: Labelled> LabelMerge<S, T> {
     }
 
     /// The streams.
-    pub(crate) fn sources(&self) -> &[S] {
+    pub fn sources(&self) -> &[S] {
         &self.sources
     }
 
     /// Ends the walk: after an error (here or in what the caller made of
     /// a group) nothing more is read.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         self.stopped = true;
     }
 
-    fn fill(&mut self, i: usize) -> Result<()> {
+    fn fill(&mut self, i: usize) -> Result<(), E> {
         self.heads[i] = (self.pull)(&mut self.sources[i]).transpose()?;
         Ok(())
     }
@@ -92,7 +83,7 @@ impl<S, T: Labelled> LabelMerge<S, T> {
     /// Replaces `group` with the items of the smallest label set not taken
     /// yet, with their stream's index, in stream order; `false` when every
     /// stream is exhausted (or the walk was stopped).
-    pub(crate) fn next_group(&mut self, group: &mut Vec<(usize, T)>) -> Result<bool> {
+    pub fn next_group(&mut self, group: &mut Vec<(usize, T)>) -> Result<bool, E> {
         group.clear();
         if self.stopped {
             return Ok(false);
@@ -104,7 +95,7 @@ impl<S, T: Labelled> LabelMerge<S, T> {
         r
     }
 
-    fn take_group(&mut self, group: &mut Vec<(usize, T)>) -> Result<bool> {
+    fn take_group(&mut self, group: &mut Vec<(usize, T)>) -> Result<bool, E> {
         if !self.started {
             self.started = true;
             for i in 0..self.sources.len() {
@@ -140,7 +131,7 @@ impl<S, T: Labelled> LabelMerge<S, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Error;
+    use crate::{Error, ErrorKind};
 
     struct Item(Labels, u32);
 
@@ -195,7 +186,11 @@ mod tests {
 
     #[test]
     fn an_error_ends_the_walk() {
-        let bad: Stream = vec![Ok(Item(l("a"), 1)), Err(Error::Closed)].into_iter();
+        let bad: Stream = vec![
+            Ok(Item(l("a"), 1)),
+            Err(Error::msg(ErrorKind::Io, "closed")),
+        ]
+        .into_iter();
         let mut m = LabelMerge::new(vec![bad, stream(&[("b", 2)])], Iterator::next);
         let mut group = Vec::new();
         assert!(m.next_group(&mut group).is_err());

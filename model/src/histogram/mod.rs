@@ -1,0 +1,144 @@
+//! Native histogram samples, in Prometheus's representation
+//! (`model/histogram`): exponential buckets addressed by spans, or custom
+//! bucket bounds (schema −53).
+//!
+//! These are the values the storage traits carry for histogram samples
+//! (`SampleIterator::at_histogram`, `Appender::append_histogram`). The
+//! arithmetic, counter-reset detection and chunk encodings build on them.
+
+/// A run of consecutive buckets: `offset` buckets after the end of the
+/// previous span (or from index 0 for the first), `length` buckets long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// Gap to the previous span's end (or the start index of the first).
+    pub offset: i32,
+    /// Number of buckets in the span.
+    pub length: u32,
+}
+
+/// What a histogram says about a counter reset before it, as stored in a
+/// chunk header (Prometheus's `CounterResetHint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CounterResetHint {
+    /// Not known; decide by comparing with the previous histogram.
+    #[default]
+    Unknown,
+    /// A counter reset happened before this histogram.
+    CounterReset,
+    /// No counter reset happened before this histogram.
+    NotCounterReset,
+    /// A gauge histogram: counter resets do not apply.
+    Gauge,
+}
+
+/// The schema of histograms with custom bucket bounds (NHCB).
+pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
+
+/// An integer native histogram: bucket counts stored as deltas between
+/// consecutive buckets, as Prometheus's `histogram.Histogram`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Histogram {
+    /// Counter-reset information.
+    pub counter_reset_hint: CounterResetHint,
+    /// Resolution: bucket bounds grow by `2^(2^-schema)`; −4…8, or
+    /// [`CUSTOM_BUCKETS_SCHEMA`].
+    pub schema: i32,
+    /// Width of the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// Total observations.
+    pub count: u64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Spans of positive buckets.
+    pub positive_spans: Vec<Span>,
+    /// Spans of negative buckets.
+    pub negative_spans: Vec<Span>,
+    /// Positive bucket counts, each as the delta to the previous bucket.
+    pub positive_buckets: Vec<i64>,
+    /// Negative bucket counts, each as the delta to the previous bucket.
+    pub negative_buckets: Vec<i64>,
+    /// Upper bounds of custom buckets (schema −53 only).
+    pub custom_values: Vec<f64>,
+}
+
+/// A float native histogram: absolute bucket counts, as Prometheus's
+/// `histogram.FloatHistogram` (what PromQL computes with).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FloatHistogram {
+    /// Counter-reset information.
+    pub counter_reset_hint: CounterResetHint,
+    /// Resolution, as for [`Histogram::schema`].
+    pub schema: i32,
+    /// Width of the zero bucket.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: f64,
+    /// Total observations.
+    pub count: f64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Spans of positive buckets.
+    pub positive_spans: Vec<Span>,
+    /// Spans of negative buckets.
+    pub negative_spans: Vec<Span>,
+    /// Positive bucket counts.
+    pub positive_buckets: Vec<f64>,
+    /// Negative bucket counts.
+    pub negative_buckets: Vec<f64>,
+    /// Upper bounds of custom buckets (schema −53 only).
+    pub custom_values: Vec<f64>,
+}
+
+impl Histogram {
+    /// The same histogram with float counts (deltas resolved).
+    pub fn to_float(&self) -> FloatHistogram {
+        fn absolute(deltas: &[i64]) -> Vec<f64> {
+            let mut acc = 0i64;
+            deltas
+                .iter()
+                .map(|d| {
+                    acc = acc.wrapping_add(*d);
+                    acc as f64
+                })
+                .collect()
+        }
+        FloatHistogram {
+            counter_reset_hint: self.counter_reset_hint,
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count as f64,
+            count: self.count as f64,
+            sum: self.sum,
+            positive_spans: self.positive_spans.clone(),
+            negative_spans: self.negative_spans.clone(),
+            positive_buckets: absolute(&self.positive_buckets),
+            negative_buckets: absolute(&self.negative_buckets),
+            custom_values: self.custom_values.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_float_resolves_deltas() {
+        let h = Histogram {
+            schema: 0,
+            count: 6,
+            sum: 10.0,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![1, 1, -1],
+            ..Histogram::default()
+        };
+        let f = h.to_float();
+        assert_eq!(f.positive_buckets, vec![1.0, 2.0, 1.0]);
+        assert_eq!(f.count, 6.0);
+    }
+}
