@@ -24,14 +24,17 @@ use aion::tsdb::{Db, Options};
 
 // ---- the backend: storage traits over a BTreeMap ---------------------------
 
-/// Series and their time-sorted samples; queriers share a snapshot.
+/// Every series and its time-sorted samples.
+type Snapshot = Arc<BTreeMap<Labels, Vec<(i64, f64)>>>;
+
+/// The host's store; queriers share a snapshot, appends copy on write.
 #[derive(Default)]
 struct Archive {
-    series: Mutex<Arc<BTreeMap<Labels, Vec<(i64, f64)>>>>,
+    series: Mutex<Snapshot>,
 }
 
 impl Archive {
-    fn snapshot(&self) -> std::sync::MutexGuard<'_, Arc<BTreeMap<Labels, Vec<(i64, f64)>>>> {
+    fn snapshot(&self) -> std::sync::MutexGuard<'_, Snapshot> {
         self.series.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -42,7 +45,7 @@ impl Archive {
 
 /// A view of one snapshot over `[mint, maxt]`.
 struct ArchiveQuerier {
-    snapshot: Arc<BTreeMap<Labels, Vec<(i64, f64)>>>,
+    snapshot: Snapshot,
     mint: i64,
     maxt: i64,
 }
