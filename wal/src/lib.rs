@@ -14,6 +14,7 @@
 //! | [`WalReader`] | reads a range of segments, or replays checkpoint + segments |
 //! | [`SegmentReader`] | reads one segment from any byte source |
 //! | [`LiveReader`] | follows a log while it is written |
+//! | [`Watcher`] | tails a live log across rotation and truncation, with the series cache (remote write, agents) |
 //! | [`repair()`] | cuts a damaged log back to its intact prefix |
 //! | [`create_checkpoint`] | folds old segments into a checkpoint |
 //! | [`record`] | codecs for series, samples, tombstones, exemplars, metadata, histograms, … |
@@ -63,6 +64,7 @@ mod reader;
 pub mod record;
 mod repair;
 mod segment;
+mod watcher;
 mod writer;
 
 pub use checkpoint::{
@@ -78,5 +80,8 @@ pub use repair::{repair, RepairReport, TornTail};
 pub use segment::{
     delete_segments_before, list_segments, segment_name, segment_path, segment_range, SegmentRef,
     DEFAULT_SEGMENT_SIZE, PAGE_SIZE,
+};
+pub use watcher::{
+    SeriesCache, StartFrom, WalNotify, WatchSink, Watcher, WatcherOptions, WatcherStats,
 };
 pub use writer::{SyncPolicy, Wal, WalOptions};

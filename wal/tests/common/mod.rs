@@ -41,14 +41,26 @@ impl PrometheusServer {
     /// Starts `prometheus` on `data_dir` with a configuration that scrapes
     /// nothing, and waits until it is ready (WAL replayed).
     pub fn start(binary: &Path, data_dir: &Path, work_dir: &Path) -> PrometheusServer {
-        let config = work_dir.join("prometheus.yml");
-        fs::write(
-            &config,
+        Self::start_with_config(
+            binary,
+            data_dir,
+            work_dir,
             "global:\n  scrape_interval: 1h\nscrape_configs: []\n",
         )
-        .unwrap();
-        let log = work_dir.join("prometheus.log");
+    }
+
+    /// Starts `prometheus` with `config` (where `{port}` stands for the
+    /// server's own port, e.g. to scrape itself) and waits until ready.
+    pub fn start_with_config(
+        binary: &Path,
+        data_dir: &Path,
+        work_dir: &Path,
+        config_text: &str,
+    ) -> PrometheusServer {
         let port = free_port();
+        let config = work_dir.join("prometheus.yml");
+        fs::write(&config, config_text.replace("{port}", &port.to_string())).unwrap();
+        let log = work_dir.join("prometheus.log");
         let child = Command::new(binary)
             .arg(format!("--storage.tsdb.path={}", data_dir.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
