@@ -12,6 +12,7 @@
 //! | [`wal`] | `aion-wal` | write-ahead log segments, records, checkpoints |
 //! | [`storage`] | `aion-storage` | the querier and appender traits, merging, in-memory helpers |
 //! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, retention (implements `storage`) |
+//! | [`agent`] | `aion-agent` | agent-mode storage: WAL only, for forwarding |
 //! | [`promql`] | `aion-promql` | PromQL parser and streaming engine (over `storage`) |
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -21,6 +22,7 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub use aion_agent as agent;
 pub use aion_chunkenc as chunkenc;
 pub use aion_index as index;
 pub use aion_model as model;
