@@ -40,6 +40,8 @@ mod progress;
 use progress::ProgressBar;
 #[path = "cli/query.rs"]
 mod query;
+#[path = "cli/warnings.rs"]
+mod warnings;
 
 #[derive(Parser)]
 #[command(
@@ -245,6 +247,7 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
         .map(|s| parse_selector(s))
         .collect::<Result<Vec<_>, _>>()?;
     let db = Db::open_read_only(&args.dir)?;
+    crate::warnings::print_open_warnings(&db);
     let q = db.querier(args.min_time, args.max_time)?;
     let mut sets: Vec<Box<dyn SeriesSet<'_> + '_>> = selectors
         .iter()

@@ -60,6 +60,7 @@ pub fn run(args: AnalyzeArgs) -> Result<(), Failure> {
         None => None,
     };
     let db = Db::open_read_only(&args.dir)?;
+    crate::warnings::print_open_warnings(&db);
     let mut blocks = db.blocks();
     blocks.sort_by_key(|b| b.ulid());
     let chosen: Option<std::sync::Arc<Block>> = match args.block.as_deref() {

@@ -59,6 +59,7 @@ pub fn run(args: CompactArgs) -> Result<(), Failure> {
             ..Options::default()
         },
     )?;
+    crate::warnings::print_open_warnings(&db);
     let mut bar = ProgressBar::stderr();
     let report = db.compact_with_progress(&mut |p| match p {
         CompactProgress::PersistingHead {

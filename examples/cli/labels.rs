@@ -55,6 +55,7 @@ pub fn run(args: LabelsArgs) -> Result<(), Failure> {
         )));
     }
     let db = Db::open_read_only(&args.dir)?;
+    crate::warnings::print_open_warnings(&db);
     let q = db.querier(args.min_time, args.max_time)?;
     let lookup = |matchers: &[aion_model::Matcher]| match &args.name {
         Some(name) => q.label_values(name, matchers),

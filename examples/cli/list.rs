@@ -34,6 +34,7 @@ Examples:
 
 pub fn run(args: ListArgs) -> Result<(), Failure> {
     let db = Db::open_read_only(&args.dir)?;
+    crate::warnings::print_open_warnings(&db);
     let time = |t: i64| {
         if args.human_readable {
             go_time_utc(t)

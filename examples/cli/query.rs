@@ -104,6 +104,7 @@ pub fn query(args: QueryArgs) -> Result<(), Failure> {
         None => now_ms(),
     };
     let db = Db::open_read_only(&args.dir)?;
+    crate::warnings::print_open_warnings(&db);
     let engine = Engine::new(EngineOptions::default());
     let result = engine.instant_query(&db, args.expr.as_str(), t)?;
     print_result(&args.expr, &result, args.format)
@@ -122,6 +123,7 @@ pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
         ));
     }
     let db = Db::open_read_only(&args.dir)?;
+    crate::warnings::print_open_warnings(&db);
     let engine = Engine::new(EngineOptions::default());
     let result = engine.range_query(&db, args.expr.as_str(), args.start, args.end, args.step)?;
     print_result(&args.expr, &result, args.format)
