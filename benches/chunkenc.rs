@@ -27,6 +27,36 @@ fn decode(bytes: &[u8]) -> u64 {
     acc
 }
 
+/// The cursor loop through `dyn SampleIterator`, as the query path sees
+/// every iterator (one virtual call per sample and accessor).
+fn decode_dyn(bytes: &[u8]) -> u64 {
+    let mut it: Box<dyn SampleIterator + '_> = Box::new(XorIterator::new(bytes));
+    let mut acc = 0u64;
+    while it.next() == ValueType::Float {
+        let (t, v) = it.at();
+        acc = acc.rotate_left(5) ^ t as u64 ^ v.to_bits();
+    }
+    acc
+}
+
+/// The same checksum over batched reads (`SampleIterator::read_floats`
+/// into caller arrays, as the batched query path reads), through `dyn`.
+fn decode_batched(bytes: &[u8]) -> u64 {
+    let mut it: Box<dyn SampleIterator + '_> = Box::new(XorIterator::new(bytes));
+    let (mut ts, mut vs) = ([0i64; 256], [0f64; 256]);
+    let mut acc = 0u64;
+    let mut vt = it.next();
+    while vt == ValueType::Float {
+        let (n, next) = it.read_floats(&mut ts, &mut vs, i64::MAX);
+        for (t, v) in ts[..n].iter().zip(&vs[..n]) {
+            acc = acc.rotate_left(5) ^ *t as u64 ^ v.to_bits();
+        }
+        vt = next;
+    }
+    assert!(it.err().is_none());
+    acc
+}
+
 fn xor_chunks(c: &mut Criterion) {
     let mut group = c.benchmark_group("xor");
     for shape in Shape::ALL {
@@ -49,6 +79,17 @@ fn xor_chunks(c: &mut Criterion) {
             BenchmarkId::new("decode", shape.name()),
             chunk.bytes(),
             |b, bytes| b.iter(|| decode(black_box(bytes))),
+        );
+        assert_eq!(decode(chunk.bytes()), decode_batched(chunk.bytes()));
+        group.bench_with_input(
+            BenchmarkId::new("decode_dyn", shape.name()),
+            chunk.bytes(),
+            |b, bytes| b.iter(|| decode_dyn(black_box(bytes))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("decode_batched", shape.name()),
+            chunk.bytes(),
+            |b, bytes| b.iter(|| decode_batched(black_box(bytes))),
         );
     }
     group.finish();

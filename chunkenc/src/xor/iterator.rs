@@ -453,6 +453,46 @@ impl SampleIterator for XorIterator<'_> {
         }
     }
 
+    /// Copies straight out of the decoded batch: a `partition_point` on
+    /// the batch's timestamps and two slice copies per 16 samples instead
+    /// of a call per sample.
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        let room = ts.len().min(vs.len());
+        if self.exhausted || self.len == 0 {
+            // Not positioned on a sample (exhausted, or before the first
+            // `next`).
+            return (0, ValueType::None);
+        }
+        let mut n = 0;
+        loop {
+            let (pos, len) = (usize::from(self.pos), usize::from(self.len));
+            let take = (len - pos).min(room - n);
+            let batch = &self.ts[pos..pos + take];
+            // Usually the whole batch is in range: one comparison.
+            let k = if batch.last().is_some_and(|&t| t <= maxt) {
+                take
+            } else {
+                batch.partition_point(|&t| t <= maxt)
+            };
+            ts[n..n + k].copy_from_slice(&batch[..k]);
+            for (d, s) in vs[n..n + k].iter_mut().zip(&self.vs[pos..pos + k]) {
+                *d = f64::from_bits(*s);
+            }
+            n += k;
+            if pos + k < len {
+                // Stopped by `maxt` or a full buffer, inside the batch.
+                self.pos = (pos + k) as u8;
+                return (n, ValueType::Float);
+            }
+            // The whole batch is copied: move on as `next` would.
+            self.pos = (len - 1) as u8;
+            let vt = self.next_batch();
+            if vt != ValueType::Float || n == room {
+                return (n, vt);
+            }
+        }
+    }
+
     #[inline]
     fn at(&self) -> (i64, f64) {
         let i = usize::from(self.pos) % BATCH;

@@ -90,6 +90,45 @@ proptest! {
         prop_assert_eq!(bits(&decoded), bits(&samples));
     }
 
+    /// `read_floats` copies exactly the samples the `at`/`next` loop
+    /// visits, for any buffer size and bound, and leaves the iterator on
+    /// the first sample it did not copy.
+    #[test]
+    fn read_floats_equals_the_cursor_loop(
+        samples in series(),
+        room in 1usize..40,
+        bound in any::<prop::sample::Index>(),
+        start in any::<prop::sample::Index>(),
+    ) {
+        prop_assume!(!samples.is_empty());
+        let app = encode(&samples);
+        let from = samples[start.index(samples.len())].0;
+        let maxt = samples[bound.index(samples.len())].0;
+        let want: Vec<(i64, u64)> = samples
+            .iter()
+            .filter(|s| s.0 >= from && s.0 <= maxt)
+            .map(|s| (s.0, s.1.to_bits()))
+            .collect();
+        let mut it = app.iter();
+        let (mut ts, mut vs) = (vec![0i64; room], vec![0f64; room]);
+        let mut got = Vec::new();
+        let mut vt = it.seek(from);
+        while vt == ValueType::Float {
+            let (n, next) = it.read_floats(&mut ts, &mut vs, maxt);
+            got.extend(ts[..n].iter().zip(&vs[..n]).map(|(t, v)| (*t, v.to_bits())));
+            vt = next;
+            if vt == ValueType::Float {
+                // Positioned on the first sample not copied.
+                let at = it.at_t();
+                prop_assert!(at > maxt || n == room, "at {} after {} of {}", at, n, room);
+                if at > maxt {
+                    break;
+                }
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+
     #[test]
     fn seek_finds_the_first_sample_at_or_after(samples in series(), pick in any::<prop::sample::Index>(), offset in -2i64..3) {
         prop_assume!(!samples.is_empty());

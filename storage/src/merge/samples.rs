@@ -171,6 +171,47 @@ impl SampleIterator for ChainIterator<'_> {
         }
     }
 
+    /// Hands the current iterator's batch read everything below the next
+    /// other iterator's head (no duplicate can lie there), so a series
+    /// read from consecutive blocks is copied a chunk batch at a time; a
+    /// tie takes one step of the cursor path, which resolves it.
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        let room = ts.len().min(vs.len());
+        let mut n = 0;
+        while n < room {
+            let Some(cur) = self.cur else {
+                return (n, ValueType::None);
+            };
+            let t = self.heads[cur];
+            if t > maxt {
+                return (n, ValueType::Float);
+            }
+            let next_other = (0..self.its.len())
+                .filter(|&i| i != cur && self.live[i])
+                .map(|i| self.heads[i])
+                .min();
+            match next_other {
+                Some(other) if other <= t => {
+                    (ts[n], vs[n]) = self.its[cur].at();
+                    n += 1;
+                    if self.next() != ValueType::Float {
+                        return (n, ValueType::None);
+                    }
+                }
+                _ => {
+                    let bound = next_other.map_or(maxt, |o| maxt.min(o - 1));
+                    let (k, vt) = self.its[cur].read_floats(&mut ts[n..], &mut vs[n..], bound);
+                    n += k;
+                    self.settle(cur, vt);
+                    if self.pick() == ValueType::None {
+                        return (n, ValueType::None);
+                    }
+                }
+            }
+        }
+        (n, ValueType::Float)
+    }
+
     fn at_t(&self) -> i64 {
         self.at().0
     }
@@ -269,6 +310,19 @@ mod tests {
                 got.push(it.at());
             }
             prop_assert_eq!(&got, &want);
+            // Batched reads copy the same samples, whatever the buffer.
+            for room in [1usize, 3, 64] {
+                let mut it = chain(&inputs);
+                let (mut ts, mut vs) = (vec![0; room], vec![0.0; room]);
+                let mut batched = Vec::new();
+                let mut vt = it.next();
+                while vt == ValueType::Float {
+                    let (n, next) = it.read_floats(&mut ts, &mut vs, i64::MAX);
+                    batched.extend(ts[..n].iter().copied().zip(vs[..n].iter().copied()));
+                    vt = next;
+                }
+                prop_assert_eq!(&batched, &want);
+            }
             // Seeks land where a filter says and never move back.
             let mut it = chain(&inputs);
             let mut floor = i64::MIN;
