@@ -33,6 +33,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod ast;
+pub mod duration;
 pub mod engine;
 pub mod json;
 pub mod parser;

@@ -28,7 +28,6 @@ pub use functions::{function, Function, FUNCTIONS, HOLT_WINTERS};
 pub use preprocess::{
     is_step_invariant, preprocess, resolve_duration, DurationContext, PreprocessError,
 };
-pub(crate) use printer::write_go_quoted_bytes;
 pub use printer::TreeDisplay;
 pub use walk::{collect_selectors, Visitor};
 
@@ -183,7 +182,7 @@ impl StringLiteral {
     /// bytes that are not UTF-8 included.
     pub fn go_quoted(&self) -> String {
         let mut s = String::new();
-        let _ = printer::write_go_quoted_bytes(&mut s, self.bytes());
+        let _ = aion_model::gotext::write_go_quoted_bytes(&mut s, self.bytes());
         s
     }
 }

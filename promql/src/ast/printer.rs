@@ -4,13 +4,16 @@
 
 use std::fmt::{self, Write};
 
-use aion_model::{gotext::write_go_quoted, is_legacy_label_name, MatchType, METRIC_NAME};
+use aion_model::{
+    gotext::{write_go_quoted, write_go_quoted_bytes},
+    is_legacy_label_name, MatchType, METRIC_NAME,
+};
 
 use super::{
     AtModifier, Cardinality, Duration, DurationExpr, DurationExprKind, Expr, UnaryOp,
     VectorMatching, VectorSelector,
 };
-use crate::parser::format_duration;
+use crate::duration::format_duration;
 
 impl fmt::Display for Expr {
     /// Canonical PromQL; parsing it gives back an equal tree.
@@ -56,31 +59,6 @@ pub(crate) fn write_float(f: &mut impl Write, v: f64) -> fmt::Result {
     } else {
         write!(f, "{v}")
     }
-}
-
-/// Go's `strconv.Quote` of a byte string: UTF-8 runs as
-/// [`write_go_quoted`] renders them, other bytes as `\xNN`.
-pub(crate) fn write_go_quoted_bytes(f: &mut impl Write, mut bytes: &[u8]) -> fmt::Result {
-    let mut body = String::new();
-    while !bytes.is_empty() {
-        let (valid, rest) = match std::str::from_utf8(bytes) {
-            Ok(s) => (s, &bytes[bytes.len()..]),
-            Err(e) => {
-                let (v, r) = bytes.split_at(e.valid_up_to());
-                (std::str::from_utf8(v).unwrap_or_default(), r)
-            }
-        };
-        let mut q = String::new();
-        write_go_quoted(&mut q, valid)?;
-        body.push_str(&q[1..q.len() - 1]);
-        if let Some((b, r)) = rest.split_first() {
-            write!(body, "\\x{b:02x}")?;
-            bytes = r;
-        } else {
-            bytes = rest;
-        }
-    }
-    write!(f, "\"{body}\"")
 }
 
 fn write_labels(f: &mut impl Write, labels: &[String]) -> fmt::Result {

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use aion_model::{Labels, METRIC_NAME};
 
-use super::annotations::{go_quote, Annotation};
+use aion_model::gotext::go_quote;
+
+use super::annotations::Annotation;
 use super::error::{Error, Result};
 use super::eval::{drop_metadata, Evaluator, Held, Sink, StepSeries};
 use super::functions::UniqueLabels;

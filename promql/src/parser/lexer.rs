@@ -10,6 +10,7 @@
 //!
 //! The token scanners are `nom` parsers over `&str`.
 
+use aion_model::gotext::go_quote;
 use nom::bytes::complete::{take_while, take_while1};
 use nom::character::complete::char as nom_char;
 use nom::combinator::recognize;
@@ -826,12 +827,6 @@ pub(crate) fn describe(tok: &Token, input: &str) -> String {
         Tok::Aggregator(_) => format!("<aggr:{text}>"),
         _ => go_quote_truncated(text),
     }
-}
-
-fn go_quote(s: &str) -> String {
-    let mut out = String::new();
-    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
-    out
 }
 
 /// Go's `%.10q...` for long values, `%q` otherwise.

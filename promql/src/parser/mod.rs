@@ -18,7 +18,7 @@ pub(crate) mod literals;
 
 use std::collections::VecDeque;
 
-use aion_model::{MatchType, Matcher, METRIC_NAME};
+use aion_model::{gotext::go_quote, MatchType, Matcher, METRIC_NAME};
 
 use crate::ast::{
     function, AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality,
@@ -26,9 +26,9 @@ use crate::ast::{
     NumberLiteral, ParenExpr, Span, StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp,
     VectorMatching, VectorSelector,
 };
+pub use crate::duration::{format_duration, parse_duration};
 pub use error::ParseError;
 use lexer::{describe, Keyword, LexError, Lexer, Tok, Token};
-pub use literals::{format_duration, parse_duration};
 
 /// Which optional PromQL features the parser accepts.
 ///
@@ -1229,7 +1229,7 @@ impl<'a> Parser<'a> {
                         }
                         Err(e) => {
                             let mut q = String::new();
-                            let _ = crate::ast::write_go_quoted_bytes(&mut q, e.as_bytes());
+                            let _ = aion_model::gotext::write_go_quoted_bytes(&mut q, e.as_bytes());
                             return done(
                                 tok_span(&t),
                                 format!("invalid label name for grouping: {q}"),
@@ -1353,12 +1353,6 @@ enum AtValue {
     Seconds(f64),
     Start,
     End,
-}
-
-fn go_quote(s: &str) -> String {
-    let mut out = String::new();
-    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
-    out
 }
 
 #[cfg(test)]
