@@ -14,6 +14,11 @@
 //!
 //! A series is a [`StepSeries`]: labels, Prometheus's delayed-name-removal
 //! flag, and the points at the steps where the series has a value.
+//!
+//! This file holds the evaluator, its step grid and the dispatch by node
+//! kind; the leaves (`select.rs`, `window.rs`) and the operators
+//! (`functions.rs`, `aggregate.rs`, `binary.rs`, ...) add their methods
+//! to [`Evaluator`] in files of their own.
 
 use aion_storage::Querier;
 use parking_lot::Mutex;
@@ -92,6 +97,7 @@ pub(crate) enum Evaluated {
     Matrix(Vec<StepSeries>),
 }
 
+/// A preprocessed duration in milliseconds.
 pub(crate) fn fixed(d: &Duration) -> i64 {
     // Preprocessing resolved every duration expression.
     d.fixed().unwrap_or(0)

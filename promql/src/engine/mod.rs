@@ -30,6 +30,30 @@
 //! [`EngineOptions::max_samples`] bounds it with Prometheus's error.
 //! Series of one selector are processed in parallel batches (rayon) when
 //! [`EngineOptions::parallel`] is set; results do not depend on it.
+//!
+//! # Files
+//!
+//! | file | concept |
+//! |---|---|
+//! | `options.rs` | [`EngineOptions`], [`QueryOptions`] |
+//! | `eval.rs` | the evaluator: step grid, dispatch by node, subqueries, step invariance |
+//! | `step.rs` | the series between operators, their sink, held budget, label-set rules |
+//! | `select.rs` | selectors: storage selection with hints, parallel batches |
+//! | `cursor.rs` | forward-only sample cursors: lookback and sliding windows |
+//! | `window.rs` | range-vector arguments as one window per step |
+//! | `functions.rs` | function calls: dispatch by name |
+//! | `simple_fns.rs` | per-value math and date function tables |
+//! | `range_fns.rs` | range function table: `rate`, `*_over_time`, ... |
+//! | `args.rs` | call argument checks |
+//! | `sort.rs`, `relabel.rs` | `sort*`; `label_replace`, `label_join` |
+//! | `histogram.rs`, `info.rs` | classic `histogram_quantile` and friends; `info()` |
+//! | `aggregate.rs` | aggregation operators |
+//! | `binary.rs` | binary operators and vector matching |
+//! | `arith.rs` | the float arithmetic of one operator |
+//! | `mathx.rs` | Prometheus's float helpers (Kahan sums, quantiles) |
+//! | [`annotations`] | warnings and infos with Prometheus's texts |
+//! | `timerange.rs` | the time range a query reads |
+//! | `budget.rs`, `cancel.rs`, `error.rs`, `fxhash.rs` | sample limit, cancellation, errors, hashing |
 
 mod aggregate;
 pub mod annotations;

@@ -14,8 +14,8 @@ pub struct EngineOptions {
     /// Prometheus's `--query.lookback-delta`, default 5 minutes.
     pub lookback_delta: i64,
     /// Most samples a query may hold in memory at once; more is
-    /// [`Error::TooManySamples`]. Prometheus's `--query.max-samples`,
-    /// default 50 000 000.
+    /// [`Error::TooManySamples`](crate::Error::TooManySamples).
+    /// Prometheus's `--query.max-samples`, default 50 000 000.
     pub max_samples: usize,
     /// Longest a query may run; `None` for no limit. Prometheus's
     /// `--query.timeout`, default 2 minutes.

@@ -1,14 +1,14 @@
 //! The PromQL parser: text to a type-checked [`Expr`].
 //!
 //! A hand-written precedence-climbing parser over the tokens of
-//! [`lexer`], following the accept/reject decisions and the error
+//! `lexer.rs`, following the accept/reject decisions and the error
 //! messages of Prometheus's yacc grammar (`generated_parser.y`), including
 //! its error contexts ("unexpected X in aggregation", "... in offset,
 //! expected ...").
 //!
 //! Like Prometheus, checking happens in two stages: errors found while
 //! reading (unknown function, bad duration, misplaced `offset`) and, only
-//! for input that parsed cleanly, type checking ([`check`]). The first
+//! for input that parsed cleanly, type checking (`check.rs`). The first
 //! error is reported.
 
 //!
