@@ -172,13 +172,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                     Ok(())
                 })?;
-                let points: Vec<FPoint> = (0..n)
-                    .filter(|&i| !present[i])
-                    .map(|i| FPoint {
-                        t: self.step_ts(i),
-                        f: 1.0,
-                    })
-                    .collect();
+                let points = self.absent_points(&present);
                 if points.is_empty() {
                     return Ok(());
                 }
@@ -236,6 +230,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             seen.check(&s)?;
             sink(s)
         })
+    }
+
+    /// The points of `absent`/`absent_over_time`: 1 at every step where
+    /// the argument had no value.
+    fn absent_points(&self, present: &[bool]) -> Vec<FPoint> {
+        (0..present.len())
+            .filter(|&i| !present[i])
+            .map(|i| FPoint {
+                t: self.step_ts(i),
+                f: 1.0,
+            })
+            .collect()
     }
 
     fn stream_range_function(&self, c: &Call, sink: Sink) -> Result<()> {
@@ -335,13 +341,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
                 Ok(())
             })?;
-            let points: Vec<FPoint> = (0..n)
-                .filter(|&i| !present[i])
-                .map(|i| FPoint {
-                    t: self.step_ts(i),
-                    f: 1.0,
-                })
-                .collect();
+            let points = self.absent_points(&present);
             if points.is_empty() {
                 return Ok(());
             }
