@@ -9,10 +9,10 @@ use aion_model::{
     is_legacy_label_name, MatchType, METRIC_NAME,
 };
 
-use super::{
-    AtModifier, Cardinality, Duration, DurationExpr, DurationExprKind, Expr, UnaryOp,
-    VectorMatching, VectorSelector,
-};
+use super::duration_expr::{Duration, DurationExpr, DurationExprKind};
+use super::expr::{AtModifier, Expr, VectorSelector};
+use super::literals::same_float;
+use super::operators::{BinaryOp, Cardinality, UnaryOp, VectorMatching};
 use crate::duration::format_duration;
 
 impl fmt::Display for Expr {
@@ -209,7 +209,7 @@ impl Printer {
             f.write_char(')')?;
         }
         match (m.fill.lhs, m.fill.rhs) {
-            (Some(l), Some(r)) if super::same_float(l, r) => {
+            (Some(l), Some(r)) if same_float(l, r) => {
                 f.write_str(" fill (")?;
                 write_float(f, l)?;
                 f.write_char(')')?;
@@ -257,7 +257,7 @@ impl Printer {
                 }
                 match &*b.lhs {
                     // "+Inf ^ x" would parse as +(Inf ^ x).
-                    Expr::Number(n) if b.op == super::BinaryOp::Pow && n.value == f64::INFINITY => {
+                    Expr::Number(n) if b.op == BinaryOp::Pow && n.value == f64::INFINITY => {
                         f.write_str("Inf")?
                     }
                     lhs => self.expr(lhs, f)?,
