@@ -633,7 +633,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// A `"` or `'` string; escapes are validated here (as Prometheus's
-    /// lexer does) and resolved later by [`super::strings::unquote`].
+    /// lexer does) and resolved later by [`super::literals::unquote_bytes`].
     fn lex_string(&mut self, quote: char) -> Result<Token, LexError> {
         let start = self.pos;
         let mut chars = self.input[start + 1..].char_indices();
