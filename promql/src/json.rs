@@ -24,7 +24,7 @@ use std::fmt::Write;
 use aion_model::Labels;
 
 use crate::value::{FPoint, Value};
-use aion_model::gotext::{format_float, format_float_exp};
+use aion_model::gotext::{format_float, format_float_exp, write_json_string};
 
 /// The `data` object for `value`.
 pub fn encode_data(value: &Value) -> String {
@@ -156,33 +156,6 @@ fn write_labels(out: &mut String, labels: &Labels) {
         write_json_string(out, l.value);
     }
     out.push('}');
-}
-
-/// A JSON string with the escaping of Prometheus's encoder (jsoniter in
-/// standard-library mode): `\"`, `\\`, `\n`, `\r`, `\t`, other control
-/// characters and `<`, `>`, `&`, U+2028, U+2029 as `\u00XX`.
-fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

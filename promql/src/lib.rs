@@ -1,11 +1,17 @@
 //! PromQL: parser, AST and a streaming evaluator over the querier traits of
-//! [`aion_tsdb`], with Prometheus 3's semantics.
+//! [`aion_storage`], with Prometheus 3's semantics.
 //!
-//! * [`parse`] / [`parse_with`] turn text into an [`Expr`];
-//! * [`Engine`] evaluates instant and range queries over any
-//!   [`aion_storage::Queryable`] into a [`Value`] with [`Annotations`];
-//! * [`json`] encodes results exactly as Prometheus's HTTP API does;
-//! * [`promqltest`] runs Prometheus's PromQL test scripts.
+//! | module | concept |
+//! |---|---|
+//! | [`value`] | what a query returns: scalar, string, vector, matrix |
+//! | [`duration`] | Prometheus duration text (`1h30m`), parsed and printed |
+//! | [`ast`] | the syntax tree: nodes, printer, function table, preprocessing |
+//! | [`parser`] | text to a type-checked [`Expr`] ([`parse`], [`parse_with`]) |
+//! | [`engine`] | the streaming evaluator: [`Engine`] over any [`aion_storage::Queryable`], options, [`Annotations`] |
+//! | [`json`] | results encoded exactly as Prometheus's HTTP API does |
+//! | [`promqltest`] | runs Prometheus's PromQL test scripts |
+//!
+//! Each module uses only modules listed above it.
 //!
 //! ```
 //! use aion_promql::{parse, ast::{Expr, ValueType}};
@@ -33,6 +39,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod ast;
+pub mod duration;
 pub mod engine;
 pub mod json;
 pub mod parser;

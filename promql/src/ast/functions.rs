@@ -2,7 +2,7 @@
 //! types, as Prometheus 3 defines them. The parser type-checks calls against
 //! it; the engine looks up behaviour by [`Function::name`].
 
-use super::ValueType;
+use super::value_type::ValueType;
 
 /// One PromQL function's signature.
 #[derive(Debug, PartialEq, Eq, Hash)]

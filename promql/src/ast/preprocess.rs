@@ -8,10 +8,9 @@
 //!   [`Expr::StepInvariant`], so a range query evaluates them once;
 //! * parentheses around function and aggregation arguments are dropped.
 
-use super::{
-    AtModifier, Duration, DurationExpr, DurationExprKind, DurationOp, Expr, NumberLiteral,
-    StepInvariantExpr,
-};
+use super::duration_expr::{Duration, DurationExpr, DurationExprKind, DurationOp};
+use super::expr::{AtModifier, Expr, StepInvariantExpr};
+use super::literals::NumberLiteral;
 
 /// A failure to evaluate a duration expression at query time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

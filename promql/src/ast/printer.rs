@@ -4,13 +4,16 @@
 
 use std::fmt::{self, Write};
 
-use aion_model::{gotext::write_go_quoted, is_legacy_label_name, MatchType, METRIC_NAME};
-
-use super::{
-    AtModifier, Cardinality, Duration, DurationExpr, DurationExprKind, Expr, UnaryOp,
-    VectorMatching, VectorSelector,
+use aion_model::{
+    gotext::{write_go_quoted, write_go_quoted_bytes},
+    is_legacy_label_name, MatchType, METRIC_NAME,
 };
-use crate::parser::format_duration;
+
+use super::duration_expr::{Duration, DurationExpr, DurationExprKind};
+use super::expr::{AtModifier, Expr, VectorSelector};
+use super::literals::same_float;
+use super::operators::{BinaryOp, Cardinality, UnaryOp, VectorMatching};
+use crate::duration::format_duration;
 
 impl fmt::Display for Expr {
     /// Canonical PromQL; parsing it gives back an equal tree.
@@ -56,31 +59,6 @@ pub(crate) fn write_float(f: &mut impl Write, v: f64) -> fmt::Result {
     } else {
         write!(f, "{v}")
     }
-}
-
-/// Go's `strconv.Quote` of a byte string: UTF-8 runs as
-/// [`write_go_quoted`] renders them, other bytes as `\xNN`.
-pub(crate) fn write_go_quoted_bytes(f: &mut impl Write, mut bytes: &[u8]) -> fmt::Result {
-    let mut body = String::new();
-    while !bytes.is_empty() {
-        let (valid, rest) = match std::str::from_utf8(bytes) {
-            Ok(s) => (s, &bytes[bytes.len()..]),
-            Err(e) => {
-                let (v, r) = bytes.split_at(e.valid_up_to());
-                (std::str::from_utf8(v).unwrap_or_default(), r)
-            }
-        };
-        let mut q = String::new();
-        write_go_quoted(&mut q, valid)?;
-        body.push_str(&q[1..q.len() - 1]);
-        if let Some((b, r)) = rest.split_first() {
-            write!(body, "\\x{b:02x}")?;
-            bytes = r;
-        } else {
-            bytes = rest;
-        }
-    }
-    write!(f, "\"{body}\"")
 }
 
 fn write_labels(f: &mut impl Write, labels: &[String]) -> fmt::Result {
@@ -231,7 +209,7 @@ impl Printer {
             f.write_char(')')?;
         }
         match (m.fill.lhs, m.fill.rhs) {
-            (Some(l), Some(r)) if super::same_float(l, r) => {
+            (Some(l), Some(r)) if same_float(l, r) => {
                 f.write_str(" fill (")?;
                 write_float(f, l)?;
                 f.write_char(')')?;
@@ -279,7 +257,7 @@ impl Printer {
                 }
                 match &*b.lhs {
                     // "+Inf ^ x" would parse as +(Inf ^ x).
-                    Expr::Number(n) if b.op == super::BinaryOp::Pow && n.value == f64::INFINITY => {
+                    Expr::Number(n) if b.op == BinaryOp::Pow && n.value == f64::INFINITY => {
                         f.write_str("Inf")?
                     }
                     lhs => self.expr(lhs, f)?,

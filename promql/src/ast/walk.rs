@@ -1,6 +1,6 @@
 //! Traversal helpers.
 
-use super::{Expr, VectorSelector};
+use super::expr::{Expr, VectorSelector};
 
 /// Receives every node of a tree in pre-order (see [`Expr::accept`]).
 pub trait Visitor<'a> {

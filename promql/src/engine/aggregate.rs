@@ -11,10 +11,13 @@ use std::collections::HashMap;
 use aion_model::{Labels, METRIC_NAME};
 
 use super::annotations::Annotation;
+use super::args::is_valid_label_name;
 use super::error::{Error, Result};
-use super::eval::{Evaluator, SelectHint, Sink, StepSeries};
-use super::functions::{go_sort, is_valid_label_name};
+use super::eval::Evaluator;
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
+use super::select::SelectHint;
+use super::sort::go_sort;
+use super::step::{Sink, StepSeries};
 use crate::ast::{AggregateExpr, AggregateOp, Expr};
 use crate::value::FPoint;
 use aion_model::gotext::{format_float, format_go_g};

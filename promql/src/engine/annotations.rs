@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::ast::Span;
-use aion_model::gotext::{format_go_g, format_go_g2};
+use aion_model::gotext::{format_go_g, format_go_g2, go_quote};
 
 /// Whether an annotation is a warning or an info.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,12 +249,6 @@ fn for_metric_name(name: &str) -> String {
     } else {
         format!(" for metric name {}", go_quote(name))
     }
-}
-
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::new();
-    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
-    out
 }
 
 /// 1-based line and byte column of `pos` in `query`.

@@ -1,162 +1,26 @@
-//! Function calls: dispatch by name to range-vector functions (streamed per
-//! series over windows), per-sample math, date functions, label rewriting,
-//! sorting and the other vector functions.
+//! Function calls: dispatch by name. Range-vector functions stream per
+//! series over windows ([`super::range_fns`] holds their table), per-value
+//! functions map series ([`super::simple_fns`]); `round`, `clamp`,
+//! `vector`, `absent` and the scalar-valued calls are evaluated here;
+//! sorting, label rewriting, histograms and `info` have files of their
+//! own.
 
 use std::collections::HashSet;
 
 use aion_model::{Labels, MatchType, METRIC_NAME};
 
-use super::annotations::{civil_from_days, Annotation};
+use super::annotations::Annotation;
+use super::args::check_arity;
 use super::error::{Error, Result};
-use super::eval::{
-    fixed, merge_same_labelset, Evaluator, Held, SelectHint, Sink, StepSeries, StepWindow,
-};
+use super::eval::{fixed, Evaluator};
 use super::mathx::go_f64_to_i64;
 use super::range_fns::{window_fn, Extension, Scratch, WindowArgs, WindowNote};
+use super::select::SelectHint;
+use super::simple_fns::{date_fn, go_max, go_min, math_fn};
+use super::step::{Sink, StepSeries, UniqueLabels};
+use super::window::StepWindow;
 use crate::ast::{Call, Expr, ValueType};
 use crate::value::FPoint;
-
-/// The simple float functions: one value in, one value out.
-fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
-    Some(match name {
-        "abs" => f64::abs,
-        "ceil" => f64::ceil,
-        "floor" => f64::floor,
-        "exp" => f64::exp,
-        "sqrt" => f64::sqrt,
-        "ln" => f64::ln,
-        "log2" => f64::log2,
-        "log10" => f64::log10,
-        "sin" => f64::sin,
-        "cos" => f64::cos,
-        "tan" => f64::tan,
-        "asin" => f64::asin,
-        "acos" => f64::acos,
-        "atan" => f64::atan,
-        "sinh" => f64::sinh,
-        "cosh" => f64::cosh,
-        "tanh" => f64::tanh,
-        "asinh" => f64::asinh,
-        "acosh" => f64::acosh,
-        "atanh" => f64::atanh,
-        "rad" => |v| v * std::f64::consts::PI / 180.0,
-        "deg" => |v| v * 180.0 / std::f64::consts::PI,
-        "sgn" => |v| {
-            if v < 0.0 {
-                -1.0
-            } else if v > 0.0 {
-                1.0
-            } else {
-                v
-            }
-        },
-        _ => return None,
-    })
-}
-
-/// The date functions, over Unix seconds (UTC).
-fn date_fn(name: &str) -> Option<fn(i64) -> f64> {
-    Some(match name {
-        "year" => |s| civil(s).0 as f64,
-        "month" => |s| civil(s).1 as f64,
-        "day_of_month" => |s| civil(s).2 as f64,
-        "day_of_week" => |s| (s.div_euclid(86_400) + 4).rem_euclid(7) as f64,
-        "day_of_year" => |s| {
-            let days = s.div_euclid(86_400);
-            let (y, _, _) = civil(s);
-            (days - days_from_civil(y, 1, 1) + 1) as f64
-        },
-        "days_in_month" => |s| {
-            let (y, m, _) = civil(s);
-            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            (days_from_civil(ny, nm, 1) - days_from_civil(y, m, 1)) as f64
-        },
-        "hour" => |s| (s.rem_euclid(86_400) / 3600) as f64,
-        "minute" => |s| (s.rem_euclid(3600) / 60) as f64,
-        _ => return None,
-    })
-}
-
-fn civil(secs: i64) -> (i64, u32, u32) {
-    civil_from_days(secs.div_euclid(86_400))
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Go's `math.Max` / `math.Min` (NaN wins).
-fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_negative() {
-            b
-        } else {
-            a
-        }
-    } else {
-        a.max(b)
-    }
-}
-
-fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_negative() {
-            a
-        } else {
-            b
-        }
-    } else {
-        a.min(b)
-    }
-}
-
-/// Prometheus's label name validity in UTF-8 mode: non-empty, valid UTF-8.
-pub(crate) fn is_valid_label_name(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && std::str::from_utf8(bytes).is_ok()
-}
-
-fn string_arg(e: &Expr) -> Result<&crate::ast::StringLiteral> {
-    match e {
-        Expr::String(s) => Ok(s),
-        Expr::Paren(p) => string_arg(&p.expr),
-        Expr::StepInvariant(s) => string_arg(&s.expr),
-        // The parser type-checks string arguments; a hand-built tree may
-        // not have.
-        other => Err(Error::eval(format!(
-            "expected a string literal argument, got {}",
-            other.value_type()
-        ))),
-    }
-}
-
-/// Checks a call's argument count against its signature, so hand-built
-/// trees cannot make evaluation index past the arguments.
-fn check_arity(c: &Call) -> Result<()> {
-    let n = c.args.len();
-    if n < c.func.min_args() || c.func.max_args().is_some_and(|max| n > max) {
-        return Err(Error::eval(format!(
-            "wrong number of arguments for {}(): {n}",
-            c.func.name
-        )));
-    }
-    Ok(())
-}
-
-/// The raw text of a string argument, as Go's `%s` would print it.
-fn raw(s: &crate::ast::StringLiteral) -> String {
-    String::from_utf8_lossy(s.bytes()).into_owned()
-}
 
 /// The labels `absent`/`absent_over_time` give their result: the
 /// equality matchers of the argument's selector, unless a label is
@@ -182,81 +46,6 @@ fn absent_labels(arg: &Expr) -> Labels {
         }
     }
     b.build().unwrap_or_default()
-}
-
-/// Go's `sort.Sort` for the short vectors PromQL sorts: insertion sort
-/// (exactly Go's for up to 12 elements), a stable sort above.
-pub(crate) fn go_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
-    if v.len() <= 12 {
-        for i in 1..v.len() {
-            let mut j = i;
-            while j > 0 && less(&v[j], &v[j - 1]) {
-                v.swap(j, j - 1);
-                j -= 1;
-            }
-        }
-    } else {
-        v.sort_by(|a, b| {
-            if less(a, b) {
-                std::cmp::Ordering::Less
-            } else if less(b, a) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        });
-    }
-}
-
-/// Natural order of label values (`facette/natsort`, which Prometheus's
-/// `sort_by_label` uses): runs of digits compare as integers.
-pub(crate) fn natural_less(a: &str, b: &str) -> bool {
-    fn chunks(s: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        let bytes = s.as_bytes();
-        let mut start = 0;
-        for i in 1..=bytes.len() {
-            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                if start < i {
-                    out.push(&s[start..i]);
-                }
-                start = i;
-            }
-        }
-        out
-    }
-    // Go's strconv.Atoi: optional sign, decimal digits, must fit in int64.
-    fn atoi(s: &str) -> Option<i64> {
-        s.parse::<i64>().ok()
-    }
-    let ca = chunks(a);
-    let cb = chunks(b);
-    for i in 0..ca.len() {
-        let Some(&chunk_b) = cb.get(i) else {
-            return false;
-        };
-        if let (Some(x), Some(y)) = (atoi(ca[i]), atoi(chunk_b)) {
-            if x == y {
-                if i == ca.len() - 1 {
-                    return true;
-                } else if i == cb.len() - 1 {
-                    return false;
-                }
-                continue;
-            }
-            return x < y;
-        }
-        if ca[i] == chunk_b {
-            if i == ca.len() - 1 {
-                return true;
-            } else if i == cb.len() - 1 {
-                return false;
-            }
-            continue;
-        }
-        return ca[i] < chunk_b;
-    }
-    false
 }
 
 impl<'c, 'q> Evaluator<'c, 'q> {
@@ -383,13 +172,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                     Ok(())
                 })?;
-                let points: Vec<FPoint> = (0..n)
-                    .filter(|&i| !present[i])
-                    .map(|i| FPoint {
-                        t: self.step_ts(i),
-                        f: 1.0,
-                    })
-                    .collect();
+                let points = self.absent_points(&present);
                 if points.is_empty() {
                     return Ok(());
                 }
@@ -431,7 +214,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     where
         F: Fn(f64, usize) -> Option<f64>,
     {
-        let mut seen = UniqueLabels::new(self);
+        let mut seen = UniqueLabels::new(self.delayed());
         self.stream(arg, &mut |mut s| {
             s.points.retain_mut(|p| match f(p.f, self.step_index(p.t)) {
                 Some(v) => {
@@ -447,6 +230,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             seen.check(&s)?;
             sink(s)
         })
+    }
+
+    /// The points of `absent`/`absent_over_time`: 1 at every step where
+    /// the argument had no value.
+    fn absent_points(&self, present: &[bool]) -> Vec<FPoint> {
+        (0..present.len())
+            .filter(|&i| !present[i])
+            .map(|i| FPoint {
+                t: self.step_ts(i),
+                f: 1.0,
+            })
+            .collect()
     }
 
     fn stream_range_function(&self, c: &Call, sink: Sink) -> Result<()> {
@@ -546,13 +341,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
                 Ok(())
             })?;
-            let points: Vec<FPoint> = (0..n)
-                .filter(|&i| !present[i])
-                .map(|i| FPoint {
-                    t: self.step_ts(i),
-                    f: 1.0,
-                })
-                .collect();
+            let points = self.absent_points(&present);
             if points.is_empty() {
                 return Ok(());
             }
@@ -596,212 +385,5 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             }
             sink(s)
         })
-    }
-
-    fn stream_sort(&self, c: &Call, sink: Sink) -> Result<()> {
-        if !self.is_instant() {
-            // Range results are ordered by labels anyway.
-            self.ctx.annotate(Annotation::sort_in_range_query(c.span));
-            return self.stream(&c.args[0], sink);
-        }
-        let mut v = self.collect(&c.args[0])?;
-        let _held = Held::new(&self.ctx.budget, &v);
-        let val = |s: &StepSeries| s.points[0].f;
-        match c.func.name {
-            // Ascending, NaN last (Prometheus sorts descending with NaN
-            // first and reverses).
-            "sort" => go_sort(&mut v, |a, b| val(b).is_nan() || val(b) > val(a)),
-            "sort_desc" => go_sort(&mut v, |a, b| val(b).is_nan() || val(b) < val(a)),
-            by_label => {
-                let names = c.args[1..]
-                    .iter()
-                    .map(|a| string_arg(a).map(raw))
-                    .collect::<Result<Vec<String>>>()?;
-                let desc = by_label == "sort_by_label_desc";
-                let cmp = |a: &StepSeries, b: &StepSeries| {
-                    for n in &names {
-                        let x = a.metric.get(n).unwrap_or("");
-                        let y = b.metric.get(n).unwrap_or("");
-                        if x == y {
-                            continue;
-                        }
-                        let less = natural_less(x, y);
-                        return if less != desc {
-                            std::cmp::Ordering::Less
-                        } else {
-                            std::cmp::Ordering::Greater
-                        };
-                    }
-                    let o = a.metric.cmp(&b.metric);
-                    if desc {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                };
-                v.sort_by(cmp);
-            }
-        }
-        for s in v {
-            sink(s)?;
-        }
-        Ok(())
-    }
-
-    fn stream_label_replace(&self, c: &Call, sink: Sink) -> Result<()> {
-        let dst = string_arg(&c.args[1])?;
-        let repl = string_arg(&c.args[2])?.value.clone();
-        let src = string_arg(&c.args[3])?.value.clone();
-        let regex_src = string_arg(&c.args[4])?;
-        let regex = regex::Regex::new(&format!("^(?s:{})$", regex_src.value)).map_err(|_| {
-            Error::eval(format!(
-                "invalid regular expression in label_replace(): {}",
-                raw(regex_src)
-            ))
-        })?;
-        if !is_valid_label_name(dst.bytes()) {
-            return Err(Error::eval(format!(
-                "invalid destination label name in label_replace(): {}",
-                raw(dst)
-            )));
-        }
-        self.stream_relabelled(&c.args[0], &dst.value, sink, &mut |metric| {
-            let caps = regex.captures(metric.get(&src).unwrap_or(""))?;
-            let mut res = String::new();
-            caps.expand(&repl, &mut res);
-            Some(res)
-        })
-    }
-
-    fn stream_label_join(&self, c: &Call, sink: Sink) -> Result<()> {
-        let dst = string_arg(&c.args[1])?;
-        let sep = string_arg(&c.args[2])?.value.clone();
-        let mut srcs = Vec::new();
-        for a in &c.args[3..] {
-            let s = string_arg(a)?;
-            if !is_valid_label_name(s.bytes()) {
-                return Err(Error::eval(format!(
-                    "invalid source label name in label_join(): {}",
-                    raw(s)
-                )));
-            }
-            srcs.push(s.value.clone());
-        }
-        if !is_valid_label_name(dst.bytes()) {
-            return Err(Error::eval(format!(
-                "invalid destination label name in label_join(): {}",
-                raw(dst)
-            )));
-        }
-        self.stream_relabelled(&c.args[0], &dst.value, sink, &mut |metric| {
-            Some(
-                srcs.iter()
-                    .map(|l| metric.get(l).unwrap_or(""))
-                    .collect::<Vec<_>>()
-                    .join(&sep),
-            )
-        })
-    }
-
-    /// The series of `arg` with label `dst` set to what `value` gives for
-    /// each (`None` leaves a series as it is). Relabelling can make series
-    /// equal, so they are collected and merged as Prometheus does before
-    /// any is yielded.
-    fn stream_relabelled(
-        &self,
-        arg: &Expr,
-        dst: &str,
-        sink: Sink,
-        value: &mut dyn FnMut(&Labels) -> Option<String>,
-    ) -> Result<()> {
-        let mut out = Vec::new();
-        self.stream(arg, &mut |mut s| {
-            if let Some(v) = value(&s.metric) {
-                let mut b = s.metric.builder();
-                b.set(dst, &v);
-                s.metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
-                if dst == METRIC_NAME {
-                    s.drop_name = false;
-                }
-            }
-            self.ctx.budget.take(s.points.len())?;
-            out.push(s);
-            Ok(())
-        })?;
-        let _held = Held::new(&self.ctx.budget, &out);
-        for s in merge_same_labelset(out)? {
-            sink(s)?;
-        }
-        Ok(())
-    }
-}
-
-/// Without delayed name removal, an operator that drops the metric name
-/// can make two series equal; Prometheus then fails with "vector cannot
-/// contain metrics with the same labelset" when they meet at a step.
-pub(crate) struct UniqueLabels {
-    enabled: bool,
-    steps: std::collections::HashMap<Labels, Vec<i64>>,
-}
-
-impl UniqueLabels {
-    pub(crate) fn new(ev: &Evaluator) -> Self {
-        UniqueLabels {
-            enabled: !ev.delayed(),
-            steps: std::collections::HashMap::new(),
-        }
-    }
-
-    pub(crate) fn check(&mut self, s: &StepSeries) -> Result<()> {
-        if !self.enabled {
-            return Ok(());
-        }
-        let seen = self.steps.entry(s.metric.clone()).or_default();
-        if !seen.is_empty() {
-            if s.points.iter().any(|p| seen.binary_search(&p.t).is_ok()) {
-                return Err(Error::duplicate_labelset());
-            }
-            seen.extend(s.points.iter().map(|p| p.t));
-            seen.sort_unstable();
-        } else {
-            seen.extend(s.points.iter().map(|p| p.t));
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn natural_order() {
-        assert!(natural_less("a2", "a10"));
-        assert!(!natural_less("a10", "a2"));
-        assert!(natural_less("a", "b"));
-        assert!(natural_less("1", "1a"));
-        assert!(!natural_less("1a", "1"));
-    }
-
-    #[test]
-    fn dates() {
-        // 2000-02-29T12:34:56Z
-        let s = 951_827_696;
-        assert_eq!(date_fn("year").unwrap()(s), 2000.0);
-        assert_eq!(date_fn("month").unwrap()(s), 2.0);
-        assert_eq!(date_fn("day_of_month").unwrap()(s), 29.0);
-        assert_eq!(date_fn("days_in_month").unwrap()(s), 29.0);
-        assert_eq!(date_fn("day_of_year").unwrap()(s), 60.0);
-        assert_eq!(date_fn("day_of_week").unwrap()(s), 2.0);
-        assert_eq!(date_fn("hour").unwrap()(s), 12.0);
-        assert_eq!(date_fn("minute").unwrap()(s), 34.0);
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-    }
-
-    #[test]
-    fn go_min_max() {
-        assert!(go_max(1.0, f64::NAN).is_nan());
-        assert!(!go_max(-0.0, 0.0).is_sign_negative());
-        assert!(go_min(-0.0, 0.0).is_sign_negative());
     }
 }

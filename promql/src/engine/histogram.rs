@@ -8,8 +8,9 @@ use aion_model::Labels;
 
 use super::annotations::Annotation;
 use super::error::Result;
-use super::eval::{Evaluator, Sink, StepSeries};
+use super::eval::Evaluator;
 use super::mathx::almost_equal;
+use super::step::{Sink, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::value::FPoint;
 use aion_model::gotext::format_go_g;

@@ -8,9 +8,10 @@ use std::collections::{BTreeSet, HashMap};
 use aion_model::{Labels, MatchType, Matcher, METRIC_NAME};
 use aion_storage::SelectHints;
 
+use super::cursor::LookbackCursor;
 use super::error::{Error, Result};
-use super::eval::{Evaluator, Held, Sink, StepSeries};
-use super::window::LookbackCursor;
+use super::eval::Evaluator;
+use super::step::{Held, Sink, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::value::FPoint;
 

@@ -30,12 +30,39 @@
 //! [`EngineOptions::max_samples`] bounds it with Prometheus's error.
 //! Series of one selector are processed in parallel batches (rayon) when
 //! [`EngineOptions::parallel`] is set; results do not depend on it.
+//!
+//! # Files
+//!
+//! | file | concept |
+//! |---|---|
+//! | `options.rs` | [`EngineOptions`], [`QueryOptions`] |
+//! | `eval.rs` | the evaluator: step grid, dispatch by node, subqueries, step invariance |
+//! | `step.rs` | the series between operators, their sink, held budget, label-set rules |
+//! | `select.rs` | selectors: storage selection with hints, parallel batches |
+//! | `cursor.rs` | forward-only sample cursors: lookback and sliding windows |
+//! | `window.rs` | range-vector arguments as one window per step |
+//! | `functions.rs` | function calls: dispatch by name |
+//! | `simple_fns.rs` | per-value math and date function tables |
+//! | `range_fns.rs` | range function table: `rate`, `*_over_time`, ... |
+//! | `args.rs` | call argument checks |
+//! | `sort.rs`, `relabel.rs` | `sort*`; `label_replace`, `label_join` |
+//! | `histogram.rs`, `info.rs` | classic `histogram_quantile` and friends; `info()` |
+//! | `aggregate.rs` | aggregation operators |
+//! | `binary.rs` | binary operators and vector matching |
+//! | `arith.rs` | the float arithmetic of one operator |
+//! | `mathx.rs` | Prometheus's float helpers (Kahan sums, quantiles) |
+//! | [`annotations`] | warnings and infos with Prometheus's texts |
+//! | `timerange.rs` | the time range a query reads |
+//! | `budget.rs`, `cancel.rs`, `error.rs`, `fxhash.rs` | sample limit, cancellation, errors, hashing |
 
 mod aggregate;
 pub mod annotations;
+mod args;
+mod arith;
 mod binary;
 mod budget;
 mod cancel;
+mod cursor;
 mod error;
 mod eval;
 mod functions;
@@ -43,14 +70,20 @@ mod fxhash;
 pub mod histogram;
 mod info;
 mod mathx;
+mod options;
 mod range_fns;
+mod relabel;
+mod select;
+mod simple_fns;
+mod sort;
+mod step;
 mod timerange;
 mod window;
 
 #[cfg(test)]
 mod tests;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aion_storage::Queryable;
 
@@ -58,91 +91,14 @@ pub use annotations::{Annotation, AnnotationKind, Annotations};
 pub use cancel::CancellationToken;
 pub use error::{Error, Result};
 pub use mathx::almost_equal;
+pub use options::{EngineOptions, QueryOptions};
 
 use crate::ast::{self, Expr, ValueType};
-use crate::parser::{parse_with, ParseOptions};
+use crate::parser::parse_with;
 use crate::value::{FPoint, Sample, Series, Value};
 use cancel::Stopper;
-use eval::{merge_same_labelset, Ctx, Evaluated, Evaluator, StepSeries};
-
-/// Engine-wide settings. The defaults are Prometheus 3's defaults.
-#[derive(Debug, Clone)]
-pub struct EngineOptions {
-    /// How far back an instant vector selector looks for a sample (ms).
-    /// Prometheus's `--query.lookback-delta`, default 5 minutes.
-    pub lookback_delta: i64,
-    /// Most samples a query may hold in memory at once; more is
-    /// [`Error::TooManySamples`]. Prometheus's `--query.max-samples`,
-    /// default 50 000 000.
-    pub max_samples: usize,
-    /// Longest a query may run; `None` for no limit. Prometheus's
-    /// `--query.timeout`, default 2 minutes.
-    pub timeout: Option<Duration>,
-    /// Step of subqueries written without one (`[1h:]`), in ms: the
-    /// global evaluation interval, default 1 minute.
-    pub default_subquery_step: i64,
-    /// Keep the metric name until the end of evaluation and drop it only
-    /// then (Prometheus's `promql-delayed-name-removal` feature; off by
-    /// default, as in Prometheus).
-    pub delayed_name_removal: bool,
-    /// Allow the `@` modifier (on in Prometheus since 2.33).
-    pub enable_at_modifier: bool,
-    /// Allow negative offsets (on in Prometheus since 2.33).
-    pub enable_negative_offset: bool,
-    /// How query text is parsed (experimental functions and syntax).
-    pub parse_options: ParseOptions,
-    /// Process the series of a selector in parallel batches.
-    pub parallel: bool,
-    /// Use the samples' start timestamps (where the storage has them) in
-    /// `rate`, `increase`, `irate` and `resets`, and return them from
-    /// `start_timestamp()` (Prometheus's `use-start-timestamps`; off by
-    /// default, as in Prometheus).
-    pub use_start_timestamps: bool,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            lookback_delta: 5 * 60 * 1000,
-            max_samples: 50_000_000,
-            timeout: Some(Duration::from_secs(120)),
-            default_subquery_step: 60 * 1000,
-            delayed_name_removal: false,
-            enable_at_modifier: true,
-            enable_negative_offset: true,
-            parse_options: ParseOptions::default(),
-            parallel: true,
-            use_start_timestamps: false,
-        }
-    }
-}
-
-impl EngineOptions {
-    /// The settings Prometheus's own PromQL test scripts assume: 10 000
-    /// samples, a 100 s timeout, delayed name removal, start timestamps and
-    /// every experimental feature.
-    pub fn prometheus_test_suite() -> Self {
-        EngineOptions {
-            max_samples: 10_000,
-            timeout: Some(Duration::from_secs(100)),
-            delayed_name_removal: true,
-            use_start_timestamps: true,
-            parse_options: ParseOptions::experimental(),
-            ..EngineOptions::default()
-        }
-    }
-}
-
-/// Per-query settings.
-#[derive(Debug, Clone, Default)]
-pub struct QueryOptions {
-    /// Stops the query when canceled.
-    pub cancel: Option<CancellationToken>,
-    /// Overrides [`EngineOptions::lookback_delta`] (ms) when positive.
-    pub lookback_delta: Option<i64>,
-    /// Overrides [`EngineOptions::timeout`].
-    pub timeout: Option<Duration>,
-}
+use eval::{Ctx, Evaluated, Evaluator};
+use step::{merge_same_labelset, StepSeries};
 
 /// What to evaluate: query text or an already parsed expression.
 #[derive(Debug, Clone, Copy)]
@@ -398,7 +354,7 @@ fn finish(series: Vec<StepSeries>, delayed: bool) -> Result<Vec<StepSeries>> {
     if delayed {
         for s in &mut series {
             if s.drop_name {
-                s.metric = eval::drop_metadata(&s.metric);
+                s.metric = step::drop_metadata(&s.metric);
             }
         }
     }

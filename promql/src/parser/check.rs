@@ -4,7 +4,7 @@
 //! operation (none unless both sides are vectors; many-to-many for set
 //! operators), as Prometheus does at this stage.
 
-use aion_model::METRIC_NAME;
+use aion_model::{gotext::go_quote, METRIC_NAME};
 
 use crate::ast::{BinaryExpr, Cardinality, Expr, Span, ValueType, VectorSelector};
 
@@ -258,8 +258,8 @@ fn check_selector(vs: &VectorSelector) -> CheckResult<()> {
                 vs.span,
                 format!(
                     "metric name must not be set twice: {} or {}",
-                    quote(name),
-                    quote(m.value())
+                    go_quote(name),
+                    go_quote(m.value())
                 ),
             );
         }
@@ -272,10 +272,4 @@ fn check_selector(vs: &VectorSelector) -> CheckResult<()> {
         );
     }
     Ok(())
-}
-
-fn quote(s: &str) -> String {
-    let mut out = String::new();
-    let _ = aion_model::gotext::write_go_quoted(&mut out, s);
-    out
 }

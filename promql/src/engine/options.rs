@@ -1,0 +1,87 @@
+//! How an engine and a query are configured: [`EngineOptions`] (engine
+//! wide, Prometheus 3's defaults and flags) and [`QueryOptions`] (per
+//! query overrides).
+
+use std::time::Duration;
+
+use super::cancel::CancellationToken;
+use crate::parser::ParseOptions;
+
+/// Engine-wide settings. The defaults are Prometheus 3's defaults.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant vector selector looks for a sample (ms).
+    /// Prometheus's `--query.lookback-delta`, default 5 minutes.
+    pub lookback_delta: i64,
+    /// Most samples a query may hold in memory at once; more is
+    /// [`Error::TooManySamples`](crate::Error::TooManySamples).
+    /// Prometheus's `--query.max-samples`, default 50 000 000.
+    pub max_samples: usize,
+    /// Longest a query may run; `None` for no limit. Prometheus's
+    /// `--query.timeout`, default 2 minutes.
+    pub timeout: Option<Duration>,
+    /// Step of subqueries written without one (`[1h:]`), in ms: the
+    /// global evaluation interval, default 1 minute.
+    pub default_subquery_step: i64,
+    /// Keep the metric name until the end of evaluation and drop it only
+    /// then (Prometheus's `promql-delayed-name-removal` feature; off by
+    /// default, as in Prometheus).
+    pub delayed_name_removal: bool,
+    /// Allow the `@` modifier (on in Prometheus since 2.33).
+    pub enable_at_modifier: bool,
+    /// Allow negative offsets (on in Prometheus since 2.33).
+    pub enable_negative_offset: bool,
+    /// How query text is parsed (experimental functions and syntax).
+    pub parse_options: ParseOptions,
+    /// Process the series of a selector in parallel batches.
+    pub parallel: bool,
+    /// Use the samples' start timestamps (where the storage has them) in
+    /// `rate`, `increase`, `irate` and `resets`, and return them from
+    /// `start_timestamp()` (Prometheus's `use-start-timestamps`; off by
+    /// default, as in Prometheus).
+    pub use_start_timestamps: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            default_subquery_step: 60 * 1000,
+            delayed_name_removal: false,
+            enable_at_modifier: true,
+            enable_negative_offset: true,
+            parse_options: ParseOptions::default(),
+            parallel: true,
+            use_start_timestamps: false,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// The settings Prometheus's own PromQL test scripts assume: 10 000
+    /// samples, a 100 s timeout, delayed name removal, start timestamps and
+    /// every experimental feature.
+    pub fn prometheus_test_suite() -> Self {
+        EngineOptions {
+            max_samples: 10_000,
+            timeout: Some(Duration::from_secs(100)),
+            delayed_name_removal: true,
+            use_start_timestamps: true,
+            parse_options: ParseOptions::experimental(),
+            ..EngineOptions::default()
+        }
+    }
+}
+
+/// Per-query settings.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// Stops the query when canceled.
+    pub cancel: Option<CancellationToken>,
+    /// Overrides [`EngineOptions::lookback_delta`] (ms) when positive.
+    pub lookback_delta: Option<i64>,
+    /// Overrides [`EngineOptions::timeout`].
+    pub timeout: Option<Duration>,
+}

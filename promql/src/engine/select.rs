@@ -1,0 +1,340 @@
+//! Selectors: opening a selector's series in storage (with the hints of
+//! what the evaluation will read), reading them in parallel batches, and
+//! instant vector, `smoothed` and range (matrix) selector evaluation.
+
+use aion_storage::{SelectHints, SeriesSet};
+use rayon::prelude::*;
+
+use super::annotations::Annotation;
+use super::cursor::{LookbackCursor, WindowCursor};
+use super::error::{Error, Result};
+use super::eval::{fixed, Evaluator};
+use super::step::{Sink, StepSeries};
+use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
+use crate::value::FPoint;
+
+/// How many series a selector reads and processes per parallel batch.
+const PARALLEL_BATCH: usize = 64;
+
+/// What a selector's enclosing function or aggregation is, for the
+/// storage's [`SelectHints`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SelectHint {
+    pub func: Option<String>,
+    pub grouping: Vec<String>,
+    pub by: bool,
+}
+
+impl<'c, 'q> Evaluator<'c, 'q> {
+    /// The time the selector reads at for evaluation time `ts`.
+    #[inline]
+    pub(crate) fn reference_time(at: Option<AtModifier>, offset: i64, ts: i64) -> i64 {
+        match at {
+            // Go's int64 arithmetic wraps; so does ours, rather than panic on
+            // absurd `@`/offset values.
+            Some(AtModifier::Timestamp(t)) => t.wrapping_sub(offset),
+            _ => ts.wrapping_sub(offset),
+        }
+    }
+
+    /// Opens the series of a selector, with hints describing the data the
+    /// evaluation will read (`range` is 0 for instant vector selectors).
+    pub(crate) fn select(
+        &self,
+        vs: &VectorSelector,
+        range: i64,
+        hint: Option<&SelectHint>,
+    ) -> Box<dyn SeriesSet<'q> + 'q> {
+        let offset = fixed(&vs.offset);
+        let lookback = self.ctx.lookback;
+        let first = Self::reference_time(vs.at, offset, self.start);
+        let mut last = Self::reference_time(vs.at, offset, self.end);
+        let mut start = if range == 0 {
+            first.wrapping_sub(lookback).wrapping_add(1)
+        } else {
+            first.wrapping_sub(range).wrapping_add(1)
+        };
+        // `anchored`/`smoothed` read a lookback delta around the range.
+        if range != 0 && (vs.anchored || vs.smoothed) {
+            start = start.wrapping_sub(lookback);
+        }
+        if vs.smoothed {
+            last = last.wrapping_add(lookback);
+        }
+        let hints = SelectHints {
+            start,
+            end: last,
+            step: if self.is_instant() { 0 } else { self.interval },
+            range,
+            func: hint.and_then(|h| h.func.as_deref()),
+            grouping: hint.map_or(&[], |h| &h.grouping[..]),
+            by: hint.is_some_and(|h| h.by),
+        };
+        self.ctx.querier.select(false, Some(&hints), &vs.matchers)
+    }
+
+    /// Reads the next batch of storage series.
+    fn next_batch<'a>(
+        &self,
+        set: &mut (dyn SeriesSet<'a> + 'a),
+        batch: &mut Vec<aion_storage::Series<'a>>,
+    ) -> Result<()> {
+        let want = if self.ctx.parallel { PARALLEL_BATCH } else { 1 };
+        while batch.len() < want {
+            match set.next() {
+                Some(Ok(s)) => batch.push(s),
+                Some(Err(e)) => return Err(Error::Storage(Box::new(e))),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn storage_warnings(&self, set: &(dyn SeriesSet<'q> + 'q)) {
+        for w in set.warnings() {
+            self.ctx.annotate(Annotation::storage_warning(w));
+        }
+    }
+
+    /// Runs `per_series` over every series of `set`, in batches processed
+    /// in parallel when enabled, and feeds the results to `sink` in storage
+    /// order (so results do not depend on the thread count).
+    pub(crate) fn for_each_series<F, S>(
+        &self,
+        set: &mut (dyn SeriesSet<'q> + 'q),
+        per_series: F,
+        sink: Sink,
+    ) -> Result<()>
+    where
+        F: Fn(aion_storage::Series<'q>, &mut S) -> Result<Option<StepSeries>> + Sync,
+        S: Default + Send,
+    {
+        let mut batch = Vec::new();
+        let mut scratch = S::default();
+        loop {
+            self.ctx.stop.check()?;
+            self.next_batch(set, &mut batch)?;
+            if batch.is_empty() {
+                break;
+            }
+            if batch.len() > 1 {
+                let results: Vec<Result<Option<StepSeries>>> = std::mem::take(&mut batch)
+                    .into_par_iter()
+                    .map_init(S::default, |scratch, s| per_series(s, scratch))
+                    .collect();
+                for r in results {
+                    if let Some(s) = r? {
+                        sink(s)?;
+                    }
+                }
+            } else {
+                for s in batch.drain(..) {
+                    if let Some(s) = per_series(s, &mut scratch)? {
+                        sink(s)?;
+                    }
+                }
+            }
+        }
+        self.storage_warnings(set);
+        Ok(())
+    }
+
+    pub(crate) fn stream_vector_selector(
+        &self,
+        vs: &VectorSelector,
+        hint: Option<&SelectHint>,
+        sink: Sink,
+    ) -> Result<()> {
+        if vs.smoothed {
+            return self.stream_smoothed_selector(vs, hint, sink);
+        }
+        let mut set = self.select(vs, 0, hint);
+        let offset = fixed(&vs.offset);
+        let n = self.num_steps();
+        let lookback = self.ctx.lookback;
+        self.for_each_series(
+            &mut *set,
+            |series, _: &mut ()| {
+                let mut cursor = LookbackCursor::new(series.samples);
+                let mut points = Vec::new();
+                for i in 0..n {
+                    let ts = self.step_ts(i);
+                    if let Some(p) = cursor.at(Self::reference_time(vs.at, offset, ts), lookback)? {
+                        if points.is_empty() {
+                            // Dense series are the common case; do not trust
+                            // sparse ones over huge ranges with a big guess.
+                            points.reserve_exact((n - i).min(4096));
+                        }
+                        points.push(FPoint { t: ts, f: p.f });
+                    }
+                }
+                Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
+            },
+            sink,
+        )
+    }
+
+    /// `timestamp(selector)` (the timestamps of the samples the selector
+    /// sees, not the evaluation times) or, with `start`,
+    /// `start_timestamp(selector)` (their start timestamps, 0 when
+    /// unknown).
+    pub(crate) fn stream_selector_timestamps(
+        &self,
+        vs: &VectorSelector,
+        start: bool,
+        sink: Sink,
+    ) -> Result<()> {
+        let mut set = self.select(vs, 0, None);
+        let offset = fixed(&vs.offset);
+        let n = self.num_steps();
+        let lookback = self.ctx.lookback;
+        self.for_each_series(
+            &mut *set,
+            |series, _: &mut ()| {
+                let mut cursor = if start {
+                    LookbackCursor::with_start_timestamps(series.samples)
+                } else {
+                    LookbackCursor::new(series.samples)
+                };
+                let mut points = Vec::new();
+                for i in 0..n {
+                    let ts = self.step_ts(i);
+                    if let Some(p) = cursor.at(Self::reference_time(vs.at, offset, ts), lookback)? {
+                        let t = if start { cursor.start_timestamp() } else { p.t };
+                        points.push(FPoint {
+                            t: ts,
+                            f: t as f64 / 1000.0,
+                        });
+                    }
+                }
+                if points.is_empty() {
+                    return Ok(None);
+                }
+                let mut s = StepSeries::new(series.labels, false, points);
+                self.mark_drop_name(&mut s);
+                Ok(Some(s))
+            },
+            sink,
+        )
+    }
+
+    /// A `smoothed` instant vector selector: the value at each step
+    /// interpolated linearly between the samples around it (within the
+    /// lookback delta on either side), the previous sample when there is
+    /// none after, nothing when there is none before.
+    fn stream_smoothed_selector(
+        &self,
+        vs: &VectorSelector,
+        hint: Option<&SelectHint>,
+        sink: Sink,
+    ) -> Result<()> {
+        let mut set = self.select(vs, 0, hint);
+        let offset = fixed(&vs.offset);
+        let n = self.num_steps();
+        let lookback = self.ctx.lookback;
+        self.for_each_series(
+            &mut *set,
+            |series, _: &mut ()| {
+                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                let mut points = Vec::new();
+                let result = (|| -> Result<()> {
+                    for i in 0..n {
+                        let ts = self.step_ts(i);
+                        let at = Self::reference_time(vs.at, offset, ts);
+                        let win = w.window(at.wrapping_sub(lookback), at.wrapping_add(lookback))?;
+                        let k = win.partition_point(|p| p.t < at);
+                        let v = if k < win.len() && win[k].t == at {
+                            win[k].f
+                        } else if k > 0 && k < win.len() {
+                            let (a, b) = (win[k - 1], win[k]);
+                            a.f + (b.f - a.f) * (at - a.t) as f64 / (b.t - a.t) as f64
+                        } else if k > 0 {
+                            win[k - 1].f
+                        } else {
+                            continue;
+                        };
+                        points.push(FPoint { t: ts, f: v });
+                    }
+                    Ok(())
+                })();
+                let _ = w.finish();
+                result?;
+                Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
+            },
+            sink,
+        )
+    }
+
+    /// The raw samples of a range selector at the (single) evaluation time
+    /// (with `anchored`/`smoothed`, the samples inside the range plus
+    /// points for the values at its edges).
+    pub(crate) fn stream_matrix_selector(&self, ms: &MatrixSelector, sink: Sink) -> Result<()> {
+        let range = fixed(&ms.range);
+        let vs = &ms.selector;
+        let lookback = self.ctx.lookback;
+        let mut set = self.select(vs, range, None);
+        let reference = Self::reference_time(vs.at, fixed(&vs.offset), self.start);
+        let (mint, maxt) = (reference.wrapping_sub(range), reference);
+        let (fetch_min, fetch_max) = match (vs.anchored, vs.smoothed) {
+            (true, _) => (mint.wrapping_sub(lookback), maxt),
+            (_, true) => (mint.wrapping_sub(lookback), maxt.wrapping_add(lookback)),
+            _ => (mint, maxt),
+        };
+        self.for_each_series(
+            &mut *set,
+            |series, _: &mut ()| {
+                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                let fetched = w.window(fetch_min, fetch_max).map(|p| p.to_vec());
+                let _ = w.finish();
+                let mut points = fetched?;
+                if vs.anchored || vs.smoothed {
+                    points = extend_floats(&points, mint, maxt, vs.smoothed);
+                }
+                Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
+            },
+            sink,
+        )
+    }
+}
+
+/// Prometheus's `extendFloats`: the samples of an `anchored`/`smoothed`
+/// window reduced to the range `(mint, maxt]` plus points at `mint` and
+/// `maxt` carrying the values at the edges (the last sample at or before
+/// the edge, or interpolated when smoothed).
+fn extend_floats(f: &[FPoint], mint: i64, maxt: i64, smoothed: bool) -> Vec<FPoint> {
+    let Some(mut last) = f.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut first = f[..last].partition_point(|p| p.t <= mint).saturating_sub(1);
+    if smoothed {
+        last = f[..last].partition_point(|p| p.t < maxt);
+    }
+    if f[last].t <= mint {
+        return Vec::new();
+    }
+    let interpolate =
+        |a: FPoint, b: FPoint, t: i64| a.f + (b.f - a.f) * (t - a.t) as f64 / (b.t - a.t) as f64;
+    let left = if smoothed && f[first].t < mint {
+        interpolate(f[first], f[first + 1], mint)
+    } else {
+        f[first].f
+    };
+    let right = if smoothed && last > 0 && f[last].t > maxt {
+        interpolate(f[last - 1], f[last], maxt)
+    } else {
+        f[last].f
+    };
+    if f[first].t <= mint {
+        first += 1;
+    }
+    let mut out = vec![FPoint { t: mint, f: left }];
+    if f[last].t >= maxt {
+        if last > 0 && first < last {
+            out.extend_from_slice(&f[first..last]);
+        }
+    } else if first <= last {
+        out.extend_from_slice(&f[first..=last]);
+    }
+    out.push(FPoint { t: maxt, f: right });
+    out
+}

@@ -1,0 +1,145 @@
+//! The series that flow between operators and the rules every operator
+//! applies to them.
+//!
+//! A [`StepSeries`] is labels, Prometheus's delayed-name-removal flag and
+//! the points at the steps where the series has a value; operators push
+//! them into a [`Sink`]. A vector held in memory is counted against the
+//! sample limit while its [`Held`] lives. Dropping the metric name can
+//! make two series equal: [`UniqueLabels`] (streamed) and
+//! [`merge_same_labelset`] (materialised) apply Prometheus's rule for that.
+
+use std::collections::HashMap;
+
+use aion_model::{Labels, METRIC_NAME};
+
+use super::budget::SampleBudget;
+use super::error::{Error, Result};
+use crate::value::FPoint;
+
+/// Labels Prometheus drops together with the metric name (its "metadata"
+/// labels: name, type and unit).
+const METADATA_LABELS: [&str; 3] = [METRIC_NAME, "__type__", "__unit__"];
+
+/// `labels` without the metric name (and type/unit) labels.
+pub(crate) fn drop_metadata(labels: &Labels) -> Labels {
+    if labels.iter().any(|l| METADATA_LABELS.contains(&l.name)) {
+        labels.without(&METADATA_LABELS)
+    } else {
+        labels.clone()
+    }
+}
+
+/// One series of an evaluated instant vector: its values at the steps where
+/// it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StepSeries {
+    pub metric: Labels,
+    /// Delayed name removal: the metric name is to be dropped at the end.
+    pub drop_name: bool,
+    /// Points at step timestamps (or raw sample timestamps for range
+    /// vectors), in time order.
+    pub points: Vec<FPoint>,
+}
+
+impl StepSeries {
+    pub(crate) fn new(metric: Labels, drop_name: bool, points: Vec<FPoint>) -> Self {
+        StepSeries {
+            metric,
+            drop_name,
+            points,
+        }
+    }
+}
+
+/// The receiver of streamed series.
+pub(crate) type Sink<'s> = &'s mut dyn FnMut(StepSeries) -> Result<()>;
+
+/// Merges series that ended up with equal labels (after name removal) when
+/// their points do not overlap; overlapping points are Prometheus's
+/// "vector cannot contain metrics with the same labelset" error.
+pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
+    if series.len() <= 1 {
+        return Ok(series);
+    }
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
+    let mut merged_any = false;
+    for s in series {
+        match index.get(&s.metric) {
+            Some(&i) => {
+                merged_any = true;
+                out[i].points.extend(s.points);
+            }
+            None => {
+                index.insert(s.metric.clone(), out.len());
+                out.push(s);
+            }
+        }
+    }
+    if merged_any {
+        for s in &mut out {
+            if s.points.windows(2).any(|w| w[1].t <= w[0].t) {
+                s.points.sort_by_key(|p| p.t);
+                if s.points.windows(2).any(|w| w[1].t == w[0].t) {
+                    return Err(Error::duplicate_labelset());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Releases the budget of a materialised vector when the holder is done.
+pub(crate) struct Held<'b> {
+    budget: &'b SampleBudget,
+    n: usize,
+}
+
+impl<'b> Held<'b> {
+    pub(crate) fn new(budget: &'b SampleBudget, series: &[StepSeries]) -> Self {
+        Held {
+            budget,
+            n: series.iter().map(|s| s.points.len()).sum(),
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.budget.give(self.n);
+    }
+}
+
+/// Without delayed name removal, an operator that drops the metric name
+/// can make two series equal; Prometheus then fails with "vector cannot
+/// contain metrics with the same labelset" when they meet at a step.
+pub(crate) struct UniqueLabels {
+    enabled: bool,
+    steps: HashMap<Labels, Vec<i64>>,
+}
+
+impl UniqueLabels {
+    pub(crate) fn new(delayed_name_removal: bool) -> Self {
+        UniqueLabels {
+            enabled: !delayed_name_removal,
+            steps: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn check(&mut self, s: &StepSeries) -> Result<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let seen = self.steps.entry(s.metric.clone()).or_default();
+        if !seen.is_empty() {
+            if s.points.iter().any(|p| seen.binary_search(&p.t).is_ok()) {
+                return Err(Error::duplicate_labelset());
+            }
+            seen.extend(s.points.iter().map(|p| p.t));
+            seen.sort_unstable();
+        } else {
+            seen.extend(s.points.iter().map(|p| p.t));
+        }
+        Ok(())
+    }
+}
