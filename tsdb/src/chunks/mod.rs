@@ -2,8 +2,9 @@
 //!
 //! * [`segments`]: a block's `chunks/000001…` segment files — the writer a
 //!   block is built with and the mmap reader a block is queried through.
-//! * [`head_file`]: the head's `chunks_head/` files, and the byte handles
-//!   and iterators that read chunks in place.
+//! * [`head_file`]: the head's `chunks_head/` files.
+//! * `bytes.rs`: a chunk file and the byte handles and iterators that
+//!   keep it alive while they read chunks in place.
 
 mod bytes;
 pub mod head_file;
