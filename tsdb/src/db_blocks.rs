@@ -39,7 +39,7 @@ use ulid::Ulid;
 use crate::block::reader::remove_block_dir;
 use crate::block::{
     parse_ulid, Block, BlockChunkQuerier, BlockMeta, BlockQuerier, BlockSeries, BlockSeriesSource,
-    BlockWriterOptions, Interval, Intervals, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX,
+    BlockWriterOptions, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX,
 };
 use crate::compact::{compact_blocks, compaction_ranges, max_block_duration, plan, write_block};
 use crate::head::Head;
@@ -322,10 +322,7 @@ impl DbBlocks {
     /// A chunk querier over the blocks and the head, merged.
     pub(crate) fn chunk_querier(&self, mint: i64, maxt: i64) -> DbChunkQuerier<'_> {
         let guard = self.readers.register(mint);
-        let head = HeadChunksWithDeletions {
-            head: &self.head,
-            inner: self.head.chunk_querier(mint, maxt),
-        };
+        let head = self.head.chunk_querier(mint, maxt);
         let mut queriers: Vec<Box<dyn ChunkQuerier + '_>> = self
             .snapshot()
             .iter()
@@ -493,7 +490,6 @@ impl DbBlocks {
             let q = head.chunk_querier(mint, maxt - 1);
             let mut set = q.select(true, None, &[Matcher::equal("", "")]);
             let mut source = HeadSeries {
-                head,
                 set: &mut *set,
                 mint,
                 maxt: maxt - 1,
@@ -660,29 +656,21 @@ fn head_symbols(head: &Head) -> Vec<String> {
 }
 
 /// The head's series as a block series source over `[mint, maxt]`:
-/// chunks copied as they are, re-encoded where the range or a deletion
-/// cuts into them.
-struct HeadSeries<'h, 's, 'a> {
-    head: &'h Head,
+/// chunks copied as they are, re-encoded where the range cuts into them
+/// (the head's chunk querier has applied its deletions already).
+struct HeadSeries<'s, 'a> {
     set: &'s mut (dyn aion_storage::ChunkSeriesSet<'a> + 'a),
     mint: i64,
     maxt: i64,
 }
 
-impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, '_, 'a> {
+impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, 'a> {
     fn next_series(&mut self) -> Option<Result<BlockSeries<'static>>> {
         loop {
             let mut s = match self.set.next()? {
                 Ok(s) => s,
                 Err(e) => return Some(Err(e.into())),
             };
-            let deleted = self.head.deleted_intervals(&s.labels).map(|(_, ivs)| {
-                let mut d = Intervals::default();
-                for i in ivs {
-                    d.add(Interval::new(i.mint, i.maxt));
-                }
-                d
-            });
             let mut chunks = Vec::new();
             while let Some(c) = s.chunks.next() {
                 let c = match c {
@@ -692,12 +680,7 @@ impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, '_, 'a> {
                 if c.max_time < self.mint || c.min_time > self.maxt {
                     continue;
                 }
-                let cut = c.min_time < self.mint
-                    || c.max_time > self.maxt
-                    || deleted
-                        .as_ref()
-                        .is_some_and(|d| d.overlaps(c.min_time, c.max_time));
-                if !cut {
+                if c.min_time >= self.mint && c.max_time <= self.maxt {
                     chunks.push(crate::chunks::SeriesChunk {
                         min_time: c.min_time,
                         max_time: c.max_time,
@@ -706,12 +689,8 @@ impl<'a> BlockSeriesSource<'static> for HeadSeries<'_, '_, 'a> {
                     });
                     continue;
                 }
-                match crate::block::reencode_without(
-                    c.encoding,
-                    c.data,
-                    self.mint,
-                    self.maxt,
-                    deleted.as_ref(),
+                match crate::chunks::reencode_without(
+                    c.encoding, c.data, self.mint, self.maxt, None,
                 ) {
                     Ok(Some(c)) => chunks.push(c),
                     Ok(None) => {}
@@ -753,95 +732,6 @@ impl aion_storage::LabelQuerier for DbQuerier<'_> {
 
     fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_names(matchers)
-    }
-}
-
-/// The head's chunk querier with the head's deletions applied (chunks a
-/// deletion cuts into re-encoded without the deleted samples).
-struct HeadChunksWithDeletions<'h> {
-    head: &'h Head,
-    inner: crate::head::HeadChunkQuerier<'h>,
-}
-
-impl ChunkQuerier for HeadChunksWithDeletions<'_> {
-    fn select<'b>(
-        &'b self,
-        sorted: bool,
-        hints: Option<&SelectHints>,
-        matchers: &[Matcher],
-    ) -> Box<dyn ChunkSeriesSet<'b> + 'b> {
-        let set = self.inner.select(sorted, hints, matchers);
-        Box::new(DeletionFilter {
-            head: self.head,
-            set,
-        })
-    }
-}
-
-impl aion_storage::LabelQuerier for HeadChunksWithDeletions<'_> {
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
-        self.inner.label_values(name, matchers)
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
-        self.inner.label_names(matchers)
-    }
-}
-
-struct DeletionFilter<'b> {
-    head: &'b Head,
-    set: Box<dyn ChunkSeriesSet<'b> + 'b>,
-}
-
-impl<'b> ChunkSeriesSet<'b> for DeletionFilter<'b> {
-    fn next(&mut self) -> Option<aion_storage::Result<aion_storage::ChunkSeries<'b>>> {
-        loop {
-            let mut s = match self.set.next()? {
-                Ok(s) => s,
-                Err(e) => return Some(Err(e)),
-            };
-            let Some((_, ivs)) = self.head.deleted_intervals(&s.labels) else {
-                return Some(Ok(s));
-            };
-            let mut deleted = Intervals::default();
-            for i in ivs {
-                deleted.add(Interval::new(i.mint, i.maxt));
-            }
-            let mut chunks = Vec::new();
-            while let Some(c) = s.chunks.next() {
-                let c = match c {
-                    Ok(c) => c,
-                    Err(e) => return Some(Err(e)),
-                };
-                if !deleted.overlaps(c.min_time, c.max_time) {
-                    chunks.push(crate::chunks::SeriesChunk {
-                        min_time: c.min_time,
-                        max_time: c.max_time,
-                        encoding: c.encoding,
-                        data: std::borrow::Cow::Owned(c.data.to_vec()),
-                    });
-                    continue;
-                }
-                match crate::block::reencode_without(
-                    c.encoding,
-                    c.data,
-                    i64::MIN,
-                    i64::MAX,
-                    Some(&deleted),
-                ) {
-                    Ok(Some(c)) => chunks.push(c),
-                    Ok(None) => {}
-                    Err(e) => return Some(Err(e.into())),
-                }
-            }
-            if chunks.is_empty() {
-                continue;
-            }
-            return Some(Ok(aion_storage::ChunkSeries {
-                labels: s.labels,
-                chunks: Box::new(aion_storage::VecChunks::new(chunks)),
-            }));
-        }
     }
 }
 
