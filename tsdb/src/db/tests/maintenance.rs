@@ -161,8 +161,13 @@ fn background_compaction_runs_beside_appends_and_queries() {
             committed.store(t, Ordering::Release);
             t += STEP;
         }
-        // Give the thread a few rounds after the last append.
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Give the thread rounds after the last append until it has
+        // caught up: on a loaded machine one round (fsyncs included) can
+        // take longer than a fixed pause.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while db.blocks().len() < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         done.store(true, Ordering::Release);
     });
     assert!(
