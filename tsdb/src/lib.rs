@@ -4,8 +4,7 @@
 //!
 //! | module | concept |
 //! |---|---|
-//! | [`Db`] (`db.rs`) | a data directory: lock, open/close, head and blocks |
-//! | `db_blocks.rs` | the Db's blocks: merged queries, persistence, compaction, retention, deletion |
+//! | [`Db`] (`db/`) | a data directory: lock, open/close, the block set, merged queries, head persistence, compaction, retention, deletion |
 //! | [`Options`] | Prometheus's defaults |
 //! | [`head`] | in-memory series, appending, isolation, WAL replay, truncation |
 //! | [`backfill`] | blocks straight from samples (`promtool tsdb create-blocks-from`) |
@@ -20,7 +19,6 @@ pub mod block;
 pub mod chunks;
 pub mod compact;
 mod db;
-mod db_blocks;
 mod error;
 mod failpoint;
 mod fsutil;
@@ -32,8 +30,7 @@ mod options;
 pub mod textparse;
 
 pub use aion_chunkenc::{SampleIterator, ValueType};
-pub use db::Db;
-pub use db_blocks::{CompactProgress, CompactReport, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
+pub use db::{CompactProgress, CompactReport, Db, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
 pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};
 pub use options::{

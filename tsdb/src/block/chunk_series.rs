@@ -5,14 +5,13 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender, XorIterator};
 use aion_index::postings::BoxPostings;
 use aion_index::{postings_for_matchers, ChunkMeta};
 use aion_model::{Labels, Matcher};
 
 use super::reader::Block;
-use super::tombstones::{Intervals, Tombstones};
-use crate::chunks::SeriesChunk;
+use super::tombstones::Tombstones;
+use crate::chunks::{reencode_without, SeriesChunk};
 use crate::{Error, Result};
 
 /// A series with its chunks: in time order, non-overlapping, each either
@@ -168,40 +167,4 @@ impl<'a> BlockChunkSeriesSet<'a> {
         }
         Ok(None)
     }
-}
-
-/// Re-encodes a chunk keeping only samples in `[mint, maxt]` not in
-/// `deleted`; `None` if nothing is left.
-pub(crate) fn reencode_without(
-    encoding: Encoding,
-    data: &[u8],
-    mint: i64,
-    maxt: i64,
-    deleted: Option<&Intervals>,
-) -> Result<Option<SeriesChunk<Cow<'static, [u8]>>>> {
-    if encoding != Encoding::Xor {
-        return Err(aion_chunkenc::Error::UnsupportedEncoding { encoding }.into());
-    }
-    let mut it = XorIterator::new(data);
-    let mut app = XorAppender::new();
-    let (mut first, mut last) = (None, 0);
-    while it.next() == ValueType::Float {
-        let (t, v) = it.at();
-        if t < mint || t > maxt || deleted.is_some_and(|d| d.contains(t)) {
-            continue;
-        }
-        app.append(t, v)
-            .map_err(|_| Error::Writer("re-encoded chunk exceeds 65535 samples".into()))?;
-        first.get_or_insert(t);
-        last = t;
-    }
-    if let Some(e) = it.error() {
-        return Err(e.clone().into());
-    }
-    Ok(first.map(|first| SeriesChunk {
-        min_time: first,
-        max_time: last,
-        encoding: Encoding::Xor,
-        data: Cow::Owned(app.bytes().to_vec()),
-    }))
 }

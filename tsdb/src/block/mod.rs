@@ -23,7 +23,6 @@ mod tombstones;
 mod writer;
 
 pub use chunk_querier::BlockChunkQuerier;
-pub(crate) use chunk_series::reencode_without;
 pub use chunk_series::{BlockChunkSeriesSet, BlockSeries, BlockSeriesSource};
 pub use meta::{
     parse_ulid, BlockDesc, BlockMeta, BlockStats, CompactionMeta, ThanosFile, ThanosMeta,

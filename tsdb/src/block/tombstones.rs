@@ -1,5 +1,6 @@
-//! Deletion marks: a block's `tombstones` file (NOTES.md §6) and the
-//! interval sets queries filter samples with.
+//! Deletion marks: a block's `tombstones` file (NOTES.md §6). The
+//! intervals are the WAL's ([`Interval`], [`Intervals`]): one deletion
+//! type for head and blocks.
 //!
 //! ```text
 //! be32 magic 0x0130BA30 | u8 version 1
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use aion_index::SeriesRef;
+pub use aion_wal::record::{Interval, Intervals};
 
 use crate::{Error, Result};
 use aion_model::encoding::{put_uvarint, put_varint, uvarint, varint};
@@ -21,98 +23,6 @@ const MAGIC: u32 = 0x0130_BA30;
 const FORMAT_V1: u8 = 1;
 /// Magic, version byte and CRC: an empty file's 9 bytes.
 const MIN_LEN: usize = 4 + 1 + 4;
-
-/// A closed time interval `[mint, maxt]` (ms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Interval {
-    /// First deleted timestamp.
-    pub mint: i64,
-    /// Last deleted timestamp.
-    pub maxt: i64,
-}
-
-impl Interval {
-    /// `[mint, maxt]`.
-    pub fn new(mint: i64, maxt: i64) -> Self {
-        Interval { mint, maxt }
-    }
-
-    /// Whether `t` lies in the interval.
-    pub fn contains(&self, t: i64) -> bool {
-        self.mint <= t && t <= self.maxt
-    }
-}
-
-/// Sorted, non-overlapping, non-adjacent intervals: a series' deleted time
-/// ranges.
-///
-/// ```
-/// use aion_tsdb::block::{Interval, Intervals};
-/// let mut d = Intervals::default();
-/// d.add(Interval::new(10, 20));
-/// d.add(Interval::new(30, 40));
-/// d.add(Interval::new(21, 29)); // adjacent on both sides: one interval
-/// assert_eq!(d.as_slice(), [Interval::new(10, 40)]);
-/// assert!(d.contains(25) && !d.contains(41));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Intervals(Vec<Interval>);
-
-impl Intervals {
-    /// Adds `n`, merging it with every interval it overlaps or touches
-    /// (timestamps are discrete, so `[1,2]` and `[3,4]` become `[1,4]`).
-    pub fn add(&mut self, n: Interval) {
-        if n.mint > n.maxt {
-            return;
-        }
-        let v = &mut self.0;
-        // First interval that ends at or after n.mint - 1.
-        let lo = v.partition_point(|i| i.maxt.saturating_add(1) < n.mint);
-        // First interval that starts after n.maxt + 1.
-        let hi = v.partition_point(|i| i.mint <= n.maxt.saturating_add(1));
-        if lo >= hi {
-            v.insert(lo, n);
-            return;
-        }
-        let merged = Interval::new(n.mint.min(v[lo].mint), n.maxt.max(v[hi - 1].maxt));
-        v.splice(lo..hi, std::iter::once(merged));
-    }
-
-    /// Whether `t` is deleted.
-    pub fn contains(&self, t: i64) -> bool {
-        let i = self.0.partition_point(|iv| iv.maxt < t);
-        self.0.get(i).is_some_and(|iv| iv.contains(t))
-    }
-
-    /// Whether all of `[mint, maxt]` is deleted.
-    pub fn covers(&self, mint: i64, maxt: i64) -> bool {
-        let i = self.0.partition_point(|iv| iv.maxt < mint);
-        self.0
-            .get(i)
-            .is_some_and(|iv| iv.mint <= mint && maxt <= iv.maxt)
-    }
-
-    /// Whether any of `[mint, maxt]` is deleted.
-    pub fn overlaps(&self, mint: i64, maxt: i64) -> bool {
-        let i = self.0.partition_point(|iv| iv.maxt < mint);
-        self.0.get(i).is_some_and(|iv| iv.mint <= maxt)
-    }
-
-    /// The intervals, sorted.
-    pub fn as_slice(&self) -> &[Interval] {
-        &self.0
-    }
-
-    /// Whether nothing is deleted.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Number of intervals.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-}
 
 /// The deleted intervals of a block's series, by series reference.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -308,34 +218,7 @@ mod tests {
         assert_eq!(Tombstones::decode(&t.encode(), Path::new("t")).unwrap(), t);
     }
 
-    fn naive_contains(ivs: &[(i64, i64)], t: i64) -> bool {
-        ivs.iter().any(|&(a, b)| a <= t && t <= b)
-    }
-
     proptest! {
-        #[test]
-        fn intervals_match_a_naive_set(
-            ivs in prop::collection::vec((-50i64..50, 0i64..20), 0..12),
-            probes in prop::collection::vec(-60i64..80, 0..40),
-        ) {
-            let ivs: Vec<(i64, i64)> = ivs.into_iter().map(|(a, l)| (a, a + l)).collect();
-            let mut d = Intervals::default();
-            for &(a, b) in &ivs {
-                d.add(Interval::new(a, b));
-            }
-            // Sorted, disjoint, not adjacent.
-            for w in d.as_slice().windows(2) {
-                prop_assert!(w[0].maxt + 1 < w[1].mint);
-            }
-            for t in probes {
-                prop_assert_eq!(d.contains(t), naive_contains(&ivs, t));
-                let covered = (t..t + 3).all(|x| naive_contains(&ivs, x));
-                prop_assert_eq!(d.covers(t, t + 2), covered);
-                let any = (t..t + 3).any(|x| naive_contains(&ivs, x));
-                prop_assert_eq!(d.overlaps(t, t + 2), any);
-            }
-        }
-
         #[test]
         fn decode_never_panics(b: Vec<u8>) {
             let _ = Tombstones::decode(&b, Path::new("t"));

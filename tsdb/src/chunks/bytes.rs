@@ -12,7 +12,50 @@ use std::sync::Arc;
 
 use aion_chunkenc::{SampleIterator, ValueType, XorIterator};
 
-use super::head_file::ChunkFile;
+/// One `chunks_head/` file, mapped read-only (or, for a read-only open or
+/// a file not yet on disk, held in memory): the storage a
+/// [`ChunkBytes::File`] handle keeps alive.
+pub struct ChunkFile {
+    seq: u32,
+    data: FileData,
+}
+
+enum FileData {
+    Mapped(memmap2::Mmap),
+    Memory(Box<[u8]>),
+}
+
+impl ChunkFile {
+    /// File number `seq` read through the mapping `map`.
+    pub(crate) fn mapped(seq: u32, map: memmap2::Mmap) -> Self {
+        ChunkFile {
+            seq,
+            data: FileData::Mapped(map),
+        }
+    }
+
+    /// File number `seq` held in memory.
+    pub(crate) fn in_memory(seq: u32, data: Box<[u8]>) -> Self {
+        ChunkFile {
+            seq,
+            data: FileData::Memory(data),
+        }
+    }
+
+    /// The number in the file's name.
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// The file's mapped bytes. For the file being written, only the part
+    /// already flushed may be read.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.data {
+            FileData::Mapped(m) => m,
+            FileData::Memory(b) => b,
+        }
+    }
+}
 
 /// The data of one chunk (after its encoding byte), held alive by its
 /// handle.

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use super::bytes::ChunkBytes;
+pub use super::bytes::ChunkFile;
 use crate::{Error, Result};
+use aion_model::encoding::{be64_at, put_uvarint, uvarint};
 
 /// Magic number at the start of every head chunk file.
 pub const HEAD_CHUNK_FILE_MAGIC: u32 = 0x0130_BC91;
@@ -62,29 +64,6 @@ impl HeadChunkRef {
     /// Byte offset of the record in the file.
     pub fn offset(self) -> u32 {
         self.0 as u32
-    }
-}
-
-/// One chunk file, mapped read-only (or, for a read-only open, held in
-/// memory).
-pub struct ChunkFile {
-    seq: u32,
-    data: FileData,
-}
-
-enum FileData {
-    Mapped(memmap2::Mmap),
-    Memory(Box<[u8]>),
-}
-
-impl ChunkFile {
-    /// The file's mapped bytes. For the file being written, only the part
-    /// already flushed may be read.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        match &self.data {
-            FileData::Mapped(m) => m,
-            FileData::Memory(b) => b,
-        }
     }
 }
 
@@ -147,36 +126,10 @@ fn file_name(seq: u32) -> String {
     format!("{seq:06}")
 }
 
-/// Writes `v` as a uvarint into `buf`; returns its length.
-fn put_uvarint(buf: &mut [u8; 10], mut v: u64) -> usize {
-    let mut i = 0;
-    while v >= 0x80 {
-        buf[i] = v as u8 | 0x80;
-        v >>= 7;
-        i += 1;
-    }
-    buf[i] = v as u8;
-    i + 1
-}
-
-fn get_uvarint(b: &[u8]) -> Option<(u64, usize)> {
-    let mut v = 0u64;
-    for (i, &x) in b.iter().enumerate().take(10) {
-        if i == 9 && x > 1 {
-            return None;
-        }
-        v |= u64::from(x & 0x7f) << (7 * i);
-        if x < 0x80 {
-            return Some((v, i + 1));
-        }
-    }
-    None
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(a)
+/// Bytes `v` takes as a uvarint, so a record's size is known before it is
+/// written.
+fn uvarint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 /// A parsed record: where its parts are within the bytes given.
@@ -203,15 +156,17 @@ fn parse_record(b: &[u8], at: usize, end: usize) -> std::result::Result<Option<R
             end - at
         ));
     }
-    let series_ref = be64(b, at);
-    let min_time = be64(b, at + 8) as i64;
-    let max_time = be64(b, at + 16) as i64;
+    // In bounds: at least MAX_RECORD_META_SIZE bytes are left.
+    let field = |off: usize| be64_at(b, at + off).unwrap_or(0);
+    let series_ref = field(0);
+    let min_time = field(8) as i64;
+    let max_time = field(16) as i64;
     if series_ref == 0 && min_time == 0 && max_time == 0 {
         return Ok(None);
     }
     let encoding = b[at + 24];
     let (len, n) =
-        get_uvarint(&b[at + 25..end]).ok_or_else(|| "unreadable chunk length".to_string())?;
+        uvarint(&b[at + 25..end]).ok_or_else(|| "unreadable chunk length".to_string())?;
     let data_start = at + 25 + n;
     let data_end = usize::try_from(len)
         .ok()
@@ -348,12 +303,11 @@ impl HeadChunkStore {
                 }
                 continue;
             }
-            let data = if len == 0 {
-                FileData::Memory(Box::new([]))
+            let cf = if len == 0 {
+                ChunkFile::in_memory(seq, Box::new([]))
             } else {
-                FileData::Mapped(map_file(&file, len, &path)?)
+                ChunkFile::mapped(seq, map_file(&file, len, &path)?)
             };
-            let cf = ChunkFile { seq, data };
             if is_last && cf.bytes()[..4] == [0, 0, 0, 0] {
                 if !read_only {
                     drop(cf);
@@ -396,7 +350,7 @@ impl HeadChunkStore {
     ) -> std::result::Result<(), StoreCorruption> {
         let files: Vec<Arc<ChunkFile>> = self.files.read().values().cloned().collect();
         for cf in files {
-            scan_file(cf.seq, cf.bytes(), &mut f)?;
+            scan_file(cf.seq(), cf.bytes(), &mut f)?;
         }
         Ok(())
     }
@@ -436,8 +390,7 @@ impl HeadChunkStore {
                 std::io::Error::other("an earlier write failed; reopen the database"),
             ));
         }
-        let mut varint = [0u8; 10];
-        let varint_len = put_uvarint(&mut varint, data.len() as u64);
+        let varint_len = uvarint_len(data.len() as u64);
         let size = (25 + varint_len + data.len() + 4) as u64;
         if w.seq == 0 || w.cut_next || w.offset + size > MAX_HEAD_CHUNK_FILE_SIZE {
             self.cut(&mut w)?;
@@ -448,7 +401,7 @@ impl HeadChunkStore {
         w.buf.extend_from_slice(&min_time.to_be_bytes());
         w.buf.extend_from_slice(&max_time.to_be_bytes());
         w.buf.push(encoding);
-        w.buf.extend_from_slice(&varint[..varint_len]);
+        put_uvarint(&mut w.buf, data.len() as u64);
         w.buf.extend_from_slice(data);
         let crc = crc32c::crc32c(&w.buf[start..]);
         w.buf.extend_from_slice(&crc.to_be_bytes());
@@ -502,13 +455,9 @@ impl HeadChunkStore {
             file.write_all(&header)
                 .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
             let map = map_file(&file, MAX_HEAD_CHUNK_FILE_SIZE as usize, &path)?;
-            self.files.write().insert(
-                seq,
-                Arc::new(ChunkFile {
-                    seq,
-                    data: FileData::Mapped(map),
-                }),
-            );
+            self.files
+                .write()
+                .insert(seq, Arc::new(ChunkFile::mapped(seq, map)));
             w.file = Some(file);
             w.buf.clear();
             w.flushed = FILE_HEADER_SIZE as u64;
@@ -529,13 +478,9 @@ impl HeadChunkStore {
         }
         if self.in_memory {
             let data = std::mem::take(&mut w.buf).into_boxed_slice();
-            self.files.write().insert(
-                w.seq,
-                Arc::new(ChunkFile {
-                    seq: w.seq,
-                    data: FileData::Memory(data),
-                }),
-            );
+            self.files
+                .write()
+                .insert(w.seq, Arc::new(ChunkFile::in_memory(w.seq, data)));
             self.active_seq.store(0, Ordering::Release);
             w.seq = 0;
             return Ok(());
@@ -661,7 +606,7 @@ impl HeadChunkStore {
         let bytes = files
             .values()
             .map(|f| {
-                if f.seq == active {
+                if f.seq() == active {
                     self.flushed.load(Ordering::Acquire)
                 } else {
                     f.bytes().len() as u64
@@ -675,6 +620,24 @@ impl HeadChunkStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uvarint_len_is_what_put_uvarint_writes() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut b = Vec::new();
+            put_uvarint(&mut b, v);
+            assert_eq!(uvarint_len(v), b.len(), "{v}");
+        }
+    }
 
     fn chunk_data(i: u8) -> Vec<u8> {
         let mut app = aion_chunkenc::XorAppender::new();

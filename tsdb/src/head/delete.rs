@@ -1,8 +1,9 @@
 //! Deleting head samples: tombstones logged to the WAL and applied by
-//! queries at once (Prometheus's `Head.Delete`).
+//! queries at once (Prometheus's `Head.Delete`). Both head queriers apply
+//! them, from the series snapshot (`querier.rs`).
 
-use aion_index::{postings_for_matchers, SeriesRef};
-use aion_model::{Labels, Matcher};
+use aion_index::postings_for_matchers;
+use aion_model::Matcher;
 use aion_wal::record::{self, Interval, Tombstone};
 
 use super::Head;
@@ -50,22 +51,8 @@ impl Head {
         }
         let mut map = self.tombstones.write();
         for t in &stones {
-            let ivs = map.entry(t.r#ref).or_default();
-            ivs.push(t.interval);
-            ivs.sort_by_key(|i| (i.mint, i.maxt));
+            map.entry(t.r#ref).or_default().add(t.interval);
         }
         Ok(stones.len())
-    }
-
-    /// The deleted intervals of the head series `labels`, if any.
-    pub(crate) fn deleted_intervals(&self, labels: &Labels) -> Option<(SeriesRef, Vec<Interval>)> {
-        let ts = self.tombstones.read();
-        if ts.is_empty() {
-            return None;
-        }
-        let s = self
-            .series
-            .get_by_hash(super::series::labels_hash(labels), labels)?;
-        ts.get(&s.series_ref).map(|i| (s.series_ref, i.clone()))
     }
 }

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use aion_index::postings::MemPostings;
 use aion_index::SeriesRef;
 use aion_model::Labels;
-use aion_wal::record::Interval;
+use aion_wal::record::Intervals;
 use aion_wal::Wal;
 use parking_lot::{Mutex, RwLock};
 
@@ -96,7 +96,7 @@ pub struct Head {
     pub(crate) truncations: AtomicU64,
     pub(crate) counters: HeadCounters,
     /// Deleted time ranges by series (from WAL tombstone records).
-    pub(crate) tombstones: RwLock<HashMap<SeriesRef, Vec<Interval>>>,
+    pub(crate) tombstones: RwLock<HashMap<SeriesRef, Intervals>>,
     buffers: Mutex<Vec<appender::Buffers>>,
     /// Minimum valid times of append batches in progress (with counts), so
     /// block persistence can wait for batches that may still append into

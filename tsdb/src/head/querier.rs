@@ -4,22 +4,28 @@
 //! [`HeadIndex`]). Each selected series is *snapshotted* under its lock
 //! when the set reaches it: the chunks overlapping the range, resolved to
 //! byte handles that keep their files alive (so truncation cannot pull a
-//! chunk away mid-query), a copy of the open chunk, and the isolation
-//! bound of the query. Samples are then decoded lazily without any lock.
+//! chunk away mid-query), a copy of the open chunk, the isolation bound of
+//! the query and the series' deleted intervals. Samples are then decoded
+//! lazily without any lock.
+//!
+//! Deletions are applied here, once, for both queriers: the snapshot drops
+//! chunks a deletion covers; the sample iterator skips deleted samples;
+//! for chunk readers, who get bytes as they are, chunks a deletion (or the
+//! isolation bound) cuts into are re-encoded without those samples.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
 
-use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender};
+use aion_chunkenc::{Encoding, SampleIterator, ValueType};
 use aion_index::postings::{BoxPostings, Postings};
 use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
 use aion_model::Matcher;
-use aion_wal::record::Interval;
+use aion_wal::record::Intervals;
 
 use super::isolation::{visible_max_time, ReadView};
 use super::series::MemSeries;
 use super::Head;
-use crate::chunks::{ChunkBytes, OwnedChunkIterator};
+use crate::chunks::{reencode_without, ChunkBytes, OwnedChunkIterator};
 use crate::Result;
 use aion_storage::ErrorSeriesSet;
 use aion_storage::{
@@ -40,17 +46,20 @@ struct Snapshot {
     /// Newest time the query may see (its range end, or the isolation
     /// bound if earlier).
     maxt: i64,
-    deleted: Vec<Interval>,
+    /// The series' deleted time ranges.
+    deleted: Intervals,
 }
 
-/// How the open chunk enters a snapshot.
+/// Who reads a snapshot, and so how its chunks are cut.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum OpenChunkCopy {
-    /// Copied whole; the reader stops at the snapshot's `maxt`.
-    Whole,
-    /// Re-encoded without samples after the isolation bound (for raw
-    /// chunk readers, who get the bytes as they are).
-    Visible,
+enum ReadAs {
+    /// A sample iterator: chunks are kept whole; the iterator stops at the
+    /// snapshot's `maxt` and skips deleted samples.
+    Samples,
+    /// A raw chunk reader, who gets the bytes as they are: chunks holding
+    /// samples past the isolation bound or deleted samples are re-encoded
+    /// without them.
+    Chunks,
 }
 
 impl Head {
@@ -88,7 +97,7 @@ impl Head {
         mint: i64,
         maxt: i64,
         epoch: u64,
-        open_copy: OpenChunkCopy,
+        read: ReadAs,
     ) -> Result<Option<Snapshot>> {
         let st = s.state.lock();
         let bound = visible_max_time(&st, epoch);
@@ -110,51 +119,71 @@ impl Head {
         }
         if let Some(c) = &st.open {
             if c.max_time != i64::MIN && c.max_time >= mint && c.min_time <= maxt {
-                let (bytes, max_time) = if open_copy == OpenChunkCopy::Visible && c.max_time > bound
-                {
-                    let mut app = XorAppender::new();
-                    let mut it = c.app.iter();
-                    let mut last = i64::MIN;
-                    while it.next() == ValueType::Float {
-                        let (t, v) = it.at();
-                        if t > bound {
-                            break;
-                        }
-                        // Re-encoding samples just decoded cannot fail.
-                        let _ = app.append(t, v);
-                        last = t;
-                    }
-                    (Arc::<[u8]>::from(app.bytes()), last)
-                } else {
-                    (Arc::<[u8]>::from(c.app.bytes()), c.max_time)
-                };
-                if max_time != i64::MIN {
-                    chunks.push(SnapChunk {
-                        min_time: c.min_time,
-                        max_time,
-                        bytes: ChunkBytes::Heap(bytes),
-                    });
-                }
+                chunks.push(SnapChunk {
+                    min_time: c.min_time,
+                    max_time: c.max_time,
+                    bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
+                });
             }
         }
         drop(st);
-        if chunks.is_empty() {
-            return Ok(None);
-        }
         let deleted = {
             let ts = self.tombstones.read();
             if ts.is_empty() {
-                Vec::new()
+                Intervals::default()
             } else {
                 ts.get(&s.series_ref).cloned().unwrap_or_default()
             }
         };
+        if !deleted.is_empty() {
+            chunks.retain(|c| !deleted.covers(c.min_time, c.max_time));
+        }
+        if read == ReadAs::Chunks {
+            cut_to_visible(&mut chunks, bound, &deleted)?;
+        }
+        if chunks.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(Snapshot {
             chunks,
             maxt,
             deleted,
         }))
     }
+}
+
+/// Re-encodes the chunks holding samples after `bound` or in `deleted`
+/// without them, dropping chunks left empty.
+fn cut_to_visible(chunks: &mut Vec<SnapChunk>, bound: i64, deleted: &Intervals) -> Result<()> {
+    let mut i = 0;
+    while i < chunks.len() {
+        let c = &chunks[i];
+        if c.max_time <= bound && !deleted.overlaps(c.min_time, c.max_time) {
+            i += 1;
+            continue;
+        }
+        let kept = reencode_without(
+            Encoding::Xor,
+            c.bytes.as_slice(),
+            i64::MIN,
+            bound,
+            Some(deleted),
+        )?;
+        match kept {
+            Some(k) => {
+                chunks[i] = SnapChunk {
+                    min_time: k.min_time,
+                    max_time: k.max_time,
+                    bytes: ChunkBytes::Heap(Arc::from(k.data.into_owned())),
+                };
+                i += 1;
+            }
+            None => {
+                chunks.remove(i);
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Queryable for Head {
@@ -283,7 +312,7 @@ impl<'b> HeadSeriesSet<'b> {
             let s = self.selected.next(q.head)?;
             match q
                 .head
-                .snapshot(&s, q.mint, q.maxt, q.view.epoch, OpenChunkCopy::Whole)
+                .snapshot(&s, q.mint, q.maxt, q.view.epoch, ReadAs::Samples)
             {
                 Ok(None) => continue,
                 Ok(Some(snap)) => {
@@ -310,7 +339,7 @@ pub(crate) struct HeadSeriesIterator {
     cur: Option<(OwnedChunkIterator, i64)>,
     mint: i64,
     maxt: i64,
-    deleted: Vec<Interval>,
+    deleted: Intervals,
     at: (i64, f64),
     positioned: bool,
     done: bool,
@@ -337,10 +366,6 @@ impl HeadSeriesIterator {
         self.positioned = false;
         self.cur = None;
         ValueType::None
-    }
-
-    fn is_deleted(&self, t: i64) -> bool {
-        self.deleted.iter().any(|iv| iv.mint <= t && t <= iv.maxt)
     }
 
     /// Moves to the first sample at or after `target` that lies within the
@@ -376,7 +401,7 @@ impl HeadSeriesIterator {
             if t > self.maxt {
                 return self.finish();
             }
-            if t < target || self.is_deleted(t) {
+            if t < target || self.deleted.contains(t) {
                 continue;
             }
             self.at = (t, v);
@@ -480,7 +505,7 @@ impl<'b> HeadChunkSeriesSet<'b> {
             let s = self.selected.next(q.head)?;
             match q
                 .head
-                .snapshot(&s, q.mint, q.maxt, q.view.epoch, OpenChunkCopy::Visible)
+                .snapshot(&s, q.mint, q.maxt, q.view.epoch, ReadAs::Chunks)
             {
                 Ok(None) => continue,
                 Ok(Some(snap)) => {

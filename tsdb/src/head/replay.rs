@@ -392,7 +392,7 @@ fn replay_wal(
                             report.unknown_series_refs += 1;
                             continue;
                         }
-                        map.entry(r).or_default().push(t.interval);
+                        map.entry(r).or_default().add(t.interval);
                         report.tombstones += 1;
                     }
                 }

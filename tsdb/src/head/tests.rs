@@ -384,12 +384,11 @@ fn head_stats_rank_cardinality() {
     assert!(st.heap_bytes > 0);
 }
 
-#[test]
-fn chunk_querier_yields_the_same_samples() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), Options::default()).unwrap();
-    let expect = fill(&db, 5, 0, 3 * 3_600_000, 30_000);
-    let q = db.chunk_querier(i64::MIN, i64::MAX).unwrap();
+/// Every sample the chunk queryable holds in `[mint, maxt]`, decoded from
+/// its chunks (checked to be in order, non-overlapping and within their
+/// stated bounds), by series.
+fn chunk_dump_of(q: &dyn ChunkQueryable, mint: i64, maxt: i64) -> Dump {
+    let q = q.chunk_querier(mint, maxt).unwrap();
     let mut set = q.select(true, None, &all());
     let mut got = Dump::new();
     while let Some(s) = set.next() {
@@ -409,11 +408,47 @@ fn chunk_querier_yields_the_same_samples() {
         }
         got.insert(s.labels.to_string(), v);
     }
-    assert_eq!(got, expect);
+    got
+}
+
+#[test]
+fn chunk_querier_yields_the_same_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let expect = fill(&db, 5, 0, 3 * 3_600_000, 30_000);
+    assert_eq!(chunk_dump_of(&db, i64::MIN, i64::MAX), expect);
+    let q = db.chunk_querier(i64::MIN, i64::MAX).unwrap();
     let names = q.label_names(&[]).unwrap();
     assert_eq!(names, vec!["__name__", "i", "job"]);
     let values = q.label_values("i", &[Matcher::equal("i", "3")]).unwrap();
     assert_eq!(values, vec!["3"]);
+}
+
+#[test]
+fn both_head_queriers_apply_the_head_s_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let mut expect = fill(&db, 3, 0, 3 * 3_600_000, 30_000);
+    let head = db.head();
+    // Inside chunks (some cut, some covered), twice on one series, and a
+    // whole series.
+    let cut = [(1, 1_000_000, 2_000_000), (1, 5_000_000, 9_000_000)];
+    for &(i, mint, maxt) in &cut {
+        let one = [Matcher::equal("i", i.to_string())];
+        assert_eq!(head.delete(mint, maxt, &one).unwrap(), 1);
+        expect
+            .get_mut(&series(i).to_string())
+            .unwrap()
+            .retain(|s| !(mint..=maxt).contains(&s.0));
+    }
+    head.delete(i64::MIN, i64::MAX, &[Matcher::equal("i", "2")])
+        .unwrap();
+    expect.remove(&series(2).to_string());
+    // The head itself, not the Db around it: no wrapper applies them.
+    let head: &crate::Head = head;
+    assert_eq!(dump_of(head, i64::MIN, i64::MAX, &all()), expect);
+    assert_eq!(chunk_dump_of(head, i64::MIN, i64::MAX), expect);
+    assert_eq!(chunk_dump_of(&db, i64::MIN, i64::MAX), expect);
 }
 
 #[test]

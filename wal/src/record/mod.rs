@@ -45,7 +45,7 @@ pub use metadata::{decode_metadata, encode_metadata, MetricType, RefMetadata};
 pub use mmap_markers::{decode_mmap_markers, encode_mmap_markers, RefMmapMarker};
 pub use samples::{decode_samples, encode_samples, encode_samples_v2, RefSample};
 pub use series::{decode_series, encode_series, RefSeries};
-pub use tombstones::{decode_tombstones, encode_tombstones, Interval, Tombstone};
+pub use tombstones::{decode_tombstones, encode_tombstones, Interval, Intervals, Tombstone};
 
 /// The type byte of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,19 +1,43 @@
-//! The database: a data directory, its lock, its head and its blocks
-//! (`db_blocks.rs`: block set, persistence, compaction, retention).
+//! The database: a data directory, its lock, its head and its blocks.
+//!
+//! | file | concept |
+//! |---|---|
+//! | `mod.rs` | [`Db`]: open (read-write or read-only), lock, close, the storage traits |
+//! | `blocks.rs` | the block set: opening block directories, quarantine, crash-safe changes |
+//! | `readers.rs` | the registry of open queries head truncation waits for |
+//! | `querier.rs` | [`DbQuerier`], [`DbChunkQuerier`]: blocks and head merged |
+//! | `persist.rs` | head ranges written to blocks, then dropped from the head |
+//! | `maintenance.rs` | compaction, retention, deletion, tombstone cleanup |
+//! | `background.rs` | the background compaction thread |
+//!
+//! Deletions are applied by each source itself (the head's queriers, a
+//! block's queriers), so nothing here filters them again.
+
+mod background;
+mod blocks;
+mod maintenance;
+mod persist;
+mod querier;
+mod readers;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aion_wal::Wal;
 
+pub use blocks::CORRUPTED_SUFFIX;
+pub use maintenance::{CompactProgress, CompactReport};
+pub use querier::{DbChunkQuerier, DbQuerier};
+
 use crate::block::Block;
-use crate::db_blocks::{
-    open_blocks, BackgroundCompaction, CompactProgress, CompactReport, DbBlocks,
-};
 use crate::head::{Appender, Head, HeadStats, ReplayReport};
 use crate::lockfile::LockFile;
 use crate::{Error, Options, Result};
 use aion_storage::{ChunkQuerier, ChunkQueryable, Querier, Queryable};
+use background::BackgroundCompaction;
+use blocks::{open_blocks, DbBlocks};
 
 /// An open data directory: the layout is Prometheus's (`wal/`,
 /// `chunks_head/`, `lock`), so a directory written by Prometheus opens
