@@ -4,8 +4,10 @@
 //! * [`parse`] / [`parse_with`] turn text into an [`Expr`];
 //! * [`Engine`] evaluates instant and range queries over any
 //!   [`aion_storage::Queryable`] into a [`Value`] with [`Annotations`];
-//! * [`json`] encodes results exactly as Prometheus's HTTP API does;
-//! * [`promqltest`] runs Prometheus's PromQL test scripts.
+//! * [`json`] encodes results exactly as Prometheus's HTTP API does.
+//!
+//! Prometheus's PromQL test scripts run against this engine with the
+//! separate harness crate `aion-promqltest`.
 //!
 //! ```
 //! use aion_promql::{parse, ast::{Expr, ValueType}};
@@ -36,7 +38,6 @@ pub mod ast;
 pub mod engine;
 pub mod json;
 pub mod parser;
-pub mod promqltest;
 pub mod value;
 
 pub use ast::Expr;

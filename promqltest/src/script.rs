@@ -1,10 +1,11 @@
 //! Parser of Prometheus's PromQL test scripts (`.test` files): `load`,
 //! `clear` and `eval` commands, the expanding series notation and the
-//! `expect` lines. See `shared/promql-tests/FORMAT.md`.
+//! `expect` lines, as `docs/promql-test-scripts.md` describes them.
 
 use aion_model::Labels;
 
-use crate::parser::{literals::unquote_bytes, parse_duration};
+use aion_promql::parser::parse_duration;
+use aion_promql::{parse, Expr};
 
 /// A script error: what is wrong and on which (1-based) line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -440,15 +441,23 @@ fn quoted(line: usize, s: &str) -> Result<(String, &str), ScriptError> {
     while i < bytes.len() {
         match bytes[i] {
             b'\\' if q != b'`' => i += 2,
-            c if c == q => {
-                let value =
-                    unquote_bytes(&s[..=i]).map_err(|e| ScriptError { line, message: e })?;
-                return Ok((String::from_utf8_lossy(&value).into_owned(), &s[i + 1..]));
-            }
+            c if c == q => return Ok((unquote(line, &s[..=i])?, &s[i + 1..])),
             _ => i += 1,
         }
     }
     err(line, format!("unterminated string in {s:?}"))
+}
+
+/// The value of one quoted string token, its escapes resolved exactly as
+/// the PromQL parser resolves them (the scripts quote label values as
+/// PromQL does), bytes that are not UTF-8 replaced by U+FFFD as in any
+/// label value.
+fn unquote(line: usize, token: &str) -> Result<String, ScriptError> {
+    match parse(token) {
+        Ok(Expr::String(lit)) => Ok(lit.value),
+        Ok(_) => err(line, format!("not a string: {token}")),
+        Err(e) => err(line, e.message),
+    }
 }
 
 /// A label set in selector syntax with equality matchers only
