@@ -33,6 +33,7 @@
 //! with them (`@st` lines).
 
 mod compare;
+mod numbers;
 pub mod script;
 mod storage;
 
