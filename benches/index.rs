@@ -5,9 +5,7 @@
 //!
 //! `cargo bench --bench index` (set `AION_BENCH_SERIES` for another size).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use aion::index::disk::{IndexFileReader, IndexFileWriter, WriterOptions};
@@ -16,35 +14,15 @@ use aion::index::{postings_for_matchers, ChunkMeta, MemIndex};
 use aion::model::{Labels, MatchType, Matcher};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
+
 /// Counts live and peak heap bytes so the bench can report memory.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: delegates to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc::new();
 
 fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
+    ALLOC.in_use()
 }
 
 const JOBS: [&str; 10] = [
@@ -287,8 +265,7 @@ fn memory_report(all: &[Labels]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index");
     let symbols = symbols_of(all);
-    let base = live();
-    PEAK.store(base, Ordering::Relaxed);
+    let base = ALLOC.reset_peak();
     let start = Instant::now();
     let bytes = write_index(&path, all, &symbols, WriterOptions::default());
     let secs = start.elapsed().as_secs_f64();
@@ -296,7 +273,7 @@ fn memory_report(all: &[Labels]) {
         "index write: {:.0} series/s, {} bytes on disk, peak heap above input {:.1} MiB",
         n as f64 / secs,
         bytes,
-        (PEAK.load(Ordering::Relaxed) - base) as f64 / (1 << 20) as f64
+        (ALLOC.peak() - base) as f64 / (1 << 20) as f64
     );
     let base = live();
     let r = IndexFileReader::open(&path).unwrap();

@@ -42,6 +42,10 @@ use progress::ProgressBar;
 mod query;
 #[path = "cli/warnings.rs"]
 mod warnings;
+// Shared with the benchmark examples: `aion bench` prints the peak RSS.
+#[path = "../tests/support/proc_status.rs"]
+mod proc_status;
+use proc_status::peak_rss_kb;
 
 #[derive(Parser)]
 #[command(
@@ -345,19 +349,6 @@ fn read_labels(path: &Path, n: usize) -> Result<Vec<Labels>, Failure> {
         }
     }
     Ok(out)
-}
-
-/// Peak resident set size of this process (kB), from `/proc`.
-fn peak_rss_kb() -> u64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn measure<T>(

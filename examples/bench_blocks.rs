@@ -29,12 +29,10 @@
 //! Peak RSS is the process's high-water mark (`VmHWM`), so run each mode
 //! in its own process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use aion::chunkenc::synthetic::{series, Shape};
@@ -44,35 +42,18 @@ use aion::tsdb::block::{Block, BlockMeta, BlockWriter, BlockWriterOptions, Ulid}
 use aion::tsdb::chunks::SeriesChunk;
 use aion::tsdb::compact::compact_blocks;
 
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
+#[path = "../tests/support/proc_status.rs"]
+mod proc_status;
+
+use proc_status::peak_rss_kb;
+
 /// Counts heap bytes in use and their peak, so the figures show the
 /// compaction's own memory apart from the mapped input files (which the
 /// kernel counts in RSS as they are read).
-struct CountingAlloc;
-
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) };
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static ALLOC: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc::new();
 
 const H: i64 = 3_600_000;
 /// A start aligned to 6 h, so each 2 h block is one block range and the
@@ -212,8 +193,7 @@ fn compact(dir: &Path) {
         .map(|p| Block::open(p).unwrap())
         .collect();
     let refs: Vec<&Block> = blocks.iter().collect();
-    let heap_before = IN_USE.load(Ordering::Relaxed);
-    PEAK.store(heap_before, Ordering::Relaxed);
+    let heap_before = ALLOC.reset_peak();
     let start = Instant::now();
     let meta = compact_blocks(dir, &refs, BlockWriterOptions::default())
         .unwrap()
@@ -222,7 +202,7 @@ fn compact(dir: &Path) {
     println!(
         "compaction_secs={secs:.2} peak_rss_kb={} peak_heap_kb={} series={} samples={}",
         peak_rss_kb(),
-        (PEAK.load(Ordering::Relaxed) - heap_before) / 1024,
+        (ALLOC.peak() - heap_before) / 1024,
         meta.stats.num_series,
         meta.stats.num_samples
     );
@@ -279,15 +259,4 @@ fn size(dir: &Path) {
         "bytes={bytes} samples={samples} bytes_per_sample={:.3}",
         bytes as f64 / samples.max(1) as f64
     );
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

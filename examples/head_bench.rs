@@ -13,53 +13,23 @@
 //! nothing: point it at a copy if the original must stay untouched (opening
 //! starts a new WAL segment).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use aion_model::Labels;
 use aion_tsdb::{Db, Options};
 
-/// The system allocator, counting live bytes.
-struct Counting;
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
+#[path = "../tests/support/proc_status.rs"]
+mod proc_status;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments,
-// which upholds `GlobalAlloc`'s contract; the counter has no effect on the
-// memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts live heap bytes, so `memory` is exact for this process.
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc::new();
 
 fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    proc_status::status_kb("self", field)
 }
 
 fn arg_value(args: &[String], name: &str) -> Option<String> {
@@ -104,7 +74,7 @@ fn memory(args: &[String]) {
     .expect("open");
     let labels: Vec<Labels> = (0..n).map(series_labels).collect();
     let labels_heap: usize = labels.iter().map(Labels::heap_bytes).sum();
-    let base = LIVE.load(Ordering::Relaxed);
+    let base = ALLOC.in_use();
     let start = Instant::now();
     let t0: i64 = 1_700_006_400_000; // a multiple of 2 h
     let threads = std::thread::available_parallelism().map_or(2, |p| p.get());
@@ -134,7 +104,7 @@ fn memory(args: &[String]) {
         }
     });
     let took = start.elapsed();
-    let live = LIVE.load(Ordering::Relaxed);
+    let live = ALLOC.in_use();
     let stats = db.head_stats(0);
     println!(
         "series={n} samples={} ingest_secs={:.1}",

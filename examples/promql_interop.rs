@@ -29,6 +29,8 @@
 
 #[path = "../tests/support/promql_interop.rs"]
 mod interop;
+#[path = "../tests/support/proc_status.rs"]
+mod proc_status;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -37,6 +39,7 @@ use std::time::{Duration, Instant};
 use aion::promql::{json, Engine, EngineOptions};
 use aion::tsdb::Db;
 use interop::{Dataset, Prometheus, T0};
+use proc_status::vm_hwm_kb;
 
 const USAGE: &str = "usage: promql_interop generate OUT [--series N] [--hours H]
        promql_interop promtool-blocks OM DIR
@@ -192,18 +195,6 @@ fn compare(dir: &Path, d: &Dataset) -> Result {
     } else {
         Err("mismatches".into())
     }
-}
-
-/// Peak RSS (kB) of process `pid` (`self` for this one).
-fn vm_hwm_kb(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! cargo run --release --example promqltest -- PATH...
+//! cargo run --release --example promqltest -- promqltest/tests/upstream
 //! ```
+//!
+//! The runner is the `aion-promqltest` harness crate; the test-script
+//! dialect it understands is described in `docs/promql-test-scripts.md`.
 //!
 //! Each PATH is a `.test` file or a folder of them. Every failing eval is
 //! printed with `file:line`, what was expected and what came back; skipped
@@ -14,8 +18,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aion::promql::promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
 use aion::promql::{Engine, EngineOptions};
+use aion_promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {

@@ -33,6 +33,10 @@ mod bstream;
 mod chunk;
 mod encoding;
 mod error;
+// The fuzz targets' property checks: a harness, not product API, so only
+// with the `fuzzing` feature (which `fuzz/Cargo.toml` turns on) and in
+// this crate's own tests (its proptests run the same checks on stable).
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 mod iterator;

@@ -6,5 +6,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    aion::chunkenc::fuzz::xor_chunk(data);
+    aion_chunkenc::fuzz::xor_chunk(data);
 });

@@ -6,5 +6,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    aion::tsdb::fuzz::head_chunk_file(data);
+    aion_tsdb::fuzz::head_chunk_file(data);
 });

@@ -6,9 +6,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aion::index::Labels;
+use aion::model::Labels;
 use aion::promql::{parse_with, Engine, EngineOptions, ParseOptions, Value};
-use aion::tsdb::MemStorage;
+use aion::storage::MemStorage;
 use libfuzzer_sys::fuzz_target;
 
 fn data() -> &'static MemStorage {

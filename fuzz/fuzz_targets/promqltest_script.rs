@@ -2,7 +2,7 @@
 //! naming a line; never a panic.
 #![no_main]
 
-use aion::promql::promqltest::parse_script;
+use aion_promqltest::parse_script;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -9,9 +9,11 @@
 //! | [`parser`] | text to a type-checked [`Expr`] ([`parse`], [`parse_with`]) |
 //! | [`engine`] | the streaming evaluator: [`Engine`] over any [`aion_storage::Queryable`], options, [`Annotations`] |
 //! | [`json`] | results encoded exactly as Prometheus's HTTP API does |
-//! | [`promqltest`] | runs Prometheus's PromQL test scripts |
 //!
 //! Each module uses only modules listed above it.
+//!
+//! Prometheus's PromQL test scripts run against this engine with the
+//! separate harness crate `aion-promqltest`.
 //!
 //! ```
 //! use aion_promql::{parse, ast::{Expr, ValueType}};
@@ -43,7 +45,6 @@ pub mod duration;
 pub mod engine;
 pub mod json;
 pub mod parser;
-pub mod promqltest;
 pub mod value;
 
 pub use ast::Expr;

@@ -22,6 +22,10 @@ mod db;
 mod error;
 mod failpoint;
 mod fsutil;
+// The fuzz targets' property checks: a harness, not product API, so only
+// with the `fuzzing` feature (which `fuzz/Cargo.toml` turns on) and in
+// this crate's own tests (its proptests run the same checks on stable).
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 pub mod head;

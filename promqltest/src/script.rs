@@ -1,10 +1,13 @@
 //! Parser of Prometheus's PromQL test scripts (`.test` files): `load`,
 //! `clear` and `eval` commands, the expanding series notation and the
-//! `expect` lines. See `shared/promql-tests/FORMAT.md`.
+//! `expect` lines, as `docs/promql-test-scripts.md` describes them.
 
 use aion_model::Labels;
 
-use crate::parser::{literals::unquote_bytes, parse_duration};
+use aion_promql::parser::parse_duration;
+use aion_promql::{parse, Expr};
+
+use crate::numbers::{number_prefix, parse_go_number};
 
 /// A script error: what is wrong and on which (1-based) line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -440,15 +443,23 @@ fn quoted(line: usize, s: &str) -> Result<(String, &str), ScriptError> {
     while i < bytes.len() {
         match bytes[i] {
             b'\\' if q != b'`' => i += 2,
-            c if c == q => {
-                let value =
-                    unquote_bytes(&s[..=i]).map_err(|e| ScriptError { line, message: e })?;
-                return Ok((String::from_utf8_lossy(&value).into_owned(), &s[i + 1..]));
-            }
+            c if c == q => return Ok((unquote(line, &s[..=i])?, &s[i + 1..])),
             _ => i += 1,
         }
     }
     err(line, format!("unterminated string in {s:?}"))
+}
+
+/// The value of one quoted string token, its escapes resolved exactly as
+/// the PromQL parser resolves them (the scripts quote label values as
+/// PromQL does), bytes that are not UTF-8 replaced by U+FFFD as in any
+/// label value.
+fn unquote(line: usize, token: &str) -> Result<String, ScriptError> {
+    match parse(token) {
+        Ok(Expr::String(lit)) => Ok(lit.value),
+        Ok(_) => err(line, format!("not a string: {token}")),
+        Err(e) => err(line, e.message),
+    }
 }
 
 /// A label set in selector syntax with equality matchers only
@@ -572,51 +583,6 @@ fn value_items(line: usize, s: &str) -> Result<Vec<&str>, ScriptError> {
     Ok(items)
 }
 
-/// A number at the start of `s` as series values write it (sign, digits
-/// with `_` separators, fraction, exponent, `Inf`, `NaN`), and the rest.
-fn number_prefix(s: &str) -> Option<(f64, &str)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        i += 1;
-    }
-    let lower = s[i..].to_ascii_lowercase();
-    for word in ["infinity", "inf", "nan"] {
-        if lower.starts_with(word) {
-            let end = i + word.len();
-            let text = &s[..end];
-            let v = text.to_ascii_lowercase().parse::<f64>().ok()?;
-            return Some((v, &s[end..]));
-        }
-    }
-    let digits_start = i;
-    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
-        i += 1;
-    }
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
-            i += 1;
-        }
-    }
-    if i == digits_start || (i == digits_start + 1 && b[digits_start] == b'.') {
-        return None;
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        let mut j = i + 1;
-        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
-            j += 1;
-        }
-        let exp_digits = b[j..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if exp_digits > 0 {
-            i = j + exp_digits;
-        }
-    }
-    let text: String = s[..i].chars().filter(|&c| c != '_').collect();
-    let v = text.parse::<f64>().ok()?;
-    Some((v, &s[i..]))
-}
-
 /// Most positions one line may expand to: far more than any test needs,
 /// few enough that a typo (`1x100000000000`) cannot exhaust memory.
 const MAX_POSITIONS: usize = 1 << 20;
@@ -703,61 +669,6 @@ fn expand_item(line: usize, item: &str, out: &mut Vec<SeqValue>) -> Result<(), S
         }
     }
     Ok(())
-}
-
-/// Go's `strconv.ParseInt(s, 0, 64)` then `ParseFloat(s, 64)`: how a bare
-/// expected-scalar line is read.
-pub(crate) fn parse_go_number(s: &str) -> Option<f64> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let int = |digits: &str, radix: u32| -> Option<f64> {
-        let clean: String = digits.chars().filter(|&c| c != '_').collect();
-        if clean.is_empty() {
-            return None;
-        }
-        let v = i64::from_str_radix(&clean, radix).ok()? as f64;
-        Some(if neg { -v } else { v })
-    };
-    let lower = body.to_ascii_lowercase();
-    let as_int = if let Some(h) = lower.strip_prefix("0x") {
-        int(h, 16)
-    } else if let Some(o) = lower.strip_prefix("0o") {
-        int(o, 8)
-    } else if let Some(b) = lower.strip_prefix("0b") {
-        int(b, 2)
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|c| c.is_ascii_digit())
-    {
-        int(&lower[1..], 8)
-    } else if !lower.is_empty() && lower.bytes().all(|c| c.is_ascii_digit()) {
-        int(&lower, 10)
-    } else {
-        None
-    };
-    if as_int.is_some() {
-        return as_int;
-    }
-    if s.contains('_') {
-        return None;
-    }
-    match lower.as_str() {
-        "inf" | "infinity" => {
-            return Some(if neg {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            })
-        }
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    if lower.contains("inf") || lower.contains("nan") {
-        return None;
-    }
-    let v: f64 = body.parse().ok()?;
-    Some(if neg { -v } else { v })
 }
 
 fn parse_eval(lines: &[String], start: usize) -> Result<(usize, EvalCmd), ScriptError> {
@@ -1028,156 +939,7 @@ fn split_word(s: &str) -> (&str, &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn values(s: &str) -> Vec<SeqValue> {
-        parse_series_line(1, &format!("m {s}")).unwrap().1
-    }
-
-    fn floats(s: &str) -> Vec<f64> {
-        values(s)
-            .into_iter()
-            .map(|v| match v {
-                SeqValue::Float(f) => f,
-                _ => f64::NEG_INFINITY,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn expansions() {
-        assert_eq!(floats("-2+4x3"), [-2.0, 2.0, 6.0, 10.0]);
-        assert_eq!(floats("1-2x4"), [1.0, -1.0, -3.0, -5.0, -7.0]);
-        assert_eq!(floats("7x2"), [7.0, 7.0, 7.0]);
-        assert_eq!(floats("1e3 2.5E-4 .5 1_000"), [1000.0, 2.5e-4, 0.5, 1000.0]);
-        assert_eq!(floats("1e+30x1"), [1e30, 1e30]);
-        assert_eq!(values("1 _x2 stale 4").len(), 5);
-        assert!(matches!(
-            values("_x3")[..],
-            [SeqValue::Omitted, SeqValue::Omitted, SeqValue::Omitted]
-        ));
-        let v = values("NaN Inf -Inf");
-        assert!(matches!(v[0], SeqValue::Float(f) if f.is_nan()));
-        assert_eq!(floats("Inf -Inf")[..], [f64::INFINITY, f64::NEG_INFINITY]);
-        let h = values("{{schema:0 sum:1 count:1}}x2 {{count:1}}+{{count:2}}x3 5");
-        assert_eq!(h.len(), 8);
-        assert_eq!(h[7], SeqValue::Float(5.0));
-    }
-
-    #[test]
-    fn huge_expansions_are_errors() {
-        assert!(parse_series_line(1, "m 1x100000000000").is_err());
-        assert!(parse_series_line(1, "m _x100000000000").is_err());
-        assert!(parse_script("load 1m\n  m@st 0x99999999999\n  m 1\n").is_err());
-    }
-
-    #[test]
-    fn labels() {
-        let (l, rest) = parse_labels(1, r#"m{a="x y", b='q'} 1"#).unwrap();
-        assert_eq!(l.to_string(), r#"{__name__="m", a="x y", b="q"}"#);
-        assert_eq!(rest, " 1");
-        let (l, _) = parse_labels(1, r#"{"my.metric", a="x",}"#).unwrap();
-        assert_eq!(l.get("__name__"), Some("my.metric"));
-        let (l, _) = parse_labels(1, "{}").unwrap();
-        assert!(l.is_empty());
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(parse_go_number("010"), Some(8.0));
-        assert_eq!(parse_go_number("0x10"), Some(16.0));
-        assert_eq!(parse_go_number("-1.5e3"), Some(-1500.0));
-        assert!(parse_go_number("NaN").unwrap().is_nan());
-        assert_eq!(parse_go_number("+Inf"), Some(f64::INFINITY));
-        assert_eq!(parse_go_number("foo 1"), None);
-        assert_eq!(parse_go_number("{} 1"), None);
-    }
-
-    #[test]
-    fn a_script() {
-        let text = r#"
-# a comment
-load 1m
-  m{a="1"} 0+1x2
-  m{a="1"} 5
-  s{a="1"}@st _ -30s
-  s{a="1"} 1 2
-
-eval instant at 1m m
-  expect no_warn
-  m{a="1"} 5
-
-eval range from 0 to 2m step 1m m
-  expect warn msg: PromQL warning: x
-  m{a="1"} 1 _ 3
-
-eval instant at 0 1
-  1
-
-eval_fail instant at 0 m
-  expected_fail_message boom
-"#;
-        let cmds = parse_script(text).unwrap();
-        assert_eq!(cmds.len(), 5);
-        let Command::Load(load) = &cmds[0] else {
-            panic!()
-        };
-        assert_eq!(load.series.len(), 2);
-        assert_eq!(load.series[0].samples, vec![(0, SeqValue::Float(5.0))]);
-        assert_eq!(
-            load.series[1].start_timestamps,
-            Some(vec![None, Some(30_000)])
-        );
-        let Command::Eval(e) = &cmds[1] else { panic!() };
-        assert!(e.no_warn);
-        assert_eq!(e.kind, EvalKind::Instant { at: 60_000 });
-        let Command::Eval(e) = &cmds[2] else { panic!() };
-        assert_eq!(e.warn.len(), 1);
-        assert_eq!(e.series[0].values.len(), 3);
-        let Command::Eval(e) = &cmds[3] else { panic!() };
-        assert_eq!(e.scalar, Some(1.0));
-        let Command::Eval(e) = &cmds[4] else { panic!() };
-        assert!(e.fail);
-        assert!(matches!(&e.fail_matches[0], TextMatch::Exact(m) if m == "boom"));
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod proptests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn line() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just(String::new()),
-            Just("# comment".to_string()),
-            Just("clear".to_string()),
-            Just("load 1m".to_string()),
-            Just("load_with_nhcb 10s".to_string()),
-            Just("eval instant at 1m m".to_string()),
-            Just("eval range from 0 to 2m step 1m m".to_string()),
-            Just("eval_fail instant at 0 m".to_string()),
-            Just("  expect warn msg: x".to_string()),
-            Just("  expect fail regex: (".to_string()),
-            Just("  expect range vector from 0 to 1m step 30s".to_string()),
-            Just("  expect string \"a\"".to_string()),
-            "  m\\{a=\"[a-z]{0,3}\"\\} [-0-9_x+.e{}: ]{0,20}",
-            "  m@st [-0-9msx_+ ]{0,20}",
-            "\\PC{0,30}",
-        ]
-    }
-
-    proptest! {
-        /// Any text, and any mix of plausible lines, is a script or an
-        /// error with a line number: never a panic.
-        #[test]
-        fn scripts_never_panic(lines in proptest::collection::vec(line(), 0..12), raw in "\\PC{0,200}") {
-            for text in [lines.join("\n"), raw] {
-                if let Err(e) = parse_script(&text) {
-                    prop_assert!(e.line >= 1);
-                }
-            }
-        }
-    }
-}
+mod proptests;

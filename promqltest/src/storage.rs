@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use aion_chunkenc::{SampleIterator, ValueType};
 use aion_model::{Labels, Matcher};
-use aion_storage::{MemStorage, Querier, Queryable, SelectHints, Series, SeriesSet};
+use aion_storage::{matches_all, MemStorage, Querier, Queryable, SelectHints, Series, SeriesSet};
 use parking_lot::RwLock;
 
-use super::script::{LoadSeries, SeqValue};
+use crate::script::{LoadSeries, SeqValue};
 
 /// What the runner needs from a storage.
 pub trait TestStorage {
@@ -167,12 +167,6 @@ struct CombinedQuerier<'a> {
     shadowed: HashSet<Labels>,
     mint: i64,
     maxt: i64,
-}
-
-fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers
-        .iter()
-        .all(|m| m.matches(labels.get(m.name()).unwrap_or("")))
 }
 
 impl Querier for CombinedQuerier<'_> {

@@ -1,12 +1,12 @@
 //! Comparing a query's result, annotations and errors with an eval's
-//! expectations (FORMAT.md §7.3 and §9).
+//! expectations (`docs/promql-test-scripts.md`, sections 7.3 and 8).
 
-use crate::engine::{almost_equal, Annotations};
-use crate::value::{Sample, Value};
 use aion_model::gotext::format_float;
+use aion_promql::engine::almost_equal;
+use aion_promql::{Annotations, FPoint, Sample, Value};
 
-use super::script::{EvalCmd, SeqValue, TextMatch};
-use super::RunError;
+use crate::script::{EvalCmd, SeqValue, TextMatch};
+use crate::RunError;
 
 const EPSILON: f64 = 1e-6;
 
@@ -43,7 +43,7 @@ fn validate_kind(
     Ok(())
 }
 
-/// The annotation checks of §7.3.
+/// The annotation checks (`docs/promql-test-scripts.md`, section 7.3).
 pub(super) fn check_annotations(
     cmd: &EvalCmd,
     annos: &Annotations,
@@ -83,7 +83,7 @@ fn seq_float(v: &SeqValue) -> f64 {
     }
 }
 
-fn describe_points(points: &[crate::value::FPoint]) -> String {
+fn describe_points(points: &[FPoint]) -> String {
     let parts: Vec<String> = points
         .iter()
         .map(|p| format!("{} @[{}]", format_float(p.f), p.t))
@@ -91,8 +91,9 @@ fn describe_points(points: &[crate::value::FPoint]) -> String {
     format!("{} float point(s): [{}]", points.len(), parts.join(", "))
 }
 
-/// Compares a result with the expectations of §9; `start`, `end`, `step`
-/// place the positions of expected series lines for matrices.
+/// Compares a result with the expectations (`docs/promql-test-scripts.md`,
+/// section 8); `start`, `end`, `step` place the positions of expected
+/// series lines for matrices.
 pub(super) fn compare(
     cmd: &EvalCmd,
     value: &Value,

@@ -7,8 +7,8 @@ mod common;
 
 use aion_promql::{parse_with, ParseOptions};
 
-/// The query of an eval header line (FORMAT.md §6.1), or `None` for
-/// other lines.
+/// The query of an eval header line (`docs/promql-test-scripts.md`,
+/// section 6.1), or `None` for other lines.
 fn eval_query(line: &str) -> Option<&str> {
     let line = line.trim();
     let mut rest = line;

@@ -1,4 +1,5 @@
-//! Prometheus's own PromQL test scripts (`tests/upstream/`, a copy of `shared/promql-tests/upstream`),
+//! Prometheus's own PromQL test scripts (`tests/upstream/`, v3.14.0: see its
+//! README; the dialect is described in `docs/promql-test-scripts.md`),
 //! one `#[test]` per file, run against the in-memory storage with the
 //! settings the scripts assume.
 //!
@@ -9,8 +10,8 @@
 
 mod common;
 
-use aion_promql::promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
 use aion_promql::{Engine, EngineOptions};
+use aion_promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
 
 /// Why an eval may be skipped: the engine has no native histograms yet
 /// and the storage keeps no start timestamps.

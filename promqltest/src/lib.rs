@@ -1,12 +1,22 @@
-//! A runner for Prometheus's PromQL test scripts (`.test` files, described
-//! in `shared/promql-tests/FORMAT.md`): it loads the data into a
-//! [`TestStorage`], runs every `eval` with an [`Engine`] exactly as
-//! Prometheus's `promqltest` does (the query itself, its `@`-pinned
-//! variants and the range-mode cross-check) and compares results,
-//! annotations and errors.
+//! A runner for Prometheus's PromQL test scripts (`.test` files): it loads
+//! the data into a [`TestStorage`], runs every `eval` with an [`Engine`]
+//! exactly as Prometheus's `promqltest` does (the query itself, its
+//! `@`-pinned variants and the range-mode cross-check) and compares
+//! results, annotations and errors.
+//!
+//! It is a test harness, kept out of `aion-promql` so the product crate
+//! carries no test-script code; it runs the copy of Prometheus's scripts in
+//! `promqltest/tests/upstream/` (`cargo test -p aion-promqltest`) and any
+//! other scripts through `examples/promqltest.rs`.
+//!
+//! The script dialect — `load`, `clear` and `eval` commands, the expanding
+//! value notation, `expect` lines, and which evals are skipped and why — is
+//! described in the repository's `docs/promql-test-scripts.md`; Prometheus
+//! describes its own runner in `promql/promqltest/README.md`
+//! (<https://github.com/prometheus/prometheus/blob/main/promql/promqltest/README.md>).
 //!
 //! ```
-//! use aion_promql::promqltest::{run_script, MemTestStorage};
+//! use aion_promqltest::{run_script, MemTestStorage};
 //! use aion_promql::{Engine, EngineOptions};
 //!
 //! let script = "load 1m\n  up{job=\"a\"} 1 0\n\neval instant at 1m up\n  up{job=\"a\"} 0\n";
@@ -23,6 +33,7 @@
 //! with them (`@st` lines).
 
 mod compare;
+mod numbers;
 pub mod script;
 mod storage;
 
@@ -31,9 +42,9 @@ use std::fmt;
 
 use aion_model::Labels;
 
-use crate::ast::{AtModifier, Expr};
-use crate::engine::{Engine, Error};
-use crate::parser::{parse_with, ParseOptions};
+use aion_promql::ast::{collect_selectors, AtModifier};
+use aion_promql::{parse_with, Engine, Error, Expr, ParseOptions};
+use aion_storage::matches_all;
 pub use script::{parse_script, Command, EvalCmd, EvalKind, ScriptError};
 use script::{LoadCmd, LoadSeries, SeqValue};
 pub use storage::{MemTestStorage, TestStorage};
@@ -296,13 +307,9 @@ impl Runner<'_> {
         if self.storage.keeps_start_timestamps() {
             return false;
         }
-        crate::ast::collect_selectors(expr).iter().any(|vs| {
-            self.st_series.iter().any(|l| {
-                vs.matchers
-                    .iter()
-                    .all(|m| m.matches(l.get(m.name()).unwrap_or("")))
-            })
-        })
+        collect_selectors(expr)
+            .iter()
+            .any(|vs| self.st_series.iter().any(|l| matches_all(l, &vs.matchers)))
     }
 
     fn eval(&mut self, cmd: &EvalCmd) -> Outcome {
@@ -455,7 +462,7 @@ impl From<String> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::EngineOptions;
+    use aion_promql::EngineOptions;
 
     fn run(text: &str) -> ScriptReport {
         let engine = Engine::new(EngineOptions::prometheus_test_suite());
