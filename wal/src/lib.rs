@@ -54,10 +54,12 @@
 mod assembler;
 mod background_sync;
 mod checkpoint;
+mod checkpoint_dirs;
 mod cursor;
 mod error;
 mod fragment;
 mod live_reader;
+mod naming;
 mod open;
 mod reader;
 pub mod record;
@@ -65,18 +67,19 @@ mod repair;
 mod segment;
 mod writer;
 
-pub use checkpoint::{
-    checkpoint_dir, create_checkpoint, delete_checkpoints_before, last_checkpoint,
-    list_checkpoints, remove_temporary_checkpoints, CheckpointStats,
+pub use checkpoint::{create_checkpoint, CheckpointStats};
+pub use checkpoint_dirs::{
+    delete_checkpoints_before, last_checkpoint, list_checkpoints, remove_temporary_checkpoints,
 };
 pub use error::{Corruption, Error, Result, SegmentPosition};
 pub use fragment::Compression;
 pub use live_reader::LiveReader;
+pub use naming::{checkpoint_dir, segment_name, segment_path};
 pub use open::OpenReport;
 pub use reader::{SegmentReader, WalReader};
 pub use repair::{repair, RepairReport, TornTail};
 pub use segment::{
-    delete_segments_before, list_segments, segment_name, segment_path, segment_range, SegmentRef,
-    DEFAULT_SEGMENT_SIZE, PAGE_SIZE,
+    delete_segments_before, list_segments, segment_range, SegmentRef, DEFAULT_SEGMENT_SIZE,
+    PAGE_SIZE,
 };
 pub use writer::{SyncPolicy, Wal, WalOptions};

@@ -20,8 +20,9 @@ use std::path::Path;
 use crate::cursor::{CursorErrorKind, SegmentCursor, Step};
 use crate::error::{Error, Result, SegmentPosition};
 use crate::fragment::{self, Parsed};
+use crate::naming::segment_path;
 use crate::reader::cursor_error;
-use crate::segment::{list_segments, remove_file_if_exists, segment_path, sync_dir, PAGE_SIZE};
+use crate::segment::{list_segments, remove_file_if_exists, sync_dir, PAGE_SIZE};
 use crate::writer::Wal;
 
 /// A torn write cut from the end of the newest segment on open.

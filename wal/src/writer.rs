@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use crate::background_sync::BackgroundSync;
 use crate::error::{Error, Result};
 use crate::fragment::{self, Compression, FragmentType, HEADER_SIZE};
-use crate::segment::{self, segment_path, DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
+use crate::naming::segment_path;
+use crate::segment::{self, DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
 
 /// When the writer calls `fsync`.
 ///
