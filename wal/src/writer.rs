@@ -475,7 +475,7 @@ mod tests {
     fn header(typ: u8, data: &[u8]) -> Vec<u8> {
         let mut h = vec![typ];
         h.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        h.extend_from_slice(&crc32c::crc32c(data).to_be_bytes());
+        h.extend_from_slice(&aion_model::encoding::crc32c(data).to_be_bytes());
         h
     }
 
