@@ -304,7 +304,7 @@ fn parse_segment(file: &[u8]) -> Vec<StoredChunk> {
         pos += 4;
         assert_eq!(
             crc,
-            crc32c::crc32c_append(crc32c::crc32c(&[encoding]), &data),
+            aion_model::encoding::crc32c_append(aion_model::encoding::crc32c(&[encoding]), &data),
             "CRC of chunk {}",
             chunks.len()
         );

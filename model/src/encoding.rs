@@ -104,6 +104,14 @@ pub fn crc32c(data: &[u8]) -> u32 {
     crc32c::crc32c(data)
 }
 
+/// Extends the CRC32C `crc` of some bytes by `data`: the checksum of their
+/// concatenation, for regions written (or read) in pieces, such as a
+/// chunk's encoding byte and data, or a streamed postings offset table.
+#[inline]
+pub fn crc32c_append(crc: u32, data: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc, data)
+}
+
 /// Appends `data` followed by its CRC32C, big-endian: how chunk segment
 /// files and index sections frame a checksummed region.
 #[inline]
@@ -154,6 +162,7 @@ mod tests {
         put_with_crc32c(&mut framed, b"123456789");
         // The CRC-32C check value.
         assert_eq!(be32_at(&framed, 9), Some(0xe306_9283));
+        assert_eq!(crc32c_append(crc32c(b"1234"), b"56789"), 0xe306_9283);
     }
 
     #[test]
