@@ -1,10 +1,11 @@
 //! Prometheus-compatible write-ahead log: segments, pages, records,
 //! checkpoints, repair and tailing.
 //!
-//! The on-disk format is Prometheus's own (NOTES.md §7–§9): a `wal/`
-//! directory of segment files `00000000`, `00000001`, … made of 32 KiB
-//! pages, each record split into checksummed fragments that never cross a
-//! page, optionally snappy-compressed; `checkpoint.NNNNNNNN/` directories
+//! The on-disk format is Prometheus's own (`docs/formats.md#wal-segments`
+//! through `#wal-checkpoints`): a `wal/` directory of segment files
+//! `00000000`, `00000001`, … made of 32 KiB pages, each record split into
+//! checksummed fragments that never cross a page, optionally
+//! snappy-compressed; `checkpoint.NNNNNNNN/` directories
 //! holding the still-relevant records of deleted segments. A log written by
 //! Prometheus replays here, and one written here replays in Prometheus.
 //!

@@ -4,7 +4,7 @@
 //! Names are pure functions of numbers, with no file-system access and no
 //! error type, so the error module can name a segment's path and the
 //! modules that list, read and write entries all agree on one spelling
-//! (see [docs/formats.md](../../docs/formats.md#wal-segments)).
+//! (see `docs/formats.md#wal-segments`).
 //!
 //! | item | concept |
 //! |---|---|

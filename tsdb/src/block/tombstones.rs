@@ -1,5 +1,6 @@
-//! Deletion marks: a block's `tombstones` file (NOTES.md §6) and the
-//! interval sets queries filter samples with.
+//! Deletion marks: a block's `tombstones` file
+//! (`docs/formats.md#tombstones`) and the interval sets queries filter
+//! samples with.
 //!
 //! ```text
 //! be32 magic 0x0130BA30 | u8 version 1

@@ -287,7 +287,7 @@ mod tests {
     }
 
     /// The example of Prometheus's record tests, encoded by hand from the
-    /// layout in NOTES.md §8.
+    /// layout in `docs/formats.md#wal-records`.
     #[test]
     fn known_bytes() {
         let s = RefHistogramSample {
