@@ -9,14 +9,22 @@
 //! holding the still-relevant records of deleted segments. A log written by
 //! Prometheus replays here, and one written here replays in Prometheus.
 //!
-//! | piece | what it does |
+//! | module/item | concept |
 //! |---|---|
-//! | [`Wal`] | appends batches of records; rotation, fsync policy, truncation, checkpointing |
-//! | [`WalReader`] | reads a range of segments, or replays checkpoint + segments |
-//! | [`SegmentReader`] | reads one segment from any byte source |
-//! | [`LiveReader`] | follows a log while it is written |
-//! | [`repair()`] | cuts a damaged log back to its intact prefix |
-//! | [`create_checkpoint`] | folds old segments into a checkpoint |
+//! | [`Wal`], [`WalOptions`] (`writer.rs`) | appends batches of records; rotation, fsync policy, truncation, checkpointing |
+//! | `open.rs` ([`OpenReport`]) | opening for writing: cut a torn tail, remove unfinished checkpoints, start a fresh segment |
+//! | `background_sync.rs` | fsync of finished segments off the append path |
+//! | [`WalReader`], [`SegmentReader`] (`reader.rs`) | reads a range of segments, or replays checkpoint + segments; one segment from any byte source |
+//! | [`LiveReader`] (`live_reader.rs`) | follows a log while it is written |
+//! | `cursor.rs` | record-by-record reading of one segment's bytes, shared by the readers and repair |
+//! | `assembler.rs` | joins fragments into records and decompresses them |
+//! | [`Compression`] (`fragment.rs`) | the fragment layout inside pages |
+//! | [`repair()`] (`repair.rs`) | cuts a damaged log back to its intact prefix |
+//! | [`create_checkpoint`] (`checkpoint.rs`) | folds old segments into a checkpoint |
+//! | [`list_checkpoints`], [`last_checkpoint`] (`checkpoint_dirs.rs`) | finding, listing and deleting checkpoint directories |
+//! | [`list_segments`], [`delete_segments_before`] (`segment.rs`) | listing and deleting segment files |
+//! | [`segment_path`], [`checkpoint_dir`] (`naming.rs`) | the names of segments and checkpoints |
+//! | [`Error`], [`Corruption`], [`SegmentPosition`] (`error.rs`) | errors naming segment and offset |
 //! | [`record`] | codecs for series, samples, tombstones, exemplars, metadata, histograms, … |
 //!
 //! Opening a log for writing cuts a torn tail left by a crash
