@@ -4,11 +4,18 @@
 //! compressed bit stream. The formats are Prometheus's own (encoding byte
 //! values included), so chunks move between Aion and Prometheus unchanged.
 //!
-//! * [`XorAppender`] encodes float samples into an XOR chunk (encoding 1),
-//!   byte-identical to Prometheus 3.x.
-//! * [`XorIterator`] decodes XOR chunk bytes in place (owned or borrowed,
-//!   e.g. from an mmapped block) through the [`SampleIterator`] cursor.
-//! * [`Chunk`] and [`Encoding`] pick the codec from a chunk's encoding byte.
+//! | module/item | concept |
+//! |---|---|
+//! | [`XorAppender`], [`XorIterator`], [`XorChunk`] (`xor/`) | XOR chunks (encoding 1): encoded byte-identical to Prometheus 3.x, decoded in place from owned or borrowed (mmapped) bytes |
+//! | [`SampleIterator`], [`ValueType`] (`iterator.rs`) | the sample cursor every layer speaks; stale markers |
+//! | [`Chunk`], [`ChunkIter`] (`chunk.rs`) | a chunk of any encoding behind one type |
+//! | [`Encoding`] (`encoding.rs`) | the chunk encoding byte |
+//! | [`Error`], [`ChunkFull`] (`error.rs`) | decoding errors naming sample and bit offset; a full chunk |
+//! | `bstream/` | the bit streams chunk payloads are made of |
+//! | [`synthetic`] | deterministic scrape-shaped series for benchmarks and interop tests |
+//! | `fuzz` | the properties the fuzz targets check |
+//!
+//! The byte layouts are described in `docs/formats.md#chunk-encodings`.
 //!
 //! ```
 //! use aion_chunkenc::{Chunk, Encoding, SampleIterator, ValueType, XorAppender};

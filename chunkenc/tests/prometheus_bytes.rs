@@ -278,8 +278,9 @@ fn promtool_chunks(promtool: &Path, input: &Input) -> Vec<StoredChunk> {
     chunks
 }
 
-/// A block chunk segment (NOTES.md §3): magic, version, then
-/// `uvarint len | encoding | data | be32 crc32c(encoding ++ data)`.
+/// A block chunk segment (`docs/formats.md#chunk-segments`): magic,
+/// version, then `uvarint len | encoding | data | be32 crc32c(encoding ++
+/// data)`.
 fn parse_segment(file: &[u8]) -> Vec<StoredChunk> {
     assert_eq!(file[..4], [0x85, 0xbd, 0x40, 0xdd], "segment magic");
     assert_eq!(file[4..8], [1, 0, 0, 0], "segment version and padding");
@@ -304,7 +305,7 @@ fn parse_segment(file: &[u8]) -> Vec<StoredChunk> {
         pos += 4;
         assert_eq!(
             crc,
-            crc32c::crc32c_append(crc32c::crc32c(&[encoding]), &data),
+            aion_model::encoding::crc32c_append(aion_model::encoding::crc32c(&[encoding]), &data),
             "CRC of chunk {}",
             chunks.len()
         );

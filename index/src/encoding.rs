@@ -1,11 +1,16 @@
-//! Byte-level encodings of the index format: big-endian integers, Go's
-//! uvarint/varint, length-prefixed strings, and a bounds-checked decoder
-//! whose errors name the section and absolute file offset.
+//! The index format's view of the shared byte encodings: the primitives of
+//! [`aion_model::encoding`] (big-endian integers, Go's uvarint/varint,
+//! length-prefixed strings, CRC32C), re-exported for the index modules, and
+//! a bounds-checked decoder over them whose errors name the section and
+//! absolute file offset.
+
+use aion_model::encoding::{be64_at, uvarint, varint};
 
 use crate::error::{Error, Result};
 
 pub(crate) use aion_model::encoding::{
-    be32_at, put_be32, put_be64, put_uvarint, put_uvarint_bytes as put_uvarint_str, put_varint,
+    be32_at, crc32c, crc32c_append, put_be32, put_be64, put_uvarint,
+    put_uvarint_bytes as put_uvarint_str, put_varint,
 };
 
 /// A cursor over untrusted bytes. Every read is bounds-checked; a failure
@@ -65,38 +70,53 @@ impl<'a> Decoder<'a> {
 
     #[inline]
     pub(crate) fn be32(&mut self) -> Result<u32> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        match be32_at(self.buf, self.pos) {
+            Some(v) => {
+                self.pos += 4;
+                Ok(v)
+            }
+            None => Err(self.short(4)),
+        }
     }
 
     #[inline]
     pub(crate) fn be64(&mut self) -> Result<u64> {
-        let b = self.bytes(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_be_bytes(a))
+        match be64_at(self.buf, self.pos) {
+            Some(v) => {
+                self.pos += 8;
+                Ok(v)
+            }
+            None => Err(self.short(8)),
+        }
+    }
+
+    #[cold]
+    fn short(&self, n: usize) -> Error {
+        self.error(format!("need {n} bytes, only {} left", self.remaining()))
     }
 
     /// A Go uvarint: at most 10 bytes, the 10th at most 1.
     #[inline]
     pub(crate) fn uvarint(&mut self) -> Result<u64> {
-        let mut v = 0u64;
-        let mut shift = 0u32;
-        for i in 0..10 {
-            let Some(&b) = self.buf.get(self.pos + i) else {
-                return Err(self.error("truncated uvarint"));
-            };
-            if b < 0x80 {
-                if i == 9 && b > 1 {
-                    return Err(self.error("uvarint overflows 64 bits"));
-                }
-                self.pos += i + 1;
-                return Ok(v | (b as u64) << shift);
+        match uvarint(self.rest()) {
+            Some((v, n)) => {
+                self.pos += n;
+                Ok(v)
             }
-            v |= ((b & 0x7f) as u64) << shift;
-            shift += 7;
+            None => Err(self.varint_error()),
         }
-        Err(self.error("uvarint overflows 64 bits"))
+    }
+
+    /// Why a varint at the cursor did not decode: cut off by the end of the
+    /// buffer, or running past 64 bits.
+    #[cold]
+    fn varint_error(&self) -> Error {
+        let rest = self.rest();
+        if rest.len() < 10 && rest.iter().all(|&b| b >= 0x80) {
+            self.error("truncated uvarint")
+        } else {
+            self.error("uvarint overflows 64 bits")
+        }
     }
 
     /// A uvarint that must fit 32 bits (symbol references).
@@ -120,8 +140,13 @@ impl<'a> Decoder<'a> {
     /// A zig-zag varint.
     #[inline]
     pub(crate) fn varint(&mut self) -> Result<i64> {
-        let u = self.uvarint()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+        match varint(self.rest()) {
+            Some((v, n)) => {
+                self.pos += n;
+                Ok(v)
+            }
+            None => Err(self.varint_error()),
+        }
     }
 
     /// `uvarint(len) ++ bytes`.

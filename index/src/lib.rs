@@ -3,15 +3,16 @@
 //! Labels and matchers themselves live in `aion-model`; this crate indexes
 //! series by them.
 //!
-//! * [`postings`] holds sorted series-reference cursors, their set algebra
-//!   and the head's concurrent [`MemPostings`](postings::MemPostings).
-//! * [`IndexReader`] is what every index offers; [`postings_for_matchers`],
-//!   [`label_names_matching`] and [`label_values_matching`] implement
-//!   Prometheus's selection semantics once over it. [`MemIndex`] is an
-//!   in-memory implementation.
-//! * [`disk`] writes index files (format v2, byte for byte as Prometheus
-//!   2.42 does, or without label indices as 3.7+ does) and reads versions
-//!   1 to 3.
+//! | module/item | concept |
+//! |---|---|
+//! | [`postings`] | sorted series-reference cursors, their set algebra, the head's concurrent [`MemPostings`](postings::MemPostings) |
+//! | [`IndexReader`] (`index_reader.rs`) | the read interface every index offers, head and block alike |
+//! | [`postings_for_matchers`], [`label_names_matching`], [`label_values_matching`] (`select.rs`) | Prometheus's selection semantics, written once over [`IndexReader`] |
+//! | [`MemIndex`] (`mem_index.rs`) | a complete in-memory index |
+//! | [`ChunkMeta`] (`chunk_meta.rs`) | where a series' chunk lives and which time range it covers |
+//! | [`disk`] | index files: written byte for byte as Prometheus 2.42 does (or without label indices, as 3.7+ does), read in versions 1 to 3 (`docs/formats.md#index`) |
+//! | `encoding.rs` | the shared byte primitives of `aion_model::encoding` and a decoder whose errors name section and offset |
+//! | [`Error`] (`error.rs`) | what reading or writing an index can fail with, naming file, section and offset |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod chunk_meta;

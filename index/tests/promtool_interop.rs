@@ -420,7 +420,7 @@ fn promtool_accepts_aion_written_index() {
             segment.push(data.len() as u8); // uvarint len (< 128)
             segment.push(1); // XOR encoding
             segment.extend_from_slice(&data);
-            let crc = crc32c::crc32c(&segment[chunk_ref as usize + 1..]);
+            let crc = aion_model::encoding::crc32c(&segment[chunk_ref as usize + 1..]);
             segment.extend_from_slice(&crc.to_be_bytes());
             m.push(ChunkMeta::new(t0, t1, chunk_ref));
             for t in [t0, t1] {

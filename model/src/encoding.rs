@@ -75,6 +75,14 @@ pub fn put_be64(buf: &mut Vec<u8>, v: u64) {
     buf.extend_from_slice(&v.to_be_bytes());
 }
 
+/// The big-endian u16 at `off` of `b`, if in bounds: the length field of
+/// WAL fragment headers and the sample count of chunk headers.
+#[inline]
+pub fn be16_at(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
 /// The big-endian u32 at `off` of `b`, if in bounds.
 #[inline]
 pub fn be32_at(b: &[u8], off: usize) -> Option<u32> {
@@ -94,6 +102,14 @@ pub fn be64_at(b: &[u8], off: usize) -> Option<u64> {
 #[inline]
 pub fn crc32c(data: &[u8]) -> u32 {
     crc32c::crc32c(data)
+}
+
+/// Extends the CRC32C `crc` of some bytes by `data`: the checksum of their
+/// concatenation, for regions written (or read) in pieces, such as a
+/// chunk's encoding byte and data, or a streamed postings offset table.
+#[inline]
+pub fn crc32c_append(crc: u32, data: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc, data)
 }
 
 /// Appends `data` followed by its CRC32C, big-endian: how chunk segment
@@ -137,6 +153,8 @@ mod tests {
         put_be64(&mut b, 9);
         assert_eq!(uvarint_bytes(&b), Some((&b"abc"[..], 4)));
         assert_eq!(be32_at(&b, 4), Some(7));
+        assert_eq!(be16_at(&b, 6), Some(7));
+        assert_eq!(be16_at(&b, 15), None);
         assert_eq!(be64_at(&b, 8), Some(9));
         assert_eq!(be64_at(&b, 9), None);
         assert_eq!(uvarint_bytes(&[5, b'a']), None);
@@ -144,6 +162,7 @@ mod tests {
         put_with_crc32c(&mut framed, b"123456789");
         // The CRC-32C check value.
         assert_eq!(be32_at(&framed, 9), Some(0xe306_9283));
+        assert_eq!(crc32c_append(crc32c(b"1234"), b"56789"), 0xe306_9283);
     }
 
     #[test]

@@ -27,108 +27,22 @@
 use std::collections::HashMap;
 use std::fs;
 use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::checkpoint_dirs::{delete_checkpoints_before, last_checkpoint};
 use crate::error::{Error, Result};
 use crate::fragment::Compression;
+use crate::naming::{checkpoint_dir, tmp_checkpoint_dir};
 use crate::reader::WalReader;
 use crate::record::{
     self, Record, RecordDecoder, RefFloatHistogramSample, RefHistogramSample, RefMetadata,
 };
-use crate::segment::{self, list_segments, parse_index, sync_dir};
+use crate::segment::{self, list_segments, sync_dir};
 use crate::writer::{SyncPolicy, Wal, WalOptions};
-
-const PREFIX: &str = "checkpoint.";
-const TMP_SUFFIX: &str = ".tmp";
 
 /// Flush the checkpoint writer after about this many bytes of records.
 const BATCH_BYTES: usize = 1 << 20;
-
-/// The path of checkpoint `index` in `wal_dir`.
-pub fn checkpoint_dir(wal_dir: &Path, index: u32) -> PathBuf {
-    wal_dir.join(format!("{PREFIX}{index:08}"))
-}
-
-/// The checkpoints in `wal_dir`, oldest first. Names that do not end in a
-/// number (such as unfinished `checkpoint.N.tmp`) are ignored.
-pub fn list_checkpoints(wal_dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
-    let entries =
-        fs::read_dir(wal_dir).map_err(|e| Error::io("listing checkpoints in", wal_dir, e))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("listing checkpoints in", wal_dir, e))?;
-        let name = entry.file_name();
-        let Some(suffix) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else {
-            continue;
-        };
-        let Some(parsed) = parse_index(suffix) else {
-            continue;
-        };
-        let path = entry.path();
-        let index = parsed.map_err(|()| Error::UnexpectedEntry {
-            path: path.clone(),
-            reason: "checkpoint number does not fit 32 bits",
-        })?;
-        if !path.is_dir() {
-            return Err(Error::UnexpectedEntry {
-                path,
-                reason: "a checkpoint name that is not a directory",
-            });
-        }
-        found.push((index, path));
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// The newest checkpoint in `wal_dir`, if any.
-pub fn last_checkpoint(wal_dir: &Path) -> Result<Option<(u32, PathBuf)>> {
-    Ok(list_checkpoints(wal_dir)?.pop())
-}
-
-/// Deletes the checkpoints numbered below `before`; returns their numbers.
-pub fn delete_checkpoints_before(wal_dir: &Path, before: u32) -> Result<Vec<u32>> {
-    let mut deleted = Vec::new();
-    for (index, path) in list_checkpoints(wal_dir)? {
-        if index >= before {
-            break;
-        }
-        fs::remove_dir_all(&path).map_err(|e| Error::io("deleting checkpoint", &path, e))?;
-        deleted.push(index);
-    }
-    if !deleted.is_empty() {
-        sync_dir(wal_dir)?;
-    }
-    Ok(deleted)
-}
-
-/// Deletes unfinished checkpoints (`checkpoint.N.tmp`) left by a crash;
-/// returns how many there were.
-pub fn remove_temporary_checkpoints(wal_dir: &Path) -> Result<usize> {
-    let entries =
-        fs::read_dir(wal_dir).map_err(|e| Error::io("listing checkpoints in", wal_dir, e))?;
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("listing checkpoints in", wal_dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with(PREFIX) && name.ends_with(TMP_SUFFIX) {
-            let path = entry.path();
-            let r = if path.is_dir() {
-                fs::remove_dir_all(&path)
-            } else {
-                fs::remove_file(&path)
-            };
-            r.map_err(|e| Error::io("removing unfinished checkpoint", &path, e))?;
-            removed += 1;
-        }
-    }
-    if removed > 0 {
-        sync_dir(wal_dir)?;
-    }
-    Ok(removed)
-}
 
 /// What a checkpoint kept and dropped. Counts are of items (series,
 /// samples, …), not records.
@@ -217,7 +131,7 @@ pub fn create_checkpoint(
     }
 
     let final_dir = checkpoint_dir(wal_dir, to);
-    let tmp_dir = PathBuf::from(format!("{}{TMP_SUFFIX}", final_dir.display()));
+    let tmp_dir = tmp_checkpoint_dir(wal_dir, to);
     if tmp_dir.exists() {
         fs::remove_dir_all(&tmp_dir).map_err(|e| Error::io("removing stale", &tmp_dir, e))?;
     }
@@ -486,11 +400,12 @@ impl Wal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint_dirs::list_checkpoints;
+    use crate::naming::segment_path;
     use crate::record::{
         FloatHistogram, Histogram, Interval, MetricType, RefExemplar, RefMmapMarker, RefSample,
         RefSeries, Tombstone, CUSTOM_BUCKETS_SCHEMA,
     };
-    use crate::segment::segment_path;
     use aion_model::Labels;
     use std::collections::{BTreeMap, BTreeSet};
 

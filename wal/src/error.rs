@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::naming::segment_path;
 use crate::record::DecodeError;
-use crate::segment::segment_path;
 
 /// A byte position inside one segment file of a log directory.
 ///

@@ -13,6 +13,8 @@
 //! covered by the checksum; the reader's sequence and compression checks
 //! stand in for that.
 
+use aion_model::encoding::{be16_at, be32_at, crc32c};
+
 use crate::error::Corruption;
 use crate::segment::PAGE_SIZE;
 
@@ -94,7 +96,7 @@ pub fn write_header(out: &mut [u8], typ: FragmentType, compression: Compression,
     debug_assert!(data.len() <= MAX_FRAGMENT_DATA);
     out[0] = header_byte(typ, compression);
     out[1..3].copy_from_slice(&(data.len() as u16).to_be_bytes());
-    out[3..7].copy_from_slice(&crc32c::crc32c(data).to_be_bytes());
+    out[3..7].copy_from_slice(&crc32c(data).to_be_bytes());
 }
 
 /// One parsed fragment, borrowing its data.
@@ -171,17 +173,18 @@ pub fn parse(window: &[u8], offset: u64) -> Result<Parsed<'_>, Corruption> {
     if window.len() < HEADER_SIZE {
         return Ok(Parsed::NeedMore);
     }
-    let len = u16::from_be_bytes([window[1], window[2]]);
+    let (Some(len), Some(stored)) = (be16_at(window, 1), be32_at(window, 3)) else {
+        return Ok(Parsed::NeedMore);
+    };
     if len as usize > MAX_FRAGMENT_DATA {
         return Err(Corruption::FragmentTooLong(len));
     }
-    let stored = u32::from_be_bytes([window[3], window[4], window[5], window[6]]);
     let end = HEADER_SIZE + len as usize;
     if window.len() < end {
         return Ok(Parsed::NeedMore);
     }
     let data = &window[HEADER_SIZE..end];
-    let computed = crc32c::crc32c(data);
+    let computed = crc32c(data);
     if computed != stored {
         return Err(Corruption::ChecksumMismatch { stored, computed });
     }

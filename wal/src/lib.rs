@@ -1,22 +1,31 @@
 //! Prometheus-compatible write-ahead log: segments, pages, records,
 //! checkpoints, repair and tailing.
 //!
-//! The on-disk format is Prometheus's own (NOTES.md §7–§9): a `wal/`
-//! directory of segment files `00000000`, `00000001`, … made of 32 KiB
-//! pages, each record split into checksummed fragments that never cross a
-//! page, optionally snappy-compressed; `checkpoint.NNNNNNNN/` directories
+//! The on-disk format is Prometheus's own (`docs/formats.md#wal-segments`
+//! through `#wal-checkpoints`): a `wal/` directory of segment files
+//! `00000000`, `00000001`, … made of 32 KiB pages, each record split into
+//! checksummed fragments that never cross a page, optionally
+//! snappy-compressed; `checkpoint.NNNNNNNN/` directories
 //! holding the still-relevant records of deleted segments. A log written by
 //! Prometheus replays here, and one written here replays in Prometheus.
 //!
-//! | piece | what it does |
+//! | module/item | concept |
 //! |---|---|
-//! | [`Wal`] | appends batches of records; rotation, fsync policy, truncation, checkpointing |
-//! | [`WalReader`] | reads a range of segments, or replays checkpoint + segments |
-//! | [`SegmentReader`] | reads one segment from any byte source |
-//! | [`LiveReader`] | follows a log while it is written |
-//! | [`Watcher`] | tails a live log across rotation and truncation, with the series cache (remote write, agents) |
-//! | [`repair()`] | cuts a damaged log back to its intact prefix |
-//! | [`create_checkpoint`] | folds old segments into a checkpoint |
+//! | [`Wal`], [`WalOptions`] (`writer.rs`) | appends batches of records; rotation, fsync policy, truncation, checkpointing |
+//! | `open.rs` ([`OpenReport`]) | opening for writing: cut a torn tail, remove unfinished checkpoints, start a fresh segment |
+//! | `background_sync.rs` | fsync of finished segments off the append path |
+//! | [`WalReader`], [`SegmentReader`] (`reader.rs`) | reads a range of segments, or replays checkpoint + segments; one segment from any byte source |
+//! | [`LiveReader`] (`live_reader.rs`) | follows a log while it is written |
+//! | [`Watcher`] (`watcher.rs`) | tails a live log across rotation and truncation, with the series cache (remote write, agents) |
+//! | `cursor.rs` | record-by-record reading of one segment's bytes, shared by the readers and repair |
+//! | `assembler.rs` | joins fragments into records and decompresses them |
+//! | [`Compression`] (`fragment.rs`) | the fragment layout inside pages |
+//! | [`repair()`] (`repair.rs`) | cuts a damaged log back to its intact prefix |
+//! | [`create_checkpoint`] (`checkpoint.rs`) | folds old segments into a checkpoint |
+//! | [`list_checkpoints`], [`last_checkpoint`] (`checkpoint_dirs.rs`) | finding, listing and deleting checkpoint directories |
+//! | [`list_segments`], [`delete_segments_before`] (`segment.rs`) | listing and deleting segment files |
+//! | [`segment_path`], [`checkpoint_dir`] (`naming.rs`) | the names of segments and checkpoints |
+//! | [`Error`], [`Corruption`], [`SegmentPosition`] (`error.rs`) | errors naming segment and offset |
 //! | [`record`] | codecs for series, samples, tombstones, exemplars, metadata, histograms, … |
 //!
 //! Opening a log for writing cuts a torn tail left by a crash
@@ -55,10 +64,12 @@
 mod assembler;
 mod background_sync;
 mod checkpoint;
+mod checkpoint_dirs;
 mod cursor;
 mod error;
 mod fragment;
 mod live_reader;
+mod naming;
 mod open;
 mod reader;
 pub mod record;
@@ -67,19 +78,20 @@ mod segment;
 mod watcher;
 mod writer;
 
-pub use checkpoint::{
-    checkpoint_dir, create_checkpoint, delete_checkpoints_before, last_checkpoint,
-    list_checkpoints, remove_temporary_checkpoints, CheckpointStats,
+pub use checkpoint::{create_checkpoint, CheckpointStats};
+pub use checkpoint_dirs::{
+    delete_checkpoints_before, last_checkpoint, list_checkpoints, remove_temporary_checkpoints,
 };
 pub use error::{Corruption, Error, Result, SegmentPosition};
 pub use fragment::Compression;
 pub use live_reader::LiveReader;
+pub use naming::{checkpoint_dir, segment_name, segment_path};
 pub use open::OpenReport;
 pub use reader::{SegmentReader, WalReader};
 pub use repair::{repair, RepairReport, TornTail};
 pub use segment::{
-    delete_segments_before, list_segments, segment_name, segment_path, segment_range, SegmentRef,
-    DEFAULT_SEGMENT_SIZE, PAGE_SIZE,
+    delete_segments_before, list_segments, segment_range, SegmentRef, DEFAULT_SEGMENT_SIZE,
+    PAGE_SIZE,
 };
 pub use watcher::{
     SeriesCache, StartFrom, WalNotify, WatchSink, Watcher, WatcherOptions, WatcherStats,

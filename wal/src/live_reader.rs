@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::cursor::{SegmentCursor, Step};
 use crate::error::{Error, Result, SegmentPosition};
+use crate::naming::segment_path;
 use crate::reader::cursor_error;
-use crate::segment::segment_path;
 
 /// Reads records as soon as they are complete, following the active
 /// segment as it grows and moving on when the writer starts the next one.

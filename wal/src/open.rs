@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::checkpoint::{last_checkpoint, remove_temporary_checkpoints};
+use crate::checkpoint_dirs::{last_checkpoint, remove_temporary_checkpoints};
 use crate::error::{Error, Result};
 use crate::repair::{cut_torn_tail, TornTail};
 use crate::segment::segment_range;
@@ -69,9 +69,10 @@ impl Wal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::checkpoint_dir;
+    use crate::naming::checkpoint_dir;
+    use crate::naming::segment_path;
     use crate::reader::WalReader;
-    use crate::segment::{segment_path, PAGE_SIZE};
+    use crate::segment::PAGE_SIZE;
 
     fn read_all(dir: &Path) -> Vec<Vec<u8>> {
         let mut r = WalReader::replay(dir).unwrap();

@@ -7,10 +7,11 @@ use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::checkpoint::last_checkpoint;
+use crate::checkpoint_dirs::last_checkpoint;
 use crate::cursor::{CursorError, CursorErrorKind, SegmentCursor, Step};
 use crate::error::{Error, Result, SegmentPosition};
-use crate::segment::{list_segments, segment_path};
+use crate::naming::segment_path;
+use crate::segment::list_segments;
 
 /// One segment file to read.
 #[derive(Debug, Clone)]

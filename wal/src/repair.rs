@@ -20,8 +20,9 @@ use std::path::Path;
 use crate::cursor::{CursorErrorKind, SegmentCursor, Step};
 use crate::error::{Error, Result, SegmentPosition};
 use crate::fragment::{self, Parsed};
+use crate::naming::segment_path;
 use crate::reader::cursor_error;
-use crate::segment::{list_segments, remove_file_if_exists, segment_path, sync_dir, PAGE_SIZE};
+use crate::segment::{list_segments, remove_file_if_exists, sync_dir, PAGE_SIZE};
 use crate::writer::Wal;
 
 /// A torn write cut from the end of the newest segment on open.
@@ -252,7 +253,10 @@ fn is_record_start(bytes: &[u8], offset: u64) -> bool {
     if bytes.len() < 8 || !starts_record(bytes[0]) {
         return false;
     }
-    let len = u16::from_be_bytes([bytes[1], bytes[2]]) as usize;
+    let Some(len) = aion_model::encoding::be16_at(bytes, 1) else {
+        return false;
+    };
+    let len = usize::from(len);
     let end = 7 + len;
     let to_page_end = PAGE_SIZE - (offset % PAGE_SIZE as u64) as usize;
     let plausible = match bytes[0] & 0b111 {
@@ -426,7 +430,7 @@ mod tests {
         let data = b"zstd frame";
         bytes.push(0x11);
         bytes.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        bytes.extend_from_slice(&crc32c::crc32c(data).to_be_bytes());
+        bytes.extend_from_slice(&aion_model::encoding::crc32c(data).to_be_bytes());
         bytes.extend_from_slice(data);
         fs::write(&path, &bytes).unwrap();
         let err = Wal::open(dir.path(), WalOptions::default()).unwrap_err();

@@ -1,14 +1,16 @@
-//! Segment files: naming, listing and the file-system calls around them.
+//! Segment files: listing, deleting and the file-system calls around them.
 //!
 //! A log directory holds segment files named by their number with eight
-//! digits (`00000000`, `00000001`, …), numbered without gaps. Other entries
+//! digits (`00000000`, `00000001`, …, see [`crate::naming`]), numbered
+//! without gaps. Other entries
 //! (checkpoint directories, temporary files) are ignored by the listing.
 
 use std::fs::{self, File};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::naming::{parse_index, segment_path};
 
 /// Size of a page: fragments never cross one, and a closed segment is a
 /// whole number of them.
@@ -17,16 +19,6 @@ pub const PAGE_SIZE: usize = 32 * 1024;
 /// Default maximum segment size, as in Prometheus (128 MiB).
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 * 1024 * 1024;
 
-/// The file name of segment `index`.
-pub fn segment_name(index: u32) -> String {
-    format!("{index:08}")
-}
-
-/// The path of segment `index` in `dir`.
-pub fn segment_path(dir: &Path, index: u32) -> PathBuf {
-    dir.join(segment_name(index))
-}
-
 /// One segment file found in a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SegmentRef {
@@ -34,14 +26,6 @@ pub struct SegmentRef {
     pub index: u32,
     /// File size in bytes when listed.
     pub size: u64,
-}
-
-/// Parses a name made only of ASCII digits (Prometheus accepts any width).
-pub(crate) fn parse_index(name: &str) -> Option<std::result::Result<u32, ()>> {
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(name.parse::<u32>().map_err(|_| ()))
 }
 
 /// Lists the segments of `dir` in order.
@@ -145,13 +129,6 @@ pub fn delete_segments_before(dir: &Path, before: u32) -> Result<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_have_eight_digits() {
-        assert_eq!(segment_name(0), "00000000");
-        assert_eq!(segment_name(123), "00000123");
-        assert_eq!(segment_name(123_456_789), "123456789");
-    }
 
     #[test]
     fn listing_ignores_other_entries_and_rejects_gaps() {

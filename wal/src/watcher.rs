@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use aion_model::Labels;
 
-use crate::checkpoint::last_checkpoint;
+use crate::checkpoint_dirs::last_checkpoint;
 use crate::error::{Error, Result, SegmentPosition};
 use crate::live_reader::LiveReader;
 use crate::reader::WalReader;

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use crate::background_sync::BackgroundSync;
 use crate::error::{Error, Result};
 use crate::fragment::{self, Compression, FragmentType, HEADER_SIZE};
-use crate::segment::{self, segment_path, DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
+use crate::naming::segment_path;
+use crate::segment::{self, DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
 
 /// When the writer calls `fsync`.
 ///
@@ -474,7 +475,7 @@ mod tests {
     fn header(typ: u8, data: &[u8]) -> Vec<u8> {
         let mut h = vec![typ];
         h.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        h.extend_from_slice(&crc32c::crc32c(data).to_be_bytes());
+        h.extend_from_slice(&aion_model::encoding::crc32c(data).to_be_bytes());
         h
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Bits are stored most-significant first within each byte, multi-bit
 //! fields most-significant bit first, and the last byte is zero-padded in
-//! its low bits (NOTES.md §0). Both halves work on plain byte slices so a
-//! chunk can be read straight out of an mmapped file.
+//! its low bits (`docs/formats.md#conventions`). Both halves work on plain
+//! byte slices so a chunk can be read straight out of an mmapped file.
 
 mod reader;
 mod writer;

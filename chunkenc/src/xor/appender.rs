@@ -206,8 +206,9 @@ impl XorAppender {
     }
 
     /// Writes `prefix` (the low `prefix_len` bits of it, the sample's
-    /// timestamp part) followed by the Gorilla-compressed value (NOTES.md
-    /// §4.2), merging them into as few bit-writer calls as fit.
+    /// timestamp part) followed by the Gorilla-compressed value
+    /// (`docs/formats.md#xor-chunk`), merging them into as few bit-writer
+    /// calls as fit.
     #[inline(always)]
     fn write_value(&mut self, prefix: u64, prefix_len: u32, v: u64) {
         let delta = v ^ self.v;
@@ -257,9 +258,10 @@ impl XorAppender {
     }
 }
 
-/// The delta-of-delta timestamp buckets (NOTES.md §4.1a) as a prefixed
-/// code and its length, or `None` for the whole-int64 bucket (`1111` and
-/// 64 bits), which does not fit one word.
+/// The delta-of-delta timestamp buckets
+/// (`docs/formats.md#varbit-timestamps`) as a prefixed code and its length,
+/// or `None` for the whole-int64 bucket (`1111` and 64 bits), which does
+/// not fit one word.
 #[inline(always)]
 fn dod_code(dod: i64) -> Option<(u64, u32)> {
     let d = dod as u64;

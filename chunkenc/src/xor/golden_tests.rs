@@ -65,7 +65,8 @@ fn value_window_values() -> [f64; 10] {
 
 #[test]
 fn notes_worked_example() {
-    // NOTES.md §4.2, verified there against Prometheus-written chunks.
+    // The worked example of docs/formats.md#xor-chunk, whose bytes match
+    // chunks Prometheus wrote.
     assert_golden(
         &[
             (1000, 1.0),

@@ -1,6 +1,7 @@
 //! XOR chunks (encoding 1): Prometheus's float sample compression.
 //!
-//! Layout (NOTES.md §4.2), byte-identical to what Prometheus 3.x writes:
+//! Layout (`docs/formats.md#xor-chunk`), byte-identical to what Prometheus
+//! 3.x writes:
 //!
 //! ```text
 //! be16 num_samples
@@ -181,7 +182,7 @@ impl<B: AsRef<[u8]>> AsRef<[u8]> for XorChunk<B> {
 
 /// Whether `x` fits the signed `nbits`-bit field of the XOR timestamp
 /// buckets: `-(2^(n-1) - 1) ..= 2^(n-1)`, asymmetric like Prometheus's
-/// `bitRange` (NOTES.md §4.1).
+/// `bitRange` (`docs/formats.md#bit-widths`).
 #[inline(always)]
 pub(crate) fn fits_bits(x: i64, nbits: u32) -> bool {
     let half = 1i64 << (nbits - 1);

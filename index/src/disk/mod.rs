@@ -1,6 +1,6 @@
 //! Prometheus's index file (`<block>/index`), format version 2.
 //!
-//! Layout (see `NOTES.md` §5 in the shared formats notes):
+//! Layout (`docs/formats.md#index`):
 //!
 //! ```text
 //! be32 magic 0xBAAAD700 | u8 version

@@ -9,7 +9,7 @@ use super::symbols::{section_body, SymbolTable};
 use super::toc::Toc;
 use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, MAGIC, SERIES_ALIGNMENT};
 use crate::chunk_meta::ChunkMeta;
-use crate::encoding::{be32_at, Decoder};
+use crate::encoding::{be32_at, crc32c, Decoder};
 use crate::error::{Error, Result};
 use crate::index_reader::IndexReader;
 use crate::postings::{merge, BigEndianPostings, BoxPostings, Postings, SeriesRef};
@@ -260,7 +260,7 @@ impl<B: AsRef<[u8]>> IndexFileReader<B> {
         let body_at = d.offset();
         let body = d.bytes(len)?;
         let want = d.be32()?;
-        let got = crc32c::crc32c(body);
+        let got = crc32c(body);
         if want != got {
             return Err(Error::corrupt(
                 SECTION,

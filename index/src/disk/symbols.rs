@@ -1,6 +1,6 @@
 //! The symbol table of an index file, read side.
 
-use crate::encoding::Decoder;
+use crate::encoding::{crc32c, Decoder};
 use crate::error::{Error, Result};
 
 const SECTION: &str = "symbol table";
@@ -113,7 +113,7 @@ pub(crate) fn section_body<'a>(file: &'a [u8], at: u64, section: &'static str) -
     let want = d
         .be32()
         .map_err(|_| Error::corrupt(section, at, "checksum missing: truncated"))?;
-    let got = crc32c::crc32c(body);
+    let got = crc32c(body);
     if want != got {
         return Err(Error::corrupt(
             section,

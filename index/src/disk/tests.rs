@@ -256,7 +256,7 @@ fn version1_index() -> Vec<u8> {
     fn section(out: &mut Vec<u8>, body: &[u8]) {
         put_be32(out, body.len() as u32);
         out.extend_from_slice(body);
-        put_be32(out, crc32c::crc32c(body));
+        put_be32(out, aion_model::encoding::crc32c(body));
     }
     let mut f = MAGIC.to_be_bytes().to_vec();
     f.push(FORMAT_V1);
@@ -291,7 +291,7 @@ fn version1_index() -> Vec<u8> {
         put_uvarint(&mut b, 8);
         put_uvarint(&mut f, b.len() as u64);
         f.extend_from_slice(&b);
-        put_be32(&mut f, crc32c::crc32c(&b));
+        put_be32(&mut f, aion_model::encoding::crc32c(&b));
     }
     let series_end = f.len() as u64;
     let postings_start = f.len() as u64;

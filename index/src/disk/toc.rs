@@ -1,6 +1,6 @@
 //! The table of contents: the last 52 bytes of an index file.
 
-use crate::encoding::{put_be64, Decoder};
+use crate::encoding::{be32_at, crc32c, put_be32, put_be64, Decoder};
 use crate::error::{Error, Result};
 
 /// Offsets of the index sections, as stored in the file's last 52 bytes.
@@ -40,8 +40,8 @@ impl Toc {
         ] {
             put_be64(&mut b, v);
         }
-        let crc = crc32c::crc32c(&b);
-        b.extend_from_slice(&crc.to_be_bytes());
+        let crc = crc32c(&b);
+        put_be32(&mut b, crc);
         let mut out = [0u8; Self::LEN];
         out.copy_from_slice(&b);
         out
@@ -58,8 +58,8 @@ impl Toc {
         }
         let start = file.len() - Self::LEN;
         let b = &file[start..];
-        let want = u32::from_be_bytes([b[48], b[49], b[50], b[51]]);
-        let got = crc32c::crc32c(&b[..48]);
+        let want = be32_at(b, 48).unwrap_or_default();
+        let got = crc32c(&b[..48]);
         if want != got {
             return Err(Error::corrupt(
                 "TOC",

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use super::toc::Toc;
 use super::{FORMAT_V2, MAGIC, POSTINGS_ALIGNMENT, SERIES_ALIGNMENT};
 use crate::chunk_meta::ChunkMeta;
-use crate::encoding::{put_be32, put_uvarint, put_uvarint_str, put_varint, Decoder};
+use crate::encoding::{
+    crc32c, crc32c_append, put_be32, put_uvarint, put_uvarint_str, put_varint, Decoder,
+};
 use crate::error::{Error, Result};
 use crate::postings::SeriesRef;
 use aion_model::Labels;
@@ -286,7 +288,7 @@ impl IndexFileWriter {
         let len = u32::try_from(b.len() - 4)
             .map_err(|_| Error::Writer("symbol table exceeds 4 GiB".into()))?;
         b[..4].copy_from_slice(&len.to_be_bytes());
-        let crc = crc32c::crc32c(&b[4..]);
+        let crc = crc32c(&b[4..]);
         put_be32(&mut b, crc);
         self.out.write(&b)?;
         self.toc.series = self.out.pos;
@@ -365,7 +367,7 @@ impl IndexFileWriter {
         self.scratch.clear();
         put_uvarint(&mut self.scratch, self.body.len() as u64);
         self.scratch.extend_from_slice(&self.body);
-        put_be32(&mut self.scratch, crc32c::crc32c(&self.body));
+        put_be32(&mut self.scratch, crc32c(&self.body));
         let scratch = std::mem::take(&mut self.scratch);
         let res = self.out.write(&scratch);
         self.scratch = scratch;
@@ -567,7 +569,7 @@ impl IndexFileWriter {
         let mut b = Vec::new();
         put_be32(&mut b, 0);
         put_be32(&mut b, entries.len() as u32);
-        let mut crc = crc32c::crc32c(&b[4..]);
+        let mut crc = crc32c(&b[4..]);
         // The table can be large: stream it in pieces, CRC as we go.
         self.out.write(&b)?;
         let start = self.out.pos - 8;
@@ -586,7 +588,7 @@ impl IndexFileWriter {
                 }
             }
             put_uvarint(&mut b, e.offset + postings_start);
-            crc = crc32c::crc32c_append(crc, &b);
+            crc = crc32c_append(crc, &b);
             len += b.len() as u64;
             self.out.write(&b)?;
         }
@@ -652,24 +654,23 @@ fn finish_section(b: &mut Vec<u8>) -> Result<()> {
     let len =
         u32::try_from(b.len() - 4).map_err(|_| Error::Writer("section exceeds 4 GiB".into()))?;
     b[..4].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c::crc32c(&b[4..]);
+    let crc = crc32c(&b[4..]);
     put_be32(b, crc);
     Ok(())
 }
 
 /// Reads a uvarint from `r`; returns the value and its encoded length.
+/// The bytes are gathered up to the one that ends the varint and decoded by
+/// [`aion_model::encoding::uvarint`], so overflow follows Go's rules.
 fn read_uvarint(r: &mut impl Read) -> std::io::Result<(u64, usize)> {
-    let mut v = 0u64;
-    for i in 0..10 {
-        let mut byte = [0u8];
-        r.read_exact(&mut byte)?;
-        v |= ((byte[0] & 0x7f) as u64) << (7 * i);
-        if byte[0] < 0x80 {
-            return Ok((v, i + 1));
+    let mut b = [0u8; 10];
+    for i in 0..b.len() {
+        r.read_exact(&mut b[i..=i])?;
+        if b[i] < 0x80 {
+            break;
         }
     }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        "uvarint overflows 64 bits",
-    ))
+    aion_model::encoding::uvarint(&b).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "uvarint overflows 64 bits")
+    })
 }

@@ -54,8 +54,8 @@ impl RefSource for BigEndianRefs<'_> {
     }
     #[inline]
     fn get(&self, i: usize) -> SeriesRef {
-        let b = &self.0[i * 4..i * 4 + 4];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as SeriesRef
+        // Callers ask only for i < len(), so the read is in bounds.
+        aion_model::encoding::be32_at(self.0, i * 4).map_or(0, SeriesRef::from)
     }
 }
 

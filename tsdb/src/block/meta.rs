@@ -1,4 +1,5 @@
-//! A block's `meta.json` (NOTES.md §2), with the optional Thanos section.
+//! A block's `meta.json` (`docs/formats.md#meta-json`), with the optional
+//! Thanos section (`docs/formats.md#meta-json-thanos`).
 //!
 //! Written exactly as Prometheus writes it (Go's `json.MarshalIndent` with a
 //! tab: same key order, same omitted-when-zero rules, same string escaping,

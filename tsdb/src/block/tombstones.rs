@@ -1,6 +1,6 @@
-//! Deletion marks: a block's `tombstones` file (NOTES.md §6). The
-//! intervals are the WAL's ([`Interval`], [`Intervals`]): one deletion
-//! type for head and blocks.
+//! Deletion marks: a block's `tombstones` file
+//! (`docs/formats.md#tombstones`). The intervals are the WAL's
+//! ([`Interval`], [`Intervals`]): one deletion type for head and blocks.
 //!
 //! ```text
 //! be32 magic 0x0130BA30 | u8 version 1

@@ -1,6 +1,6 @@
-//! The head chunk files in `chunks_head/` (NOTES.md §10), Prometheus's
-//! format: full head chunks are written here once and read back through
-//! mmap, so the heap holds only each series' open chunk.
+//! The head chunk files in `chunks_head/` (`docs/formats.md#chunks-head`),
+//! Prometheus's format: full head chunks are written here once and read
+//! back through mmap, so the heap holds only each series' open chunk.
 //!
 //! ```text
 //! file   = be32 magic 0x0130BC91, u8 version 1, 3 zero bytes, record*

@@ -1,5 +1,5 @@
 //! A block's chunk segment files (`<block>/chunks/000001`, …), in
-//! Prometheus's format (NOTES.md §3).
+//! Prometheus's format (`docs/formats.md#chunk-segments`).
 //!
 //! ```text
 //! be32 magic 0x85BD40DD | u8 version 1 | 3 zero bytes

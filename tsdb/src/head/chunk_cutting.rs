@@ -1,6 +1,6 @@
 //! Where the head ends one chunk and starts the next: Prometheus 3's
-//! policy for float chunks (NOTES.md §4.3), reproduced exactly so that
-//! chunks (and later blocks) come out byte-identical.
+//! policy for float chunks (`docs/formats.md#chunk-cutting`), reproduced
+//! exactly so that chunks (and later blocks) come out byte-identical.
 //!
 //! A chunk ends when the next sample is at or past `next_at` (the end of
 //! the chunk range the chunk started in, re-estimated once the chunk holds

@@ -1,44 +1,22 @@
-//! Primitive field encodings shared by the record codecs: big-endian
-//! integers, Go-compatible (zig-zag) varints, length-prefixed strings and
-//! label sets.
+//! The record codecs' view of the shared field encodings: a read cursor
+//! that turns the primitives of [`aion_model::encoding`] (big-endian
+//! integers, Go-compatible zig-zag varints, length-prefixed strings) into
+//! errors naming the record and byte offset, plus the label-set and
+//! delta-base layouts every record type shares.
 
+use aion_model::encoding::{
+    be64_at, put_be64, put_uvarint, put_uvarint_bytes, put_varint, uvarint, varint,
+};
 use aion_model::Labels;
 
 use super::error::{DecodeError, Problem};
-
-/// Appends `v` as an unsigned LEB128 varint.
-#[inline]
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-/// Appends `v` zig-zag encoded, as Go's `binary.PutVarint`.
-#[inline]
-pub(crate) fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}
-
-#[inline]
-pub(crate) fn put_be64(buf: &mut Vec<u8>, v: u64) {
-    buf.extend_from_slice(&v.to_be_bytes());
-}
-
-#[inline]
-pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
-    put_uvarint(buf, s.len() as u64);
-    buf.extend_from_slice(s.as_bytes());
-}
 
 /// Appends a label set: count, then name/value pairs in name order.
 pub(crate) fn put_labels(buf: &mut Vec<u8>, labels: &Labels) {
     put_uvarint(buf, labels.len() as u64);
     for l in labels {
-        put_str(buf, l.name);
-        put_str(buf, l.value);
+        put_uvarint_bytes(buf, l.name.as_bytes());
+        put_uvarint_bytes(buf, l.value.as_bytes());
     }
 }
 
@@ -121,10 +99,10 @@ impl<'a> Buf<'a> {
 
     #[inline]
     pub(crate) fn be64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
-        match self.data.get(self.pos..self.pos + 8) {
-            Some(b) => {
+        match be64_at(self.data, self.pos) {
+            Some(v) => {
                 self.pos += 8;
-                Ok(u64::from_be_bytes(b.try_into().expect("8 bytes")))
+                Ok(v)
             }
             None => Err(self.error(Problem::Truncated(what))),
         }
@@ -139,28 +117,44 @@ impl<'a> Buf<'a> {
     /// 10th may only hold the top bit.
     #[inline]
     pub(crate) fn uvarint(&mut self, what: &'static str) -> Result<u64, DecodeError> {
-        let mut v: u64 = 0;
-        let start = self.pos;
-        for i in 0..10 {
-            let Some(&b) = self.data.get(self.pos) else {
-                return Err(self.error(Problem::Truncated(what)));
-            };
-            self.pos += 1;
-            if i == 9 && b > 1 {
-                return Err(self.error_at(start, Problem::VarintOverflow(what)));
+        match uvarint(self.rest()) {
+            Some((v, n)) => {
+                self.pos += n;
+                Ok(v)
             }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(v);
-            }
+            None => Err(self.varint_error(what)),
         }
-        Err(self.error_at(start, Problem::VarintOverflow(what)))
+    }
+
+    /// Reads a zig-zag varint (Go's `binary.Varint`).
+    #[inline]
+    pub(crate) fn varint(&mut self, what: &'static str) -> Result<i64, DecodeError> {
+        match varint(self.rest()) {
+            Some((v, n)) => {
+                self.pos += n;
+                Ok(v)
+            }
+            None => Err(self.varint_error(what)),
+        }
     }
 
     #[inline]
-    pub(crate) fn varint(&mut self, what: &'static str) -> Result<i64, DecodeError> {
-        let u = self.uvarint(what)?;
-        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    fn rest(&self) -> &'a [u8] {
+        &self.data[self.pos.min(self.data.len())..]
+    }
+
+    /// Why a varint at the cursor did not decode: cut off by the end of the
+    /// record (`Truncated`, reported at the end) or running past 64 bits
+    /// (`VarintOverflow`, reported at its start).
+    #[cold]
+    fn varint_error(&mut self, what: &'static str) -> DecodeError {
+        let rest = self.rest();
+        if rest.len() < 10 && rest.iter().all(|&b| b >= 0x80) {
+            self.pos = self.data.len();
+            self.error(Problem::Truncated(what))
+        } else {
+            self.error(Problem::VarintOverflow(what))
+        }
     }
 
     /// A uvarint that must fit `u32`.

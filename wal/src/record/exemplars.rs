@@ -9,9 +9,10 @@
 
 use aion_model::Labels;
 
-use super::buf::{put_be64, put_labels, Buf, DeltaBase};
+use super::buf::{put_labels, Buf, DeltaBase};
 use super::error::DecodeError;
 use super::RecordType;
+use aion_model::encoding::put_be64;
 
 /// An exemplar attached to a head series.
 #[derive(Debug, Clone, PartialEq, Default)]

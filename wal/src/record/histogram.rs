@@ -14,8 +14,9 @@
 //! The decoders check the encoding only; whether a schema is one Aion can
 //! store is the head's decision.
 
-use super::buf::{put_be64, put_uvarint, put_varint, Buf};
+use super::buf::Buf;
 use super::error::{DecodeError, Problem};
+use aion_model::encoding::{put_be64, put_uvarint, put_varint};
 
 /// The schema of native histograms with custom bucket bounds (NHCB).
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;

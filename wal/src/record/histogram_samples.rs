@@ -19,11 +19,12 @@
 //! Types 12/13 use the v2 sample layout (see [`super::samples`]). Start
 //! timestamps are dropped when decoding, as for float samples.
 
-use super::buf::{put_varint, slot, Buf, DeltaBase};
+use super::buf::{slot, Buf, DeltaBase};
 use super::error::DecodeError;
 use super::histogram::{FloatHistogram, Histogram, HistogramValue};
 use super::samples::{skip_first_start_time, skip_start_time_marker};
 use super::RecordType;
+use aion_model::encoding::put_varint;
 
 /// An integer native histogram sample of a head series.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -286,7 +287,7 @@ mod tests {
     }
 
     /// The example of Prometheus's record tests, encoded by hand from the
-    /// layout in NOTES.md §8.
+    /// layout in `docs/formats.md#wal-records`.
     #[test]
     fn known_bytes() {
         let s = RefHistogramSample {

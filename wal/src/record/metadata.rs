@@ -8,9 +8,10 @@
 //!
 //! Writers emit two fields, `UNIT` then `HELP`; other keys are skipped.
 
-use super::buf::{put_str, put_uvarint, slot, Buf};
+use super::buf::{slot, Buf};
 use super::error::DecodeError;
 use super::RecordType;
+use aion_model::encoding::{put_uvarint, put_uvarint_bytes};
 
 const UNIT: &str = "UNIT";
 const HELP: &str = "HELP";
@@ -92,10 +93,10 @@ pub fn encode_metadata(metadata: &[RefMetadata], buf: &mut Vec<u8>) {
         put_uvarint(buf, m.r#ref);
         buf.push(m.metric_type.to_byte());
         put_uvarint(buf, 2);
-        put_str(buf, UNIT);
-        put_str(buf, &m.unit);
-        put_str(buf, HELP);
-        put_str(buf, &m.help);
+        put_uvarint_bytes(buf, UNIT.as_bytes());
+        put_uvarint_bytes(buf, m.unit.as_bytes());
+        put_uvarint_bytes(buf, HELP.as_bytes());
+        put_uvarint_bytes(buf, m.help.as_bytes());
     }
 }
 
@@ -157,7 +158,7 @@ mod tests {
         // Three fields, one unknown, in another order.
         let mut buf = vec![6, 5, 2, 3];
         for s in ["HELP", "h", "OTHER", "x", "UNIT", "u"] {
-            put_str(&mut buf, s);
+            put_uvarint_bytes(&mut buf, s.as_bytes());
         }
         decode_metadata(&buf, &mut out).unwrap();
         assert_eq!(

@@ -6,9 +6,10 @@
 //! repeated: be64 ref, be64 chunk_disk_mapper_ref
 //! ```
 
-use super::buf::{put_be64, Buf};
+use super::buf::Buf;
 use super::error::DecodeError;
 use super::RecordType;
+use aion_model::encoding::put_be64;
 
 /// Marks that a series' samples so far were written to a head chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -16,9 +16,10 @@
 //! Aion does not store start timestamps: v2 records decode to the same
 //! [`RefSample`]s with the start timestamps dropped.
 
-use super::buf::{put_be64, put_varint, Buf, DeltaBase};
+use super::buf::{Buf, DeltaBase};
 use super::error::{DecodeError, Problem};
 use super::RecordType;
+use aion_model::encoding::{put_be64, put_varint};
 
 /// One float sample of a head series.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -7,9 +7,10 @@
 
 use aion_model::Labels;
 
-use super::buf::{put_be64, put_labels, Buf};
+use super::buf::{put_labels, Buf};
 use super::error::DecodeError;
 use super::RecordType;
+use aion_model::encoding::put_be64;
 
 /// A series as logged when it is created in the head.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

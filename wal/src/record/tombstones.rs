@@ -5,9 +5,10 @@
 //! repeated: be64 ref, varint mint, varint maxt
 //! ```
 
-use super::buf::{put_be64, put_varint, Buf};
+use super::buf::Buf;
 use super::error::DecodeError;
 use super::RecordType;
+use aion_model::encoding::{put_be64, put_varint};
 
 /// A closed time range `[mint, maxt]` in milliseconds: what a deletion
 /// removes, in the head (these records) and in blocks (their `tombstones`
