@@ -25,6 +25,7 @@ pub use aion_chunkenc as chunkenc;
 pub use aion_index as index;
 pub use aion_model as model;
 pub use aion_promql as promql;
+pub use aion_rules as rules;
 pub use aion_storage as storage;
 pub use aion_tsdb as tsdb;
 pub use aion_wal as wal;

@@ -1,0 +1,11 @@
+//! Prometheus recording and alerting rules, evaluated in the process that
+//! holds the data: no network between a rule and its storage.
+//!
+//! * [`rulefmt`] reads rule files as Prometheus does, with its messages
+//!   and `line:column` positions.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod rulefmt;
+mod yaml;
+
+pub use yaml::SyntaxError;
