@@ -13,6 +13,7 @@
 //! | [`storage`] | `aion-storage` | the querier and appender traits, merging, in-memory helpers |
 //! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, retention (implements `storage`) |
 //! | [`promql`] | `aion-promql` | PromQL parser and streaming engine (over `storage`) |
+//! | [`rules`] | `aion-rules` | recording and alerting rules: rule files, evaluation, templates |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The README's Rust snippets run as doc tests, so the README cannot drift

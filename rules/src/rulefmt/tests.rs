@@ -255,3 +255,34 @@ fn files_are_named_in_errors() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn alert_templates_are_checked_at_load() {
+    // promtool 2.42 prints exactly this for the same file.
+    let src = "groups:
+  - name: example
+    rules:
+      - alert: a
+        expr: up
+        annotations:
+          x: \"{{ $labels.instance \"
+";
+    assert_eq!(
+        errors(src),
+        [r#"group "example", rule 1, "a": annotation "x": template: __alert_a:1: unclosed action"#]
+    );
+    let src = "groups:
+  - name: g
+    rules:
+      - alert: a
+        expr: up
+        labels:
+          severity: '{{ nosuch }}'
+";
+    assert_eq!(
+        errors(src),
+        [
+            r#"group "g", rule 1, "a": label "severity": template: __alert_a:1: function "nosuch" not defined"#
+        ]
+    );
+}

@@ -158,5 +158,20 @@ fn validate_rule(r: &Rule, options: &ParseOptions) -> Vec<Problem> {
             out.push((None, None, format!("invalid annotation name: {k}")));
         }
     }
+    // Alert templates are checked at load, as Prometheus does.
+    if !r.alert.is_empty() {
+        let name = format!("__alert_{}", r.alert);
+        for (kind, set) in [("label", &r.labels), ("annotation", &r.annotations)] {
+            for (k, v) in set {
+                if let Err(e) = crate::template::Template::parse(&name, v) {
+                    out.push((
+                        None,
+                        None,
+                        format!("{kind} {}: {e}", crate::yaml::go_quote(k)),
+                    ));
+                }
+            }
+        }
+    }
     out
 }
