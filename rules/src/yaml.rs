@@ -75,10 +75,15 @@ impl Node {
 }
 
 /// A YAML syntax error, displayed as `yaml.v3` does (`yaml: line 3: ...`).
+///
+/// The words are the YAML parser's (`saphyr-parser`, a port of libyaml
+/// like `yaml.v3`), which mostly but not always equal `yaml.v3`'s; the
+/// line follows `yaml.v3`'s rules (see `from_scan`) as far as the parser
+/// exposes positions, and is left out when 0.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("yaml: line {line}: {message}")]
+#[error("yaml: {}{message}", if *.line == 0 { String::new() } else { format!("line {}: ", .line) })]
 pub struct SyntaxError {
-    /// 1-based line of the error.
+    /// The line `yaml.v3` would print (see above); 0 when it prints none.
     pub line: usize,
     /// 1-based column of the error.
     pub column: usize,
@@ -96,10 +101,60 @@ impl SyntaxError {
     }
 }
 
-impl From<ScanError> for SyntaxError {
-    fn from(e: ScanError) -> Self {
+/// Contexts of the parser's (not the scanner's) errors, and whether the
+/// context's position is the innermost open collection's start.
+const PARSER_CONTEXTS: [(&str, bool); 6] = [
+    ("while parsing a node, ", false),
+    ("while parsing node, ", false),
+    ("while parsing a block mapping, ", true),
+    ("while parsing a flow mapping, ", true),
+    ("while parsing a flow sequence, ", true),
+    ("while parsing a block collection, ", true),
+];
+
+impl SyntaxError {
+    /// From the parser's error, placed and worded as yaml.v3 does: the
+    /// problem without its context; the line of the context's position
+    /// when that is not on the first line, else of the problem's, 0-based
+    /// for parser errors and 1-based for scanner errors (yaml.v3's quirk),
+    /// omitted when 0. `open` is the 1-based start line of the innermost
+    /// open collection.
+    fn from_scan(e: &ScanError, open: Option<usize>, input: &str) -> Self {
         let m = e.marker();
-        SyntaxError::at(m.line(), m.col() + 1, e.info())
+        let info = e.info();
+        // At the end of input, the line is the input's last (saphyr marks
+        // an unterminated scalar at its start).
+        let problem0 = if m.index() >= input.chars().count()
+            || info.ends_with("found unexpected end of stream")
+        {
+            input.bytes().filter(|&b| b == b'\n').count()
+        } else {
+            m.line().saturating_sub(1)
+        };
+        let parser = PARSER_CONTEXTS
+            .iter()
+            .find(|(c, _)| info.starts_with(c))
+            .copied();
+        let (line, message) = match parser {
+            Some((c, at_collection)) => {
+                let ctx0 = open.map_or(0, |l| l.saturating_sub(1));
+                let line = if at_collection && ctx0 != 0 {
+                    ctx0
+                } else {
+                    problem0
+                };
+                (line, &info[c.len()..])
+            }
+            None if info.starts_with("did not find expected <") => (problem0, info),
+            None => {
+                let problem = match info.strip_prefix("while ") {
+                    Some(rest) => rest.split_once(", ").map_or(info, |(_, p)| p),
+                    None => info,
+                };
+                (if problem0 == 0 { 0 } else { problem0 + 1 }, problem)
+            }
+        };
+        SyntaxError::at(line, m.col() + 1, message)
     }
 }
 
@@ -113,7 +168,8 @@ pub(crate) fn parse(input: &str) -> Result<Option<Node>, SyntaxError> {
     let mut nodes = 0usize;
     let mut root: Option<Node> = None;
     while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev?;
+        let (ev, span) = ev
+            .map_err(|e| SyntaxError::from_scan(&e, stack.last().map(|(n, _, _)| n.line), input))?;
         let (line, column) = (span.start.line(), span.start.col() + 1);
         let (node, anchor) = match ev {
             Event::DocumentEnd if root.is_some() => break,
@@ -211,20 +267,6 @@ pub(crate) fn parse(input: &str) -> Result<Option<Node>, SyntaxError> {
                 Kind::Map(pairs) => match pending.take() {
                     None => *pending = Some(node),
                     Some(key) => {
-                        if let (Some(k), Kind::Scalar(_)) = (key.text(), &key.kind) {
-                            if let Some((prev, _)) = pairs.iter().find(|(p, _)| p.text() == Some(k))
-                            {
-                                return Err(SyntaxError::at(
-                                    key.line,
-                                    key.column,
-                                    format!(
-                                        "mapping key {} already defined at line {}",
-                                        go_quote(k),
-                                        prev.line
-                                    ),
-                                ));
-                            }
-                        }
                         pairs.push((key, node));
                     }
                 },
@@ -360,23 +402,41 @@ mod tests {
     }
 
     #[test]
-    fn quoted_scalars_are_strings_and_duplicates_are_errors() {
+    fn quoted_scalars_are_strings_and_duplicates_are_kept() {
         let n = parse("a: '12'\n").unwrap().unwrap();
         let Kind::Map(m) = &n.kind else { panic!() };
         assert_eq!(m[0].1.tag, Tag::Str);
-        let e = parse("a: 1\na: 2\n").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "yaml: line 2: mapping key \"a\" already defined at line 1"
-        );
+        // Duplicate keys are the decoder's error, as in yaml.v3.
+        let n = parse("a: 1\na: 2\n").unwrap().unwrap();
+        assert!(matches!(&n.kind, Kind::Map(m) if m.len() == 2));
     }
 
     #[test]
     fn syntax_errors_and_empty_input() {
         assert!(parse("").unwrap().is_none());
         assert!(parse("# only a comment\n").unwrap().is_none());
+        // yaml.v3's words and (0-based, for parser errors) line.
         let e = parse("groups: [\n").unwrap_err();
-        assert_eq!(e.line, 2);
+        // promtool 2.42 prints these for the same input.
+        assert_eq!(
+            e.to_string(),
+            "yaml: line 1: did not find expected node content"
+        );
+        let e = parse("a: \"x\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "yaml: line 2: found unexpected end of stream"
+        );
+        let e = parse("a: b: c\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "yaml: mapping values are not allowed in this context"
+        );
+        let e = parse("groups:\n  - name: a\n   rules: x\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "yaml: line 1: did not find expected '-' indicator"
+        );
         let deep = "[".repeat(5000);
         assert!(parse(&deep).is_err());
     }

@@ -3,54 +3,22 @@
 //! collected as `yaml: unmarshal errors:` lines, a bad duration stops the
 //! decoding with Prometheus's `model.ParseDuration` message.
 //!
-//! Prometheus decodes each file twice, strictly into `RuleGroups` and
-//! leniently into its positioned twin `ruleGroups` (whose `record`, `alert`
-//! and `expr` are raw nodes), and reports the errors of both passes; so do
-//! we, with both passes' type names.
+//! Prometheus decodes each file a second time for node positions; that
+//! pass adds only its syntax errors (promtool 2.42 prints type errors
+//! once and syntax errors twice), so only the syntax error is doubled, in
+//! [`super::parse`].
 
 use aion_promql::parser::parse_duration;
 
 use super::{Pos, Rule, RuleGroup, RuleGroups};
 use crate::yaml::{parse_float, parse_int, Kind, Node, Tag};
 
-/// Which of Prometheus's two decoding passes runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Pass {
-    /// Into `rulefmt.RuleGroups`, with unknown fields as errors unless
-    /// they are ignored.
-    Strict { known_fields: bool },
-    /// Into `rulefmt.ruleGroups` (never strict).
-    Positions,
-}
-
-impl Pass {
-    fn names(self) -> Names {
-        match self {
-            Pass::Strict { .. } => Names {
-                top: "rulefmt.RuleGroups",
-                groups: "[]rulefmt.RuleGroup",
-                group: "rulefmt.RuleGroup",
-                rules: "[]rulefmt.Rule",
-                rule: "rulefmt.Rule",
-            },
-            Pass::Positions => Names {
-                top: "rulefmt.ruleGroups",
-                groups: "[]rulefmt.RuleGroupNode",
-                group: "rulefmt.RuleGroupNode",
-                rules: "[]rulefmt.RuleNode",
-                rule: "rulefmt.RuleNode",
-            },
-        }
-    }
-}
-
-struct Names {
-    top: &'static str,
-    groups: &'static str,
-    group: &'static str,
-    rules: &'static str,
-    rule: &'static str,
-}
+/// Type names as Prometheus 3's strict pass prints them.
+const TOP: &str = "rulefmt.RuleGroups";
+const GROUPS: &str = "[]rulefmt.RuleGroup";
+const GROUP: &str = "rulefmt.RuleGroup";
+const RULES: &str = "[]rulefmt.Rule";
+const RULE: &str = "rulefmt.Rule";
 
 /// Why a pass failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,16 +30,15 @@ pub(super) enum DecodeError {
 }
 
 struct Decoder {
-    pass: Pass,
-    names: Names,
+    known_fields: bool,
     terrors: Vec<String>,
 }
 
-/// Decodes `root` (`None` for an empty file) in `pass`.
-pub(super) fn decode(root: Option<&Node>, pass: Pass) -> Result<RuleGroups, DecodeError> {
+/// Decodes `root` (`None` for an empty file); unknown fields are errors
+/// when `known_fields`.
+pub(super) fn decode(root: Option<&Node>, known_fields: bool) -> Result<RuleGroups, DecodeError> {
     let mut d = Decoder {
-        pass,
-        names: pass.names(),
+        known_fields,
         terrors: Vec::new(),
     };
     let mut out = RuleGroups::default();
@@ -113,7 +80,10 @@ impl Decoder {
     /// error unless it is null).
     fn fields<'n>(&mut self, n: &'n Node, into: &str) -> Option<&'n [(Node, Node)]> {
         match &n.kind {
-            Kind::Map(pairs) => Some(pairs),
+            Kind::Map(pairs) => {
+                self.duplicate_keys(pairs);
+                Some(pairs)
+            }
             _ if n.tag == Tag::Null => None,
             _ => {
                 self.terror(n, into);
@@ -122,8 +92,25 @@ impl Decoder {
         }
     }
 
+    /// yaml.v3's unique-key check: one error per later repeat of a key.
+    fn duplicate_keys(&mut self, pairs: &[(Node, Node)]) {
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            let Some(text) = k.text() else { continue };
+            for (later, _) in &pairs[i + 1..] {
+                if later.text() == Some(text) {
+                    self.terrors.push(format!(
+                        "line {}: mapping key {} already defined at line {}",
+                        later.line,
+                        crate::yaml::go_quote(text),
+                        k.line
+                    ));
+                }
+            }
+        }
+    }
+
     fn unknown(&mut self, key: &Node, into: &str) {
-        if self.pass == (Pass::Strict { known_fields: true }) {
+        if self.known_fields {
             self.terrors.push(format!(
                 "line {}: field {} not found in type {}",
                 key.line,
@@ -134,15 +121,14 @@ impl Decoder {
     }
 
     fn top(&mut self, n: &Node, out: &mut RuleGroups) -> Fatal {
-        let top = self.names.top;
+        let top = TOP;
         let Some(pairs) = self.fields(n, top) else {
             return Ok(());
         };
         for (k, v) in pairs {
             match k.text() {
                 Some("groups") => {
-                    let into = self.names.groups;
-                    for g in self.items(v, into) {
+                    for g in self.items(v, GROUPS) {
                         let mut group = RuleGroup {
                             pos: Pos::of(g),
                             ..RuleGroup::default()
@@ -170,7 +156,7 @@ impl Decoder {
     }
 
     fn group(&mut self, n: &Node, g: &mut RuleGroup) -> Fatal {
-        let into = self.names.group;
+        let into = GROUP;
         let Some(pairs) = self.fields(n, into) else {
             return Ok(());
         };
@@ -182,8 +168,7 @@ impl Decoder {
                 Some("limit") => g.limit = self.int(v),
                 Some("labels") => g.labels = self.string_map(v),
                 Some("rules") => {
-                    let into = self.names.rules;
-                    for r in self.items(v, into) {
+                    for r in self.items(v, RULES) {
                         let mut rule = Rule {
                             pos: Pos::of(r),
                             ..Rule::default()
@@ -199,11 +184,10 @@ impl Decoder {
     }
 
     fn rule(&mut self, n: &Node, r: &mut Rule) -> Fatal {
-        let into = self.names.rule;
+        let into = RULE;
         let Some(pairs) = self.fields(n, into) else {
             return Ok(());
         };
-        let raw = self.pass == Pass::Positions;
         for (k, v) in pairs {
             match k.text() {
                 Some(f @ ("record" | "alert" | "expr")) => {
@@ -213,12 +197,7 @@ impl Decoder {
                         _ => (&mut r.expr, &mut r.expr_pos),
                     };
                     *pos = Pos::of(v);
-                    if raw {
-                        // A yaml.Node field takes any node.
-                        *text = v.text().unwrap_or_default().to_string();
-                    } else {
-                        self.string(v, text);
-                    }
+                    self.string(v, text);
                 }
                 Some("for") => r.for_ms = self.duration(v)?.unwrap_or(0),
                 Some("keep_firing_for") => r.keep_firing_for_ms = self.duration(v)?.unwrap_or(0),
@@ -281,6 +260,7 @@ impl Decoder {
         let mut out: Vec<(String, String)> = Vec::new();
         match &n.kind {
             Kind::Map(pairs) => {
+                self.duplicate_keys(pairs);
                 for (k, v) in pairs {
                     let mut key = String::new();
                     let mut value = String::new();

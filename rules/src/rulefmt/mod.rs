@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use aion_promql::ParseOptions as PromqlOptions;
 
 use crate::yaml::{self, Node};
-use decode::{decode, DecodeError, Pass};
+use decode::{decode, DecodeError};
 pub use validate::NameValidation;
 
 /// A 1-based line and column in a rule file; `0:0` where the node is
@@ -193,8 +193,9 @@ pub enum Error {
 
 fn positions(pos: &Option<Pos>, alt: &Option<Pos>) -> String {
     match (pos, alt) {
-        (Some(p), Some(a)) => format!("{p}: {a}: "),
-        (Some(p), None) => format!("{p}: "),
+        // An absent second node is not printed (promtool 2.42).
+        (Some(p), Some(a)) if a.line != 0 => format!("{p}: {a}: "),
+        (Some(p), _) => format!("{p}: "),
         _ => String::new(),
     }
 }
@@ -203,8 +204,8 @@ fn positions(pos: &Option<Pos>, alt: &Option<Pos>) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FileError {
-    /// The file could not be read.
-    #[error("{}: {source}", .file.display())]
+    /// The file could not be read; worded as Go's `os.ReadFile` errors.
+    #[error("{}: {}", .file.display(), go_io_error(.file, .source))]
     Io {
         /// The file.
         file: PathBuf,
@@ -219,6 +220,19 @@ pub enum FileError {
         /// What is wrong.
         source: Error,
     },
+}
+
+/// Go's wording of the common `os.ReadFile` failures, as promtool prints
+/// them.
+fn go_io_error(file: &Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let f = file.display();
+    match e.kind() {
+        ErrorKind::NotFound => format!("open {f}: no such file or directory"),
+        ErrorKind::PermissionDenied => format!("open {f}: permission denied"),
+        ErrorKind::IsADirectory => format!("read {f}: is a directory"),
+        _ => e.to_string(),
+    }
 }
 
 /// Parses and validates rule file content. All problems are returned, in
@@ -242,31 +256,19 @@ pub fn parse(content: &[u8], options: &ParseOptions) -> Result<RuleGroups, Vec<E
     };
     let root = match yaml::parse(text) {
         Ok(root) => root,
+        // Prometheus's two decoding passes both fail.
         Err(e) => return Err(vec![e.clone().into(), e.into()]),
     };
-    let strict = Pass::Strict {
-        known_fields: !options.ignore_unknown_fields,
+    let groups = match decode(root.as_ref(), !options.ignore_unknown_fields) {
+        Ok(g) => g,
+        Err(DecodeError::Unmarshal(lines)) => return Err(vec![Error::Unmarshal(lines)]),
+        Err(DecodeError::Fatal(m)) => return Err(vec![Error::Decode(m)]),
     };
-    let mut errs = Vec::new();
-    let mut groups = None;
-    for pass in [strict, Pass::Positions] {
-        match decode(root.as_ref(), pass) {
-            Ok(g) if pass == strict => groups = Some(g),
-            Ok(_) => {}
-            Err(DecodeError::Unmarshal(lines)) => errs.push(Error::Unmarshal(lines)),
-            Err(DecodeError::Fatal(m)) => errs.push(Error::Decode(m)),
-        }
-    }
-    match groups {
-        Some(groups) if errs.is_empty() => {
-            let errs = validate::validate(&groups, options);
-            if errs.is_empty() {
-                Ok(groups)
-            } else {
-                Err(errs)
-            }
-        }
-        _ => Err(errs),
+    let errs = validate::validate(&groups, options);
+    if errs.is_empty() {
+        Ok(groups)
+    } else {
+        Err(errs)
     }
 }
 
