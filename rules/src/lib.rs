@@ -40,4 +40,6 @@ pub use recording::RecordingRule;
 pub use yaml::SyntaxError;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
