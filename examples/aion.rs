@@ -27,6 +27,8 @@ use clap::{Args, Parser, Subcommand};
 
 #[path = "cli/analyze.rs"]
 mod analyze;
+#[path = "cli/check.rs"]
+mod check;
 #[path = "cli/compact.rs"]
 mod compact;
 #[path = "cli/gofmt.rs"]
@@ -106,6 +108,16 @@ Examples:
     /// Evaluate a PromQL expression over a time range (a range query).
     #[command(after_help = query::QUERY_RANGE_HELP)]
     QueryRange(query::QueryRangeArgs),
+    /// Check files, as `promtool check` does.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Check rule files, as `promtool check rules` does.
+    #[command(after_help = check::HELP)]
+    Rules(check::RulesArgs),
 }
 
 #[derive(Subcommand)]
@@ -217,6 +229,8 @@ fn main() -> ExitCode {
         Command::Compact(args) => compact::run(args),
         Command::Query(args) => query::query(args),
         Command::QueryRange(args) => query::query_range(args),
+        // promtool's exit codes (0, 1, 3), not the `Failure` convention.
+        Command::Check(CheckCommand::Rules(args)) => return check::rules(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

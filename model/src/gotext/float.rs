@@ -131,14 +131,33 @@ pub fn format_go_g(v: f64) -> String {
 
 /// Go's `%.2g`, used in detailed annotation texts.
 pub fn format_go_g2(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    format_go_g_prec(v, 2)
+}
+
+/// Go's `%.<prec>g` for a float64 (`prec` significant digits, at least
+/// 1; trailing zeros dropped), as Prometheus's template functions print
+/// with `%.4g`.
+///
+/// ```
+/// use aion_model::gotext::format_go_g_prec;
+/// assert_eq!(format_go_g_prec(1234.5678, 4), "1235");
+/// assert_eq!(format_go_g_prec(12345.0, 4), "1.234e+04");
+/// assert_eq!(format_go_g_prec(0.5, 4), "0.5");
+/// assert_eq!(format_go_g_prec(0.0, 4), "0");
+/// ```
+pub fn format_go_g_prec(v: f64, prec: usize) -> String {
     if let Some(s) = specials(v) {
         return s.to_string();
     }
     if v == 0.0 {
-        return "0".to_string();
+        return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
-    // Round to two significant digits.
-    let s = format!("{:.1e}", v.abs());
+    let prec = prec.max(1);
+    // Round to `prec` significant digits (exact, ties to even, as Go).
+    let s = format!("{:.*e}", prec - 1, v.abs());
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let mut digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
@@ -151,7 +170,8 @@ pub fn format_go_g2(v: f64) -> String {
         out.push('-');
     }
     let nd = digits.len() as i32;
-    let eprec = if 2 > nd && nd >= dp { nd } else { 2 };
+    let p = prec as i32;
+    let eprec = if p > nd && nd >= dp { nd } else { p };
     if exp < -4 || exp >= eprec {
         write_exp(&mut out, &digits, dp);
     } else {

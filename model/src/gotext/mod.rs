@@ -7,6 +7,7 @@
 //! | [`ShortestDigits`] | `strconv`'s shortest round-trip digits (ties half to even) |
 //! | [`GoFloat`], [`format_go_g`] | `fmt`'s `%g` / `%v` of a float64 |
 //! | [`format_float`], [`format_float_exp`], [`format_go_g2`] | `strconv.FormatFloat` with `'f'`, `'e'`; `%.2g` |
+//! | [`format_go_g_prec`] | `fmt`'s `%.<prec>g` |
 //! | [`write_go_quoted`], [`go_quote`], [`write_go_quoted_bytes`] | `strconv.Quote` |
 //! | [`write_json_string`] | `encoding/json` string escaping |
 
@@ -16,6 +17,6 @@ mod json;
 mod quote;
 
 pub use digits::{GoFloat, ShortestDigits};
-pub use float::{format_float, format_float_exp, format_go_g, format_go_g2};
+pub use float::{format_float, format_float_exp, format_go_g, format_go_g2, format_go_g_prec};
 pub use json::write_json_string;
 pub use quote::{go_quote, write_go_quoted, write_go_quoted_bytes};
