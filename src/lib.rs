@@ -13,6 +13,7 @@
 //! | [`storage`] | `aion-storage` | the querier and appender traits, merging, in-memory helpers |
 //! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, retention (implements `storage`) |
 //! | [`promql`] | `aion-promql` | PromQL parser and streaming engine (over `storage`) |
+//! | [`remote`] | `aion-remote` | remote write 1.0/2.0 and remote read: codecs, receiver, read server, senders |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The README's Rust snippets run as doc tests, so the README cannot drift
@@ -25,6 +26,7 @@ pub use aion_chunkenc as chunkenc;
 pub use aion_index as index;
 pub use aion_model as model;
 pub use aion_promql as promql;
+pub use aion_remote as remote;
 pub use aion_storage as storage;
 pub use aion_tsdb as tsdb;
 pub use aion_wal as wal;
