@@ -26,3 +26,6 @@ pub use types::{
     chunk, label_matcher, metric_metadata, Chunk, ChunkedSeries, Exemplar, Label, LabelMatcher,
     Labels, MetricMetadata, ReadHints, Sample, TimeSeries,
 };
+
+#[cfg(test)]
+mod tests;
