@@ -40,6 +40,7 @@ pub mod content_type;
 pub mod convert;
 mod error;
 pub mod proto;
+pub mod read;
 pub mod send;
 pub mod snappy;
 pub mod write;
