@@ -271,6 +271,28 @@ fn rw2_symbol_table_cases() {
     let r = v2_send(&MemStorage::new(), &req);
     assert_eq!(r.status, Status::BadRequest);
     assert!(r.message.contains("metadata.help_ref 99"), "{}", r.message);
+
+    let mut req = v2_req(&syms, vec![(vec![1, 2], vec![(1, 1.0)])]);
+    req.timeseries[0].exemplars = vec![
+        v2::Exemplar {
+            labels_refs: vec![3, 4],
+            value: 1.0,
+            timestamp: 1,
+        },
+        v2::Exemplar {
+            labels_refs: vec![3, 5],
+            value: 1.0,
+            timestamp: 1,
+        },
+    ];
+    let r = v2_send(&MemStorage::new(), &req);
+    assert_eq!(r.status, Status::BadRequest);
+    assert!(
+        r.message
+            .contains("exemplars[1].labels_refs ref 5 at position 1 is out of range"),
+        "{}",
+        r.message
+    );
 }
 
 #[test]

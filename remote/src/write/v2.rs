@@ -23,7 +23,24 @@ pub(crate) fn check_symbols(req: &Request) -> Result<(), String> {
     }
 }
 
-fn check_refs(what: &str, refs: &[u32], symbols: usize) -> Result<(), String> {
+/// Where a list of refs sits in a series, for the refusal message (built
+/// only when a series is refused, so checking allocates nothing).
+#[derive(Clone, Copy)]
+enum RefList {
+    Labels,
+    Exemplar(usize),
+}
+
+impl std::fmt::Display for RefList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefList::Labels => f.write_str("labels_refs"),
+            RefList::Exemplar(i) => write!(f, "exemplars[{i}].labels_refs"),
+        }
+    }
+}
+
+fn check_refs(what: RefList, refs: &[u32], symbols: usize) -> Result<(), String> {
     if refs.len() % 2 != 0 {
         return Err(format!("{what} has an odd number ({}) of refs", refs.len()));
     }
@@ -41,13 +58,9 @@ fn check_refs(what: &str, refs: &[u32], symbols: usize) -> Result<(), String> {
 
 /// Checks every reference of a series: labels, exemplar labels, metadata.
 fn check_series(ts: &TimeSeries, symbols: usize) -> Result<(), String> {
-    check_refs("labels_refs", &ts.labels_refs, symbols)?;
+    check_refs(RefList::Labels, &ts.labels_refs, symbols)?;
     for (i, ex) in ts.exemplars.iter().enumerate() {
-        check_refs(
-            &format!("exemplars[{i}].labels_refs"),
-            &ex.labels_refs,
-            symbols,
-        )?;
+        check_refs(RefList::Exemplar(i), &ex.labels_refs, symbols)?;
     }
     if let Some(m) = &ts.metadata {
         for (what, r) in [
