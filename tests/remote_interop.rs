@@ -10,7 +10,11 @@
 //!   the same request from a Db holding the same samples decodes to the
 //!   same series and samples.
 //!
-//! Without Prometheus the tests print a note and pass, unless
+//! - Aion's RW 1.0 encoder → VictoriaMetrics 1.79 (`/api/v1/write`): it
+//!   stores exactly the samples sent (read back through `/api/v1/export`).
+//!
+//! Without Prometheus (or VictoriaMetrics) the tests print a note and
+//! pass, unless
 //! `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`, which installs the
 //! `prometheus` package that has both binaries).
 
@@ -42,24 +46,53 @@ fn prometheus_binary() -> Option<PathBuf> {
     None
 }
 
-/// A Prometheus server on a free loopback port, killed on drop.
-struct Prometheus {
+fn free_addr() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Polls `path` until it answers 200.
+fn wait_ready(addr: &str, path: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = http(addr, "GET", path, &[], b"") {
+            if r.status == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{what} not ready after 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A child server process, killed on drop.
+struct Server {
     child: Child,
     addr: String,
     _dir: tempfile::TempDir,
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Prometheus 2.42 on a free loopback port with the remote-write
+/// receiver on.
+struct Prometheus;
+
 impl Prometheus {
-    fn start(bin: &Path) -> Prometheus {
+    fn start(bin: &Path) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 1h\n").unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = free_addr();
         let child = Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
@@ -72,28 +105,13 @@ impl Prometheus {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let p = Prometheus {
+        let server = Server {
             child,
             addr,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = http(&p.addr, "GET", "/-/ready", &[], b"") {
-                if r.status == 200 {
-                    return p;
-                }
-            }
-            assert!(Instant::now() < deadline, "prometheus not ready after 60 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        wait_ready(&server.addr, "/-/ready", "prometheus");
+        server
     }
 }
 
@@ -444,4 +462,112 @@ fn chunk_series(stream: &[u8]) -> SeriesSamples {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+#[test]
+fn victoria_metrics_stores_what_aion_sends() {
+    let bin = PathBuf::from("/usr/bin/victoria-metrics");
+    if !bin.exists() {
+        if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
+            panic!("victoria-metrics not found (apt-get install victoria-metrics)");
+        }
+        eprintln!("note: victoria-metrics not found; skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let child = Command::new(&bin)
+        .arg(format!(
+            "-storageDataPath={}",
+            dir.path().join("vm").display()
+        ))
+        .arg(format!("-httpListenAddr={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let vm = Server {
+        child,
+        addr,
+        _dir: dir,
+    };
+    wait_ready(&vm.addr, "/health", "victoria-metrics");
+
+    // VictoriaMetrics keeps floats as decimal mantissa and exponent, so
+    // values here have few significant digits (its own rounding is not
+    // what this test is about).
+    let end = now_ms() / 1000 * 1000;
+    let data: Vec<(Labels, Vec<(i64, f64)>)> = (0..3)
+        .map(|i| {
+            let l = Labels::from_pairs(&[
+                ("__name__", "aion_remote_interop"),
+                ("job", "aion"),
+                ("series", &i.to_string()),
+            ])
+            .unwrap();
+            let pts = (0..40)
+                .map(|k| (end - (39 - k) * 15_000, k as f64 * 0.5 - i as f64 * 1000.0))
+                .collect();
+            (l, pts)
+        })
+        .collect();
+    let mut b = WriteRequestBuilder::new();
+    for (l, pts) in &data {
+        b.add_samples(l, pts);
+    }
+    let r = http(
+        &vm.addr,
+        "POST",
+        "/api/v1/write",
+        &write_headers(),
+        &b.encode(),
+    )
+    .unwrap();
+    assert!(
+        r.status == 204 || r.status == 200,
+        "{}: {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = http(&vm.addr, "GET", "/internal/force_flush", &[], b"").unwrap();
+    assert_eq!(r.status, 200);
+
+    let r = http(
+        &vm.addr,
+        "GET",
+        "/api/v1/export?match%5B%5D=aion_remote_interop",
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let mut got: SeriesSamples = String::from_utf8(r.body)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let pairs: Vec<(String, String)> = v["metric"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            let ts = v["timestamps"].as_array().unwrap();
+            let vs = v["values"].as_array().unwrap();
+            let pts = ts
+                .iter()
+                .zip(vs)
+                .map(|(t, v)| (t.as_i64().unwrap(), v.as_f64().unwrap()))
+                .collect();
+            (Labels::from_pairs(&pairs).unwrap().to_string(), pts)
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: SeriesSamples = data
+        .iter()
+        .map(|(l, p)| (l.to_string(), p.clone()))
+        .collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want);
 }
