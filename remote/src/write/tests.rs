@@ -416,3 +416,26 @@ fn encoded_v1_and_v2_decode_to_the_same_series() {
     let raw1 = snappy::decompress(&body1, 1 << 20).unwrap().len();
     assert!(req2.encoded_len() < raw1, "RW2 interning is smaller");
 }
+
+#[test]
+fn special_values_pass_through_bit_for_bit() {
+    // Stale markers, NaN and infinities are samples like any other: the
+    // receiver must not normalise them. Negative zero arrives as +0: proto3
+    // omits a field equal to its default and -0.0 == 0.0, in prost as in
+    // Prometheus's Go encoder, so no sender can put -0 on the wire.
+    let stale = f64::from_bits(aion_chunkenc::STALE_NAN_BITS);
+    let values = [stale, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0];
+    let store = MemStorage::new();
+    let mut b = RequestBuilder::new();
+    let pts: Vec<(i64, f64, i64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as i64, *v, 0))
+        .collect();
+    b.add_samples(&ls(&[("__name__", "m")]), &pts, None);
+    assert_eq!(v2_send(&store, &b.finish()).status, Status::NoContent);
+    let got: Vec<u64> = dump(&store)[0].1.iter().map(|(_, v)| v.to_bits()).collect();
+    let mut want: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+    want[4] = 0.0f64.to_bits();
+    assert_eq!(got, want);
+}
