@@ -16,7 +16,7 @@
 //! | [`codec`] | whole bodies: snappy + protobuf, both ways |
 //! | [`content_type`] | header negotiation and the content-type constants |
 //! | [`convert`] | wire ⇄ model: labels (validated), native histograms |
-//! | [`write`] | the receiver |
+//! | [`write`](mod@write) | the receiver |
 //! | [`read`] | the read server: SAMPLES and STREAMED_XOR_CHUNKS, frames |
 //! | [`send`] | building RW 1.0 and 2.0 requests |
 //!
