@@ -14,6 +14,7 @@
 //! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, retention (implements `storage`) |
 //! | [`agent`] | `aion-agent` | agent-mode storage: WAL only, for forwarding |
 //! | [`promql`] | `aion-promql` | PromQL parser and streaming engine (over `storage`) |
+//! | [`remote`] | `aion-remote` | remote write 1.0/2.0 and remote read: codecs, receiver, read server, senders |
 //! | [`rules`] | `aion-rules` | recording and alerting rules: rule files, evaluation, templates |
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -28,6 +29,7 @@ pub use aion_chunkenc as chunkenc;
 pub use aion_index as index;
 pub use aion_model as model;
 pub use aion_promql as promql;
+pub use aion_remote as remote;
 pub use aion_rules as rules;
 pub use aion_storage as storage;
 pub use aion_tsdb as tsdb;
