@@ -19,6 +19,7 @@
 //! | [`write`](mod@write) | the receiver |
 //! | [`read`] | the read server: SAMPLES and STREAMED_XOR_CHUNKS, frames |
 //! | [`send`] | building RW 1.0 and 2.0 requests |
+//! | [`queue`] | the sharded send queue: batching, retries, resharding, stats |
 //!
 //! # Why prost's derive and not a hand-written decoder
 //!
@@ -40,6 +41,7 @@ pub mod content_type;
 pub mod convert;
 mod error;
 pub mod proto;
+pub mod queue;
 pub mod read;
 pub mod send;
 pub mod snappy;
