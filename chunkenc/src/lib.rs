@@ -35,13 +35,19 @@ mod encoding;
 mod error;
 #[doc(hidden)]
 pub mod fuzz;
+mod histogram;
 mod iterator;
 pub mod synthetic;
 mod xor;
 
 pub use chunk::{Chunk, ChunkIter};
 pub use encoding::Encoding;
-pub use error::{ChunkFull, Error, Result};
+pub use error::{ChunkFull, Error, LayoutPart, Result};
+pub use histogram::{
+    AppendError as HistogramAppendError, AppendOutcome, FloatHistogramAppender,
+    FloatHistogramChunk, FloatHistogramIterator, HistogramAppender, HistogramChunk,
+    HistogramIterator,
+};
 pub use iterator::{
     is_stale_nan, EmptyIterator, SampleIterator, ValueType, STALE_NAN, STALE_NAN_BITS,
 };
