@@ -31,16 +31,24 @@ mod xor_value;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod proptests;
 
 pub use float_appender::FloatHistogramAppender;
 pub use float_iterator::FloatHistogramIterator;
 pub use int_appender::HistogramAppender;
 pub use int_iterator::HistogramIterator;
 
-use aion_model::histogram::CounterResetHint;
+use aion_model::histogram::{CounterResetHint, Span};
 use thiserror::Error;
 
 use crate::{Encoding, Error, Result};
+
+/// The bucket indices a span list addresses, in order (for the checks in
+/// `crate::fuzz`).
+pub(crate) fn bucket_indices(spans: &[Span]) -> impl Iterator<Item = i64> + '_ {
+    spans::BucketIndices::new(spans)
+}
 
 /// Length of the histogram chunk header: sample count and flags byte.
 pub(crate) const HEADER_LEN: usize = 3;
@@ -136,9 +144,9 @@ pub enum AppendError {
 
 /// Validates both sides of a histogram for encoding.
 pub(crate) fn check_sides(
-    positive: &[aion_model::histogram::Span],
+    positive: &[Span],
     positive_len: usize,
-    negative: &[aion_model::histogram::Span],
+    negative: &[Span],
     negative_len: usize,
 ) -> Result<(), AppendError> {
     for (side, spans, len) in [

@@ -183,10 +183,24 @@ pub(crate) fn union_spans(a: &[Span], b: &[Span], out: &mut Vec<Span>) {
         };
         match out.last_mut() {
             Some(span) if idx == last + 1 => span.length += 1,
-            Some(_) => out.push(Span {
-                offset: (idx - last - 1) as i32,
-                length: 1,
-            }),
+            Some(_) => {
+                // Gaps wider than an `i32` (only reachable from corrupt
+                // chunks) are bridged with empty spans instead of being
+                // truncated.
+                let mut gap = idx - last - 1;
+                while gap > i64::from(i32::MAX) {
+                    out.push(Span {
+                        offset: i32::MAX,
+                        length: 0,
+                    });
+                    gap -= i64::from(i32::MAX);
+                }
+                out.push(Span {
+                    offset: gap as i32,
+                    length: 1,
+                });
+            }
+            // The first index is the first offset of one of the lists.
             None => out.push(Span {
                 offset: idx as i32,
                 length: 1,
@@ -294,6 +308,12 @@ mod tests {
         assert!(out.is_empty());
         union_spans(&[s(0, 1), s(0, 1)], &[], &mut out);
         assert_eq!(out, [s(0, 2)]);
+        let far = [s(0, 1), s(i32::MAX, 1), s(i32::MAX, 1)];
+        union_spans(&far, &[], &mut out);
+        assert_eq!(
+            BucketIndices::new(&out).collect::<Vec<_>>(),
+            BucketIndices::new(&far).collect::<Vec<_>>()
+        );
     }
 
     #[test]
