@@ -6,15 +6,17 @@ use aion_model::histogram::{FloatHistogram, Histogram};
 
 use crate::{
     Encoding, Error, FloatHistogramChunk, FloatHistogramIterator, HistogramChunk,
-    HistogramIterator, Result, SampleIterator, ValueType, XorChunk, XorIterator,
+    HistogramIterator, Result, SampleIterator, ValueType, Xor2Chunk, Xor2Iterator, XorChunk,
+    XorIterator,
 };
 
 /// A chunk of any supported encoding, over bytes of any ownership.
 ///
 /// This is what block and head readers build from an encoding byte and the
-/// chunk data that follows it. Floats ([`Encoding::Xor`]), integer
-/// histograms ([`Encoding::Histogram`]) and float histograms
-/// ([`Encoding::FloatHistogram`]) are readable; the other encodings
+/// chunk data that follows it. Floats ([`Encoding::Xor`],
+/// [`Encoding::Xor2`]), integer histograms ([`Encoding::Histogram`]) and
+/// float histograms ([`Encoding::FloatHistogram`]) are readable; the
+/// histogram encodings with start timestamps (5, 6) and the others
 /// Prometheus defines are recognised and refused with
 /// [`Error::UnsupportedEncoding`] (the enum is `#[non_exhaustive]`, so
 /// variants can be added for them).
@@ -33,7 +35,7 @@ use crate::{
 /// assert_eq!(it.next(), ValueType::Float);
 /// assert_eq!(it.at(), (0, 42.0));
 ///
-/// assert!(Chunk::from_raw(4, data).is_err()); // XOR2: not yet
+/// assert!(Chunk::from_raw(5, data).is_err()); // histogramST: not yet
 /// assert!(Chunk::from_raw(9, data).is_err()); // not an encoding at all
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,6 +45,8 @@ pub enum Chunk<B = Vec<u8>> {
     Xor(XorChunk<B>),
     /// Integer native histograms (encoding 2).
     Histogram(HistogramChunk<B>),
+    /// Floats with optional start timestamps (encoding 4).
+    Xor2(Xor2Chunk<B>),
     /// Float native histograms (encoding 3).
     FloatHistogram(FloatHistogramChunk<B>),
 }
@@ -55,6 +59,7 @@ impl<B: AsRef<[u8]>> Chunk<B> {
         match encoding {
             Encoding::Xor => Ok(Chunk::Xor(XorChunk::from_bytes(bytes)?)),
             Encoding::Histogram => Ok(Chunk::Histogram(HistogramChunk::from_bytes(bytes)?)),
+            Encoding::Xor2 => Ok(Chunk::Xor2(Xor2Chunk::from_bytes(bytes)?)),
             Encoding::FloatHistogram => Ok(Chunk::FloatHistogram(FloatHistogramChunk::from_bytes(
                 bytes,
             )?)),
@@ -74,6 +79,7 @@ impl<B: AsRef<[u8]>> Chunk<B> {
         match self {
             Chunk::Xor(_) => Encoding::Xor,
             Chunk::Histogram(_) => Encoding::Histogram,
+            Chunk::Xor2(_) => Encoding::Xor2,
             Chunk::FloatHistogram(_) => Encoding::FloatHistogram,
         }
     }
@@ -83,6 +89,7 @@ impl<B: AsRef<[u8]>> Chunk<B> {
         match self {
             Chunk::Xor(c) => c.bytes(),
             Chunk::Histogram(c) => c.bytes(),
+            Chunk::Xor2(c) => c.bytes(),
             Chunk::FloatHistogram(c) => c.bytes(),
         }
     }
@@ -92,6 +99,7 @@ impl<B: AsRef<[u8]>> Chunk<B> {
         match self {
             Chunk::Xor(c) => c.num_samples(),
             Chunk::Histogram(c) => c.num_samples(),
+            Chunk::Xor2(c) => c.num_samples(),
             Chunk::FloatHistogram(c) => c.num_samples(),
         }
     }
@@ -101,6 +109,7 @@ impl<B: AsRef<[u8]>> Chunk<B> {
         match self {
             Chunk::Xor(c) => ChunkIter::Xor(c.iter()),
             Chunk::Histogram(c) => ChunkIter::Histogram(c.iter()),
+            Chunk::Xor2(c) => ChunkIter::Xor2(c.iter()),
             Chunk::FloatHistogram(c) => ChunkIter::FloatHistogram(c.iter()),
         }
     }
@@ -110,6 +119,7 @@ impl<B: AsRef<[u8]>> Chunk<B> {
         match self {
             Chunk::Xor(c) => c.into_inner(),
             Chunk::Histogram(c) => c.into_inner(),
+            Chunk::Xor2(c) => c.into_inner(),
             Chunk::FloatHistogram(c) => c.into_inner(),
         }
     }
@@ -129,6 +139,8 @@ pub enum ChunkIter<'a> {
     Xor(XorIterator<'a>),
     /// Over an integer histogram chunk.
     Histogram(HistogramIterator<'a>),
+    /// Over an XOR2 chunk.
+    Xor2(Xor2Iterator<'a>),
     /// Over a float histogram chunk.
     FloatHistogram(FloatHistogramIterator<'a>),
 }
@@ -139,6 +151,7 @@ macro_rules! dispatch {
         match $self {
             ChunkIter::Xor($it) => $body,
             ChunkIter::Histogram($it) => $body,
+            ChunkIter::Xor2($it) => $body,
             ChunkIter::FloatHistogram($it) => $body,
         }
     };
@@ -179,10 +192,16 @@ impl SampleIterator for ChunkIter<'_> {
     fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
         match self {
             ChunkIter::Xor(it) => it.read_floats(ts, vs, maxt),
+            ChunkIter::Xor2(it) => it.read_floats(ts, vs, maxt),
             // Histogram chunks hold no floats: nothing is copied.
             ChunkIter::Histogram(_) => (0, ValueType::Histogram),
             ChunkIter::FloatHistogram(_) => (0, ValueType::FloatHistogram),
         }
+    }
+
+    #[inline]
+    fn at_st(&self) -> i64 {
+        dispatch!(self, it => it.at_st())
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
@@ -202,7 +221,7 @@ mod tests {
             Chunk::from_raw(0, &data[..]).unwrap_err(),
             Error::NoneEncoding
         );
-        for byte in 4..=6u8 {
+        for byte in 5..=6u8 {
             let err = Chunk::from_raw(byte, &data[..]).unwrap_err();
             let encoding = Encoding::try_from(byte).unwrap();
             assert_eq!(err, Error::UnsupportedEncoding { encoding });

@@ -144,6 +144,56 @@ pub enum Error {
         significant: u8,
     },
 
+    /// An XOR2 chunk is shorter than its 3-byte header.
+    #[error("XOR2 chunk is {len} byte(s) long, shorter than its 3-byte header")]
+    MissingXor2Header {
+        /// Length of the chunk data.
+        len: usize,
+    },
+
+    /// An XOR2 chunk's bit stream ends inside a sample.
+    #[error(
+        "XOR2 chunk truncated: sample {sample} of {num_samples} starts at byte {} bit {} \
+         and runs past the end of the {len}-byte chunk",
+        .bit_offset / 8, .bit_offset % 8
+    )]
+    Xor2Truncated {
+        /// Index (0-based) of the sample that could not be read.
+        sample: u16,
+        /// Sample count from the chunk header.
+        num_samples: u16,
+        /// Bit offset at which the sample starts.
+        bit_offset: u64,
+        /// Length of the chunk data in bytes.
+        len: usize,
+    },
+
+    /// A varint of sample 0 or 1 of an XOR2 chunk overflows 64 bits.
+    #[error("XOR2 chunk corrupt: a varint of sample {sample} (starting at byte {byte_offset}) overflows 64 bits")]
+    Xor2VarintOverflow {
+        /// Index of the sample (0 or 1).
+        sample: u16,
+        /// Byte offset at which the sample starts.
+        byte_offset: usize,
+    },
+
+    /// An XOR2 value declares a window wider than 64 bits.
+    #[error(
+        "XOR2 chunk corrupt: sample {sample} at byte {} bit {} declares {leading} leading zeros \
+         and {significant} significant bits, more than the 64 bits of a float",
+        .bit_offset / 8, .bit_offset % 8
+    )]
+    Xor2BadValueWindow {
+        /// Index of the sample.
+        sample: u16,
+        /// Bit offset at which the sample starts.
+        bit_offset: u64,
+        /// Declared leading zeros.
+        leading: u8,
+        /// Declared significant bits.
+        significant: u8,
+    },
+
     /// The encoding byte names no encoding Prometheus defines.
     #[error("unknown chunk encoding byte {0} (Prometheus defines 1 XOR, 2 histogram, 3 float histogram, 4 XOR2, 5 histogramST, 6 floathistogramST)")]
     UnknownEncoding(u8),

@@ -341,3 +341,49 @@ pub(crate) fn normal_float(hs: &[(i64, aion_model::histogram::FloatHistogram)]) 
         })
         .collect()
 }
+
+/// Reads `data` as an XOR2 chunk (encoding 4): decoding never panics, ends
+/// within the header's count, agrees with seeking, and the decoded samples
+/// (start timestamps included) re-encode to a chunk that decodes to them.
+pub fn xor2_chunk(data: &[u8]) {
+    use crate::{Xor2Appender, Xor2Iterator};
+
+    let mut it = Xor2Iterator::new(data);
+    let mut samples = Vec::new();
+    while it.next() == ValueType::Float {
+        let (t, v) = it.at();
+        samples.push((it.at_st(), t, v.to_bits()));
+        assert!(
+            samples.len() <= it.num_samples(),
+            "more samples than the header declares"
+        );
+    }
+    let declared = it.num_samples();
+    check_end(&mut it, samples.len(), declared);
+    if let Some(&(_, target, _)) = samples.get(samples.len() / 2) {
+        let mut it = Xor2Iterator::new(data);
+        let expected = samples.iter().position(|&(_, t, _)| t >= target);
+        if it.seek(target) == ValueType::Float {
+            let (t, v) = it.at();
+            let want = samples[expected.expect("seek found a sample the scan did not")];
+            assert_eq!((it.at_st(), t, v.to_bits()), want);
+        }
+    }
+    let mut app = Xor2Appender::new();
+    for &(st, t, v) in &samples {
+        app.append(st, t, f64::from_bits(v))
+            .expect("at most 65535 samples");
+    }
+    let mut it = app.iter();
+    let mut again = Vec::new();
+    while it.next() == ValueType::Float {
+        let (t, v) = it.at();
+        again.push((it.at_st(), t, v.to_bits()));
+    }
+    assert!(
+        it.err().is_none(),
+        "re-encoded chunk unreadable: {:?}",
+        it.err()
+    );
+    assert_eq!(again, samples);
+}

@@ -39,6 +39,7 @@ mod histogram;
 mod iterator;
 pub mod synthetic;
 mod xor;
+mod xor2;
 
 pub use chunk::{Chunk, ChunkIter};
 pub use encoding::Encoding;
@@ -52,3 +53,4 @@ pub use iterator::{
     is_stale_nan, EmptyIterator, SampleIterator, ValueType, STALE_NAN, STALE_NAN_BITS,
 };
 pub use xor::{XorAppender, XorChunk, XorIterator, MAX_SAMPLES};
+pub use xor2::{Xor2Appender, Xor2Chunk, Xor2Iterator};

@@ -26,7 +26,7 @@ mod int_appender;
 mod int_iterator;
 mod layout;
 mod spans;
-mod varbit;
+pub(crate) mod varbit;
 mod xor_value;
 
 #[cfg(test)]
