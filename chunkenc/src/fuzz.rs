@@ -146,6 +146,47 @@ pub fn histogram_chunk(data: &[u8]) {
         assert_eq!(n, decoded.len());
     }
 
+    // Resuming continues after the decoded samples: a stale marker (which
+    // always fits) decodes after them.
+    let error = it.error().cloned();
+    match HistogramAppender::resume(data.to_vec()) {
+        Err(err) => assert_eq!(Some(err), error, "resume disagrees with the iterator"),
+        Ok(mut app) => {
+            assert!(
+                error.is_none(),
+                "resume accepted a chunk the iterator rejected"
+            );
+            assert_eq!(app.num_samples(), decoded.len());
+            let stale = Histogram {
+                sum: crate::STALE_NAN,
+                counter_reset_hint: gauge_or_unknown(app.counter_reset_header()),
+                ..Histogram::default()
+            };
+            let t = decoded.last().map_or(0, |(t, _)| t.wrapping_add(15_000));
+            let outcome = app.append(t, &stale);
+            if decoded.len() < crate::MAX_SAMPLES {
+                assert!(
+                    matches!(outcome, Ok(AppendOutcome::Appended)),
+                    "{outcome:?}"
+                );
+                let mut it = app.iter();
+                let mut n = 0;
+                let mut last = Histogram::default();
+                while it.next() == ValueType::Histogram {
+                    it.at_histogram(&mut last);
+                    n += 1;
+                }
+                assert!(
+                    it.err().is_none(),
+                    "resumed chunk unreadable: {:?}",
+                    it.err()
+                );
+                assert_eq!(n, decoded.len() + 1);
+                assert!(crate::is_stale_nan(last.sum));
+            }
+        }
+    }
+
     // Re-encode and decode again.
     let mut chunks = vec![HistogramAppender::new()];
     for (t, h) in &decoded {
@@ -202,6 +243,45 @@ pub fn float_histogram_chunk(data: &[u8]) {
         },
     );
 
+    let error = it.error().cloned();
+    match FloatHistogramAppender::resume(data.to_vec()) {
+        Err(err) => assert_eq!(Some(err), error, "resume disagrees with the iterator"),
+        Ok(mut app) => {
+            assert!(
+                error.is_none(),
+                "resume accepted a chunk the iterator rejected"
+            );
+            assert_eq!(app.num_samples(), decoded.len());
+            let stale = FloatHistogram {
+                sum: crate::STALE_NAN,
+                counter_reset_hint: gauge_or_unknown(app.counter_reset_header()),
+                ..FloatHistogram::default()
+            };
+            let t = decoded.last().map_or(0, |(t, _)| t.wrapping_add(15_000));
+            let outcome = app.append(t, &stale);
+            if decoded.len() < crate::MAX_SAMPLES {
+                assert!(
+                    matches!(outcome, Ok(AppendOutcome::Appended)),
+                    "{outcome:?}"
+                );
+                let mut it = app.iter();
+                let mut n = 0;
+                let mut last = FloatHistogram::default();
+                while it.next() == ValueType::FloatHistogram {
+                    it.at_float_histogram(&mut last);
+                    n += 1;
+                }
+                assert!(
+                    it.err().is_none(),
+                    "resumed chunk unreadable: {:?}",
+                    it.err()
+                );
+                assert_eq!(n, decoded.len() + 1);
+                assert!(crate::is_stale_nan(last.sum));
+            }
+        }
+    }
+
     let mut chunks = vec![FloatHistogramAppender::new()];
     for (t, h) in &decoded {
         let app = chunks.last_mut().expect("never empty");
@@ -226,6 +306,18 @@ pub fn float_histogram_chunk(data: &[u8]) {
         );
     }
     assert_eq!(normal_float(&again), normal_float(&decoded));
+}
+
+/// The hint a stale marker needs to fit a chunk with this header.
+fn gauge_or_unknown(
+    header: aion_model::histogram::CounterResetHint,
+) -> aion_model::histogram::CounterResetHint {
+    use aion_model::histogram::CounterResetHint::{Gauge, Unknown};
+    if header == Gauge {
+        Gauge
+    } else {
+        Unknown
+    }
 }
 
 /// After the last sample: stays exhausted, and without an error every

@@ -86,6 +86,48 @@ impl FloatHistogramAppender {
         }
     }
 
+    /// Continues appending to an existing chunk's bytes, with the encoder
+    /// state rebuilt by decoding it (every field's XOR window as the
+    /// reader left it, as Prometheus's `FloatHistogramChunk.Appender()`
+    /// does). Fails with the decoding error if `bytes` is not readable.
+    pub fn resume(bytes: Vec<u8>) -> crate::Result<Self> {
+        let mut it = FloatHistogramIterator::new(&bytes);
+        while it.next() == ValueType::FloatHistogram {}
+        if let Some(err) = it.error() {
+            return Err(err.clone());
+        }
+        let mut app = FloatHistogramAppender::new();
+        if it.num_read == 0 {
+            let flags = bytes[2];
+            app.w.patch_byte(2, flags);
+            return Ok(app);
+        }
+        let bit_len = it.r.position();
+        let FloatHistogramIterator {
+            num_read,
+            layout,
+            t,
+            t_delta,
+            cnt,
+            z_cnt,
+            sum,
+            p_buckets,
+            n_buckets,
+            ..
+        } = it;
+        app.num = num_read;
+        app.layout = layout;
+        app.t = t;
+        app.t_delta = t_delta;
+        app.cnt = cnt;
+        app.z_cnt = z_cnt;
+        app.sum = sum;
+        app.p_buckets = p_buckets;
+        app.n_buckets = n_buckets;
+        app.w = BitWriter::resume(bytes, bit_len);
+        Ok(app)
+    }
+
     /// Number of samples in the chunk.
     pub fn num_samples(&self) -> usize {
         usize::from(self.num)

@@ -18,21 +18,21 @@ use crate::{is_stale_nan, Encoding, Error, SampleIterator, ValueType};
 /// in [`SampleIterator::err`]; it never panics.
 #[derive(Debug, Clone)]
 pub struct FloatHistogramIterator<'a> {
-    data: &'a [u8],
-    r: BitReader<'a>,
-    num_total: u16,
-    num_read: u16,
-    header: CounterResetHint,
-    layout: Layout,
-    t: i64,
-    t_delta: i64,
-    cnt: XorField,
-    z_cnt: XorField,
-    sum: XorField,
-    p_buckets: Vec<XorField>,
-    n_buckets: Vec<XorField>,
-    err: Option<Error>,
-    done: bool,
+    pub(super) data: &'a [u8],
+    pub(super) r: BitReader<'a>,
+    pub(super) num_total: u16,
+    pub(super) num_read: u16,
+    pub(super) header: CounterResetHint,
+    pub(super) layout: Layout,
+    pub(super) t: i64,
+    pub(super) t_delta: i64,
+    pub(super) cnt: XorField,
+    pub(super) z_cnt: XorField,
+    pub(super) sum: XorField,
+    pub(super) p_buckets: Vec<XorField>,
+    pub(super) n_buckets: Vec<XorField>,
+    pub(super) err: Option<Error>,
+    pub(super) done: bool,
 }
 
 impl<'a> FloatHistogramIterator<'a> {

@@ -108,6 +108,77 @@ impl HistogramAppender {
         }
     }
 
+    /// Continues appending to an existing chunk's bytes.
+    ///
+    /// The encoder state is rebuilt by decoding the chunk, as Prometheus's
+    /// `HistogramChunk.Appender()` does (so the sum's XOR window starts
+    /// from the reader's 0/0 state, as in Prometheus), and appending
+    /// resumes at the bit where the last sample ends. Fails with the
+    /// decoding error if `bytes` is not a readable chunk.
+    ///
+    /// ```
+    /// use aion_chunkenc::HistogramAppender;
+    /// use aion_model::histogram::{Histogram, Span};
+    ///
+    /// let h = |count: u64| Histogram {
+    ///     count,
+    ///     sum: count as f64,
+    ///     positive_spans: vec![Span { offset: 0, length: 1 }],
+    ///     positive_buckets: vec![count as i64],
+    ///     ..Histogram::default()
+    /// };
+    /// let mut app = HistogramAppender::new();
+    /// app.append(0, &h(1)).unwrap();
+    /// let mut resumed = HistogramAppender::resume(app.bytes().to_vec()).unwrap();
+    /// resumed.append(15_000, &h(3)).unwrap();
+    /// assert_eq!(resumed.num_samples(), 2);
+    /// ```
+    pub fn resume(bytes: Vec<u8>) -> crate::Result<Self> {
+        let mut it = HistogramIterator::new(&bytes);
+        while it.next() == ValueType::Histogram {}
+        if let Some(err) = it.error() {
+            return Err(err.clone());
+        }
+        let mut app = HistogramAppender::new();
+        if it.num_read == 0 {
+            let flags = bytes[2];
+            app.w.patch_byte(2, flags);
+            return Ok(app);
+        }
+        let bit_len = it.r.position();
+        let HistogramIterator {
+            num_read,
+            layout,
+            t,
+            cnt,
+            z_cnt,
+            t_delta,
+            cnt_delta,
+            z_cnt_delta,
+            p_buckets,
+            n_buckets,
+            p_deltas,
+            n_deltas,
+            sum,
+            ..
+        } = it;
+        app.num = num_read;
+        app.layout = layout;
+        app.t = t;
+        app.cnt = cnt;
+        app.z_cnt = z_cnt;
+        app.t_delta = t_delta;
+        app.cnt_delta = cnt_delta;
+        app.z_cnt_delta = z_cnt_delta;
+        app.p_buckets = p_buckets;
+        app.n_buckets = n_buckets;
+        app.p_deltas = p_deltas;
+        app.n_deltas = n_deltas;
+        app.sum = sum;
+        app.w = BitWriter::resume(bytes, bit_len);
+        Ok(app)
+    }
+
     /// Number of samples in the chunk.
     pub fn num_samples(&self) -> usize {
         usize::from(self.num)

@@ -355,3 +355,47 @@ proptest! {
         crate::fuzz::float_histogram_chunk(&data);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Resuming a chunk anywhere and appending the rest of its samples
+    /// decodes to the same histograms.
+    #[test]
+    fn resume_anywhere((hs, _gauge) in sequence(), at in any::<prop::sample::Index>()) {
+        let (chunks, _) = encode_int(&hs);
+        for app in &chunks {
+            let decoded = decode_int(app.bytes());
+            let k = at.index(decoded.len() + 1);
+            let mut head = HistogramAppender::new();
+            let gauge = app.counter_reset_header() == CounterResetHint::Gauge;
+            let with_hint = |h: &Histogram| {
+                let mut h = h.clone();
+                if gauge {
+                    h.counter_reset_hint = CounterResetHint::Gauge;
+                }
+                h
+            };
+            for (t, h) in &decoded[..k] {
+                head.append(*t, &with_hint(h)).unwrap();
+            }
+            let mut resumed = HistogramAppender::resume(head.bytes().to_vec()).unwrap();
+            prop_assert_eq!(resumed.num_samples(), k);
+            for (t, h) in &decoded[k..] {
+                prop_assert!(matches!(resumed.append(*t, &with_hint(h)).unwrap(), AppendOutcome::Appended));
+            }
+            prop_assert_eq!(normal_int(&decode_int(resumed.bytes())), normal_int(&decoded));
+
+            let fdecoded: Vec<(i64, FloatHistogram)> = decoded.iter().map(|(t, h)| (*t, halve(&with_hint(h)))).collect();
+            let mut fhead = FloatHistogramAppender::new();
+            for (t, h) in &fdecoded[..k] {
+                fhead.append(*t, h).unwrap();
+            }
+            let mut fresumed = FloatHistogramAppender::resume(fhead.bytes().to_vec()).unwrap();
+            for (t, h) in &fdecoded[k..] {
+                prop_assert!(matches!(fresumed.append(*t, h).unwrap(), AppendOutcome::Appended));
+            }
+            prop_assert_eq!(normal_float(&decode_float(fresumed.bytes())), normal_float(&fdecoded));
+        }
+    }
+}
