@@ -392,6 +392,7 @@ impl FloatHistogramAppender {
     fn recode(&mut self, positive: &[Span], negative: &[Span]) {
         let mut fresh = FloatHistogramAppender::new();
         let mut it = FloatHistogramIterator::new(self.w.bytes());
+        it.reduce = false; // re-encode what the chunk holds
         let mut old = FloatHistogram::default();
         let mut wide = FloatHistogram::default();
         while it.next() == ValueType::FloatHistogram {

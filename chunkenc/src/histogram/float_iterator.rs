@@ -2,10 +2,10 @@
 
 use std::error::Error as StdError;
 
-use aion_model::histogram::{CounterResetHint, FloatHistogram};
+use aion_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
 
 use super::int_iterator::{copy_layout, stale_float_histogram};
-use super::layout::{bucket_count, check_count, Layout};
+use super::layout::{bucket_count, check_count, Layout, MAX_SCHEMA};
 use super::varbit::read_varbit_int;
 use super::xor_value::XorField;
 use super::{header_from_bits, sample_hint, HEADER_LEN};
@@ -33,6 +33,8 @@ pub struct FloatHistogramIterator<'a> {
     pub(super) n_buckets: Vec<XorField>,
     pub(super) err: Option<Error>,
     pub(super) done: bool,
+    /// Whether schemas above 8 are reduced on output (off for re-encoding).
+    pub(super) reduce: bool,
 }
 
 impl<'a> FloatHistogramIterator<'a> {
@@ -54,6 +56,7 @@ impl<'a> FloatHistogramIterator<'a> {
             n_buckets: Vec::new(),
             err: None,
             done: false,
+            reduce: true,
         };
         it.reset(data);
         it
@@ -238,6 +241,9 @@ impl SampleIterator for FloatHistogramIterator<'_> {
         fh.negative_buckets.clear();
         fh.negative_buckets
             .extend(self.n_buckets.iter().map(XorField::value));
+        if self.reduce && fh.schema > MAX_SCHEMA && fh.schema != CUSTOM_BUCKETS_SCHEMA {
+            fh.reduce_resolution(MAX_SCHEMA);
+        }
         self.t
     }
 

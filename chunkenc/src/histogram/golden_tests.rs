@@ -371,3 +371,42 @@ fn bytes_per_histogram_for_20_buckets_at_15s() {
     assert!(n < 120 * 40, "{n}");
     assert!(fnb < 120 * 20 * 8, "{fnb}");
 }
+
+/// Schemas above 8 (reserved by Prometheus for finer resolutions) are
+/// stored as written and reduced to 8 on read, as Prometheus's readers do.
+#[test]
+fn finer_schemas_are_reduced_to_8_on_read() {
+    let fine = Histogram {
+        schema: 10,
+        count: 10,
+        sum: 1.0,
+        positive_spans: vec![span(1, 4)],
+        positive_buckets: vec![1, 1, 1, 1], // counts 1, 2, 3, 4 at 1..=4
+        ..Histogram::default()
+    };
+    let mut app = HistogramAppender::new();
+    appended(&mut app, 0, &fine);
+    // A new bucket forces a re-encoding, which must keep schema 10.
+    let mut wider = fine.clone();
+    wider.positive_spans = vec![span(1, 5)];
+    wider.positive_buckets = vec![1, 1, 1, 1, 1];
+    wider.count = 15;
+    assert!(matches!(
+        app.append(1, &wider).unwrap(),
+        AppendOutcome::Recoded
+    ));
+    let mut it = app.iter();
+    let mut got = Histogram::default();
+    assert_eq!(it.next(), ValueType::Histogram);
+    it.at_histogram(&mut got);
+    // Schema 10 → 8 merges 4 buckets: 1..=4 → 1; 5 → 2.
+    assert_eq!(got.schema, 8);
+    assert_eq!(got.positive_spans, [span(1, 2)]);
+    assert_eq!(got.positive_buckets, [10, -10]);
+    let mut f = FloatHistogram::default();
+    it.at_float_histogram(&mut f);
+    assert_eq!(f.positive_buckets, [10.0, 0.0]);
+    assert_eq!(it.next(), ValueType::Histogram);
+    it.at_histogram(&mut got);
+    assert_eq!(got.positive_buckets, [10, -5]);
+}

@@ -452,6 +452,7 @@ impl HistogramAppender {
     fn recode(&mut self, positive: &[Span], negative: &[Span]) {
         let mut fresh = HistogramAppender::new();
         let mut it = HistogramIterator::new(self.w.bytes());
+        it.reduce = false; // re-encode what the chunk holds
         let mut old = Histogram::default();
         let mut wide = Histogram::default();
         while it.next() == ValueType::Histogram {

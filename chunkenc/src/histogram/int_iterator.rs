@@ -2,9 +2,9 @@
 
 use std::error::Error as StdError;
 
-use aion_model::histogram::{CounterResetHint, FloatHistogram, Histogram};
+use aion_model::histogram::{CounterResetHint, FloatHistogram, Histogram, CUSTOM_BUCKETS_SCHEMA};
 
-use super::layout::{bucket_count, check_count, Layout};
+use super::layout::{bucket_count, check_count, Layout, MAX_SCHEMA};
 use super::varbit::{read_varbit_int, read_varbit_uint};
 use super::xor_value::XorField;
 use super::{header_from_bits, sample_hint, HEADER_LEN};
@@ -41,6 +41,8 @@ pub struct HistogramIterator<'a> {
     pub(super) sum: XorField,
     pub(super) err: Option<Error>,
     pub(super) done: bool,
+    /// Whether schemas above 8 are reduced on output (off for re-encoding).
+    pub(super) reduce: bool,
 }
 
 impl<'a> HistogramIterator<'a> {
@@ -67,6 +69,7 @@ impl<'a> HistogramIterator<'a> {
             sum: XorField::for_reader(0),
             err: None,
             done: false,
+            reduce: true,
         };
         it.reset(data);
         it
@@ -304,6 +307,11 @@ impl SampleIterator for HistogramIterator<'_> {
         h.positive_buckets.extend_from_slice(&self.p_buckets);
         h.negative_buckets.clear();
         h.negative_buckets.extend_from_slice(&self.n_buckets);
+        if self.reduce && h.schema > MAX_SCHEMA && h.schema != CUSTOM_BUCKETS_SCHEMA {
+            // A finer schema than Prometheus computes with (rare: a newer
+            // writer); reduced as Prometheus's reader does.
+            h.reduce_resolution(MAX_SCHEMA);
+        }
         self.t
     }
 
@@ -336,6 +344,9 @@ impl SampleIterator for HistogramIterator<'_> {
                 acc += d as f64;
                 acc
             }));
+        }
+        if self.reduce && fh.schema > MAX_SCHEMA && fh.schema != CUSTOM_BUCKETS_SCHEMA {
+            fh.reduce_resolution(MAX_SCHEMA);
         }
         self.t
     }

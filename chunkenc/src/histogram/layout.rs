@@ -11,11 +11,15 @@ use crate::error::LayoutPart;
 use crate::{Encoding, Error};
 
 /// Schemas a chunk may hold: the exponential range Prometheus reserves
-/// (−9…8; 9…52 would need a resolution reduction Aion does not do) and
-/// custom buckets.
+/// (−9…52; the iterators reduce schemas above 8 to 8, as Prometheus's do)
+/// and custom buckets.
 fn is_readable_schema(schema: i64) -> bool {
-    (-9..=8).contains(&schema) || schema == i64::from(CUSTOM_BUCKETS_SCHEMA)
+    (-9..=52).contains(&schema) || schema == i64::from(CUSTOM_BUCKETS_SCHEMA)
 }
+
+/// The highest schema readers hand out; chunks with finer (reserved)
+/// schemas are reduced to it.
+pub(crate) const MAX_SCHEMA: i32 = 8;
 
 /// A chunk's bucket layout, decoded into reusable vectors.
 #[derive(Debug, Clone, PartialEq, Default)]
