@@ -2,15 +2,24 @@
 
 use std::error::Error as StdError;
 
-use crate::{Encoding, Error, Result, SampleIterator, ValueType, XorChunk, XorIterator};
+use aion_model::histogram::{FloatHistogram, Histogram};
+
+use crate::{
+    Encoding, Error, FloatHistogramChunk, FloatHistogramIterator, HistogramChunk,
+    HistogramIterator, Result, SampleIterator, ValueType, Xor2Chunk, Xor2Iterator, XorChunk,
+    XorIterator,
+};
 
 /// A chunk of any supported encoding, over bytes of any ownership.
 ///
 /// This is what block and head readers build from an encoding byte and the
-/// chunk data that follows it. Today only [`Encoding::Xor`] is readable;
-/// the histogram encodings are recognised and refused with
-/// [`Error::UnsupportedEncoding`] until native histograms are stored, and
-/// new variants will be added then (the enum is `#[non_exhaustive]`).
+/// chunk data that follows it. Floats ([`Encoding::Xor`],
+/// [`Encoding::Xor2`]), integer histograms ([`Encoding::Histogram`]) and
+/// float histograms ([`Encoding::FloatHistogram`]) are readable; the
+/// histogram encodings with start timestamps (5, 6) and the others
+/// Prometheus defines are recognised and refused with
+/// [`Error::UnsupportedEncoding`] (the enum is `#[non_exhaustive]`, so
+/// variants can be added for them).
 ///
 /// ```
 /// use aion_chunkenc::{Chunk, Encoding, SampleIterator, ValueType, XorAppender};
@@ -26,7 +35,7 @@ use crate::{Encoding, Error, Result, SampleIterator, ValueType, XorChunk, XorIte
 /// assert_eq!(it.next(), ValueType::Float);
 /// assert_eq!(it.at(), (0, 42.0));
 ///
-/// assert!(Chunk::from_raw(2, data).is_err()); // histograms: not yet
+/// assert!(Chunk::from_raw(5, data).is_err()); // histogramST: not yet
 /// assert!(Chunk::from_raw(9, data).is_err()); // not an encoding at all
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,6 +43,12 @@ use crate::{Encoding, Error, Result, SampleIterator, ValueType, XorChunk, XorIte
 pub enum Chunk<B = Vec<u8>> {
     /// Float samples (encoding 1).
     Xor(XorChunk<B>),
+    /// Integer native histograms (encoding 2).
+    Histogram(HistogramChunk<B>),
+    /// Floats with optional start timestamps (encoding 4).
+    Xor2(Xor2Chunk<B>),
+    /// Float native histograms (encoding 3).
+    FloatHistogram(FloatHistogramChunk<B>),
 }
 
 impl<B: AsRef<[u8]>> Chunk<B> {
@@ -43,6 +58,11 @@ impl<B: AsRef<[u8]>> Chunk<B> {
     pub fn from_bytes(encoding: Encoding, bytes: B) -> Result<Self> {
         match encoding {
             Encoding::Xor => Ok(Chunk::Xor(XorChunk::from_bytes(bytes)?)),
+            Encoding::Histogram => Ok(Chunk::Histogram(HistogramChunk::from_bytes(bytes)?)),
+            Encoding::Xor2 => Ok(Chunk::Xor2(Xor2Chunk::from_bytes(bytes)?)),
+            Encoding::FloatHistogram => Ok(Chunk::FloatHistogram(FloatHistogramChunk::from_bytes(
+                bytes,
+            )?)),
             Encoding::None => Err(Error::NoneEncoding),
             encoding => Err(Error::UnsupportedEncoding { encoding }),
         }
@@ -58,6 +78,9 @@ impl<B: AsRef<[u8]>> Chunk<B> {
     pub fn encoding(&self) -> Encoding {
         match self {
             Chunk::Xor(_) => Encoding::Xor,
+            Chunk::Histogram(_) => Encoding::Histogram,
+            Chunk::Xor2(_) => Encoding::Xor2,
+            Chunk::FloatHistogram(_) => Encoding::FloatHistogram,
         }
     }
 
@@ -65,6 +88,9 @@ impl<B: AsRef<[u8]>> Chunk<B> {
     pub fn bytes(&self) -> &[u8] {
         match self {
             Chunk::Xor(c) => c.bytes(),
+            Chunk::Histogram(c) => c.bytes(),
+            Chunk::Xor2(c) => c.bytes(),
+            Chunk::FloatHistogram(c) => c.bytes(),
         }
     }
 
@@ -72,6 +98,9 @@ impl<B: AsRef<[u8]>> Chunk<B> {
     pub fn num_samples(&self) -> usize {
         match self {
             Chunk::Xor(c) => c.num_samples(),
+            Chunk::Histogram(c) => c.num_samples(),
+            Chunk::Xor2(c) => c.num_samples(),
+            Chunk::FloatHistogram(c) => c.num_samples(),
         }
     }
 
@@ -79,6 +108,9 @@ impl<B: AsRef<[u8]>> Chunk<B> {
     pub fn iter(&self) -> ChunkIter<'_> {
         match self {
             Chunk::Xor(c) => ChunkIter::Xor(c.iter()),
+            Chunk::Histogram(c) => ChunkIter::Histogram(c.iter()),
+            Chunk::Xor2(c) => ChunkIter::Xor2(c.iter()),
+            Chunk::FloatHistogram(c) => ChunkIter::FloatHistogram(c.iter()),
         }
     }
 
@@ -86,6 +118,9 @@ impl<B: AsRef<[u8]>> Chunk<B> {
     pub fn into_inner(self) -> B {
         match self {
             Chunk::Xor(c) => c.into_inner(),
+            Chunk::Histogram(c) => c.into_inner(),
+            Chunk::Xor2(c) => c.into_inner(),
+            Chunk::FloatHistogram(c) => c.into_inner(),
         }
     }
 }
@@ -102,41 +137,75 @@ impl<B> From<XorChunk<B>> for Chunk<B> {
 pub enum ChunkIter<'a> {
     /// Over an XOR chunk.
     Xor(XorIterator<'a>),
+    /// Over an integer histogram chunk.
+    Histogram(HistogramIterator<'a>),
+    /// Over an XOR2 chunk.
+    Xor2(Xor2Iterator<'a>),
+    /// Over a float histogram chunk.
+    FloatHistogram(FloatHistogramIterator<'a>),
+}
+
+/// Calls `$body` with `$it` bound to the iterator inside `$self`.
+macro_rules! dispatch {
+    ($self:expr, $it:ident => $body:expr) => {
+        match $self {
+            ChunkIter::Xor($it) => $body,
+            ChunkIter::Histogram($it) => $body,
+            ChunkIter::Xor2($it) => $body,
+            ChunkIter::FloatHistogram($it) => $body,
+        }
+    };
 }
 
 impl SampleIterator for ChunkIter<'_> {
     #[inline]
     fn next(&mut self) -> ValueType {
-        match self {
-            ChunkIter::Xor(it) => it.next(),
-        }
+        dispatch!(self, it => it.next())
     }
 
     #[inline]
     fn seek(&mut self, t: i64) -> ValueType {
-        match self {
-            ChunkIter::Xor(it) => it.seek(t),
-        }
+        dispatch!(self, it => it.seek(t))
     }
 
     #[inline]
     fn at(&self) -> (i64, f64) {
-        match self {
-            ChunkIter::Xor(it) => it.at(),
-        }
+        dispatch!(self, it => it.at())
+    }
+
+    #[inline]
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        dispatch!(self, it => it.at_histogram(h))
+    }
+
+    #[inline]
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        dispatch!(self, it => it.at_float_histogram(fh))
     }
 
     #[inline]
     fn at_t(&self) -> i64 {
+        dispatch!(self, it => it.at_t())
+    }
+
+    #[inline]
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
         match self {
-            ChunkIter::Xor(it) => it.at_t(),
+            ChunkIter::Xor(it) => it.read_floats(ts, vs, maxt),
+            ChunkIter::Xor2(it) => it.read_floats(ts, vs, maxt),
+            // Histogram chunks hold no floats: nothing is copied.
+            ChunkIter::Histogram(_) => (0, ValueType::Histogram),
+            ChunkIter::FloatHistogram(_) => (0, ValueType::FloatHistogram),
         }
     }
 
+    #[inline]
+    fn at_st(&self) -> i64 {
+        dispatch!(self, it => it.at_st())
+    }
+
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
-        match self {
-            ChunkIter::Xor(it) => it.err(),
-        }
+        dispatch!(self, it => it.err())
     }
 }
 
@@ -146,13 +215,13 @@ mod tests {
     use crate::XorAppender;
 
     #[test]
-    fn encodings_other_than_xor_are_refused_with_their_name() {
-        let data = [0u8, 0];
+    fn unreadable_encodings_are_refused_with_their_name() {
+        let data = [0u8, 0, 0];
         assert_eq!(
             Chunk::from_raw(0, &data[..]).unwrap_err(),
             Error::NoneEncoding
         );
-        for byte in 2..=6u8 {
+        for byte in 5..=6u8 {
             let err = Chunk::from_raw(byte, &data[..]).unwrap_err();
             let encoding = Encoding::try_from(byte).unwrap();
             assert_eq!(err, Error::UnsupportedEncoding { encoding });
@@ -172,6 +241,51 @@ mod tests {
             Chunk::from_raw(1, &[0u8][..]).unwrap_err(),
             Error::MissingHeader { len: 1 }
         );
+        assert_eq!(
+            Chunk::from_raw(2, &[0u8, 0][..]).unwrap_err(),
+            Error::MissingHistogramHeader {
+                encoding: Encoding::Histogram,
+                len: 2
+            }
+        );
+    }
+
+    #[test]
+    fn histogram_chunks_read_through_the_generic_door() {
+        use aion_model::histogram::Span;
+        let h = Histogram {
+            count: 2,
+            sum: 1.0,
+            positive_spans: vec![Span {
+                offset: 3,
+                length: 1,
+            }],
+            positive_buckets: vec![2],
+            ..Histogram::default()
+        };
+        let mut app = crate::HistogramAppender::new();
+        app.append(5, &h).unwrap();
+        let chunk = Chunk::from_raw(2, app.bytes()).unwrap();
+        assert_eq!(
+            (chunk.encoding(), chunk.num_samples()),
+            (Encoding::Histogram, 1)
+        );
+        let mut it = chunk.iter();
+        assert_eq!(it.next(), ValueType::Histogram);
+        let mut fh = FloatHistogram::default();
+        assert_eq!(it.at_float_histogram(&mut fh), 5);
+        assert_eq!(fh, h.to_float());
+
+        let mut fapp = crate::FloatHistogramAppender::new();
+        fapp.append(7, &fh).unwrap();
+        let chunk = Chunk::from_raw(3, fapp.bytes()).unwrap();
+        let mut it = chunk.iter();
+        assert_eq!(it.seek(7), ValueType::FloatHistogram);
+        let mut got = FloatHistogram::default();
+        assert_eq!(it.at_float_histogram(&mut got), 7);
+        assert_eq!(got, fh);
+        assert_eq!(it.next(), ValueType::None);
+        assert!(it.err().is_none());
     }
 
     #[test]

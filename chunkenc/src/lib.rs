@@ -46,14 +46,22 @@ mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
+mod histogram;
 mod iterator;
 pub mod synthetic;
 mod xor;
+mod xor2;
 
 pub use chunk::{Chunk, ChunkIter};
 pub use encoding::Encoding;
-pub use error::{ChunkFull, Error, Result};
+pub use error::{ChunkFull, Error, LayoutPart, Result};
+pub use histogram::{
+    AppendError as HistogramAppendError, AppendOutcome, FloatHistogramAppender,
+    FloatHistogramChunk, FloatHistogramIterator, HistogramAppender, HistogramChunk,
+    HistogramIterator,
+};
 pub use iterator::{
     is_stale_nan, EmptyIterator, SampleIterator, ValueType, STALE_NAN, STALE_NAN_BITS,
 };
 pub use xor::{XorAppender, XorChunk, XorIterator, MAX_SAMPLES};
+pub use xor2::{Xor2Appender, Xor2Chunk, Xor2Iterator};

@@ -69,6 +69,13 @@ impl BitWriter {
         self.buf[..2].copy_from_slice(&value.to_be_bytes());
     }
 
+    /// Overwrites byte `at` of the data (a header field written earlier).
+    #[inline]
+    pub(crate) fn patch_byte(&mut self, at: usize, value: u8) {
+        debug_assert!(at < self.len());
+        self.buf[at] = value;
+    }
+
     /// Gives up the buffer, cut to the data.
     pub(crate) fn into_bytes(mut self) -> Vec<u8> {
         self.buf.truncate(self.len());

@@ -6,6 +6,10 @@
 //! (`SampleIterator::at_histogram`, `Appender::append_histogram`). The
 //! arithmetic, counter-reset detection and chunk encodings build on them.
 
+mod reduce;
+
+pub use reduce::target_index;
+
 /// A run of consecutive buckets: `offset` buckets after the end of the
 /// previous span (or from index 0 for the first), `length` buckets long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
