@@ -3,7 +3,7 @@
 //! Prometheus's `histogram_test.go` and `float_histogram_test.go` carry no
 //! expected byte slices (they test by round trip), so the two golden
 //! chunks here were encoded by hand from the format description
-//! (NOTES.md §4.1b, §4.2, §4.4, i.e. Prometheus's `histogram.go`,
+//! (`docs/formats.md#varbit-timestamps`, `#xor-chunk`, `#histogram-chunks`, i.e. Prometheus's `histogram.go`,
 //! `float_histogram.go`, `histogram_meta.go`, `varbit.go`), field by field
 //! as the comments show. The other tests pin Prometheus's append
 //! semantics: which headers new chunks get, and that re-encoding on new

@@ -1,4 +1,4 @@
-//! The bucket layout every histogram chunk starts with (NOTES.md §4.4):
+//! The bucket layout every histogram chunk starts with (`docs/formats.md#histogram-chunks`):
 //! zero threshold, schema, positive and negative spans, and (schema −53
 //! only) the custom bucket bounds. The first sample of a chunk fixes it;
 //! later samples are encoded against it.
@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn zero_thresholds_take_one_byte_when_powers_of_two() {
         assert_eq!(threshold_bytes(0.0), [0]);
-        // The default 2^-128 is 0.5·2^-127: byte 116 (NOTES.md §4.4).
+        // The default 2^-128 is 0.5·2^-127: byte 116 (`docs/formats.md#histogram-chunks`).
         assert_eq!(threshold_bytes(2f64.powi(-128)), [116]);
         assert_eq!(threshold_bytes(2f64.powi(-243)), [1]);
         assert_eq!(threshold_bytes(1024.0), [254]);

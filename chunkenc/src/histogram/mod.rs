@@ -2,7 +2,7 @@
 //! histograms (encoding 3), byte-identical to Prometheus's
 //! `tsdb/chunkenc/histogram.go` and `float_histogram.go`.
 //!
-//! Layout (NOTES.md §4.4):
+//! Layout (`docs/formats.md#histogram-chunks`):
 //!
 //! ```text
 //! be16 num_samples
@@ -46,6 +46,7 @@ use crate::{Encoding, Error, Result};
 
 /// The bucket indices a span list addresses, in order (for the checks in
 /// `crate::fuzz`).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn bucket_indices(spans: &[Span]) -> impl Iterator<Item = i64> + '_ {
     spans::BucketIndices::new(spans)
 }
@@ -56,7 +57,7 @@ pub(crate) const HEADER_LEN: usize = 3;
 /// The two counter-reset bits of the flags byte.
 const HEADER_MASK: u8 = 0b1100_0000;
 
-/// The flags-byte bits of a counter-reset header (NOTES.md §4.4).
+/// The flags-byte bits of a counter-reset header (`docs/formats.md#histogram-chunks`).
 pub(crate) fn header_bits(hint: CounterResetHint) -> u8 {
     match hint {
         CounterResetHint::Unknown => 0b0000_0000,

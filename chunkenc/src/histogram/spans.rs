@@ -1,5 +1,5 @@
 //! Bucket indices of span lists, and the comparisons of two layouts that
-//! decide whether a histogram fits a chunk (NOTES.md §4.4).
+//! decide whether a histogram fits a chunk (`docs/formats.md#histogram-chunks`).
 //!
 //! A span list addresses buckets by index: the first span starts at its
 //! offset, every later one `offset` buckets after the end of the previous

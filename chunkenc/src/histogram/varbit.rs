@@ -1,5 +1,5 @@
 //! The variable-width integers of histogram chunks (`varbit_int` and
-//! `varbit_uint`, NOTES.md §4.1b).
+//! `varbit_uint`, `docs/formats.md#varbit-timestamps`).
 //!
 //! A value is written as a unary-coded bucket number (`0`, `10`, `110`, …,
 //! `11111110`, `11111111`) followed by the value in that bucket's width:
@@ -103,7 +103,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The bit length of each bucket's encoding, as NOTES.md §4.1b lists.
+    /// The bit length of each bucket's encoding, as `docs/formats.md#varbit-timestamps` lists.
     #[test]
     fn bucket_boundaries_match_the_format_table() {
         let cases: &[(i64, u64)] = &[

@@ -1,4 +1,4 @@
-//! Gorilla XOR compression of one float field (NOTES.md §4.2), as the sum
+//! Gorilla XOR compression of one float field (`docs/formats.md#xor-chunk`), as the sum
 //! of integer histograms and every field of float histograms use it.
 //!
 //! The XOR chunk has its own, heavily fused copy of this code for speed;
@@ -107,7 +107,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The value part of NOTES.md §4.2's worked example: 1.0 then 2.0 is
+    /// The value part of `docs/formats.md#xor-chunk`'s worked example: 1.0 then 2.0 is
     /// `1 1 00001 001011 11111111111`.
     #[test]
     fn matches_the_worked_example() {

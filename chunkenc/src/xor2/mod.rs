@@ -1,5 +1,5 @@
 //! XOR2 chunks (encoding 4, Prometheus 3.11+): floats with optional start
-//! timestamps (NOTES.md §4.5), as Prometheus's `tsdb/chunkenc/xor2.go`
+//! timestamps (`docs/formats.md#xor2-chunk`), as Prometheus's `tsdb/chunkenc/xor2.go`
 //! writes them.
 //!
 //! ```text

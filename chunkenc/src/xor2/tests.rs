@@ -1,6 +1,6 @@
 //! XOR2 bytes and round trips.
 //!
-//! The golden chunks are encoded by hand from NOTES.md §4.5 (Prometheus's
+//! The golden chunks are encoded by hand from `docs/formats.md#xor2-chunk` (Prometheus's
 //! `xor2_test.go` tests by round trip and carries no byte vectors); the
 //! round trips run against this crate's own writer.
 
