@@ -1,8 +1,8 @@
 //! The template functions: Go's builtins that rule templates use and
 //! Prometheus's formatting functions, with their results and errors.
 
-use super::exec::Value;
 use super::printf::sprintf;
+use super::value::Value;
 use aion_model::gotext::format_go_g_prec;
 
 /// Functions this module implements.
@@ -97,7 +97,7 @@ pub(super) fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
             }
             let want = name == "or";
             for a in &args {
-                if truth(a) == want {
+                if a.truth() == want {
                     return Ok(a.clone());
                 }
             }
@@ -105,7 +105,7 @@ pub(super) fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         }
         "not" => {
             arity(name, &args, 1)?;
-            Ok(Value::Bool(!truth(&args[0])))
+            Ok(Value::Bool(!args[0].truth()))
         }
         "eq" | "ne" => {
             if args.len() < 2 {
@@ -252,13 +252,6 @@ pub(super) fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         }
         _ => Err(format!("function \"{name}\" not defined")),
     }
-}
-
-fn truth(v: &Value) -> bool {
-    !matches!(v, Value::Nil | Value::Bool(false) | Value::Int(0))
-        && !matches!(v, Value::Float(f) if *f == 0.0)
-        && !matches!(v, Value::Str(s) if s.is_empty())
-        && !matches!(v, Value::Map(m) if m.is_empty())
 }
 
 fn equal(a: &Value, b: &Value) -> Result<bool, String> {

@@ -59,10 +59,11 @@ mod funcs;
 mod lex;
 mod parse;
 mod printf;
+mod value;
 
 use aion_model::Labels;
 
-pub(crate) use exec::Value;
+pub(crate) use value::Value;
 
 /// The variables Prometheus defines before every alert template.
 const VARIABLES: [&str; 4] = ["labels", "externalLabels", "externalURL", "value"];

@@ -4,7 +4,7 @@
 
 use aion_model::gotext::{format_go_g, format_go_g_prec, go_quote};
 
-use super::exec::Value;
+use super::value::Value;
 
 #[derive(Default)]
 struct Spec {
