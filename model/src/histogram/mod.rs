@@ -96,6 +96,11 @@ pub struct FloatHistogram {
 }
 
 impl Histogram {
+    /// Whether this histogram has custom bucket bounds (NHCB).
+    pub fn uses_custom_buckets(&self) -> bool {
+        self.schema == CUSTOM_BUCKETS_SCHEMA
+    }
+
     /// The same histogram with float counts (deltas resolved).
     pub fn to_float(&self) -> FloatHistogram {
         fn absolute(deltas: &[i64]) -> Vec<f64> {
@@ -121,6 +126,13 @@ impl Histogram {
             negative_buckets: absolute(&self.negative_buckets),
             custom_values: self.custom_values.clone(),
         }
+    }
+}
+
+impl FloatHistogram {
+    /// Whether this histogram has custom bucket bounds (NHCB).
+    pub fn uses_custom_buckets(&self) -> bool {
+        self.schema == CUSTOM_BUCKETS_SCHEMA
     }
 }
 

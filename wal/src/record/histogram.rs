@@ -18,115 +18,28 @@ use super::buf::Buf;
 use super::error::{DecodeError, Problem};
 use aion_model::encoding::{put_be64, put_uvarint, put_varint};
 
-/// The schema of native histograms with custom bucket bounds (NHCB).
-pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
+pub use aion_model::histogram::{
+    CounterResetHint, FloatHistogram, Histogram, Span, CUSTOM_BUCKETS_SCHEMA,
+};
 
-/// What the writer knew about counter resets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum CounterResetHint {
-    /// Not known (0).
-    #[default]
-    Unknown,
-    /// A counter reset happened (1).
-    CounterReset,
-    /// No counter reset happened (2).
-    NotCounterReset,
-    /// A gauge histogram: counter resets do not apply (3).
-    Gauge,
+/// The counter-reset hint of a record's byte (0–3), `None` for others.
+fn hint_from_byte(b: u8) -> Option<CounterResetHint> {
+    Some(match b {
+        0 => CounterResetHint::Unknown,
+        1 => CounterResetHint::CounterReset,
+        2 => CounterResetHint::NotCounterReset,
+        3 => CounterResetHint::Gauge,
+        _ => return None,
+    })
 }
 
-impl CounterResetHint {
-    fn from_byte(b: u8) -> Option<Self> {
-        Some(match b {
-            0 => CounterResetHint::Unknown,
-            1 => CounterResetHint::CounterReset,
-            2 => CounterResetHint::NotCounterReset,
-            3 => CounterResetHint::Gauge,
-            _ => return None,
-        })
-    }
-
-    fn to_byte(self) -> u8 {
-        self as u8
-    }
-}
-
-/// A run of consecutive buckets: `offset` buckets after the previous span
-/// (or from index 0 for the first), `length` buckets long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Span {
-    /// Gap to the previous span, in buckets.
-    pub offset: i32,
-    /// Number of consecutive buckets.
-    pub length: u32,
-}
-
-/// An integer native histogram. Bucket counts are delta-encoded: each is
-/// the difference to the previous bucket's count (the first to zero).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Histogram {
-    /// Counter-reset knowledge.
-    pub counter_reset_hint: CounterResetHint,
-    /// Resolution; [`CUSTOM_BUCKETS_SCHEMA`] for custom bounds.
-    pub schema: i32,
-    /// Width of the zero bucket.
-    pub zero_threshold: f64,
-    /// Observations in the zero bucket.
-    pub zero_count: u64,
-    /// Total observations.
-    pub count: u64,
-    /// Sum of observations.
-    pub sum: f64,
-    /// Spans of positive buckets.
-    pub positive_spans: Vec<Span>,
-    /// Spans of negative buckets.
-    pub negative_spans: Vec<Span>,
-    /// Delta-encoded positive bucket counts.
-    pub positive_buckets: Vec<i64>,
-    /// Delta-encoded negative bucket counts.
-    pub negative_buckets: Vec<i64>,
-    /// Upper bounds of custom buckets (schema −53 only).
-    pub custom_values: Vec<f64>,
-}
-
-/// A float native histogram: absolute, possibly fractional counts.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FloatHistogram {
-    /// Counter-reset knowledge.
-    pub counter_reset_hint: CounterResetHint,
-    /// Resolution; [`CUSTOM_BUCKETS_SCHEMA`] for custom bounds.
-    pub schema: i32,
-    /// Width of the zero bucket.
-    pub zero_threshold: f64,
-    /// Observations in the zero bucket.
-    pub zero_count: f64,
-    /// Total observations.
-    pub count: f64,
-    /// Sum of observations.
-    pub sum: f64,
-    /// Spans of positive buckets.
-    pub positive_spans: Vec<Span>,
-    /// Spans of negative buckets.
-    pub negative_spans: Vec<Span>,
-    /// Positive bucket counts.
-    pub positive_buckets: Vec<f64>,
-    /// Negative bucket counts.
-    pub negative_buckets: Vec<f64>,
-    /// Upper bounds of custom buckets (schema −53 only).
-    pub custom_values: Vec<f64>,
-}
-
-impl Histogram {
-    /// Whether this histogram has custom bucket bounds (NHCB).
-    pub fn uses_custom_buckets(&self) -> bool {
-        self.schema == CUSTOM_BUCKETS_SCHEMA
-    }
-}
-
-impl FloatHistogram {
-    /// Whether this histogram has custom bucket bounds (NHCB).
-    pub fn uses_custom_buckets(&self) -> bool {
-        self.schema == CUSTOM_BUCKETS_SCHEMA
+/// The record byte of a counter-reset hint.
+fn hint_byte(h: CounterResetHint) -> u8 {
+    match h {
+        CounterResetHint::Unknown => 0,
+        CounterResetHint::CounterReset => 1,
+        CounterResetHint::NotCounterReset => 2,
+        CounterResetHint::Gauge => 3,
     }
 }
 
@@ -177,7 +90,7 @@ fn read_floats(b: &mut Buf<'_>, out: &mut Vec<f64>, what: &'static str) -> Resul
 fn read_header(b: &mut Buf<'_>) -> Result<(CounterResetHint, i32, f64), DecodeError> {
     let at = b.pos();
     let hint = b.byte("counter reset hint")?;
-    let hint = CounterResetHint::from_byte(hint)
+    let hint = hint_from_byte(hint)
         .ok_or_else(|| b.error_at(at, Problem::UnknownCounterResetHint(hint)))?;
     let schema = b.varint32("schema")?;
     let zero_threshold = b.be64_f64("zero threshold")?;
@@ -186,7 +99,7 @@ fn read_header(b: &mut Buf<'_>) -> Result<(CounterResetHint, i32, f64), DecodeEr
 
 impl HistogramValue for Histogram {
     fn encode(&self, buf: &mut Vec<u8>) {
-        buf.push(self.counter_reset_hint.to_byte());
+        buf.push(hint_byte(self.counter_reset_hint));
         put_varint(buf, i64::from(self.schema));
         put_be64(buf, self.zero_threshold.to_bits());
         put_uvarint(buf, self.zero_count);
@@ -233,7 +146,7 @@ impl HistogramValue for Histogram {
 
 impl HistogramValue for FloatHistogram {
     fn encode(&self, buf: &mut Vec<u8>) {
-        buf.push(self.counter_reset_hint.to_byte());
+        buf.push(hint_byte(self.counter_reset_hint));
         put_varint(buf, i64::from(self.schema));
         put_be64(buf, self.zero_threshold.to_bits());
         put_be64(buf, self.zero_count.to_bits());
