@@ -11,9 +11,12 @@
 #[allow(dead_code)]
 #[path = "support/binaries.rs"]
 mod binaries;
+#[path = "support/promtool_unit.rs"]
+mod promtool_unit;
+
+use promtool_unit::q;
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use aion::model::Labels;
 use aion::rules::rulefmt::{parse, ParseOptions};
@@ -97,10 +100,6 @@ fn series_labels(text: &str) -> Labels {
     Labels::from_pairs(&pairs).unwrap()
 }
 
-fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap()
-}
-
 #[test]
 fn firing_alerts_and_templates_match_promtool() {
     let Some(promtool) = binaries::promtool() else {
@@ -162,32 +161,16 @@ fn firing_alerts_and_templates_match_promtool() {
     // alerts per rule.
     assert!(firing_total >= 15, "{firing_total} firing alerts");
 
-    let mut test = String::from("rule_files: [alerts.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n");
-    for (s, values) in SERIES {
-        let vals: Vec<String> = values.iter().map(|v| format!("{v}")).collect();
-        writeln!(
-            test,
-            "      - series: {}\n        values: {}",
-            q(s),
-            q(&vals.join(" "))
-        )
-        .unwrap();
-    }
-    test.push_str("    alert_rule_test:\n");
-    test.push_str(&cases);
-
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("alerts.yml"), RULES).unwrap();
-    std::fs::write(dir.path().join("test.yml"), &test).unwrap();
-    let out = Command::new(promtool)
-        .args(["test", "rules", "test.yml"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool disagrees:\n{}\n{}\n--- test file:\n{test}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let series: Vec<(&str, Vec<String>)> = SERIES
+        .iter()
+        .map(|(s, values)| (*s, values.iter().map(|v| format!("{v}")).collect()))
+        .collect();
+    promtool_unit::assert_promtool_passes(
+        &promtool,
+        "alerts.yml",
+        RULES,
+        &series,
+        "alert_rule_test",
+        &cases,
     );
 }

@@ -16,9 +16,12 @@
 #[allow(dead_code)]
 #[path = "support/binaries.rs"]
 mod binaries;
+#[path = "support/promtool_unit.rs"]
+mod promtool_unit;
+
+use promtool_unit::q;
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use aion::model::gotext::format_go_g;
 use aion::model::Labels;
@@ -101,10 +104,6 @@ fn series_labels(text: &str) -> Labels {
     Labels::from_pairs(&pairs).unwrap()
 }
 
-fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap()
-}
-
 #[test]
 fn recorded_series_match_promtool() {
     let Some(promtool) = binaries::promtool() else {
@@ -157,37 +156,24 @@ fn recorded_series_match_promtool() {
     }
     assert!(samples >= 30, "{samples} recorded samples");
 
-    let mut test = String::from(
-        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n",
-    );
-    for (s, values) in SERIES {
-        let vals: Vec<String> = values
-            .iter()
-            .map(|v| v.map_or("stale".to_string(), format_go_g))
-            .collect();
-        writeln!(
-            test,
-            "      - series: {}\n        values: {}",
-            q(s),
-            q(&vals.join(" "))
-        )
-        .unwrap();
-    }
-    test.push_str("    promql_expr_test:\n");
-    test.push_str(&cases);
-
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    std::fs::write(dir.path().join("test.yml"), &test).unwrap();
-    let out = Command::new(promtool)
-        .args(["test", "rules", "test.yml"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool disagrees:\n{}\n{}\n--- test file:\n{test}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let series: Vec<(&str, Vec<String>)> = SERIES
+        .iter()
+        .map(|(s, values)| {
+            (
+                *s,
+                values
+                    .iter()
+                    .map(|v| v.map_or("stale".to_string(), format_go_g))
+                    .collect(),
+            )
+        })
+        .collect();
+    promtool_unit::assert_promtool_passes(
+        &promtool,
+        "rules.yml",
+        RULES,
+        &series,
+        "promql_expr_test",
+        &cases,
     );
 }
