@@ -141,7 +141,8 @@ fn write_std_float(out: &mut String, f: f64) {
         };
         out.push_str(&s);
     } else {
-        let _ = write!(out, "{f}");
+        // Go's digits, not Rust's: the two differ on exact 17-digit ties.
+        out.push_str(&format_float(f));
     }
 }
 
@@ -227,6 +228,8 @@ mod tests {
     }
 
     #[test]
+    // The tie below is written with every digit of its exact binary value.
+    #[allow(clippy::excessive_precision)]
     fn std_floats() {
         let mut s = String::new();
         write_std_float(&mut s, 1e-7);
@@ -234,5 +237,10 @@ mod tests {
         let mut s = String::new();
         write_std_float(&mut s, 1_435_781_451.781);
         assert_eq!(s, "1435781451.781");
+        // An exact 17-digit tie: Go rounds the shortest digits to even
+        // (...062), Rust's `{}` up (...063).
+        let mut s = String::new();
+        write_std_float(&mut s, 2679575.54150390625);
+        assert_eq!(s, "2679575.5415039062");
     }
 }

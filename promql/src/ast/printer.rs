@@ -5,7 +5,7 @@
 use std::fmt::{self, Write};
 
 use aion_model::{
-    gotext::{write_go_quoted, write_go_quoted_bytes},
+    gotext::{format_float, write_go_quoted, write_go_quoted_bytes},
     is_legacy_label_name, MatchType, METRIC_NAME,
 };
 
@@ -57,7 +57,11 @@ pub(crate) fn write_float(f: &mut impl Write, v: f64) -> fmt::Result {
     } else if v == f64::NEG_INFINITY {
         f.write_str("-Inf")
     } else {
-        write!(f, "{v}")
+        // `strconv.FormatFloat(v, 'f', -1, 64)` as Prometheus 3 prints a
+        // number literal: Go's shortest digits, which differ from Rust's
+        // `{v}` on exact 17-digit ties (2679575.54150390625 prints as
+        // ...062 in Go, ...063 in Rust).
+        f.write_str(&format_float(v))
     }
 }
 

@@ -685,3 +685,13 @@ fn generated_trees_round_trip() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn number_literals_print_with_go_digits() {
+    // Prometheus 3 prints a number literal with `strconv.FormatFloat(v, 'f',
+    // -1, 64)`; on an exact 17-digit tie Go's digits differ from Rust's.
+    let e = parse("2679575.54150390625 + x").unwrap();
+    assert_eq!(e.to_string(), "2679575.5415039062 + x");
+    let e = parse("1e21 * x").unwrap();
+    assert_eq!(e.to_string(), "1000000000000000000000 * x");
+}
