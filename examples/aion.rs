@@ -42,6 +42,8 @@ mod progress;
 use progress::ProgressBar;
 #[path = "cli/query.rs"]
 mod query;
+#[path = "cli/test_rules.rs"]
+mod test_rules;
 #[path = "cli/warnings.rs"]
 mod warnings;
 // Shared with the benchmark examples: `aion bench` prints the peak RSS.
@@ -111,6 +113,16 @@ Examples:
     /// Check files, as `promtool check` does.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Unit tests, as `promtool test` runs them.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+#[derive(Subcommand)]
+enum TestCommand {
+    /// Run rule unit-test files, as `promtool test rules` does.
+    #[command(after_help = test_rules::HELP)]
+    Rules(test_rules::RulesArgs),
 }
 
 #[derive(Subcommand)]
@@ -231,6 +243,7 @@ fn main() -> ExitCode {
         Command::QueryRange(args) => query::query_range(args),
         // promtool's exit codes (0, 1, 3), not the `Failure` convention.
         Command::Check(CheckCommand::Rules(args)) => return check::rules(args),
+        Command::Test(TestCommand::Rules(args)) => return test_rules::rules(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,8 @@
 //! * [`health`] keeps each rule's and group's last error, evaluation time
 //!   and duration.
 //!
+//! * [`unittest`] runs unit-test files as `promtool test rules` does.
+//!
 //! Not here yet: a scheduler thread, reload, restoring `for` state from
 //! `ALERTS_FOR_STATE`, notifications.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -30,6 +32,7 @@ mod recording;
 pub mod rulefmt;
 pub mod slot;
 pub mod template;
+pub mod unittest;
 mod yaml;
 
 pub use alerting::{Alert, AlertState, AlertingRule, TemplateContext};

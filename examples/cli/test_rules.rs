@@ -1,0 +1,86 @@
+//! `aion test rules FILE...`: runs rule unit-test files as `promtool test
+//! rules` (Prometheus 3) does, with its output and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aion_rules::unittest::{run_file, Options};
+use clap::Args;
+
+#[derive(Args)]
+pub struct RulesArgs {
+    /// The unit-test files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Only run test groups whose name matches this regular expression
+    /// (repeatable; any may match).
+    #[arg(long)]
+    pub run: Vec<String>,
+    /// Ignore unknown fields in the test files and rule files.
+    #[arg(long)]
+    pub ignore_unknown_fields: bool,
+}
+
+pub const HELP: &str = "\
+Each FILE is a promtool unit-test file: `rule_files` (relative to FILE,
+globs allowed), `evaluation_interval`, `group_eval_order` and `tests`, each
+with `input_series` in the expanding notation (`1+2x3`, `_`, `stale`),
+`alert_rule_test`, `promql_expr_test`, `external_labels`, `external_url`.
+The rule files are evaluated every evaluation_interval from 0 up to the
+latest eval_time over an in-memory store, as promtool does.
+
+For each FILE prints `  SUCCESS`, or `  FAILED:` and each failure on
+stderr, then an empty line, as promtool 3 does (promtool 2 also printed a
+`Unit Testing:  FILE` line first). Native histogram input is reported as
+not supported.
+
+Exit codes: 0 every test passed, 1 a test failed or a file is invalid,
+2 usage error.
+
+Examples:
+  aion test rules tests.yml
+  aion test rules --run 'instance down' tests/*.yml";
+
+/// Runs the tests; the exit code is promtool's.
+pub fn rules(args: RulesArgs) -> ExitCode {
+    let run = match Options::run_filter(&args.run) {
+        Ok(re) => re,
+        Err(e) => {
+            eprintln!("aion: --run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = Options {
+        run,
+        ignore_unknown_fields: args.ignore_unknown_fields,
+    };
+    let mut failed = false;
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for file in &args.files {
+        let outcome = run_file(file, &options);
+        for w in &outcome.warnings {
+            let _ = writeln!(err, "{w}");
+        }
+        if outcome.errors.is_empty() {
+            let _ = writeln!(out, "  SUCCESS");
+        } else {
+            failed = true;
+            let _ = writeln!(err, "  FAILED:");
+            for e in &outcome.errors {
+                let _ = writeln!(err, "{e}");
+                let _ = err.flush();
+                let _ = writeln!(out);
+                let _ = out.flush();
+            }
+        }
+        let _ = writeln!(out);
+        let _ = out.flush();
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
