@@ -31,6 +31,8 @@ mod analyze;
 mod check;
 #[path = "cli/compact.rs"]
 mod compact;
+#[path = "cli/create_blocks.rs"]
+mod create_blocks;
 #[path = "cli/gofmt.rs"]
 mod gofmt;
 #[path = "cli/labels.rs"]
@@ -116,6 +118,18 @@ Examples:
     /// Unit tests, as `promtool test` runs them.
     #[command(subcommand)]
     Test(TestCommand),
+    /// Create blocks of new data, as `promtool tsdb create-blocks-from`
+    /// does.
+    #[command(subcommand)]
+    CreateBlocksFrom(CreateBlocksCommand),
+}
+
+#[derive(Subcommand)]
+enum CreateBlocksCommand {
+    /// Backfill recording rules over a data directory, as `promtool tsdb
+    /// create-blocks-from rules` does over a server.
+    #[command(after_help = create_blocks::HELP)]
+    Rules(create_blocks::RulesArgs),
 }
 
 #[derive(Subcommand)]
@@ -244,6 +258,7 @@ fn main() -> ExitCode {
         // promtool's exit codes (0, 1, 3), not the `Failure` convention.
         Command::Check(CheckCommand::Rules(args)) => return check::rules(args),
         Command::Test(TestCommand::Rules(args)) => return test_rules::rules(args),
+        Command::CreateBlocksFrom(CreateBlocksCommand::Rules(args)) => create_blocks::rules(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
