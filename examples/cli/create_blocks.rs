@@ -54,9 +54,11 @@ directory (or let Prometheus pick them up) to use them.
 
 The difference from promtool: promtool queries a server (`--url`); this
 reads DATA_DIR in process, read-only (a live Prometheus or Aion may be
-writing it). As in promtool, alerting rules are not evaluated and each rule
-is evaluated on its own: a rule does not see another rule's backfilled
-output.
+writing it). Alerting rules are not evaluated, as promtool's documentation
+says (promtool 2.42 and 3 in fact write an alerting rule's expression
+results as a series named after the alert; Aion does not). As in promtool,
+each rule is evaluated on its own: a rule does not see another rule's
+backfilled output.
 
 Exit codes: 0 success, 1 invalid rule file or evaluation error, 2 usage
 error.

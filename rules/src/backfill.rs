@@ -10,7 +10,9 @@
 //! nearest millisecond, so this module rounds the slot's nanoseconds to
 //! the nearest millisecond too. As in promtool, every rule is evaluated
 //! on its own (a rule does not see the backfilled output of an earlier
-//! one) and alerting rules are not evaluated.
+//! one). Alerting rules are not evaluated, as promtool's documentation
+//! says (its code writes an alert expression's results under the alert's
+//! name, which this module does not copy).
 //!
 //! ```
 //! use aion_model::Labels;
