@@ -198,4 +198,6 @@ fn go_read_error(path: &Path, e: &std::io::Error) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
