@@ -20,6 +20,10 @@ pub struct RulesArgs {
     /// Ignore unknown fields in the test files and rule files.
     #[arg(long)]
     pub ignore_unknown_fields: bool,
+    /// Print promtool's debug lines: each test group's start and end, and
+    /// a dump of all its data (input series and rule output).
+    #[arg(long)]
+    pub debug: bool,
 }
 
 pub const HELP: &str = "\
@@ -40,7 +44,8 @@ Exit codes: 0 every test passed, 1 a test failed or a file is invalid,
 
 Examples:
   aion test rules tests.yml
-  aion test rules --run 'instance down' tests/*.yml";
+  aion test rules --run 'instance down' tests/*.yml
+  aion test rules --debug tests.yml";
 
 /// Runs the tests; the exit code is promtool's.
 pub fn rules(args: RulesArgs) -> ExitCode {
@@ -54,14 +59,15 @@ pub fn rules(args: RulesArgs) -> ExitCode {
     let options = Options {
         run,
         ignore_unknown_fields: args.ignore_unknown_fields,
+        debug: args.debug,
     };
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     for file in &args.files {
         let outcome = run_file(file, &options);
-        for w in &outcome.warnings {
-            let _ = writeln!(err, "{w}");
+        for line in outcome.warnings.iter().chain(&outcome.debug) {
+            let _ = writeln!(err, "{line}");
         }
         if outcome.errors.is_empty() {
             let _ = writeln!(out, "  SUCCESS");

@@ -125,6 +125,7 @@ fn promtool_unit_test_files_get_prometheus_verdicts() {
         let options = Options {
             run: Options::run_filter(&run).unwrap(),
             ignore_unknown_fields: c.ignore_unknown_fields,
+            debug: false,
         };
         let outcome = run_file(&upstream("promtool", c.file), &options);
         let got = i32::from(!outcome.errors.is_empty());

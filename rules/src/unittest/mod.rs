@@ -14,7 +14,7 @@
 //!
 //! Not supported: native histograms in `input_series` and `exp_samples`
 //! (a clear error, as the PromQL engine has no native histograms yet),
-//! JUnit output, `--diff` and `--debug`.
+//! JUnit output and `--diff`.
 //!
 //! ```
 //! use aion_rules::unittest::{run_file, Options};
@@ -64,6 +64,9 @@ pub struct Options {
     /// `--ignore-unknown-fields`: unknown fields of the test file and of
     /// the rule files are not errors.
     pub ignore_unknown_fields: bool,
+    /// `--debug`: promtool's `DEBUG:` lines (start and end of each test
+    /// group, a dump of all its data) in [`Outcome::debug`].
+    pub debug: bool,
 }
 
 impl Options {
@@ -87,6 +90,8 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// The failures, each promtool's message; empty when the file passed.
     pub errors: Vec<String>,
+    /// With [`Options::debug`]: promtool's `DEBUG:` lines, in order.
+    pub debug: Vec<String>,
 }
 
 /// Runs every test group of the unit-test file `path`.
@@ -142,8 +147,9 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
         fuzzy: file.fuzzy_compare,
         rule_files: &rule_files,
         ignore_unknown_fields: options.ignore_unknown_fields,
+        debug: options.debug,
     };
-    for tg in &mut file.tests {
+    for (i, tg) in file.tests.iter_mut().enumerate() {
         if let Some(re) = &options.run {
             if !re.is_match(&tg.name) {
                 continue;
@@ -152,7 +158,22 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
         if tg.interval == 0 {
             tg.interval = file.evaluation_interval;
         }
-        out.errors.extend(run::run_group(tg, &ctx));
+        let name = if tg.name.is_empty() {
+            format!("unnamed#{i}")
+        } else {
+            tg.name.clone()
+        };
+        let began = std::time::Instant::now();
+        if options.debug {
+            out.debug.push(format!("DEBUG: Starting test {name}"));
+        }
+        out.errors.extend(run::run_group(tg, &ctx, &mut out.debug));
+        if options.debug {
+            out.debug.push(format!(
+                "DEBUG: Test {name} finished, took {:?}",
+                began.elapsed()
+            ));
+        }
     }
     out
 }

@@ -45,13 +45,14 @@ proptest! {
                 fuzzy: file.fuzzy_compare,
                 rule_files: &[],
                 ignore_unknown_fields: false,
+                debug: true,
             };
             for mut tg in file.tests {
                 // Keep the evaluation loop short.
                 tg.interval = tg.interval.max(1);
                 tg.alert_rule_tests.retain(|a| a.eval_time < 3_600_000);
                 tg.promql_expr_tests.retain(|p| p.eval_time < 3_600_000);
-                let _ = run_group(&tg, &ctx);
+                let _ = run_group(&tg, &ctx, &mut Vec::new());
             }
         }
     }

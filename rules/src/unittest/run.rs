@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use aion_model::gotext::{format_go_duration, go_quote};
+use aion_model::gotext::{format_float, format_go_duration, go_quote};
 use aion_model::Labels;
 use aion_promql::parser::series_desc::{parse_series_desc, parse_series_labels, SeqValue};
 use aion_promql::{Engine, EngineOptions, Value};
@@ -31,6 +31,8 @@ pub(super) struct Context<'a> {
     pub rule_files: &'a [PathBuf],
     /// `--ignore-unknown-fields`.
     pub ignore_unknown_fields: bool,
+    /// `--debug`: collect promtool's `DEBUG:` lines.
+    pub debug: bool,
 }
 
 /// promtool's `model.Duration.String()` of a test time.
@@ -41,7 +43,8 @@ fn model_duration(ms: i64) -> String {
 }
 
 /// Runs one test group; the errors are promtool's messages, in its order.
-pub(super) fn run_group(tg: &TestGroup, ctx: &Context<'_>) -> Vec<String> {
+/// With `ctx.debug`, promtool's `DEBUG:` lines go to `debug`.
+pub(super) fn run_group(tg: &TestGroup, ctx: &Context<'_>, debug: &mut Vec<String>) -> Vec<String> {
     let interval = tg.interval;
     let start = tg.start_timestamp;
     let store = MemStorage::new();
@@ -138,7 +141,44 @@ pub(super) fn run_group(tg: &TestGroup, ctx: &Context<'_>) -> Vec<String> {
     for case in &tg.promql_expr_tests {
         check_expr(&engine, &store, start, case, ctx.fuzzy, &mut errs);
     }
+    if ctx.debug {
+        debug.push(dump_all(&engine, &store, start, max_eval));
+    }
     errs
+}
+
+/// promtool's `--debug` dump: every series of the store over the test's
+/// span (rounded up to the next whole second), as Go prints a matrix.
+fn dump_all(engine: &Engine, store: &MemStorage, start: i64, max_eval: i64) -> String {
+    let ts = (max_eval + 1000) / 1000 * 1000;
+    let range = format_go_duration(ts);
+    let expr = format!("{{__name__=~\".+\"}}[{range}]");
+    match engine.instant_query(store, expr.as_str(), start + ts) {
+        Ok(r) => match r.value {
+            Value::Matrix(m) => {
+                let series: Vec<String> = m
+                    .iter()
+                    .map(|s| {
+                        let points: Vec<String> = s
+                            .floats
+                            .iter()
+                            .map(|p| format!("{} @[{}]", format_float(p.f), p.t))
+                            .collect();
+                        format!("{} =>\n{}", s.metric, points.join("\n"))
+                    })
+                    .collect();
+                format!(
+                    "DEBUG: Dump of all data (input_series and rules) at {range}:\n{}",
+                    series.join("\n")
+                )
+            }
+            other => format!("DEBUG: Got unexpected type {}", other.type_name()),
+        },
+        Err(e) => format!(
+            "DEBUG: Failed query exec, expr: {}, err: {e}",
+            go_quote(&expr)
+        ),
+    }
 }
 
 /// Input samples not yet in the store, by time.

@@ -200,3 +200,43 @@ fn paths_are_joined_and_cleaned_as_go_does() {
     assert_eq!(clean_join(Path::new(""), "./c.yml"), "c.yml");
     assert_eq!(clean_join(Path::new("/x"), "y/./z.yml"), "/x/y/z.yml");
 }
+
+#[test]
+fn debug_dumps_every_series_as_promtool() {
+    let d = Dir::new("debug");
+    d.write(
+        "r.yml",
+        "groups:\n  - name: g\n    rules:\n      - record: twice\n        expr: up * 2\n",
+    );
+    let t = d.write(
+        "t.yml",
+        r#"rule_files: [r.yml]
+tests:
+  - input_series:
+      - series: up
+        values: 1 2
+    promql_expr_test:
+      - expr: twice
+        eval_time: 1m
+        exp_samples: [{labels: twice, value: 4}]
+"#,
+    );
+    let out = run_file(
+        &t,
+        &Options {
+            debug: true,
+            ..Options::default()
+        },
+    );
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.debug.len(), 3, "{:?}", out.debug);
+    assert_eq!(out.debug[0], "DEBUG: Starting test unnamed#0");
+    // promtool 3 queries `[1m1s]` at 1m1s: the window is open on the
+    // left, so the samples at 0 are not in its dump either.
+    assert_eq!(
+        out.debug[1],
+        "DEBUG: Dump of all data (input_series and rules) at 1m1s:\n\
+         {__name__=\"twice\"} =>\n4 @[60000]\n{__name__=\"up\"} =>\n2 @[60000]"
+    );
+    assert!(out.debug[2].starts_with("DEBUG: Test unnamed#0 finished, took "));
+}
