@@ -254,4 +254,20 @@ fn bad_arguments_fail_as_promtool() {
     assert!(err.contains("rule importer parse error"), "{err}");
     let (c, _) = code(&["--end", "100", "data", "rules.yml"]);
     assert_eq!(c, Some(2));
+    let (c, err) = code(&["--start", "0", "--end", "100", "missing", "rules.yml"]);
+    assert_eq!(c, Some(1));
+    assert!(err.contains("missing"), "{err}");
+    std::fs::create_dir(tmp.path().join("data")).unwrap();
+    let (c, err) = code(&[
+        "--start",
+        "0",
+        "--end",
+        "100",
+        "--output-dir",
+        "data",
+        "data",
+        "rules.yml",
+    ]);
+    assert_eq!(c, Some(1));
+    assert!(err.contains("is DATA_DIR"), "{err}");
 }

@@ -111,6 +111,15 @@ pub fn rules(args: RulesArgs) -> Result<(), Failure> {
         }
     }
 
+    // DATA_DIR is only read: new blocks in it would change what is read.
+    if let (Ok(a), Ok(b)) = (args.data_dir.canonicalize(), args.output_dir.canonicalize()) {
+        if a == b {
+            return Err(Failure(format!(
+                "--output-dir {} is DATA_DIR: write the blocks elsewhere, then move them in",
+                args.output_dir.display()
+            )));
+        }
+    }
     let db = Db::open_read_only(&args.data_dir)?;
     let engine = Engine::default();
     let backfill_options = BackfillOptions {
