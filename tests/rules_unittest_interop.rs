@@ -227,5 +227,22 @@ fn flags_select_and_relax_as_promtool_3() {
     );
     assert_eq!(code(&["--run", "correct", "rules_run_fuzzy.yml"]), Some(0));
     assert_eq!(code(&["--run", "(", "rules_run.yml"]), Some(2));
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report.xml");
+    let junit = [
+        "--junit",
+        report.to_str().unwrap(),
+        "failing.yml",
+        "long-period.yml",
+    ];
+    assert_eq!(code(&junit), Some(1));
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        xml.starts_with(
+            r#"<testsuites><testsuite name="failing.yml" tests="2" failures="4" errors="0""#
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<testsuite name="long-period.yml" tests="1" failures="0" errors="0""#));
     assert_eq!(code(&[]), Some(2));
 }

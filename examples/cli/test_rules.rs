@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aion_rules::unittest::{run_file, Options};
+use aion_rules::unittest::{junit, run_file, Options};
 use clap::Args;
 
 #[derive(Args)]
@@ -20,6 +20,9 @@ pub struct RulesArgs {
     /// Ignore unknown fields in the test files and rule files.
     #[arg(long)]
     pub ignore_unknown_fields: bool,
+    /// Also write a JUnit XML report of the results to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Print promtool's debug lines: each test group's start and end, and
     /// a dump of all its data (input series and rule output).
     #[arg(long)]
@@ -37,7 +40,8 @@ latest eval_time over an in-memory store, as promtool does.
 For each FILE prints `  SUCCESS`, or `  FAILED:` and each failure on
 stderr, then an empty line, as promtool 3 does (promtool 2 also printed a
 `Unit Testing:  FILE` line first). Native histogram input is reported as
-not supported.
+not supported. --junit writes promtool's JUnit XML report (promtool takes
+the flag as `promtool test --junit FILE rules`).
 
 Exit codes: 0 every test passed, 1 a test failed or a file is invalid,
 2 usage error.
@@ -64,6 +68,7 @@ pub fn rules(args: RulesArgs) -> ExitCode {
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
+    let mut outcomes = Vec::new();
     for file in &args.files {
         let outcome = run_file(file, &options);
         for line in outcome.warnings.iter().chain(&outcome.debug) {
@@ -83,6 +88,13 @@ pub fn rules(args: RulesArgs) -> ExitCode {
         }
         let _ = writeln!(out);
         let _ = out.flush();
+        outcomes.push((file.display().to_string(), outcome));
+    }
+    if let Some(path) = &args.junit {
+        let files: Vec<(&str, &_)> = outcomes.iter().map(|(f, o)| (f.as_str(), o)).collect();
+        if let Err(e) = std::fs::write(path, junit::report(&files)) {
+            let _ = writeln!(err, "failed to write JUnit XML: {e}");
+        }
     }
     if failed {
         ExitCode::from(1)

@@ -10,11 +10,12 @@
 //! | [`file`] | the test file as promtool decodes it |
 //! | `glob.rs` | `rule_files` globs, as Go's `filepath.Glob` |
 //! | [`format`] | promtool's printing of alerts and samples |
+//! | [`junit`] | the JUnit XML report of `promtool test --junit` |
 //! | `run.rs` | one test group: load, evaluate, compare |
 //!
 //! Not supported: native histograms in `input_series` and `exp_samples`
-//! (a clear error, as the PromQL engine has no native histograms yet),
-//! JUnit output and `--diff`.
+//! (a clear error, as the PromQL engine has no native histograms yet) and
+//! `--diff`.
 //!
 //! ```
 //! use aion_rules::unittest::{run_file, Options};
@@ -46,6 +47,7 @@
 pub mod file;
 pub mod format;
 mod glob;
+pub mod junit;
 mod run;
 
 use std::collections::HashMap;
@@ -92,6 +94,32 @@ pub struct Outcome {
     pub errors: Vec<String>,
     /// With [`Options::debug`]: promtool's `DEBUG:` lines, in order.
     pub debug: Vec<String>,
+    /// The file itself could not be used (unreadable, invalid, a bad
+    /// rule-file pattern or evaluation order): [`Outcome::errors`] holds
+    /// that one error and no test group ran.
+    pub aborted: bool,
+    /// The test groups run (those `--run` selected), with their failures.
+    pub cases: Vec<Case>,
+    /// When the groups started (ms since the epoch), once the file was
+    /// read and its rule files found.
+    pub started_ms: Option<i64>,
+}
+
+/// One test group's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Case {
+    /// The group's `name`, or `unnamed#<index>`.
+    pub name: String,
+    /// Its failures, each promtool's message.
+    pub failures: Vec<String>,
+}
+
+impl Outcome {
+    fn abort(mut self, message: String) -> Outcome {
+        self.errors.push(message);
+        self.aborted = true;
+        self
+    }
 }
 
 /// Runs every test group of the unit-test file `path`.
@@ -99,17 +127,11 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
     let mut out = Outcome::default();
     let text = match std::fs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            out.errors.push(go_read_error(path, &e));
-            return out;
-        }
+        Err(e) => return out.abort(go_read_error(path, &e)),
     };
     let mut file = match parse_test_file(&text, options.ignore_unknown_fields) {
         Ok(f) => f,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
-        }
+        Err(e) => return out.abort(e),
     };
     let base = path.parent().unwrap_or(Path::new(""));
     let mut rule_files: Vec<PathBuf> = Vec::new();
@@ -124,21 +146,20 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
                 .warnings
                 .push(format!("  WARNING: no file match pattern {full}")),
             Ok(m) => rule_files.extend(m),
-            Err(e) => {
-                out.errors.push(e);
-                return out;
-            }
+            Err(e) => return out.abort(e),
         }
     }
+    out.started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as i64);
     if file.evaluation_interval == 0 {
         file.evaluation_interval = 60_000;
     }
     let mut order = HashMap::new();
     for (i, name) in file.group_eval_order.iter().enumerate() {
         if order.insert(name.clone(), i).is_some() {
-            out.errors
-                .push(format!("group name repeated in evaluation order: {name}"));
-            return out;
+            return out.abort(format!("group name repeated in evaluation order: {name}"));
         }
     }
     let ctx = run::Context {
@@ -167,7 +188,12 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
         if options.debug {
             out.debug.push(format!("DEBUG: Starting test {name}"));
         }
-        out.errors.extend(run::run_group(tg, &ctx, &mut out.debug));
+        let failures = run::run_group(tg, &ctx, &mut out.debug);
+        out.errors.extend(failures.iter().cloned());
+        out.cases.push(Case {
+            name: name.clone(),
+            failures,
+        });
         if options.debug {
             out.debug.push(format!(
                 "DEBUG: Test {name} finished, took {:?}",
