@@ -64,6 +64,7 @@ pub fn rules(args: RulesArgs) -> ExitCode {
         run,
         ignore_unknown_fields: args.ignore_unknown_fields,
         debug: args.debug,
+        ..Options::default()
     };
     let mut failed = false;
     let mut out = std::io::stdout().lock();

@@ -34,6 +34,9 @@ struct UnitCase {
     file: &'static str,
     run: &'static [&'static str],
     ignore_unknown_fields: bool,
+    /// `LazyLoaderOpts` without `EnableAtModifier` / `EnableNegativeOffset`
+    /// (the Go tests' default; the promtool command enables both).
+    features_off: bool,
     /// The exit code Prometheus's test expects.
     want: i32,
     /// Why Aion does not give `want` yet (a text its failure contains).
@@ -46,6 +49,7 @@ const fn case(name: &'static str, file: &'static str, want: i32) -> UnitCase {
         file,
         run: &[],
         ignore_unknown_fields: false,
+        features_off: false,
         want,
         known_gap: None,
     }
@@ -66,10 +70,21 @@ const UNIT_CASES: &[UnitCase] = &[
         1,
     ),
     case("Simple failing test", "failing.yml", 1),
-    // The promtool command enables `@` and negative offsets; the Go tests'
-    // "Disabled feature" variants call the function with them off, which
-    // the command never does.
+    // The Go tests' default options have `@` and negative offsets off;
+    // the promtool command (and Aion's default) has them on.
+    UnitCase {
+        features_off: true,
+        ..case("Disabled feature (@ modifier)", "at-modifier-test.yml", 1)
+    },
     case("Enabled feature (@ modifier)", "at-modifier-test.yml", 0),
+    UnitCase {
+        features_off: true,
+        ..case(
+            "Disabled feature (negative offset)",
+            "negative-offset-test.yml",
+            1,
+        )
+    },
     case(
         "Enabled feature (negative offset)",
         "negative-offset-test.yml",
@@ -125,6 +140,8 @@ fn promtool_unit_test_files_get_prometheus_verdicts() {
         let options = Options {
             run: Options::run_filter(&run).unwrap(),
             ignore_unknown_fields: c.ignore_unknown_fields,
+            disable_at_modifier: c.features_off,
+            disable_negative_offset: c.features_off,
             debug: false,
         };
         let outcome = run_file(&upstream("promtool", c.file), &options);

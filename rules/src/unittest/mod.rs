@@ -66,6 +66,11 @@ pub struct Options {
     /// `--ignore-unknown-fields`: unknown fields of the test file and of
     /// the rule files are not errors.
     pub ignore_unknown_fields: bool,
+    /// Refuse the `@` modifier, which the promtool command always allows
+    /// (Prometheus's own tests also run with it off).
+    pub disable_at_modifier: bool,
+    /// Refuse negative offsets, which the promtool command always allows.
+    pub disable_negative_offset: bool,
     /// `--debug`: promtool's `DEBUG:` lines (start and end of each test
     /// group, a dump of all its data) in [`Outcome::debug`].
     pub debug: bool,
@@ -169,6 +174,8 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
         rule_files: &rule_files,
         ignore_unknown_fields: options.ignore_unknown_fields,
         debug: options.debug,
+        at_modifier: !options.disable_at_modifier,
+        negative_offset: !options.disable_negative_offset,
     };
     for (i, tg) in file.tests.iter_mut().enumerate() {
         if let Some(re) = &options.run {

@@ -46,6 +46,8 @@ proptest! {
                 rule_files: &[],
                 ignore_unknown_fields: false,
                 debug: true,
+                at_modifier: true,
+                negative_offset: true,
             };
             for mut tg in file.tests {
                 // Keep the evaluation loop short.

@@ -33,6 +33,10 @@ pub(super) struct Context<'a> {
     pub ignore_unknown_fields: bool,
     /// `--debug`: collect promtool's `DEBUG:` lines.
     pub debug: bool,
+    /// Whether queries may use `@`.
+    pub at_modifier: bool,
+    /// Whether queries may use negative offsets.
+    pub negative_offset: bool,
 }
 
 /// promtool's `model.Duration.String()` of a test time.
@@ -56,6 +60,8 @@ pub(super) fn run_group(tg: &TestGroup, ctx: &Context<'_>, debug: &mut Vec<Strin
         max_samples: 10_000,
         timeout: Some(std::time::Duration::from_secs(100)),
         default_subquery_step: ctx.eval_interval,
+        enable_at_modifier: ctx.at_modifier,
+        enable_negative_offset: ctx.negative_offset,
         ..EngineOptions::default()
     });
     let options = GroupOptions {

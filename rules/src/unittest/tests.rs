@@ -240,3 +240,35 @@ tests:
     );
     assert!(out.debug[2].starts_with("DEBUG: Test unnamed#0 finished, took "));
 }
+
+#[test]
+fn disabled_query_features_fail_the_rules_that_use_them() {
+    let d = Dir::new("features");
+    d.write(
+        "r.yml",
+        "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: 'up @ 100'\n      - record: y\n        expr: 'up offset -5m'\n",
+    );
+    let t = d.write(
+        "t.yml",
+        "rule_files: [r.yml]\ntests:\n  - input_series: [{series: up, values: '1'}]\n",
+    );
+    assert!(run_file(&t, &Options::default()).errors.is_empty());
+    let off = Options {
+        disable_at_modifier: true,
+        disable_negative_offset: true,
+        ..Options::default()
+    };
+    let errs = run_file(&t, &off).errors;
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(
+        errs[0].starts_with("    rule: x, time: 0s, err: "),
+        "{}",
+        errs[0]
+    );
+    assert!(errs[0].contains("@ modifier is disabled"), "{}", errs[0]);
+    assert!(
+        errs[1].contains("negative offset is disabled"),
+        "{}",
+        errs[1]
+    );
+}
