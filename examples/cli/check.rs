@@ -45,7 +45,7 @@ pub const HELP: &str = "\
 For each FILE, prints `Checking FILE`, then `  SUCCESS: N rules found` or, on
 stderr, `  FAILED:` and one error per line (`FILE: line:column: group \"g\",
 rule 1, \"name\": message`), then an empty line, exactly as promtool.
-Recording rules with the same name and labels are reported as a lint error
+Rules with the same name and labels are reported as a lint error
 unless --lint=none.
 
 Exit codes: 0 all files valid (lint errors included, unless --lint-fatal),
@@ -111,21 +111,23 @@ pub fn rules(args: RulesArgs) -> ExitCode {
     }
 }
 
-/// promtool's duplicate-rules lint: recording rules with the same name
-/// and labels, each reported once, in name and label order.
+/// promtool's duplicate-rules lint: rules (recording or alerting) with
+/// the same name and labels, each reported once, in name and label order.
 fn duplicates(groups: &[RuleGroup]) -> Option<String> {
     let mut rules: Vec<(&str, Vec<(&str, &str)>)> = groups
         .iter()
-        .flat_map(|g| &g.rules)
-        .filter(|r| !r.record.is_empty())
-        .map(|r| {
-            let mut labels: Vec<(&str, &str)> = r
+        .flat_map(|g| g.rules.iter().map(move |r| (g, r)))
+        .map(|(g, r)| {
+            // Group labels under the rule's own, as Prometheus 3 merges them.
+            let mut labels: Vec<(&str, &str)> = g
                 .labels
                 .iter()
+                .filter(|(k, _)| !r.labels.iter().any(|(rk, _)| rk == k))
+                .chain(&r.labels)
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             labels.sort();
-            (r.record.as_str(), labels)
+            (r.name(), labels)
         })
         .collect();
     rules.sort();
