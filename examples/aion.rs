@@ -33,6 +33,8 @@ mod check;
 mod compact;
 #[path = "cli/create_blocks.rs"]
 mod create_blocks;
+#[path = "cli/features.rs"]
+mod features;
 #[path = "cli/gofmt.rs"]
 mod gofmt;
 #[path = "cli/labels.rs"]

@@ -192,3 +192,30 @@ fn upstream_rule_files_get_prometheus_exit_codes() {
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
 }
+
+/// `features.yml` parses with the features Prometheus's
+/// `TestCheckRulesWithFeatureFlag` enables, and not without them.
+#[test]
+fn features_are_enabled_as_promtools() {
+    let aion = aion_example();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/tests/upstream/promtool");
+    let code = |features: &[&str]| {
+        Command::new(&aion)
+            .args(["check", "rules"])
+            .args(features)
+            .arg("features.yml")
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(
+        code(&[
+            "--enable-feature=promql-experimental-functions",
+            "--enable-feature=promql-extended-range-selectors,promql-binop-fill-modifiers",
+        ]),
+        Some(0)
+    );
+    assert_eq!(code(&[]), Some(1));
+}

@@ -26,6 +26,12 @@ pub struct RulesArgs {
     /// `legacy` (Prometheus 2).
     #[arg(long, value_enum, default_value = "utf8")]
     pub name_validation: Names,
+    /// PromQL features rule expressions may use (comma separated,
+    /// repeatable): promql-experimental-functions,
+    /// promql-extended-range-selectors, promql-binop-fill-modifiers,
+    /// promql-duration-expr.
+    #[arg(long, value_name = "FEATURES")]
+    pub enable_feature: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,11 +65,11 @@ Examples:
 pub fn rules(args: RulesArgs) -> ExitCode {
     let options = ParseOptions {
         ignore_unknown_fields: args.ignore_unknown_fields,
+        promql: crate::features::promql_features(&args.enable_feature).0,
         names: match args.name_validation {
             Names::Utf8 => NameValidation::Utf8,
             Names::Legacy => NameValidation::Legacy,
         },
-        ..ParseOptions::default()
     };
     let (mut failed, mut has_errors) = (false, false);
     let mut out = std::io::stdout().lock();

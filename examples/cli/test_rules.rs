@@ -20,6 +20,10 @@ pub struct RulesArgs {
     /// Ignore unknown fields in the test files and rule files.
     #[arg(long)]
     pub ignore_unknown_fields: bool,
+    /// PromQL features rules and test expressions may use (comma
+    /// separated, repeatable), as promtool's --enable-feature.
+    #[arg(long, value_name = "FEATURES")]
+    pub enable_feature: Vec<String>,
     /// Also write a JUnit XML report of the results to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -60,10 +64,13 @@ pub fn rules(args: RulesArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let promql = crate::features::promql_features(&args.enable_feature);
     let options = Options {
         run,
         ignore_unknown_fields: args.ignore_unknown_fields,
         debug: args.debug,
+        promql: promql.0,
+        delayed_name_removal: promql.1,
         ..Options::default()
     };
     let mut failed = false;

@@ -142,7 +142,7 @@ fn promtool_unit_test_files_get_prometheus_verdicts() {
             ignore_unknown_fields: c.ignore_unknown_fields,
             disable_at_modifier: c.features_off,
             disable_negative_offset: c.features_off,
-            debug: false,
+            ..Options::default()
         };
         let outcome = run_file(&upstream("promtool", c.file), &options);
         let got = i32::from(!outcome.errors.is_empty());

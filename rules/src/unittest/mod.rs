@@ -71,6 +71,11 @@ pub struct Options {
     pub disable_at_modifier: bool,
     /// Refuse negative offsets, which the promtool command always allows.
     pub disable_negative_offset: bool,
+    /// PromQL syntax features of rule files and test expressions
+    /// (promtool's `--enable-feature`).
+    pub promql: aion_promql::ParseOptions,
+    /// Delayed metric-name removal (`promql-delayed-name-removal`).
+    pub delayed_name_removal: bool,
     /// `--debug`: promtool's `DEBUG:` lines (start and end of each test
     /// group, a dump of all its data) in [`Outcome::debug`].
     pub debug: bool,
@@ -176,6 +181,8 @@ pub fn run_file(path: &Path, options: &Options) -> Outcome {
         debug: options.debug,
         at_modifier: !options.disable_at_modifier,
         negative_offset: !options.disable_negative_offset,
+        promql: &options.promql,
+        delayed_name_removal: options.delayed_name_removal,
     };
     for (i, tg) in file.tests.iter_mut().enumerate() {
         if let Some(re) = &options.run {

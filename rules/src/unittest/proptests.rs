@@ -48,6 +48,8 @@ proptest! {
                 debug: true,
                 at_modifier: true,
                 negative_offset: true,
+                promql: &aion_promql::ParseOptions::default(),
+                delayed_name_removal: false,
             };
             for mut tg in file.tests {
                 // Keep the evaluation loop short.

@@ -37,6 +37,10 @@ pub(super) struct Context<'a> {
     pub at_modifier: bool,
     /// Whether queries may use negative offsets.
     pub negative_offset: bool,
+    /// PromQL syntax features.
+    pub promql: &'a aion_promql::ParseOptions,
+    /// Delayed metric-name removal.
+    pub delayed_name_removal: bool,
 }
 
 /// promtool's `model.Duration.String()` of a test time.
@@ -62,6 +66,8 @@ pub(super) fn run_group(tg: &TestGroup, ctx: &Context<'_>, debug: &mut Vec<Strin
         default_subquery_step: ctx.eval_interval,
         enable_at_modifier: ctx.at_modifier,
         enable_negative_offset: ctx.negative_offset,
+        parse_options: ctx.promql.clone(),
+        delayed_name_removal: ctx.delayed_name_removal,
         ..EngineOptions::default()
     });
     let options = GroupOptions {
@@ -243,6 +249,7 @@ fn load_series(tg: &TestGroup, start: i64) -> Result<Pending, String> {
 fn load_groups(ctx: &Context<'_>, options: &GroupOptions) -> Result<Vec<Group>, Vec<String>> {
     let parse_options = ParseOptions {
         ignore_unknown_fields: ctx.ignore_unknown_fields,
+        promql: ctx.promql.clone(),
         ..ParseOptions::default()
     };
     let mut groups = Vec::new();
