@@ -31,6 +31,10 @@ mod analyze;
 mod check;
 #[path = "cli/compact.rs"]
 mod compact;
+#[path = "cli/create_blocks.rs"]
+mod create_blocks;
+#[path = "cli/features.rs"]
+mod features;
 #[path = "cli/gofmt.rs"]
 mod gofmt;
 #[path = "cli/labels.rs"]
@@ -42,6 +46,8 @@ mod progress;
 use progress::ProgressBar;
 #[path = "cli/query.rs"]
 mod query;
+#[path = "cli/test_rules.rs"]
+mod test_rules;
 #[path = "cli/warnings.rs"]
 mod warnings;
 // Shared with the benchmark examples: `aion bench` prints the peak RSS.
@@ -111,6 +117,28 @@ Examples:
     /// Check files, as `promtool check` does.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Unit tests, as `promtool test` runs them.
+    #[command(subcommand)]
+    Test(TestCommand),
+    /// Create blocks of new data, as `promtool tsdb create-blocks-from`
+    /// does.
+    #[command(subcommand)]
+    CreateBlocksFrom(CreateBlocksCommand),
+}
+
+#[derive(Subcommand)]
+enum CreateBlocksCommand {
+    /// Backfill recording rules over a data directory, as `promtool tsdb
+    /// create-blocks-from rules` does over a server.
+    #[command(after_help = create_blocks::HELP)]
+    Rules(create_blocks::RulesArgs),
+}
+
+#[derive(Subcommand)]
+enum TestCommand {
+    /// Run rule unit-test files, as `promtool test rules` does.
+    #[command(after_help = test_rules::HELP)]
+    Rules(test_rules::RulesArgs),
 }
 
 #[derive(Subcommand)]
@@ -231,6 +259,8 @@ fn main() -> ExitCode {
         Command::QueryRange(args) => query::query_range(args),
         // promtool's exit codes (0, 1, 3), not the `Failure` convention.
         Command::Check(CheckCommand::Rules(args)) => return check::rules(args),
+        Command::Test(TestCommand::Rules(args)) => return test_rules::rules(args),
+        Command::CreateBlocksFrom(CreateBlocksCommand::Rules(args)) => create_blocks::rules(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

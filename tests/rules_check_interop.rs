@@ -166,3 +166,56 @@ fn check_rules_matches_promtool() {
         &["--lint-fatal", "dup.yml", "bad.yml"],
     );
 }
+
+/// Prometheus v3.14.0's own promtool rule files (`rules/tests/upstream/`):
+/// the exit codes its `cmd/promtool/main_test.go` expects, and the same
+/// output as promtool 2.42.
+#[test]
+fn upstream_rule_files_get_prometheus_exit_codes() {
+    let Some(promtool) = promtool() else { return };
+    let aion = aion_example();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/tests/upstream/promtool");
+    let cases: [(&[&str], i32); 4] = [
+        (&["rules.yml"], 0),
+        (&["rules-bad.yml"], 1),
+        (&["--lint-fatal", "prometheus-rules.lint.yml"], 3),
+        (&["--lint-fatal", "rules_duplicates.yml"], 3),
+    ];
+    for (args, code) in cases {
+        compare(&aion, &promtool, &dir, args);
+        let out = Command::new(&aion)
+            .args(["check", "rules"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+}
+
+/// `features.yml` parses with the features Prometheus's
+/// `TestCheckRulesWithFeatureFlag` enables, and not without them.
+#[test]
+fn features_are_enabled_as_promtools() {
+    let aion = aion_example();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/tests/upstream/promtool");
+    let code = |features: &[&str]| {
+        Command::new(&aion)
+            .args(["check", "rules"])
+            .args(features)
+            .arg("features.yml")
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(
+        code(&[
+            "--enable-feature=promql-experimental-functions",
+            "--enable-feature=promql-extended-range-selectors,promql-binop-fill-modifiers",
+        ]),
+        Some(0)
+    );
+    assert_eq!(code(&[]), Some(1));
+}

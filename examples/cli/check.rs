@@ -26,6 +26,12 @@ pub struct RulesArgs {
     /// `legacy` (Prometheus 2).
     #[arg(long, value_enum, default_value = "utf8")]
     pub name_validation: Names,
+    /// PromQL features rule expressions may use (comma separated,
+    /// repeatable): promql-experimental-functions,
+    /// promql-extended-range-selectors, promql-binop-fill-modifiers,
+    /// promql-duration-expr.
+    #[arg(long, value_name = "FEATURES")]
+    pub enable_feature: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,7 +51,7 @@ pub const HELP: &str = "\
 For each FILE, prints `Checking FILE`, then `  SUCCESS: N rules found` or, on
 stderr, `  FAILED:` and one error per line (`FILE: line:column: group \"g\",
 rule 1, \"name\": message`), then an empty line, exactly as promtool.
-Recording rules with the same name and labels are reported as a lint error
+Rules with the same name and labels are reported as a lint error
 unless --lint=none.
 
 Exit codes: 0 all files valid (lint errors included, unless --lint-fatal),
@@ -59,11 +65,11 @@ Examples:
 pub fn rules(args: RulesArgs) -> ExitCode {
     let options = ParseOptions {
         ignore_unknown_fields: args.ignore_unknown_fields,
+        promql: crate::features::promql_features(&args.enable_feature).0,
         names: match args.name_validation {
             Names::Utf8 => NameValidation::Utf8,
             Names::Legacy => NameValidation::Legacy,
         },
-        ..ParseOptions::default()
     };
     let (mut failed, mut has_errors) = (false, false);
     let mut out = std::io::stdout().lock();
@@ -111,21 +117,23 @@ pub fn rules(args: RulesArgs) -> ExitCode {
     }
 }
 
-/// promtool's duplicate-rules lint: recording rules with the same name
-/// and labels, each reported once, in name and label order.
+/// promtool's duplicate-rules lint: rules (recording or alerting) with
+/// the same name and labels, each reported once, in name and label order.
 fn duplicates(groups: &[RuleGroup]) -> Option<String> {
     let mut rules: Vec<(&str, Vec<(&str, &str)>)> = groups
         .iter()
-        .flat_map(|g| &g.rules)
-        .filter(|r| !r.record.is_empty())
-        .map(|r| {
-            let mut labels: Vec<(&str, &str)> = r
+        .flat_map(|g| g.rules.iter().map(move |r| (g, r)))
+        .map(|(g, r)| {
+            // Group labels under the rule's own, as Prometheus 3 merges them.
+            let mut labels: Vec<(&str, &str)> = g
                 .labels
                 .iter()
+                .filter(|(k, _)| !r.labels.iter().any(|(rk, _)| rk == k))
+                .chain(&r.labels)
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             labels.sort();
-            (r.record.as_str(), labels)
+            (r.name(), labels)
         })
         .collect();
     rules.sort();

@@ -1,5 +1,5 @@
 //! Go's text formats that promtool's output is made of: `text/tabwriter`
-//! tables, `time.Duration` and `time.Time` strings, and
+//! tables, `time.Duration` (from `aion_model::gotext`) and `time.Time` strings, and
 //! `units.Base2Bytes` sizes. The CLI prints what promtool prints, byte
 //! for byte, so scripts written for one work on the other.
 
@@ -32,31 +32,7 @@ pub fn tabwrite(rows: &[Vec<String>], minwidth: usize, padding: usize) -> String
     out
 }
 
-/// A duration of `ms` milliseconds as Go's `time.Duration.String`
-/// writes it: `1h46m30.001s`, `2h0m0s`, `1.5s`, `250ms`, `0s`.
-pub fn go_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    let sign = if ms < 0 { "-" } else { "" };
-    let ms = ms.unsigned_abs();
-    if ms < 1000 {
-        return format!("{sign}{ms}ms");
-    }
-    let (h, m) = (ms / 3_600_000, ms / 60_000 % 60);
-    let (s, frac) = (ms / 1000 % 60, ms % 1000);
-    let secs = if frac == 0 {
-        format!("{s}")
-    } else {
-        let f = format!("{frac:03}");
-        format!("{s}.{}", f.trim_end_matches('0'))
-    };
-    match (h, m) {
-        (0, 0) => format!("{sign}{secs}s"),
-        (0, m) => format!("{sign}{m}m{secs}s"),
-        (h, m) => format!("{sign}{h}h{m}m{secs}s"),
-    }
-}
+pub use aion::model::gotext::format_go_duration as go_duration;
 
 /// `time.Unix(ms/1000, 0).UTC().String()`: `2023-11-14 22:13:20 +0000 UTC`
 /// (whole seconds, as promtool's `list -r` prints block bounds).

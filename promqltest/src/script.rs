@@ -5,9 +5,12 @@
 use aion_model::Labels;
 
 use aion_promql::parser::parse_duration;
-use aion_promql::{parse, Expr};
+pub use aion_promql::parser::series_desc::SeqValue;
+use aion_promql::parser::series_desc::{
+    self, parse_quoted, parse_series_desc, parse_series_labels, MAX_POSITIONS,
+};
 
-use crate::numbers::{number_prefix, parse_go_number};
+use crate::numbers::parse_go_number;
 
 /// A script error: what is wrong and on which (1-based) line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,17 +27,6 @@ fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ScriptError> {
         line,
         message: message.into(),
     })
-}
-
-/// One position of an expanded value sequence.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SeqValue {
-    /// `_`: no sample (no expected point).
-    Omitted,
-    /// A float (or the stale marker).
-    Float(f64),
-    /// A native histogram literal (`{{...}}`); its contents are not kept.
-    Histogram,
 }
 
 /// A series of a `load` block.
@@ -426,249 +418,25 @@ fn parse_st_item(line: usize, item: &str, out: &mut Vec<Option<i64>>) -> Result<
     Ok(())
 }
 
-fn is_name_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c == b':'
+/// Attaches the script line to an error of the shared series notation.
+fn at<T>(line: usize, r: Result<T, String>) -> Result<T, ScriptError> {
+    r.map_err(|message| ScriptError { line, message })
 }
 
-fn is_name_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b':'
-}
-
-/// A quoted string at the start of `s` (`"…"`, `'…'` or `` `…` ``), and
-/// the rest.
 fn quoted(line: usize, s: &str) -> Result<(String, &str), ScriptError> {
-    let bytes = s.as_bytes();
-    let q = bytes[0];
-    let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if q != b'`' => i += 2,
-            c if c == q => return Ok((unquote(line, &s[..=i])?, &s[i + 1..])),
-            _ => i += 1,
-        }
-    }
-    err(line, format!("unterminated string in {s:?}"))
+    at(line, parse_quoted(s))
 }
 
-/// The value of one quoted string token, its escapes resolved exactly as
-/// the PromQL parser resolves them (the scripts quote label values as
-/// PromQL does), bytes that are not UTF-8 replaced by U+FFFD as in any
-/// label value.
-fn unquote(line: usize, token: &str) -> Result<String, ScriptError> {
-    match parse(token) {
-        Ok(Expr::String(lit)) => Ok(lit.value),
-        Ok(_) => err(line, format!("not a string: {token}")),
-        Err(e) => err(line, e.message),
-    }
+fn parse_labels(line: usize, s: &str) -> Result<(Labels, &str), ScriptError> {
+    at(line, parse_series_labels(s))
 }
 
-/// A label set in selector syntax with equality matchers only
-/// (`name{a="b"}`, `{"name", a="b"}`, `{}`), and the rest of the line.
-pub(crate) fn parse_labels(line: usize, s: &str) -> Result<(Labels, &str), ScriptError> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut rest = s.trim_start();
-    let bytes = rest.as_bytes();
-    if !bytes.is_empty() && is_name_start(bytes[0]) {
-        let n = bytes.iter().take_while(|&&c| is_name_char(c)).count();
-        pairs.push(("__name__".into(), rest[..n].to_string()));
-        rest = &rest[n..];
-    }
-    if rest.starts_with('{') {
-        rest = rest[1..].trim_start();
-        loop {
-            if let Some(r) = rest.strip_prefix('}') {
-                rest = r;
-                break;
-            }
-            let name;
-            if rest.starts_with(['"', '\'', '`']) {
-                let (v, r) = quoted(line, rest)?;
-                rest = r.trim_start();
-                if !rest.starts_with('=') {
-                    // A bare quoted string is the metric name.
-                    pairs.push(("__name__".into(), v));
-                    rest = rest.trim_start_matches(',').trim_start();
-                    continue;
-                }
-                name = v;
-            } else {
-                let n = rest
-                    .as_bytes()
-                    .iter()
-                    .take_while(|&&c| is_name_char(c))
-                    .count();
-                if n == 0 {
-                    return err(line, format!("invalid label set in {s:?}"));
-                }
-                name = rest[..n].to_string();
-                rest = rest[n..].trim_start();
-            }
-            let Some(r) = rest.strip_prefix('=') else {
-                return err(line, format!("expected '=' in label set {s:?}"));
-            };
-            rest = r.trim_start();
-            if !rest.starts_with(['"', '\'', '`']) {
-                return err(line, format!("expected a quoted label value in {s:?}"));
-            }
-            let (value, r) = quoted(line, rest)?;
-            pairs.push((name, value));
-            rest = r.trim_start();
-            if let Some(r) = rest.strip_prefix(',') {
-                rest = r.trim_start();
-            } else if !rest.starts_with('}') {
-                return err(line, format!("expected ',' or '}}' in label set {s:?}"));
-            }
-        }
-    }
-    if pairs.is_empty() && !s.trim_start().starts_with('{') {
-        return err(line, format!("expected a label set in {s:?}"));
-    }
-    let labels = Labels::from_pairs(&pairs).map_err(|e| ScriptError {
-        line,
-        message: e.to_string(),
-    })?;
-    Ok((labels, rest))
+fn parse_series_line(line: usize, s: &str) -> Result<(Labels, Vec<SeqValue>), ScriptError> {
+    at(line, parse_series_desc(s))
 }
 
-/// A series line: labels and the expanded values.
-pub(crate) fn parse_series_line(
-    line: usize,
-    s: &str,
-) -> Result<(Labels, Vec<SeqValue>), ScriptError> {
-    let (labels, rest) = parse_labels(line, s)?;
-    if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
-        return err(line, format!("unexpected {rest:?} after the label set"));
-    }
-    let mut values = Vec::new();
-    for item in value_items(line, rest)? {
-        expand_item(line, item, &mut values)?;
-    }
-    Ok((labels, values))
-}
-
-/// Splits a value sequence on whitespace, keeping `{{ … }}` histogram
-/// literals (which contain spaces) in one item.
-fn value_items(line: usize, s: &str) -> Result<Vec<&str>, ScriptError> {
-    let mut items = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut depth = 0;
-        while i < b.len() {
-            if b[i..].starts_with(b"{{") {
-                depth += 1;
-                i += 2;
-            } else if b[i..].starts_with(b"}}") {
-                if depth == 0 {
-                    return err(line, format!("unbalanced histogram braces in {s:?}"));
-                }
-                depth -= 1;
-                i += 2;
-            } else if depth == 0 && b[i].is_ascii_whitespace() {
-                break;
-            } else {
-                i += 1;
-            }
-        }
-        if depth != 0 {
-            return err(line, format!("unterminated histogram in {s:?}"));
-        }
-        items.push(&s[start..i]);
-    }
-    Ok(items)
-}
-
-/// Most positions one line may expand to: far more than any test needs,
-/// few enough that a typo (`1x100000000000`) cannot exhaust memory.
-const MAX_POSITIONS: usize = 1 << 20;
-
-/// A repeat count `N` of `xN`, bounded by [`MAX_POSITIONS`].
 fn repeat_count(line: usize, item: &str, s: &str) -> Result<usize, ScriptError> {
-    let n: usize = s.parse().map_err(|_| ScriptError {
-        line,
-        message: format!("invalid value {item:?}"),
-    })?;
-    if n >= MAX_POSITIONS {
-        return err(
-            line,
-            format!("{item:?} expands to more than {MAX_POSITIONS} values"),
-        );
-    }
-    Ok(n)
-}
-
-fn expand_item(line: usize, item: &str, out: &mut Vec<SeqValue>) -> Result<(), ScriptError> {
-    let bad = || ScriptError {
-        line,
-        message: format!("invalid value {item:?}"),
-    };
-    if out.len() >= MAX_POSITIONS {
-        return err(
-            line,
-            format!("more than {MAX_POSITIONS} values on one line"),
-        );
-    }
-    let count = |s: &str| repeat_count(line, item, s);
-    if item == "_" {
-        out.push(SeqValue::Omitted);
-        return Ok(());
-    }
-    if let Some(n) = item.strip_prefix("_x") {
-        out.extend(std::iter::repeat_n(SeqValue::Omitted, count(n)?));
-        return Ok(());
-    }
-    if item == "stale" {
-        out.push(SeqValue::Float(aion_chunkenc::STALE_NAN));
-        return Ok(());
-    }
-    if item.starts_with("{{") {
-        // `{{H}}`, `{{H}}xN`, `{{H}}+{{D}}xN`, `{{H}}-{{D}}xN`.
-        let end = item.find("}}").ok_or_else(bad)? + 2;
-        let rest = &item[end..];
-        let n = if rest.is_empty() {
-            0
-        } else if let Some(n) = rest.strip_prefix('x') {
-            count(n)?
-        } else if rest.starts_with("+{{") || rest.starts_with("-{{") {
-            let close = rest.rfind("}}").ok_or_else(bad)?;
-            let n = rest[close + 2..].strip_prefix('x').ok_or_else(bad)?;
-            count(n)?
-        } else {
-            return Err(bad());
-        };
-        out.extend(std::iter::repeat_n(SeqValue::Histogram, n + 1));
-        return Ok(());
-    }
-    let (base, rest) = number_prefix(item).ok_or_else(bad)?;
-    if rest.is_empty() {
-        out.push(SeqValue::Float(base));
-        return Ok(());
-    }
-    if let Some(n) = rest.strip_prefix('x') {
-        out.extend(std::iter::repeat_n(SeqValue::Float(base), count(n)? + 1));
-        return Ok(());
-    }
-    let neg = rest.starts_with('-');
-    if !neg && !rest.starts_with('+') {
-        return Err(bad());
-    }
-    let (delta, rest) = number_prefix(&rest[1..]).ok_or_else(bad)?;
-    let n = count(rest.strip_prefix('x').ok_or_else(bad)?)?;
-    let mut v = base;
-    for _ in 0..=n {
-        out.push(SeqValue::Float(v));
-        if neg {
-            v -= delta;
-        } else {
-            v += delta;
-        }
-    }
-    Ok(())
+    at(line, series_desc::repeat_count(item, s))
 }
 
 fn parse_eval(lines: &[String], start: usize) -> Result<(usize, EvalCmd), ScriptError> {

@@ -17,11 +17,16 @@
 //! * [`health`] keeps each rule's and group's last error, evaluation time
 //!   and duration.
 //!
+//! * [`unittest`] runs unit-test files as `promtool test rules` does;
+//!   [`backfill`] evaluates recording rules over past data as `promtool
+//!   tsdb create-blocks-from rules` does.
+//!
 //! Not here yet: a scheduler thread, reload, restoring `for` state from
 //! `ALERTS_FOR_STATE`, notifications.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod alerting;
+pub mod backfill;
 mod error;
 mod group;
 pub mod health;
@@ -30,6 +35,7 @@ mod recording;
 pub mod rulefmt;
 pub mod slot;
 pub mod template;
+pub mod unittest;
 mod yaml;
 
 pub use alerting::{Alert, AlertState, AlertingRule, TemplateContext};

@@ -230,6 +230,9 @@ pub(crate) fn parse(input: &str) -> Result<Option<Node>, SyntaxError> {
                 let Some((mut node, _, anchor)) = stack.pop() else {
                     continue;
                 };
+                if let Kind::Map(pairs) = &mut node.kind {
+                    expand_merge_keys(pairs);
+                }
                 // yaml.v3 positions a block mapping at its first key.
                 if let Kind::Map(pairs) = &node.kind {
                     if let Some((k, _)) = pairs.first() {
@@ -275,6 +278,51 @@ pub(crate) fn parse(input: &str) -> Result<Option<Node>, SyntaxError> {
         }
     }
     Ok(root)
+}
+
+/// YAML merge keys (`<<: *base`, `<<: [*a, *b]`), as `yaml.v3` applies
+/// them: the merged mappings' pairs take the place of the `<<` entry,
+/// except keys the mapping sets itself; of several merged mappings the
+/// earlier wins.
+fn expand_merge_keys(pairs: &mut Vec<(Node, Node)>) {
+    if !pairs.iter().any(|(k, _)| k.text() == Some("<<")) {
+        return;
+    }
+    let own: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, _)| k.text().filter(|t| *t != "<<").map(str::to_string))
+        .collect();
+    let mut out: Vec<(Node, Node)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs.drain(..) {
+        if k.text() != Some("<<") {
+            out.push((k, v));
+            continue;
+        }
+        let sources: Vec<Node> = match v.kind {
+            Kind::Map(_) => vec![v],
+            Kind::Seq(items) => items,
+            // Not a mapping: left for the decoder to reject as a field.
+            _ => {
+                out.push((k, v));
+                continue;
+            }
+        };
+        for src in sources {
+            let Kind::Map(src_pairs) = src.kind else {
+                continue;
+            };
+            for (sk, sv) in src_pairs {
+                let name = sk.text().map(str::to_string);
+                let taken = name.as_ref().is_some_and(|n| {
+                    own.contains(n) || out.iter().any(|(k, _)| k.text() == Some(n))
+                });
+                if !taken {
+                    out.push((sk, sv));
+                }
+            }
+        }
+    }
+    *pairs = out;
 }
 
 fn count(n: &Node) -> usize {
@@ -376,6 +424,28 @@ mod tests {
         };
         assert_eq!((g[0].1.line, g[0].1.column), (2, 11));
         assert_eq!(g[0].1.text(), Some("a"));
+    }
+
+    #[test]
+    fn merge_keys_bring_in_pairs_the_mapping_does_not_set() {
+        let n = parse("a: &b {x: 1, y: 2}\nc: {<<: *b, y: 3}\nd: {<<: [{x: 4}, *b]}\n")
+            .unwrap()
+            .unwrap();
+        let Kind::Map(top) = &n.kind else { panic!() };
+        let texts = |n: &Node| -> Vec<(String, String)> {
+            let Kind::Map(p) = &n.kind else { panic!() };
+            p.iter()
+                .map(|(k, v)| (k.text().unwrap().into(), v.text().unwrap().into()))
+                .collect()
+        };
+        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(texts(&top[1].1), kv(&[("x", "1"), ("y", "3")]));
+        assert_eq!(texts(&top[2].1), kv(&[("x", "4"), ("y", "2")]));
     }
 
     #[test]

@@ -10,13 +10,16 @@
 //! | [`format_go_g_prec`] | `fmt`'s `%.<prec>g` |
 //! | [`write_go_quoted`], [`go_quote`], [`write_go_quoted_bytes`] | `strconv.Quote` |
 //! | [`write_json_string`] | `encoding/json` string escaping |
+//! | [`format_go_duration`] | `time.Duration.String` |
 
 mod digits;
+mod duration;
 mod float;
 mod json;
 mod quote;
 
 pub use digits::{GoFloat, ShortestDigits};
+pub use duration::format_go_duration;
 pub use float::{format_float, format_float_exp, format_go_g, format_go_g2, format_go_g_prec};
 pub use json::write_json_string;
 pub use quote::{go_quote, write_go_quoted, write_go_quoted_bytes};

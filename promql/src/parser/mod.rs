@@ -27,6 +27,7 @@
 //! | `duration_expr.rs` | duration literals and duration arithmetic |
 //! | `check.rs` | type checking of a parsed tree |
 //! | `error.rs` | [`ParseError`] with line:column |
+//! | [`series_desc`] | series in the expanding value notation of test files (`1+2x3 _ stale`) |
 
 mod bin_modifiers;
 mod calls;
@@ -39,6 +40,7 @@ pub(crate) mod literals;
 mod modifiers;
 mod options;
 mod selector;
+pub mod series_desc;
 mod state;
 mod token;
 
