@@ -306,41 +306,61 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Warm-up plus `reps` timed runs for 1 and 2 threads: the medians.
-fn measure(target: &Target, proto: Proto, reps: usize, base: i64) -> Vec<(usize, f64, Vec<f64>)> {
-    let mut round = 0;
-    let mut out = Vec::new();
-    for threads in [1, 2] {
-        let mut runs = Vec::new();
-        for rep in 0..=reps {
-            let per_thread = bodies(proto, base, round, ROUNDS_PER_RUN, threads);
-            round += ROUNDS_PER_RUN;
-            let r = run(target, proto, &per_thread);
-            if !(threads == 1 && rep == 0) {
-                runs.push(r);
-            }
-        }
-        let mut sorted = runs.clone();
-        out.push((threads, median(&mut sorted), runs));
-    }
-    out
+/// A target under load: its name, protocol, where its bodies go and the
+/// next round it has not been sent.
+struct Load {
+    name: &'static str,
+    proto: Proto,
+    target: Target,
+    server: Option<Server>,
+    round: usize,
+    /// (threads, samples/s) of the timed runs.
+    runs: Vec<(usize, f64)>,
 }
 
-fn report(name: &str, proto: Proto, results: &[(usize, f64, Vec<f64>)], rss_kb: Option<u64>) {
-    for (threads, med, runs) in results {
-        let runs: Vec<String> = runs.iter().map(|r| format!("{:.0}", r)).collect();
+/// For 1 and 2 client threads: a warm-up run, then `reps` timed runs,
+/// each run going to every target in turn, so the machine's noise falls
+/// on all of them alike.
+fn measure(loads: &mut [Load], reps: usize, base: i64) {
+    for threads in [1, 2] {
+        for rep in 0..=reps {
+            for l in loads.iter_mut() {
+                let per_thread = bodies(l.proto, base, l.round, ROUNDS_PER_RUN, threads);
+                l.round += ROUNDS_PER_RUN;
+                let r = run(&l.target, l.proto, &per_thread);
+                if rep > 0 {
+                    l.runs.push((threads, r));
+                }
+            }
+        }
+    }
+}
+
+fn report(l: &Load) {
+    let rss = l.server.as_ref().map(Server::peak_rss_kb);
+    for threads in [1, 2] {
+        let mut runs: Vec<f64> = l
+            .runs
+            .iter()
+            .filter(|(t, _)| *t == threads)
+            .map(|(_, r)| *r)
+            .collect();
+        let shown: Vec<String> = runs.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{name:<22} {proto:?} threads={threads} samples_per_sec_median={med:.0} runs=[{}] peak_rss_kb={}",
-            runs.join(","),
-            rss_kb.map_or("-".to_string(), |k| k.to_string())
+            "{:<22} {:?} threads={threads} samples_per_sec_median={:.0} runs=[{}] peak_rss_kb={}",
+            l.name,
+            l.proto,
+            median(&mut runs),
+            shown.join(","),
+            rss.map_or("-".to_string(), |k| k.to_string())
         );
     }
 }
 
 fn write_bench(reps: usize) {
-    // Timestamps from 40 min ago, 15 s apart: every target accepts them
+    // Timestamps from 70 min ago, 15 s apart: every target accepts them
     // (Prometheus's head takes samples within an hour of its newest).
-    let base = now_ms() - 40 * 60_000;
+    let base = now_ms() - 70 * 60_000;
     for proto in [Proto::V1, Proto::V2] {
         let b = bodies(proto, base, 0, 2, 1);
         let compressed: usize = b[0].iter().map(Vec::len).sum();
@@ -361,33 +381,58 @@ fn write_bench(reps: usize) {
             SERIES_PER_BODY * SCRAPES_PER_BODY
         );
     }
-    for proto in [Proto::V1, Proto::V2] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Db::open(dir.path(), Options::default()).expect("db");
-        let target = Target::InProcess(Box::new(db));
-        let r = measure(&target, proto, reps, base);
-        report("aion in-process", proto, &r, None);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = |name: &str| {
+        let d = tmp.path().join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    };
+    let load = |name, proto, target, server| Load {
+        name,
+        proto,
+        target,
+        server,
+        round: 0,
+        runs: Vec::new(),
+    };
+    let mut loads = Vec::new();
+    for (proto, d) in [(Proto::V1, "in1"), (Proto::V2, "in2")] {
+        let db = Db::open(dir(d), Options::default()).expect("db");
+        loads.push(load(
+            "aion in-process",
+            proto,
+            Target::InProcess(Box::new(db)),
+            None,
+        ));
     }
-    for proto in [Proto::V1, Proto::V2] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let server = Server::remote_server(dir.path());
-        let r = measure(&Target::Http(server.addr.clone()), proto, reps, base);
-        report("aion remote_server", proto, &r, Some(server.peak_rss_kb()));
+    for (proto, d) in [(Proto::V1, "rs1"), (Proto::V2, "rs2")] {
+        let s = Server::remote_server(&dir(d));
+        loads.push(load(
+            "aion remote_server",
+            proto,
+            Target::Http(s.addr.clone()),
+            Some(s),
+        ));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    if let Some(server) = Server::prometheus(dir.path()) {
-        let r = measure(&Target::Http(server.addr.clone()), Proto::V1, reps, base);
-        report("prometheus 2.42", Proto::V1, &r, Some(server.peak_rss_kb()));
+    if let Some(s) = Server::prometheus(&dir("prom")) {
+        loads.push(load(
+            "prometheus 2.42",
+            Proto::V1,
+            Target::Http(s.addr.clone()),
+            Some(s),
+        ));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    if let Some(server) = Server::victoria_metrics(dir.path()) {
-        let r = measure(&Target::Http(server.addr.clone()), Proto::V1, reps, base);
-        report(
+    if let Some(s) = Server::victoria_metrics(&dir("vm")) {
+        loads.push(load(
             "victoria-metrics 1.79",
             Proto::V1,
-            &r,
-            Some(server.peak_rss_kb()),
-        );
+            Target::Http(s.addr.clone()),
+            Some(s),
+        ));
+    }
+    measure(&mut loads, reps, base);
+    for l in &loads {
+        report(l);
     }
 }
 

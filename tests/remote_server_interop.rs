@@ -18,7 +18,9 @@
 //! - **Remote read out**: Prometheus with `remote_read` (`read_recent:
 //!   true`) to the example and an empty TSDB answers `/api/v1/query` and
 //!   `/api/v1/query_range` with exactly the example's own answers to the
-//!   same requests (the `data` objects compared as JSON values). Sample
+//!   same requests (the `data` objects compared as JSON values), and
+//!   `aion query`/`query-range --format json` on the directory after the
+//!   server stopped prints the same objects. Sample
 //!   times sit 7 ms off whole seconds so the 2.x closed and 3.x left-open
 //!   window ends (see `docs/promql-2x-3x-differences.md`) select the same
 //!   samples.
@@ -392,6 +394,7 @@ fn prometheus_remote_reads_the_examples_answers() {
             t - 480
         ));
     }
+    let mut prometheus_answers = Vec::new();
     for path in &paths {
         let theirs = get_json(&prom.addr, path);
         let ours = get_json(&server.addr, path);
@@ -400,9 +403,35 @@ fn prometheus_remote_reads_the_examples_answers() {
             "{path}: Prometheus read nothing: {theirs}"
         );
         assert_eq!(theirs["data"], ours["data"], "{path}");
+        prometheus_answers.push(theirs["data"].clone());
     }
     drop(prom);
     server.stop();
+
+    // And `aion query` on the directory the server closed says the same.
+    let aion = binaries::aion_example();
+    for (q, theirs) in instant.iter().zip(&prometheus_answers) {
+        let out = run(Command::new(&aion)
+            .arg("query")
+            .arg(tmp.path().join("aion"))
+            .arg(q)
+            .args(["--time", &t.to_string(), "--format", "json"]));
+        let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(&ours, theirs, "aion query {q:?}");
+    }
+    for (q, theirs) in ["aion_rr", "rate(aion_rr[1m])", "sum(aion_rr) by (job)"]
+        .iter()
+        .zip(&prometheus_answers[instant.len()..])
+    {
+        let out = run(Command::new(&aion)
+            .arg("query-range")
+            .arg(tmp.path().join("aion"))
+            .arg(q)
+            .args(["--start", &(t - 480).to_string(), "--end", &t.to_string()])
+            .args(["--step", "30s", "--format", "json"]));
+        let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(&ours, theirs, "aion query-range {q:?}");
+    }
 }
 
 /// Per series (labels text): its chunks as (min, max, type, bytes), from
