@@ -357,7 +357,8 @@ fn report(l: &Load) {
     }
 }
 
-fn write_bench(reps: usize) {
+/// `only`: run just the targets whose name contains it.
+fn write_bench(reps: usize, only: Option<&str>) {
     // Timestamps from 70 min ago, 15 s apart: every target accepts them
     // (Prometheus's head takes samples within an hour of its newest).
     let base = now_ms() - 70 * 60_000;
@@ -395,8 +396,12 @@ fn write_bench(reps: usize) {
         round: 0,
         runs: Vec::new(),
     };
+    let want = |name: &str| only.is_none_or(|o| name.contains(o));
     let mut loads = Vec::new();
     for (proto, d) in [(Proto::V1, "in1"), (Proto::V2, "in2")] {
+        if !want("aion in-process") {
+            break;
+        }
         let db = Db::open(dir(d), Options::default()).expect("db");
         loads.push(load(
             "aion in-process",
@@ -406,6 +411,9 @@ fn write_bench(reps: usize) {
         ));
     }
     for (proto, d) in [(Proto::V1, "rs1"), (Proto::V2, "rs2")] {
+        if !want("aion remote_server") {
+            break;
+        }
         let s = Server::remote_server(&dir(d));
         loads.push(load(
             "aion remote_server",
@@ -414,7 +422,10 @@ fn write_bench(reps: usize) {
             Some(s),
         ));
     }
-    if let Some(s) = Server::prometheus(&dir("prom")) {
+    if let Some(s) = want("prometheus")
+        .then(|| Server::prometheus(&dir("prom")))
+        .flatten()
+    {
         loads.push(load(
             "prometheus 2.42",
             Proto::V1,
@@ -422,7 +433,10 @@ fn write_bench(reps: usize) {
             Some(s),
         ));
     }
-    if let Some(s) = Server::victoria_metrics(&dir("vm")) {
+    if let Some(s) = want("victoria")
+        .then(|| Server::victoria_metrics(&dir("vm")))
+        .flatten()
+    {
         loads.push(load(
             "victoria-metrics 1.79",
             Proto::V1,
@@ -599,10 +613,17 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
     match args.first().map(String::as_str) {
-        Some("write") => write_bench(reps),
+        Some("write") => {
+            let only = args
+                .iter()
+                .position(|a| a == "--only")
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str);
+            write_bench(reps, only)
+        }
         Some("read") => read_bench(reps),
         _ => {
-            eprintln!("usage: remote_bench write|read [--reps N]");
+            eprintln!("usage: remote_bench write [--reps N] [--only TARGET] | read [--reps N]");
             std::process::exit(2);
         }
     }
