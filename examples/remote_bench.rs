@@ -314,8 +314,36 @@ struct Load {
     target: Target,
     server: Option<Server>,
     round: usize,
-    /// (threads, samples/s) of the timed runs.
-    runs: Vec<(usize, f64)>,
+    /// (threads, samples/s, CPU µs per sample) of the timed runs.
+    runs: Vec<(usize, f64, f64)>,
+}
+
+impl Load {
+    /// The process doing the receiving: the server, or this one.
+    fn pid(&self) -> String {
+        self.server
+            .as_ref()
+            .map_or("self".to_string(), |s| s.child.id().to_string())
+    }
+}
+
+/// User + system CPU time of process `pid` in seconds, from
+/// `/proc/PID/stat` (clock ticks of 1/100 s, Linux's `USER_HZ`). On a
+/// shared machine wall-clock throughput follows the scheduler; CPU time
+/// per sample is the cost that does not.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After the command: state is field 3, utime 14, stime 15.
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 /// For 1 and 2 client threads: a warm-up run, then `reps` timed runs,
@@ -327,9 +355,13 @@ fn measure(loads: &mut [Load], reps: usize, base: i64) {
             for l in loads.iter_mut() {
                 let per_thread = bodies(l.proto, base, l.round, ROUNDS_PER_RUN, threads);
                 l.round += ROUNDS_PER_RUN;
+                let pid = l.pid();
+                let cpu0 = cpu_seconds(&pid);
                 let r = run(&l.target, l.proto, &per_thread);
+                let cpu = cpu_seconds(&pid) - cpu0;
+                let samples = (ROUNDS_PER_RUN * SERIES) as f64;
                 if rep > 0 {
-                    l.runs.push((threads, r));
+                    l.runs.push((threads, r, cpu * 1e6 / samples));
                 }
             }
         }
@@ -339,19 +371,17 @@ fn measure(loads: &mut [Load], reps: usize, base: i64) {
 fn report(l: &Load) {
     let rss = l.server.as_ref().map(Server::peak_rss_kb);
     for threads in [1, 2] {
-        let mut runs: Vec<f64> = l
-            .runs
-            .iter()
-            .filter(|(t, _)| *t == threads)
-            .map(|(_, r)| *r)
-            .collect();
+        let mine = || l.runs.iter().filter(|r| r.0 == threads);
+        let mut runs: Vec<f64> = mine().map(|r| r.1).collect();
+        let mut cpu: Vec<f64> = mine().map(|r| r.2).collect();
         let shown: Vec<String> = runs.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{:<22} {:?} threads={threads} samples_per_sec_median={:.0} runs=[{}] peak_rss_kb={}",
+            "{:<22} {:?} threads={threads} samples_per_sec_median={:.0} runs=[{}] cpu_us_per_sample_median={:.2} peak_rss_kb={}",
             l.name,
             l.proto,
             median(&mut runs),
             shown.join(","),
+            median(&mut cpu),
             rss.map_or("-".to_string(), |k| k.to_string())
         );
     }
