@@ -612,5 +612,52 @@ fn a_bad_body_is_a_400_and_the_server_keeps_serving() {
         v["data"],
         serde_json::json!([{"__name__": "aion_rw2", "job": "aion"}])
     );
+
+    // A form-encoded POST (what Grafana sends) answers as the GET does.
+    let form = format!(
+        "query={}&time={}",
+        enc("sum by (job) (aion_rr)"),
+        end / 1000
+    );
+    let r = http(
+        &addr,
+        "POST",
+        "/api/v1/query",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let posted: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(posted, get_json(&addr, &format!("/api/v1/query?{form}")));
+    // Prometheus's error envelope and status for a query that does not
+    // parse, and for a bad parameter.
+    let r = http(&addr, "GET", "/api/v1/query?query=sum(", &[], b"").unwrap();
+    assert_eq!(r.status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["errorType"], "bad_data");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid parameter \"query\": 1:"),
+        "{v}"
+    );
+    let r = http(
+        &addr,
+        "GET",
+        "/api/v1/query_range?query=up&start=10&end=5&step=1",
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        v["error"],
+        "invalid parameter \"end\": end timestamp must not be before start time"
+    );
+    assert_eq!(http(&addr, "GET", "/nope", &[], b"").unwrap().status, 404);
     server.stop();
 }
