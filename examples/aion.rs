@@ -48,6 +48,9 @@ use progress::ProgressBar;
 mod query;
 #[path = "cli/test_rules.rs"]
 mod test_rules;
+#[path = "cli/timeparse.rs"]
+mod timeparse;
+use timeparse::parse_duration_ms;
 #[path = "cli/warnings.rs"]
 mod warnings;
 // Shared with the benchmark examples: `aion bench` prints the peak RSS.
@@ -483,43 +486,6 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
         peak_rss_kb()
     );
     Ok(())
-}
-
-/// A duration as Prometheus writes them (`90s`, `2h`, `1d`, `1h30m`), in
-/// milliseconds.
-fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    let mut total: i64 = 0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("invalid duration {s:?}"));
-        }
-        let n: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 7 * 86_400_000,
-            "y" => 365 * 86_400_000,
-            _ => return Err(format!("invalid duration {s:?}: unknown unit")),
-        };
-        rest = &rest[unit_len..];
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration {s:?} is too long"))?;
-    }
-    Ok(total)
 }
 
 /// `aion import openmetrics FILE DIR`.

@@ -14,7 +14,7 @@ use aion_tsdb::backfill::{BackfillOptions, Backfiller};
 use aion_tsdb::Db;
 use clap::Args;
 
-use crate::query::parse_time_ms;
+use crate::timeparse::parse_time_ms;
 use crate::Failure;
 
 #[derive(Args)]

@@ -17,14 +17,6 @@ pub enum LabelsError {
         /// Position of the label in the series (0-based).
         index: usize,
     },
-    /// A name not after the previous one in byte order.
-    #[error("labels not sorted: {name:?} after {prev:?}")]
-    Unsorted {
-        /// The earlier name.
-        prev: String,
-        /// The name that should have come before it.
-        name: String,
-    },
     /// The same name twice.
     #[error("duplicate label name {0:?}")]
     Duplicate(String),
@@ -33,20 +25,27 @@ pub enum LabelsError {
     MissingMetricName,
 }
 
-/// Builds a series' [`Labels`] from wire pairs in the order sent, as a
-/// receiver must check them: names non-empty, strictly increasing in byte
-/// order (so sorted and unique), `__name__` present and non-empty. Labels
-/// with an empty value are dropped afterwards (an empty value means
-/// "absent" in Prometheus's data model).
+/// Builds a series' [`Labels`] from wire pairs, checked as Prometheus's
+/// receiver checks them: names non-empty and unique, `__name__` present
+/// and non-empty. Labels with an empty value are dropped afterwards (an
+/// empty value means "absent" in Prometheus's data model).
+///
+/// Pairs out of byte order are sorted, not refused: the specs ask senders
+/// to sort, but Prometheus's receiver (1.0 and 2.0) sorts what it gets,
+/// and the RW 2.0 compliance suite sends labels in Go map order and
+/// expects them stored. Sorted input (what every real sender sends) takes
+/// a path that checks order and builds the set without sorting.
 ///
 /// ```
 /// use aion_remote::convert::{labels_from_pairs, LabelsError};
 /// let l = labels_from_pairs([("__name__", "up"), ("job", "a")]).unwrap();
 /// assert_eq!(l.to_string(), r#"{__name__="up", job="a"}"#);
-/// assert!(matches!(
-///     labels_from_pairs([("job", "a"), ("__name__", "up")]),
-///     Err(LabelsError::Unsorted { .. })
-/// ));
+/// let l = labels_from_pairs([("job", "a"), ("__name__", "up")]).unwrap();
+/// assert_eq!(l.to_string(), r#"{__name__="up", job="a"}"#);
+/// assert_eq!(
+///     labels_from_pairs([("job", "a"), ("__name__", "up"), ("job", "b")]),
+///     Err(LabelsError::Duplicate("job".into()))
+/// );
 /// ```
 pub fn labels_from_pairs<'a, I>(pairs: I) -> Result<Labels, LabelsError>
 where
@@ -57,6 +56,7 @@ where
     let mut prev: Option<&str> = None;
     let mut has_name = false;
     let mut any = false;
+    let mut sorted = true;
     for (index, (name, value)) in pairs.clone().enumerate() {
         any = true;
         if name.is_empty() {
@@ -66,12 +66,7 @@ where
             match p.cmp(name) {
                 std::cmp::Ordering::Less => {}
                 std::cmp::Ordering::Equal => return Err(LabelsError::Duplicate(name.to_string())),
-                std::cmp::Ordering::Greater => {
-                    return Err(LabelsError::Unsorted {
-                        prev: p.to_string(),
-                        name: name.to_string(),
-                    })
-                }
+                std::cmp::Ordering::Greater => sorted = false,
             }
         }
         if name == METRIC_NAME && !value.is_empty() {
@@ -85,8 +80,18 @@ where
     if !has_name {
         return Err(LabelsError::MissingMetricName);
     }
+    if sorted {
+        return Ok(Labels::from_sorted_unchecked(
+            pairs.filter(|(_, v)| !v.is_empty()),
+        ));
+    }
+    let mut all: Vec<(&str, &str)> = pairs.collect();
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(LabelsError::Duplicate(w[0].0.to_string()));
+    }
     Ok(Labels::from_sorted_unchecked(
-        pairs.filter(|(_, v)| !v.is_empty()),
+        all.into_iter().filter(|(_, v)| !v.is_empty()),
     ))
 }
 
@@ -113,11 +118,14 @@ mod tests {
             Err(LabelsError::EmptyName { index: 1 })
         );
         assert_eq!(
-            labels_from_pairs([("__name__", "m"), ("b", "1"), ("a", "2")]),
-            Err(LabelsError::Unsorted {
-                prev: "b".into(),
-                name: "a".into()
-            })
+            labels_from_pairs([("__name__", "m"), ("b", "1"), ("a", "2")])
+                .unwrap()
+                .to_string(),
+            r#"{__name__="m", a="2", b="1"}"#
+        );
+        assert_eq!(
+            labels_from_pairs([("b", "1"), ("__name__", "m"), ("b", "2")]),
+            Err(LabelsError::Duplicate("b".into()))
         );
         assert_eq!(
             labels_from_pairs([("__name__", "m"), ("a", "1"), ("a", "2")]),

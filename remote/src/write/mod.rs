@@ -15,7 +15,7 @@
 //!
 //! - **204** when everything was appended.
 //! - **400** for a body that is not snappy or not the protobuf message,
-//!   a series with unsorted, duplicate or empty-named labels or no
+//!   a series with duplicate or empty-named labels or no
 //!   `__name__`, an RW 2.0 request whose `symbols[0]` is not `""` or with
 //!   a reference out of range, an inconsistent histogram, and samples the
 //!   storage refuses as the caller's fault ([`ErrorKind::is_bad_input`]:
@@ -23,6 +23,8 @@
 //!   **partial**: every acceptable series is appended and committed, and
 //!   the answer names the first refused one (the sender does not retry a
 //!   4xx, so retrying cannot duplicate anything).
+//! - Labels out of byte order are sorted, not refused, as Prometheus's
+//!   receiver does (see [`labels_from_pairs`](crate::convert::labels_from_pairs)).
 //! - **415** for a `Content-Type` or `Content-Encoding` this receiver does
 //!   not read.
 //! - **500** for storage failures. The request's appends are rolled back,
