@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::resharding::{ShardRates, SHARD_UPDATE_INTERVAL};
-use super::shard::{now_ms, run, Context, Encoder, QueuedSample, Shard};
+use super::shard::{now_ms, run, AcceptHook, Context, Encoder, QueuedSample, Shard};
 use super::{Protocol, QueueConfig, QueueSnapshot, Transport};
 
 /// Makes one encoder per shard thread.
@@ -46,6 +46,17 @@ impl QueueManager {
         transport: Arc<dyn Transport>,
         encoders: EncoderFactory,
     ) -> Self {
+        Self::with_accept_hook(config, transport, encoders, None)
+    }
+
+    /// Starts a queue that also tells `on_accepted` of every batch the
+    /// receiver accepted (see [`AcceptHook`]).
+    pub fn with_accept_hook(
+        config: QueueConfig,
+        transport: Arc<dyn Transport>,
+        encoders: EncoderFactory,
+        on_accepted: Option<AcceptHook>,
+    ) -> Self {
         let protocol = match config.protocol {
             Protocol::V1 => 1,
             Protocol::V2 => 2,
@@ -58,6 +69,7 @@ impl QueueManager {
             protocol: AtomicU8::new(protocol),
             last_success_ms: AtomicI64::new(0),
             abort: AtomicBool::new(false),
+            on_accepted,
         });
         let n = ctx.config.min_shards.max(1);
         let set = Arc::new(RwLock::new(start_shards(&ctx, &encoders, n)));
