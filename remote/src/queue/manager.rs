@@ -36,7 +36,7 @@ pub struct QueueManager {
     encoders: EncoderFactory,
     set: Arc<RwLock<ShardSet>>,
     stop: Arc<(Mutex<bool>, Condvar)>,
-    resharder: Option<JoinHandle<()>>,
+    resharder: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl QueueManager {
@@ -87,7 +87,7 @@ impl QueueManager {
             encoders,
             set,
             stop,
-            resharder,
+            resharder: Mutex::new(resharder),
         }
     }
 
@@ -136,13 +136,18 @@ impl QueueManager {
     /// Sends what is queued and stops, giving up on retries after
     /// `flush_deadline` (what was not sent stays pending in the stats; an
     /// agent's WAL still holds it).
-    pub fn stop(mut self, flush_deadline: Duration) -> QueueSnapshot {
+    ///
+    /// Takes `&self` so a thread blocked in [`append`](Self::append) on a
+    /// full shard (a receiver that is down) is released by it: appends
+    /// after the stop return at once and their samples stay pending.
+    pub fn stop(&self, flush_deadline: Duration) -> QueueSnapshot {
         {
             let (stopped, cv) = &*self.stop;
             *stopped.lock() = true;
             cv.notify_all();
         }
-        if let Some(t) = self.resharder.take() {
+        let resharder = self.resharder.lock().take();
+        if let Some(t) = resharder {
             let _ = t.join();
         }
         let ctx = self.ctx.clone();
@@ -156,6 +161,11 @@ impl QueueManager {
                 ctx.abort.store(true, Ordering::Relaxed);
             }
         });
+        // Release appends waiting on a full shard (they hold the read
+        // lock the shutdown below needs) before taking the write lock.
+        for s in &self.set.read().shards {
+            s.stop();
+        }
         stop_shards(&mut self.set.write());
         ctx.abort.store(true, Ordering::Relaxed);
         let _ = watchdog.join();

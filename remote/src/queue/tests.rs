@@ -323,3 +323,27 @@ fn the_accept_hook_sees_exactly_the_accepted_batches() {
     assert_eq!(got, want);
     assert_eq!(got.len(), 15);
 }
+
+#[test]
+fn stop_releases_an_append_blocked_on_a_full_shard() {
+    let rx = Arc::new(Receiver::default());
+    // The receiver is down for good: the shard fills and appends block.
+    *rx.script.lock() = (0..10_000).map(|_| status(503)).collect();
+    let q = Arc::new(queue(
+        QueueConfig {
+            capacity: 10,
+            max_samples_per_send: 5,
+            ..quick()
+        },
+        rx,
+    ));
+    let appender = {
+        let q = q.clone();
+        std::thread::spawn(move || q.append(&samples(1, 0..100)))
+    };
+    wait_for(|| q.stats().samples_retried > 0);
+    let st = q.stop(Duration::from_millis(100));
+    appender.join().unwrap();
+    assert_eq!(st.samples_out, 0);
+    assert!(q.stats().samples_pending > 0);
+}
