@@ -3,6 +3,7 @@
 //! semantics (target labels, report series, stale markers).
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -227,11 +228,13 @@ impl ScrapeLoop {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        self.body = resp
-            .body_mut()
+        // Into the last scrape's buffer: no new allocation per scrape.
+        self.body.clear();
+        resp.body_mut()
             .with_config()
             .limit(BODY_LIMIT)
-            .read_to_vec()
+            .reader()
+            .read_to_end(&mut self.body)
             .map_err(|e| e.to_string())?;
         Ok(TextFormat::from_content_type(content_type.as_deref()))
     }
