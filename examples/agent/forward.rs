@@ -2,7 +2,6 @@
 //! the receiver, and what the receiver accepted is remembered (and saved)
 //! so a restart resends only the rest.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -19,13 +18,12 @@ use crate::progress::{self, Accepted};
 use crate::stop::Stop;
 use crate::transport::HttpTransport;
 
-/// Hands the watcher's samples to the queue, skipping what was already
-/// handed over in this process or accepted before a restart.
+/// Hands the watcher's samples to the queue, skipping those at or before
+/// what the receiver had accepted (by the progress file, at start). A
+/// series leaves the map with its first newer sample: the WAL holds each
+/// series' samples in time order, so nothing after it was accepted.
 struct ResumeSink<'a> {
     queue: &'a QueueManager,
-    /// Newest timestamp handed to the queue, per series.
-    handed: HashMap<u64, i64>,
-    /// What the progress file said at start.
     resume: Accepted,
     buf: Vec<QueuedSample>,
     skipped: u64,
@@ -38,19 +36,17 @@ impl WatchSink for ResumeSink<'_> {
             let Some(labels) = series.get(s.r#ref) else {
                 continue;
             };
-            let floor = *self.handed.entry(s.r#ref).or_insert_with(|| {
-                match self.resume.get(&s.r#ref) {
+            if !self.resume.is_empty() {
+                if let Some(&(hash, t)) = self.resume.get(&s.r#ref) {
                     // The same series (a reference reused for other labels
-                    // after truncation would have another hash).
-                    Some(&(hash, t)) if hash == labels.stable_hash() => t,
-                    _ => i64::MIN,
+                    // after truncation has another hash).
+                    if s.t <= t && hash == labels.stable_hash() {
+                        self.skipped += 1;
+                        continue;
+                    }
+                    self.resume.remove(&s.r#ref);
                 }
-            });
-            if s.t <= floor {
-                self.skipped += 1;
-                continue;
             }
-            self.handed.insert(s.r#ref, s.t);
             self.buf.push(QueuedSample {
                 series: s.r#ref,
                 labels: labels.clone(),
@@ -104,10 +100,10 @@ impl Forwarder {
         ));
         let watcher_stop = Arc::new(Stop::default());
         let watcher = {
-            let (queue, stop) = (queue.clone(), watcher_stop.clone());
+            let (queue, stop, accepted) = (queue.clone(), watcher_stop.clone(), accepted.clone());
             std::thread::Builder::new()
                 .name("agent-watcher".into())
-                .spawn(move || watch(&db, &queue, resume, &stop))
+                .spawn(move || watch(&db, &queue, resume, &accepted, &stop))
                 .map_err(|e| format!("starting the WAL watcher: {e}"))?
         };
         Ok(Forwarder {
@@ -181,8 +177,15 @@ impl Forwarder {
 
 /// The watcher thread: poll, wait for a commit (or the poll interval),
 /// until stopped; then one last poll. A damaged WAL restarts the watcher
-/// from the newest checkpoint (what was handed over is not handed again).
-fn watch(db: &AgentDb, queue: &QueueManager, resume: Accepted, stop: &Stop) {
+/// from the newest checkpoint, resuming after what was accepted by then
+/// (what was queued but not yet accepted is sent again).
+fn watch(
+    db: &AgentDb,
+    queue: &QueueManager,
+    resume: Accepted,
+    accepted: &Mutex<Accepted>,
+    stop: &Stop,
+) {
     let options = WatcherOptions {
         start: StartFrom::Checkpoint,
         poll_interval: Duration::from_millis(250),
@@ -195,7 +198,6 @@ fn watch(db: &AgentDb, queue: &QueueManager, resume: Accepted, stop: &Stop) {
     let mut watcher = new_watcher();
     let mut sink = ResumeSink {
         queue,
-        handed: HashMap::new(),
         resume,
         buf: Vec::new(),
         skipped: 0,
@@ -206,6 +208,10 @@ fn watch(db: &AgentDb, queue: &QueueManager, resume: Accepted, stop: &Stop) {
         if let Err(e) = watcher.poll(&mut sink) {
             eprintln!("agent: reading the WAL: {e}; restarting from its checkpoint");
             watcher = new_watcher();
+            sink.resume = accepted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             if stop.wait_until(Instant::now() + Duration::from_secs(1)) && stopping {
                 break;
             }
