@@ -95,7 +95,7 @@ struct RemoteServer {
 
 impl RemoteServer {
     fn start(dir: &Path, log: &Path) -> RemoteServer {
-        let mut child = Command::new(binaries::example("remote_server"))
+        let mut child = Command::new(binaries::example_binary("remote_server"))
             .args(["--listen", "127.0.0.1:0", "--dir"])
             .arg(dir)
             .stdout(Stdio::piped())

@@ -22,12 +22,11 @@ pub fn promtool() -> Option<PathBuf> {
 /// this test's binary; otherwise built here, in a target directory of its
 /// own (the running cargo holds the lock of the usual one).
 pub fn aion_example() -> PathBuf {
-    example("aion")
+    example_binary("aion")
 }
 
-/// The example binary `name` (`aion`, `remote_server`), found or built
-/// as [`aion_example`] says.
-pub fn example(name: &str) -> PathBuf {
+/// The binary of example `name`, found or built as [`aion_example`] is.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
     let bin = profile_dir.join("examples").join(name);

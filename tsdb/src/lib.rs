@@ -11,7 +11,7 @@
 //! | [`block`] | persistent blocks: writer, mmap reader, meta, tombstones |
 //! | [`compact`] | leveled compaction: planning, streaming merge |
 //! | [`chunks`] | block chunk segments, `chunks_head/` files, chunk byte handles |
-//! | [`textparse`] | OpenMetrics text parser (backfill input) |
+//! | [`textparse`] | OpenMetrics and Prometheus text parsers (backfill input, scrapes) |
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod backfill;

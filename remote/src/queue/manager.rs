@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::resharding::{ShardRates, SHARD_UPDATE_INTERVAL};
-use super::shard::{now_ms, run, Context, Encoder, QueuedSample, Shard};
+use super::shard::{now_ms, run, AcceptHook, Context, Encoder, QueuedSample, Shard};
 use super::{Protocol, QueueConfig, QueueSnapshot, Transport};
 
 /// Makes one encoder per shard thread.
@@ -36,7 +36,7 @@ pub struct QueueManager {
     encoders: EncoderFactory,
     set: Arc<RwLock<ShardSet>>,
     stop: Arc<(Mutex<bool>, Condvar)>,
-    resharder: Option<JoinHandle<()>>,
+    resharder: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl QueueManager {
@@ -45,6 +45,17 @@ impl QueueManager {
         config: QueueConfig,
         transport: Arc<dyn Transport>,
         encoders: EncoderFactory,
+    ) -> Self {
+        Self::with_accept_hook(config, transport, encoders, None)
+    }
+
+    /// Starts a queue that also tells `on_accepted` of every batch the
+    /// receiver accepted (see [`AcceptHook`]).
+    pub fn with_accept_hook(
+        config: QueueConfig,
+        transport: Arc<dyn Transport>,
+        encoders: EncoderFactory,
+        on_accepted: Option<AcceptHook>,
     ) -> Self {
         let protocol = match config.protocol {
             Protocol::V1 => 1,
@@ -58,6 +69,7 @@ impl QueueManager {
             protocol: AtomicU8::new(protocol),
             last_success_ms: AtomicI64::new(0),
             abort: AtomicBool::new(false),
+            on_accepted,
         });
         let n = ctx.config.min_shards.max(1);
         let set = Arc::new(RwLock::new(start_shards(&ctx, &encoders, n)));
@@ -75,7 +87,7 @@ impl QueueManager {
             encoders,
             set,
             stop,
-            resharder,
+            resharder: Mutex::new(resharder),
         }
     }
 
@@ -124,13 +136,18 @@ impl QueueManager {
     /// Sends what is queued and stops, giving up on retries after
     /// `flush_deadline` (what was not sent stays pending in the stats; an
     /// agent's WAL still holds it).
-    pub fn stop(mut self, flush_deadline: Duration) -> QueueSnapshot {
+    ///
+    /// Takes `&self` so a thread blocked in [`append`](Self::append) on a
+    /// full shard (a receiver that is down) is released by it: appends
+    /// after the stop return at once and their samples stay pending.
+    pub fn stop(&self, flush_deadline: Duration) -> QueueSnapshot {
         {
             let (stopped, cv) = &*self.stop;
             *stopped.lock() = true;
             cv.notify_all();
         }
-        if let Some(t) = self.resharder.take() {
+        let resharder = self.resharder.lock().take();
+        if let Some(t) = resharder {
             let _ = t.join();
         }
         let ctx = self.ctx.clone();
@@ -144,6 +161,11 @@ impl QueueManager {
                 ctx.abort.store(true, Ordering::Relaxed);
             }
         });
+        // Release appends waiting on a full shard (they hold the read
+        // lock the shutdown below needs) before taking the write lock.
+        for s in &self.set.read().shards {
+            s.stop();
+        }
         stop_shards(&mut self.set.write());
         ctx.abort.store(true, Ordering::Relaxed);
         let _ = watchdog.join();

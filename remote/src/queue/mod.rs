@@ -28,7 +28,7 @@ pub use config::{Protocol, QueueConfig};
 pub use encoder::ProtoEncoder;
 pub use manager::{EncoderFactory, QueueManager};
 pub use resharding::{EwmaRate, ShardRates, SHARD_UPDATE_INTERVAL};
-pub use shard::{Encoder, QueuedSample};
+pub use shard::{AcceptHook, Encoder, QueuedSample};
 pub use stats::{QueueSnapshot, QueueStats};
 pub use transport::{Response, Transport};
 pub use wal_sink::QueueSink;

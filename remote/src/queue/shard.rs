@@ -45,7 +45,15 @@ pub(crate) struct Context {
     pub(crate) last_success_ms: AtomicI64,
     /// Set when a stop's flush deadline passed: retries give up.
     pub(crate) abort: AtomicBool,
+    /// Told of every accepted batch.
+    pub(crate) on_accepted: Option<AcceptHook>,
 }
+
+/// Called with every batch the receiver accepted, on the shard's sender
+/// thread, before the next batch is sent: how a host learns exactly what
+/// has been delivered (to persist its progress across restarts). Keep it
+/// short; it holds up the shard.
+pub type AcceptHook = Arc<dyn Fn(&[QueuedSample]) + Send + Sync>;
 
 impl Context {
     fn protocol(&self) -> Protocol {
@@ -236,6 +244,10 @@ fn accepted(ctx: &Context, batch: &[QueuedSample]) {
     let mut rates = ctx.rates.lock();
     rates.data_out.add(batch.len() as i64);
     rates.highest_sent = rates.highest_sent.max(newest as f64 / 1000.0);
+    drop(rates);
+    if let Some(hook) = &ctx.on_accepted {
+        hook(batch);
+    }
 }
 
 /// The header a 2.0 receiver answers with.

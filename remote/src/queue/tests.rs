@@ -291,3 +291,59 @@ fn stop_gives_up_on_a_dead_receiver_after_the_flush_deadline() {
     assert!(start.elapsed() < Duration::from_secs(5));
     assert_eq!((st.samples_out, st.samples_pending), (0, 10));
 }
+
+#[test]
+fn the_accept_hook_sees_exactly_the_accepted_batches() {
+    let rx = Arc::new(Receiver::default());
+    // The first batch is refused for good, the second retried once.
+    *rx.script.lock() = vec![status(400), status(503)];
+    let seen: Arc<Mutex<Vec<(u64, i64)>>> = Arc::default();
+    let hook: AcceptHook = {
+        let seen = seen.clone();
+        Arc::new(move |batch: &[QueuedSample]| {
+            seen.lock().extend(batch.iter().map(|s| (s.series, s.t)));
+        })
+    };
+    let q = QueueManager::with_accept_hook(
+        quick(),
+        rx.clone(),
+        Arc::new(|| Box::new(TextEncoder) as Box<dyn Encoder>),
+        Some(hook),
+    );
+    q.append(&samples(1, 0..10));
+    wait_for(|| q.stats().samples_failed == 10);
+    q.append(&samples(1, 10..20));
+    q.append(&samples(2, 0..5));
+    wait_for(|| q.stats().samples_out == 15);
+    q.stop(Duration::from_secs(1));
+    let mut got = seen.lock().clone();
+    got.sort_unstable();
+    let mut want = rx.accepted.lock().clone();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 15);
+}
+
+#[test]
+fn stop_releases_an_append_blocked_on_a_full_shard() {
+    let rx = Arc::new(Receiver::default());
+    // The receiver is down for good: the shard fills and appends block.
+    *rx.script.lock() = (0..10_000).map(|_| status(503)).collect();
+    let q = Arc::new(queue(
+        QueueConfig {
+            capacity: 10,
+            max_samples_per_send: 5,
+            ..quick()
+        },
+        rx,
+    ));
+    let appender = {
+        let q = q.clone();
+        std::thread::spawn(move || q.append(&samples(1, 0..100)))
+    };
+    wait_for(|| q.stats().samples_retried > 0);
+    let st = q.stop(Duration::from_millis(100));
+    appender.join().unwrap();
+    assert_eq!(st.samples_out, 0);
+    assert!(q.stats().samples_pending > 0);
+}

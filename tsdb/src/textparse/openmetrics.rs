@@ -21,7 +21,7 @@ use std::fmt;
 use aion_model::{Labels, METRIC_NAME};
 
 /// Go's `math.NaN()`: the NaN Prometheus stores for a parsed `NaN`.
-const GO_NAN_BITS: u64 = 0x7FF8_0000_0000_0001;
+pub(crate) const GO_NAN_BITS: u64 = 0x7FF8_0000_0000_0001;
 
 /// Why OpenMetrics text could not be parsed, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -507,7 +507,7 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
 }
 
 /// Undoes the escapes Prometheus undoes in label values and help text.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }
