@@ -70,10 +70,13 @@ pub(crate) struct DbBlocks {
 /// before deleting them). A block that fails to open is an error naming
 /// it, unless it is such a parent, or `quarantine` is set: then it is
 /// renamed to `<ULID>.corrupted` and reported in the returned warnings.
+/// `strict` makes any unreadable block (but such a parent) an
+/// [`Error::Damaged`] before anything is renamed.
 pub(crate) fn open_blocks(
     dir: &Path,
     read_only: bool,
     quarantine: bool,
+    strict: bool,
 ) -> Result<(Vec<Arc<Block>>, Vec<String>)> {
     let mut warnings = Vec::new();
     let entries = match std::fs::read_dir(dir) {
@@ -125,6 +128,12 @@ pub(crate) fn open_blocks(
                 remove_block_dir(&path)?;
             }
             continue;
+        }
+        if strict {
+            return Err(Error::Damaged(format!(
+                "unreadable block {}: {err}",
+                path.display()
+            )));
         }
         if !quarantine {
             return Err(err);
