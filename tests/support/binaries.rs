@@ -21,20 +21,25 @@ pub fn promtool() -> Option<PathBuf> {
 /// this test's binary; otherwise built here, in a target directory of its
 /// own (the running cargo holds the lock of the usual one).
 pub fn aion_example() -> PathBuf {
+    example("aion")
+}
+
+/// The example binary `name`, found or built as [`aion_example`] is.
+pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let bin = profile_dir.join("examples").join("aion");
+    let bin = profile_dir.join("examples").join(name);
     if bin.exists() {
         return bin;
     }
     let target = profile_dir.parent().unwrap().join("cli-test");
     let st = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "aion", "--manifest-path"])
+        .args(["build", "--quiet", "--example", name, "--manifest-path"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target)
         .status()
         .unwrap();
-    assert!(st.success(), "building the aion example failed");
-    target.join("debug").join("examples").join("aion")
+    assert!(st.success(), "building the {name} example failed");
+    target.join("debug").join("examples").join(name)
 }
