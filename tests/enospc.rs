@@ -200,6 +200,7 @@ fn a_full_disk_fails_commits_with_the_cause_and_loses_nothing_acknowledged() {
     let err = db.compact().unwrap_err().to_string();
     assert!(err.contains(NO_SPACE), "{err}");
     assert_eq!(tmp_dirs(&dir), Vec::<PathBuf>::new());
+    assert_eq!(tmp_dirs(&dir.join("wal")), Vec::<PathBuf>::new());
     assert!(db.blocks().is_empty());
 
     // Phase 2: space returns; every thread commits again, and compaction
@@ -224,6 +225,7 @@ fn a_full_disk_fails_commits_with_the_cause_and_loses_nothing_acknowledged() {
     let report = db.compact().unwrap();
     assert!(!db.blocks().is_empty(), "{report:?}");
     assert_eq!(tmp_dirs(&dir), Vec::<PathBuf>::new());
+    assert_eq!(tmp_dirs(&dir.join("wal")), Vec::<PathBuf>::new());
     db.close().unwrap();
 
     // Reopened: every acknowledged sample once; each failed commit whole
