@@ -139,7 +139,7 @@ pub(crate) fn open_blocks(
             return Err(err);
         }
         if read_only {
-            warnings.push(format!("skipped unreadable block: {err}"));
+            warnings.push(format!("skipped unreadable block: {err}{}", lost(&path)));
             continue;
         }
         let aside = dir.join(format!("{ulid}{CORRUPTED_SUFFIX}"));
@@ -150,8 +150,9 @@ pub(crate) fn open_blocks(
             )
         })?;
         warnings.push(format!(
-            "moved unreadable block aside to {}: {err}",
-            aside.display()
+            "moved unreadable block aside to {}: {err}{}",
+            aside.display(),
+            lost(&aside)
         ));
     }
     let (keep, gone): (Vec<_>, Vec<_>) = blocks
@@ -165,6 +166,18 @@ pub(crate) fn open_blocks(
     let mut keep = keep;
     keep.sort_by_key(|b| (b.min_time(), b.ulid()));
     Ok((keep, warnings))
+}
+
+/// What an unreadable block held, from its `meta.json` when that is
+/// still readable: the data missing from every answer.
+fn lost(dir: &Path) -> String {
+    match crate::block::BlockMeta::read(dir) {
+        Ok(m) => format!(
+            " ({} samples of {} series in [{}, {}) not read)",
+            m.stats.num_samples, m.stats.num_series, m.min_time, m.max_time
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 impl DbBlocks {

@@ -79,6 +79,9 @@ pub struct ReplayReport {
     /// Damage inside the WAL: replay stopped there, and (unless read-only)
     /// the log was repaired by cutting it at that point.
     pub wal_corruption: Option<String>,
+    /// Where the damage inside the WAL starts (segment or checkpoint file
+    /// and offset).
+    pub wal_corruption_at: Option<SegmentPosition>,
     /// What the repair removed.
     pub wal_repair: Option<RepairReport>,
 }
@@ -448,6 +451,7 @@ fn replay_wal(
             return Err(Error::Damaged(format!("WAL: {why}")));
         }
         report.wal_corruption = Some(why.clone());
+        report.wal_corruption_at = Some(at.clone());
         if read_only {
             return Ok(());
         }
