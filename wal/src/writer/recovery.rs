@@ -95,3 +95,88 @@ impl Wal {
             .map_err(|e| Error::io("syncing segment", &path, e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs::{File, OpenOptions};
+    use std::io::Write;
+
+    use super::*;
+    use crate::reader::WalReader;
+    use crate::WalOptions;
+
+    fn read_all(dir: &std::path::Path) -> Vec<Vec<u8>> {
+        let mut r = WalReader::open(dir, ..).unwrap();
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            out.push(rec.to_vec());
+        }
+        out
+    }
+
+    fn reopen(path: &std::path::Path) -> File {
+        OpenOptions::new().append(true).open(path).unwrap()
+    }
+
+    /// A full device (`/dev/full` stands in for the segment), then a
+    /// partial write, then space again: every failure names the cause, and
+    /// the log holds exactly the acknowledged records.
+    #[test]
+    fn failed_writes_name_the_cause_and_the_log_keeps_only_acknowledged_records() {
+        let Ok(full) = OpenOptions::new().append(true).open("/dev/full") else {
+            eprintln!("note: no /dev/full; skipping");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        wal.log(&[b"one", b"two"]).unwrap();
+        let path = segment_path(dir.path(), wal.active_segment());
+        let first = wal.active_segment();
+
+        let real = std::mem::replace(&mut wal.segment.file, full);
+        let err = wal.log(&[b"lost"]).unwrap_err().to_string();
+        assert!(err.contains("No space left on device"), "{err}");
+        // The next call cannot cut /dev/full: it says why it stopped.
+        let err = wal.log(&[b"also lost"]).unwrap_err();
+        assert!(matches!(err, Error::Failed { .. }), "{err:?}");
+        assert!(err.to_string().contains("No space left on device"), "{err}");
+
+        // Part of the failed batch reached the file before the failure.
+        drop(real);
+        let mut f = reopen(&path);
+        f.write_all(&[0x55; 100]).unwrap();
+        wal.segment.file = f;
+        wal.log(&[b"three"]).unwrap();
+        assert_eq!(wal.active_segment(), first + 1, "a fresh segment");
+        wal.log(&[b"four"]).unwrap();
+        wal.close().unwrap();
+        assert_eq!(
+            read_all(dir.path()),
+            [&b"one"[..], b"two", b"three", b"four"]
+        );
+        // The cut segment ends at a page boundary after its records.
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), PAGE_SIZE as u64);
+    }
+
+    /// A failure in a segment no batch succeeded in reuses it.
+    #[test]
+    fn a_failure_in_an_empty_segment_reuses_it() {
+        let Ok(full) = OpenOptions::new().append(true).open("/dev/full") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        let path = segment_path(dir.path(), wal.active_segment());
+        let real = std::mem::replace(&mut wal.segment.file, full);
+        assert!(wal.log(&[b"lost"]).is_err());
+        drop(real);
+        let mut f = reopen(&path);
+        f.write_all(&[0x55; 10]).unwrap();
+        wal.segment.file = f;
+        let seg = wal.active_segment();
+        wal.log(&[b"kept"]).unwrap();
+        assert_eq!(wal.active_segment(), seg);
+        wal.close().unwrap();
+        assert_eq!(read_all(dir.path()), [&b"kept"[..]]);
+    }
+}
