@@ -204,6 +204,8 @@ struct DumpArgs {
     /// Maximum timestamp to dump (ms).
     #[arg(long, value_name = "T", default_value_t = i64::MAX, allow_negative_numbers = true)]
     max_time: i64,
+    #[command(flatten)]
+    open: crate::warnings::OpenFlags,
 }
 
 #[derive(Subcommand)]
@@ -297,8 +299,7 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
         .iter()
         .map(|s| parse_selector(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let db = Db::open_read_only(&args.dir)?;
-    crate::warnings::print_open_warnings(&db);
+    let db = crate::warnings::open_read_only(&args.dir, args.open)?;
     let q = db.querier(args.min_time, args.max_time)?;
     let mut sets: Vec<Box<dyn SeriesSet<'_> + '_>> = selectors
         .iter()

@@ -164,7 +164,7 @@ fn cli_times_steps_formats_and_exit_codes() {
     let d = dir.to_str().unwrap();
     stdout_ok(&["import", "openmetrics", om.to_str().unwrap(), d]);
 
-    let at_100 = r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1700000100,"3"]}]}"#;
+    let at_100 = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1700000100,"3"]}]}}"#;
     let q = |t: &str| stdout_ok(&["query", d, "up", "--time", t, "--format", "json"]);
     assert_eq!(q("1700000100").trim_end(), at_100);
     // 2023-11-14T22:15:00Z is 1700000100.
@@ -194,7 +194,7 @@ fn cli_times_steps_formats_and_exit_codes() {
             "json"
         ])
         .trim_end(),
-        r#"{"resultType":"scalar","result":[1700000100,"2"]}"#
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1700000100,"2"]}}"#
     );
 
     let range = |step: &str| {
@@ -212,7 +212,7 @@ fn cli_times_steps_formats_and_exit_codes() {
             "json",
         ])
     };
-    let by_90s = r#"{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[1700000000,"0"],[1700000090,"6"],[1700000180,"12"]]}]}"#;
+    let by_90s = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[1700000000,"0"],[1700000090,"6"],[1700000180,"12"]]}]}}"#;
     assert_eq!(range("1m30s").trim_end(), by_90s);
     assert_eq!(range("90").trim_end(), by_90s);
     assert_eq!(range("90s").trim_end(), by_90s);

@@ -9,7 +9,6 @@ use aion_model::Matcher;
 use aion_storage::ChunkQuerier;
 use aion_tsdb::block::Block;
 use aion_tsdb::block::BlockChunkQuerier;
-use aion_tsdb::Db;
 use clap::Args;
 
 use crate::gofmt::go_duration;
@@ -20,6 +19,8 @@ pub struct AnalyzeArgs {
     /// The data directory.
     #[arg(default_value = "data/")]
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub open: crate::warnings::OpenFlags,
     /// The block's ULID, or `head`. Default: the newest block (by ULID),
     /// or the head when there is no block.
     pub block: Option<String>,
@@ -59,8 +60,7 @@ pub fn run(args: AnalyzeArgs) -> Result<(), Failure> {
         Some(s) => Some(crate::parse_selector(s)?),
         None => None,
     };
-    let db = Db::open_read_only(&args.dir)?;
-    crate::warnings::print_open_warnings(&db);
+    let db = crate::warnings::open_read_only(&args.dir, args.open)?;
     let mut blocks = db.blocks();
     blocks.sort_by_key(|b| b.ulid());
     let chosen: Option<std::sync::Arc<Block>> = match args.block.as_deref() {

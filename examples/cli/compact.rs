@@ -16,6 +16,8 @@ pub struct CompactArgs {
     /// The data directory.
     #[arg(default_value = "data/")]
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub open: crate::warnings::OpenFlags,
     /// The head's block range (Prometheus's
     /// --storage.tsdb.min-block-duration).
     #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration_ms, default_value = "2h")]
@@ -52,12 +54,12 @@ pub fn run(args: CompactArgs) -> Result<(), Failure> {
     }
     let db = Db::open(
         &args.dir,
-        Options {
+        args.open.options(Options {
             block_range_ms: args.block_duration,
             retention_ms: args.retention,
             background_compaction: false,
             ..Options::default()
-        },
+        }),
     )?;
     crate::warnings::print_open_warnings(&db);
     let mut bar = ProgressBar::stderr();

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use aion_storage::Queryable;
-use aion_tsdb::Db;
 use clap::Args;
 
 use crate::Failure;
@@ -15,6 +14,8 @@ use crate::Failure;
 pub struct LabelsArgs {
     /// The data directory.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub open: crate::warnings::OpenFlags,
     /// Print the values of this label instead of the label names.
     pub name: Option<String>,
     /// Only series matching this selector (repeatable; a series matching
@@ -54,8 +55,7 @@ pub fn run(args: LabelsArgs) -> Result<(), Failure> {
             args.min_time, args.max_time
         )));
     }
-    let db = Db::open_read_only(&args.dir)?;
-    crate::warnings::print_open_warnings(&db);
+    let db = crate::warnings::open_read_only(&args.dir, args.open)?;
     let q = db.querier(args.min_time, args.max_time)?;
     let lookup = |matchers: &[aion_model::Matcher]| match &args.name {
         Some(name) => q.label_values(name, matchers),

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use aion_tsdb::Db;
 use clap::Args;
 
 use crate::gofmt::{base2_bytes, go_duration, go_time_utc, tabwrite};
@@ -14,6 +13,8 @@ pub struct ListArgs {
     /// The data directory.
     #[arg(default_value = "data/")]
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub open: crate::warnings::OpenFlags,
     /// Print times as UTC dates and sizes with binary units.
     #[arg(short = 'r', long)]
     pub human_readable: bool,
@@ -33,8 +34,7 @@ Examples:
   aion list data/ | sed '/^$/q'     # the block table only";
 
 pub fn run(args: ListArgs) -> Result<(), Failure> {
-    let db = Db::open_read_only(&args.dir)?;
-    crate::warnings::print_open_warnings(&db);
+    let db = crate::warnings::open_read_only(&args.dir, args.open)?;
     let time = |t: i64| {
         if args.human_readable {
             go_time_utc(t)

@@ -1,6 +1,6 @@
 //! `aion query` and `aion query-range`: PromQL over a data directory opened
-//! read-only, printing Prometheus's HTTP API `data` object (`--format
-//! json`) or a table for humans.
+//! read-only, printing Prometheus's HTTP API answer (`--format json`) or a
+//! table for humans; what the open skipped reaches the user as warnings.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aion_model::gotext::format_float;
 use aion_model::{gotext::write_go_quoted, Labels};
-use aion_promql::{json, Engine, EngineOptions, QueryResult, Value};
-use aion_tsdb::Db;
+use aion_promql::{json, AnnotationKind, Engine, EngineOptions, QueryResult, Value};
+use aion_tsdb::{Db, Options};
 use clap::{Args, ValueEnum};
 
 use super::timeparse::{parse_step_ms, parse_time_ms};
@@ -27,9 +27,13 @@ Prometheus 3's (5 m lookback, left-open range windows).
 T is unix seconds (fractions allowed, e.g. 1700000000.5) or RFC 3339
 (2023-11-14T22:13:20Z, 2023-11-14T23:13:20.5+01:00).
 
---format json prints exactly the `data` object of Prometheus's
-/api/v1/query answer: {\"resultType\":\"vector\",\"result\":[...]}. Warnings and
-infos go to stderr. A parse error names line:column of EXPR.
+--format json prints exactly Prometheus's /api/v1/query answer:
+{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[...]},
+\"warnings\":[...],\"infos\":[...]} (warnings and infos only when there are
+some). Warnings and infos also go to stderr, storage warnings (what opening
+DIR skipped: an unreadable block, a damaged WAL) as `warning: ` lines; the
+answer is then missing that data. --strict refuses instead (exit 1, naming
+the file and offset). A parse error names line:column of EXPR.
 
 Examples:
   aion query data/ 'up'
@@ -45,8 +49,9 @@ per series (as Prometheus's API allows).
 T is unix seconds (fractions allowed) or RFC 3339; D is a duration (30s,
 1m30s, 1h) or a number of seconds (30, 0.5).
 
---format json prints exactly the `data` object of Prometheus's
-/api/v1/query_range answer: {\"resultType\":\"matrix\",\"result\":[...]}.
+--format json prints exactly Prometheus's /api/v1/query_range answer:
+{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[...]}}, with
+`warnings` and `infos` as for `aion query`.
 
 Examples:
   aion query-range data/ 'rate(http_requests_total[5m])' --start 1700000000 --end 1700003600 --step 30s
@@ -56,7 +61,7 @@ Examples:
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Prometheus's HTTP API `data` object.
+    /// Prometheus's HTTP API answer (status, data, warnings, infos).
     Json,
     /// Aligned columns for humans.
     Table,
@@ -75,6 +80,8 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    open: crate::warnings::OpenFlags,
 }
 
 #[derive(Args)]
@@ -96,6 +103,8 @@ pub struct QueryRangeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    open: crate::warnings::OpenFlags,
 }
 
 /// `aion query DIR EXPR`.
@@ -104,10 +113,11 @@ pub fn query(args: QueryArgs) -> Result<(), Failure> {
         Some(t) => t,
         None => now_ms(),
     };
-    let db = Db::open_read_only(&args.dir)?;
-    crate::warnings::print_open_warnings(&db);
+    let db = open(&args.dir, args.open)?;
     let engine = Engine::new(EngineOptions::default());
-    let result = engine.instant_query(&db, args.expr.as_str(), t)?;
+    let result = engine
+        .instant_query(&db, args.expr.as_str(), t)
+        .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
     print_result(&args.expr, &result, args.format)
 }
 
@@ -123,19 +133,37 @@ pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (--step)".into(),
         ));
     }
-    let db = Db::open_read_only(&args.dir)?;
-    crate::warnings::print_open_warnings(&db);
+    let db = open(&args.dir, args.open)?;
     let engine = Engine::new(EngineOptions::default());
-    let result = engine.range_query(&db, args.expr.as_str(), args.start, args.end, args.step)?;
+    let result = engine
+        .range_query(&db, args.expr.as_str(), args.start, args.end, args.step)
+        .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
     print_result(&args.expr, &result, args.format)
+}
+
+/// Opens `dir` read-only; the open's warnings reach the user with the
+/// result (the engine reports them as storage warnings), or before the
+/// error when the query fails.
+fn open(dir: &std::path::Path, flags: crate::warnings::OpenFlags) -> Result<Db, Failure> {
+    Ok(Db::open_read_only_with(
+        dir,
+        flags.options(Options::default()),
+    )?)
 }
 
 fn print_result(expr: &str, result: &QueryResult, format: Format) -> Result<(), Failure> {
     for a in result.annotations.iter() {
-        eprintln!("{}", a.render(expr));
+        let text = a.render(expr);
+        // Prometheus's own annotations say "PromQL warning: …"; storage
+        // warnings (what the open skipped) get the CLI's `warning: `.
+        match a.kind() {
+            _ if text.starts_with("PromQL ") => eprintln!("{text}"),
+            AnnotationKind::Warning => eprintln!("warning: {text}"),
+            AnnotationKind::Info => eprintln!("info: {text}"),
+        }
     }
     let mut text = match format {
-        Format::Json => json::encode_data(&result.value),
+        Format::Json => json::encode_response(result, expr),
         Format::Table => table(&result.value),
     };
     text.push('\n');

@@ -1,54 +1,47 @@
 //! What opening a data directory skipped, repaired or could not read,
 //! printed as `warning: ` lines on stderr: a dump or query over a damaged
-//! directory must never look healthy.
+//! directory must never look healthy. `--strict` refuses such a directory
+//! instead, as promtool does.
 
-use aion_tsdb::Db;
+use std::path::Path;
 
-/// Every problem the open found, one sentence each, naming the file.
-pub fn open_warnings(db: &Db) -> Vec<String> {
-    let mut out: Vec<String> = db.warnings();
-    let r = db.replay_report();
-    if let Some(what) = &r.chunk_file_corruption {
-        out.push(format!(
-            "chunks_head: {what}: {} bytes of head chunks not loaded, their samples read from the WAL instead",
-            r.chunk_file_bytes_dropped
-        ));
-    }
-    if let Some(what) = &r.wal_torn_tail {
-        out.push(format!(
-            "WAL: {what}: a torn record at the end was skipped ({} bytes)",
-            r.wal_torn_bytes
-        ));
-    }
-    if let Some(what) = &r.wal_corruption {
-        let mut line = format!("WAL: {what}: replay stopped there, later records were not read");
-        if let Some(rep) = &r.wal_repair {
-            line.push_str(&format!(
-                "; repaired by cutting {} bytes and deleting {} later segment(s)",
-                rep.dropped_bytes,
-                rep.deleted_segments.len()
-            ));
-        }
-        out.push(line);
-    }
-    if r.unknown_series_refs > 0 {
-        out.push(format!(
-            "WAL: {} samples or records name a series the WAL never created; skipped",
-            r.unknown_series_refs
-        ));
-    }
-    if r.records_ignored > 0 {
-        out.push(format!(
-            "WAL: {} records not applied to the head (exemplars, metadata, native histograms or unknown record types)",
-            r.records_ignored
-        ));
-    }
-    out
+use aion_tsdb::{Db, Options};
+use clap::Args;
+
+/// The `--strict` flag of every command that opens a data directory.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OpenFlags {
+    /// Refuse a damaged directory (an unreadable block, WAL or checkpoint
+    /// damage, a torn WAL record, a damaged chunks_head file): exit 1
+    /// naming the file and offset, changing nothing, as promtool does.
+    /// Without it the damaged part is skipped (or, when opened for
+    /// writing, cut or moved aside) with a `warning: ` line.
+    #[arg(long)]
+    pub strict: bool,
 }
 
-/// Prints [`open_warnings`] on stderr.
+impl OpenFlags {
+    /// `base` with the flag applied.
+    pub fn options(self, base: Options) -> Options {
+        Options {
+            refuse_damaged_data: self.strict,
+            ..base
+        }
+    }
+}
+
+/// Opens `dir` read-only and prints what the open found.
+pub fn open_read_only(dir: &Path, flags: OpenFlags) -> aion_tsdb::Result<Db> {
+    let db = Db::open_read_only_with(dir, flags.options(Options::default()))?;
+    print_open_warnings(&db);
+    Ok(db)
+}
+
+/// Prints every problem the open found ([`Db::warnings`]: blocks skipped,
+/// WAL cut or repaired, head chunk files dropped), one `warning: ` line
+/// each, naming the file.
 pub fn print_open_warnings(db: &Db) {
-    for w in open_warnings(db) {
+    for w in db.warnings() {
         eprintln!("warning: {w}");
     }
 }

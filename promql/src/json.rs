@@ -2,7 +2,9 @@
 //! `data` field of `/api/v1/query` and `/api/v1/query_range` answers:
 //! `{"resultType":"vector","result":[…]}`, byte for byte (number
 //! formatting, escaping and field order included), so a host can serve
-//! Aion's results to Grafana or compare them with a Prometheus server.
+//! Aion's results to Grafana or compare them with a Prometheus server;
+//! [`encode_response`] gives the whole answer, with its `warnings` and
+//! `infos`.
 //!
 //! ```
 //! use aion_model::Labels;
@@ -23,6 +25,7 @@ use std::fmt::Write;
 
 use aion_model::Labels;
 
+use crate::engine::{AnnotationKind, QueryResult};
 use crate::value::{FPoint, Value};
 use aion_model::gotext::{format_float, format_float_exp, write_json_string};
 
@@ -30,6 +33,49 @@ use aion_model::gotext::{format_float, format_float_exp, write_json_string};
 pub fn encode_data(value: &Value) -> String {
     let mut out = String::new();
     write_data(value, &mut out);
+    out
+}
+
+/// The whole success answer of `/api/v1/query(_range)` for `result` of
+/// `query`: `{"status":"success","data":{…},"warnings":[…],"infos":[…]}`,
+/// with `warnings` and `infos` left out when empty, as Prometheus 3's API
+/// does (`omitempty`). Each is the annotation's text with its query
+/// position ([`Annotation::render`](crate::Annotation::render)); storage
+/// warnings (a block skipped, a WAL cut on open) are among the warnings,
+/// so a client sees an answer may be missing data.
+///
+/// ```
+/// use aion_promql::{json, Engine, EngineOptions};
+/// use aion_storage::MemStorage;
+///
+/// let r = Engine::new(EngineOptions::default()).instant_query(&MemStorage::new(), "1", 0).unwrap();
+/// assert_eq!(
+///     json::encode_response(&r, "1"),
+///     r#"{"status":"success","data":{"resultType":"scalar","result":[0,"1"]}}"#
+/// );
+/// ```
+pub fn encode_response(result: &QueryResult, query: &str) -> String {
+    let mut out = String::from("{\"status\":\"success\",\"data\":");
+    write_data(&result.value, &mut out);
+    for (field, kind) in [
+        ("warnings", AnnotationKind::Warning),
+        ("infos", AnnotationKind::Info),
+    ] {
+        let mut first = true;
+        for a in result.annotations.iter().filter(|a| a.kind() == kind) {
+            out.push_str(if first { ",\"" } else { "," });
+            if first {
+                out.push_str(field);
+                out.push_str("\":[");
+                first = false;
+            }
+            write_json_string(&mut out, &a.render(query));
+        }
+        if !first {
+            out.push(']');
+        }
+    }
+    out.push('}');
     out
 }
 

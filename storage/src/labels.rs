@@ -17,4 +17,15 @@ pub trait LabelQuerier: Send + Sync {
 
     /// Sorted, unique label names among series matching `matchers`.
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>>;
+
+    /// Non-fatal problems of the data this querier reads, known when it
+    /// was opened (a block skipped as unreadable, a WAL cut at a damaged
+    /// record): each answer read through it may be missing data for them,
+    /// so the engine reports them with the result as warnings, as
+    /// Prometheus's `storage.Warnings` become the API's `warnings`.
+    /// Problems met while reading a select belong to
+    /// [`SeriesSet::warnings`](crate::SeriesSet::warnings) instead.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

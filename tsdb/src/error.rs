@@ -125,6 +125,13 @@ pub enum Error {
     #[error("the WAL checkpoint is damaged and is not repaired automatically: {0}")]
     DamagedCheckpoint(String),
 
+    /// Strict opening ([`Options::refuse_damaged_data`](crate::Options::refuse_damaged_data))
+    /// met damage the default would have skipped, cut or moved aside with a
+    /// warning; the message is that warning (file, offset, what is lost).
+    /// Nothing on disk was changed, as `promtool` refuses.
+    #[error("refusing to open a damaged data directory (strict mode): {0}")]
+    Damaged(String),
+
     /// Options that cannot work together, or a feature not built yet.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
@@ -243,9 +250,11 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::Storage(e) => e.kind(),
             Error::Block { source, .. } => source.kind(),
-            Error::CorruptHeadChunk { .. } | Error::Corrupt { .. } | Error::Chunk(_) => {
-                ErrorKind::Corruption
-            }
+            Error::CorruptHeadChunk { .. }
+            | Error::Corrupt { .. }
+            | Error::Chunk(_)
+            | Error::Damaged(_)
+            | Error::DamagedCheckpoint(_) => ErrorKind::Corruption,
             Error::Index(e) if e.is_corruption() => ErrorKind::Corruption,
             _ => ErrorKind::Other,
         }

@@ -78,6 +78,16 @@ pub struct Options {
     /// `--storage.tsdb.no-lockfile`). Two writers on one directory corrupt
     /// it: only for hosts that guarantee exclusivity themselves.
     pub no_lockfile: bool,
+    /// Strict opening, as `promtool tsdb` behaves: refuse to open (with
+    /// [`Error::Damaged`] naming the file and offset) on any damage the
+    /// default skips, cuts or moves aside with a warning — an unreadable
+    /// block (even with [`Options::quarantine_corrupt_blocks`]), damage in
+    /// the WAL or its checkpoint, a torn record at the WAL's end, a
+    /// damaged `chunks_head/` file. Nothing on disk is changed first. For
+    /// inspection and backup tools, where an answer with data silently
+    /// missing is worse than none; a server wants the default, which
+    /// recovers after a crash and says what it lost. Default: off.
+    pub refuse_damaged_data: bool,
 }
 
 impl Default for Options {
@@ -98,6 +108,7 @@ impl Default for Options {
             quarantine_corrupt_blocks: false,
             background_compaction: true,
             compaction_interval: std::time::Duration::from_secs(60),
+            refuse_damaged_data: false,
         }
     }
 }

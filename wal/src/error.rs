@@ -207,11 +207,16 @@ pub enum Error {
     #[error("invalid WAL options: {0}")]
     InvalidOptions(String),
 
-    /// A write failed earlier, leaving the page buffer in an unknown state;
-    /// the writer refuses further writes. Reopen the log: opening cuts the
-    /// torn tail.
-    #[error("the WAL writer failed earlier and must be reopened")]
-    Poisoned,
+    /// A write failed earlier (`cause`, e.g. no space left on the device)
+    /// and making the writer usable again failed too (`recovery`): the
+    /// call was not attempted. The next call tries again.
+    #[error("the WAL writer failed earlier ({cause}) and cannot go on yet: {recovery}")]
+    Failed {
+        /// The first error.
+        cause: String,
+        /// Why recovering from it failed.
+        recovery: String,
+    },
 
     /// A request that contradicts the log's state (e.g. a checkpoint that
     /// would not be newer than the existing one).

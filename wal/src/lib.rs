@@ -12,6 +12,7 @@
 //! | module/item | concept |
 //! |---|---|
 //! | [`Wal`], [`WalOptions`] (`writer.rs`) | appends batches of records; rotation, fsync policy, truncation, checkpointing |
+//! | `writer/recovery.rs` | going on after a failed write (full disk): cut the failed batch, start a new segment |
 //! | `open.rs` ([`OpenReport`]) | opening for writing: cut a torn tail, remove unfinished checkpoints, start a fresh segment |
 //! | `background_sync.rs` | fsync of finished segments off the append path |
 //! | [`WalReader`], [`SegmentReader`] (`reader.rs`) | reads a range of segments, or replays checkpoint + segments; one segment from any byte source |
@@ -31,7 +32,9 @@
 //! Opening a log for writing cuts a torn tail left by a crash
 //! ([`OpenReport::torn_tail`]); any other damage is an error naming the
 //! segment and offset ([`Error::Corrupt`]), and [`repair()`] keeps
-//! everything before it.
+//! everything before it. A write that fails (no space left, an I/O error)
+//! names its cause; the next call cuts what it left and goes on in a new
+//! segment ([`Error::Failed`] while that is not possible yet).
 //!
 //! ```
 //! use aion_wal::record::{self, Record, RecordDecoder, RefSample, RefSeries};

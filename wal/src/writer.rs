@@ -15,6 +15,8 @@ use crate::fragment::{self, Compression, FragmentType, HEADER_SIZE};
 use crate::naming::segment_path;
 use crate::segment::{self, DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
 
+mod recovery;
+
 /// When the writer calls `fsync`.
 ///
 /// Whatever the policy, when [`Wal::log`] returns `Ok` the batch has been
@@ -142,7 +144,8 @@ pub struct Wal {
     page: Page,
     compressed: Vec<u8>,
     snappy: snap::raw::Encoder,
-    poisoned: bool,
+    /// Set by a failed write: why, and what to cut (see `recovery.rs`).
+    failed: Option<recovery::Failure>,
     /// Flushes completed segments under [`SyncPolicy::OnRotate`].
     background: BackgroundSync,
 }
@@ -160,7 +163,7 @@ impl Wal {
             page: Page::new(),
             compressed: Vec::new(),
             snappy: snap::raw::Encoder::new(),
-            poisoned: false,
+            failed: None,
             background: BackgroundSync::default(),
         })
     }
@@ -197,15 +200,17 @@ impl Wal {
     /// that means after a crash). Records never span segments: one that
     /// does not fit the rest of the active segment starts a new one.
     ///
-    /// If a write fails, the writer refuses further calls
-    /// ([`Error::Poisoned`]): reopen the log, which cuts any torn record.
+    /// If a write fails (a full disk, an I/O error) the error names the
+    /// cause, and the batch is not in the log: the next call first cuts
+    /// whatever part of it was written and moves to a new segment, as
+    /// Prometheus does, then writes its own batch. While that cannot be
+    /// done, calls fail with [`Error::Failed`] naming the first cause.
     pub fn log(&mut self, records: &[&[u8]]) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Poisoned);
-        }
+        self.recover()?;
+        let began = self.position();
         let result = self.log_batch(records);
-        if result.is_err() {
-            self.poisoned = true;
+        if let Err(e) = &result {
+            self.fail(e, began);
         }
         result
     }
@@ -331,11 +336,16 @@ impl Wal {
     /// Flushes the active segment to disk (`fdatasync`): everything logged
     /// so far survives power loss.
     pub fn sync(&mut self) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Poisoned);
+        self.recover()?;
+        let began = self.position();
+        let result = self
+            .background
+            .wait()
+            .and_then(|()| self.sync_segment(false));
+        if let Err(e) = &result {
+            self.fail(e, began);
         }
-        self.background.wait()?;
-        self.sync_segment(false)
+        result
     }
 
     fn sync_segment(&mut self, metadata: bool) -> Result<()> {
@@ -358,12 +368,11 @@ impl Wal {
     ///
     /// Checkpointing uses this to seal the segments it folds.
     pub fn next_segment(&mut self) -> Result<u32> {
-        if self.poisoned {
-            return Err(Error::Poisoned);
-        }
+        self.recover()?;
+        let began = self.position();
         let r = self.rotate();
-        if r.is_err() {
-            self.poisoned = true;
+        if let Err(e) = &r {
+            self.fail(e, began);
         }
         r
     }
@@ -392,9 +401,7 @@ impl Wal {
     /// Pads the current page, flushes the segment to disk and closes the
     /// log.
     pub fn close(mut self) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Poisoned);
-        }
+        self.recover()?;
         if self.page.alloc > 0 {
             self.flush_page(true)?;
         }
@@ -417,7 +424,7 @@ impl Wal {
     pub(crate) fn restart_at(&mut self, index: u32) -> Result<()> {
         self.segment = create_segment(&self.dir, index)?;
         self.page = Page::new();
-        self.poisoned = false;
+        self.failed = None;
         Ok(())
     }
 }

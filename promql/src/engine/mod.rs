@@ -284,6 +284,12 @@ impl Engine {
         let (mint, maxt) = timerange::query_time_range(expr, start, end, lookback);
         let querier = queryable.querier(mint, maxt).map_err(Error::Querier)?;
         let ctx = Ctx::new(&*querier, &self.options, lookback, stop);
+        // What the storage knew was wrong when the querier opened (a block
+        // skipped, a WAL cut): the answer may lack data, so it says so, as
+        // Prometheus's storage warnings become the API's `warnings`.
+        for w in querier.warnings() {
+            ctx.annotate(Annotation::storage_warning(w));
+        }
         let ev = Evaluator {
             ctx: &ctx,
             start,

@@ -718,3 +718,114 @@ fn anchored_and_smoothed_windows() {
         ]
     );
 }
+
+/// A store whose queriers know of damage (as a Db that skipped a block).
+struct Damaged(MemStorage, Vec<String>);
+
+struct DamagedQuerier<'a>(Box<dyn aion_storage::Querier + 'a>, &'a [String]);
+
+impl aion_storage::LabelQuerier for DamagedQuerier<'_> {
+    fn label_values(
+        &self,
+        name: &str,
+        m: &[aion_model::Matcher],
+    ) -> aion_storage::Result<Vec<String>> {
+        self.0.label_values(name, m)
+    }
+    fn label_names(&self, m: &[aion_model::Matcher]) -> aion_storage::Result<Vec<String>> {
+        self.0.label_names(m)
+    }
+    fn warnings(&self) -> Vec<String> {
+        self.1.to_vec()
+    }
+}
+
+impl aion_storage::Querier for DamagedQuerier<'_> {
+    fn select<'b>(
+        &'b self,
+        sorted: bool,
+        hints: Option<&aion_storage::SelectHints<'_>>,
+        matchers: &[aion_model::Matcher],
+    ) -> Box<dyn aion_storage::SeriesSet<'b> + 'b> {
+        self.0.select(sorted, hints, matchers)
+    }
+}
+
+impl Queryable for Damaged {
+    fn querier(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> aion_storage::Result<Box<dyn aion_storage::Querier + '_>> {
+        Ok(Box::new(DamagedQuerier(
+            self.0.querier(mint, maxt)?,
+            &self.1,
+        )))
+    }
+}
+
+#[test]
+fn storage_warnings_reach_the_result_and_the_api_answer() {
+    let store = Damaged(
+        fixture(),
+        vec!["skipped unreadable block 01H: index: checksum mismatch".into()],
+    );
+    // Merged with another store (a host's own), still reported, once.
+    let merged = aion_storage::MergeQueryable::new(vec![Box::new(&store), Box::new(&store)]);
+    for q in [&store as &dyn Queryable, &merged] {
+        for expr in ["1", "sum(rate(http_requests_total[5m]))"] {
+            let r = engine().instant_query(q, expr, 300_000).unwrap();
+            let w: Vec<&str> = r.annotations.warnings().map(|a| a.message()).collect();
+            assert_eq!(w, [store.1[0].as_str()], "{expr}");
+            let body = crate::json::encode_response(&r, expr);
+            assert!(
+                body.ends_with(
+                    r#","warnings":["skipped unreadable block 01H: index: checksum mismatch"]}"#
+                ),
+                "{body}"
+            );
+        }
+    }
+    // A healthy store: no `warnings` field at all.
+    let r = engine().instant_query(&fixture(), "1", 0).unwrap();
+    assert!(r.annotations.is_empty());
+    assert!(!crate::json::encode_response(&r, "1").contains("warnings"));
+}
+
+#[test]
+fn api_answers_list_warnings_then_infos_with_positions() {
+    let s = fixture();
+    // A warning (quantile out of range) and an info (`rate` of a name
+    // that does not look like a counter).
+    let expr = "quantile(2, mem) + on() sum(rate(mem[5m]))";
+    let r = engine().instant_query(&s, expr, 300_000).unwrap();
+    assert_eq!(
+        (
+            r.annotations.warnings().count(),
+            r.annotations.infos().count()
+        ),
+        (1, 1),
+        "{:?}",
+        r.annotations
+    );
+    let body = crate::json::encode_response(&r, expr);
+    assert!(
+        body.starts_with(r#"{"status":"success","data":{"resultType":"vector","result":["#),
+        "{body}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let w = r.annotations.warnings().next().unwrap().render(expr);
+    let i = r.annotations.infos().next().unwrap().render(expr);
+    assert!(
+        w.starts_with("PromQL warning: quantile value") && w.ends_with("(1:10)"),
+        "{w}"
+    );
+    assert!(
+        i.starts_with("PromQL info: metric might not be a counter"),
+        "{i}"
+    );
+    assert_eq!(v["warnings"], serde_json::json!([w]));
+    assert_eq!(v["infos"], serde_json::json!([i]));
+    // Field order as Prometheus's: status, data, warnings, infos.
+    assert!(body.find("\"warnings\"").unwrap() < body.find("\"infos\"").unwrap());
+}

@@ -84,6 +84,18 @@ impl<'a, Q: ?Sized + LabelQuerier + 'a> LabelQuerier for MergeQuerier<'a, Q> {
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
         sorted_union(self.queriers.iter().map(|q| q.label_names(matchers)))
     }
+
+    /// Every source's warnings, in source order, each once (sources
+    /// sharing a store report the same problems).
+    fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for w in self.queriers.iter().flat_map(|q| q.warnings()) {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
 }
 
 // Keep the bound visible in docs: both querier kinds are label queriers.

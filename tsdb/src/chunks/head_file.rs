@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -105,7 +105,8 @@ struct Writer {
     buf: Vec<u8>,
     /// Start a new file with the next chunk (after truncation).
     cut_next: bool,
-    /// A write failed; the file may end in a partial record.
+    /// A write failed; the file may end in a partial record, cut before
+    /// the next write (`HeadChunkStore::recover`).
     poisoned: bool,
 }
 
@@ -384,16 +385,16 @@ impl HeadChunkStore {
         data: &[u8],
     ) -> Result<HeadChunkRef> {
         let mut w = self.writer.lock();
-        if w.poisoned {
-            return Err(Error::io(
-                format!("writing to {}", self.dir.display()),
-                std::io::Error::other("an earlier write failed; reopen the database"),
-            ));
-        }
+        self.recover(&mut w)?;
         let varint_len = uvarint_len(data.len() as u64);
         let size = (25 + varint_len + data.len() + 4) as u64;
         if w.seq == 0 || w.cut_next || w.offset + size > MAX_HEAD_CHUNK_FILE_SIZE {
-            self.cut(&mut w)?;
+            if let Err(e) = self.cut(&mut w) {
+                // Retried with the next chunk (the disk may have room by
+                // then).
+                w.cut_next = true;
+                return Err(e);
+            }
         }
         let at = w.offset;
         let start = w.buf.len();
@@ -407,9 +408,37 @@ impl HeadChunkStore {
         w.buf.extend_from_slice(&crc.to_be_bytes());
         w.offset += size;
         if !self.in_memory && w.buf.len() >= WRITE_BUFFER_SIZE {
-            self.flush(&mut w)?;
+            if let Err(e) = self.flush(&mut w) {
+                // The caller keeps this chunk (and will offer it again):
+                // not in the buffer, or it would be written twice. The
+                // chunks before it stay buffered for the retry.
+                w.buf.truncate(start);
+                w.offset = at;
+                return Err(e);
+            }
         }
         Ok(HeadChunkRef::new(w.seq, at as u32))
+    }
+
+    /// After a failed write (a full disk): cuts what it left at the end of
+    /// the active file, so the file is again exactly its `flushed` bytes
+    /// and the buffer (still holding everything unflushed, which chunk
+    /// references already point into) can be written again. Fails, naming
+    /// the cause, while the disk still refuses.
+    fn recover(&self, w: &mut Writer) -> Result<()> {
+        if !w.poisoned {
+            return Ok(());
+        }
+        let path = self.dir.join(file_name(w.seq));
+        if let Some(file) = w.file.as_mut() {
+            file.set_len(w.flushed)
+                .and_then(|()| file.seek(std::io::SeekFrom::Start(w.flushed)).map(|_| ()))
+                .map_err(|e| {
+                    Error::io(format!("cutting a failed write from {}", path.display()), e)
+                })?;
+        }
+        w.poisoned = false;
+        Ok(())
     }
 
     /// Writes the buffer to the active file.
@@ -452,9 +481,20 @@ impl HeadChunkStore {
                 .create_new(true)
                 .open(&path)
                 .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-            file.write_all(&header)
-                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-            let map = map_file(&file, MAX_HEAD_CHUNK_FILE_SIZE as usize, &path)?;
+            let map = file
+                .write_all(&header)
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+                .and_then(|()| map_file(&file, MAX_HEAD_CHUNK_FILE_SIZE as usize, &path));
+            let map = match map {
+                Ok(m) => m,
+                Err(e) => {
+                    // Nothing refers to the file yet: gone, so the next
+                    // chunk can create it again (`cut_next`).
+                    drop(file);
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e);
+                }
+            };
             self.files
                 .write()
                 .insert(seq, Arc::new(ChunkFile::mapped(seq, map)));
@@ -500,6 +540,7 @@ impl HeadChunkStore {
     /// Writes out buffered chunks and syncs the active file to disk.
     pub(crate) fn sync(&self) -> Result<()> {
         let mut w = self.writer.lock();
+        self.recover(&mut w)?;
         self.flush(&mut w)?;
         if let Some(file) = w.file.as_ref() {
             file.sync_data().map_err(|e| {
@@ -679,6 +720,44 @@ mod tests {
         let r = store.write_chunk(99, 5, 6, 1, &chunk_data(3)).unwrap();
         assert_eq!(r.file(), 2);
         assert_eq!(r.offset() as usize, FILE_HEADER_SIZE);
+    }
+
+    /// A full disk (`/dev/full` as the file): writes fail naming the
+    /// cause; once there is room the buffered chunks are written where
+    /// their references point, with nothing of the failed write between.
+    #[test]
+    fn writing_resumes_after_a_failed_write() {
+        let Ok(full) = OpenOptions::new().write(true).open("/dev/full") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = HeadChunkStore::open(dir.path(), false).unwrap();
+        let first = store.write_chunk(1, 0, 10, 1, &chunk_data(5)).unwrap();
+        store.sync().unwrap();
+        let real = store.writer.lock().file.replace(full).unwrap();
+        let mut refs = vec![(first, chunk_data(5))];
+        for i in 0..3u8 {
+            let r = store.write_chunk(u64::from(i) + 2, 0, 10, 1, &chunk_data(i));
+            refs.push((r.unwrap(), chunk_data(i)));
+        }
+        let failed = store.sync().unwrap_err().to_string();
+        assert!(failed.contains("No space left on device"), "{failed}");
+        // Still full: cutting /dev/full fails, naming it.
+        assert!(store.write_chunk(9, 0, 10, 1, &chunk_data(9)).is_err());
+        assert!(store.sync().is_err());
+        // Room again; part of the failed write reached the file.
+        let mut real = real;
+        real.write_all(&[0x55; 300]).unwrap();
+        store.writer.lock().file = Some(real);
+        store.sync().unwrap();
+        for (r, data) in &refs {
+            assert_eq!(store.chunk(*r).unwrap().1.as_slice(), &data[..]);
+        }
+        drop(store);
+        let store = HeadChunkStore::open(dir.path(), false).unwrap();
+        let mut seen = 0;
+        store.iterate(|_| seen += 1).unwrap();
+        assert_eq!(seen, refs.len());
     }
 
     #[test]

@@ -70,10 +70,13 @@ pub(crate) struct DbBlocks {
 /// before deleting them). A block that fails to open is an error naming
 /// it, unless it is such a parent, or `quarantine` is set: then it is
 /// renamed to `<ULID>.corrupted` and reported in the returned warnings.
+/// `strict` makes any unreadable block (but such a parent) an
+/// [`Error::Damaged`] before anything is renamed.
 pub(crate) fn open_blocks(
     dir: &Path,
     read_only: bool,
     quarantine: bool,
+    strict: bool,
 ) -> Result<(Vec<Arc<Block>>, Vec<String>)> {
     let mut warnings = Vec::new();
     let entries = match std::fs::read_dir(dir) {
@@ -126,11 +129,17 @@ pub(crate) fn open_blocks(
             }
             continue;
         }
+        if strict {
+            return Err(Error::Damaged(format!(
+                "unreadable block {}: {err}",
+                path.display()
+            )));
+        }
         if !quarantine {
             return Err(err);
         }
         if read_only {
-            warnings.push(format!("skipped unreadable block: {err}"));
+            warnings.push(format!("skipped unreadable block: {err}{}", lost(&path)));
             continue;
         }
         let aside = dir.join(format!("{ulid}{CORRUPTED_SUFFIX}"));
@@ -141,8 +150,9 @@ pub(crate) fn open_blocks(
             )
         })?;
         warnings.push(format!(
-            "moved unreadable block aside to {}: {err}",
-            aside.display()
+            "moved unreadable block aside to {}: {err}{}",
+            aside.display(),
+            lost(&aside)
         ));
     }
     let (keep, gone): (Vec<_>, Vec<_>) = blocks
@@ -156,6 +166,18 @@ pub(crate) fn open_blocks(
     let mut keep = keep;
     keep.sort_by_key(|b| (b.min_time(), b.ulid()));
     Ok((keep, warnings))
+}
+
+/// What an unreadable block held, from its `meta.json` when that is
+/// still readable: the data missing from every answer.
+fn lost(dir: &Path) -> String {
+    match crate::block::BlockMeta::read(dir) {
+        Ok(m) => format!(
+            " ({} samples of {} series in [{}, {}) not read)",
+            m.stats.num_samples, m.stats.num_series, m.min_time, m.max_time
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 impl DbBlocks {

@@ -9,6 +9,7 @@
 //! | `persist.rs` | head ranges written to blocks, then dropped from the head |
 //! | `maintenance.rs` | compaction, retention, deletion, tombstone cleanup |
 //! | `background.rs` | the background compaction thread |
+//! | `report.rs` | what opening found, as warnings |
 //!
 //! Deletions are applied by each source itself (the head's queriers, a
 //! block's queriers), so nothing here filters them again.
@@ -19,6 +20,7 @@ mod maintenance;
 mod persist;
 mod querier;
 mod readers;
+mod report;
 #[cfg(test)]
 mod tests;
 
@@ -101,7 +103,10 @@ impl Db {
     /// [`Error::Locked`]), then rebuilds the head from `chunks_head/` and
     /// the WAL: a torn write at the end of the WAL (a crash) is cut, and
     /// damage inside it is repaired by cutting the log there; both are
-    /// reported in [`Db::replay_report`]. A damaged checkpoint is an error.
+    /// reported in [`Db::replay_report`] and, as sentences, in
+    /// [`Db::warnings`] (a host should log them). A damaged checkpoint is
+    /// an error. With [`Options::refuse_damaged_data`] any damage is an
+    /// [`Error::Damaged`] instead, before anything is cut.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
         options.validate()?;
         let dir = dir.as_ref().to_path_buf();
@@ -112,7 +117,9 @@ impl Db {
         } else {
             Some(LockFile::acquire(&dir)?)
         };
-        let (blocks, warnings) = open_blocks(&dir, false, options.quarantine_corrupt_blocks)?;
+        let strict = options.refuse_damaged_data;
+        let (blocks, mut warnings) =
+            open_blocks(&dir, false, options.quarantine_corrupt_blocks, strict)?;
         // Samples below the newest block's end are in blocks already: the
         // head refuses them, and replay skips them.
         let min_valid = blocks
@@ -120,6 +127,9 @@ impl Db {
             .map(|b| b.max_time())
             .max()
             .unwrap_or(i64::MIN);
+        if strict {
+            refuse_wal_damage(&dir.join("wal"))?;
+        }
         let (wal, open_report) = Wal::open(dir.join("wal"), options.wal_options())?;
         let head = Head::new(
             &options,
@@ -128,8 +138,13 @@ impl Db {
             false,
             min_valid,
         )?;
-        let mut replay =
-            crate::head::replay::replay(&head, &dir.join("wal"), false, replay_threads(&options))?;
+        let mut replay = crate::head::replay::replay(
+            &head,
+            &dir.join("wal"),
+            false,
+            strict,
+            replay_threads(&options),
+        )?;
         if let Some(t) = open_report.torn_tail {
             replay.wal_torn_bytes = t.dropped_bytes;
             replay.wal_torn_tail = Some(format!(
@@ -137,6 +152,7 @@ impl Db {
                 t.dropped_bytes, t.at
             ));
         }
+        warnings.extend(report::replay_warnings(&replay));
         let head = Arc::new(head);
         let blocks = Arc::new(DbBlocks::new(
             &dir,
@@ -186,15 +202,22 @@ impl Db {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
             ));
         }
-        let (blocks, warnings) = open_blocks(&dir, true, true)?;
+        let strict = options.refuse_damaged_data;
+        let (blocks, mut warnings) = open_blocks(&dir, true, true, strict)?;
         let min_valid = blocks
             .iter()
             .map(|b| b.max_time())
             .max()
             .unwrap_or(i64::MIN);
         let head = Head::new(&options, &dir.join("chunks_head"), None, true, min_valid)?;
-        let replay =
-            crate::head::replay::replay(&head, &dir.join("wal"), true, replay_threads(&options))?;
+        let replay = crate::head::replay::replay(
+            &head,
+            &dir.join("wal"),
+            true,
+            strict,
+            replay_threads(&options),
+        )?;
+        warnings.extend(report::replay_warnings(&replay));
         let head = Arc::new(head);
         let blocks = Arc::new(DbBlocks::new(
             &dir,
@@ -291,6 +314,35 @@ impl Db {
     }
 }
 
+/// Strict writable opening reads the whole WAL (checkpoint and segments)
+/// first, so damage refuses the open before [`Wal::open`] cuts a torn tail
+/// or starts a segment, and before replay would repair: nothing on disk
+/// changes. (Read-only opens find it during replay.) Costs a second read
+/// of the log, which strict users trade for the guarantee.
+fn refuse_wal_damage(wal_dir: &Path) -> Result<()> {
+    if !wal_dir.is_dir() {
+        return Ok(());
+    }
+    let damaged = |e: &dyn std::fmt::Display| Error::Damaged(format!("WAL: {e}"));
+    let mut reader = aion_wal::WalReader::replay(wal_dir)?;
+    let mut dec = aion_wal::record::RecordDecoder::default();
+    loop {
+        match reader.next_record() {
+            Ok(Some(rec)) => {
+                if let Err(e) = dec.decode(rec) {
+                    let at = reader.position().expect("a record was just read");
+                    return Err(damaged(&format!("bad record in {at}: {e}")));
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(e @ (aion_wal::Error::Corrupt { .. } | aion_wal::Error::Record { .. })) => {
+                return Err(damaged(&e))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         let _ = self.shutdown();
@@ -313,9 +365,14 @@ impl Db {
         self.blocks.snapshot().to_vec()
     }
 
-    /// Problems met without failing: blocks moved aside on open
-    /// ([`Options::quarantine_corrupt_blocks`]), background compactions
-    /// that failed.
+    /// Problems met without failing, one sentence each naming the file:
+    /// blocks skipped or moved aside on open
+    /// ([`Options::quarantine_corrupt_blocks`]), the WAL cut or repaired,
+    /// `chunks_head/` files dropped, records skipped (the lines of
+    /// [`Db::replay_report`]), background compactions that failed. A host
+    /// logs them after [`Db::open`]; every query's querier reports them
+    /// too ([`aion_storage::LabelQuerier::warnings`]), so PromQL results
+    /// carry them as warnings. Empty for a healthy directory.
     pub fn warnings(&self) -> Vec<String> {
         self.blocks.warnings()
     }

@@ -28,6 +28,7 @@ impl DbBlocks {
         queriers.push(Box::new(head));
         DbQuerier {
             inner: MergeQuerier::new(queriers),
+            source: self,
             _guard: guard,
         }
     }
@@ -47,6 +48,7 @@ impl DbBlocks {
         queriers.push(Box::new(head));
         DbChunkQuerier {
             inner: MergeChunkQuerier::new(queriers),
+            source: self,
             _guard: guard,
         }
     }
@@ -56,6 +58,7 @@ impl DbBlocks {
 /// blocks it reads alive and its registration as a reader.
 pub struct DbQuerier<'a> {
     inner: MergeQuerier<'a, dyn Querier + 'a>,
+    source: &'a DbBlocks,
     _guard: ReaderGuard<'a>,
 }
 
@@ -78,11 +81,24 @@ impl aion_storage::LabelQuerier for DbQuerier<'_> {
     fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_names(matchers)
     }
+
+    /// The database's warnings ([`Db::warnings`](crate::Db::warnings)):
+    /// what opening skipped or repaired may be missing from any answer.
+    fn warnings(&self) -> Vec<String> {
+        let mut out = self.source.warnings();
+        for w in self.inner.warnings() {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
 }
 
 /// A chunk querier over a database: its blocks and head, merged.
 pub struct DbChunkQuerier<'a> {
     inner: MergeChunkQuerier<'a>,
+    source: &'a DbBlocks,
     _guard: ReaderGuard<'a>,
 }
 
@@ -104,5 +120,17 @@ impl aion_storage::LabelQuerier for DbChunkQuerier<'_> {
 
     fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
         self.inner.label_names(matchers)
+    }
+
+    /// The database's warnings ([`Db::warnings`](crate::Db::warnings)):
+    /// what opening skipped or repaired may be missing from any answer.
+    fn warnings(&self) -> Vec<String> {
+        let mut out = self.source.warnings();
+        for w in self.inner.warnings() {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
     }
 }

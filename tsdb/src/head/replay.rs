@@ -79,6 +79,9 @@ pub struct ReplayReport {
     /// Damage inside the WAL: replay stopped there, and (unless read-only)
     /// the log was repaired by cutting it at that point.
     pub wal_corruption: Option<String>,
+    /// Where the damage inside the WAL starts (segment or checkpoint file
+    /// and offset).
+    pub wal_corruption_at: Option<SegmentPosition>,
     /// What the repair removed.
     pub wal_repair: Option<RepairReport>,
 }
@@ -108,6 +111,7 @@ struct WorkerResult {
 /// damaged one on.
 fn load_mmapped_chunks(
     head: &Head,
+    strict: bool,
     report: &mut ReplayReport,
 ) -> Result<HashMap<u64, Vec<MmappedChunk>>> {
     let min_valid = head.min_valid_time();
@@ -160,6 +164,12 @@ fn load_mmapped_chunks(
                 return Ok(by_series);
             }
             Some((file, why)) => {
+                if strict {
+                    return Err(Error::Damaged(format!(
+                        "chunks_head: {}: {why}",
+                        head.chunks.dir().display()
+                    )));
+                }
                 report.chunk_file_bytes_dropped += head.chunks.drop_files_from(file)?;
                 report.chunk_file_corruption =
                     Some(format!("{}: {why}", head.chunks.dir().display()));
@@ -249,17 +259,19 @@ pub(crate) fn replay(
     head: &Head,
     wal_dir: &Path,
     read_only: bool,
+    strict: bool,
     concurrency: usize,
 ) -> Result<ReplayReport> {
     let start = Instant::now();
     let mut report = ReplayReport::default();
-    let mut mmapped = load_mmapped_chunks(head, &mut report)?;
+    let mut mmapped = load_mmapped_chunks(head, strict, &mut report)?;
 
     if wal_dir.is_dir() {
         replay_wal(
             head,
             wal_dir,
             read_only,
+            strict,
             concurrency,
             &mut mmapped,
             &mut report,
@@ -280,11 +292,12 @@ fn replay_wal(
     head: &Head,
     wal_dir: &Path,
     read_only: bool,
+    strict: bool,
     concurrency: usize,
     mmapped: &mut HashMap<u64, Vec<MmappedChunk>>,
     report: &mut ReplayReport,
 ) -> Result<()> {
-    let mut reader = WalReader::replay(wal_dir)?.tolerate_torn_tail(read_only);
+    let mut reader = WalReader::replay(wal_dir)?.tolerate_torn_tail(read_only && !strict);
     report.checkpoint = reader.checkpoint();
     report.segments = aion_wal::segment_range(wal_dir)?;
     let min_valid = head.min_valid_time();
@@ -434,7 +447,11 @@ fn replay_wal(
     }
 
     if let Some((at, why)) = failure {
+        if strict {
+            return Err(Error::Damaged(format!("WAL: {why}")));
+        }
         report.wal_corruption = Some(why.clone());
+        report.wal_corruption_at = Some(at.clone());
         if read_only {
             return Ok(());
         }

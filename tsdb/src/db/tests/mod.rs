@@ -4,6 +4,7 @@
 
 mod blocks;
 mod crash;
+mod faults;
 mod maintenance;
 mod persist;
 mod querier;
