@@ -361,7 +361,9 @@ pub fn series(db: &dyn Queryable, form: &Form) -> ApiResult {
         ..SelectHints::default()
     };
     let mut found: BTreeSet<Labels> = BTreeSet::new();
-    let mut warnings = Vec::new();
+    // What the storage knew was damaged when it opened, as the engine
+    // reports it for queries.
+    let mut warnings = q.warnings();
     for ms in &sets {
         let mut set = q.select(true, Some(&hints), ms);
         while let Some(s) = set.next() {
@@ -419,7 +421,7 @@ pub fn labels(db: &dyn Queryable, form: &Form, name: Option<&str>) -> ApiResult 
         }
         all
     };
-    let mut warnings = Vec::new();
+    let mut warnings = q.warnings();
     let n = if limit > 0 && found.len() > limit {
         warnings.push("results truncated due to limit".into());
         limit
