@@ -435,3 +435,70 @@ fn a_failed_reload_keeps_the_running_groups() {
     assert!(err[0].to_string().starts_with("r.yml: "), "{}", err[0]);
     assert_eq!(mgr.status()[0].rules.len(), 2);
 }
+
+#[test]
+fn for_state_survives_a_db_restart() {
+    use aion_tsdb::{Db, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_700_000_000 * S;
+    let x = labels(&[("__name__", "x"), ("a", "1")]);
+    let first_active;
+    let down;
+    {
+        let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+        let mut app = db.appender();
+        // 40 minutes of data: rule output at "now" stays within the
+        // head's appendable range (an hour behind its newest sample).
+        for k in 0..=(40 * 60 / 15) {
+            app.append(0, &x, start / 1_000_000 + k * 15_000, 1.0)
+                .unwrap();
+        }
+        app.commit().unwrap();
+        drop(app);
+        let mgr = Manager::new(
+            db.clone(),
+            db.clone(),
+            ManagerOptions {
+                clock: Arc::new(ManualClock::new(start)),
+                ..ManagerOptions::default()
+            },
+        );
+        mgr.update_sources(&src("r.yml", RESTORE)).unwrap();
+        let mut t = mgr.next_due_ns().unwrap();
+        // Pending for 10 minutes of its 30.
+        for _ in 0..11 {
+            mgr.evaluate_due(t);
+            t += 60 * S;
+        }
+        first_active = mgr.status()[0].rules[0].alerts[0].active_at;
+        down = ns_to_ms(t - 60 * S);
+        drop(mgr);
+        Arc::try_unwrap(db).unwrap().close().unwrap();
+    }
+    // Up again 5 minutes later, from the WAL.
+    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+    let restart = ns_to_ms(start) + (down - ns_to_ms(start)) + 5 * 60_000;
+    let mgr = Manager::new(
+        db.clone(),
+        db.clone(),
+        ManagerOptions {
+            clock: Arc::new(ManualClock::new(restart * 1_000_000)),
+            ..ManagerOptions::default()
+        },
+    );
+    mgr.update_sources(&src("r.yml", RESTORE)).unwrap();
+    let a = mgr.next_due_ns().unwrap();
+    mgr.evaluate_due(a);
+    mgr.evaluate_due(a + 60 * S);
+    let st = &mgr.status()[0];
+    assert_eq!(st.restore.as_ref().unwrap().restored, 1);
+    let restored = st.rules[0].alerts[0].active_at;
+    // The outage (restore time minus the last state sample, in whole
+    // seconds) is added to the original start.
+    let ts = ns_to_ms(a + 60 * S);
+    assert_eq!(
+        restored,
+        first_active / 1000 * 1000 + (ts - down / 1000 * 1000)
+    );
+    assert_eq!(st.rules[0].alerts[0].state, AlertState::Pending);
+}
