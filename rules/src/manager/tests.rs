@@ -502,3 +502,69 @@ fn for_state_survives_a_db_restart() {
     );
     assert_eq!(st.rules[0].alerts[0].state, AlertState::Pending);
 }
+
+/// A storage whose next query takes `delay` of the manual clock's time
+/// (once): a deterministic slow evaluation.
+struct Slow {
+    db: Arc<MemStorage>,
+    clock: Arc<ManualClock>,
+    delay: Mutex<Duration>,
+}
+
+impl Queryable for Slow {
+    fn querier(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> aion_storage::Result<Box<dyn aion_storage::Querier + '_>> {
+        let d = std::mem::take(&mut *self.delay.lock().unwrap());
+        self.clock.advance(d);
+        self.db.querier(mint, maxt)
+    }
+}
+
+#[test]
+fn a_thread_counts_the_slots_an_overrunning_evaluation_missed() {
+    let db = Arc::new(MemStorage::new());
+    seed_x(&db, 600);
+    let clock = Arc::new(ManualClock::new(0));
+    let slow = Arc::new(Slow {
+        db: db.clone(),
+        clock: clock.clone(),
+        delay: Mutex::new(Duration::ZERO),
+    });
+    let mgr = Manager::new(
+        slow.clone(),
+        db.clone(),
+        ManagerOptions {
+            clock: clock.clone(),
+            ..ManagerOptions::default()
+        },
+    );
+    let one = "groups:
+  - name: g
+    interval: 10s
+    rules:
+      - record: total
+        expr: sum(x)
+";
+    mgr.update_sources(&src("r.yml", one)).unwrap();
+    let first = mgr.next_due_ns().unwrap();
+    mgr.run().unwrap();
+    // The first evaluation's query takes 25 s: the slots at +10 s and
+    // +20 s pass meanwhile; the thread evaluates +20 s at once (as
+    // Prometheus's ticker does) and counts +10 s missed.
+    *slow.delay.lock().unwrap() = Duration::from_secs(25);
+    clock.set(first);
+    eventually("the catch-up evaluation", || {
+        mgr.status()[0].health.evaluations >= 2
+    });
+    // Nothing else is due before +30 s.
+    std::thread::sleep(Duration::from_millis(20));
+    mgr.stop();
+    let st = &mgr.status()[0];
+    assert_eq!(st.health.evaluations, 2);
+    assert_eq!(st.health.iterations_missed, 1);
+    assert_eq!(st.iterations_scheduled, 3);
+    assert_eq!(st.health.last_evaluation, Some(ns_to_ms(first + 20 * S)));
+}
