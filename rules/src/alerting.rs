@@ -73,7 +73,15 @@ pub struct Alert {
     pub resolved_at: Option<i64>,
     /// Since when (ms) it has been kept firing by `keep_firing_for`.
     pub keep_firing_since: Option<i64>,
+    /// Evaluation time (ms) it was last handed to a notifier.
+    pub last_sent_at: Option<i64>,
+    /// Until when (ms) the last notification holds (`endsAt` of a firing
+    /// alert).
+    pub valid_until: Option<i64>,
 }
+
+/// A label or annotation name and its template.
+pub(crate) type NamedTemplate = (String, Template);
 
 /// What a rule's templates may refer to besides the alert itself.
 #[derive(Debug, Clone, Default)]
@@ -95,7 +103,11 @@ pub struct AlertingRule {
     annotations: Vec<(String, Template)>,
     /// Unexpanded labels, under which `ALERTS` samples are built.
     raw_labels: Labels,
-    active: BTreeMap<Labels, Alert>,
+    pub(crate) active: BTreeMap<Labels, Alert>,
+    /// Whether `for` state was restored (or needs no restoring): until
+    /// then no `ALERTS`/`ALERTS_FOR_STATE` samples are written, so a
+    /// restart does not overwrite the state it is about to read.
+    restored: bool,
     pub(crate) health: RuleHealth,
 }
 
@@ -124,6 +136,7 @@ impl AlertingRule {
             annotations,
             raw_labels: raw.build().unwrap_or_default(),
             active: BTreeMap::new(),
+            restored: true,
             health: RuleHealth::default(),
         }
     }
@@ -151,6 +164,28 @@ impl AlertingRule {
     /// The last evaluation's health.
     pub fn health(&self) -> &RuleHealth {
         &self.health
+    }
+
+    /// The rule's labels before expansion (templates as written).
+    pub fn raw_labels(&self) -> &Labels {
+        &self.raw_labels
+    }
+
+    /// The label and annotation templates, as written.
+    pub(crate) fn templates(&self) -> (&[NamedTemplate], &[NamedTemplate]) {
+        (&self.labels, &self.annotations)
+    }
+
+    /// Whether the rule's `for` state has been restored (see
+    /// [`crate::restore`]); an unrestored rule writes no `ALERTS` or
+    /// `ALERTS_FOR_STATE` samples.
+    pub fn is_restored(&self) -> bool {
+        self.restored
+    }
+
+    /// Marks the rule restored or waiting for restore.
+    pub fn set_restored(&mut self, restored: bool) {
+        self.restored = restored;
     }
 
     /// Pending, firing and recently resolved alerts, by labels.
@@ -203,6 +238,8 @@ impl AlertingRule {
                 fired_at: None,
                 resolved_at: None,
                 keep_firing_since: None,
+                last_sent_at: None,
+                valid_until: None,
             };
             if fresh.insert(labels, alert).is_some() {
                 return Err(EvalError::DuplicateAlert);
@@ -249,6 +286,17 @@ impl AlertingRule {
             if a.state == AlertState::Pending && ts - a.active_at >= self.hold_ms {
                 a.state = AlertState::Firing;
                 a.fired_at = Some(ts);
+            }
+            // A `for` lengthened by a reload sends a firing alert back to
+            // pending.
+            if a.state == AlertState::Firing && ts - a.active_at < self.hold_ms {
+                a.state = AlertState::Pending;
+                a.fired_at = None;
+                a.last_sent_at = None;
+                a.keep_firing_since = None;
+            }
+            if !self.restored {
+                continue;
             }
             out.push(series_sample(
                 &self.raw_labels,

@@ -131,7 +131,10 @@ pub struct Group {
     limit: i64,
     rules: Vec<Rule>,
     /// Per rule: the series it wrote last time, for stale markers.
-    previous: Vec<BTreeSet<Labels>>,
+    pub(crate) previous: Vec<BTreeSet<Labels>>,
+    /// Series of rules removed by a reload, marked stale at the next
+    /// evaluation (Prometheus's `staleSeries`).
+    pub(crate) stale_series: Vec<Labels>,
     options: GroupOptions,
     health: GroupHealth,
 }
@@ -199,6 +202,7 @@ impl Group {
             query_offset: rg.query_offset.unwrap_or(options.default_query_offset),
             limit: rg.limit,
             previous: vec![BTreeSet::new(); rules.len()],
+            stale_series: Vec::new(),
             rules,
             options: options.clone(),
             health: GroupHealth::default(),
@@ -235,9 +239,18 @@ impl Group {
         &self.rules
     }
 
+    /// The rules, to change their state (restore, reload).
+    pub(crate) fn rules_mut(&mut self) -> &mut [Rule] {
+        &mut self.rules
+    }
+
     /// The last evaluation's health.
     pub fn health(&self) -> &GroupHealth {
         &self.health
+    }
+
+    pub(crate) fn health_mut(&mut self) -> &mut GroupHealth {
+        &mut self.health
     }
 
     /// Prometheus's slot for this group at or before `now_ns`, in ms: the
@@ -257,6 +270,19 @@ impl Group {
     /// rule by rule. Failures are recorded in each rule's health, never
     /// returned: one failing rule does not stop the others.
     pub fn evaluate_at(&mut self, t: i64, queryable: &dyn Queryable, appendable: &dyn Appendable) {
+        self.evaluate_with(t, queryable, appendable, None);
+    }
+
+    /// [`evaluate_at`](Self::evaluate_at), handing each alerting rule's
+    /// alerts due for sending to `notify` after the rule evaluated
+    /// successfully (Prometheus's `sendAlerts`).
+    pub fn evaluate_with(
+        &mut self,
+        t: i64,
+        queryable: &dyn Queryable,
+        appendable: &dyn Appendable,
+        mut notify: Option<&mut Notify<'_>>,
+    ) {
         let start = Instant::now();
         let qt = t - self.query_offset;
         let mut failures = 0;
@@ -281,18 +307,62 @@ impl Group {
                     health.ok();
                     let written = write(samples, &self.previous[i], qt, appendable, health);
                     self.previous[i] = written;
+                    if let (Some(n), Rule::Alerting(r)) = (notify.as_deref_mut(), &mut *rule) {
+                        let due = r.alerts_to_send(t, n.resend_delay, self.interval);
+                        if !due.is_empty() {
+                            (n.send)(r, due);
+                        }
+                    }
                 }
             }
+            let health = rule.health_mut();
             if health.health == crate::Health::Bad {
                 failures += 1;
             }
             health.last_evaluation = Some(t);
             health.last_duration = rule_start.elapsed();
         }
+        if !self.stale_series.is_empty() {
+            self.write_stale_series(qt, appendable);
+        }
         self.health.last_evaluation = Some(t);
         self.health.last_duration = start.elapsed();
         self.health.evaluations += 1;
         self.health.rule_failures += failures;
+    }
+}
+
+impl Group {
+    /// Writes stale markers at `t` (ms) for the series of rules a reload
+    /// removed (Prometheus's `cleanupStaleSeries`); kept for the next
+    /// evaluation if the commit fails.
+    pub(crate) fn write_stale_series(&mut self, t: i64, appendable: &dyn Appendable) {
+        let mut app = appendable.appender();
+        for s in &self.stale_series {
+            // Another rule may now write the series: its newer sample
+            // wins, which is what these errors say.
+            let _ = app.append(0, s, t, STALE_NAN);
+        }
+        if app.commit().is_ok() {
+            self.stale_series.clear();
+        }
+    }
+}
+
+/// Where a group's evaluation sends the alerts due for notification.
+pub struct Notify<'a> {
+    /// Prometheus's `rules.alert.resend-delay` (ms): how often a firing
+    /// alert is sent again.
+    pub resend_delay: i64,
+    /// Receives an alerting rule and its alerts due for sending.
+    pub send: &'a mut dyn FnMut(&AlertingRule, Vec<crate::Alert>),
+}
+
+impl std::fmt::Debug for Notify<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notify")
+            .field("resend_delay", &self.resend_delay)
+            .finish_non_exhaustive()
     }
 }
 

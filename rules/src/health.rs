@@ -63,4 +63,8 @@ pub struct GroupHealth {
     pub evaluations: u64,
     /// Rule evaluations that failed, over all evaluations.
     pub rule_failures: u64,
+    /// Evaluation slots skipped because an evaluation overran its
+    /// interval (Prometheus's `rule_group_iterations_missed_total`); kept
+    /// by the [`Manager`](crate::Manager).
+    pub iterations_missed: u64,
 }

@@ -20,9 +20,13 @@
 //! * [`unittest`] runs unit-test files as `promtool test rules` does;
 //!   [`backfill`] evaluates recording rules over past data as `promtool
 //!   tsdb create-blocks-from rules` does.
-//!
-//! Not here yet: a scheduler thread, reload, restoring `for` state from
-//! `ALERTS_FOR_STATE`, notifications.
+//! * [`manager`] loads rule files and runs groups on their slots
+//!   (host-driven or on its own threads), reloads keeping state, counts
+//!   missed iterations and marks removed rules' series stale;
+//! * [`restore`] brings alerts' `for` progress back after a restart from
+//!   `ALERTS_FOR_STATE`;
+//! * [`notifier`] hands due alerts to the host with Prometheus's resend
+//!   rules and encodes Alertmanager's v2 API body.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod alerting;
@@ -30,8 +34,11 @@ pub mod backfill;
 mod error;
 mod group;
 pub mod health;
+pub mod manager;
+pub mod notifier;
 mod query;
 mod recording;
+pub mod restore;
 pub mod rulefmt;
 pub mod slot;
 pub mod template;
@@ -40,8 +47,10 @@ mod yaml;
 
 pub use alerting::{Alert, AlertState, AlertingRule, TemplateContext};
 pub use error::EvalError;
-pub use group::{Group, GroupOptions, LoadError, Rule};
+pub use group::{Group, GroupOptions, LoadError, Notify, Rule};
 pub use health::{GroupHealth, Health, RuleHealth};
+pub use manager::{Manager, ManagerOptions};
+pub use notifier::{Notification, Notifier};
 pub use recording::RecordingRule;
 pub use yaml::SyntaxError;
 

@@ -55,7 +55,7 @@
 //! ```
 
 mod exec;
-mod funcs;
+pub(crate) mod funcs;
 mod lex;
 mod parse;
 mod printf;
