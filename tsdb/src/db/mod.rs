@@ -86,6 +86,24 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// The write-behind log's directory in a data directory.
+pub(crate) const WBL_DIR: &str = "wbl";
+
+/// Opens `wbl/` for the head when out-of-order ingestion is on or the
+/// directory holds segments from when it was (Prometheus does the same, so
+/// acknowledged out-of-order samples replay and get compacted even with
+/// the window now 0). Returns the torn tail cut on opening, if any.
+fn open_wbl(dir: &Path, options: &Options, head: &Head) -> Result<Option<aion_wal::TornTail>> {
+    let wbl_dir = dir.join(WBL_DIR);
+    let has_segments = wbl_dir.is_dir() && aion_wal::segment_range(&wbl_dir)?.is_some();
+    if options.out_of_order_time_window_ms == 0 && !has_segments {
+        return Ok(None);
+    }
+    let (wbl, report) = Wal::open(&wbl_dir, options.wal_options())?;
+    head.attach_wbl(wbl);
+    Ok(report.torn_tail)
+}
+
 fn replay_threads(options: &Options) -> usize {
     if options.replay_concurrency > 0 {
         return options.replay_concurrency;
@@ -128,8 +146,21 @@ impl Db {
             false,
             min_valid,
         )?;
-        let mut replay =
-            crate::head::replay::replay(&head, &dir.join("wal"), false, replay_threads(&options))?;
+        let wbl_torn = open_wbl(&dir, &options, &head)?;
+        let mut replay = crate::head::replay::replay(
+            &head,
+            &dir.join("wal"),
+            &dir.join(WBL_DIR),
+            false,
+            replay_threads(&options),
+        )?;
+        if let Some(t) = wbl_torn {
+            replay.wbl.torn_bytes = t.dropped_bytes;
+            replay.wbl.torn_tail = Some(format!(
+                "cut {} bytes of an incomplete write at {}",
+                t.dropped_bytes, t.at
+            ));
+        }
         if let Some(t) = open_report.torn_tail {
             replay.wal_torn_bytes = t.dropped_bytes;
             replay.wal_torn_tail = Some(format!(
@@ -193,8 +224,13 @@ impl Db {
             .max()
             .unwrap_or(i64::MIN);
         let head = Head::new(&options, &dir.join("chunks_head"), None, true, min_valid)?;
-        let replay =
-            crate::head::replay::replay(&head, &dir.join("wal"), true, replay_threads(&options))?;
+        let replay = crate::head::replay::replay(
+            &head,
+            &dir.join("wal"),
+            &dir.join(WBL_DIR),
+            true,
+            replay_threads(&options),
+        )?;
         let head = Arc::new(head);
         let blocks = Arc::new(DbBlocks::new(
             &dir,
@@ -281,6 +317,10 @@ impl Db {
             result = self.head.chunks.sync();
             if let Some(wal) = self.head.take_wal() {
                 let closed = wal.close().map_err(Error::from);
+                result = result.and(closed);
+            }
+            if let Some(wbl) = self.head.take_wbl() {
+                let closed = wbl.close().map_err(Error::from);
                 result = result.and(closed);
             }
         }

@@ -42,7 +42,7 @@ impl DbBlocks {
         head.set_min_valid_time(maxt);
         head.wait_for_appenders_below(maxt);
         let meta = {
-            let q = head.chunk_querier(mint, maxt - 1);
+            let q = head.in_order_chunk_querier(mint, maxt - 1);
             let mut set = q.select(true, None, &[Matcher::equal("", "")]);
             let mut source = HeadSeries {
                 set: &mut *set,
