@@ -8,6 +8,7 @@
 //! | `querier.rs` | [`DbQuerier`], [`DbChunkQuerier`]: blocks and head merged |
 //! | `persist.rs` | head ranges written to blocks, then dropped from the head |
 //! | `maintenance.rs` | compaction, retention, deletion, tombstone cleanup |
+//! | `ooo_compact.rs` | the out-of-order head written to blocks, then dropped with its WBL |
 //! | `background.rs` | the background compaction thread |
 //!
 //! Deletions are applied by each source itself (the head's queriers, a
@@ -16,6 +17,7 @@
 mod background;
 mod blocks;
 mod maintenance;
+mod ooo_compact;
 mod persist;
 mod querier;
 mod readers;
@@ -86,6 +88,24 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// The newest end of a block not made only of out-of-order data
+/// (Prometheus's `inOrderBlocksMaxTime`): the head's minimum valid time on
+/// open. Out-of-order blocks may reach into the head's range.
+fn in_order_blocks_max_time(blocks: &[Arc<Block>]) -> i64 {
+    blocks
+        .iter()
+        .filter(|b| {
+            !b.meta()
+                .compaction
+                .hints
+                .iter()
+                .any(|h| h == crate::block::HINT_FROM_OUT_OF_ORDER)
+        })
+        .map(|b| b.max_time())
+        .max()
+        .unwrap_or(i64::MIN)
+}
+
 /// The write-behind log's directory in a data directory.
 pub(crate) const WBL_DIR: &str = "wbl";
 
@@ -133,11 +153,7 @@ impl Db {
         let (blocks, warnings) = open_blocks(&dir, false, options.quarantine_corrupt_blocks)?;
         // Samples below the newest block's end are in blocks already: the
         // head refuses them, and replay skips them.
-        let min_valid = blocks
-            .iter()
-            .map(|b| b.max_time())
-            .max()
-            .unwrap_or(i64::MIN);
+        let min_valid = in_order_blocks_max_time(&blocks);
         let (wal, open_report) = Wal::open(dir.join("wal"), options.wal_options())?;
         let head = Head::new(
             &options,
@@ -218,11 +234,7 @@ impl Db {
             ));
         }
         let (blocks, warnings) = open_blocks(&dir, true, true)?;
-        let min_valid = blocks
-            .iter()
-            .map(|b| b.max_time())
-            .max()
-            .unwrap_or(i64::MIN);
+        let min_valid = in_order_blocks_max_time(&blocks);
         let head = Head::new(&options, &dir.join("chunks_head"), None, true, min_valid)?;
         let replay = crate::head::replay::replay(
             &head,
@@ -389,6 +401,15 @@ impl Db {
         progress: &mut dyn FnMut(CompactProgress),
     ) -> Result<CompactReport> {
         self.blocks.compact_with_progress(progress)
+    }
+
+    /// Writes the out-of-order head into blocks now (Prometheus's
+    /// `CompactOOOHead`), one per block range it touches, marked
+    /// `from-out-of-order`, then drops it and its WBL segments (once no
+    /// query that started before is open). [`Db::compact`] does this after
+    /// it persisted a head range. Returns the new blocks.
+    pub fn compact_out_of_order(&self) -> Result<Vec<ulid::Ulid>> {
+        self.blocks.compact_out_of_order()
     }
 
     /// Deletes the samples in `[mint, maxt]` of the series matching

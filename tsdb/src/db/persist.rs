@@ -90,7 +90,7 @@ impl DbBlocks {
 
 /// Every label name and value the head holds, plus the empty string:
 /// the symbol table Prometheus writes into a block cut from its head.
-fn head_symbols(head: &Head) -> Vec<String> {
+pub(super) fn head_symbols(head: &Head) -> Vec<String> {
     let mut symbols = std::collections::BTreeSet::new();
     symbols.insert(String::new());
     head.postings.for_each_list(|name, value, _| {

@@ -100,6 +100,11 @@ impl Head {
         Ok(report)
     }
 
+    /// Removes `s` if it has no samples and nobody holds it.
+    pub(crate) fn remove_series_if_empty(&self, s: Arc<MemSeries>) -> bool {
+        self.remove_series(s)
+    }
+
     /// Removes `s` from the maps and postings if it has no samples and
     /// nobody holds it.
     fn remove_series(&self, s: Arc<MemSeries>) -> bool {

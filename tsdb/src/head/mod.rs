@@ -54,7 +54,8 @@ use crate::chunks::HeadChunkStore;
 use crate::{Error, Options, Result};
 use chunk_cutting::CutPolicy;
 use isolation::Isolation;
-use series::{MemSeries, StripeSeries};
+pub(crate) use series::MemSeries;
+use series::StripeSeries;
 
 /// Number of stripes of the series maps.
 const SERIES_STRIPES: usize = 1024;

@@ -5,6 +5,7 @@
 mod blocks;
 mod crash;
 mod maintenance;
+mod ooo;
 mod persist;
 mod querier;
 

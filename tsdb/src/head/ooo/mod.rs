@@ -11,11 +11,13 @@
 //! | `wbl.rs` | a commit's WBL records: samples and mmap markers in order |
 //! | `replay.rs` | rebuilding the out-of-order chunks from the WBL on open |
 //! | `read.rs` | what a query sees of a series' out-of-order samples |
+//! | `truncate.rs` | dropping what out-of-order compaction wrote to blocks |
 
 mod chunk;
 mod decision;
 mod read;
 pub(crate) mod replay;
+mod truncate;
 mod wbl;
 
 pub(crate) use chunk::{OooMmapped, OooState};
