@@ -112,16 +112,38 @@ pub(crate) const WBL_DIR: &str = "wbl";
 /// Opens `wbl/` for the head when out-of-order ingestion is on or the
 /// directory holds segments from when it was (Prometheus does the same, so
 /// acknowledged out-of-order samples replay and get compacted even with
-/// the window now 0). Returns the torn tail cut on opening, if any.
-fn open_wbl(dir: &Path, options: &Options, head: &Head) -> Result<Option<aion_wal::TornTail>> {
+/// the window now 0).
+fn open_wbl(dir: &Path, options: &Options, head: &Head) -> Result<WblOpen> {
     let wbl_dir = dir.join(WBL_DIR);
     let has_segments = wbl_dir.is_dir() && aion_wal::segment_range(&wbl_dir)?.is_some();
     if options.out_of_order_time_window_ms == 0 && !has_segments {
-        return Ok(None);
+        return Ok(WblOpen::default());
     }
-    let (wbl, report) = Wal::open(&wbl_dir, options.wal_options())?;
+    let mut repaired = None;
+    let (wbl, report) = match Wal::open(&wbl_dir, options.wal_options()) {
+        Ok(x) => x,
+        // Damage in the newest segment: cut the log there, as replay does
+        // for damage elsewhere, and report the loss.
+        Err(e @ aion_wal::Error::Corrupt { .. }) => {
+            let why = e.to_string();
+            let at = e.position().cloned().ok_or(e)?;
+            repaired = Some((why, aion_wal::repair(&at)?));
+            Wal::open(&wbl_dir, options.wal_options())?
+        }
+        Err(e) => return Err(e.into()),
+    };
     head.attach_wbl(wbl);
-    Ok(report.torn_tail)
+    Ok(WblOpen {
+        torn: report.torn_tail,
+        repaired,
+    })
+}
+
+/// What opening the WBL cut or repaired.
+#[derive(Default)]
+struct WblOpen {
+    torn: Option<aion_wal::TornTail>,
+    repaired: Option<(String, aion_wal::RepairReport)>,
 }
 
 fn replay_threads(options: &Options) -> usize {
@@ -162,7 +184,7 @@ impl Db {
             false,
             min_valid,
         )?;
-        let wbl_torn = open_wbl(&dir, &options, &head)?;
+        let wbl_open = open_wbl(&dir, &options, &head)?;
         let mut replay = crate::head::replay::replay(
             &head,
             &dir.join("wal"),
@@ -170,12 +192,16 @@ impl Db {
             false,
             replay_threads(&options),
         )?;
-        if let Some(t) = wbl_torn {
+        if let Some(t) = wbl_open.torn {
             replay.wbl.torn_bytes = t.dropped_bytes;
             replay.wbl.torn_tail = Some(format!(
                 "cut {} bytes of an incomplete write at {}",
                 t.dropped_bytes, t.at
             ));
+        }
+        if let Some((why, repair)) = wbl_open.repaired {
+            replay.wbl.corruption.get_or_insert(why);
+            replay.wbl.repair.get_or_insert(repair);
         }
         if let Some(t) = open_report.torn_tail {
             replay.wal_torn_bytes = t.dropped_bytes;

@@ -231,6 +231,40 @@ fn a_torn_wbl_is_cut_and_reported() {
     db.close().unwrap();
 }
 
+#[test]
+fn damage_inside_the_wbl_is_repaired_and_the_loss_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), opts(60 * MIN)).unwrap();
+        let mut app = db.appender();
+        app.append(&series(0), 100 * MIN, 0.0).unwrap();
+        app.commit().unwrap();
+        for t in 0..50 {
+            app.append(&series(0), 50 * MIN + t * 1000, 1.0).unwrap();
+            app.commit().unwrap();
+        }
+        db.close().unwrap();
+    }
+    let seg = dir.path().join("wbl/00000000");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let used = bytes.iter().rposition(|&b| b != 0).unwrap();
+    // A byte in the middle of the records: its record's CRC fails.
+    bytes[used / 2] ^= 0xff;
+    std::fs::write(&seg, &bytes).unwrap();
+    let db = Db::open(dir.path(), opts(60 * MIN)).unwrap();
+    let r = db.replay_report().wbl.clone();
+    assert!(r.corruption.is_some(), "{r:?}");
+    assert!(r.repair.is_some(), "{r:?}");
+    let kept = dump(&db)[&series(0).to_string()].len() - 1;
+    assert!(kept > 0 && kept < 50, "{kept}");
+    db.close().unwrap();
+    // Repaired: the next open is clean and keeps the same samples.
+    let db = Db::open(dir.path(), opts(60 * MIN)).unwrap();
+    assert_eq!(db.replay_report().wbl.corruption, None);
+    assert_eq!(dump(&db)[&series(0).to_string()].len() - 1, kept);
+    db.close().unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
