@@ -211,10 +211,11 @@ struct BenchWriteArgs {
     /// the window is 0, as promtool's.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
     ooo_percent: Option<u8>,
-    /// After ingesting, time `sum(rate({__name__=~".+"}[5m]))` as a range
-    /// query over the head (step 1 m, median of 5) and print `query_ms=`.
-    #[arg(long)]
-    query: bool,
+    /// After ingesting, time this PromQL expression (e.g.
+    /// `sum(rate(NAME[5m]))`) as a range query over the head (step 1 m,
+    /// median of 5 runs) and print `query_ms=`.
+    #[arg(long, value_name = "EXPR")]
+    query: Option<String>,
 }
 
 /// How many scrapes late an out-of-order sample of `bench write` arrives.
@@ -452,12 +453,11 @@ fn ingest_shard(
     Ok(total)
 }
 
-/// Times `sum(rate(...[5m]))` over the head as a range query (median of 5
-/// runs, milliseconds).
-fn time_rate_query(db: &Db) -> Result<f64, Failure> {
+/// Times `q` over the head as a range query (median of 5 runs,
+/// milliseconds).
+fn time_range_query(db: &Db, q: &str) -> Result<f64, Failure> {
     let (mint, maxt) = (db.head().min_time(), db.head().max_time());
     let engine = aion_promql::Engine::new(aion_promql::EngineOptions::default());
-    let q = r#"sum(rate({__name__=~".+"}[5m]))"#;
     let mut ms = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
@@ -523,10 +523,9 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
     if args.ooo_percent.is_some() {
         println!(" > out-of-order samples: {ooo}");
     }
-    let query_ms = if args.query {
-        Some(time_rate_query(&db)?)
-    } else {
-        None
+    let query_ms = match &args.query {
+        Some(q) => Some(time_range_query(&db, q)?),
+        None => None,
     };
     measure("stopStorage", || Ok(db.close()?))?;
     if let Some(ms) = query_ms {
