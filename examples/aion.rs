@@ -239,7 +239,20 @@ struct BenchWriteArgs {
     /// Input file with samples data.
     #[arg(default_value = "../../tsdb/testdata/20kseries.json")]
     file: PathBuf,
+    /// Send this percentage of samples late (10 scrapes, 5 minutes), out of
+    /// order, into a head with a 1 h out-of-order window. Without the flag
+    /// the window is 0, as promtool's.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    ooo_percent: Option<u8>,
+    /// After ingesting, time this PromQL expression (e.g.
+    /// `sum(rate(NAME[5m]))`) as a range query over the head (step 1 m,
+    /// median of 5 runs) and print `query_ms=`.
+    #[arg(long, value_name = "EXPR")]
+    query: Option<String>,
 }
+
+/// How many scrapes late an out-of-order sample of `bench write` arrives.
+const OOO_LAG_SCRAPES: usize = 10;
 
 /// A failure to report on stderr with exit code 1.
 struct Failure(String);
@@ -413,27 +426,81 @@ fn measure<T>(
 
 /// One shard's 100 scrapes, each committed as one batch (promtool's
 /// `ingestScrapesShard`).
-fn ingest_shard(db: &Db, labels: &[Labels], scrapes: usize, base_t: i64) -> Result<u64, Failure> {
+fn ingest_shard(
+    db: &Db,
+    labels: &[Labels],
+    scrapes: usize,
+    base_t: i64,
+    ooo_percent: u8,
+) -> Result<u64, Failure> {
     let mut refs: Vec<Option<u64>> = vec![None; labels.len()];
     let mut values: Vec<i64> = vec![123_456_789; labels.len()];
+    // Late samples by the scrape they are sent with: (series, t, v).
+    let mut late: std::collections::VecDeque<Vec<(usize, i64, f64)>> =
+        (0..OOO_LAG_SCRAPES).map(|_| Vec::new()).collect();
     let mut ts = base_t;
     let mut total = 0;
     let mut app = db.appender();
-    for _ in 0..scrapes {
+    fn append(
+        app: &mut aion_tsdb::Appender,
+        refs: &mut [Option<u64>],
+        labels: &[Labels],
+        (i, t, v): (usize, i64, f64),
+    ) -> Result<(), Failure> {
+        let r = match refs[i] {
+            Some(r) => app.append_ref(r, t, v),
+            None => app.append(&labels[i], t, v),
+        }?;
+        refs[i] = Some(r);
+        Ok(())
+    }
+    for scrape in 0..scrapes {
         ts += TIME_DELTA;
-        for (i, l) in labels.iter().enumerate() {
+        let mut held = Vec::new();
+        for i in 0..labels.len() {
             values[i] += 1000;
             let v = values[i] as f64;
-            let r = match refs[i] {
-                Some(r) => app.append_ref(r, ts, v)?,
-                None => app.append(l, ts, v)?,
-            };
-            refs[i] = Some(r);
+            // A series' first sample is never late (it creates the series).
+            let is_late = ooo_percent > 0
+                && refs[i].is_some()
+                && (i.wrapping_mul(2_654_435_761) ^ scrape.wrapping_mul(40_503)) % 100
+                    < ooo_percent as usize;
+            if is_late {
+                held.push((i, ts, v));
+            } else {
+                append(&mut app, &mut refs, labels, (i, ts, v))?;
+            }
             total += 1;
         }
+        for s in late.pop_front().unwrap_or_default() {
+            append(&mut app, &mut refs, labels, s)?;
+        }
+        late.push_back(held);
         app.commit()?;
     }
+    for batch in late {
+        for s in batch {
+            append(&mut app, &mut refs, labels, s)?;
+        }
+    }
+    app.commit()?;
     Ok(total)
+}
+
+/// Times `q` over the head as a range query (median of 5 runs,
+/// milliseconds).
+fn time_range_query(db: &Db, q: &str) -> Result<f64, Failure> {
+    let (mint, maxt) = (db.head().min_time(), db.head().max_time());
+    let engine = aion_promql::Engine::new(aion_promql::EngineOptions::default());
+    let mut ms = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let r = engine.range_query(db, q, mint + 5 * 60_000, maxt, 60_000)?;
+        std::hint::black_box(&r);
+        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(ms[ms.len() / 2])
 }
 
 fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
@@ -449,9 +516,15 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
         &dir,
         Options {
             wal_compression: false,
+            out_of_order_time_window_ms: if args.ooo_percent.is_some() {
+                60 * 60 * 1000
+            } else {
+                0
+            },
             ..Options::default()
         },
     )?;
+    let ooo_percent = args.ooo_percent.unwrap_or(0);
     let (labels, _) = measure("readData", || read_labels(&args.file, args.metrics))?;
     let (total, dur) = measure("ingestScrapes", || {
         let mut total = 0u64;
@@ -462,7 +535,7 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
                     .chunks(1000)
                     .map(|shard| {
                         let db = &db;
-                        s.spawn(move || ingest_shard(db, shard, 100, base_t))
+                        s.spawn(move || ingest_shard(db, shard, 100, base_t, ooo_percent))
                     })
                     .collect();
                 handles
@@ -480,7 +553,18 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
     let per_sec = total as f64 / dur.as_secs_f64();
     println!(" > total samples: {total}");
     println!(" > samples/sec: {per_sec}");
+    let ooo = db.head_stats(0).out_of_order_appended;
+    if args.ooo_percent.is_some() {
+        println!(" > out-of-order samples: {ooo}");
+    }
+    let query_ms = match &args.query {
+        Some(q) => Some(time_range_query(&db, q)?),
+        None => None,
+    };
     measure("stopStorage", || Ok(db.close()?))?;
+    if let Some(ms) = query_ms {
+        println!("query_ms={ms:.1}");
+    }
     println!(
         "samples_per_sec={} peak_rss_kb={}",
         per_sec.round() as u64,

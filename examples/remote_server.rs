@@ -88,13 +88,8 @@ fn main() -> ExitCode {
     let mut options = Options::default();
     if let Some(window) = args.out_of_order_window {
         options.out_of_order_time_window_ms = window;
-        // The field exists before the feature: until out-of-order
-        // ingestion lands in aion-tsdb its options refuse a window, and
-        // so does this flag, rather than silently refusing the samples.
         if let Err(e) = options.validate() {
-            eprintln!(
-                "remote_server: --out-of-order-window: out-of-order ingestion is not available in this build of aion-tsdb yet ({e})"
-            );
+            eprintln!("remote_server: --out-of-order-window: {e}");
             return ExitCode::from(2);
         }
     }

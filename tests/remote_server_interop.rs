@@ -95,9 +95,14 @@ struct RemoteServer {
 
 impl RemoteServer {
     fn start(dir: &Path, log: &Path) -> RemoteServer {
+        Self::start_with(dir, log, &[])
+    }
+
+    fn start_with(dir: &Path, log: &Path, flags: &[&str]) -> RemoteServer {
         let mut child = Command::new(binaries::example_binary("remote_server"))
             .args(["--listen", "127.0.0.1:0", "--dir"])
             .arg(dir)
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()
@@ -717,5 +722,42 @@ fn a_damaged_directory_answers_with_its_open_warnings() {
             "{path}: {v}"
         );
     }
+    server.stop();
+}
+
+/// `--out-of-order-window`: a late sample inside the window is stored (204)
+/// and queried beside the newer ones; one older than the window is a 400,
+/// as Prometheus's receiver answers `out of bounds`/`too old`.
+#[test]
+fn the_out_of_order_window_flag_accepts_late_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = RemoteServer::start_with(
+        &tmp.path().join("aion"),
+        &tmp.path().join("server.log"),
+        &["--out-of-order-window", "30m"],
+    );
+    let addr = server.addr.clone();
+    let end = now_ms() / 1000 * 1000;
+    let l = Labels::from_pairs(&[("__name__", "aion_late"), ("job", "aion")]).unwrap();
+    let post = |samples: &[(i64, f64)]| {
+        let mut b = WriteRequestBuilder::new();
+        b.add_samples(&l, samples);
+        http(&addr, "POST", "/api/v1/write", &RW1_HEADERS, &b.encode()).unwrap()
+    };
+    let r = post(&[(end, 3.0)]);
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    let r = post(&[(end - 10 * 60_000, 1.0), (end - 5 * 60_000, 2.0)]);
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    let r = post(&[(end - 2 * 3_600_000, 0.5)]);
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let v = get_json(
+        &addr,
+        &format!(
+            "/api/v1/query?query={}&time={}",
+            enc("count_over_time(aion_late[1h])"),
+            end / 1000
+        ),
+    );
+    assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
     server.stop();
 }

@@ -10,7 +10,7 @@ use aion_storage::ErrorKind;
 /// Everything the TSDB and its querier traits can report.
 ///
 /// The append errors ([`Error::OutOfOrderSample`], [`Error::OutOfBounds`],
-/// [`Error::DuplicateSampleForTimestamp`]) print exactly Prometheus's
+/// [`Error::TooOldSample`], [`Error::DuplicateSampleForTimestamp`]) print exactly Prometheus's
 /// messages, so logs and remote-write responses read the same.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -52,6 +52,12 @@ pub enum Error {
     /// (Prometheus: `storage.ErrOutOfBounds`).
     #[error("out of bounds")]
     OutOfBounds,
+
+    /// Out-of-order ingestion is on and the sample is older than the
+    /// out-of-order time window allows (Prometheus:
+    /// `storage.ErrTooOldSample`).
+    #[error("too old sample")]
+    TooOldSample,
 
     /// The series already has a different value at this timestamp
     /// (Prometheus: `storage.ErrDuplicateSampleForTimestamp`). Sending the
@@ -225,6 +231,7 @@ impl Error {
             self,
             Error::OutOfOrderSample
                 | Error::OutOfBounds
+                | Error::TooOldSample
                 | Error::DuplicateSampleForTimestamp { .. }
                 | Error::InvalidSample(_)
                 | Error::SeriesLimit { .. }
@@ -240,6 +247,7 @@ impl Error {
         match self {
             Error::OutOfOrderSample => ErrorKind::OutOfOrderSample,
             Error::OutOfBounds => ErrorKind::OutOfBounds,
+            Error::TooOldSample => ErrorKind::TooOldSample,
             Error::DuplicateSampleForTimestamp { .. } | Error::DuplicateSample { .. } => {
                 ErrorKind::DuplicateSampleForTimestamp
             }

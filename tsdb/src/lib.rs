@@ -36,7 +36,10 @@ pub mod textparse;
 pub use aion_chunkenc::{SampleIterator, ValueType};
 pub use db::{CompactProgress, CompactReport, Db, DbChunkQuerier, DbQuerier, CORRUPTED_SUFFIX};
 pub use error::{Error, Result};
-pub use head::{Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport};
+pub use head::{
+    Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport, WblReplayReport,
+};
 pub use options::{
-    Options, DEFAULT_BLOCK_RANGE_MS, DEFAULT_RETENTION_MS, DEFAULT_SAMPLES_PER_CHUNK,
+    Options, DEFAULT_BLOCK_RANGE_MS, DEFAULT_OUT_OF_ORDER_CAP_MAX, DEFAULT_RETENTION_MS,
+    DEFAULT_SAMPLES_PER_CHUNK, MAX_OUT_OF_ORDER_CAP_MAX,
 };

@@ -12,6 +12,13 @@ pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 60 * 60 * 1000;
 /// (`--storage.tsdb.samples-per-chunk`).
 pub const DEFAULT_SAMPLES_PER_CHUNK: usize = 120;
 
+/// Prometheus's default number of samples an in-memory out-of-order chunk
+/// holds before it is m-mapped (`OutOfOrderCapMax`).
+pub const DEFAULT_OUT_OF_ORDER_CAP_MAX: usize = 32;
+
+/// The largest `out_of_order_cap_max` Prometheus accepts.
+pub const MAX_OUT_OF_ORDER_CAP_MAX: usize = 255;
+
 /// How a [`Db`](crate::Db) behaves. `Options::default()` is what a
 /// Prometheus server uses out of the box.
 ///
@@ -36,11 +43,15 @@ pub struct Options {
     /// Total size of blocks to keep (bytes), `None` for no limit.
     /// Prometheus: `--storage.tsdb.retention.size`, default off.
     pub retention_bytes: Option<u64>,
-    /// How far behind the newest sample an out-of-order sample may be (ms).
-    /// Prometheus default 0: out-of-order samples are refused. Other values
-    /// are refused by [`Options::validate`] until out-of-order ingestion
-    /// exists.
+    /// How far behind the head's newest sample an out-of-order sample may
+    /// be (ms) (Prometheus's `storage.tsdb.out_of_order_time_window`).
+    /// Default 0: out-of-order samples are refused. Samples accepted out of
+    /// order are logged to `wbl/` and compacted into their own blocks.
     pub out_of_order_time_window_ms: i64,
+    /// Samples per in-memory out-of-order chunk before it is m-mapped to
+    /// `chunks_head/` (Prometheus's `OutOfOrderCapMax`, default 32, at
+    /// most 255).
+    pub out_of_order_cap_max: usize,
     /// Snappy-compress WAL records (Prometheus default: on).
     pub wal_compression: bool,
     /// Maximum WAL segment size in bytes (Prometheus default 128 MiB).
@@ -97,6 +108,7 @@ impl Default for Options {
             retention_ms: DEFAULT_RETENTION_MS,
             retention_bytes: None,
             out_of_order_time_window_ms: 0,
+            out_of_order_cap_max: DEFAULT_OUT_OF_ORDER_CAP_MAX,
             wal_compression: true,
             wal_segment_size: aion_wal::DEFAULT_SEGMENT_SIZE,
             wal_sync: aion_wal::SyncPolicy::default(),
@@ -128,11 +140,17 @@ impl Options {
                 self.retention_ms
             )));
         }
-        if self.out_of_order_time_window_ms != 0 {
-            return Err(Error::InvalidOptions(
-                "out-of-order ingestion is not implemented yet; the out-of-order time window must be 0"
-                    .into(),
-            ));
+        if self.out_of_order_time_window_ms < 0 {
+            return Err(Error::InvalidOptions(format!(
+                "out-of-order time window must not be negative, got {} ms",
+                self.out_of_order_time_window_ms
+            )));
+        }
+        if !(1..=MAX_OUT_OF_ORDER_CAP_MAX).contains(&self.out_of_order_cap_max) {
+            return Err(Error::InvalidOptions(format!(
+                "out-of-order cap max must be between 1 and {MAX_OUT_OF_ORDER_CAP_MAX}, got {}",
+                self.out_of_order_cap_max
+            )));
         }
         if self.samples_per_chunk < 4 || self.samples_per_chunk > u16::MAX as usize / 2 {
             return Err(Error::InvalidOptions(format!(

@@ -59,6 +59,9 @@ pub(crate) struct DbBlocks {
     /// A head truncation waiting for queries that may not see the block
     /// holding the data (registered before the given generation).
     pub(super) pending_truncation: Mutex<Option<(u64, i64)>>,
+    /// An out-of-order head compaction waiting for old queries before
+    /// dropping what it wrote (see `ooo_compact.rs`).
+    pub(super) pending_ooo_truncation: Mutex<Option<super::ooo_compact::PendingOooTruncation>>,
     /// One compaction, persistence, deletion or cleanup at a time.
     pub(super) changing: Mutex<()>,
     pub(super) warnings: Mutex<Vec<String>>,
@@ -205,6 +208,7 @@ impl DbBlocks {
             readers: Readers::default(),
             persisted_until: Mutex::new(i64::MIN),
             pending_truncation: Mutex::new(None),
+            pending_ooo_truncation: Mutex::new(None),
             changing: Mutex::new(()),
             warnings: Mutex::new(warnings),
         }

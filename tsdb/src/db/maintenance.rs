@@ -19,6 +19,8 @@ use crate::{Error, Result};
 pub struct CompactReport {
     /// Blocks written from the head.
     pub head_blocks: Vec<Ulid>,
+    /// Blocks written from the out-of-order head.
+    pub out_of_order_blocks: Vec<Ulid>,
     /// Blocks written by merging blocks.
     pub compacted_blocks: Vec<Ulid>,
     /// Blocks deleted: parents of compactions, and blocks past retention.
@@ -96,6 +98,11 @@ impl DbBlocks {
         if let Some(maxt) = last_persisted {
             crate::failpoint::hit("db.before_wal_truncation")?;
             self.head.truncate_wal(maxt)?;
+            // As Prometheus: the head was persisted, so the out-of-order
+            // head is compacted too.
+            report.out_of_order_blocks = self.compact_ooo_head()?;
+        } else {
+            self.truncate_ooo_if_unread()?;
         }
         // Blocks, as long as the planner finds work.
         loop {
@@ -151,6 +158,13 @@ impl DbBlocks {
         Ok(report)
     }
 
+    /// [`Db::compact_out_of_order`](crate::Db::compact_out_of_order).
+    pub(crate) fn compact_out_of_order(&self) -> Result<Vec<Ulid>> {
+        self.check_writable()?;
+        let _one = self.changing.lock();
+        self.compact_ooo_head()
+    }
+
     /// Deletes blocks past the time or size retention: whole blocks, the
     /// oldest first, as Prometheus does.
     fn apply_retention(&self) -> Result<Vec<Ulid>> {
@@ -169,8 +183,9 @@ impl DbBlocks {
             }
         }
         if let Some(limit) = self.retention_bytes.filter(|&l| l > 0) {
-            let mut total =
-                dir_size(&self.dir.join("wal"))? + dir_size(&self.dir.join("chunks_head"))?;
+            let mut total = dir_size(&self.dir.join("wal"))?
+                + dir_size(&self.dir.join(super::WBL_DIR))?
+                + dir_size(&self.dir.join("chunks_head"))?;
             for (i, b) in newest_first.iter().enumerate() {
                 total += b.size();
                 if total > limit {

@@ -8,6 +8,7 @@
 //! | `querier.rs` | [`DbQuerier`], [`DbChunkQuerier`]: blocks and head merged |
 //! | `persist.rs` | head ranges written to blocks, then dropped from the head |
 //! | `maintenance.rs` | compaction, retention, deletion, tombstone cleanup |
+//! | `ooo_compact.rs` | the out-of-order head written to blocks, then dropped with its WBL |
 //! | `background.rs` | the background compaction thread |
 //! | `report.rs` | what opening found, as warnings |
 //!
@@ -17,6 +18,7 @@
 mod background;
 mod blocks;
 mod maintenance;
+mod ooo_compact;
 mod persist;
 mod querier;
 mod readers;
@@ -88,6 +90,64 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// The newest end of a block not made only of out-of-order data
+/// (Prometheus's `inOrderBlocksMaxTime`): the head's minimum valid time on
+/// open. Out-of-order blocks may reach into the head's range.
+fn in_order_blocks_max_time(blocks: &[Arc<Block>]) -> i64 {
+    blocks
+        .iter()
+        .filter(|b| {
+            !b.meta()
+                .compaction
+                .hints
+                .iter()
+                .any(|h| h == crate::block::HINT_FROM_OUT_OF_ORDER)
+        })
+        .map(|b| b.max_time())
+        .max()
+        .unwrap_or(i64::MIN)
+}
+
+/// The write-behind log's directory in a data directory.
+pub(crate) const WBL_DIR: &str = "wbl";
+
+/// Opens `wbl/` for the head when out-of-order ingestion is on or the
+/// directory holds segments from when it was (Prometheus does the same, so
+/// acknowledged out-of-order samples replay and get compacted even with
+/// the window now 0).
+fn open_wbl(dir: &Path, options: &Options, head: &Head) -> Result<WblOpen> {
+    let wbl_dir = dir.join(WBL_DIR);
+    let has_segments = wbl_dir.is_dir() && aion_wal::segment_range(&wbl_dir)?.is_some();
+    if options.out_of_order_time_window_ms == 0 && !has_segments {
+        return Ok(WblOpen::default());
+    }
+    let mut repaired = None;
+    let (wbl, report) = match Wal::open(&wbl_dir, options.wal_options()) {
+        Ok(x) => x,
+        // Damage in the newest segment: cut the log there, as replay does
+        // for damage elsewhere, and report the loss.
+        Err(e @ aion_wal::Error::Corrupt { .. }) => {
+            let why = e.to_string();
+            let at = e.position().cloned().ok_or(e)?;
+            repaired = Some((why, aion_wal::repair(&at)?));
+            Wal::open(&wbl_dir, options.wal_options())?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    head.attach_wbl(wbl);
+    Ok(WblOpen {
+        torn: report.torn_tail,
+        repaired,
+    })
+}
+
+/// What opening the WBL cut or repaired.
+#[derive(Default)]
+struct WblOpen {
+    torn: Option<aion_wal::TornTail>,
+    repaired: Option<(String, aion_wal::RepairReport)>,
+}
+
 fn replay_threads(options: &Options) -> usize {
     if options.replay_concurrency > 0 {
         return options.replay_concurrency;
@@ -122,13 +182,11 @@ impl Db {
             open_blocks(&dir, false, options.quarantine_corrupt_blocks, strict)?;
         // Samples below the newest block's end are in blocks already: the
         // head refuses them, and replay skips them.
-        let min_valid = blocks
-            .iter()
-            .map(|b| b.max_time())
-            .max()
-            .unwrap_or(i64::MIN);
+        let min_valid = in_order_blocks_max_time(&blocks);
         if strict {
-            refuse_wal_damage(&dir.join("wal"))?;
+            // The WBL has the WAL's segment and record format.
+            refuse_wal_damage(&dir.join("wal"), "WAL")?;
+            refuse_wal_damage(&dir.join(WBL_DIR), "WBL")?;
         }
         let (wal, open_report) = Wal::open(dir.join("wal"), options.wal_options())?;
         let head = Head::new(
@@ -138,13 +196,26 @@ impl Db {
             false,
             min_valid,
         )?;
+        let wbl_open = open_wbl(&dir, &options, &head)?;
         let mut replay = crate::head::replay::replay(
             &head,
             &dir.join("wal"),
+            &dir.join(WBL_DIR),
             false,
             strict,
             replay_threads(&options),
         )?;
+        if let Some(t) = wbl_open.torn {
+            replay.wbl.torn_bytes = t.dropped_bytes;
+            replay.wbl.torn_tail = Some(format!(
+                "cut {} bytes of an incomplete write at {}",
+                t.dropped_bytes, t.at
+            ));
+        }
+        if let Some((why, repair)) = wbl_open.repaired {
+            replay.wbl.corruption.get_or_insert(why);
+            replay.wbl.repair.get_or_insert(repair);
+        }
         if let Some(t) = open_report.torn_tail {
             replay.wal_torn_bytes = t.dropped_bytes;
             replay.wal_torn_tail = Some(format!(
@@ -204,15 +275,12 @@ impl Db {
         }
         let strict = options.refuse_damaged_data;
         let (blocks, mut warnings) = open_blocks(&dir, true, true, strict)?;
-        let min_valid = blocks
-            .iter()
-            .map(|b| b.max_time())
-            .max()
-            .unwrap_or(i64::MIN);
+        let min_valid = in_order_blocks_max_time(&blocks);
         let head = Head::new(&options, &dir.join("chunks_head"), None, true, min_valid)?;
         let replay = crate::head::replay::replay(
             &head,
             &dir.join("wal"),
+            &dir.join(WBL_DIR),
             true,
             strict,
             replay_threads(&options),
@@ -306,6 +374,10 @@ impl Db {
                 let closed = wal.close().map_err(Error::from);
                 result = result.and(closed);
             }
+            if let Some(wbl) = self.head.take_wbl() {
+                let closed = wbl.close().map_err(Error::from);
+                result = result.and(closed);
+            }
         }
         if let Some(lock) = self.lock.take() {
             result = result.and(lock.release());
@@ -319,11 +391,11 @@ impl Db {
 /// or starts a segment, and before replay would repair: nothing on disk
 /// changes. (Read-only opens find it during replay.) Costs a second read
 /// of the log, which strict users trade for the guarantee.
-fn refuse_wal_damage(wal_dir: &Path) -> Result<()> {
+fn refuse_wal_damage(wal_dir: &Path, what: &str) -> Result<()> {
     if !wal_dir.is_dir() {
         return Ok(());
     }
-    let damaged = |e: &dyn std::fmt::Display| Error::Damaged(format!("WAL: {e}"));
+    let damaged = |e: &dyn std::fmt::Display| Error::Damaged(format!("{what}: {e}"));
     let mut reader = aion_wal::WalReader::replay(wal_dir)?;
     let mut dec = aion_wal::record::RecordDecoder::default();
     loop {
@@ -406,6 +478,15 @@ impl Db {
         progress: &mut dyn FnMut(CompactProgress),
     ) -> Result<CompactReport> {
         self.blocks.compact_with_progress(progress)
+    }
+
+    /// Writes the out-of-order head into blocks now (Prometheus's
+    /// `CompactOOOHead`), one per block range it touches, marked
+    /// `from-out-of-order`, then drops it and its WBL segments (once no
+    /// query that started before is open). [`Db::compact`] does this after
+    /// it persisted a head range. Returns the new blocks.
+    pub fn compact_out_of_order(&self) -> Result<Vec<ulid::Ulid>> {
+        self.blocks.compact_out_of_order()
     }
 
     /// Deletes the samples in `[mint, maxt]` of the series matching

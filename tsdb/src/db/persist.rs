@@ -42,7 +42,7 @@ impl DbBlocks {
         head.set_min_valid_time(maxt);
         head.wait_for_appenders_below(maxt);
         let meta = {
-            let q = head.chunk_querier(mint, maxt - 1);
+            let q = head.in_order_chunk_querier(mint, maxt - 1);
             let mut set = q.select(true, None, &[Matcher::equal("", "")]);
             let mut source = HeadSeries {
                 set: &mut *set,
@@ -90,7 +90,7 @@ impl DbBlocks {
 
 /// Every label name and value the head holds, plus the empty string:
 /// the symbol table Prometheus writes into a block cut from its head.
-fn head_symbols(head: &Head) -> Vec<String> {
+pub(super) fn head_symbols(head: &Head) -> Vec<String> {
     let mut symbols = std::collections::BTreeSet::new();
     symbols.insert(String::new());
     head.postings.for_each_list(|name, value, _| {

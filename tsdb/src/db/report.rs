@@ -47,6 +47,31 @@ pub(crate) fn replay_warnings(r: &ReplayReport) -> Vec<String> {
             r.unknown_series_refs
         ));
     }
+    let w = &r.wbl;
+    if let Some(what) = &w.torn_tail {
+        out.push(format!(
+            "WBL: {what}: a torn record at the end was skipped ({} bytes of out-of-order samples)",
+            w.torn_bytes
+        ));
+    }
+    if let Some(what) = &w.corruption {
+        let mut line =
+            format!("WBL: {what}: replay stopped there, later out-of-order samples were not read");
+        if let Some(rep) = &w.repair {
+            line.push_str(&format!(
+                "; repaired by cutting {} bytes and deleting {} later segment(s)",
+                rep.dropped_bytes,
+                rep.deleted_segments.len()
+            ));
+        }
+        out.push(line);
+    }
+    if w.unknown_series_refs > 0 {
+        out.push(format!(
+            "WBL: {} out-of-order samples or mmap markers name a series the WAL never created; skipped",
+            w.unknown_series_refs
+        ));
+    }
     if r.records_ignored > 0 {
         out.push(format!(
             "WAL: {} records not applied to the head (exemplars, metadata, native histograms or unknown record types)",

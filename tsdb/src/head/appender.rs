@@ -11,6 +11,7 @@ use aion_model::Labels;
 use aion_wal::record::{self, RefSample, RefSeries};
 
 use super::isolation::record_commit;
+use super::ooo::{appendable, Bounds, OooState, Placement, WblBatch};
 use super::series::{MemSeries, MixHasher};
 use super::Head;
 use crate::{Error, Result};
@@ -31,6 +32,8 @@ pub(crate) struct Buffers {
     unlogged: Vec<Arc<MemSeries>>,
     samples_record: Vec<u8>,
     series_record: Vec<u8>,
+    /// The commit's out-of-order samples and mmap markers for the WBL.
+    wbl: WblBatch,
 }
 
 impl Buffers {
@@ -48,13 +51,18 @@ const MAX_KNOWN_SERIES: usize = 1 << 16;
 
 /// A batch of samples for the head, from [`Db::appender`](crate::Db::appender).
 ///
-/// Samples are checked when appended, against what is committed: one
-/// older than its series' newest sample is refused with
-/// [`Error::OutOfOrderSample`], one older than the head accepts with
-/// [`Error::OutOfBounds`], one with the newest sample's timestamp and a
-/// different value with [`Error::DuplicateSampleForTimestamp`]; an
-/// identical duplicate is accepted and ignored. A refused sample does not
-/// spoil the batch. [`commit`](Appender::commit) writes the batch to the
+/// Samples are checked when appended, against what is committed, as
+/// Prometheus's `appendable` does: one older than its series' newest
+/// sample is refused with [`Error::OutOfOrderSample`], one older than the
+/// head accepts with [`Error::OutOfBounds`], one with the newest sample's
+/// timestamp and a different value with
+/// [`Error::DuplicateSampleForTimestamp`]; an identical duplicate is
+/// accepted and ignored. With an out-of-order window
+/// ([`Options::out_of_order_time_window_ms`](crate::Options)) an older
+/// sample no further back than the window from the head's newest sample
+/// is accepted into the series' out-of-order chunk (and logged to the WBL
+/// at commit), and one further back is refused with
+/// [`Error::TooOldSample`]. A refused sample does not spoil the batch. [`commit`](Appender::commit) writes the batch to the
 /// WAL and then makes it visible to queries all at once; after
 /// `commit` or [`rollback`](Appender::rollback) the appender takes a new
 /// batch. Dropping it rolls back.
@@ -90,6 +98,9 @@ pub struct Appender {
     buf: Buffers,
     /// Oldest timestamp accepted in this batch, fixed at its first append.
     min_valid: Option<i64>,
+    /// The head's newest sample time when the batch started: the
+    /// out-of-order window is counted back from it.
+    head_max_time: i64,
 }
 
 impl std::fmt::Debug for Appender {
@@ -107,6 +118,7 @@ impl Appender {
             head,
             buf,
             min_valid: None,
+            head_max_time: i64::MIN,
         }
     }
 
@@ -125,7 +137,9 @@ impl Appender {
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
         self.check_writable()?;
         let min_valid = self.min_valid(t);
-        if t < min_valid {
+        // With out-of-order ingestion on, an old sample may still go into
+        // the out-of-order chunk: decided with the series at hand.
+        if t < min_valid && self.head.ooo_window == 0 {
             self.head
                 .counters
                 .out_of_bounds_refused
@@ -156,7 +170,9 @@ impl Appender {
     pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<SeriesRef> {
         self.check_writable()?;
         let min_valid = self.min_valid(t);
-        if t < min_valid {
+        // With out-of-order ingestion on, an old sample may still go into
+        // the out-of-order chunk: decided with the series at hand.
+        if t < min_valid && self.head.ooo_window == 0 {
             self.head
                 .counters
                 .out_of_bounds_refused
@@ -216,40 +232,34 @@ impl Appender {
         *open.entry(m).or_insert(0) += 1;
         drop(open);
         self.min_valid = Some(m);
+        self.head_max_time = self.head.max_time();
         m
+    }
+
+    fn bounds(&self, min_valid: i64) -> Bounds {
+        Bounds {
+            min_valid,
+            head_max_time: self.head_max_time,
+            window: self.head.ooo_window,
+        }
     }
 
     #[inline]
     fn push(&mut self, slot: u32, t: i64, v: f64, min_valid: i64) -> Result<SeriesRef> {
+        let bounds = self.bounds(min_valid);
         let series = &self.buf.known[slot as usize];
         let (last_t, last_v) = series.last_sample();
-        if last_t != i64::MIN && t <= last_t {
-            if t == last_t {
-                if last_v.to_bits() != v.to_bits() {
-                    self.head
-                        .counters
-                        .duplicates_refused
-                        .fetch_add(1, Ordering::Relaxed);
-                    return Err(Error::DuplicateSampleForTimestamp {
-                        timestamp: t,
-                        existing: last_v,
-                        new_value: v,
-                    });
-                }
-                // An identical duplicate: accepted, and dropped at commit.
-            } else {
-                let counter = if t < min_valid {
-                    &self.head.counters.out_of_bounds_refused
-                } else {
-                    &self.head.counters.out_of_order_refused
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                return Err(if t < min_valid {
-                    Error::OutOfBounds
-                } else {
-                    Error::OutOfOrderSample
-                });
-            }
+        let last = (last_t != i64::MIN).then_some((last_t, last_v));
+        if let Err(e) = appendable(t, v, last, &bounds) {
+            let c = &self.head.counters;
+            let counter = match e {
+                Error::DuplicateSampleForTimestamp { .. } => &c.duplicates_refused,
+                Error::TooOldSample => &c.too_old_refused,
+                Error::OutOfBounds => &c.out_of_bounds_refused,
+                _ => &c.out_of_order_refused,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
         }
         let r = series.series_ref;
         if !series.is_logged() {
@@ -326,41 +336,109 @@ impl Appender {
         Ok(())
     }
 
-    /// Appends the batch to the series, invisible to queries until done.
+    /// Appends the batch to the series, invisible to queries until done,
+    /// then logs the samples that went out of order to the WBL.
     fn apply(&mut self) -> Result<()> {
         let head = &*self.head;
+        let bounds = self.bounds(self.min_valid.unwrap_or(i64::MIN));
         let guard = head.iso.begin_apply();
         let (epoch, low_watermark) = (guard.epoch, guard.low_watermark);
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-        let (mut appended, mut dropped) = (0u64, 0u64);
+        let (mut ooo_mint, mut ooo_maxt) = (i64::MAX, i64::MIN);
+        let (mut appended, mut dropped, mut ooo) = (0u64, 0u64, 0u64);
         let mut result = Ok(());
         let known = &self.buf.known;
+        let wbl = &mut self.buf.wbl;
+        wbl.clear();
         for (s, &slot) in self.buf.samples.iter().zip(&self.buf.slots) {
             let series = &known[slot as usize];
             let mut st = series.state.lock();
             record_commit(&mut st, epoch, low_watermark);
-            match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
-                Ok(true) => {
-                    series.publish(s.t, s.v);
-                    appended += 1;
-                    mint = mint.min(s.t);
-                    maxt = maxt.max(s.t);
+            // Decided again: earlier samples of this batch and commits
+            // since the append may have moved the series on.
+            let max = st.max_time();
+            let last = (max != i64::MIN).then(|| (max, series.last_sample().1));
+            let placement = match appendable(s.t, s.v, last, &bounds) {
+                Ok(p) => p,
+                Err(_) => {
+                    dropped += 1;
+                    continue;
                 }
-                Ok(false) => dropped += 1,
-                Err(e) => {
-                    result = Err(e);
-                    break;
+            };
+            match placement {
+                Placement::InOrder => {
+                    match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
+                        Ok(true) => {
+                            series.publish(s.t, s.v);
+                            appended += 1;
+                            mint = mint.min(s.t);
+                            maxt = maxt.max(s.t);
+                        }
+                        Ok(false) => dropped += 1,
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+                Placement::IdenticalDuplicate => dropped += 1,
+                Placement::OutOfOrder => {
+                    let state = st.ooo.get_or_insert_with(Box::<OooState>::default);
+                    match state.insert(
+                        series.series_ref,
+                        s.t,
+                        s.v,
+                        epoch,
+                        low_watermark,
+                        head.ooo_cap,
+                        &head.chunks,
+                    ) {
+                        Ok(ins) => {
+                            if let Some(r) = ins.cut {
+                                wbl.on_cut(series.series_ref, r);
+                            }
+                            if ins.stored {
+                                wbl.on_sample(*s);
+                                ooo += 1;
+                                ooo_mint = ooo_mint.min(s.t);
+                                ooo_maxt = ooo_maxt.max(s.t);
+                            } else {
+                                dropped += 1;
+                            }
+                        }
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
                 }
             }
         }
         drop(guard);
         head.update_min_max(mint, maxt);
+        head.update_ooo_min_max(ooo_mint, ooo_maxt);
         let c = &head.counters;
-        c.samples_appended.fetch_add(appended, Ordering::Relaxed);
+        c.samples_appended
+            .fetch_add(appended + ooo, Ordering::Relaxed);
         c.commits.fetch_add(1, Ordering::Relaxed);
         if dropped > 0 {
             c.samples_dropped_at_commit
                 .fetch_add(dropped, Ordering::Relaxed);
+        }
+        if ooo > 0 {
+            c.out_of_order_appended.fetch_add(ooo, Ordering::Relaxed);
+        }
+        let records = wbl.finish();
+        if !records.is_empty() {
+            let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+            if let Some(log) = head.wbl.lock().as_mut() {
+                // The samples are in the WAL and visible already; a failed
+                // WBL write loses them only on a crash before they are
+                // compacted (Prometheus logs such a failure and goes on;
+                // here the commit reports it).
+                let logged = log.log(&refs).map_err(Error::from);
+                result = result.and(logged);
+            }
         }
         result
     }

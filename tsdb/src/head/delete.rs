@@ -25,7 +25,13 @@ impl Head {
                 continue;
             };
             let st = s.state.lock();
-            if st.num_chunks() == 0 || st.max_time() < mint || st.min_time() > maxt {
+            let in_order = st.max_time() >= mint && st.min_time() <= maxt;
+            let ooo = st
+                .ooo
+                .as_ref()
+                .and_then(|o| o.time_range())
+                .is_some_and(|(lo, hi)| hi >= mint && lo <= maxt);
+            if st.num_chunks() == 0 || !(in_order || ooo) {
                 continue;
             }
             stones.push(Tombstone {

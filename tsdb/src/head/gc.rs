@@ -64,6 +64,16 @@ impl Head {
             if let Some(c) = st.mmapped.first() {
                 min_file = min_file.min(c.chunk_ref.file());
             }
+            // Out-of-order chunks stay until out-of-order compaction has
+            // written them to blocks; their files stay with them.
+            if let Some(o) = &st.ooo {
+                if let Some(f) = o.mmapped.iter().map(|c| c.chunk_ref.file()).min() {
+                    min_file = min_file.min(f);
+                }
+                if st.mmapped.is_empty() && st.open.is_none() {
+                    s.republish(&st);
+                }
+            }
             if st.num_chunks() == 0 {
                 s.republish(&st);
                 drop(st);
@@ -88,6 +98,11 @@ impl Head {
             self.min_time.store(actual_min.max(mint), Ordering::Release);
         }
         Ok(report)
+    }
+
+    /// Removes `s` if it has no samples and nobody holds it.
+    pub(crate) fn remove_series_if_empty(&self, s: Arc<MemSeries>) -> bool {
+        self.remove_series(s)
     }
 
     /// Removes `s` from the maps and postings if it has no samples and

@@ -107,6 +107,11 @@ impl Isolation {
         self.low_watermark.store(low, Ordering::Release);
     }
 
+    /// Smallest epoch of a running query, `u64::MAX` if none.
+    pub fn low_watermark(&self) -> u64 {
+        self.low_watermark.load(Ordering::Acquire)
+    }
+
     /// Number of running queries.
     #[cfg(test)]
     pub fn active_readers(&self) -> usize {

@@ -12,6 +12,7 @@
 //! | `delete.rs` | deleting samples: tombstones in the WAL and in memory |
 //! | `gc.rs` | truncation: dropping old chunks, empty series and old WAL |
 //! | `stats.rs` | counts and cardinality statistics |
+//! | `ooo/` | out-of-order samples: the decision, their chunks, the WBL, their reads |
 
 mod appender;
 mod chunk_cutting;
@@ -19,6 +20,7 @@ mod delete;
 mod gc;
 mod index;
 mod isolation;
+pub(crate) mod ooo;
 mod querier;
 pub(crate) mod replay;
 mod series;
@@ -43,6 +45,7 @@ pub(crate) use chunk_cutting::{
     compute_chunk_end_time, range_end, MAX_XOR_CHUNK_BYTES_BEFORE_APPEND,
 };
 pub use gc::TruncateReport;
+pub use ooo::replay::WblReplayReport;
 pub use querier::{HeadChunkQuerier, HeadQuerier};
 pub use replay::ReplayReport;
 pub use stats::{HeadStats, LabelCount};
@@ -51,7 +54,8 @@ use crate::chunks::HeadChunkStore;
 use crate::{Error, Options, Result};
 use chunk_cutting::CutPolicy;
 use isolation::Isolation;
-use series::{MemSeries, StripeSeries};
+pub(crate) use series::MemSeries;
+use series::StripeSeries;
 
 /// Number of stripes of the series maps.
 const SERIES_STRIPES: usize = 1024;
@@ -64,6 +68,8 @@ pub(crate) struct HeadCounters {
     pub out_of_order_refused: AtomicU64,
     pub out_of_bounds_refused: AtomicU64,
     pub duplicates_refused: AtomicU64,
+    pub too_old_refused: AtomicU64,
+    pub out_of_order_appended: AtomicU64,
     pub series_created: AtomicU64,
     pub series_removed: AtomicU64,
     pub series_limit_refused: AtomicU64,
@@ -84,6 +90,16 @@ pub struct Head {
     pub(crate) chunks: HeadChunkStore,
     /// The log; `None` when read-only or closed.
     pub(crate) wal: Mutex<Option<Wal>>,
+    /// The write-behind log of out-of-order samples (`wbl/`); `None` when
+    /// out-of-order ingestion was never on, read-only or closed.
+    pub(crate) wbl: Mutex<Option<Wal>>,
+    /// The out-of-order window (ms), 0 when off.
+    pub(crate) ooo_window: i64,
+    /// Samples per in-memory out-of-order chunk.
+    pub(crate) ooo_cap: usize,
+    /// Oldest and newest out-of-order sample time (`i64::MAX`/`MIN` if none).
+    pub(crate) ooo_min_time: AtomicI64,
+    pub(crate) ooo_max_time: AtomicI64,
     read_only: bool,
     pub(crate) iso: Arc<Isolation>,
     min_time: AtomicI64,
@@ -134,6 +150,11 @@ impl Head {
             postings: MemPostings::new(),
             chunks: HeadChunkStore::open(chunks_dir, read_only)?,
             wal: Mutex::new(wal),
+            wbl: Mutex::new(None),
+            ooo_window: opts.out_of_order_time_window_ms,
+            ooo_cap: opts.out_of_order_cap_max,
+            ooo_min_time: AtomicI64::new(i64::MAX),
+            ooo_max_time: AtomicI64::new(i64::MIN),
             read_only,
             iso: Isolation::new(),
             min_time: AtomicI64::new(i64::MAX),
@@ -245,6 +266,29 @@ impl Head {
         }
     }
 
+    /// Widens the out-of-order time range.
+    pub(crate) fn update_ooo_min_max(&self, mint: i64, maxt: i64) {
+        if mint <= maxt {
+            self.ooo_min_time.fetch_min(mint, Ordering::AcqRel);
+            self.ooo_max_time.fetch_max(maxt, Ordering::AcqRel);
+        }
+    }
+
+    /// The out-of-order window (ms) the head accepts samples in; 0: off.
+    pub fn out_of_order_time_window(&self) -> i64 {
+        self.ooo_window
+    }
+
+    /// Gives the head its write-behind log (on open, before replay).
+    pub(crate) fn attach_wbl(&self, wbl: Wal) {
+        *self.wbl.lock() = Some(wbl);
+    }
+
+    /// Takes the WBL out of the head to close it.
+    pub(crate) fn take_wbl(&self) -> Option<Wal> {
+        self.wbl.lock().take()
+    }
+
     /// The series with `labels`, created (not yet logged) if missing.
     pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<(Arc<MemSeries>, bool)> {
         if labels.is_empty() {
@@ -304,6 +348,9 @@ impl Head {
         self.chunks.sync()?;
         if let Some(wal) = self.wal.lock().as_mut() {
             wal.sync()?;
+        }
+        if let Some(wbl) = self.wbl.lock().as_mut() {
+            wbl.sync()?;
         }
         Ok(())
     }

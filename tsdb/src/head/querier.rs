@@ -43,6 +43,10 @@ struct SnapChunk {
 /// What a query reads of one series.
 struct Snapshot {
     chunks: Vec<SnapChunk>,
+    /// For a series with out-of-order samples in the range: all its
+    /// visible samples, in-order and out-of-order merged (and `chunks`
+    /// empty for sample readers, re-encoded from these for chunk readers).
+    merged: Option<Vec<(i64, f64)>>,
     /// Newest time the query may see (its range end, or the isolation
     /// bound if earlier).
     maxt: i64,
@@ -60,6 +64,9 @@ enum ReadAs {
     /// samples past the isolation bound or deleted samples are re-encoded
     /// without them.
     Chunks,
+    /// As `Chunks`, without out-of-order samples: head persistence, which
+    /// leaves those to out-of-order compaction as Prometheus does.
+    InOrderChunks,
 }
 
 impl Head {
@@ -79,16 +86,35 @@ impl Head {
     }
 
     /// A chunk querier over chunks overlapping `[mint, maxt]`, with the
-    /// same consistency as [`Head::querier`].
+    /// same consistency as [`Head::querier`]. A series with out-of-order
+    /// samples in the range gets its samples merged and re-encoded into
+    /// non-overlapping chunks.
     pub fn chunk_querier(&self, mint: i64, maxt: i64) -> HeadChunkQuerier<'_> {
         HeadChunkQuerier {
             q: self.querier(mint, maxt),
+            read: ReadAs::Chunks,
         }
     }
 
-    /// Whether `[mint, maxt]` overlaps the head's samples.
+    /// [`Head::chunk_querier`] without out-of-order samples (head
+    /// persistence).
+    pub(crate) fn in_order_chunk_querier(&self, mint: i64, maxt: i64) -> HeadChunkQuerier<'_> {
+        HeadChunkQuerier {
+            q: self.querier(mint, maxt),
+            read: ReadAs::InOrderChunks,
+        }
+    }
+
+    /// Whether `[mint, maxt]` overlaps the head's samples, out-of-order
+    /// ones included.
     fn overlaps(&self, mint: i64, maxt: i64) -> bool {
-        mint <= self.max_time() && maxt >= self.min_time()
+        let lo = self
+            .min_time()
+            .min(self.ooo_min_time.load(std::sync::atomic::Ordering::Acquire));
+        let hi = self
+            .max_time()
+            .max(self.ooo_max_time.load(std::sync::atomic::Ordering::Acquire));
+        mint <= hi && maxt >= lo
     }
 
     fn snapshot(
@@ -101,29 +127,42 @@ impl Head {
     ) -> Result<Option<Snapshot>> {
         let st = s.state.lock();
         let bound = visible_max_time(&st, epoch);
+        let query_maxt = maxt;
         let maxt = maxt.min(bound);
-        if maxt < mint {
+        let mut ooo = Vec::new();
+        if read != ReadAs::InOrderChunks {
+            if let Some(o) = &st.ooo {
+                if o.time_range()
+                    .is_some_and(|(lo, hi)| lo <= query_maxt && hi >= mint)
+                {
+                    super::ooo::ooo_samples(o, &self.chunks, mint, query_maxt, epoch, &mut ooo)?;
+                }
+            }
+        }
+        if maxt < mint && ooo.is_empty() {
             return Ok(None);
         }
         let mut chunks = Vec::new();
-        for c in &st.mmapped {
-            if c.max_time < mint || c.min_time > maxt {
-                continue;
-            }
-            let (_, bytes) = self.chunks.chunk(c.chunk_ref)?;
-            chunks.push(SnapChunk {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                bytes,
-            });
-        }
-        if let Some(c) = &st.open {
-            if c.max_time != i64::MIN && c.max_time >= mint && c.min_time <= maxt {
+        if maxt >= mint {
+            for c in &st.mmapped {
+                if c.max_time < mint || c.min_time > maxt {
+                    continue;
+                }
+                let (_, bytes) = self.chunks.chunk(c.chunk_ref)?;
                 chunks.push(SnapChunk {
                     min_time: c.min_time,
                     max_time: c.max_time,
-                    bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
+                    bytes,
                 });
+            }
+            if let Some(c) = &st.open {
+                if c.max_time != i64::MIN && c.max_time >= mint && c.min_time <= maxt {
+                    chunks.push(SnapChunk {
+                        min_time: c.min_time,
+                        max_time: c.max_time,
+                        bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
+                    });
+                }
             }
         }
         drop(st);
@@ -135,10 +174,13 @@ impl Head {
                 ts.get(&s.series_ref).cloned().unwrap_or_default()
             }
         };
+        if !ooo.is_empty() {
+            return merged_snapshot(chunks, ooo, mint, maxt, query_maxt, deleted, read);
+        }
         if !deleted.is_empty() {
             chunks.retain(|c| !deleted.covers(c.min_time, c.max_time));
         }
-        if read == ReadAs::Chunks {
+        if read != ReadAs::Samples {
             cut_to_visible(&mut chunks, bound, &deleted)?;
         }
         if chunks.is_empty() {
@@ -146,10 +188,74 @@ impl Head {
         }
         Ok(Some(Snapshot {
             chunks,
+            merged: None,
             maxt,
             deleted,
         }))
     }
+}
+
+/// Most samples per chunk when merged samples are re-encoded for chunk
+/// readers (Prometheus's target for head chunks).
+const MERGED_CHUNK_SAMPLES: usize = 120;
+
+/// The snapshot of a series with out-of-order samples in the range: its
+/// in-order samples in `[mint, maxt]` (`maxt` the isolation-bounded end)
+/// merged with `ooo`, without deleted samples.
+fn merged_snapshot(
+    chunks: Vec<SnapChunk>,
+    ooo: Vec<(i64, f64)>,
+    mint: i64,
+    maxt: i64,
+    query_maxt: i64,
+    deleted: Intervals,
+    read: ReadAs,
+) -> Result<Option<Snapshot>> {
+    let mut in_order = Vec::new();
+    for c in &chunks {
+        let chunk = aion_chunkenc::XorChunk::from_bytes(c.bytes.as_slice())?;
+        let mut it = chunk.iter();
+        while it.next() == ValueType::Float {
+            let (t, v) = it.at();
+            if t >= mint && t <= maxt {
+                in_order.push((t, v));
+            }
+        }
+        if let Some(e) = it.error() {
+            return Err(e.clone().into());
+        }
+    }
+    let mut merged = super::ooo::merge_sorted(&in_order, &ooo);
+    if !deleted.is_empty() {
+        merged.retain(|s| !deleted.contains(s.0));
+    }
+    if merged.is_empty() {
+        return Ok(None);
+    }
+    if read == ReadAs::Samples {
+        return Ok(Some(Snapshot {
+            chunks: Vec::new(),
+            merged: Some(merged),
+            maxt: query_maxt,
+            deleted: Intervals::default(),
+        }));
+    }
+    let mut out = Vec::with_capacity(merged.len().div_ceil(MERGED_CHUNK_SAMPLES));
+    for part in merged.chunks(MERGED_CHUNK_SAMPLES) {
+        let c = aion_chunkenc::XorChunk::encode(part.iter().copied())
+            .map_err(|_| crate::Error::Writer("merged chunk exceeds 65535 samples".into()))?;
+        out.push(SnapChunk {
+            min_time: part[0].0,
+            max_time: part[part.len() - 1].0,
+            bytes: ChunkBytes::Heap(Arc::from(c.into_inner())),
+        });
+    }
+    Ok(Some(Snapshot {
+        chunks: out,
+        merged: None,
+        maxt: query_maxt,
+        deleted: Intervals::default(),
+    }))
 }
 
 /// Re-encodes the chunks holding samples after `bound` or in `deleted`
@@ -315,11 +421,15 @@ impl<'b> HeadSeriesSet<'b> {
                 .snapshot(&s, q.mint, q.maxt, q.view.epoch, ReadAs::Samples)
             {
                 Ok(None) => continue,
-                Ok(Some(snap)) => {
+                Ok(Some(mut snap)) => {
+                    let samples: Box<dyn SampleIterator + 'b> = match snap.merged.take() {
+                        Some(m) => Box::new(aion_storage::SliceIterator::new(m)),
+                        None => Box::new(HeadSeriesIterator::new(snap, q.mint)),
+                    };
                     return Some(Ok(Series {
                         labels: s.labels.clone(),
-                        samples: Box::new(HeadSeriesIterator::new(snap, q.mint)),
-                    }))
+                        samples,
+                    }));
                 }
                 Err(e) => return Some(Err(e)),
             }
@@ -456,6 +566,7 @@ impl SampleIterator for HeadSeriesIterator {
 /// A chunk-level querier over the head, from [`Head::chunk_querier`].
 pub struct HeadChunkQuerier<'a> {
     q: HeadQuerier<'a>,
+    read: ReadAs,
 }
 
 impl std::fmt::Debug for HeadChunkQuerier<'_> {
@@ -476,7 +587,11 @@ impl ChunkQuerier for HeadChunkQuerier<'_> {
             return Box::new(aion_storage::EmptyChunkSeriesSet);
         }
         match select(q.head, sorted, matchers) {
-            Ok(selected) => Box::new(HeadChunkSeriesSet { q, selected }),
+            Ok(selected) => Box::new(HeadChunkSeriesSet {
+                q,
+                selected,
+                read: self.read,
+            }),
             Err(e) => Box::new(ErrorChunkSeriesSet::new(e.into())),
         }
     }
@@ -495,6 +610,7 @@ impl aion_storage::LabelQuerier for HeadChunkQuerier<'_> {
 struct HeadChunkSeriesSet<'b> {
     q: &'b HeadQuerier<'b>,
     selected: Selected<'b>,
+    read: ReadAs,
 }
 
 impl<'b> HeadChunkSeriesSet<'b> {
@@ -503,10 +619,7 @@ impl<'b> HeadChunkSeriesSet<'b> {
         let q = self.q;
         loop {
             let s = self.selected.next(q.head)?;
-            match q
-                .head
-                .snapshot(&s, q.mint, q.maxt, q.view.epoch, ReadAs::Chunks)
-            {
+            match q.head.snapshot(&s, q.mint, q.maxt, q.view.epoch, self.read) {
                 Ok(None) => continue,
                 Ok(Some(snap)) => {
                     return Some(Ok(ChunkSeries {

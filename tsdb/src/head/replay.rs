@@ -20,8 +20,11 @@ use aion_wal::record::{Record, RecordDecoder, RefSample};
 use aion_wal::{RepairReport, SegmentPosition, WalReader};
 use parking_lot::Mutex;
 
+use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
+use super::ooo::OooMmapped;
 use super::series::{MemSeries, MmappedChunk};
 use super::Head;
+use crate::chunks::HeadChunkRef;
 use crate::{Error, Result};
 
 /// Samples handed to a worker at once.
@@ -84,6 +87,8 @@ pub struct ReplayReport {
     pub wal_corruption_at: Option<SegmentPosition>,
     /// What the repair removed.
     pub wal_repair: Option<RepairReport>,
+    /// The out-of-order part: chunks from `chunks_head/` and the WBL.
+    pub wbl: WblReplayReport,
 }
 
 /// The worker that replays series `r`: a multiply-shift range reduction of
@@ -106,21 +111,42 @@ struct WorkerResult {
     err: Option<Error>,
 }
 
+/// The chunks of `chunks_head/` replay uses: in-order and out-of-order
+/// ones by series reference, and the newest reference seen.
+type LoadedChunks = (
+    HashMap<u64, Vec<MmappedChunk>>,
+    HashMap<u64, Vec<OooMmapped>>,
+    HeadChunkRef,
+);
+
 /// Loads every chunk of `chunks_head/` not older than the head's minimum
-/// valid time, by series reference. Damage drops the files from the
-/// damaged one on.
+/// valid time (out-of-order chunks whatever their time, as Prometheus), by
+/// series reference. Damage drops the files from the damaged one on.
 fn load_mmapped_chunks(
     head: &Head,
     strict: bool,
     report: &mut ReplayReport,
-) -> Result<HashMap<u64, Vec<MmappedChunk>>> {
+) -> Result<LoadedChunks> {
     let min_valid = head.min_valid_time();
     loop {
         let mut by_series: HashMap<u64, Vec<MmappedChunk>> = HashMap::new();
+        let mut ooo: HashMap<u64, Vec<OooMmapped>> = HashMap::new();
+        let mut last_ref = HeadChunkRef(0);
         let mut ignored = 0;
         let mut out_of_sequence = None;
         let res = head.chunks.iterate(|c| {
             if out_of_sequence.is_some() {
+                return;
+            }
+            last_ref = last_ref.max(c.chunk_ref);
+            if c.out_of_order && c.encoding == Encoding::Xor as u8 {
+                ooo.entry(c.series_ref).or_default().push(OooMmapped {
+                    min_time: c.min_time,
+                    max_time: c.max_time,
+                    chunk_ref: c.chunk_ref,
+                    max_epoch: 0,
+                    recent: None,
+                });
                 return;
             }
             if c.out_of_order || c.encoding != Encoding::Xor as u8 || c.max_time < min_valid {
@@ -161,7 +187,7 @@ fn load_mmapped_chunks(
         match damage {
             None => {
                 report.mmapped_chunks_ignored += ignored;
-                return Ok(by_series);
+                return Ok((by_series, ooo, last_ref));
             }
             Some((file, why)) => {
                 if strict {
@@ -254,17 +280,19 @@ fn run_worker(
     r
 }
 
-/// Replays `chunks_head/` and the WAL in `wal_dir` into the empty `head`.
+/// Replays `chunks_head/`, the WAL in `wal_dir` and then the WBL in
+/// `wbl_dir` into the empty `head`.
 pub(crate) fn replay(
     head: &Head,
     wal_dir: &Path,
+    wbl_dir: &Path,
     read_only: bool,
     strict: bool,
     concurrency: usize,
 ) -> Result<ReplayReport> {
     let start = Instant::now();
     let mut report = ReplayReport::default();
-    let mut mmapped = load_mmapped_chunks(head, strict, &mut report)?;
+    let (mut mmapped, ooo_mmapped, last_ref) = load_mmapped_chunks(head, strict, &mut report)?;
 
     if wal_dir.is_dir() {
         replay_wal(
@@ -278,6 +306,12 @@ pub(crate) fn replay(
         )?;
     }
     report.mmapped_chunks_ignored += mmapped.values().map(Vec::len).sum::<usize>();
+    let mut wbl = WblReplayReport::default();
+    attach_mmapped(head, ooo_mmapped, &mut wbl);
+    if wbl_dir.is_dir() {
+        replay_wbl(head, wbl_dir, read_only, strict, last_ref, &mut wbl)?;
+    }
+    report.wbl = wbl;
     let min_valid = head.min_valid_time();
     if head.min_time() < min_valid {
         head.min_time.store(min_valid, Ordering::Release);

@@ -48,6 +48,8 @@ pub(crate) struct SeriesState {
     /// `(epoch, max time before the first commit of that epoch)` for
     /// commits some running query must not see; see `isolation.rs`.
     pub boundaries: Vec<(u64, i64)>,
+    /// Out-of-order samples, once the series has any.
+    pub ooo: Option<Box<super::ooo::OooState>>,
 }
 
 impl SeriesState {
@@ -68,9 +70,11 @@ impl SeriesState {
         }
     }
 
-    /// Number of chunks, the open one included.
+    /// Number of chunks, the open one and out-of-order ones included.
     pub fn num_chunks(&self) -> usize {
-        self.mmapped.len() + usize::from(self.open.as_ref().is_some_and(|c| c.max_time != i64::MIN))
+        self.mmapped.len()
+            + usize::from(self.open.as_ref().is_some_and(|c| c.max_time != i64::MIN))
+            + self.ooo.as_ref().map_or(0, |o| o.num_chunks())
     }
 }
 
@@ -153,6 +157,7 @@ impl MemSeries {
             + state.mmapped.capacity() * std::mem::size_of::<MmappedChunk>()
             + state.boundaries.capacity() * 16
             + state.open.as_ref().map_or(0, |c| c.app.bytes().len())
+            + state.ooo.as_ref().map_or(0, |o| o.heap_bytes())
     }
 }
 

@@ -48,6 +48,10 @@ pub struct HeadStats {
     pub out_of_bounds_refused: u64,
     /// Samples refused as duplicates with a different value.
     pub duplicates_refused: u64,
+    /// Samples refused as older than the out-of-order window.
+    pub too_old_refused: u64,
+    /// Samples stored out of order (counted in `samples_appended` too).
+    pub out_of_order_appended: u64,
     /// New series refused by the head series limit.
     pub series_limit_refused: u64,
     /// Series created and removed since open.
@@ -160,6 +164,8 @@ impl Head {
             out_of_order_refused: c.out_of_order_refused.load(Ordering::Relaxed),
             out_of_bounds_refused: c.out_of_bounds_refused.load(Ordering::Relaxed),
             duplicates_refused: c.duplicates_refused.load(Ordering::Relaxed),
+            too_old_refused: c.too_old_refused.load(Ordering::Relaxed),
+            out_of_order_appended: c.out_of_order_appended.load(Ordering::Relaxed),
             series_limit_refused: c.series_limit_refused.load(Ordering::Relaxed),
             series_created: c.series_created.load(Ordering::Relaxed),
             series_removed: c.series_removed.load(Ordering::Relaxed),

@@ -6,6 +6,7 @@ mod blocks;
 mod crash;
 mod faults;
 mod maintenance;
+mod ooo;
 mod persist;
 mod querier;
 
