@@ -42,11 +42,14 @@ use std::fmt;
 
 use aion_model::Labels;
 
+use aion_model::gotext::format_go_g;
+use aion_model::histogram::{FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 use aion_promql::ast::{collect_selectors, AtModifier};
 use aion_promql::{parse_with, Engine, Error, Expr, ParseOptions};
 use aion_storage::matches_all;
 pub use script::{parse_script, Command, EvalCmd, EvalKind, ScriptError};
-use script::{LoadCmd, LoadSeries, SeqValue};
+use script::{HistLiteral, LoadCmd, LoadSeries, SeqValue};
+use std::sync::Arc;
 pub use storage::{MemTestStorage, TestStorage};
 
 /// Why an eval was not run.
@@ -204,28 +207,95 @@ struct Runner<'a> {
     st_series: Vec<Labels>,
 }
 
+/// One timestamp's classic histogram, collected from its `_bucket`,
+/// `_count` and `_sum` series.
+#[derive(Default)]
+struct ClassicAt {
+    buckets: Vec<(f64, f64)>,
+    count: Option<f64>,
+    sum: f64,
+}
+
+impl ClassicAt {
+    /// The native histogram with custom buckets (Prometheus's
+    /// `convertnhcb`): the count defaults to the highest bucket's, a
+    /// missing `+Inf` bucket is added with the count, cumulative bucket
+    /// counts become per-bucket ones.
+    fn convert(mut self) -> Result<FloatHistogram, String> {
+        self.buckets
+            .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        let count = self
+            .count
+            .or_else(|| self.buckets.last().map(|b| b.1))
+            .unwrap_or(0.0);
+        if self.buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+            self.buckets.push((f64::INFINITY, count));
+        }
+        let last = self.buckets[self.buckets.len() - 1];
+        if count != last.1 {
+            return Err(format!(
+                "count mismatch: count={} != le={} count={}",
+                format_go_g(count),
+                format_go_g(last.0),
+                format_go_g(last.1)
+            ));
+        }
+        let mut prev = 0.0;
+        let positive_buckets: Vec<f64> = self
+            .buckets
+            .iter()
+            .map(|&(_, c)| {
+                let d = c - prev;
+                prev = c;
+                d
+            })
+            .collect();
+        let mut h = FloatHistogram {
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            count,
+            sum: self.sum,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: positive_buckets.len() as u32,
+            }],
+            positive_buckets,
+            custom_values: self.buckets[..self.buckets.len() - 1]
+                .iter()
+                .map(|b| b.0)
+                .collect(),
+            ..FloatHistogram::default()
+        };
+        h.compact(0);
+        Ok(h)
+    }
+}
+
 /// The native histograms with custom buckets `load_with_nhcb` adds next to
 /// classic histogram series: one per base name and labels (without `le`),
 /// with a sample wherever a member series has a float sample.
 fn nhcb_series(series: &[LoadSeries]) -> Result<Vec<LoadSeries>, String> {
-    let mut groups: BTreeMap<Labels, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    let mut groups: BTreeMap<Labels, BTreeMap<i64, ClassicAt>> = BTreeMap::new();
     for s in series {
         let Some(name) = s.labels.metric_name() else {
             continue;
         };
-        let base = if let Some(b) = name.strip_suffix("_bucket") {
+        enum Part {
+            Bucket(f64),
+            Count,
+            Sum,
+        }
+        let (base, part) = if let Some(b) = name.strip_suffix("_bucket") {
             let Some(le) = s.labels.get("le") else {
                 return Err(format!("expected bucket label in metric {}", s.labels));
             };
             match le.parse::<f64>() {
-                Ok(v) if !v.is_nan() => {}
+                Ok(v) if !v.is_nan() => (b, Part::Bucket(v)),
                 _ => continue,
             }
-            b
-        } else if let Some(b) = name.strip_suffix("_count") {
-            b
         } else if let Some(b) = name.strip_suffix("_sum") {
-            b
+            (b, Part::Sum)
+        } else if let Some(b) = name.strip_suffix("_count") {
+            (b, Part::Count)
         } else {
             continue;
         };
@@ -233,22 +303,41 @@ fn nhcb_series(series: &[LoadSeries]) -> Result<Vec<LoadSeries>, String> {
         bld.set("__name__", base);
         bld.del(&["le"]);
         let key = bld.build().map_err(|e| e.to_string())?;
-        let ts = groups.entry(key).or_default();
-        for &(t, v) in &s.samples {
-            if matches!(v, SeqValue::Float(_)) {
-                ts.insert(t);
+        let at = groups.entry(key).or_default();
+        for (t, v) in &s.samples {
+            let SeqValue::Float(f) = v else { continue };
+            let h = at.entry(*t).or_default();
+            match part {
+                Part::Bucket(le) => match h.buckets.iter_mut().find(|b| b.0 == le) {
+                    Some(b) => b.1 = *f,
+                    None => h.buckets.push((le, *f)),
+                },
+                Part::Count => h.count = Some(*f),
+                Part::Sum => h.sum = *f,
             }
         }
     }
-    Ok(groups
+    groups
         .into_iter()
-        .filter(|(_, ts)| !ts.is_empty())
-        .map(|(labels, ts)| LoadSeries {
-            labels,
-            samples: ts.into_iter().map(|t| (t, SeqValue::Histogram)).collect(),
-            start_timestamps: None,
+        .filter(|(_, at)| !at.is_empty())
+        .map(|(labels, at)| {
+            let samples = at
+                .into_iter()
+                .map(|(t, h)| {
+                    let h = h.convert()?;
+                    Ok((
+                        t,
+                        SeqValue::Histogram(Arc::new(HistLiteral { h, hint_set: false })),
+                    ))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(LoadSeries {
+                labels,
+                samples,
+                start_timestamps: None,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The query with `@ t` on every selector and outermost subquery that has
@@ -313,9 +402,6 @@ impl Runner<'_> {
     }
 
     fn eval(&mut self, cmd: &EvalCmd) -> Outcome {
-        if cmd.expects_histograms() {
-            return Outcome::Skipped(SkipReason::ExpectsNativeHistograms);
-        }
         let expr = match parse_with(&cmd.query, &ParseOptions::experimental()) {
             Ok(e) => e,
             Err(e) => return Outcome::Failed(format!("query does not parse: {e}")),

@@ -9,6 +9,11 @@ use aion_promql::{parse, Expr};
 
 use crate::numbers::{number_prefix, parse_go_number};
 
+mod histlit;
+
+pub use histlit::{parse_histogram, HistLiteral};
+use std::sync::Arc;
+
 /// A script error: what is wrong and on which (1-based) line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
@@ -27,14 +32,14 @@ fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ScriptError> {
 }
 
 /// One position of an expanded value sequence.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SeqValue {
     /// `_`: no sample (no expected point).
     Omitted,
     /// A float (or the stale marker).
     Float(f64),
-    /// A native histogram literal (`{{...}}`); its contents are not kept.
-    Histogram,
+    /// A native histogram literal (`{{...}}`).
+    Histogram(Arc<HistLiteral>),
 }
 
 /// A series of a `load` block.
@@ -165,7 +170,7 @@ impl EvalCmd {
     pub fn expects_histograms(&self) -> bool {
         self.series
             .iter()
-            .any(|s| s.values.iter().any(|v| matches!(v, SeqValue::Histogram)))
+            .any(|s| s.values.iter().any(|v| matches!(v, SeqValue::Histogram(_))))
     }
 
     /// Whether the range-mode cross-check of instant evals applies.
@@ -304,7 +309,7 @@ fn parse_load(lines: &[String], start: usize) -> Result<(usize, LoadCmd), Script
                 line: i + 1,
                 message: "sample timestamp out of range".into(),
             })?;
-            samples.push((t, *v));
+            samples.push((t, v.clone()));
             if let Some(sts) = &start_timestamps {
                 sample_sts.push(sts[pos].map(|off| t.saturating_add(off)));
             }
@@ -628,20 +633,46 @@ fn expand_item(line: usize, item: &str, out: &mut Vec<SeqValue>) -> Result<(), S
     }
     if item.starts_with("{{") {
         // `{{H}}`, `{{H}}xN`, `{{H}}+{{D}}xN`, `{{H}}-{{D}}xN`.
+        let hist =
+            |body: &str| parse_histogram(body).map_err(|message| ScriptError { line, message });
         let end = item.find("}}").ok_or_else(bad)? + 2;
+        let base = hist(&item[2..end - 2])?;
         let rest = &item[end..];
-        let n = if rest.is_empty() {
-            0
+        if rest.is_empty() {
+            out.push(SeqValue::Histogram(Arc::new(base)));
         } else if let Some(n) = rest.strip_prefix('x') {
-            count(n)?
+            let v = SeqValue::Histogram(Arc::new(base));
+            out.extend(std::iter::repeat_n(v, count(n)? + 1));
         } else if rest.starts_with("+{{") || rest.starts_with("-{{") {
             let close = rest.rfind("}}").ok_or_else(bad)?;
-            let n = rest[close + 2..].strip_prefix('x').ok_or_else(bad)?;
-            count(n)?
+            let n = count(rest[close + 2..].strip_prefix('x').ok_or_else(bad)?)?;
+            let inc = hist(&rest[3..close])?;
+            let mut cur = base;
+            out.push(SeqValue::Histogram(Arc::new(cur.clone())));
+            for _ in 0..n {
+                if cur.h.schema > inc.h.schema && !cur.h.uses_custom_buckets() {
+                    return err(
+                        line,
+                        format!(
+                            "error combining histograms: cannot merge from schema {} to {}",
+                            inc.h.schema, cur.h.schema
+                        ),
+                    );
+                }
+                let r = if rest.starts_with('+') {
+                    cur.h.add(&inc.h)
+                } else {
+                    cur.h.sub(&inc.h)
+                };
+                r.map_err(|e| ScriptError {
+                    line,
+                    message: format!("error combining histograms: {e}"),
+                })?;
+                out.push(SeqValue::Histogram(Arc::new(cur.clone())));
+            }
         } else {
             return Err(bad());
-        };
-        out.extend(std::iter::repeat_n(SeqValue::Histogram, n + 1));
+        }
         return Ok(());
     }
     let (base, rest) = number_prefix(item).ok_or_else(bad)?;

@@ -308,5 +308,6 @@ fn series_sample(
         metric: lb.build()?,
         t,
         f,
+        h: None,
     })
 }

@@ -248,18 +248,26 @@ impl FloatHistogram {
     }
 
     /// Every bucket from the lowest to the highest value: negative buckets
-    /// (most negative first), the zero bucket when it is populated or has
-    /// a width (exponential schemas only), then positive buckets — the
-    /// order of Prometheus's `AllBucketIterator`.
+    /// (most negative first), the zero bucket when populated, then
+    /// positive buckets, bounds clipped at the zero bucket — the order and
+    /// bounds of Prometheus's `AllBucketIterator`.
     pub fn all_buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
         let mut neg: Vec<Bucket> = self.negative_bucket_iter().collect();
         neg.reverse();
-        let zero = (!self.uses_custom_buckets()
-            && (self.zero_count != 0.0 || self.zero_threshold != 0.0))
-            .then(|| self.zero_bucket());
+        let zero = (self.zero_count > 0.0).then(|| self.zero_bucket());
+        let t = self.zero_threshold;
+        let clip = move |mut b: Bucket| {
+            if b.upper < 0.0 && b.upper > -t {
+                b.upper = -t;
+            } else if b.lower > 0.0 && b.lower < t {
+                b.lower = t;
+            }
+            b
+        };
         neg.into_iter()
+            .map(clip)
             .chain(zero)
-            .chain(self.positive_bucket_iter())
+            .chain(self.positive_bucket_iter().map(clip))
     }
 }
 

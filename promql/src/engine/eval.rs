@@ -31,7 +31,7 @@ use super::error::{Error, Result};
 use super::options::EngineOptions;
 use super::step::{drop_metadata, Sink, StepSeries, UniqueLabels};
 use crate::ast::{AtModifier, Duration, Expr, StepInvariantExpr, SubqueryExpr, UnaryOp};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 
 /// State shared by every evaluator of one query (sub-evaluators of
 /// subqueries and step-invariant parts included).
@@ -181,7 +181,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     pub(crate) fn collect(&self, expr: &Expr) -> Result<Vec<StepSeries>> {
         let mut out = Vec::new();
         self.stream(expr, &mut |s| {
-            self.ctx.budget.take(s.points.len())?;
+            self.ctx.budget.take(s.len())?;
             out.push(s);
             Ok(())
         })?;
@@ -210,6 +210,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     if neg {
                         for p in &mut s.points {
                             p.f = -p.f;
+                        }
+                        for p in &mut s.hists {
+                            p.h.mul(-1.0);
                         }
                         self.mark_drop_name(&mut s);
                         seen.check(&s)?;
@@ -274,7 +277,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Expr::MatrixSelector(ms) => {
                 let mut out = Vec::new();
                 self.stream_matrix_selector(ms, &mut |s| {
-                    self.ctx.budget.take(s.points.len())?;
+                    self.ctx.budget.take(s.len())?;
                     out.push(s);
                     Ok(())
                 })?;
@@ -283,7 +286,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Expr::Subquery(sq) => {
                 let mut out = Vec::new();
                 self.stream_subquery(sq, &mut |s| {
-                    self.ctx.budget.take(s.points.len())?;
+                    self.ctx.budget.take(s.len())?;
                     out.push(s);
                     Ok(())
                 })?;
@@ -307,6 +310,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             return single.stream(&s.expr, sink);
         }
         single.stream(&s.expr, &mut |mut series| {
+            if let Some(h) = series.hists.first().cloned() {
+                series.hists = (0..n)
+                    .map(|i| HPoint {
+                        t: self.step_ts(i),
+                        h: h.h.clone(),
+                    })
+                    .collect();
+                return sink(series);
+            }
             let Some(p) = series.points.first().copied() else {
                 return Ok(());
             };

@@ -309,6 +309,7 @@ impl Engine {
                     Value::Matrix(vec![Series {
                         metric: aion_model::Labels::new(),
                         floats,
+                        histograms: Vec::new(),
                     }])
                 }
             }
@@ -319,12 +320,21 @@ impl Engine {
                     Value::Vector(
                         series
                             .into_iter()
-                            .filter_map(|s| {
-                                let p = s.points.first()?;
+                            .filter_map(|mut s| {
+                                if let Some(p) = s.points.first() {
+                                    return Some(Sample {
+                                        metric: s.metric,
+                                        t: start,
+                                        f: p.f,
+                                        h: None,
+                                    });
+                                }
+                                let h = s.hists.drain(..).next()?;
                                 Some(Sample {
                                     metric: s.metric,
                                     t: start,
-                                    f: p.f,
+                                    f: 0.0,
+                                    h: Some(h.h),
                                 })
                             })
                             .collect(),
@@ -358,17 +368,18 @@ fn finish(series: Vec<StepSeries>, delayed: bool) -> Result<Vec<StepSeries>> {
             }
         }
     }
-    series.retain(|s| !s.points.is_empty());
+    series.retain(|s| !s.is_empty());
     merge_same_labelset(series)
 }
 
 fn sorted_matrix(series: Vec<StepSeries>) -> Vec<Series> {
     let mut m: Vec<Series> = series
         .into_iter()
-        .filter(|s| !s.points.is_empty())
+        .filter(|s| !s.is_empty())
         .map(|s| Series {
             metric: s.metric,
             floats: s.points,
+            histograms: s.hists,
         })
         .collect();
     m.sort_by(|a, b| a.metric.cmp(&b.metric));

@@ -93,7 +93,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         }
         let mut v = self.collect(&c.args[0])?;
         let _held = Held::new(&self.ctx.budget, &v);
-        let val = |s: &StepSeries| s.points[0].f;
+        // A histogram sample sorts as the value 0, as in Prometheus.
+        let val = |s: &StepSeries| s.points.first().map_or(0.0, |p| p.f);
         match c.func.name {
             // Ascending, NaN last (Prometheus sorts descending with NaN
             // first and reverses).
