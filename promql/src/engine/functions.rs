@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use aion_model::histogram::FloatHistogram;
 use aion_model::{Labels, MatchType, METRIC_NAME};
 
 use super::annotations::Annotation;
@@ -14,6 +15,7 @@ use super::args::check_arity;
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::mathx::go_f64_to_i64;
+use super::native_fns::histogram_variance;
 use super::range_fns::{window_fn, Extension, Scratch, WindowArgs, WindowNote};
 use super::select::SelectHint;
 use super::simple_fns::{date_fn, go_max, go_min, math_fn};
@@ -188,10 +190,29 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             }
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
-                // These only produce values for native histogram samples;
-                // float samples are ignored (and histogram samples are
-                // refused by the selectors).
-                self.stream(&c.args[0], &mut |_| Ok(()))
+                // Values of native histogram samples only; float samples
+                // are ignored.
+                let f: fn(&FloatHistogram) -> f64 = match c.func.name {
+                    "histogram_count" => |h| h.count,
+                    "histogram_sum" => |h| h.sum,
+                    "histogram_avg" => |h| h.sum / h.count,
+                    "histogram_stddev" => |h| histogram_variance(h).sqrt(),
+                    _ => histogram_variance,
+                };
+                let mut seen = UniqueLabels::new(self.delayed());
+                self.stream(&c.args[0], &mut |mut s| {
+                    if s.hists.is_empty() {
+                        return Ok(());
+                    }
+                    s.points = s
+                        .hists
+                        .drain(..)
+                        .map(|p| FPoint { t: p.t, f: f(&p.h) })
+                        .collect();
+                    self.mark_drop_name(&mut s);
+                    seen.check(&s)?;
+                    sink(s)
+                })
             }
             "info" => self.stream_info(c, sink),
             "start_timestamp" => match c.args[0].unparen() {
@@ -216,6 +237,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     {
         let mut seen = UniqueLabels::new(self.delayed());
         self.stream(arg, &mut |mut s| {
+            // Float functions skip histogram samples, as in Prometheus.
+            s.hists.clear();
             s.points.retain_mut(|p| match f(p.f, self.step_index(p.t)) {
                 Some(v) => {
                     p.f = v;

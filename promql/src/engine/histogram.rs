@@ -10,6 +10,7 @@ use super::annotations::Annotation;
 use super::error::Result;
 use super::eval::Evaluator;
 use super::mathx::almost_equal;
+use super::native_fns::{histogram_fraction, histogram_quantile, NanNote};
 use super::step::{Sink, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::value::FPoint;
@@ -299,7 +300,56 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut buckets: Vec<Vec<Bucket>> = Vec::new();
         let mut held = 0usize;
+        // Results of native histogram samples, keyed like the classic ones.
+        let mut native: Vec<(Labels, FPoint)> = Vec::new();
         let streamed = self.stream(vec_arg, &mut |s| {
+            if !s.hists.is_empty() {
+                let metric_name = if self.delayed() {
+                    s.metric.metric_name().unwrap_or("").to_string()
+                } else {
+                    String::new()
+                };
+                for p in &s.hists {
+                    let i = self.step_index(p.t);
+                    let mut push = |labels: Labels, (v, note): (f64, NanNote)| {
+                        match note {
+                            NanNote::QuantileNaN => self
+                                .ctx
+                                .annotate(Annotation::quantile_nan_result(&metric_name, vec_span)),
+                            NanNote::QuantileSkew => self
+                                .ctx
+                                .annotate(Annotation::quantile_nan_skew(&metric_name, vec_span)),
+                            NanNote::FractionNaNs => self
+                                .ctx
+                                .annotate(Annotation::fraction_nans(&metric_name, vec_span)),
+                            NanNote::None => {}
+                        }
+                        native.push((labels, FPoint { t: p.t, f: v }));
+                    };
+                    if name == "histogram_fraction" {
+                        let lo = lower.as_ref().map_or(f64::NAN, |l| l[i]);
+                        let hi = upper.as_ref().map_or(f64::NAN, |u| u[i]);
+                        push(s.metric.clone(), histogram_fraction(lo, hi, &p.h));
+                        continue;
+                    }
+                    for (q, _) in &qs {
+                        let labels = match &quantile_label {
+                            Some(label) => {
+                                let mut bld = s.metric.builder();
+                                bld.set(label, &format_openmetrics_float(q[i]));
+                                bld.build().unwrap_or_else(|_| s.metric.clone())
+                            }
+                            None => s.metric.clone(),
+                        };
+                        push(labels, histogram_quantile(q[i], &p.h));
+                    }
+                }
+                self.ctx.budget.take(s.hists.len())?;
+                held += s.hists.len();
+                if s.points.is_empty() {
+                    return Ok(());
+                }
+            }
             let le = s.metric.get("le").unwrap_or("");
             let Some(bound) = le_bound(le) else {
                 let metric_name = if self.delayed() {
@@ -396,6 +446,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         out[k].points.push(FPoint { t: ts, f: v });
                     }
                 }
+            }
+            for (metric, p) in native.drain(..) {
+                let k = *out_index.entry(metric.clone()).or_insert_with(|| {
+                    out.push(StepSeries::new(metric, false, Vec::new()));
+                    out.len() - 1
+                });
+                out[k].points.push(p);
             }
             for s in &mut out {
                 // Two groups may have ended up with one label set.

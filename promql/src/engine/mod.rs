@@ -46,7 +46,9 @@
 //! | `range_fns.rs` | range function table: `rate`, `*_over_time`, ... |
 //! | `args.rs` | call argument checks |
 //! | `sort.rs`, `relabel.rs` | `sort*`; `label_replace`, `label_join` |
-//! | `histogram.rs`, `info.rs` | classic `histogram_quantile` and friends; `info()` |
+//! | `histogram.rs`, `info.rs` | `histogram_quantile` and friends (classic and native); `info()` |
+//! | `native_fns.rs` | quantile, fraction and variance of one native histogram |
+//! | `hist_annotations.rs` | the native-histogram annotations |
 //! | `aggregate.rs` | aggregation operators |
 //! | `binary.rs` | binary operators and vector matching |
 //! | `arith.rs` | the float arithmetic of one operator |
@@ -67,9 +69,11 @@ mod error;
 mod eval;
 mod functions;
 mod fxhash;
+mod hist_annotations;
 pub mod histogram;
 mod info;
 mod mathx;
+mod native_fns;
 mod options;
 mod range_fns;
 mod relabel;
