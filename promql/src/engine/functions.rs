@@ -14,6 +14,7 @@ use super::annotations::Annotation;
 use super::args::check_arity;
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
+use super::hist_range_fns::{floats_only, hist_window, HistNote, WinOut};
 use super::mathx::go_f64_to_i64;
 use super::native_fns::histogram_variance;
 use super::range_fns::{window_fn, Extension, Scratch, WindowArgs, WindowNote};
@@ -338,6 +339,43 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 non_decreasing: w.non_decreasing,
                 extension,
             };
+            if !w.hists.is_empty() {
+                let metric_name = w.labels.metric_name().unwrap_or("");
+                let mut notes = Vec::new();
+                let v = if floats_only(name) {
+                    if w.points.is_empty() {
+                        None
+                    } else {
+                        notes.push(HistNote::IgnoredInMixedRange);
+                        f(w.points, &args, scratch)?.map(WinOut::F)
+                    }
+                } else {
+                    hist_window(name, w.points, w.hists, &args, &mut notes)
+                };
+                for n in notes {
+                    let span = arg.span();
+                    self.ctx.annotate(match n {
+                        HistNote::Mixed => {
+                            Annotation::mixed_floats_histograms_range(metric_name, span)
+                        }
+                        HistNote::NotCounter => Annotation::not_counter(metric_name, span),
+                        HistNote::NotGauge => Annotation::not_gauge(metric_name, span),
+                        HistNote::MixedExponentialCustom => {
+                            Annotation::mixed_exponential_custom(metric_name, span)
+                        }
+                        HistNote::IgnoredInMixedRange => {
+                            Annotation::histogram_ignored_in_mixed_range(metric_name, span)
+                        }
+                        HistNote::MismatchedCustom(op) => {
+                            Annotation::mismatched_custom_buckets(op, span)
+                        }
+                        HistNote::CounterResetCollision => {
+                            Annotation::counter_reset_collision("aggregation", span)
+                        }
+                    });
+                }
+                return Ok(v);
+            }
             let v = f(w.points, &args, scratch)?;
             for note in scratch.notes.drain(..) {
                 match note {
@@ -352,15 +390,20 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                 }
             }
-            Ok(v)
+            Ok(v.map(WinOut::F))
         };
 
         if name == "absent_over_time" {
             let n = self.num_steps();
             let mut present = vec![false; n];
             self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |s| {
-                for p in &s.points {
-                    present[self.step_index(p.t)] = true;
+                for t in s
+                    .points
+                    .iter()
+                    .map(|p| p.t)
+                    .chain(s.hists.iter().map(|h| h.t))
+                {
+                    present[self.step_index(t)] = true;
                 }
                 Ok(())
             })?;
@@ -383,7 +426,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Some(HashSet::new())
         };
         self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |mut s| {
-            if s.points.is_empty() {
+            if s.is_empty() {
                 return Ok(());
             }
             if counter_check {

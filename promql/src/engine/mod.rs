@@ -44,6 +44,7 @@
 //! | `functions.rs` | function calls: dispatch by name |
 //! | `simple_fns.rs` | per-value math and date function tables |
 //! | `range_fns.rs` | range function table: `rate`, `*_over_time`, ... |
+//! | `hist_range_fns.rs` | range functions over windows with native histograms |
 //! | `args.rs` | call argument checks |
 //! | `sort.rs`, `relabel.rs` | `sort*`; `label_replace`, `label_join` |
 //! | `histogram.rs`, `info.rs` | `histogram_quantile` and friends (classic and native); `info()` |
@@ -70,6 +71,7 @@ mod eval;
 mod functions;
 mod fxhash;
 mod hist_annotations;
+mod hist_range_fns;
 pub mod histogram;
 mod info;
 mod mathx;
