@@ -14,12 +14,13 @@ use super::annotations::Annotation;
 use super::args::is_valid_label_name;
 use super::error::{Error, Result};
 use super::eval::Evaluator;
+use super::hist_aggregate::HistCell;
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
 use super::select::SelectHint;
 use super::sort::go_sort;
 use super::step::{Sink, StepSeries};
 use crate::ast::{AggregateExpr, AggregateOp, Expr};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 use aion_model::gotext::{format_float, format_go_g};
 
 /// The labels of the group `metric` falls into.
@@ -234,8 +235,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut groups: Vec<Labels> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut cells: Vec<Cell> = Vec::new();
+        let mut hcells: Vec<HistCell> = Vec::new();
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut held = 0usize;
+        let sums_histograms = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
             let g = match index.get(&key) {
@@ -255,7 +258,34 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
             };
             let base = g * n;
-            for p in &s.points {
+            // Histogram samples: summed by `sum`/`avg`, counted by
+            // `count`/`group`, ignored (with an info) by the others.
+            let mut with_hists = Vec::new();
+            let points: &[FPoint] = if s.hists.is_empty() {
+                &s.points
+            } else if sums_histograms {
+                if hcells.len() < cells.len() {
+                    hcells.resize(cells.len(), HistCell::default());
+                }
+                for p in &s.hists {
+                    let i = self.step_index(p.t);
+                    hcells[base + i].fold(&p.h, op == AggregateOp::Avg, s.drop_name);
+                }
+                &s.points
+            } else if matches!(op, AggregateOp::Count | AggregateOp::Group) {
+                with_hists.extend_from_slice(&s.points);
+                with_hists.extend(s.hists.iter().map(|h| FPoint { t: h.t, f: 0.0 }));
+                with_hists.sort_by_key(|p| p.t);
+                &with_hists
+            } else {
+                self.ctx
+                    .annotate(Annotation::histogram_ignored_in_aggregation(
+                        op.as_str(),
+                        a.span,
+                    ));
+                &s.points
+            };
+            for p in points {
                 let i = self.step_index(p.t);
                 let cell = &mut cells[base + i];
                 let f = p.f;
@@ -341,9 +371,42 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             let mut out = Vec::new();
             for (g, labels) in groups.into_iter().enumerate() {
                 let mut points = Vec::new();
+                let mut hists = Vec::new();
                 let mut drop_name = false;
                 for i in 0..n {
                     let cell = cells[g * n + i];
+                    if let Some(hc) = hcells.get_mut(g * n + i).filter(|h| h.seen()) {
+                        if cell.seen {
+                            self.ctx
+                                .annotate(Annotation::mixed_floats_histograms_aggregation(a.span));
+                            continue;
+                        }
+                        if hc.incompatible {
+                            self.ctx
+                                .annotate(Annotation::mixed_exponential_custom("", a.span));
+                            continue;
+                        }
+                        if hc.collision() {
+                            self.ctx.annotate(Annotation::counter_reset_collision(
+                                "aggregation",
+                                a.span,
+                            ));
+                        }
+                        if hc.reconciled {
+                            self.ctx.annotate(Annotation::mismatched_custom_buckets(
+                                "aggregation",
+                                a.span,
+                            ));
+                        }
+                        drop_name = hc.drop_name;
+                        if let Some(h) = hc.take() {
+                            hists.push(HPoint {
+                                t: self.step_ts(i),
+                                h,
+                            });
+                        }
+                        continue;
+                    }
                     if !cell.seen {
                         continue;
                     }
@@ -371,8 +434,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         f: v,
                     });
                 }
-                if !points.is_empty() {
-                    out.push(StepSeries::new(labels, drop_name, points));
+                if !points.is_empty() || !hists.is_empty() {
+                    out.push(StepSeries::with_hists(labels, drop_name, points, hists));
                 }
             }
             out

@@ -269,11 +269,9 @@ fn instant_value(
                 notes.push(HistNote::NotCounter);
             }
             let mut h = l.clone();
-            if !is_rate || !l.detect_reset(p) {
-                if h.sub(p).is_err() {
-                    notes.push(HistNote::MixedExponentialCustom);
-                    return None;
-                }
+            if (!is_rate || !l.detect_reset(p)) && h.sub(p).is_err() {
+                notes.push(HistNote::MixedExponentialCustom);
+                return None;
             }
             h.counter_reset_hint = Gauge;
             if is_rate {

@@ -50,7 +50,7 @@
 //! | `histogram.rs`, `info.rs` | `histogram_quantile` and friends (classic and native); `info()` |
 //! | `native_fns.rs` | quantile, fraction and variance of one native histogram |
 //! | `hist_annotations.rs` | the native-histogram annotations |
-//! | `aggregate.rs` | aggregation operators |
+//! | `aggregate.rs`, `hist_aggregate.rs` | aggregation operators; `sum`/`avg` of histograms |
 //! | `binary.rs` | binary operators and vector matching |
 //! | `arith.rs` | the float arithmetic of one operator |
 //! | `mathx.rs` | Prometheus's float helpers (Kahan sums, quantiles) |
@@ -70,6 +70,7 @@ mod error;
 mod eval;
 mod functions;
 mod fxhash;
+mod hist_aggregate;
 mod hist_annotations;
 mod hist_range_fns;
 pub mod histogram;
