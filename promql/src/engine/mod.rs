@@ -53,6 +53,7 @@
 //! | `aggregate.rs`, `hist_aggregate.rs` | aggregation operators; `sum`/`avg` of histograms |
 //! | `binary.rs` | binary operators and vector matching |
 //! | `arith.rs` | the float arithmetic of one operator |
+//! | `hist_binop.rs` | operators on native histograms |
 //! | `mathx.rs` | Prometheus's float helpers (Kahan sums, quantiles) |
 //! | [`annotations`] | warnings and infos with Prometheus's texts |
 //! | `timerange.rs` | the time range a query reads |
@@ -72,6 +73,7 @@ mod functions;
 mod fxhash;
 mod hist_aggregate;
 mod hist_annotations;
+mod hist_binop;
 mod hist_range_fns;
 pub mod histogram;
 mod info;
