@@ -99,6 +99,16 @@ impl Annotation {
         )
     }
 
+    pub(crate) fn mixed_classic_native(metric_name: &str, span: Span) -> Self {
+        Self::warning(
+            format!(
+                "vector contains a mix of classic and native histograms{}",
+                for_name(metric_name)
+            ),
+            Some(span),
+        )
+    }
+
     pub(crate) fn mixed_exponential_custom(metric_name: &str, span: Span) -> Self {
         Self::warning(
             format!(

@@ -9,7 +9,7 @@
 //! no float computation produces; every place that reads an entry's value
 //! checks for it before using the value as a float.
 
-use aion_model::histogram::FloatHistogram;
+use aion_model::histogram::{CounterResetHint, FloatHistogram};
 
 use crate::ast::BinaryOp;
 
@@ -94,6 +94,10 @@ pub(crate) fn hist_elem_binop(
                     Ok(o) => {
                         notes.collision |= o.counter_reset_collision;
                         notes.reconciled |= o.custom_bounds_reconciled;
+                        if op == BinaryOp::Sub {
+                            // A difference is a gauge, whatever its sign.
+                            h.counter_reset_hint = CounterResetHint::Gauge;
+                        }
                         HistElem::Hist(compacted(h), true)
                     }
                     Err(_) => HistElem::MixedSchemas,

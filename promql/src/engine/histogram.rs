@@ -386,6 +386,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let result = streamed.and_then(|()| {
             let mut out: Vec<StepSeries> = Vec::new();
             let mut out_index: HashMap<Labels, usize> = HashMap::new();
+            let mut native_keys: std::collections::HashSet<(Labels, i64)> =
+                std::collections::HashSet::new();
             // One pass per quantile (or a single one for the fraction).
             let quantiles: Vec<Option<&Vec<f64>>> = if qs.is_empty() {
                 vec![None]
@@ -448,6 +450,24 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
             }
             for (metric, p) in native.drain(..) {
+                // A classic and a native histogram with one label set at
+                // one step: neither counts (Prometheus warns).
+                if let Some(&k) = out_index.get(&metric) {
+                    if let Ok(j) = out[k].points.binary_search_by_key(&p.t, |q| q.t) {
+                        if !native_keys.contains(&(metric.clone(), p.t)) {
+                            out[k].points.remove(j);
+                            let name = if self.delayed() {
+                                metric.metric_name().unwrap_or("")
+                            } else {
+                                ""
+                            };
+                            self.ctx
+                                .annotate(Annotation::mixed_classic_native(name, vec_span));
+                            continue;
+                        }
+                    }
+                }
+                native_keys.insert((metric.clone(), p.t));
                 let k = *out_index.entry(metric.clone()).or_insert_with(|| {
                     out.push(StepSeries::new(metric, false, Vec::new()));
                     out.len() - 1

@@ -88,10 +88,42 @@ impl SampleValue {
     fn same(&self, other: &SampleValue) -> bool {
         match (self, other) {
             (SampleValue::Float(a), SampleValue::Float(b)) => a.to_bits() == b.to_bits(),
-            (SampleValue::Histogram(a), SampleValue::Histogram(b)) => a == b,
+            (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
+                // The stored hint may have been inferred.
+                Histogram {
+                    counter_reset_hint: b.counter_reset_hint,
+                    ..(**a).clone()
+                } == **b
+            }
             (SampleValue::FloatHistogram(a), SampleValue::FloatHistogram(b)) => a.equals(b),
             _ => false,
         }
+    }
+}
+
+/// The hint a histogram gets when it is stored, as Prometheus's head
+/// gives it when writing chunks: after a histogram of the same kind
+/// without a counter reset in between, "not reset"; otherwise the hint
+/// stays unknown (so a reset is found again when reading, as with
+/// Prometheus's chunks). Gauges and explicit hints are kept.
+fn infer_counter_reset_hint(prev: Option<&SampleValue>, v: SampleValue) -> SampleValue {
+    use aion_model::histogram::CounterResetHint::{NotCounterReset, Unknown};
+    match (prev, v) {
+        (Some(SampleValue::FloatHistogram(p)), SampleValue::FloatHistogram(h))
+            if h.counter_reset_hint == Unknown && !h.detect_reset(p) =>
+        {
+            let mut h = (*h).clone();
+            h.counter_reset_hint = NotCounterReset;
+            SampleValue::FloatHistogram(Arc::new(h))
+        }
+        (Some(SampleValue::Histogram(p)), SampleValue::Histogram(h))
+            if h.counter_reset_hint == Unknown && !h.to_float().detect_reset(&p.to_float()) =>
+        {
+            let mut h = (*h).clone();
+            h.counter_reset_hint = NotCounterReset;
+            SampleValue::Histogram(Arc::new(h))
+        }
+        (_, v) => v,
     }
 }
 
@@ -230,6 +262,14 @@ impl MemStorage {
                     return Err(AppendError::DuplicateTimestamp { labels, t });
                 }
             }
+            let prev = match pending.get(&labels).and_then(|p| p.last()) {
+                Some((_, v, _)) => Some(v.clone()),
+                None => guard.get(&labels).and_then(|s| {
+                    let pos = s.samples.len().checked_sub(1)?;
+                    Some(s.value_at(pos))
+                }),
+            };
+            let v = infer_counter_reset_hint(prev.as_ref(), v);
             pending.entry(labels).or_default().push((t, v, st));
         }
         let map = Arc::make_mut(&mut guard);
