@@ -12,6 +12,7 @@
 //! | `compact.rs` | dropping empty buckets, merging spans |
 //! | `arith.rs` | `+`/`-` between histograms, `*`/`/` by scalars |
 //! | `reset.rs` | counter-reset detection |
+//! | `trim.rs` | trimming at a value (`</`, `>/`) |
 //! | `reduce.rs` | lowering the resolution (schema) |
 //! | `display.rs` | Prometheus's text forms |
 
@@ -21,6 +22,7 @@ mod compact;
 mod display;
 mod reduce;
 mod reset;
+mod trim;
 
 #[cfg(test)]
 mod proptests;

@@ -367,7 +367,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
 
     pub(crate) fn stream_subquery(&self, sq: &SubqueryExpr, sink: Sink) -> Result<()> {
         let inner = self.subquery_evaluator(sq);
-        inner.stream(&sq.expr, sink)
+        inner.stream(&sq.expr, &mut |mut s| {
+            // A subquery may skip or repeat samples, so the stored
+            // "reset"/"not reset" hints no longer describe neighbours:
+            // they become unknown (as in Prometheus).
+            for p in &mut s.hists {
+                use aion_model::histogram::CounterResetHint::*;
+                if matches!(p.h.counter_reset_hint, CounterReset | NotCounterReset) {
+                    p.h.counter_reset_hint = Unknown;
+                }
+            }
+            sink(s)
+        })
     }
 }
 

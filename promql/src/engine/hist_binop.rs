@@ -1,5 +1,6 @@
 //! Binary operators on native histogram samples: `*` and `/` by floats,
-//! `+` and `-` between histograms, `==`/`!=` between histograms; every
+//! `</` and `>/` (trimming) by floats, `+` and `-` between histograms,
+//! `==`/`!=` between histograms; every
 //! other pairing is Prometheus's "incompatible sample types" info.
 //!
 //! Vector matching (`binary.rs`) works on `(series, f64)` entries per
@@ -79,6 +80,11 @@ pub(crate) fn hist_elem_binop(
                 let mut h = h.clone();
                 h.div(r.0);
                 HistElem::Hist(compacted(h), true)
+            }
+            BinaryOp::TrimUpper | BinaryOp::TrimLower => {
+                let mut h = h.clone();
+                h.trim_buckets(r.0, op == BinaryOp::TrimUpper);
+                HistElem::Hist(Box::new(h), true)
             }
             _ => incompatible,
         },

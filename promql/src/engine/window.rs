@@ -142,8 +142,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let offset = fixed(&sq.offset);
                 let inner = self.subquery_evaluator(sq);
                 let mut scratch = Scratch::default();
-                inner.stream(&sq.expr, &mut |s| {
+                inner.stream(&sq.expr, &mut |mut s| {
                     self.ctx.stop.check()?;
+                    // As in `stream_subquery`: stored reset hints do not
+                    // describe a subquery's neighbouring points.
+                    for p in &mut s.hists {
+                        use aion_model::histogram::CounterResetHint::*;
+                        if matches!(p.h.counter_reset_hint, CounterReset | NotCounterReset) {
+                            p.h.counter_reset_hint = Unknown;
+                        }
+                    }
                     scratch.reset();
                     let mut points = Vec::new();
                     let mut hists = Vec::new();
