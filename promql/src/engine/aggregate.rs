@@ -518,6 +518,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
             };
             let id = inputs.len() as u32;
+            if !s.hists.is_empty() && matches!(op, AggregateOp::Topk | AggregateOp::Bottomk) {
+                self.ctx
+                    .annotate(Annotation::histogram_ignored_in_aggregation(
+                        op.as_str(),
+                        a.span,
+                    ));
+            }
             for p in &s.points {
                 let i = self.step_index(p.t);
                 let fparam = param.values[i];
@@ -638,9 +645,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut order: Vec<Labels> = Vec::new();
         let mut counts: HashMap<Labels, Vec<(usize, f64)>> = HashMap::new();
         self.stream_input(a, &mut |s| {
-            for p in &s.points {
+            // Histograms count by their text form, as in Prometheus.
+            let values = s
+                .points
+                .iter()
+                .map(|p| (p.t, format_float(p.f)))
+                .chain(s.hists.iter().map(|h| (h.t, h.h.to_string())));
+            for (t, text) in values {
+                let p = FPoint { t, f: 0.0 };
                 let mut b = s.metric.builder();
-                b.set(&value_label, &format_float(p.f));
+                b.set(&value_label, &text);
                 let metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
                 let key = group_labels(&metric, &grouping, a.without);
                 let i = self.step_index(p.t);

@@ -170,8 +170,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let n = self.num_steps();
                 let mut present = vec![false; n];
                 self.stream(&c.args[0], &mut |s| {
-                    for p in &s.points {
-                        present[self.step_index(p.t)] = true;
+                    for t in s
+                        .points
+                        .iter()
+                        .map(|p| p.t)
+                        .chain(s.hists.iter().map(|h| h.t))
+                    {
+                        present[self.step_index(t)] = true;
                     }
                     Ok(())
                 })?;

@@ -269,9 +269,20 @@ fn instant_value(
                 notes.push(HistNote::NotCounter);
             }
             let mut h = l.clone();
-            if (!is_rate || !l.detect_reset(p)) && h.sub(p).is_err() {
-                notes.push(HistNote::MixedExponentialCustom);
-                return None;
+            if !is_rate || !l.detect_reset(p) {
+                match h.sub(p) {
+                    Err(_) => {
+                        notes.push(HistNote::MixedExponentialCustom);
+                        return None;
+                    }
+                    Ok(o) if o.custom_bounds_reconciled => {
+                        notes.push(HistNote::MismatchedCustom("subtraction"))
+                    }
+                    Ok(_) => {}
+                }
+            }
+            if !is_rate && (l.counter_reset_hint != Gauge || p.counter_reset_hint != Gauge) {
+                notes.push(HistNote::NotGauge);
             }
             h.counter_reset_hint = Gauge;
             if is_rate {

@@ -102,25 +102,34 @@ impl SampleValue {
 }
 
 /// The hint a histogram gets when it is stored, as Prometheus's head
-/// gives it when writing chunks: after a histogram of the same kind
-/// without a counter reset in between, "not reset"; otherwise the hint
-/// stays unknown (so a reset is found again when reading, as with
-/// Prometheus's chunks). Gauges and explicit hints are kept.
+/// gives it when writing chunks: after a histogram of the same kind,
+/// "not reset" when no counter reset is detected and "reset" when one is
+/// (the header of the chunk such a reset starts); the first histogram
+/// after a float, or of a series, stays unknown. Gauges and explicit
+/// hints are kept.
 fn infer_counter_reset_hint(prev: Option<&SampleValue>, v: SampleValue) -> SampleValue {
-    use aion_model::histogram::CounterResetHint::{NotCounterReset, Unknown};
+    use aion_model::histogram::CounterResetHint::{CounterReset, NotCounterReset, Unknown};
     match (prev, v) {
         (Some(SampleValue::FloatHistogram(p)), SampleValue::FloatHistogram(h))
-            if h.counter_reset_hint == Unknown && !h.detect_reset(p) =>
+            if h.counter_reset_hint == Unknown =>
         {
             let mut h = (*h).clone();
-            h.counter_reset_hint = NotCounterReset;
+            h.counter_reset_hint = if h.detect_reset(p) {
+                CounterReset
+            } else {
+                NotCounterReset
+            };
             SampleValue::FloatHistogram(Arc::new(h))
         }
         (Some(SampleValue::Histogram(p)), SampleValue::Histogram(h))
-            if h.counter_reset_hint == Unknown && !h.to_float().detect_reset(&p.to_float()) =>
+            if h.counter_reset_hint == Unknown =>
         {
             let mut h = (*h).clone();
-            h.counter_reset_hint = NotCounterReset;
+            h.counter_reset_hint = if h.to_float().detect_reset(&p.to_float()) {
+                CounterReset
+            } else {
+                NotCounterReset
+            };
             SampleValue::Histogram(Arc::new(h))
         }
         (_, v) => v,
