@@ -11,6 +11,7 @@ use aion_model::histogram::FloatHistogram;
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
+use super::stats_decoding::StatsHints;
 use crate::value::{FPoint, HPoint};
 
 /// A sample read from storage. A histogram sample is a marker here; its
@@ -47,9 +48,12 @@ fn pull(
     vt: ValueType,
     with_st: bool,
     slot: &mut FloatHistogram,
+    stats: &mut StatsHints,
+    contiguous: bool,
 ) -> Result<Option<Pulled>> {
     match vt {
         ValueType::Float => {
+            stats.float_seen();
             let (t, f) = it.at();
             let st = if with_st { it.at_st() } else { 0 };
             Ok(Some(Pulled::Float(FPoint { t, f }, st)))
@@ -60,6 +64,7 @@ fn pull(
         },
         ValueType::Histogram | ValueType::FloatHistogram => {
             let t = it.at_float_histogram(slot);
+            stats.apply(slot, contiguous);
             Ok(Some(Pulled::Histogram(t)))
         }
     }
@@ -77,6 +82,7 @@ pub(crate) struct LookbackCursor<'a> {
     /// Values of `last` and `peek` when they are histograms.
     last_h: FloatHistogram,
     peek_h: FloatHistogram,
+    stats: StatsHints,
     started: bool,
     with_st: bool,
 }
@@ -89,9 +95,17 @@ impl<'a> LookbackCursor<'a> {
             peek: None,
             last_h: FloatHistogram::default(),
             peek_h: FloatHistogram::default(),
+            stats: StatsHints::default(),
             started: false,
             with_st: false,
         }
+    }
+
+    /// Decides histogram reset hints while reading (for selectors read
+    /// for statistics, see `stats_decoding.rs`).
+    pub(crate) fn with_stats(mut self, stats: bool) -> Self {
+        self.stats = StatsHints::new(stats);
+        self
     }
 
     /// A cursor that also reads start timestamps (see
@@ -128,13 +142,27 @@ impl<'a> LookbackCursor<'a> {
         if !self.started {
             self.started = true;
             let vt = self.it.seek(oldest_visible);
-            self.peek = pull(&mut *self.it, vt, self.with_st, &mut self.peek_h)?;
+            self.peek = pull(
+                &mut *self.it,
+                vt,
+                self.with_st,
+                &mut self.peek_h,
+                &mut self.stats,
+                false,
+            )?;
         } else if self.peek.is_some_and(|p| p.t() < oldest_visible) {
             // Everything before the lookback window is irrelevant now and
             // for every later step.
             self.last = None;
             let vt = self.it.seek(oldest_visible);
-            self.peek = pull(&mut *self.it, vt, self.with_st, &mut self.peek_h)?;
+            self.peek = pull(
+                &mut *self.it,
+                vt,
+                self.with_st,
+                &mut self.peek_h,
+                &mut self.stats,
+                false,
+            )?;
         }
         while let Some(p) = self.peek {
             if p.t() > at {
@@ -145,7 +173,14 @@ impl<'a> LookbackCursor<'a> {
                 std::mem::swap(&mut self.last_h, &mut self.peek_h);
             }
             let vt = self.it.next();
-            self.peek = pull(&mut *self.it, vt, self.with_st, &mut self.peek_h)?;
+            self.peek = pull(
+                &mut *self.it,
+                vt,
+                self.with_st,
+                &mut self.peek_h,
+                &mut self.stats,
+                true,
+            )?;
         }
         match self.last {
             Some(Pulled::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => {
@@ -172,6 +207,7 @@ pub(crate) struct WindowCursor<'a, 'b> {
     hhead: usize,
     pending: Option<Pulled>,
     pending_h: FloatHistogram,
+    stats: StatsHints,
     started: bool,
     exhausted: bool,
     budget: &'b SampleBudget,
@@ -200,12 +236,20 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             hhead: 0,
             pending: None,
             pending_h: FloatHistogram::default(),
+            stats: StatsHints::default(),
             started: false,
             exhausted: false,
             budget,
             decreases: 0,
             reserved: 0,
         }
+    }
+
+    /// Decides histogram reset hints while reading (see
+    /// `stats_decoding.rs`).
+    pub(crate) fn with_stats(mut self, stats: bool) -> Self {
+        self.stats = StatsHints::new(stats);
+        self
     }
 
     /// Also keeps the start timestamps of the window's samples (see
@@ -290,11 +334,25 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 // Jump straight to the window instead of decoding the gap.
                 self.started = true;
                 let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(&mut *self.it, vt, with_st, &mut self.pending_h)?;
+                self.pending = pull(
+                    &mut *self.it,
+                    vt,
+                    with_st,
+                    &mut self.pending_h,
+                    &mut self.stats,
+                    false,
+                )?;
                 self.exhausted = self.pending.is_none();
             } else if self.pending.is_some_and(|p| p.t() <= mint) {
                 let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(&mut *self.it, vt, with_st, &mut self.pending_h)?;
+                self.pending = pull(
+                    &mut *self.it,
+                    vt,
+                    with_st,
+                    &mut self.pending_h,
+                    &mut self.stats,
+                    false,
+                )?;
                 self.exhausted = self.pending.is_none();
             }
         }
@@ -331,7 +389,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 _ => {}
             }
             let vt = self.it.next();
-            self.pending = pull(&mut *self.it, vt, with_st, &mut self.pending_h)?;
+            self.pending = pull(
+                &mut *self.it,
+                vt,
+                with_st,
+                &mut self.pending_h,
+                &mut self.stats,
+                true,
+            )?;
             if self.pending.is_none() {
                 self.exhausted = true;
             }

@@ -44,6 +44,8 @@ pub(crate) struct Ctx<'q> {
     pub budget: SampleBudget,
     pub stop: Stopper,
     pub parallel: bool,
+    /// Selectors read for statistics (see `stats_decoding.rs`).
+    pub stats_selectors: std::collections::HashSet<usize>,
     annotations: Mutex<Annotations>,
 }
 
@@ -63,8 +65,17 @@ impl<'q> Ctx<'q> {
             budget: SampleBudget::new(options.max_samples),
             stop,
             parallel: options.parallel,
+            stats_selectors: Default::default(),
             annotations: Mutex::new(Annotations::new()),
         }
+    }
+
+    /// Whether `vs` is read for statistics only.
+    pub(crate) fn is_stats(&self, vs: &crate::ast::VectorSelector) -> bool {
+        !self.stats_selectors.is_empty()
+            && self
+                .stats_selectors
+                .contains(&(vs as *const crate::ast::VectorSelector as usize))
     }
 
     pub(crate) fn annotate(&self, a: Annotation) {

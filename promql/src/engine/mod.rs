@@ -57,6 +57,7 @@
 //! | `mathx.rs` | Prometheus's float helpers (Kahan sums, quantiles) |
 //! | [`annotations`] | warnings and infos with Prometheus's texts |
 //! | `timerange.rs` | the time range a query reads |
+//! | `stats_decoding.rs` | selectors read only for histogram count and sum |
 //! | `budget.rs`, `cancel.rs`, `error.rs`, `fxhash.rs` | sample limit, cancellation, errors, hashing |
 
 mod aggregate;
@@ -85,6 +86,7 @@ mod relabel;
 mod select;
 mod simple_fns;
 mod sort;
+mod stats_decoding;
 mod step;
 mod timerange;
 mod window;
@@ -292,7 +294,8 @@ impl Engine {
         stop.check()?;
         let (mint, maxt) = timerange::query_time_range(expr, start, end, lookback);
         let querier = queryable.querier(mint, maxt).map_err(Error::Querier)?;
-        let ctx = Ctx::new(&*querier, &self.options, lookback, stop);
+        let mut ctx = Ctx::new(&*querier, &self.options, lookback, stop);
+        ctx.stats_selectors = stats_decoding::stats_selectors(expr);
         let ev = Evaluator {
             ctx: &ctx,
             start,

@@ -155,7 +155,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut cursor = LookbackCursor::new(series.samples);
+                let mut cursor =
+                    LookbackCursor::new(series.samples).with_stats(self.ctx.is_stats(vs));
                 let mut points = Vec::new();
                 let mut hists = Vec::new();
                 for i in 0..n {

@@ -81,7 +81,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             series.samples,
                             &self.ctx.budget,
                             std::mem::take(buf),
-                        );
+                        )
+                        .with_stats(self.ctx.is_stats(vs));
                         if with_st {
                             w = w.track_start_timestamps(std::mem::take(sts));
                         }

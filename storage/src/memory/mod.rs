@@ -101,21 +101,21 @@ impl SampleValue {
     }
 }
 
-/// The hint a histogram gets when it is stored, as Prometheus's head
-/// gives it when writing chunks: after a histogram of the same kind,
-/// "not reset" when no counter reset is detected and "reset" when one is
-/// (the header of the chunk such a reset starts); the first histogram
-/// after a float, or of a series, stays unknown. Gauges and explicit
-/// hints are kept.
+/// The hint a histogram has when read back, as from Prometheus's chunks:
+/// after a histogram of the same kind with no counter reset detected,
+/// "not reset" (a sample inside a chunk); otherwise unknown (the first
+/// sample of a chunk, which a detected reset starts; Prometheus's
+/// readers give it the unknown hint too, see its issue 15346). Gauges
+/// and explicit hints are kept.
 fn infer_counter_reset_hint(prev: Option<&SampleValue>, v: SampleValue) -> SampleValue {
-    use aion_model::histogram::CounterResetHint::{CounterReset, NotCounterReset, Unknown};
+    use aion_model::histogram::CounterResetHint::{NotCounterReset, Unknown};
     match (prev, v) {
         (Some(SampleValue::FloatHistogram(p)), SampleValue::FloatHistogram(h))
             if h.counter_reset_hint == Unknown =>
         {
             let mut h = (*h).clone();
             h.counter_reset_hint = if h.detect_reset(p) {
-                CounterReset
+                Unknown
             } else {
                 NotCounterReset
             };
@@ -126,7 +126,7 @@ fn infer_counter_reset_hint(prev: Option<&SampleValue>, v: SampleValue) -> Sampl
         {
             let mut h = (*h).clone();
             h.counter_reset_hint = if h.to_float().detect_reset(&p.to_float()) {
-                CounterReset
+                Unknown
             } else {
                 NotCounterReset
             };
