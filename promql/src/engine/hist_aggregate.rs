@@ -4,6 +4,38 @@
 
 use aion_model::histogram::{CounterResetHint, FloatHistogram};
 
+use super::mathx::kahan_inc;
+
+/// Kahan-compensated totals of the `sum` and `count` fields, which
+/// Prometheus sums with compensation (so `1e100 + x - 1e100` keeps `x`).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KahanFields {
+    sum: (f64, f64),
+    count: (f64, f64),
+}
+
+impl KahanFields {
+    pub(crate) fn add(&mut self, h: &FloatHistogram) {
+        self.sum = kahan_inc(h.sum, self.sum.0, self.sum.1);
+        self.count = kahan_inc(h.count, self.count.0, self.count.1);
+    }
+
+    /// The compensated totals, divided by `n`.
+    pub(crate) fn totals(&self, n: f64) -> (f64, f64) {
+        let s = if self.sum.0.is_infinite() {
+            self.sum.0
+        } else {
+            self.sum.0 + self.sum.1
+        };
+        let c = if self.count.0.is_infinite() {
+            self.count.0
+        } else {
+            self.count.0 + self.count.1
+        };
+        (s / n, c / n)
+    }
+}
+
 /// One group's histogram state at one step.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct HistCell {
@@ -17,6 +49,8 @@ pub(crate) struct HistCell {
     not_reset: bool,
     /// Custom bounds were reconciled on the way.
     pub reconciled: bool,
+    kahan: KahanFields,
+    avg: bool,
 }
 
 impl HistCell {
@@ -39,9 +73,11 @@ impl HistCell {
             _ => {}
         }
         self.count += 1.0;
+        self.avg = avg;
         if self.incompatible {
             return;
         }
+        self.kahan.add(h);
         let Some(acc) = &mut self.h else {
             self.h = Some(Box::new(h.clone()));
             return;
@@ -67,6 +103,12 @@ impl HistCell {
     /// The result, compacted.
     pub fn take(&mut self) -> Option<Box<FloatHistogram>> {
         let mut h = self.h.take()?;
+        let (sum, count) = self.kahan.totals(if self.avg { self.count } else { 1.0 });
+        h.sum = sum;
+        if !self.avg || count.is_finite() {
+            // A mean's count may only be representable incrementally.
+            h.count = count;
+        }
         h.compact(0);
         Some(h)
     }

@@ -349,6 +349,8 @@ fn over_time(
     use aion_model::histogram::CounterResetHint::{CounterReset, NotCounterReset};
     let first = points.first()?;
     let mut acc = (*first.h).clone();
+    let mut kahan = super::hist_aggregate::KahanFields::default();
+    kahan.add(&first.h);
     let (mut reset, mut not_reset) = (false, false);
     let mut track = |h: &FloatHistogram| match h.counter_reset_hint {
         CounterReset => reset = true,
@@ -358,6 +360,7 @@ fn over_time(
     track(&first.h);
     for (i, p) in points[1..].iter().enumerate() {
         track(&p.h);
+        kahan.add(&p.h);
         let r = if avg {
             let n = (i + 2) as f64;
             let mut left = (*p.h).clone();
@@ -389,6 +392,11 @@ fn over_time(
     }
     if reset && not_reset {
         notes.push(HistNote::CounterResetCollision);
+    }
+    let (sum, count) = kahan.totals(if avg { points.len() as f64 } else { 1.0 });
+    acc.sum = sum;
+    if !avg || count.is_finite() {
+        acc.count = count;
     }
     acc.compact(0);
     Some(Box::new(acc))
