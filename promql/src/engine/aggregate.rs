@@ -15,6 +15,7 @@ use super::args::is_valid_label_name;
 use super::error::{Error, Result};
 use super::eval::Evaluator;
 use super::hist_aggregate::HistCell;
+use super::hist_binop::{tag, untag};
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
 use super::select::SelectHint;
 use super::sort::go_sort;
@@ -502,6 +503,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut groups = 0usize;
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut heaps: Vec<Vec<(f64, u32)>> = Vec::new();
+        let mut hist_table: Vec<Box<aion_model::histogram::FloatHistogram>> = Vec::new();
         let mut held = 0usize;
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
@@ -525,7 +527,26 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         a.span,
                     ));
             }
-            for p in &s.points {
+            // limitk/limit_ratio pass histograms through: they take part
+            // as tagged entries (see `hist_binop.rs`).
+            let mut tagged = Vec::new();
+            let points: &[FPoint] = if !s.hists.is_empty()
+                && matches!(op, AggregateOp::Limitk | AggregateOp::LimitRatio)
+            {
+                tagged.extend_from_slice(&s.points);
+                for h in &s.hists {
+                    tagged.push(FPoint {
+                        t: h.t,
+                        f: tag(hist_table.len()),
+                    });
+                    hist_table.push(h.h.clone());
+                }
+                tagged.sort_by_key(|p| p.t);
+                &tagged
+            } else {
+                &s.points
+            };
+            for p in points {
                 let i = self.step_index(p.t);
                 let fparam = param.values[i];
                 let heap = &mut heaps[g * n + i];
@@ -588,11 +609,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                     for &(f, id) in heap.iter() {
                         let (labels, drop_name) = &inputs[id as usize];
-                        out.push(StepSeries::new(
-                            labels.clone(),
-                            *drop_name,
-                            vec![FPoint { t: self.start, f }],
-                        ));
+                        let mut s = StepSeries::new(labels.clone(), *drop_name, Vec::new());
+                        match untag(f) {
+                            Some(h) => s.hists.push(HPoint {
+                                t: self.start,
+                                h: hist_table[h].clone(),
+                            }),
+                            None => s.points.push(FPoint { t: self.start, f }),
+                        }
+                        out.push(s);
                     }
                 }
             } else {
@@ -609,10 +634,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                 out.push(StepSeries::new(labels.clone(), *drop_name, Vec::new()));
                                 out.len() - 1
                             });
-                            out[k].points.push(FPoint {
-                                t: self.step_ts(i),
-                                f,
-                            });
+                            let t = self.step_ts(i);
+                            match untag(f) {
+                                Some(h) => out[k].hists.push(HPoint {
+                                    t,
+                                    h: hist_table[h].clone(),
+                                }),
+                                None => out[k].points.push(FPoint { t, f }),
+                            }
                         }
                     }
                 }
