@@ -21,7 +21,8 @@ enum Pulled {
     /// A float sample and its start timestamp (0 when unknown or not
     /// asked for).
     Float(FPoint, i64),
-    Histogram(i64),
+    /// A histogram sample's timestamp and start timestamp.
+    Histogram(i64, i64),
 }
 
 /// What an instant vector selector sees at one time.
@@ -35,7 +36,7 @@ impl Pulled {
     fn t(&self) -> i64 {
         match self {
             Pulled::Float(p, _) => p.t,
-            Pulled::Histogram(t) => *t,
+            Pulled::Histogram(t, _) => *t,
         }
     }
 }
@@ -64,8 +65,9 @@ fn pull(
         },
         ValueType::Histogram | ValueType::FloatHistogram => {
             let t = it.at_float_histogram(slot);
+            let st = if with_st { it.at_st() } else { 0 };
             stats.apply(slot, contiguous);
-            Ok(Some(Pulled::Histogram(t)))
+            Ok(Some(Pulled::Histogram(t, st)))
         }
     }
 }
@@ -121,8 +123,8 @@ impl<'a> LookbackCursor<'a> {
     /// returned (0: unknown).
     pub(crate) fn start_timestamp(&self) -> i64 {
         match self.last {
-            Some(Pulled::Float(_, st)) => st,
-            _ => 0,
+            Some(Pulled::Float(_, st)) | Some(Pulled::Histogram(_, st)) => st,
+            None => 0,
         }
     }
 
@@ -169,7 +171,7 @@ impl<'a> LookbackCursor<'a> {
                 break;
             }
             self.last = Some(p);
-            if matches!(p, Pulled::Histogram(_)) {
+            if matches!(p, Pulled::Histogram(..)) {
                 std::mem::swap(&mut self.last_h, &mut self.peek_h);
             }
             let vt = self.it.next();
@@ -186,7 +188,9 @@ impl<'a> LookbackCursor<'a> {
             Some(Pulled::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => {
                 Ok(Some(Visible::Float(p)))
             }
-            Some(Pulled::Histogram(t)) if t >= oldest_visible && !is_stale_nan(self.last_h.sum) => {
+            Some(Pulled::Histogram(t, _))
+                if t >= oldest_visible && !is_stale_nan(self.last_h.sum) =>
+            {
                 Ok(Some(Visible::Histogram(t, &self.last_h)))
             }
             _ => Ok(None),
@@ -204,6 +208,8 @@ pub(crate) struct WindowCursor<'a, 'b> {
     head: usize,
     /// Histogram samples of the window (from `hhead` on).
     hbuf: Vec<HPoint>,
+    /// Start timestamps parallel to `hbuf`, when tracked.
+    hsts: Vec<i64>,
     hhead: usize,
     pending: Option<Pulled>,
     pending_h: FloatHistogram,
@@ -233,6 +239,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             sts: None,
             head: 0,
             hbuf: Vec::new(),
+            hsts: Vec::new(),
             hhead: 0,
             pending: None,
             pending_h: FloatHistogram::default(),
@@ -270,6 +277,15 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         &self.hbuf[self.hhead..]
     }
 
+    /// Their start timestamps (empty unless tracked).
+    pub(crate) fn current_hist_sts(&self) -> &[i64] {
+        if self.sts.is_some() {
+            &self.hsts[self.hhead..]
+        } else {
+            &[]
+        }
+    }
+
     /// No sample of the current window is lower than the one before it
     /// (with `<`, so NaN never counts as a decrease, exactly as in the
     /// reset scan of `rate` this lets callers skip).
@@ -294,9 +310,13 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             self.hhead += self.hbuf[self.hhead..].partition_point(|p| p.t <= mint);
             if self.hhead == self.hbuf.len() {
                 self.hbuf.clear();
+                self.hsts.clear();
                 self.hhead = 0;
             } else if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() {
                 self.hbuf.drain(..self.hhead);
+                if with_st {
+                    self.hsts.drain(..self.hhead);
+                }
                 self.hhead = 0;
             }
         }
@@ -375,11 +395,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                         self.reserved = held;
                     }
                 }
-                Pulled::Histogram(t) if t > mint && !is_stale_nan(self.pending_h.sum) => {
+                Pulled::Histogram(t, st) if t > mint && !is_stale_nan(self.pending_h.sum) => {
                     self.hbuf.push(HPoint {
                         t,
                         h: Box::new(self.pending_h.clone()),
                     });
+                    if with_st {
+                        self.hsts.push(st);
+                    }
                     let held = self.buf.len() - self.head + self.hbuf.len() - self.hhead;
                     if held > self.reserved {
                         self.budget.take(held - self.reserved)?;

@@ -355,7 +355,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         f(w.points, &args, scratch)?.map(WinOut::F)
                     }
                 } else {
-                    hist_window(name, w.points, w.hists, &args, &mut notes)
+                    hist_window(name, w.points, w.hists, w.hsts, &args, &mut notes)
                 };
                 for n in notes {
                     let span = arg.span();
@@ -376,6 +376,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         }
                         HistNote::CounterResetCollision => {
                             Annotation::counter_reset_collision("aggregation", span)
+                        }
+                        HistNote::StartTimeOverlap => {
+                            Annotation::start_time_overlap(metric_name, span)
                         }
                     });
                 }

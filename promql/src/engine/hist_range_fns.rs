@@ -5,7 +5,7 @@
 
 use aion_model::histogram::FloatHistogram;
 
-use super::range_fns::WindowArgs;
+use super::range_fns::{is_start_timestamp_reset, start_time_overlaps, WindowArgs};
 use crate::value::{FPoint, HPoint};
 
 /// A window function's value: a float or a histogram.
@@ -31,6 +31,8 @@ pub(crate) enum HistNote {
     MismatchedCustom(&'static str),
     /// Conflicting counter-reset hints while aggregating over time.
     CounterResetCollision,
+    /// A start time overlaps the previous sample.
+    StartTimeOverlap,
 }
 
 /// The value of `name` over a window with at least one histogram sample;
@@ -39,9 +41,16 @@ pub(crate) fn hist_window(
     name: &str,
     floats: &[FPoint],
     hists: &[HPoint],
+    hsts: &[i64],
     a: &WindowArgs,
     notes: &mut Vec<HistNote>,
 ) -> Option<WinOut> {
+    // Start timestamps only count for these, on counters.
+    let hsts = if matches!(name, "rate" | "increase" | "irate" | "resets") {
+        hsts
+    } else {
+        &[]
+    };
     let mixed = !floats.is_empty();
     match name {
         "rate" | "increase" | "delta" => {
@@ -50,10 +59,15 @@ pub(crate) fn hist_window(
                 return None;
             }
             let counter = name != "delta";
-            extrapolated_rate(hists, a, counter, name == "rate", notes).map(WinOut::H)
+            extrapolated_rate(hists, hsts, a, counter, name == "rate", notes).map(WinOut::H)
         }
-        "irate" | "idelta" => instant_value(floats, hists, name == "irate", notes),
-        "resets" | "changes" => Some(WinOut::F(transitions(floats, hists, name == "resets"))),
+        "irate" | "idelta" => instant_value(floats, hists, hsts, name == "irate", notes),
+        "resets" | "changes" => Some(WinOut::F(transitions(
+            floats,
+            hists,
+            hsts,
+            name == "resets",
+        ))),
         "sum_over_time" | "avg_over_time" => {
             if mixed {
                 notes.push(HistNote::Mixed);
@@ -115,8 +129,14 @@ pub(crate) fn floats_only(name: &str) -> bool {
 
 /// Prometheus's `histogramRate`: last − first, plus the value before each
 /// counter reset (for counters), at the lowest schema seen.
+/// Whether a start timestamp marks a reset between samples `i - 1` and `i`.
+fn st_reset(points: &[HPoint], sts: &[i64], i: usize) -> bool {
+    i < sts.len() && is_start_timestamp_reset(sts[i - 1], points[i - 1].t, sts[i], points[i].t)
+}
+
 fn histogram_rate(
     points: &[HPoint],
+    sts: &[i64],
     counter: bool,
     notes: &mut Vec<HistNote>,
 ) -> Option<FloatHistogram> {
@@ -128,7 +148,7 @@ fn histogram_rate(
     }
     let empty;
     let mut prev: &FloatHistogram = first;
-    if counter && points[1].h.detect_reset(prev) {
+    if counter && (st_reset(points, sts, 1) || points[1].h.detect_reset(prev)) {
         empty = FloatHistogram {
             schema: points[1].h.schema,
             custom_values: points[1].h.custom_values.clone(),
@@ -169,8 +189,15 @@ fn histogram_rate(
     }
     if counter {
         let mut prev: &FloatHistogram = prev;
-        for p in &points[1..] {
-            if p.h.detect_reset(prev) {
+        let mut overlap = false;
+        for (j, p) in points[1..].iter().enumerate() {
+            let i = j + 1;
+            if !overlap && i < sts.len() && start_time_overlaps(sts[i - 1], points[i - 1].t, sts[i])
+            {
+                notes.push(HistNote::StartTimeOverlap);
+                overlap = true;
+            }
+            if st_reset(points, sts, i) || p.h.detect_reset(prev) {
                 match h.add(prev) {
                     Err(_) => {
                         notes.push(HistNote::MixedExponentialCustom);
@@ -196,30 +223,61 @@ fn histogram_rate(
 /// extrapolation to the window's edges.
 fn extrapolated_rate(
     points: &[HPoint],
+    sts: &[i64],
     a: &WindowArgs,
     counter: bool,
     is_rate: bool,
     notes: &mut Vec<HistNote>,
 ) -> Option<Box<FloatHistogram>> {
-    if points.len() < 2 {
-        return None;
-    }
-    let mut h = histogram_rate(points, counter, notes)?;
-    let (first_t, last_t) = (points[0].t, points[points.len() - 1].t);
+    let sts = if counter { sts } else { &[] };
+    let mut h = if points.len() > 1 {
+        Some(histogram_rate(points, sts, counter, notes)?)
+    } else {
+        None
+    };
+    let first = points.first()?;
+    let (first_t, last_t) = (first.t, points[points.len() - 1].t);
     let mut to_start = (first_t - a.range_start) as f64 / 1000.0;
     let mut to_end = (a.range_end - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let avg = sampled / (points.len() - 1) as f64;
+    let mut sampled = (last_t - first_t) as f64 / 1000.0;
+    let intervals = points.len() - 1;
+    let avg = if intervals > 0 {
+        sampled / intervals as f64
+    } else {
+        0.0
+    };
     let threshold = avg * 1.1;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    if counter && h.count > 0.0 && points[0].h.count >= 0.0 {
-        let to_zero = sampled * (points[0].h.count / h.count);
-        if to_zero < to_start {
-            to_start = to_zero;
+    match sts.first() {
+        Some(&st0) if st0 != 0 && st0 > a.range_start && st0 < first_t => {
+            // A zero sample at the start time replaces extrapolation to
+            // the left.
+            to_start = 0.0;
+            sampled = (last_t - st0) as f64 / 1000.0;
+            match &mut h {
+                None => h = Some((*first.h).clone()),
+                Some(h) => {
+                    if h.add(&first.h).is_err() {
+                        notes.push(HistNote::MixedExponentialCustom);
+                        return None;
+                    }
+                }
+            }
+        }
+        _ if intervals == 0 => return None,
+        _ => {
+            if to_start >= threshold {
+                to_start = avg / 2.0;
+            }
+            let h = h.as_ref()?;
+            if counter && h.count > 0.0 && first.h.count >= 0.0 {
+                let to_zero = sampled * (first.h.count / h.count);
+                if to_zero < to_start {
+                    to_start = to_zero;
+                }
+            }
         }
     }
+    let mut h = h?;
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
@@ -239,6 +297,7 @@ fn extrapolated_rate(
 fn instant_value(
     floats: &[FPoint],
     hists: &[HPoint],
+    hsts: &[i64],
     is_rate: bool,
     notes: &mut Vec<HistNote>,
 ) -> Option<WinOut> {
@@ -269,7 +328,14 @@ fn instant_value(
                 notes.push(HistNote::NotCounter);
             }
             let mut h = l.clone();
-            if !is_rate || !l.detect_reset(p) {
+            let n = hists.len();
+            let st_reset = is_rate && n >= 2 && hsts.len() == n && {
+                let (a, b) = (&hists[n - 2], &hists[n - 1]);
+                a.t == prev.0
+                    && b.t == last.0
+                    && is_start_timestamp_reset(hsts[n - 2], a.t, hsts[n - 1], b.t)
+            };
+            if !is_rate || !(st_reset || l.detect_reset(p)) {
                 match h.sub(p) {
                     Err(_) => {
                         notes.push(HistNote::MixedExponentialCustom);
@@ -300,16 +366,18 @@ fn instant_value(
 
 /// `resets` (`resets`) or `changes` over a window of floats and
 /// histograms in time order; a switch of sample kind counts.
-fn transitions(floats: &[FPoint], hists: &[HPoint], resets: bool) -> f64 {
+fn transitions(floats: &[FPoint], hists: &[HPoint], hsts: &[i64], resets: bool) -> f64 {
     let (mut i, mut j) = (0, 0);
     let mut prev: Option<(Option<&FloatHistogram>, f64)> = None;
     let mut n = 0usize;
     while i < floats.len() || j < hists.len() {
+        let mut by_st = false;
         let cur = if j >= hists.len() || (i < floats.len() && floats[i].t < hists[j].t) {
             i += 1;
             (None, floats[i - 1].f)
         } else {
             j += 1;
+            by_st = resets && j >= 2 && st_reset(hists, hsts, j - 1);
             (Some(&*hists[j - 1].h), 0.0)
         };
         if let Some(p) = prev {
@@ -323,7 +391,7 @@ fn transitions(floats: &[FPoint], hists: &[HPoint], resets: bool) -> f64 {
                 }
                 (Some(a), Some(b)) => {
                     if resets {
-                        b.detect_reset(a)
+                        by_st || b.detect_reset(a)
                     } else {
                         !b.equals(a)
                     }

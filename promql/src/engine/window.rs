@@ -24,6 +24,8 @@ pub(crate) struct StepWindow<'w> {
     pub points: &'w [FPoint],
     /// Its histogram samples there.
     pub hists: &'w [HPoint],
+    /// Their start timestamps, when tracked (else empty).
+    pub hsts: &'w [i64],
     /// Known: no point is lower than the one before it (`false` when
     /// unknown).
     pub non_decreasing: bool,
@@ -107,6 +109,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                     labels: &series.labels,
                                     points: w.current(),
                                     hists: w.current_hists(),
+                                    hsts: w.current_hist_sts(),
                                     non_decreasing: w.non_decreasing(),
                                     sts: w.start_timestamps(),
                                     step: i,
@@ -174,6 +177,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             labels: &s.metric,
                             points: window,
                             hists: hwindow,
+                            hsts: &[],
                             non_decreasing: false,
                             sts: &[],
                             step: i,
