@@ -25,12 +25,15 @@
 //! assert_eq!((report.passed(), report.failed()), (1, 0));
 //! ```
 //!
+//! Native histogram literals (`{{…}}`, with the `+`/`-`/`x` expansion) load
+//! as float histograms, `load_with_nhcb` adds the custom-bucket histograms
+//! of classic ones, and histogram results are compared as upstream's
+//! runner does (compacted, within the tolerance, the hint when named).
+//!
 //! Evals the engine cannot run are reported as skipped with a reason, not
-//! as passed: those whose expected values are native histograms, those
-//! whose queries read native histogram samples (the engine refuses them)
-//! and, with a storage that does not keep start timestamps (see
+//! as passed: with a storage that does not keep start timestamps (see
 //! [`TestStorage::keeps_start_timestamps`]), those that read series loaded
-//! with them (`@st` lines).
+//! with them (`@st` lines), and those the engine refuses as unsupported.
 
 mod compare;
 mod numbers;
@@ -55,11 +58,6 @@ pub use storage::{MemTestStorage, TestStorage};
 /// Why an eval was not run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SkipReason {
-    /// Its expected values are native histograms.
-    ExpectsNativeHistograms,
-    /// Its query reads native histogram samples, which the engine does not
-    /// support yet.
-    ReadsNativeHistograms,
     /// Its query reads series loaded with start timestamps, which the
     /// storage does not keep.
     StartTimestamps,
@@ -70,10 +68,6 @@ pub enum SkipReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::ExpectsNativeHistograms => f.write_str("expects native histogram results"),
-            SkipReason::ReadsNativeHistograms => {
-                f.write_str("reads native histogram samples (not supported yet)")
-            }
             SkipReason::StartTimestamps => {
                 f.write_str("reads series with start timestamps (not stored)")
             }
@@ -509,9 +503,7 @@ enum RunError {
 }
 
 fn skip_reason(message: &str) -> SkipReason {
-    if message.contains("native histogram") {
-        SkipReason::ReadsNativeHistograms
-    } else if message.contains("start timestamp") {
+    if message.contains("start timestamp") {
         SkipReason::StartTimestamps
     } else {
         SkipReason::Unsupported(message.to_string())
@@ -589,12 +581,22 @@ mod tests {
     }
 
     #[test]
-    fn histogram_evals_are_skipped() {
-        let r = run("load 1m\n  h {{schema:0 count:1}}\n  f 1\n\neval instant at 0 h\n\neval instant at 0 f\n  f 1\n");
-        assert_eq!((r.passed(), r.failed(), r.skipped()), (1, 0, 1), "{r:?}");
-        assert_eq!(
-            r.skip_reasons().into_iter().collect::<Vec<_>>(),
-            vec![(SkipReason::ReadsNativeHistograms, 1)]
-        );
+    fn histogram_evals_are_compared() {
+        let script = "load 1m\n  h {{schema:0 count:1 sum:2 buckets:[1]}}+{{count:1 sum:2 buckets:[1]}}x2\n  f 1\n\n\
+                      eval instant at 1m h\n  h {{count:2 sum:4 buckets:[2]}}\n\n\
+                      eval instant at 1m h\n  h {{count:3 sum:4 buckets:[2]}}\n\n\
+                      eval instant at 2m histogram_count(h)\n  {} 3\n\n\
+                      eval instant at 0 f\n  f 1\n";
+        let r = run(script);
+        assert_eq!((r.passed(), r.failed(), r.skipped()), (3, 1, 0), "{r:?}");
+        assert!(matches!(&r.evals[1].outcome, Outcome::Failed(m) if m.contains("{{count:3")));
+    }
+
+    #[test]
+    fn load_with_nhcb_adds_custom_bucket_histograms() {
+        let script = "load_with_nhcb 1m\n  m_bucket{le=\"1\"} 1 2\n  m_bucket{le=\"+Inf\"} 3 4\n  m_sum 5 6\n  m_count 3 4\n\n\
+                      eval instant at 1m m\n  m {{schema:-53 count:4 sum:6 custom_values:[1] buckets:[2 2]}}\n";
+        let r = run(script);
+        assert_eq!((r.passed(), r.failed()), (1, 0), "{r:?}");
     }
 }
