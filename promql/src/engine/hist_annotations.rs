@@ -16,7 +16,6 @@ fn for_name(metric_name: &str) -> String {
     }
 }
 
-#[allow(dead_code)] // Not every operator that raises these handles histograms yet.
 impl Annotation {
     pub(crate) fn quantile_nan_result(metric_name: &str, span: Span) -> Self {
         Self::info(
