@@ -638,15 +638,33 @@ fn expand_item(line: usize, item: &str, out: &mut Vec<SeqValue>) -> Result<(), S
         let end = item.find("}}").ok_or_else(bad)? + 2;
         let base = hist(&item[2..end - 2])?;
         let rest = &item[end..];
+        // Bounds the buckets one line may expand to, as MAX_POSITIONS
+        // bounds its positions (sums only union the two layouts).
+        let buckets = |l: &HistLiteral| l.h.positive_buckets.len() + l.h.negative_buckets.len();
+        let within = |n: usize, per: usize| {
+            if (n + 1).saturating_mul(per + 1) > 4 * MAX_POSITIONS {
+                return err(
+                    line,
+                    format!(
+                        "{item:?} expands to more than {} histogram buckets",
+                        4 * MAX_POSITIONS
+                    ),
+                );
+            }
+            Ok(())
+        };
         if rest.is_empty() {
             out.push(SeqValue::Histogram(Arc::new(base)));
         } else if let Some(n) = rest.strip_prefix('x') {
+            let n = count(n)?;
+            within(n, 0)?;
             let v = SeqValue::Histogram(Arc::new(base));
-            out.extend(std::iter::repeat_n(v, count(n)? + 1));
+            out.extend(std::iter::repeat_n(v, n + 1));
         } else if rest.starts_with("+{{") || rest.starts_with("-{{") {
             let close = rest.rfind("}}").ok_or_else(bad)?;
             let n = count(rest[close + 2..].strip_prefix('x').ok_or_else(bad)?)?;
             let inc = hist(&rest[3..close])?;
+            within(n, buckets(&base) + buckets(&inc))?;
             let mut cur = base;
             out.push(SeqValue::Histogram(Arc::new(cur.clone())));
             for _ in 0..n {
