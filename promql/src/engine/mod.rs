@@ -92,6 +92,8 @@ mod timerange;
 mod window;
 
 #[cfg(test)]
+mod hist_tests;
+#[cfg(test)]
 mod tests;
 
 use std::time::Instant;
