@@ -96,7 +96,10 @@ impl StatsHints {
     }
 
     /// A float sample came between histograms.
+    #[inline]
     pub(crate) fn float_seen(&mut self) {
-        self.prev = None;
+        if self.prev.is_some() {
+            self.prev = None;
+        }
     }
 }
