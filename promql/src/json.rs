@@ -14,6 +14,7 @@
 //!     metric: Labels::from_pairs(&[("job", "api")]).unwrap(),
 //!     t: 1_435_781_451_781,
 //!     f: 1.0,
+//!     h: None,
 //! }]);
 //! assert_eq!(
 //!     json::encode_data(&v),
@@ -23,10 +24,11 @@
 
 use std::fmt::Write;
 
+use aion_model::histogram::FloatHistogram;
 use aion_model::Labels;
 
 use crate::engine::{AnnotationKind, QueryResult};
-use crate::value::{FPoint, Value};
+use crate::value::{FPoint, HPoint, Value};
 use aion_model::gotext::{format_float, format_float_exp, write_json_string};
 
 /// The `data` object for `value`.
@@ -107,8 +109,16 @@ pub fn write_data(value: &Value, out: &mut String) {
                 }
                 out.push_str("{\"metric\":");
                 write_labels(out, &s.metric);
-                out.push_str(",\"value\":");
-                write_point(out, FPoint { t: s.t, f: s.f });
+                match &s.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":");
+                        write_hpoint(out, s.t, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":");
+                        write_point(out, FPoint { t: s.t, f: s.f });
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -131,6 +141,16 @@ pub fn write_data(value: &Value, out: &mut String) {
                     }
                     out.push(']');
                 }
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (j, HPoint { t, h }) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        write_hpoint(out, *t, h);
+                    }
+                    out.push(']');
+                }
                 out.push('}');
             }
             out.push(']');
@@ -146,6 +166,49 @@ fn write_point(out: &mut String, p: FPoint) {
     out.push_str(",\"");
     out.push_str(&format_sample_value(p.f));
     out.push_str("\"]");
+}
+
+/// `[<seconds>,{"count":…,"sum":…,"buckets":[…]}]`.
+fn write_hpoint(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push(',');
+    write_histogram(out, h);
+    out.push(']');
+}
+
+/// A histogram as Prometheus's `jsonutil.MarshalHistogram`: count and
+/// sum, then the populated buckets from the lowest value up, each as
+/// `[boundary rule, "lower", "upper", "count"]` where the rule is 0 for
+/// `(a,b]`, 1 for `[a,b)`, 2 for `(a,b)` and 3 for `[a,b]`.
+pub fn write_histogram(out: &mut String, h: &FloatHistogram) {
+    out.push_str("{\"count\":\"");
+    out.push_str(&format_sample_value(h.count));
+    out.push_str("\",\"sum\":\"");
+    out.push_str(&format_sample_value(h.sum));
+    out.push('"');
+    let mut found = false;
+    for b in h.all_buckets().filter(|b| b.count != 0.0) {
+        out.push_str(if found { "," } else { ",\"buckets\":[" });
+        found = true;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (false, true) => 0,
+            (true, false) => 1,
+            (false, false) => 2,
+            (true, true) => 3,
+        };
+        let _ = write!(
+            out,
+            "[{rule},\"{}\",\"{}\",\"{}\"]",
+            format_sample_value(b.lower),
+            format_sample_value(b.upper),
+            format_sample_value(b.count)
+        );
+    }
+    if found {
+        out.push(']');
+    }
+    out.push('}');
 }
 
 /// Milliseconds as seconds with up to three decimals (`jsonutil.MarshalTimestamp`).
@@ -235,6 +298,7 @@ mod tests {
                     f: 123456789.0,
                 },
             ],
+            histograms: vec![],
         }]);
         assert_eq!(
             encode_data(&v),
@@ -252,6 +316,7 @@ mod tests {
             metric: Labels::new(),
             t: 10_000,
             f: -0.25,
+            h: None,
         }]);
         assert_eq!(
             encode_data(&v),
@@ -270,6 +335,50 @@ mod tests {
                 v: "a\"b".into()
             }),
             r#"{"resultType":"string","result":[0,"a\"b"]}"#
+        );
+    }
+
+    #[test]
+    fn histograms() {
+        use aion_model::histogram::Span;
+        let h = FloatHistogram {
+            count: 10.0,
+            sum: 20.5,
+            zero_threshold: 0.001,
+            zero_count: 2.0,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![1.0, 0.0, 3.0],
+            negative_spans: vec![Span {
+                offset: 0,
+                length: 1,
+            }],
+            negative_buckets: vec![4.0],
+            ..FloatHistogram::default()
+        };
+        let v = Value::Vector(vec![Sample {
+            metric: Labels::new(),
+            t: 1_500,
+            f: 0.0,
+            h: Some(Box::new(h.clone())),
+        }]);
+        assert_eq!(
+            encode_data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{},"histogram":[1.500,{"count":"10","sum":"20.5","buckets":[[1,"-1","-0.5","4"],[3,"-0.001","0.001","2"],[0,"0.5","1","1"],[0,"2","4","3"]]}]}]}"#
+        );
+        let m = Value::Matrix(vec![Series {
+            metric: ls(&[("a", "b")]),
+            floats: vec![FPoint { t: 0, f: 1.0 }],
+            histograms: vec![HPoint {
+                t: 1_000,
+                h: Box::new(FloatHistogram::default()),
+            }],
+        }]);
+        assert_eq!(
+            encode_data(&m),
+            r#"{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[0,"1"]],"histograms":[[1,{"count":"0","sum":"0"}]]}]}"#
         );
     }
 

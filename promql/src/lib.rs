@@ -53,4 +53,4 @@ pub use engine::{
     QueryInput, QueryOptions, QueryResult,
 };
 pub use parser::{parse, parse_metric_selector, parse_with, ParseError, ParseOptions};
-pub use value::{FPoint, Sample, Series, Value};
+pub use value::{FPoint, HPoint, Sample, Series, Value};

@@ -1,12 +1,13 @@
 //! The values a PromQL query returns: Prometheus's scalar, string, instant
 //! vector and range vector (matrix).
 //!
-//! Timestamps are milliseconds since the Unix epoch. Only float samples
-//! exist so far; native histogram samples are refused by the engine with
-//! [`crate::Error::Unsupported`].
+//! Timestamps are milliseconds since the Unix epoch. A sample is a float
+//! or a native histogram ([`FloatHistogram`]: PromQL computes with float
+//! histograms, as Prometheus does).
 
 use std::fmt;
 
+use aion_model::histogram::FloatHistogram;
 use aion_model::Labels;
 
 use aion_model::gotext::format_float;
@@ -20,6 +21,15 @@ pub struct FPoint {
     pub f: f64,
 }
 
+/// One native histogram point of a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HPoint {
+    /// Timestamp (ms).
+    pub t: i64,
+    /// Value.
+    pub h: Box<FloatHistogram>,
+}
+
 /// One element of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -27,17 +37,22 @@ pub struct Sample {
     pub metric: Labels,
     /// Evaluation timestamp (ms).
     pub t: i64,
-    /// Value.
+    /// Value (unused when `h` is set).
     pub f: f64,
+    /// The value when it is a native histogram.
+    pub h: Option<Box<FloatHistogram>>,
 }
 
-/// A series of a range vector: labels and points in time order.
+/// A series of a range vector: labels and points in time order (float
+/// and histogram points of one series are disjoint in time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// The series' labels.
     pub metric: Labels,
-    /// Points in increasing time order.
+    /// Float points in increasing time order.
     pub floats: Vec<FPoint>,
+    /// Histogram points in increasing time order.
+    pub histograms: Vec<HPoint>,
 }
 
 /// The result of a query.
@@ -112,7 +127,10 @@ impl fmt::Display for Value {
                     if i > 0 {
                         f.write_str("\n")?;
                     }
-                    write!(f, "{} => {} @[{}]", s.metric, format_float(s.f), s.t)?;
+                    match &s.h {
+                        Some(h) => write!(f, "{} => {h} @[{}]", s.metric, s.t)?,
+                        None => write!(f, "{} => {} @[{}]", s.metric, format_float(s.f), s.t)?,
+                    }
                 }
                 Ok(())
             }
@@ -124,6 +142,9 @@ impl fmt::Display for Value {
                     write!(f, "{} =>", s.metric)?;
                     for p in &s.floats {
                         write!(f, "\n{} @[{}]", format_float(p.f), p.t)?;
+                    }
+                    for p in &s.histograms {
+                        write!(f, "\n{} @[{}]", p.h, p.t)?;
                     }
                 }
                 Ok(())

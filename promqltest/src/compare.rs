@@ -2,10 +2,59 @@
 //! expectations (`docs/promql-test-scripts.md`, sections 7.3 and 8).
 
 use aion_model::gotext::format_float;
+use aion_model::histogram::{FloatHistogram, IndexedCounts, Span};
 use aion_promql::engine::almost_equal;
-use aion_promql::{Annotations, FPoint, Sample, Value};
+use aion_promql::{Annotations, FPoint, HPoint, Sample, Value};
 
-use crate::script::{EvalCmd, SeqValue, TextMatch};
+use crate::script::{EvalCmd, HistLiteral, SeqValue, TextMatch};
+
+/// Upstream's `compareNativeHistogram` on both histograms compacted: the
+/// same schema, threshold and custom bounds, counts, sum and bucket
+/// counts equal within the tolerance, the hint only when the expectation
+/// names one.
+fn histograms_match(exp: &HistLiteral, got: &FloatHistogram) -> bool {
+    let mut e = exp.h.clone();
+    e.compact(0);
+    let mut g = got.clone();
+    g.compact(0);
+    let close = |a: f64, b: f64| almost_equal(a, b, EPSILON);
+    let buckets = |sa: &[Span], a: &[f64], sb: &[Span], b: &[f64]| {
+        let x: Vec<(i32, f64)> = IndexedCounts::new(sa, a).collect();
+        let y: Vec<(i32, f64)> = IndexedCounts::new(sb, b).collect();
+        x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.0 == q.0 && close(p.1, q.1))
+    };
+    e.schema == g.schema
+        && close(e.count, g.count)
+        && close(e.sum, g.sum)
+        && (!e.uses_custom_buckets() || e.custom_values == g.custom_values)
+        && e.zero_threshold == g.zero_threshold
+        && close(e.zero_count, g.zero_count)
+        && buckets(
+            &e.positive_spans,
+            &e.positive_buckets,
+            &g.positive_spans,
+            &g.positive_buckets,
+        )
+        && buckets(
+            &e.negative_spans,
+            &e.negative_buckets,
+            &g.negative_spans,
+            &g.negative_buckets,
+        )
+        && (!exp.hint_set || e.counter_reset_hint == g.counter_reset_hint)
+}
+
+fn describe_hists(points: &[HPoint]) -> String {
+    let parts: Vec<String> = points
+        .iter()
+        .map(|p| format!("{} @[{}]", p.h.test_expression(), p.t))
+        .collect();
+    format!(
+        "{} histogram point(s): [{}]",
+        points.len(),
+        parts.join(", ")
+    )
+}
 use crate::RunError;
 
 const EPSILON: f64 = 1e-6;
@@ -120,12 +169,14 @@ pub(super) fn compare(
             for s in m {
                 let Some(exp) = cmd.series.iter().find(|e| e.labels == s.metric) else {
                     return Err(format!(
-                        "unexpected metric {} in result, has {}",
+                        "unexpected metric {} in result, has {} {}",
                         s.metric,
-                        describe_points(&s.floats)
+                        describe_points(&s.floats),
+                        describe_hists(&s.histograms)
                     ));
                 };
                 let mut expected = Vec::new();
+                let mut expected_h = Vec::new();
                 for (i, v) in exp.values.iter().enumerate() {
                     let t = start + i as i64 * step;
                     if t > end {
@@ -135,17 +186,40 @@ pub(super) fn compare(
                             exp.labels
                         ));
                     }
-                    if let SeqValue::Float(f) = v {
-                        expected.push((t, *f));
+                    match v {
+                        SeqValue::Float(f) => expected.push((t, *f)),
+                        SeqValue::Histogram(h) => expected_h.push((t, h)),
+                        SeqValue::Omitted => {}
                     }
                 }
-                if expected.len() != s.floats.len() {
+                if expected.len() != s.floats.len() || expected_h.len() != s.histograms.len() {
                     return Err(format!(
-                        "expected {} float points for {}, but got {}",
+                        "expected {} float points and {} histogram points for {}, but got {} and {}",
                         expected.len(),
+                        expected_h.len(),
                         exp.labels,
-                        describe_points(&s.floats)
+                        describe_points(&s.floats),
+                        describe_hists(&s.histograms)
                     ));
+                }
+                for (i, ((t, h), p)) in expected_h.iter().zip(&s.histograms).enumerate() {
+                    if *t != p.t {
+                        return Err(format!(
+                            "expected histogram value at index {i} for {} to have timestamp {t}, but it had timestamp {} (result has {})",
+                            exp.labels,
+                            p.t,
+                            describe_hists(&s.histograms)
+                        ));
+                    }
+                    if !histograms_match(h, &p.h) {
+                        return Err(format!(
+                            "expected histogram value at index {i} (t={t}) for {} to be {}, but got {} (result has {})",
+                            exp.labels,
+                            h.h.test_expression(),
+                            p.h.test_expression(),
+                            describe_hists(&s.histograms)
+                        ));
+                    }
                 }
                 for (i, ((t, f), p)) in expected.iter().zip(&s.floats).enumerate() {
                     if *t != p.t {
@@ -214,11 +288,18 @@ fn compare_vector(cmd: &EvalCmd, v: &[Sample]) -> Result<(), String> {
     }
     for (pos, s) in v.iter().enumerate() {
         let Some(exp) = cmd.series.iter().find(|e| e.labels == s.metric) else {
-            return Err(format!(
-                "unexpected metric {} in result, has value {}",
-                s.metric,
-                format_float(s.f)
-            ));
+            return Err(match &s.h {
+                Some(h) => format!(
+                    "unexpected metric {} in result, has value {}",
+                    s.metric,
+                    h.test_expression()
+                ),
+                None => format!(
+                    "unexpected metric {} in result, has value {}",
+                    s.metric,
+                    format_float(s.f)
+                ),
+            });
         };
         if cmd.ordered && exp.position != pos + 1 {
             return Err(format!(
@@ -228,7 +309,38 @@ fn compare_vector(cmd: &EvalCmd, v: &[Sample]) -> Result<(), String> {
                 pos + 1
             ));
         }
-        let want = exp.values.first().map(seq_float).unwrap_or(0.0);
+        let first = exp.values.first();
+        match (first, &s.h) {
+            (Some(SeqValue::Histogram(h)), Some(got)) => {
+                if !histograms_match(h, got) {
+                    return Err(format!(
+                        "expected {} for {} but got {}",
+                        h.h.test_expression(),
+                        s.metric,
+                        got.test_expression()
+                    ));
+                }
+                continue;
+            }
+            (Some(SeqValue::Histogram(h)), None) => {
+                return Err(format!(
+                    "expected histogram {} for {} but got float value {}",
+                    h.h.test_expression(),
+                    s.metric,
+                    format_float(s.f)
+                ));
+            }
+            (_, Some(got)) => {
+                return Err(format!(
+                    "expected float value {} for {} but got histogram {}",
+                    format_float(first.map(seq_float).unwrap_or(0.0)),
+                    s.metric,
+                    got.test_expression()
+                ));
+            }
+            _ => {}
+        }
+        let want = first.map(seq_float).unwrap_or(0.0);
         if !almost_equal(want, s.f, EPSILON) {
             return Err(format!(
                 "expected {} for {} but got {}",
@@ -269,10 +381,19 @@ pub(super) fn compare_range_mode(
     let vec: Vec<Sample> = m
         .iter()
         .filter_map(|s| {
+            if let Some(p) = s.histograms.iter().find(|p| p.t == t) {
+                return Some(Sample {
+                    metric: s.metric.clone(),
+                    t,
+                    f: 0.0,
+                    h: Some(p.h.clone()),
+                });
+            }
             s.floats.iter().find(|p| p.t == t).map(|p| Sample {
                 metric: s.metric.clone(),
                 t,
                 f: p.f,
+                h: None,
             })
         })
         .collect();

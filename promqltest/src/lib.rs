@@ -25,12 +25,15 @@
 //! assert_eq!((report.passed(), report.failed()), (1, 0));
 //! ```
 //!
+//! Native histogram literals (`{{…}}`, with the `+`/`-`/`x` expansion) load
+//! as float histograms, `load_with_nhcb` adds the custom-bucket histograms
+//! of classic ones, and histogram results are compared as upstream's
+//! runner does (compacted, within the tolerance, the hint when named).
+//!
 //! Evals the engine cannot run are reported as skipped with a reason, not
-//! as passed: those whose expected values are native histograms, those
-//! whose queries read native histogram samples (the engine refuses them)
-//! and, with a storage that does not keep start timestamps (see
+//! as passed: with a storage that does not keep start timestamps (see
 //! [`TestStorage::keeps_start_timestamps`]), those that read series loaded
-//! with them (`@st` lines).
+//! with them (`@st` lines), and those the engine refuses as unsupported.
 
 mod compare;
 mod numbers;
@@ -42,21 +45,19 @@ use std::fmt;
 
 use aion_model::Labels;
 
+use aion_model::gotext::format_go_g;
+use aion_model::histogram::{FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 use aion_promql::ast::{collect_selectors, AtModifier};
 use aion_promql::{parse_with, Engine, Error, Expr, ParseOptions};
 use aion_storage::matches_all;
 pub use script::{parse_script, Command, EvalCmd, EvalKind, ScriptError};
-use script::{LoadCmd, LoadSeries, SeqValue};
+use script::{HistLiteral, LoadCmd, LoadSeries, SeqValue};
+use std::sync::Arc;
 pub use storage::{MemTestStorage, TestStorage};
 
 /// Why an eval was not run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SkipReason {
-    /// Its expected values are native histograms.
-    ExpectsNativeHistograms,
-    /// Its query reads native histogram samples, which the engine does not
-    /// support yet.
-    ReadsNativeHistograms,
     /// Its query reads series loaded with start timestamps, which the
     /// storage does not keep.
     StartTimestamps,
@@ -67,10 +68,6 @@ pub enum SkipReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::ExpectsNativeHistograms => f.write_str("expects native histogram results"),
-            SkipReason::ReadsNativeHistograms => {
-                f.write_str("reads native histogram samples (not supported yet)")
-            }
             SkipReason::StartTimestamps => {
                 f.write_str("reads series with start timestamps (not stored)")
             }
@@ -204,28 +201,95 @@ struct Runner<'a> {
     st_series: Vec<Labels>,
 }
 
+/// One timestamp's classic histogram, collected from its `_bucket`,
+/// `_count` and `_sum` series.
+#[derive(Default)]
+struct ClassicAt {
+    buckets: Vec<(f64, f64)>,
+    count: Option<f64>,
+    sum: f64,
+}
+
+impl ClassicAt {
+    /// The native histogram with custom buckets (Prometheus's
+    /// `convertnhcb`): the count defaults to the highest bucket's, a
+    /// missing `+Inf` bucket is added with the count, cumulative bucket
+    /// counts become per-bucket ones.
+    fn convert(mut self) -> Result<FloatHistogram, String> {
+        self.buckets
+            .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        let count = self
+            .count
+            .or_else(|| self.buckets.last().map(|b| b.1))
+            .unwrap_or(0.0);
+        if self.buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+            self.buckets.push((f64::INFINITY, count));
+        }
+        let last = self.buckets[self.buckets.len() - 1];
+        if count != last.1 {
+            return Err(format!(
+                "count mismatch: count={} != le={} count={}",
+                format_go_g(count),
+                format_go_g(last.0),
+                format_go_g(last.1)
+            ));
+        }
+        let mut prev = 0.0;
+        let positive_buckets: Vec<f64> = self
+            .buckets
+            .iter()
+            .map(|&(_, c)| {
+                let d = c - prev;
+                prev = c;
+                d
+            })
+            .collect();
+        let mut h = FloatHistogram {
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            count,
+            sum: self.sum,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: positive_buckets.len() as u32,
+            }],
+            positive_buckets,
+            custom_values: self.buckets[..self.buckets.len() - 1]
+                .iter()
+                .map(|b| b.0)
+                .collect(),
+            ..FloatHistogram::default()
+        };
+        h.compact(0);
+        Ok(h)
+    }
+}
+
 /// The native histograms with custom buckets `load_with_nhcb` adds next to
 /// classic histogram series: one per base name and labels (without `le`),
 /// with a sample wherever a member series has a float sample.
 fn nhcb_series(series: &[LoadSeries]) -> Result<Vec<LoadSeries>, String> {
-    let mut groups: BTreeMap<Labels, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    let mut groups: BTreeMap<Labels, BTreeMap<i64, ClassicAt>> = BTreeMap::new();
     for s in series {
         let Some(name) = s.labels.metric_name() else {
             continue;
         };
-        let base = if let Some(b) = name.strip_suffix("_bucket") {
+        enum Part {
+            Bucket(f64),
+            Count,
+            Sum,
+        }
+        let (base, part) = if let Some(b) = name.strip_suffix("_bucket") {
             let Some(le) = s.labels.get("le") else {
                 return Err(format!("expected bucket label in metric {}", s.labels));
             };
             match le.parse::<f64>() {
-                Ok(v) if !v.is_nan() => {}
+                Ok(v) if !v.is_nan() => (b, Part::Bucket(v)),
                 _ => continue,
             }
-            b
-        } else if let Some(b) = name.strip_suffix("_count") {
-            b
         } else if let Some(b) = name.strip_suffix("_sum") {
-            b
+            (b, Part::Sum)
+        } else if let Some(b) = name.strip_suffix("_count") {
+            (b, Part::Count)
         } else {
             continue;
         };
@@ -233,22 +297,41 @@ fn nhcb_series(series: &[LoadSeries]) -> Result<Vec<LoadSeries>, String> {
         bld.set("__name__", base);
         bld.del(&["le"]);
         let key = bld.build().map_err(|e| e.to_string())?;
-        let ts = groups.entry(key).or_default();
-        for &(t, v) in &s.samples {
-            if matches!(v, SeqValue::Float(_)) {
-                ts.insert(t);
+        let at = groups.entry(key).or_default();
+        for (t, v) in &s.samples {
+            let SeqValue::Float(f) = v else { continue };
+            let h = at.entry(*t).or_default();
+            match part {
+                Part::Bucket(le) => match h.buckets.iter_mut().find(|b| b.0 == le) {
+                    Some(b) => b.1 = *f,
+                    None => h.buckets.push((le, *f)),
+                },
+                Part::Count => h.count = Some(*f),
+                Part::Sum => h.sum = *f,
             }
         }
     }
-    Ok(groups
+    groups
         .into_iter()
-        .filter(|(_, ts)| !ts.is_empty())
-        .map(|(labels, ts)| LoadSeries {
-            labels,
-            samples: ts.into_iter().map(|t| (t, SeqValue::Histogram)).collect(),
-            start_timestamps: None,
+        .filter(|(_, at)| !at.is_empty())
+        .map(|(labels, at)| {
+            let samples = at
+                .into_iter()
+                .map(|(t, h)| {
+                    let h = h.convert()?;
+                    Ok((
+                        t,
+                        SeqValue::Histogram(Arc::new(HistLiteral { h, hint_set: false })),
+                    ))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(LoadSeries {
+                labels,
+                samples,
+                start_timestamps: None,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The query with `@ t` on every selector and outermost subquery that has
@@ -313,9 +396,6 @@ impl Runner<'_> {
     }
 
     fn eval(&mut self, cmd: &EvalCmd) -> Outcome {
-        if cmd.expects_histograms() {
-            return Outcome::Skipped(SkipReason::ExpectsNativeHistograms);
-        }
         let expr = match parse_with(&cmd.query, &ParseOptions::experimental()) {
             Ok(e) => e,
             Err(e) => return Outcome::Failed(format!("query does not parse: {e}")),
@@ -423,9 +503,7 @@ enum RunError {
 }
 
 fn skip_reason(message: &str) -> SkipReason {
-    if message.contains("native histogram") {
-        SkipReason::ReadsNativeHistograms
-    } else if message.contains("start timestamp") {
+    if message.contains("start timestamp") {
         SkipReason::StartTimestamps
     } else {
         SkipReason::Unsupported(message.to_string())
@@ -503,12 +581,22 @@ mod tests {
     }
 
     #[test]
-    fn histogram_evals_are_skipped() {
-        let r = run("load 1m\n  h {{schema:0 count:1}}\n  f 1\n\neval instant at 0 h\n\neval instant at 0 f\n  f 1\n");
-        assert_eq!((r.passed(), r.failed(), r.skipped()), (1, 0, 1), "{r:?}");
-        assert_eq!(
-            r.skip_reasons().into_iter().collect::<Vec<_>>(),
-            vec![(SkipReason::ReadsNativeHistograms, 1)]
-        );
+    fn histogram_evals_are_compared() {
+        let script = "load 1m\n  h {{schema:0 count:1 sum:2 buckets:[1]}}+{{count:1 sum:2 buckets:[1]}}x2\n  f 1\n\n\
+                      eval instant at 1m h\n  h {{count:2 sum:4 buckets:[2]}}\n\n\
+                      eval instant at 1m h\n  h {{count:3 sum:4 buckets:[2]}}\n\n\
+                      eval instant at 2m histogram_count(h)\n  {} 3\n\n\
+                      eval instant at 0 f\n  f 1\n";
+        let r = run(script);
+        assert_eq!((r.passed(), r.failed(), r.skipped()), (3, 1, 0), "{r:?}");
+        assert!(matches!(&r.evals[1].outcome, Outcome::Failed(m) if m.contains("{{count:3")));
+    }
+
+    #[test]
+    fn load_with_nhcb_adds_custom_bucket_histograms() {
+        let script = "load_with_nhcb 1m\n  m_bucket{le=\"1\"} 1 2\n  m_bucket{le=\"+Inf\"} 3 4\n  m_sum 5 6\n  m_count 3 4\n\n\
+                      eval instant at 1m m\n  m {{schema:-53 count:4 sum:6 custom_values:[1] buckets:[2 2]}}\n";
+        let r = run(script);
+        assert_eq!((r.passed(), r.failed()), (1, 0), "{r:?}");
     }
 }

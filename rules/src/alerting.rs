@@ -356,5 +356,6 @@ fn series_sample(
         metric: lb.build()?,
         t,
         f,
+        h: None,
     })
 }

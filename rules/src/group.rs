@@ -379,7 +379,11 @@ fn write(
     let mut app = appendable.appender();
     let mut written = BTreeSet::new();
     for s in samples {
-        match app.append(0, &s.metric, s.t, s.f) {
+        let appended = match &s.h {
+            Some(h) => app.append_float_histogram(0, &s.metric, s.t, h),
+            None => app.append(0, &s.metric, s.t, s.f),
+        };
+        match appended {
             Ok(_) => {
                 written.insert(s.metric);
             }

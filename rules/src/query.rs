@@ -21,6 +21,7 @@ pub(crate) fn instant_vector(
             metric: Labels::new(),
             t,
             f: v,
+            h: None,
         }]),
         _ => Err(EvalError::NotVectorOrScalar),
     }

@@ -24,7 +24,7 @@
 //! | `appender.rs` | [`Appendable`], [`Appender`] |
 //! | `merge/` | [`MergeQuerier`] (samples and chunks, one implementation), [`MergeQueryable`], [`ChainIterator`], [`merge_chunks`] |
 //! | `vec.rs` | [`SliceIterator`], [`VecSeriesSet`], [`matches_all`] for in-memory backends |
-//! | `memory.rs` | [`MemStorage`], a small snapshot-consistent in-memory store |
+//! | `memory/` | [`MemStorage`], a small snapshot-consistent in-memory store (floats and native histograms) |
 //! | `error.rs` | [`Error`] with an [`ErrorKind`] and the backend's error as source |
 //!
 //! Sample iterators are `aion_chunkenc`'s [`SampleIterator`] (re-exported),
@@ -52,7 +52,7 @@ pub use chunk::{
 pub use error::{Error, ErrorKind, Result};
 pub use hints::SelectHints;
 pub use labels::LabelQuerier;
-pub use memory::{AppendError, MemStorage};
+pub use memory::{AppendError, MemStorage, SampleValue};
 pub use merge::{
     merge_chunks, ChainIterator, MergeChunkQuerier, MergeChunkSeriesSet, MergeQuerier,
     MergeQueryable, MergeSeriesSet, VecChunks,

@@ -3,11 +3,32 @@
 //! bucket bounds (schema −53).
 //!
 //! These are the values the storage traits carry for histogram samples
-//! (`SampleIterator::at_histogram`, `Appender::append_histogram`). The
-//! arithmetic, counter-reset detection and chunk encodings build on them.
+//! (`SampleIterator::at_histogram`, `Appender::append_histogram`) and
+//! PromQL computes with, with Prometheus's semantics:
+//!
+//! | file | concept |
+//! |---|---|
+//! | `buckets.rs` | bucket bounds (exponential and custom), bucket iterators |
+//! | `compact.rs` | dropping empty buckets, merging spans |
+//! | `arith.rs` | `+`/`-` between histograms, `*`/`/` by scalars |
+//! | `reset.rs` | counter-reset detection |
+//! | `trim.rs` | trimming at a value (`</`, `>/`) |
+//! | `reduce.rs` | lowering the resolution (schema) |
+//! | `display.rs` | Prometheus's text forms |
 
+mod arith;
+mod buckets;
+mod compact;
+mod display;
 mod reduce;
+mod reset;
+mod trim;
 
+#[cfg(test)]
+mod proptests;
+
+pub use arith::{HistogramOpError, OpOutcome};
+pub use buckets::{bucket_bound, exponential_bound, Bucket, BucketIter, IndexedCounts};
 pub use reduce::target_index;
 
 /// A run of consecutive buckets: `offset` buckets after the end of the
@@ -133,6 +154,37 @@ impl FloatHistogram {
     /// Whether this histogram has custom bucket bounds (NHCB).
     pub fn uses_custom_buckets(&self) -> bool {
         self.schema == CUSTOM_BUCKETS_SCHEMA
+    }
+
+    /// Exact equality of the data, as Prometheus's `Equals`: schema,
+    /// threshold and custom bounds equal, counts and sum with equal bits,
+    /// the same buckets (empty ones included) with equal bits; how the
+    /// spans cut the buckets does not matter.
+    pub fn equals(&self, other: &FloatHistogram) -> bool {
+        let bits_eq = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        let buckets_eq = |sa: &[Span], a: &[f64], sb: &[Span], b: &[f64]| {
+            IndexedCounts::new(sa, a)
+                .map(|(i, c)| (i, c.to_bits()))
+                .eq(IndexedCounts::new(sb, b).map(|(i, c)| (i, c.to_bits())))
+        };
+        self.schema == other.schema
+            && bits_eq(self.count, other.count)
+            && bits_eq(self.sum, other.sum)
+            && (!self.uses_custom_buckets() || self.custom_values == other.custom_values)
+            && self.zero_threshold == other.zero_threshold
+            && bits_eq(self.zero_count, other.zero_count)
+            && buckets_eq(
+                &self.positive_spans,
+                &self.positive_buckets,
+                &other.positive_spans,
+                &other.positive_buckets,
+            )
+            && buckets_eq(
+                &self.negative_spans,
+                &self.negative_buckets,
+                &other.negative_spans,
+                &other.negative_buckets,
+            )
     }
 }
 

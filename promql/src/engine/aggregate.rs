@@ -14,12 +14,14 @@ use super::annotations::Annotation;
 use super::args::is_valid_label_name;
 use super::error::{Error, Result};
 use super::eval::Evaluator;
+use super::hist_aggregate::HistCell;
+use super::hist_binop::{tag, untag};
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
 use super::select::SelectHint;
 use super::sort::go_sort;
 use super::step::{Sink, StepSeries};
 use crate::ast::{AggregateExpr, AggregateOp, Expr};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 use aion_model::gotext::{format_float, format_go_g};
 
 /// The labels of the group `metric` falls into.
@@ -234,8 +236,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut groups: Vec<Labels> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut cells: Vec<Cell> = Vec::new();
+        let mut hcells: Vec<HistCell> = Vec::new();
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut held = 0usize;
+        let sums_histograms = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
             let g = match index.get(&key) {
@@ -255,7 +259,34 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
             };
             let base = g * n;
-            for p in &s.points {
+            // Histogram samples: summed by `sum`/`avg`, counted by
+            // `count`/`group`, ignored (with an info) by the others.
+            let mut with_hists = Vec::new();
+            let points: &[FPoint] = if s.hists.is_empty() {
+                &s.points
+            } else if sums_histograms {
+                if hcells.len() < cells.len() {
+                    hcells.resize(cells.len(), HistCell::default());
+                }
+                for p in &s.hists {
+                    let i = self.step_index(p.t);
+                    hcells[base + i].fold(&p.h, op == AggregateOp::Avg, s.drop_name);
+                }
+                &s.points
+            } else if matches!(op, AggregateOp::Count | AggregateOp::Group) {
+                with_hists.extend_from_slice(&s.points);
+                with_hists.extend(s.hists.iter().map(|h| FPoint { t: h.t, f: 0.0 }));
+                with_hists.sort_by_key(|p| p.t);
+                &with_hists
+            } else {
+                self.ctx
+                    .annotate(Annotation::histogram_ignored_in_aggregation(
+                        op.as_str(),
+                        a.span,
+                    ));
+                &s.points
+            };
+            for p in points {
                 let i = self.step_index(p.t);
                 let cell = &mut cells[base + i];
                 let f = p.f;
@@ -341,9 +372,42 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             let mut out = Vec::new();
             for (g, labels) in groups.into_iter().enumerate() {
                 let mut points = Vec::new();
+                let mut hists = Vec::new();
                 let mut drop_name = false;
                 for i in 0..n {
                     let cell = cells[g * n + i];
+                    if let Some(hc) = hcells.get_mut(g * n + i).filter(|h| h.seen()) {
+                        if cell.seen {
+                            self.ctx
+                                .annotate(Annotation::mixed_floats_histograms_aggregation(a.span));
+                            continue;
+                        }
+                        if hc.incompatible {
+                            self.ctx
+                                .annotate(Annotation::mixed_exponential_custom("", a.span));
+                            continue;
+                        }
+                        if hc.collision() {
+                            self.ctx.annotate(Annotation::counter_reset_collision(
+                                "aggregation",
+                                a.span,
+                            ));
+                        }
+                        if hc.reconciled {
+                            self.ctx.annotate(Annotation::mismatched_custom_buckets(
+                                "aggregation",
+                                a.span,
+                            ));
+                        }
+                        drop_name = hc.drop_name;
+                        if let Some(h) = hc.take() {
+                            hists.push(HPoint {
+                                t: self.step_ts(i),
+                                h,
+                            });
+                        }
+                        continue;
+                    }
                     if !cell.seen {
                         continue;
                     }
@@ -371,8 +435,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         f: v,
                     });
                 }
-                if !points.is_empty() {
-                    out.push(StepSeries::new(labels, drop_name, points));
+                if !points.is_empty() || !hists.is_empty() {
+                    out.push(StepSeries::with_hists(labels, drop_name, points, hists));
                 }
             }
             out
@@ -439,6 +503,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut groups = 0usize;
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut heaps: Vec<Vec<(f64, u32)>> = Vec::new();
+        let mut hist_table: Vec<Box<aion_model::histogram::FloatHistogram>> = Vec::new();
         let mut held = 0usize;
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
@@ -455,7 +520,33 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
             };
             let id = inputs.len() as u32;
-            for p in &s.points {
+            if !s.hists.is_empty() && matches!(op, AggregateOp::Topk | AggregateOp::Bottomk) {
+                self.ctx
+                    .annotate(Annotation::histogram_ignored_in_aggregation(
+                        op.as_str(),
+                        a.span,
+                    ));
+            }
+            // limitk/limit_ratio pass histograms through: they take part
+            // as tagged entries (see `hist_binop.rs`).
+            let mut tagged = Vec::new();
+            let points: &[FPoint] = if !s.hists.is_empty()
+                && matches!(op, AggregateOp::Limitk | AggregateOp::LimitRatio)
+            {
+                tagged.extend_from_slice(&s.points);
+                for h in &s.hists {
+                    tagged.push(FPoint {
+                        t: h.t,
+                        f: tag(hist_table.len()),
+                    });
+                    hist_table.push(h.h.clone());
+                }
+                tagged.sort_by_key(|p| p.t);
+                &tagged
+            } else {
+                &s.points
+            };
+            for p in points {
                 let i = self.step_index(p.t);
                 let fparam = param.values[i];
                 let heap = &mut heaps[g * n + i];
@@ -518,11 +609,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                     for &(f, id) in heap.iter() {
                         let (labels, drop_name) = &inputs[id as usize];
-                        out.push(StepSeries::new(
-                            labels.clone(),
-                            *drop_name,
-                            vec![FPoint { t: self.start, f }],
-                        ));
+                        let mut s = StepSeries::new(labels.clone(), *drop_name, Vec::new());
+                        match untag(f) {
+                            Some(h) => s.hists.push(HPoint {
+                                t: self.start,
+                                h: hist_table[h].clone(),
+                            }),
+                            None => s.points.push(FPoint { t: self.start, f }),
+                        }
+                        out.push(s);
                     }
                 }
             } else {
@@ -539,10 +634,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                 out.push(StepSeries::new(labels.clone(), *drop_name, Vec::new()));
                                 out.len() - 1
                             });
-                            out[k].points.push(FPoint {
-                                t: self.step_ts(i),
-                                f,
-                            });
+                            let t = self.step_ts(i);
+                            match untag(f) {
+                                Some(h) => out[k].hists.push(HPoint {
+                                    t,
+                                    h: hist_table[h].clone(),
+                                }),
+                                None => out[k].points.push(FPoint { t, f }),
+                            }
                         }
                     }
                 }
@@ -575,9 +674,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut order: Vec<Labels> = Vec::new();
         let mut counts: HashMap<Labels, Vec<(usize, f64)>> = HashMap::new();
         self.stream_input(a, &mut |s| {
-            for p in &s.points {
+            // Histograms count by their text form, as in Prometheus.
+            let values = s
+                .points
+                .iter()
+                .map(|p| (p.t, format_float(p.f)))
+                .chain(s.hists.iter().map(|h| (h.t, h.h.to_string())));
+            for (t, text) in values {
+                let p = FPoint { t, f: 0.0 };
                 let mut b = s.metric.builder();
-                b.set(&value_label, &format_float(p.f));
+                b.set(&value_label, &text);
                 let metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
                 let key = group_labels(&metric, &grouping, a.without);
                 let i = self.step_index(p.t);

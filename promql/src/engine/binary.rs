@@ -13,9 +13,11 @@ use super::arith::elem_binop;
 use super::error::{Error, Result};
 use super::eval::Evaluator;
 use super::fxhash::{FxHashMap, FxHasher};
+use super::hist_binop::{hist_elem_binop, tag, untag, HistElem, HistOpNotes};
 use super::step::{drop_metadata, Held, Sink, StepSeries, UniqueLabels};
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, ValueType, VectorMatching};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
+use aion_model::histogram::FloatHistogram;
 
 /// Arithmetic changes what a metric means, so its name goes.
 fn changes_metric_schema(op: BinaryOp) -> bool {
@@ -63,11 +65,19 @@ struct ByStep {
 }
 
 impl ByStep {
-    fn new(ev: &Evaluator, series: &[StepSeries]) -> Self {
+    /// Histogram points become tagged entries referring to `table`.
+    fn new<'s>(
+        ev: &Evaluator,
+        series: &'s [StepSeries],
+        table: &mut Vec<&'s FloatHistogram>,
+    ) -> Self {
         let n = ev.num_steps();
         let mut offsets = vec![0usize; n + 1];
         for s in series {
             for p in &s.points {
+                offsets[ev.step_index(p.t) + 1] += 1;
+            }
+            for p in &s.hists {
                 offsets[ev.step_index(p.t) + 1] += 1;
             }
         }
@@ -80,6 +90,12 @@ impl ByStep {
             for p in &s.points {
                 let i = ev.step_index(p.t);
                 entries[fill[i]] = (si as u32, p.f);
+                fill[i] += 1;
+            }
+            for p in &s.hists {
+                let i = ev.step_index(p.t);
+                entries[fill[i]] = (si as u32, tag(table.len()));
+                table.push(&p.h);
                 fill[i] += 1;
             }
         }
@@ -139,10 +155,21 @@ impl<'e, 'c, 'q> Output<'e, 'c, 'q> {
         Ok(())
     }
 
+    /// Adds a histogram point to output series `k`.
+    fn push_hist(&mut self, k: usize, t: i64, h: Box<FloatHistogram>) -> Result<()> {
+        self.ev.ctx.budget.take(1)?;
+        let s = &mut self.series[k];
+        if s.hists.last().is_some_and(|p| p.t == t) || s.points.last().is_some_and(|p| p.t == t) {
+            return Err(Error::duplicate_labelset());
+        }
+        s.hists.push(HPoint { t, h });
+        Ok(())
+    }
+
     fn finish(self, sink: Sink) -> Result<()> {
         let held = Held::new(&self.ev.ctx.budget, &self.series);
         for s in self.series {
-            if !s.points.is_empty() {
+            if !s.is_empty() {
                 sink(s)?;
             }
         }
@@ -208,7 +235,37 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let op = b.op;
         let mut seen = UniqueLabels::new(self.delayed());
         let mut incompatible = false;
+        let mut hist_incompatible = None;
+        let mut notes = HistOpNotes::default();
         self.stream(vector, &mut |mut s| {
+            if !s.hists.is_empty() {
+                let hists = std::mem::take(&mut s.hists);
+                for p in hists {
+                    let sv = scalar[self.step_index(p.t)];
+                    let (l, r) = if swap {
+                        ((sv, None), (0.0, Some(&*p.h)))
+                    } else {
+                        ((0.0, Some(&*p.h)), (sv, None))
+                    };
+                    match hist_elem_binop(op, l, r, &mut notes) {
+                        HistElem::Hist(h, keep) => {
+                            if b.return_bool {
+                                s.points.push(FPoint {
+                                    t: p.t,
+                                    f: if keep { 1.0 } else { 0.0 },
+                                });
+                            } else if keep {
+                                s.hists.push(HPoint { t: p.t, h });
+                            }
+                        }
+                        HistElem::Incompatible(lt, rt) => hist_incompatible = Some((lt, rt)),
+                        HistElem::MixedSchemas => {}
+                    }
+                }
+                if !s.points.windows(2).all(|w| w[0].t < w[1].t) {
+                    s.points.sort_by_key(|p| p.t);
+                }
+            }
             s.points.retain_mut(|p| {
                 let sv = scalar[self.step_index(p.t)];
                 let (l, r) = if swap { (sv, p.f) } else { (p.f, sv) };
@@ -228,7 +285,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 p.f = v;
                 keep
             });
-            if s.points.is_empty() {
+            if s.is_empty() {
                 return Ok(());
             }
             if changes_metric_schema(op) || b.return_bool {
@@ -239,6 +296,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         })?;
         if incompatible {
             self.ctx.annotate(incompatible_types(op, b));
+        }
+        if let Some((lt, rt)) = hist_incompatible {
+            self.ctx.annotate(Annotation::incompatible_types_in_binop(
+                op.as_str(),
+                lt,
+                rt,
+                b.lhs.span().to(b.rhs.span()),
+            ));
         }
         Ok(())
     }
@@ -272,8 +337,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()> {
         let (lsig, rsig, nsigs) = self.signatures(matching, lhs, rhs);
-        let lsteps = ByStep::new(self, lhs);
-        let rsteps = ByStep::new(self, rhs);
+        let mut table = Vec::new();
+        let lsteps = ByStep::new(self, lhs, &mut table);
+        let rsteps = ByStep::new(self, rhs, &mut table);
+        let table = &table;
         let mut present = vec![usize::MAX; nsigs];
         let mut out = Output::new(self);
         // Output series of each input series, created on first use.
@@ -293,7 +360,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
                 k => k,
             };
-            out.push(k, t, f)
+            match untag(f) {
+                Some(h) => out.push_hist(k, t, Box::new(table[h].clone())),
+                None => out.push(k, t, f),
+            }
         };
         for i in 0..self.num_steps() {
             self.ctx.stop.check()?;
@@ -349,8 +419,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()> {
         let (lsig_in, rsig_in, nsigs) = self.signatures(matching, lhs_in, rhs_in);
-        let lsteps_in = ByStep::new(self, lhs_in);
-        let rsteps_in = ByStep::new(self, rhs_in);
+        let mut table = Vec::new();
+        let lsteps_in = ByStep::new(self, lhs_in, &mut table);
+        let rsteps_in = ByStep::new(self, rhs_in, &mut table);
         // For one-to-many matching, swap the sides so the "one" side is
         // always on the right; values are swapped back for the operation.
         let swapped = matching.card == Cardinality::OneToMany;
@@ -375,6 +446,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             matched_count: vec![(usize::MAX, 0); nsigs],
             pairs: FxHashMap::default(),
             incompatible: false,
+            table: &table,
+            hist_incompatible: None,
+            hist_notes: HistOpNotes::default(),
+            mixed_schemas: false,
             out: Output::new(self),
         };
 
@@ -433,6 +508,32 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         if m.incompatible {
             self.ctx.annotate(incompatible_types(b.op, b));
         }
+        let span = b.lhs.span().to(b.rhs.span());
+        if let Some((lt, rt)) = m.hist_incompatible {
+            self.ctx.annotate(Annotation::incompatible_types_in_binop(
+                b.op.as_str(),
+                lt,
+                rt,
+                span,
+            ));
+        }
+        let operation = if b.op == BinaryOp::Sub {
+            "subtraction"
+        } else {
+            "addition"
+        };
+        if m.hist_notes.collision {
+            self.ctx
+                .annotate(Annotation::counter_reset_collision(operation, span));
+        }
+        if m.hist_notes.reconciled {
+            self.ctx
+                .annotate(Annotation::mismatched_custom_buckets(operation, span));
+        }
+        if m.mixed_schemas {
+            self.ctx
+                .annotate(Annotation::mixed_exponential_custom("", span));
+        }
         m.out.finish(sink)
     }
 }
@@ -457,6 +558,11 @@ struct Matching<'a, 'c, 'q> {
     /// Output series of each matched pair (`u32::MAX`: a fill value).
     pairs: FxHashMap<(u32, u32), usize>,
     incompatible: bool,
+    /// Histograms of tagged entries.
+    table: &'a [&'a FloatHistogram],
+    hist_incompatible: Option<(&'static str, &'static str)>,
+    hist_notes: HistOpNotes,
+    mixed_schemas: bool,
     out: Output<'a, 'c, 'q>,
 }
 
@@ -502,12 +608,36 @@ impl Matching<'_, '_, '_> {
         if self.swapped {
             std::mem::swap(&mut fl, &mut fr);
         }
-        let Some((mut v, keep)) = elem_binop(self.b.op, fl, fr) else {
-            self.incompatible = true;
-            return Ok(());
+        let (hl, hr) = (untag(fl), untag(fr));
+        let mut hist_result = None;
+        let (mut v, keep) = if hl.is_some() || hr.is_some() {
+            let table = self.table;
+            let l = (fl, hl.map(|i| table[i]));
+            let r = (fr, hr.map(|i| table[i]));
+            match hist_elem_binop(self.b.op, l, r, &mut self.hist_notes) {
+                HistElem::Hist(h, keep) => {
+                    hist_result = Some(h);
+                    (0.0, keep)
+                }
+                HistElem::Incompatible(lt, rt) => {
+                    self.hist_incompatible = Some((lt, rt));
+                    return Ok(());
+                }
+                HistElem::MixedSchemas => {
+                    self.mixed_schemas = true;
+                    return Ok(());
+                }
+            }
+        } else {
+            let Some(r) = elem_binop(self.b.op, fl, fr) else {
+                self.incompatible = true;
+                return Ok(());
+            };
+            r
         };
         if self.b.return_bool {
             v = if keep { 1.0 } else { 0.0 };
+            hist_result = None;
         }
         let key = (ls.0.unwrap_or(u32::MAX), rs.0.unwrap_or(u32::MAX));
         let k = match self.pairs.get(&key) {
@@ -556,6 +686,9 @@ impl Matching<'_, '_, '_> {
         if !keep && !self.b.return_bool {
             return Ok(());
         }
-        self.out.push(k, self.t, v)
+        match hist_result {
+            Some(h) => self.out.push_hist(k, self.t, h),
+            None => self.out.push(k, self.t, v),
+        }
     }
 }

@@ -7,20 +7,28 @@
 //! a coarse step does not decode every sample.
 
 use aion_chunkenc::{is_stale_nan, SampleIterator, ValueType};
+use aion_model::histogram::FloatHistogram;
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
-use crate::value::FPoint;
+use super::stats_decoding::StatsHints;
+use crate::value::{FPoint, HPoint};
 
-/// A sample read from storage. Native histogram samples are carried as a
-/// marker and only refused when a query actually needs one (so a histogram
-/// just past the data a query reads does not fail it).
+/// A sample read from storage. A histogram sample is a marker here; its
+/// value sits in a slot the cursor owns (so floats stay `Copy` and cheap).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Pulled {
     /// A float sample and its start timestamp (0 when unknown or not
     /// asked for).
     Float(FPoint, i64),
-    Histogram(i64),
+    /// A histogram sample's timestamp and start timestamp.
+    Histogram(i64, i64),
+}
+
+/// What an instant vector selector sees at one time.
+pub(crate) enum Visible<'a> {
+    Float(FPoint),
+    Histogram(i64, &'a FloatHistogram),
 }
 
 impl Pulled {
@@ -28,16 +36,25 @@ impl Pulled {
     fn t(&self) -> i64 {
         match self {
             Pulled::Float(p, _) => p.t,
-            Pulled::Histogram(t) => *t,
+            Pulled::Histogram(t, _) => *t,
         }
     }
 }
 
-/// Reads the current sample, turning the cursor's states into a `Result`.
+/// Reads the current sample, turning the cursor's states into a `Result`;
+/// a histogram's value goes to `slot`.
 #[inline]
-fn pull(it: &mut dyn SampleIterator, vt: ValueType, with_st: bool) -> Result<Option<Pulled>> {
+fn pull(
+    it: &mut dyn SampleIterator,
+    vt: ValueType,
+    with_st: bool,
+    slot: &mut FloatHistogram,
+    stats: &mut StatsHints,
+    contiguous: bool,
+) -> Result<Option<Pulled>> {
     match vt {
         ValueType::Float => {
+            stats.float_seen();
             let (t, f) = it.at();
             let st = if with_st { it.at_st() } else { 0 };
             Ok(Some(Pulled::Float(FPoint { t, f }, st)))
@@ -46,7 +63,12 @@ fn pull(it: &mut dyn SampleIterator, vt: ValueType, with_st: bool) -> Result<Opt
             Some(e) => Err(Error::Storage(e.to_string().into())),
             None => Ok(None),
         },
-        ValueType::Histogram | ValueType::FloatHistogram => Ok(Some(Pulled::Histogram(it.at_t()))),
+        ValueType::Histogram | ValueType::FloatHistogram => {
+            let t = it.at_float_histogram(slot);
+            let st = if with_st { it.at_st() } else { 0 };
+            stats.apply(slot, contiguous);
+            Ok(Some(Pulled::Histogram(t, st)))
+        }
     }
 }
 
@@ -59,6 +81,10 @@ pub(crate) struct LookbackCursor<'a> {
     last: Option<Pulled>,
     /// The first sample after the last reference time.
     peek: Option<Pulled>,
+    /// Values of `last` and `peek` when they are histograms.
+    last_h: FloatHistogram,
+    peek_h: FloatHistogram,
+    stats: StatsHints,
     started: bool,
     with_st: bool,
 }
@@ -69,9 +95,19 @@ impl<'a> LookbackCursor<'a> {
             it,
             last: None,
             peek: None,
+            last_h: FloatHistogram::default(),
+            peek_h: FloatHistogram::default(),
+            stats: StatsHints::default(),
             started: false,
             with_st: false,
         }
+    }
+
+    /// Decides histogram reset hints while reading (for selectors read
+    /// for statistics, see `stats_decoding.rs`).
+    pub(crate) fn with_stats(mut self, stats: bool) -> Self {
+        self.stats = StatsHints::new(stats);
+        self
     }
 
     /// A cursor that also reads start timestamps (see
@@ -87,37 +123,76 @@ impl<'a> LookbackCursor<'a> {
     /// returned (0: unknown).
     pub(crate) fn start_timestamp(&self) -> i64 {
         match self.last {
-            Some(Pulled::Float(_, st)) => st,
-            _ => 0,
+            Some(Pulled::Float(_, st)) | Some(Pulled::Histogram(_, st)) => st,
+            None => 0,
         }
     }
 
-    /// The sample visible at `at` (reference times must not decrease
-    /// between calls), as `(sample timestamp, value)`.
+    /// The float sample visible at `at` (reference times must not
+    /// decrease between calls), as `(sample timestamp, value)`; a visible
+    /// histogram sample gives its timestamp and a NaN value.
     pub(crate) fn at(&mut self, at: i64, lookback: i64) -> Result<Option<FPoint>> {
+        Ok(self.at_value(at, lookback)?.map(|v| match v {
+            Visible::Float(p) => p,
+            Visible::Histogram(t, _) => FPoint { t, f: f64::NAN },
+        }))
+    }
+
+    /// The sample (float or histogram) visible at `at`.
+    pub(crate) fn at_value(&mut self, at: i64, lookback: i64) -> Result<Option<Visible<'_>>> {
         let oldest_visible = at.wrapping_sub(lookback).wrapping_add(1);
         if !self.started {
             self.started = true;
             let vt = self.it.seek(oldest_visible);
-            self.peek = pull(&mut *self.it, vt, self.with_st)?;
+            self.peek = pull(
+                &mut *self.it,
+                vt,
+                self.with_st,
+                &mut self.peek_h,
+                &mut self.stats,
+                false,
+            )?;
         } else if self.peek.is_some_and(|p| p.t() < oldest_visible) {
             // Everything before the lookback window is irrelevant now and
             // for every later step.
             self.last = None;
             let vt = self.it.seek(oldest_visible);
-            self.peek = pull(&mut *self.it, vt, self.with_st)?;
+            self.peek = pull(
+                &mut *self.it,
+                vt,
+                self.with_st,
+                &mut self.peek_h,
+                &mut self.stats,
+                false,
+            )?;
         }
         while let Some(p) = self.peek {
             if p.t() > at {
                 break;
             }
             self.last = Some(p);
+            if matches!(p, Pulled::Histogram(..)) {
+                std::mem::swap(&mut self.last_h, &mut self.peek_h);
+            }
             let vt = self.it.next();
-            self.peek = pull(&mut *self.it, vt, self.with_st)?;
+            self.peek = pull(
+                &mut *self.it,
+                vt,
+                self.with_st,
+                &mut self.peek_h,
+                &mut self.stats,
+                true,
+            )?;
         }
         match self.last {
-            Some(Pulled::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => Ok(Some(p)),
-            Some(Pulled::Histogram(t)) if t >= oldest_visible => Err(Error::native_histograms()),
+            Some(Pulled::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => {
+                Ok(Some(Visible::Float(p)))
+            }
+            Some(Pulled::Histogram(t, _))
+                if t >= oldest_visible && !is_stale_nan(self.last_h.sum) =>
+            {
+                Ok(Some(Visible::Histogram(t, &self.last_h)))
+            }
             _ => Ok(None),
         }
     }
@@ -131,7 +206,14 @@ pub(crate) struct WindowCursor<'a, 'b> {
     /// Start timestamps parallel to `buf`, when tracked.
     sts: Option<Vec<i64>>,
     head: usize,
+    /// Histogram samples of the window (from `hhead` on).
+    hbuf: Vec<HPoint>,
+    /// Start timestamps parallel to `hbuf`, when tracked.
+    hsts: Vec<i64>,
+    hhead: usize,
     pending: Option<Pulled>,
+    pending_h: FloatHistogram,
+    stats: StatsHints,
     started: bool,
     exhausted: bool,
     budget: &'b SampleBudget,
@@ -156,13 +238,25 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             buf,
             sts: None,
             head: 0,
+            hbuf: Vec::new(),
+            hsts: Vec::new(),
+            hhead: 0,
             pending: None,
+            pending_h: FloatHistogram::default(),
+            stats: StatsHints::default(),
             started: false,
             exhausted: false,
             budget,
             decreases: 0,
             reserved: 0,
         }
+    }
+
+    /// Decides histogram reset hints while reading (see
+    /// `stats_decoding.rs`).
+    pub(crate) fn with_stats(mut self, stats: bool) -> Self {
+        self.stats = StatsHints::new(stats);
+        self
     }
 
     /// Also keeps the start timestamps of the window's samples (see
@@ -176,6 +270,20 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// returned it).
     pub(crate) fn current(&self) -> &[FPoint] {
         &self.buf[self.head..]
+    }
+
+    /// The histogram samples of the current window.
+    pub(crate) fn current_hists(&self) -> &[HPoint] {
+        &self.hbuf[self.hhead..]
+    }
+
+    /// Their start timestamps (empty unless tracked).
+    pub(crate) fn current_hist_sts(&self) -> &[i64] {
+        if self.sts.is_some() {
+            &self.hsts[self.hhead..]
+        } else {
+            &[]
+        }
     }
 
     /// No sample of the current window is lower than the one before it
@@ -198,6 +306,20 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// between calls.
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {
         let with_st = self.sts.is_some();
+        if self.hhead < self.hbuf.len() {
+            self.hhead += self.hbuf[self.hhead..].partition_point(|p| p.t <= mint);
+            if self.hhead == self.hbuf.len() {
+                self.hbuf.clear();
+                self.hsts.clear();
+                self.hhead = 0;
+            } else if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() {
+                self.hbuf.drain(..self.hhead);
+                if with_st {
+                    self.hsts.drain(..self.hhead);
+                }
+                self.hhead = 0;
+            }
+        }
         // Forget what fell out on the left.
         let live = &self.buf[self.head..];
         let drop = live.partition_point(|p| p.t <= mint);
@@ -224,15 +346,33 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             self.head = 0;
         }
         if !self.exhausted {
-            if !self.started || (self.buf.len() == self.head && self.pending.is_none()) {
+            if !self.started
+                || (self.buf.len() == self.head
+                    && self.hbuf.len() == self.hhead
+                    && self.pending.is_none())
+            {
                 // Jump straight to the window instead of decoding the gap.
                 self.started = true;
                 let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(&mut *self.it, vt, with_st)?;
+                self.pending = pull(
+                    &mut *self.it,
+                    vt,
+                    with_st,
+                    &mut self.pending_h,
+                    &mut self.stats,
+                    false,
+                )?;
                 self.exhausted = self.pending.is_none();
             } else if self.pending.is_some_and(|p| p.t() <= mint) {
                 let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(&mut *self.it, vt, with_st)?;
+                self.pending = pull(
+                    &mut *self.it,
+                    vt,
+                    with_st,
+                    &mut self.pending_h,
+                    &mut self.stats,
+                    false,
+                )?;
                 self.exhausted = self.pending.is_none();
             }
         }
@@ -249,17 +389,37 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                     if let Some(sts) = &mut self.sts {
                         sts.push(st);
                     }
-                    let held = self.buf.len() - self.head;
+                    let held = self.buf.len() - self.head + self.hbuf.len() - self.hhead;
                     if held > self.reserved {
                         self.budget.take(held - self.reserved)?;
                         self.reserved = held;
                     }
                 }
-                Pulled::Histogram(t) if t > mint => return Err(Error::native_histograms()),
+                Pulled::Histogram(t, st) if t > mint && !is_stale_nan(self.pending_h.sum) => {
+                    self.hbuf.push(HPoint {
+                        t,
+                        h: Box::new(self.pending_h.clone()),
+                    });
+                    if with_st {
+                        self.hsts.push(st);
+                    }
+                    let held = self.buf.len() - self.head + self.hbuf.len() - self.hhead;
+                    if held > self.reserved {
+                        self.budget.take(held - self.reserved)?;
+                        self.reserved = held;
+                    }
+                }
                 _ => {}
             }
             let vt = self.it.next();
-            self.pending = pull(&mut *self.it, vt, with_st)?;
+            self.pending = pull(
+                &mut *self.it,
+                vt,
+                with_st,
+                &mut self.pending_h,
+                &mut self.stats,
+                true,
+            )?;
             if self.pending.is_none() {
                 self.exhausted = true;
             }

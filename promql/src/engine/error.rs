@@ -75,10 +75,6 @@ impl Error {
     pub(crate) fn duplicate_labelset() -> Self {
         Error::eval("vector cannot contain metrics with the same labelset")
     }
-
-    pub(crate) fn native_histograms() -> Self {
-        Error::Unsupported("native histogram samples are not supported by this engine yet".into())
-    }
 }
 
 /// Convenience alias.

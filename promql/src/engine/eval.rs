@@ -31,7 +31,7 @@ use super::error::{Error, Result};
 use super::options::EngineOptions;
 use super::step::{drop_metadata, Sink, StepSeries, UniqueLabels};
 use crate::ast::{AtModifier, Duration, Expr, StepInvariantExpr, SubqueryExpr, UnaryOp};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 
 /// State shared by every evaluator of one query (sub-evaluators of
 /// subqueries and step-invariant parts included).
@@ -44,6 +44,8 @@ pub(crate) struct Ctx<'q> {
     pub budget: SampleBudget,
     pub stop: Stopper,
     pub parallel: bool,
+    /// Selectors read for statistics (see `stats_decoding.rs`).
+    pub stats_selectors: std::collections::HashSet<usize>,
     annotations: Mutex<Annotations>,
 }
 
@@ -63,8 +65,17 @@ impl<'q> Ctx<'q> {
             budget: SampleBudget::new(options.max_samples),
             stop,
             parallel: options.parallel,
+            stats_selectors: Default::default(),
             annotations: Mutex::new(Annotations::new()),
         }
+    }
+
+    /// Whether `vs` is read for statistics only.
+    pub(crate) fn is_stats(&self, vs: &crate::ast::VectorSelector) -> bool {
+        !self.stats_selectors.is_empty()
+            && self
+                .stats_selectors
+                .contains(&(vs as *const crate::ast::VectorSelector as usize))
     }
 
     pub(crate) fn annotate(&self, a: Annotation) {
@@ -181,7 +192,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     pub(crate) fn collect(&self, expr: &Expr) -> Result<Vec<StepSeries>> {
         let mut out = Vec::new();
         self.stream(expr, &mut |s| {
-            self.ctx.budget.take(s.points.len())?;
+            self.ctx.budget.take(s.len())?;
             out.push(s);
             Ok(())
         })?;
@@ -210,6 +221,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     if neg {
                         for p in &mut s.points {
                             p.f = -p.f;
+                        }
+                        for p in &mut s.hists {
+                            p.h.mul(-1.0);
                         }
                         self.mark_drop_name(&mut s);
                         seen.check(&s)?;
@@ -274,7 +288,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Expr::MatrixSelector(ms) => {
                 let mut out = Vec::new();
                 self.stream_matrix_selector(ms, &mut |s| {
-                    self.ctx.budget.take(s.points.len())?;
+                    self.ctx.budget.take(s.len())?;
                     out.push(s);
                     Ok(())
                 })?;
@@ -283,7 +297,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Expr::Subquery(sq) => {
                 let mut out = Vec::new();
                 self.stream_subquery(sq, &mut |s| {
-                    self.ctx.budget.take(s.points.len())?;
+                    self.ctx.budget.take(s.len())?;
                     out.push(s);
                     Ok(())
                 })?;
@@ -307,6 +321,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             return single.stream(&s.expr, sink);
         }
         single.stream(&s.expr, &mut |mut series| {
+            if let Some(h) = series.hists.first().cloned() {
+                series.hists = (0..n)
+                    .map(|i| HPoint {
+                        t: self.step_ts(i),
+                        h: h.h.clone(),
+                    })
+                    .collect();
+                return sink(series);
+            }
             let Some(p) = series.points.first().copied() else {
                 return Ok(());
             };
@@ -355,7 +378,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
 
     pub(crate) fn stream_subquery(&self, sq: &SubqueryExpr, sink: Sink) -> Result<()> {
         let inner = self.subquery_evaluator(sq);
-        inner.stream(&sq.expr, sink)
+        inner.stream(&sq.expr, &mut |mut s| {
+            // A subquery may skip or repeat samples, so the stored
+            // "reset"/"not reset" hints no longer describe neighbours:
+            // they become unknown (as in Prometheus).
+            for p in &mut s.hists {
+                use aion_model::histogram::CounterResetHint::*;
+                if matches!(p.h.counter_reset_hint, CounterReset | NotCounterReset) {
+                    p.h.counter_reset_hint = Unknown;
+                }
+            }
+            sink(s)
+        })
     }
 }
 

@@ -7,13 +7,16 @@
 
 use std::collections::HashSet;
 
+use aion_model::histogram::FloatHistogram;
 use aion_model::{Labels, MatchType, METRIC_NAME};
 
 use super::annotations::Annotation;
 use super::args::check_arity;
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
+use super::hist_range_fns::{floats_only, hist_window, HistNote, WinOut};
 use super::mathx::go_f64_to_i64;
+use super::native_fns::histogram_variance;
 use super::range_fns::{window_fn, Extension, Scratch, WindowArgs, WindowNote};
 use super::select::SelectHint;
 use super::simple_fns::{date_fn, go_max, go_min, math_fn};
@@ -167,8 +170,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let n = self.num_steps();
                 let mut present = vec![false; n];
                 self.stream(&c.args[0], &mut |s| {
-                    for p in &s.points {
-                        present[self.step_index(p.t)] = true;
+                    for t in s
+                        .points
+                        .iter()
+                        .map(|p| p.t)
+                        .chain(s.hists.iter().map(|h| h.t))
+                    {
+                        present[self.step_index(t)] = true;
                     }
                     Ok(())
                 })?;
@@ -188,10 +196,29 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             }
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
-                // These only produce values for native histogram samples;
-                // float samples are ignored (and histogram samples are
-                // refused by the selectors).
-                self.stream(&c.args[0], &mut |_| Ok(()))
+                // Values of native histogram samples only; float samples
+                // are ignored.
+                let f: fn(&FloatHistogram) -> f64 = match c.func.name {
+                    "histogram_count" => |h| h.count,
+                    "histogram_sum" => |h| h.sum,
+                    "histogram_avg" => |h| h.sum / h.count,
+                    "histogram_stddev" => |h| histogram_variance(h).sqrt(),
+                    _ => histogram_variance,
+                };
+                let mut seen = UniqueLabels::new(self.delayed());
+                self.stream(&c.args[0], &mut |mut s| {
+                    if s.hists.is_empty() {
+                        return Ok(());
+                    }
+                    s.points = s
+                        .hists
+                        .drain(..)
+                        .map(|p| FPoint { t: p.t, f: f(&p.h) })
+                        .collect();
+                    self.mark_drop_name(&mut s);
+                    seen.check(&s)?;
+                    sink(s)
+                })
             }
             "info" => self.stream_info(c, sink),
             "start_timestamp" => match c.args[0].unparen() {
@@ -216,6 +243,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     {
         let mut seen = UniqueLabels::new(self.delayed());
         self.stream(arg, &mut |mut s| {
+            // Float functions skip histogram samples, as in Prometheus.
+            s.hists.clear();
             s.points.retain_mut(|p| match f(p.f, self.step_index(p.t)) {
                 Some(v) => {
                     p.f = v;
@@ -315,6 +344,46 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 non_decreasing: w.non_decreasing,
                 extension,
             };
+            if !w.hists.is_empty() {
+                let metric_name = w.labels.metric_name().unwrap_or("");
+                let mut notes = Vec::new();
+                let v = if floats_only(name) {
+                    if w.points.is_empty() {
+                        None
+                    } else {
+                        notes.push(HistNote::IgnoredInMixedRange);
+                        f(w.points, &args, scratch)?.map(WinOut::F)
+                    }
+                } else {
+                    hist_window(name, w.points, w.hists, w.hsts, &args, &mut notes)
+                };
+                for n in notes {
+                    let span = arg.span();
+                    self.ctx.annotate(match n {
+                        HistNote::Mixed => {
+                            Annotation::mixed_floats_histograms_range(metric_name, span)
+                        }
+                        HistNote::NotCounter => Annotation::not_counter(metric_name, span),
+                        HistNote::NotGauge => Annotation::not_gauge(metric_name, span),
+                        HistNote::MixedExponentialCustom => {
+                            Annotation::mixed_exponential_custom(metric_name, span)
+                        }
+                        HistNote::IgnoredInMixedRange => {
+                            Annotation::histogram_ignored_in_mixed_range(metric_name, span)
+                        }
+                        HistNote::MismatchedCustom(op) => {
+                            Annotation::mismatched_custom_buckets(op, span)
+                        }
+                        HistNote::CounterResetCollision => {
+                            Annotation::counter_reset_collision("aggregation", span)
+                        }
+                        HistNote::StartTimeOverlap => {
+                            Annotation::start_time_overlap(metric_name, span)
+                        }
+                    });
+                }
+                return Ok(v);
+            }
             let v = f(w.points, &args, scratch)?;
             for note in scratch.notes.drain(..) {
                 match note {
@@ -329,15 +398,20 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     }
                 }
             }
-            Ok(v)
+            Ok(v.map(WinOut::F))
         };
 
         if name == "absent_over_time" {
             let n = self.num_steps();
             let mut present = vec![false; n];
             self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |s| {
-                for p in &s.points {
-                    present[self.step_index(p.t)] = true;
+                for t in s
+                    .points
+                    .iter()
+                    .map(|p| p.t)
+                    .chain(s.hists.iter().map(|h| h.t))
+                {
+                    present[self.step_index(t)] = true;
                 }
                 Ok(())
             })?;
@@ -360,7 +434,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Some(HashSet::new())
         };
         self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |mut s| {
-            if s.points.is_empty() {
+            if s.is_empty() {
                 return Ok(());
             }
             if counter_check {

@@ -10,6 +10,7 @@ use super::annotations::Annotation;
 use super::error::Result;
 use super::eval::Evaluator;
 use super::mathx::almost_equal;
+use super::native_fns::{histogram_fraction, histogram_quantile, NanNote};
 use super::step::{Sink, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::value::FPoint;
@@ -299,7 +300,56 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut buckets: Vec<Vec<Bucket>> = Vec::new();
         let mut held = 0usize;
+        // Results of native histogram samples, keyed like the classic ones.
+        let mut native: Vec<(Labels, FPoint)> = Vec::new();
         let streamed = self.stream(vec_arg, &mut |s| {
+            if !s.hists.is_empty() {
+                let metric_name = if self.delayed() {
+                    s.metric.metric_name().unwrap_or("").to_string()
+                } else {
+                    String::new()
+                };
+                for p in &s.hists {
+                    let i = self.step_index(p.t);
+                    let mut push = |labels: Labels, (v, note): (f64, NanNote)| {
+                        match note {
+                            NanNote::QuantileNaN => self
+                                .ctx
+                                .annotate(Annotation::quantile_nan_result(&metric_name, vec_span)),
+                            NanNote::QuantileSkew => self
+                                .ctx
+                                .annotate(Annotation::quantile_nan_skew(&metric_name, vec_span)),
+                            NanNote::FractionNaNs => self
+                                .ctx
+                                .annotate(Annotation::fraction_nans(&metric_name, vec_span)),
+                            NanNote::None => {}
+                        }
+                        native.push((labels, FPoint { t: p.t, f: v }));
+                    };
+                    if name == "histogram_fraction" {
+                        let lo = lower.as_ref().map_or(f64::NAN, |l| l[i]);
+                        let hi = upper.as_ref().map_or(f64::NAN, |u| u[i]);
+                        push(s.metric.clone(), histogram_fraction(lo, hi, &p.h));
+                        continue;
+                    }
+                    for (q, _) in &qs {
+                        let labels = match &quantile_label {
+                            Some(label) => {
+                                let mut bld = s.metric.builder();
+                                bld.set(label, &format_openmetrics_float(q[i]));
+                                bld.build().unwrap_or_else(|_| s.metric.clone())
+                            }
+                            None => s.metric.clone(),
+                        };
+                        push(labels, histogram_quantile(q[i], &p.h));
+                    }
+                }
+                self.ctx.budget.take(s.hists.len())?;
+                held += s.hists.len();
+                if s.points.is_empty() {
+                    return Ok(());
+                }
+            }
             let le = s.metric.get("le").unwrap_or("");
             let Some(bound) = le_bound(le) else {
                 let metric_name = if self.delayed() {
@@ -336,6 +386,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let result = streamed.and_then(|()| {
             let mut out: Vec<StepSeries> = Vec::new();
             let mut out_index: HashMap<Labels, usize> = HashMap::new();
+            let mut native_keys: std::collections::HashSet<(Labels, i64)> =
+                std::collections::HashSet::new();
             // One pass per quantile (or a single one for the fraction).
             let quantiles: Vec<Option<&Vec<f64>>> = if qs.is_empty() {
                 vec![None]
@@ -396,6 +448,31 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         out[k].points.push(FPoint { t: ts, f: v });
                     }
                 }
+            }
+            for (metric, p) in native.drain(..) {
+                // A classic and a native histogram with one label set at
+                // one step: neither counts (Prometheus warns).
+                if let Some(&k) = out_index.get(&metric) {
+                    if let Ok(j) = out[k].points.binary_search_by_key(&p.t, |q| q.t) {
+                        if !native_keys.contains(&(metric.clone(), p.t)) {
+                            out[k].points.remove(j);
+                            let name = if self.delayed() {
+                                metric.metric_name().unwrap_or("")
+                            } else {
+                                ""
+                            };
+                            self.ctx
+                                .annotate(Annotation::mixed_classic_native(name, vec_span));
+                            continue;
+                        }
+                    }
+                }
+                native_keys.insert((metric.clone(), p.t));
+                let k = *out_index.entry(metric.clone()).or_insert_with(|| {
+                    out.push(StepSeries::new(metric, false, Vec::new()));
+                    out.len() - 1
+                });
+                out[k].points.push(p);
             }
             for s in &mut out {
                 // Two groups may have ended up with one label set.

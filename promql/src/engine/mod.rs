@@ -44,15 +44,20 @@
 //! | `functions.rs` | function calls: dispatch by name |
 //! | `simple_fns.rs` | per-value math and date function tables |
 //! | `range_fns.rs` | range function table: `rate`, `*_over_time`, ... |
+//! | `hist_range_fns.rs` | range functions over windows with native histograms |
 //! | `args.rs` | call argument checks |
 //! | `sort.rs`, `relabel.rs` | `sort*`; `label_replace`, `label_join` |
-//! | `histogram.rs`, `info.rs` | classic `histogram_quantile` and friends; `info()` |
-//! | `aggregate.rs` | aggregation operators |
+//! | `histogram.rs`, `info.rs` | `histogram_quantile` and friends (classic and native); `info()` |
+//! | `native_fns.rs` | quantile, fraction and variance of one native histogram |
+//! | `hist_annotations.rs` | the native-histogram annotations |
+//! | `aggregate.rs`, `hist_aggregate.rs` | aggregation operators; `sum`/`avg` of histograms |
 //! | `binary.rs` | binary operators and vector matching |
 //! | `arith.rs` | the float arithmetic of one operator |
+//! | `hist_binop.rs` | operators on native histograms |
 //! | `mathx.rs` | Prometheus's float helpers (Kahan sums, quantiles) |
 //! | [`annotations`] | warnings and infos with Prometheus's texts |
 //! | `timerange.rs` | the time range a query reads |
+//! | `stats_decoding.rs` | selectors read only for histogram count and sum |
 //! | `budget.rs`, `cancel.rs`, `error.rs`, `fxhash.rs` | sample limit, cancellation, errors, hashing |
 
 mod aggregate;
@@ -67,19 +72,27 @@ mod error;
 mod eval;
 mod functions;
 mod fxhash;
+mod hist_aggregate;
+mod hist_annotations;
+mod hist_binop;
+mod hist_range_fns;
 pub mod histogram;
 mod info;
 mod mathx;
+mod native_fns;
 mod options;
 mod range_fns;
 mod relabel;
 mod select;
 mod simple_fns;
 mod sort;
+mod stats_decoding;
 mod step;
 mod timerange;
 mod window;
 
+#[cfg(test)]
+mod hist_tests;
 #[cfg(test)]
 mod tests;
 
@@ -283,7 +296,8 @@ impl Engine {
         stop.check()?;
         let (mint, maxt) = timerange::query_time_range(expr, start, end, lookback);
         let querier = queryable.querier(mint, maxt).map_err(Error::Querier)?;
-        let ctx = Ctx::new(&*querier, &self.options, lookback, stop);
+        let mut ctx = Ctx::new(&*querier, &self.options, lookback, stop);
+        ctx.stats_selectors = stats_decoding::stats_selectors(expr);
         // What the storage knew was wrong when the querier opened (a block
         // skipped, a WAL cut): the answer may lack data, so it says so, as
         // Prometheus's storage warnings become the API's `warnings`.
@@ -315,6 +329,7 @@ impl Engine {
                     Value::Matrix(vec![Series {
                         metric: aion_model::Labels::new(),
                         floats,
+                        histograms: Vec::new(),
                     }])
                 }
             }
@@ -325,12 +340,21 @@ impl Engine {
                     Value::Vector(
                         series
                             .into_iter()
-                            .filter_map(|s| {
-                                let p = s.points.first()?;
+                            .filter_map(|mut s| {
+                                if let Some(p) = s.points.first() {
+                                    return Some(Sample {
+                                        metric: s.metric,
+                                        t: start,
+                                        f: p.f,
+                                        h: None,
+                                    });
+                                }
+                                let h = s.hists.drain(..).next()?;
                                 Some(Sample {
                                     metric: s.metric,
                                     t: start,
-                                    f: p.f,
+                                    f: 0.0,
+                                    h: Some(h.h),
                                 })
                             })
                             .collect(),
@@ -364,17 +388,18 @@ fn finish(series: Vec<StepSeries>, delayed: bool) -> Result<Vec<StepSeries>> {
             }
         }
     }
-    series.retain(|s| !s.points.is_empty());
+    series.retain(|s| !s.is_empty());
     merge_same_labelset(series)
 }
 
 fn sorted_matrix(series: Vec<StepSeries>) -> Vec<Series> {
     let mut m: Vec<Series> = series
         .into_iter()
-        .filter(|s| !s.points.is_empty())
+        .filter(|s| !s.is_empty())
         .map(|s| Series {
             metric: s.metric,
             floats: s.points,
+            histograms: s.hists,
         })
         .collect();
     m.sort_by(|a, b| a.metric.cmp(&b.metric));

@@ -310,7 +310,7 @@ pub(crate) fn is_start_timestamp_reset(prev_st: i64, prev_t: i64, cur_st: i64, c
 
 /// Whether a start time overlaps the previous sample (Prometheus's
 /// `checkStartTimeOverlap`).
-fn start_time_overlaps(prev_st: i64, prev_t: i64, cur_st: i64) -> bool {
+pub(crate) fn start_time_overlaps(prev_st: i64, prev_t: i64, cur_st: i64) -> bool {
     cur_st != 0 && cur_st < prev_t && cur_st != prev_st
 }
 

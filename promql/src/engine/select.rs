@@ -6,12 +6,12 @@ use aion_storage::{SelectHints, SeriesSet};
 use rayon::prelude::*;
 
 use super::annotations::Annotation;
-use super::cursor::{LookbackCursor, WindowCursor};
+use super::cursor::{LookbackCursor, Visible, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::step::{Sink, StepSeries};
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 
 /// How many series a selector reads and processes per parallel batch.
 const PARALLEL_BATCH: usize = 64;
@@ -155,20 +155,39 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut cursor = LookbackCursor::new(series.samples);
+                let mut cursor =
+                    LookbackCursor::new(series.samples).with_stats(self.ctx.is_stats(vs));
                 let mut points = Vec::new();
+                let mut hists = Vec::new();
                 for i in 0..n {
                     let ts = self.step_ts(i);
-                    if let Some(p) = cursor.at(Self::reference_time(vs.at, offset, ts), lookback)? {
-                        if points.is_empty() {
-                            // Dense series are the common case; do not trust
-                            // sparse ones over huge ranges with a big guess.
-                            points.reserve_exact((n - i).min(4096));
+                    let at = Self::reference_time(vs.at, offset, ts);
+                    match cursor.at_value(at, lookback)? {
+                        Some(Visible::Float(p)) => {
+                            if points.is_empty() {
+                                // Dense series are the common case; do not
+                                // trust sparse ones over huge ranges with a
+                                // big guess.
+                                points.reserve_exact((n - i).min(4096));
+                            }
+                            points.push(FPoint { t: ts, f: p.f });
                         }
-                        points.push(FPoint { t: ts, f: p.f });
+                        Some(Visible::Histogram(_, h)) => hists.push(HPoint {
+                            t: ts,
+                            h: Box::new(h.clone()),
+                        }),
+                        None => {}
                     }
                 }
-                Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
+                if points.is_empty() && hists.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(StepSeries::with_hists(
+                    series.labels,
+                    false,
+                    points,
+                    hists,
+                )))
             },
             sink,
         )
@@ -285,12 +304,21 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             |series, _: &mut ()| {
                 let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
                 let fetched = w.window(fetch_min, fetch_max).map(|p| p.to_vec());
+                let hists = w.current_hists().to_vec();
                 let _ = w.finish();
                 let mut points = fetched?;
                 if vs.anchored || vs.smoothed {
                     points = extend_floats(&points, mint, maxt, vs.smoothed);
                 }
-                Ok((!points.is_empty()).then(|| StepSeries::new(series.labels, false, points)))
+                if points.is_empty() && hists.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(StepSeries::with_hists(
+                    series.labels,
+                    false,
+                    points,
+                    hists,
+                )))
             },
             sink,
         )

@@ -92,8 +92,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             return self.stream(&c.args[0], sink);
         }
         let mut v = self.collect(&c.args[0])?;
+        if matches!(c.func.name, "sort" | "sort_desc") {
+            // Sorting by value skips histogram samples, as in Prometheus.
+            v.retain_mut(|s| {
+                s.hists.clear();
+                !s.points.is_empty()
+            });
+        }
         let _held = Held::new(&self.ctx.budget, &v);
-        let val = |s: &StepSeries| s.points[0].f;
+        // A histogram sample sorts as the value 0, as in Prometheus.
+        let val = |s: &StepSeries| s.points.first().map_or(0.0, |p| p.f);
         match c.func.name {
             // Ascending, NaN last (Prometheus sorts descending with NaN
             // first and reverses).

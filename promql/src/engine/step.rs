@@ -14,7 +14,7 @@ use aion_model::{Labels, METRIC_NAME};
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 
 /// Labels Prometheus drops together with the metric name (its "metadata"
 /// labels: name, type and unit).
@@ -39,6 +39,9 @@ pub(crate) struct StepSeries {
     /// Points at step timestamps (or raw sample timestamps for range
     /// vectors), in time order.
     pub points: Vec<FPoint>,
+    /// Native histogram points, in time order, at timestamps `points` has
+    /// none (empty for float series, which is almost all of them).
+    pub hists: Vec<HPoint>,
 }
 
 impl StepSeries {
@@ -47,7 +50,33 @@ impl StepSeries {
             metric,
             drop_name,
             points,
+            hists: Vec::new(),
         }
+    }
+
+    /// A series with float and histogram points.
+    pub(crate) fn with_hists(
+        metric: Labels,
+        drop_name: bool,
+        points: Vec<FPoint>,
+        hists: Vec<HPoint>,
+    ) -> Self {
+        StepSeries {
+            metric,
+            drop_name,
+            points,
+            hists,
+        }
+    }
+
+    /// No point of either kind.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.hists.is_empty()
+    }
+
+    /// Points of both kinds, for the sample budget.
+    pub(crate) fn len(&self) -> usize {
+        self.points.len() + self.hists.len()
     }
 }
 
@@ -69,6 +98,7 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
             Some(&i) => {
                 merged_any = true;
                 out[i].points.extend(s.points);
+                out[i].hists.extend(s.hists);
             }
             None => {
                 index.insert(s.metric.clone(), out.len());
@@ -81,6 +111,16 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
             if s.points.windows(2).any(|w| w[1].t <= w[0].t) {
                 s.points.sort_by_key(|p| p.t);
                 if s.points.windows(2).any(|w| w[1].t == w[0].t) {
+                    return Err(Error::duplicate_labelset());
+                }
+            }
+            if !s.hists.is_empty() {
+                s.hists.sort_by_key(|p| p.t);
+                if s.hists.windows(2).any(|w| w[1].t == w[0].t)
+                    || s.hists
+                        .iter()
+                        .any(|h| s.points.binary_search_by_key(&h.t, |p| p.t).is_ok())
+                {
                     return Err(Error::duplicate_labelset());
                 }
             }
@@ -99,7 +139,7 @@ impl<'b> Held<'b> {
     pub(crate) fn new(budget: &'b SampleBudget, series: &[StepSeries]) -> Self {
         Held {
             budget,
-            n: series.iter().map(|s| s.points.len()).sum(),
+            n: series.iter().map(|s| s.len()).sum(),
         }
     }
 }
@@ -131,14 +171,22 @@ impl UniqueLabels {
             return Ok(());
         }
         let seen = self.steps.entry(s.metric.clone()).or_default();
+        let ts = s
+            .points
+            .iter()
+            .map(|p| p.t)
+            .chain(s.hists.iter().map(|h| h.t));
         if !seen.is_empty() {
-            if s.points.iter().any(|p| seen.binary_search(&p.t).is_ok()) {
+            if ts.clone().any(|t| seen.binary_search(&t).is_ok()) {
                 return Err(Error::duplicate_labelset());
             }
-            seen.extend(s.points.iter().map(|p| p.t));
+            seen.extend(ts);
             seen.sort_unstable();
         } else {
-            seen.extend(s.points.iter().map(|p| p.t));
+            seen.extend(ts);
+            if !s.hists.is_empty() {
+                seen.sort_unstable();
+            }
         }
         Ok(())
     }

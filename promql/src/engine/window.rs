@@ -9,18 +9,23 @@ use aion_model::Labels;
 use super::cursor::{slice_window, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
+use super::hist_range_fns::WinOut;
 use super::range_fns::Scratch;
 use super::select::SelectHint;
 use super::step::{Sink, StepSeries};
 use crate::ast::Expr;
-use crate::value::FPoint;
+use crate::value::{FPoint, HPoint};
 
 /// One series' window at one step, as range functions see it.
 pub(crate) struct StepWindow<'w> {
     /// The series.
     pub labels: &'w Labels,
-    /// Its samples with `start < t <= end`.
+    /// Its float samples with `start < t <= end`.
     pub points: &'w [FPoint],
+    /// Its histogram samples there.
+    pub hists: &'w [HPoint],
+    /// Their start timestamps, when tracked (else empty).
+    pub hsts: &'w [i64],
     /// Known: no point is lower than the one before it (`false` when
     /// unknown).
     pub non_decreasing: bool,
@@ -51,7 +56,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()>
     where
-        F: Fn(&StepWindow, &mut Scratch) -> Result<Option<f64>> + Sync,
+        F: Fn(&StepWindow, &mut Scratch) -> Result<Option<WinOut>> + Sync,
     {
         let n = self.num_steps();
         match arg {
@@ -78,11 +83,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             series.samples,
                             &self.ctx.budget,
                             std::mem::take(buf),
-                        );
+                        )
+                        .with_stats(self.ctx.is_stats(vs));
                         if with_st {
                             w = w.track_start_timestamps(std::mem::take(sts));
                         }
                         let mut points = Vec::new();
+                        let mut hists = Vec::new();
                         let result = (|| -> Result<()> {
                             for i in 0..n {
                                 // Long series over many steps: stay
@@ -95,12 +102,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                 let start = end.wrapping_sub(range);
                                 let fetched =
                                     w.window(start.wrapping_sub(before), end.wrapping_add(after))?;
-                                if fetched.is_empty() {
+                                if fetched.is_empty() && w.current_hists().is_empty() {
                                     continue;
                                 }
                                 let sw = StepWindow {
                                     labels: &series.labels,
                                     points: w.current(),
+                                    hists: w.current_hists(),
+                                    hsts: w.current_hist_sts(),
                                     non_decreasing: w.non_decreasing(),
                                     sts: w.start_timestamps(),
                                     step: i,
@@ -108,8 +117,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                     start,
                                     end,
                                 };
-                                if let Some(v) = per_step(&sw, scratch)? {
-                                    points.push(FPoint { t: ts, f: v });
+                                match per_step(&sw, scratch)? {
+                                    Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
+                                    Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
+                                    None => {}
                                 }
                             }
                             Ok(())
@@ -120,7 +131,12 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             *sts = s;
                         }
                         result?;
-                        Ok(Some(StepSeries::new(series.labels, false, points)))
+                        Ok(Some(StepSeries::with_hists(
+                            series.labels,
+                            false,
+                            points,
+                            hists,
+                        )))
                     },
                     sink,
                 )
@@ -130,10 +146,19 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let offset = fixed(&sq.offset);
                 let inner = self.subquery_evaluator(sq);
                 let mut scratch = Scratch::default();
-                inner.stream(&sq.expr, &mut |s| {
+                inner.stream(&sq.expr, &mut |mut s| {
                     self.ctx.stop.check()?;
+                    // As in `stream_subquery`: stored reset hints do not
+                    // describe a subquery's neighbouring points.
+                    for p in &mut s.hists {
+                        use aion_model::histogram::CounterResetHint::*;
+                        if matches!(p.h.counter_reset_hint, CounterReset | NotCounterReset) {
+                            p.h.counter_reset_hint = Unknown;
+                        }
+                    }
                     scratch.reset();
                     let mut points = Vec::new();
+                    let mut hists = Vec::new();
                     for i in 0..n {
                         if i % 256 == 255 {
                             self.ctx.stop.check()?;
@@ -142,12 +167,17 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let end = Self::reference_time(sq.at, offset, ts);
                         let start = end.wrapping_sub(range);
                         let window = slice_window(&s.points, start, end);
-                        if window.is_empty() {
+                        let hlo = s.hists.partition_point(|p| p.t <= start);
+                        let hhi = s.hists.partition_point(|p| p.t <= end);
+                        let hwindow = &s.hists[hlo..hhi.max(hlo)];
+                        if window.is_empty() && hwindow.is_empty() {
                             continue;
                         }
                         let sw = StepWindow {
                             labels: &s.metric,
                             points: window,
+                            hists: hwindow,
+                            hsts: &[],
                             non_decreasing: false,
                             sts: &[],
                             step: i,
@@ -155,11 +185,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             start,
                             end,
                         };
-                        if let Some(v) = per_step(&sw, &mut scratch)? {
-                            points.push(FPoint { t: ts, f: v });
+                        match per_step(&sw, &mut scratch)? {
+                            Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
+                            Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
+                            None => {}
                         }
                     }
-                    sink(StepSeries::new(s.metric, s.drop_name, points))
+                    sink(StepSeries::with_hists(s.metric, s.drop_name, points, hists))
                 })
             }
             other => Err(Error::eval(format!(

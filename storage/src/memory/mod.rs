@@ -3,11 +3,12 @@
 //!
 //! It is meant for tests, examples and hosts that want to run PromQL over a
 //! handful of series without a data directory. It keeps everything in
-//! memory, has no WAL and no compaction, and stores float samples only (no
-//! native histograms). Appends follow the rules of Prometheus's head with
-//! out-of-order ingestion disabled: a sample older than the newest sample of
-//! its series is rejected, and so is a second, different value for the same
-//! timestamp (the identical value is accepted and ignored).
+//! memory, has no WAL and no compaction. It stores float samples and native
+//! histogram samples (integer and float, mixed in one series if need be).
+//! Appends follow the rules of Prometheus's head with out-of-order
+//! ingestion disabled: a sample older than the newest sample of its series
+//! is rejected, and so is a second, different value for the same timestamp
+//! (the identical value is accepted and ignored).
 //!
 //! Queriers see a snapshot: appends after [`Queryable::querier`] returned
 //! are invisible to that querier.
@@ -34,6 +35,7 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 
 use aion_chunkenc::{SampleIterator, ValueType};
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::{Labels, Matcher, SeriesRef};
 use parking_lot::Mutex;
 
@@ -69,12 +71,99 @@ pub enum AppendError {
     EmptyLabels,
 }
 
+/// The value of one sample: a float or a native histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleValue {
+    /// A float sample.
+    Float(f64),
+    /// An integer native histogram.
+    Histogram(Arc<Histogram>),
+    /// A float native histogram.
+    FloatHistogram(Arc<FloatHistogram>),
+}
+
+impl SampleValue {
+    /// The same value (bit for bit for floats), so a repeated append of
+    /// it is accepted and ignored.
+    fn same(&self, other: &SampleValue) -> bool {
+        match (self, other) {
+            (SampleValue::Float(a), SampleValue::Float(b)) => a.to_bits() == b.to_bits(),
+            (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
+                // The stored hint may have been inferred.
+                Histogram {
+                    counter_reset_hint: b.counter_reset_hint,
+                    ..(**a).clone()
+                } == **b
+            }
+            (SampleValue::FloatHistogram(a), SampleValue::FloatHistogram(b)) => a.equals(b),
+            _ => false,
+        }
+    }
+}
+
+/// The hint a histogram has when read back, as from Prometheus's chunks:
+/// after a histogram of the same kind with no counter reset detected,
+/// "not reset" (a sample inside a chunk); otherwise unknown (the first
+/// sample of a chunk, which a detected reset starts; Prometheus's
+/// readers give it the unknown hint too, see its issue 15346). Gauges
+/// and explicit hints are kept.
+fn infer_counter_reset_hint(prev: Option<&SampleValue>, v: SampleValue) -> SampleValue {
+    use aion_model::histogram::CounterResetHint::{NotCounterReset, Unknown};
+    match (prev, v) {
+        (Some(SampleValue::FloatHistogram(p)), SampleValue::FloatHistogram(h))
+            if h.counter_reset_hint == Unknown =>
+        {
+            let mut h = (*h).clone();
+            h.counter_reset_hint = if h.detect_reset(p) {
+                Unknown
+            } else {
+                NotCounterReset
+            };
+            SampleValue::FloatHistogram(Arc::new(h))
+        }
+        (Some(SampleValue::Histogram(p)), SampleValue::Histogram(h))
+            if h.counter_reset_hint == Unknown =>
+        {
+            let mut h = (*h).clone();
+            h.counter_reset_hint = if h.to_float().detect_reset(&p.to_float()) {
+                Unknown
+            } else {
+                NotCounterReset
+            };
+            SampleValue::Histogram(Arc::new(h))
+        }
+        (_, v) => v,
+    }
+}
+
+/// A histogram sample held beside the float vector.
+#[derive(Debug, Clone, PartialEq)]
+enum StoredHistogram {
+    Int(Arc<Histogram>),
+    Float(Arc<FloatHistogram>),
+}
+
 /// One series' samples, and their start timestamps when any was given
-/// (then `sts` runs parallel to `samples`; 0 means unknown).
+/// (then `sts` runs parallel to `samples`; 0 means unknown). Histogram
+/// samples sit in `hists`, keyed by their position in `samples` (whose
+/// float there is unused), so float-only series pay nothing for them.
 #[derive(Debug, Clone, Default)]
 struct MemSeries {
     samples: Vec<(i64, f64)>,
     sts: Vec<i64>,
+    hists: Vec<(usize, StoredHistogram)>,
+}
+
+impl MemSeries {
+    fn value_at(&self, pos: usize) -> SampleValue {
+        match self.hists.binary_search_by_key(&pos, |h| h.0) {
+            Ok(i) => match &self.hists[i].1 {
+                StoredHistogram::Int(h) => SampleValue::Histogram(h.clone()),
+                StoredHistogram::Float(h) => SampleValue::FloatHistogram(h.clone()),
+            },
+            Err(_) => SampleValue::Float(self.samples[pos].1),
+        }
+    }
 }
 
 type SeriesData = Arc<MemSeries>;
@@ -117,30 +206,79 @@ impl MemStorage {
         &self,
         samples: impl IntoIterator<Item = (Labels, i64, i64, f64)>,
     ) -> std::result::Result<(), AppendError> {
+        self.append_values(
+            samples
+                .into_iter()
+                .map(|(l, st, t, v)| (l, st, t, SampleValue::Float(v))),
+        )
+    }
+
+    /// Appends one integer native histogram sample.
+    pub fn append_histogram(
+        &self,
+        labels: &Labels,
+        t: i64,
+        h: Histogram,
+    ) -> std::result::Result<(), AppendError> {
+        self.append_values([(labels.clone(), 0, t, SampleValue::Histogram(Arc::new(h)))])
+    }
+
+    /// Appends one float native histogram sample.
+    pub fn append_float_histogram(
+        &self,
+        labels: &Labels,
+        t: i64,
+        h: FloatHistogram,
+    ) -> std::result::Result<(), AppendError> {
+        self.append_values([(
+            labels.clone(),
+            0,
+            t,
+            SampleValue::FloatHistogram(Arc::new(h)),
+        )])
+    }
+
+    /// Appends a batch of samples of any kind `(labels, st, t, value)`
+    /// atomically, with [`append_batch`](Self::append_batch)'s rules.
+    pub fn append_values(
+        &self,
+        samples: impl IntoIterator<Item = (Labels, i64, i64, SampleValue)>,
+    ) -> std::result::Result<(), AppendError> {
         // Validate everything first, so a rejected sample leaves the store
         // untouched, then apply copy-on-write (cloning only what a live
         // querier still shares).
         let mut guard = self.data.lock();
-        let mut pending: BTreeMap<Labels, Vec<(i64, f64, i64)>> = BTreeMap::new();
+        let mut pending: BTreeMap<Labels, Vec<(i64, SampleValue, i64)>> = BTreeMap::new();
         for (labels, st, t, v) in samples {
             if labels.is_empty() {
                 return Err(AppendError::EmptyLabels);
             }
             let newest = match pending.get(&labels).and_then(|p| p.last()) {
-                Some(&(t, v, _)) => Some((t, v)),
-                None => guard.get(&labels).and_then(|s| s.samples.last().copied()),
+                Some((t, v, _)) => Some((*t, v.clone())),
+                None => guard.get(&labels).and_then(|s| {
+                    let pos = s.samples.len().checked_sub(1)?;
+                    Some((s.samples[pos].0, s.value_at(pos)))
+                }),
             };
             if let Some((newest, old)) = newest {
                 if t < newest {
                     return Err(AppendError::OutOfOrder { labels, t, newest });
                 }
                 if t == newest {
-                    if old.to_bits() == v.to_bits() {
+                    if old.same(&v) {
                         continue;
                     }
                     return Err(AppendError::DuplicateTimestamp { labels, t });
                 }
             }
+            let prev = match pending.get(&labels).and_then(|p| p.last()) {
+                Some((_, v, _)) => Some(v.clone()),
+                None => guard.get(&labels).and_then(|s| {
+                    let pos = s.samples.len().checked_sub(1)?;
+                    Some(s.value_at(pos))
+                }),
+            };
+            let v = infer_counter_reset_hint(prev.as_ref(), v);
             pending.entry(labels).or_default().push((t, v, st));
         }
         let map = Arc::make_mut(&mut guard);
@@ -151,7 +289,22 @@ impl MemStorage {
                 series.sts.resize(series.samples.len(), 0);
             }
             for (t, v, st) in samples {
-                series.samples.push((t, v));
+                let f = match v {
+                    SampleValue::Float(f) => f,
+                    SampleValue::Histogram(h) => {
+                        series
+                            .hists
+                            .push((series.samples.len(), StoredHistogram::Int(h)));
+                        0.0
+                    }
+                    SampleValue::FloatHistogram(h) => {
+                        series
+                            .hists
+                            .push((series.samples.len(), StoredHistogram::Float(h)));
+                        0.0
+                    }
+                };
+                series.samples.push((t, f));
                 if with_sts {
                     series.sts.push(st);
                 }
@@ -259,24 +412,54 @@ struct MemSeriesSet {
 impl<'a> SeriesSet<'a> for MemSeriesSet {
     fn next(&mut self) -> Option<Result<Series<'a>>> {
         let (labels, data, lo, hi) = self.series.next()?;
+        let hist = data.hists.partition_point(|h| h.0 < lo);
         Some(Ok(Series {
             labels,
             samples: Box::new(MemIterator {
                 data,
                 end: hi,
                 pos: lo,
+                hist,
                 started: false,
             }),
         }))
     }
 }
 
-/// Cursor over `data[pos..end]`.
+/// Cursor over `data[pos..end]`; `hist` is the first entry of
+/// `data.hists` at or after `pos`.
 struct MemIterator {
     data: SeriesData,
     end: usize,
     pos: usize,
+    hist: usize,
     started: bool,
+}
+
+impl MemIterator {
+    /// The value type at `pos` (which must be `< end`).
+    #[inline]
+    fn kind(&mut self) -> ValueType {
+        let hists = &self.data.hists;
+        if hists.is_empty() {
+            return ValueType::Float;
+        }
+        while self.hist < hists.len() && hists[self.hist].0 < self.pos {
+            self.hist += 1;
+        }
+        match hists.get(self.hist) {
+            Some((p, StoredHistogram::Int(_))) if *p == self.pos => ValueType::Histogram,
+            Some((p, StoredHistogram::Float(_))) if *p == self.pos => ValueType::FloatHistogram,
+            _ => ValueType::Float,
+        }
+    }
+
+    fn current_histogram(&self) -> Option<&StoredHistogram> {
+        match self.data.hists.get(self.hist) {
+            Some((p, h)) if *p == self.pos && self.pos < self.end => Some(h),
+            _ => None,
+        }
+    }
 }
 
 impl SampleIterator for MemIterator {
@@ -286,7 +469,7 @@ impl SampleIterator for MemIterator {
         }
         self.started = true;
         if self.pos < self.end {
-            ValueType::Float
+            self.kind()
         } else {
             ValueType::None
         }
@@ -298,16 +481,32 @@ impl SampleIterator for MemIterator {
             return ValueType::None;
         }
         if self.started && self.data.samples[self.pos].0 >= t {
-            return ValueType::Float;
+            return self.kind();
         }
         self.started = true;
         let rest = &self.data.samples[self.pos..self.end];
         self.pos += rest.partition_point(|&(st, _)| st < t);
         if self.pos < self.end {
-            ValueType::Float
+            self.kind()
         } else {
             ValueType::None
         }
+    }
+
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        if let Some(StoredHistogram::Int(src)) = self.current_histogram() {
+            h.clone_from(src);
+        }
+        self.at_t()
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        match self.current_histogram() {
+            Some(StoredHistogram::Float(src)) => fh.clone_from(src),
+            Some(StoredHistogram::Int(src)) => *fh = src.to_float(),
+            None => {}
+        }
+        self.at_t()
     }
 
     fn at(&self) -> (i64, f64) {
@@ -365,21 +564,47 @@ impl Appendable for MemStorage {
 
 struct MemAppender<'a> {
     store: &'a MemStorage,
-    batch: Vec<(Labels, i64, f64)>,
+    batch: Vec<(Labels, i64, i64, SampleValue)>,
+}
+
+impl MemAppender<'_> {
+    fn push(&mut self, labels: &Labels, t: i64, v: SampleValue) -> Result<SeriesRef> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels.into());
+        }
+        self.batch.push((labels.clone(), 0, t, v));
+        Ok(0)
+    }
 }
 
 impl Appender for MemAppender<'_> {
     fn append(&mut self, _: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
-        if labels.is_empty() {
-            return Err(AppendError::EmptyLabels.into());
-        }
-        self.batch.push((labels.clone(), t, v));
-        Ok(0)
+        self.push(labels, t, SampleValue::Float(v))
+    }
+
+    fn append_histogram(
+        &mut self,
+        _: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> Result<SeriesRef> {
+        self.push(labels, t, SampleValue::Histogram(Arc::new(h.clone())))
+    }
+
+    fn append_float_histogram(
+        &mut self,
+        _: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        fh: &FloatHistogram,
+    ) -> Result<SeriesRef> {
+        self.push(labels, t, SampleValue::FloatHistogram(Arc::new(fh.clone())))
     }
 
     fn commit(&mut self) -> Result<()> {
         let batch = std::mem::take(&mut self.batch);
-        Ok(self.store.append_batch(batch)?)
+        Ok(self.store.append_values(batch)?)
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -389,171 +614,4 @@ impl Appender for MemAppender<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aion_model::MatchType;
-    use proptest::prelude::*;
-
-    fn ls(pairs: &[(&str, &str)]) -> Labels {
-        Labels::from_pairs(pairs).unwrap()
-    }
-
-    fn collect(q: &dyn Querier, matchers: &[Matcher]) -> Vec<(Labels, Vec<(i64, f64)>)> {
-        let mut set = q.select(true, None, matchers);
-        let mut out = Vec::new();
-        while let Some(s) = set.next() {
-            let mut s = s.unwrap();
-            let mut pts = Vec::new();
-            while s.samples.next() == ValueType::Float {
-                pts.push(s.samples.at());
-            }
-            out.push((s.labels, pts));
-        }
-        out
-    }
-
-    #[test]
-    fn select_filters_by_matchers_and_time() {
-        let db = MemStorage::new();
-        let a = ls(&[("__name__", "m"), ("x", "1")]);
-        let b = ls(&[("__name__", "m"), ("x", "2")]);
-        let c = ls(&[("__name__", "other")]);
-        for t in 0..10 {
-            db.append_batch([
-                (a.clone(), t * 10, t as f64),
-                (b.clone(), t * 10, -(t as f64)),
-            ])
-            .unwrap();
-        }
-        db.append(&c, 5, 1.0).unwrap();
-        let q = db.querier(20, 40).unwrap();
-        let got = collect(&*q, &[Matcher::equal("__name__", "m")]);
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].0, a);
-        assert_eq!(got[0].1, vec![(20, 2.0), (30, 3.0), (40, 4.0)]);
-        // A matcher for the empty value also selects series without the label.
-        let none = Matcher::new(MatchType::Equal, "x", "").unwrap();
-        let got = collect(&*db.querier(0, 100).unwrap(), &[none]);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].0, c);
-    }
-
-    #[test]
-    fn appends_follow_head_rules() {
-        let db = MemStorage::new();
-        let a = ls(&[("a", "1")]);
-        db.append(&a, 10, 1.0).unwrap();
-        db.append(&a, 10, 1.0).unwrap();
-        assert!(matches!(
-            db.append(&a, 10, 2.0),
-            Err(AppendError::DuplicateTimestamp { .. })
-        ));
-        assert!(matches!(
-            db.append(&a, 5, 2.0),
-            Err(AppendError::OutOfOrder { .. })
-        ));
-        // A failed batch stores nothing.
-        let b = ls(&[("b", "1")]);
-        assert!(db
-            .append_batch([(b.clone(), 1, 1.0), (a.clone(), 1, 1.0)])
-            .is_err());
-        assert_eq!(db.num_series(), 1);
-        assert_eq!(db.num_samples(), 1);
-        assert_eq!(
-            db.append(&Labels::new(), 1, 1.0),
-            Err(AppendError::EmptyLabels)
-        );
-    }
-
-    #[test]
-    fn queriers_see_a_snapshot() {
-        let db = MemStorage::new();
-        let a = ls(&[("a", "1")]);
-        db.append(&a, 1, 1.0).unwrap();
-        let q = db.querier(0, 100).unwrap();
-        db.append(&a, 2, 2.0).unwrap();
-        assert_eq!(collect(&*q, &[]).len(), 1);
-        assert_eq!(collect(&*q, &[])[0].1.len(), 1);
-        assert_eq!(collect(&*db.querier(0, 100).unwrap(), &[])[0].1.len(), 2);
-        db.clear();
-        assert_eq!(collect(&*q, &[])[0].1.len(), 1);
-        assert!(collect(&*db.querier(0, 100).unwrap(), &[]).is_empty());
-    }
-
-    #[test]
-    fn start_timestamps_are_kept() {
-        let db = MemStorage::new();
-        let a = ls(&[("a", "1")]);
-        db.append(&a, 10, 1.0).unwrap();
-        db.append_batch_with_st([(a.clone(), 15, 20, 2.0), (a.clone(), 0, 30, 3.0)])
-            .unwrap();
-        // A series whose very first samples have start timestamps.
-        let b = ls(&[("b", "1")]);
-        db.append_batch_with_st([(b.clone(), 5, 10, 1.0)]).unwrap();
-        let q = db.querier(0, 100).unwrap();
-        let mut set = q.select(true, None, &[]);
-        let mut s = set.next().unwrap().unwrap();
-        let mut sts = Vec::new();
-        while s.samples.next() == ValueType::Float {
-            sts.push(s.samples.at_st());
-        }
-        assert_eq!(sts, [0, 15, 0]);
-        let mut s = set.next().unwrap().unwrap();
-        s.samples.next();
-        assert_eq!(s.samples.at_st(), 5);
-    }
-
-    #[test]
-    fn label_values_and_names() {
-        let db = MemStorage::new();
-        db.append(&ls(&[("job", "b"), ("x", "1")]), 1, 1.0).unwrap();
-        db.append(&ls(&[("job", "a")]), 1, 1.0).unwrap();
-        let q = db.querier(0, 10).unwrap();
-        assert_eq!(q.label_values("job", &[]).unwrap(), ["a", "b"]);
-        assert_eq!(q.label_names(&[]).unwrap(), ["job", "x"]);
-    }
-
-    proptest! {
-        /// `seek` lands on the first sample at or after its target and
-        /// never moves backwards, whatever the mix of `next` and `seek`.
-        #[test]
-        fn seek_and_next_follow_the_cursor_contract(
-            ts in proptest::collection::btree_set(0i64..1000, 0..50),
-            ops in proptest::collection::vec(proptest::option::of(0i64..1100), 0..40),
-        ) {
-            let db = MemStorage::new();
-            let a = ls(&[("a", "1")]);
-            db.append_batch(ts.iter().map(|&t| (a.clone(), t, t as f64))).unwrap();
-            let ts: Vec<i64> = ts.into_iter().collect();
-            let q = db.querier(i64::MIN, i64::MAX).unwrap();
-            let mut set = q.select(true, None, &[]);
-            let Some(series) = set.next() else {
-                prop_assert!(ts.is_empty());
-                return Ok(());
-            };
-            let mut it = series.unwrap().samples;
-            let mut pos: Option<usize> = None; // index of the current sample
-            for op in ops {
-                let got = match op {
-                    None => it.next(),
-                    Some(t) => it.seek(t),
-                };
-                let want = match op {
-                    None => pos.map_or(0, |p| p + 1),
-                    Some(t) => {
-                        let from = pos.unwrap_or(0);
-                        from + ts[from.min(ts.len())..].partition_point(|&x| x < t)
-                    }
-                }
-                .min(ts.len());
-                pos = Some(want);
-                if want < ts.len() {
-                    prop_assert_eq!(got, ValueType::Float);
-                    prop_assert_eq!(it.at().0, ts[want]);
-                } else {
-                    prop_assert_eq!(got, ValueType::None);
-                }
-            }
-        }
-    }
-}
+mod tests;
