@@ -13,9 +13,10 @@
 //! (as receiver answers: the invalid-UTF-8 cases cannot reach label
 //! validation, since the protobuf decoder refuses the whole body, which
 //! is a 400 as Prometheus's per-series refusal is), and the fixtures
-//! through the receiver: floats stored, histograms refused with a 500
-//! because the store (`MemStorage`, like `aion_tsdb::Db`) keeps no native
-//! histograms yet.
+//! through the receiver: floats stored; with their histograms a 400 from
+//! `MemStorage` (which keeps histograms: each fixture has a float and a
+//! histogram at one timestamp of one series, a duplicate) and a 500 from
+//! `aion_tsdb::Db` (which keeps no native histograms yet).
 //!
 //! Not covered: the read-side tests of that file (`TestConcreteSeries*`,
 //! `TestChunkedSeries*`, `TestStreamResponse`, `TestMergeLabels`,
@@ -268,30 +269,51 @@ fn the_v2_fixture_is_the_v1_fixture_symbolized() {
 
 #[test]
 fn fixtures_through_the_receiver() {
-    // Floats of both fixtures are stored; the histograms make the store
-    // refuse the request (500, rolled back, so the sender's retry writes
-    // everything once when the store keeps histograms).
-    for with_histograms in [false, true] {
-        let mut v1 = write_request_fixture();
-        let mut v2 = write_v2_request_fixture();
-        if !with_histograms {
-            v1.timeseries.iter_mut().for_each(|t| t.histograms.clear());
-            v2.timeseries.iter_mut().for_each(|t| t.histograms.clear());
-        }
-        let (s1, s2) = (MemStorage::new(), MemStorage::new());
-        let r1 = Receiver::new(&s1).append_v1(&v1);
-        let r2 = Receiver::new(&s2).append_v2(&v2);
-        if with_histograms {
-            assert_eq!(r1.status, Status::InternalServerError, "{}", r1.message);
-            assert_eq!(r2.status, Status::InternalServerError, "{}", r2.message);
-            assert_eq!((s1.num_samples(), s2.num_samples()), (0, 0));
-        } else {
-            assert_eq!(r1.status, Status::NoContent, "{}", r1.message);
-            assert_eq!(r2.status, Status::NoContent, "{}", r2.message);
-            assert_eq!((s1.num_samples(), s2.num_samples()), (2, 2));
-            assert_eq!(r2.written.samples, 2);
-        }
-    }
+    // Without their histograms, the floats of both fixtures are stored.
+    let mut v1 = write_request_fixture();
+    let mut v2 = write_v2_request_fixture();
+    v1.timeseries.iter_mut().for_each(|t| t.histograms.clear());
+    v2.timeseries.iter_mut().for_each(|t| t.histograms.clear());
+    let (s1, s2) = (MemStorage::new(), MemStorage::new());
+    let r1 = Receiver::new(&s1).append_v1(&v1);
+    let r2 = Receiver::new(&s2).append_v2(&v2);
+    assert_eq!(r1.status, Status::NoContent, "{}", r1.message);
+    assert_eq!(r2.status, Status::NoContent, "{}", r2.message);
+    assert_eq!((s1.num_samples(), s2.num_samples()), (2, 2));
+    assert_eq!(r2.written.samples, 2);
+
+    // With them, into a store that keeps histograms: each fixture puts a
+    // float and an integer histogram at the same timestamp of one series
+    // (t = 1 in 1.0, t = 10 in 2.0), a duplicate the store refuses at
+    // commit: a 400 naming it, and the request rolled back.
+    let (v1, v2) = (write_request_fixture(), write_v2_request_fixture());
+    let (s1, s2) = (MemStorage::new(), MemStorage::new());
+    let r1 = Receiver::new(&s1).append_v1(&v1);
+    let r2 = Receiver::new(&s2).append_v2(&v2);
+    assert_eq!(r1.status, Status::BadRequest, "{}", r1.message);
+    assert!(
+        r1.message.contains("duplicate sample for timestamp 1 "),
+        "{}",
+        r1.message
+    );
+    assert_eq!(r2.status, Status::BadRequest, "{}", r2.message);
+    assert!(
+        r2.message.contains("duplicate sample for timestamp 10 "),
+        "{}",
+        r2.message
+    );
+    assert_eq!((s1.num_samples(), s2.num_samples()), (0, 0));
+
+    // Into the Db, which keeps no histograms yet: a storage refusal, 500,
+    // rolled back, so the sender's retry writes everything once when it
+    // does.
+    let dir = tempfile::tempdir().unwrap();
+    let db = aion_tsdb::Db::open(dir.path(), aion_tsdb::Options::default()).unwrap();
+    let r1 = Receiver::new(&db).append_v1(&v1);
+    let r2 = Receiver::new(&db).append_v2(&v2);
+    assert_eq!(r1.status, Status::InternalServerError, "{}", r1.message);
+    assert_eq!(r2.status, Status::InternalServerError, "{}", r2.message);
+    assert_eq!(db.head_stats(0).samples_appended, 0);
 }
 
 #[test]
