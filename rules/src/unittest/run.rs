@@ -229,7 +229,7 @@ fn load_series(tg: &TestGroup, start: i64) -> Result<Pending, String> {
             match v {
                 SeqValue::Omitted => {}
                 SeqValue::Float(f) => samples.push((t, idx, *f)),
-                SeqValue::Histogram => {
+                SeqValue::Histogram(_) => {
                     return Err(format!(
                         "input series {labels}: native histogram samples are not supported by Aion's rule unit tests yet"
                     ))
