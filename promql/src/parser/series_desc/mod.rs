@@ -169,3 +169,6 @@ pub fn parse_series_desc(s: &str) -> Result<(Labels, Vec<SeqValue>), String> {
     }
     Ok((labels, values))
 }
+
+#[cfg(test)]
+mod tests;
