@@ -43,8 +43,9 @@ latest eval_time over an in-memory store, as promtool does.
 
 For each FILE prints `  SUCCESS`, or `  FAILED:` and each failure on
 stderr, then an empty line, as promtool 3 does (promtool 2 also printed a
-`Unit Testing:  FILE` line first). Native histogram input is reported as
-not supported. --junit writes promtool's JUnit XML report (promtool takes
+`Unit Testing:  FILE` line first). Native histograms are `{{...}}`
+literals in input_series values and in exp_samples' histogram field.
+--junit writes promtool's JUnit XML report (promtool takes
 the flag as `promtool test --junit FILE rules`).
 
 Exit codes: 0 every test passed, 1 a test failed or a file is invalid,

@@ -5,16 +5,11 @@
 use aion_model::Labels;
 
 use aion_promql::parser::parse_duration;
-use aion_promql::{parse, Expr};
 
 use crate::numbers::parse_go_number;
 
-mod histlit;
-mod values;
-
-pub use histlit::{parse_histogram, HistLiteral};
-use std::sync::Arc;
-use values::{expand_item, repeat_count, value_items, MAX_POSITIONS};
+use aion_promql::parser::series_desc::{self, MAX_POSITIONS};
+pub use aion_promql::parser::series_desc::{parse_histogram, HistLiteral, SeqValue};
 
 /// A script error: what is wrong and on which (1-based) line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,17 +26,6 @@ fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ScriptError> {
         line,
         message: message.into(),
     })
-}
-
-/// One position of an expanded value sequence.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SeqValue {
-    /// `_`: no sample (no expected point).
-    Omitted,
-    /// A float (or the stale marker).
-    Float(f64),
-    /// A native histogram literal (`{{...}}`).
-    Histogram(Arc<HistLiteral>),
 }
 
 /// A series of a `load` block.
@@ -433,108 +417,24 @@ fn parse_st_item(line: usize, item: &str, out: &mut Vec<Option<i64>>) -> Result<
     Ok(())
 }
 
-fn is_name_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c == b':'
+/// The notation's errors carry no line; the script adds it.
+fn at_line<T>(line: usize, r: Result<T, String>) -> Result<T, ScriptError> {
+    r.map_err(|message| ScriptError { line, message })
 }
 
-fn is_name_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b':'
+fn repeat_count(line: usize, item: &str, s: &str) -> Result<usize, ScriptError> {
+    at_line(line, series_desc::repeat_count(item, s))
 }
 
-/// A quoted string at the start of `s` (`"…"`, `'…'` or `` `…` ``), and
-/// the rest.
+/// A quoted string at the start of `s`, and the rest.
 fn quoted(line: usize, s: &str) -> Result<(String, &str), ScriptError> {
-    let bytes = s.as_bytes();
-    let q = bytes[0];
-    let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if q != b'`' => i += 2,
-            c if c == q => return Ok((unquote(line, &s[..=i])?, &s[i + 1..])),
-            _ => i += 1,
-        }
-    }
-    err(line, format!("unterminated string in {s:?}"))
+    at_line(line, series_desc::parse_quoted(s))
 }
 
-/// The value of one quoted string token, its escapes resolved exactly as
-/// the PromQL parser resolves them (the scripts quote label values as
-/// PromQL does), bytes that are not UTF-8 replaced by U+FFFD as in any
-/// label value.
-fn unquote(line: usize, token: &str) -> Result<String, ScriptError> {
-    match parse(token) {
-        Ok(Expr::String(lit)) => Ok(lit.value),
-        Ok(_) => err(line, format!("not a string: {token}")),
-        Err(e) => err(line, e.message),
-    }
-}
-
-/// A label set in selector syntax with equality matchers only
-/// (`name{a="b"}`, `{"name", a="b"}`, `{}`), and the rest of the line.
+/// A label set in selector syntax with equality matchers only, and the
+/// rest of the line.
 pub(crate) fn parse_labels(line: usize, s: &str) -> Result<(Labels, &str), ScriptError> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut rest = s.trim_start();
-    let bytes = rest.as_bytes();
-    if !bytes.is_empty() && is_name_start(bytes[0]) {
-        let n = bytes.iter().take_while(|&&c| is_name_char(c)).count();
-        pairs.push(("__name__".into(), rest[..n].to_string()));
-        rest = &rest[n..];
-    }
-    if rest.starts_with('{') {
-        rest = rest[1..].trim_start();
-        loop {
-            if let Some(r) = rest.strip_prefix('}') {
-                rest = r;
-                break;
-            }
-            let name;
-            if rest.starts_with(['"', '\'', '`']) {
-                let (v, r) = quoted(line, rest)?;
-                rest = r.trim_start();
-                if !rest.starts_with('=') {
-                    // A bare quoted string is the metric name.
-                    pairs.push(("__name__".into(), v));
-                    rest = rest.trim_start_matches(',').trim_start();
-                    continue;
-                }
-                name = v;
-            } else {
-                let n = rest
-                    .as_bytes()
-                    .iter()
-                    .take_while(|&&c| is_name_char(c))
-                    .count();
-                if n == 0 {
-                    return err(line, format!("invalid label set in {s:?}"));
-                }
-                name = rest[..n].to_string();
-                rest = rest[n..].trim_start();
-            }
-            let Some(r) = rest.strip_prefix('=') else {
-                return err(line, format!("expected '=' in label set {s:?}"));
-            };
-            rest = r.trim_start();
-            if !rest.starts_with(['"', '\'', '`']) {
-                return err(line, format!("expected a quoted label value in {s:?}"));
-            }
-            let (value, r) = quoted(line, rest)?;
-            pairs.push((name, value));
-            rest = r.trim_start();
-            if let Some(r) = rest.strip_prefix(',') {
-                rest = r.trim_start();
-            } else if !rest.starts_with('}') {
-                return err(line, format!("expected ',' or '}}' in label set {s:?}"));
-            }
-        }
-    }
-    if pairs.is_empty() && !s.trim_start().starts_with('{') {
-        return err(line, format!("expected a label set in {s:?}"));
-    }
-    let labels = Labels::from_pairs(&pairs).map_err(|e| ScriptError {
-        line,
-        message: e.to_string(),
-    })?;
-    Ok((labels, rest))
+    at_line(line, series_desc::parse_series_labels(s))
 }
 
 /// A series line: labels and the expanded values.
@@ -542,15 +442,7 @@ pub(crate) fn parse_series_line(
     line: usize,
     s: &str,
 ) -> Result<(Labels, Vec<SeqValue>), ScriptError> {
-    let (labels, rest) = parse_labels(line, s)?;
-    if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
-        return err(line, format!("unexpected {rest:?} after the label set"));
-    }
-    let mut values = Vec::new();
-    for item in value_items(line, rest)? {
-        expand_item(line, item, &mut values)?;
-    }
-    Ok((labels, values))
+    at_line(line, series_desc::parse_series_desc(s))
 }
 
 fn parse_eval(lines: &[String], start: usize) -> Result<(usize, EvalCmd), ScriptError> {

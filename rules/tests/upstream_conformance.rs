@@ -56,10 +56,7 @@ const fn case(name: &'static str, file: &'static str, want: i32) -> UnitCase {
 }
 
 const UNIT_CASES: &[UnitCase] = &[
-    UnitCase {
-        known_gap: Some("native histogram samples are not supported"),
-        ..case("Passing Unit Tests", "unittest.yml", 0)
-    },
+    case("Passing Unit Tests", "unittest.yml", 0),
     case("Long evaluation interval", "long-period.yml", 0),
     case("Bad input series", "bad-input-series.yml", 1),
     case("Bad PromQL", "bad-promql.yml", 1),
@@ -174,60 +171,6 @@ fn promtool_unit_test_files_get_prometheus_verdicts() {
     for g in &gaps {
         println!("  not yet: {g}");
     }
-}
-
-/// The file with the histogram cases removed passes: everything else in
-/// Prometheus's main unit-test file already agrees.
-#[test]
-fn upstream_unit_tests_without_histograms_pass() {
-    let text = std::fs::read_to_string(upstream("promtool", "unittest.yml")).unwrap();
-    let dir = std::env::temp_dir().join(format!("aion-upstream-nohist-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(upstream("promtool", "rules.yml"), dir.join("rules.yml")).unwrap();
-    std::fs::write(dir.join("unittest.yml"), strip_histograms(&text)).unwrap();
-    let outcome = run_file(&dir.join("unittest.yml"), &Options::default());
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert!(outcome.errors.is_empty(), "{:#?}", outcome.errors);
-}
-
-/// Drops the YAML list items that mention a histogram (input series and
-/// expressions over `test_histogram*`), by indentation.
-fn strip_histograms(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let l = lines[i];
-        let indent = l.len() - l.trim_start().len();
-        if l.trim_start().starts_with("- ") {
-            let mut end = i + 1;
-            while end < lines.len() {
-                let n = lines[end];
-                let ni = n.len() - n.trim_start().len();
-                if !n.trim().is_empty()
-                    && (ni < indent || (ni == indent && n.trim_start().starts_with("- ")))
-                {
-                    break;
-                }
-                end += 1;
-            }
-            let item = &lines[i..end];
-            if item.iter().any(|x| x.contains("histogram"))
-                && !item
-                    .iter()
-                    .any(|x| x.contains("input_series:") || x.contains("promql_expr_test:"))
-            {
-                i = end;
-                continue;
-            }
-            out.push(l);
-            i += 1;
-            continue;
-        }
-        out.push(l);
-        i += 1;
-    }
-    out.join("\n") + "\n"
 }
 
 /// `rulefmt.ParseFile` cases: the file, the name validation, and the text

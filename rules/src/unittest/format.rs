@@ -86,15 +86,49 @@ pub fn format_float_upper_exp(v: f64) -> String {
     format_float_exp(v).replace('e', "E")
 }
 
-/// promtool's `parsedSamplesString`: `nil`, or `labels value` items
-/// joined with `, `.
-pub fn samples_string(samples: &[(Labels, f64)]) -> String {
+/// A sample as promtool compares it (its `parsedSample`): labels, the
+/// float value, and a native histogram as its test-script literal
+/// (empty for a float), so histograms compare by their compacted text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedSample {
+    /// The series' labels.
+    pub labels: Labels,
+    /// The float value (0 for a histogram result).
+    pub value: f64,
+    /// `FloatHistogram::test_expression` of a histogram, else empty.
+    pub histogram: String,
+}
+
+impl ParsedSample {
+    /// A float sample.
+    pub fn float(labels: Labels, value: f64) -> Self {
+        Self {
+            labels,
+            value,
+            histogram: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for ParsedSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.histogram.is_empty() {
+            write!(f, "{} {}", self.labels, format_float_upper_exp(self.value))
+        } else {
+            write!(f, "{} {}", self.labels, self.histogram)
+        }
+    }
+}
+
+/// promtool's `parsedSamplesString`: `nil`, or `labels value` (or
+/// `labels {{histogram}}`) items joined with `, `.
+pub fn samples_string(samples: &[ParsedSample]) -> String {
     if samples.is_empty() {
         return "nil".to_string();
     }
     samples
         .iter()
-        .map(|(l, v)| format!("{l} {}", format_float_upper_exp(*v)))
+        .map(ParsedSample::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -134,12 +168,23 @@ mod tests {
         let l = Labels::from_pairs(&[("__name__", "test")]).unwrap();
         assert_eq!(samples_string(&[]), "nil");
         assert_eq!(
-            samples_string(&[(l.clone(), 1.0)]),
+            samples_string(&[ParsedSample::float(l.clone(), 1.0)]),
             "{__name__=\"test\"} 1E+00"
         );
         assert_eq!(
-            samples_string(&[(l.clone(), 0.25), (Labels::new(), f64::INFINITY)]),
+            samples_string(&[
+                ParsedSample::float(l.clone(), 0.25),
+                ParsedSample::float(Labels::new(), f64::INFINITY)
+            ]),
             "{__name__=\"test\"} 2.5E-01, {} +Inf"
+        );
+        let h = ParsedSample {
+            histogram: "{{count:2 sum:3 buckets:[2]}}".into(),
+            ..ParsedSample::float(l.clone(), 0.0)
+        };
+        assert_eq!(
+            samples_string(&[h]),
+            "{__name__=\"test\"} {{count:2 sum:3 buckets:[2]}}"
         );
         assert_eq!(format_float_upper_exp(f64::NAN), "NaN");
     }

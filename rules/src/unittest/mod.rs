@@ -13,9 +13,12 @@
 //! | [`junit`] | the JUnit XML report of `promtool test --junit` |
 //! | `run.rs` | one test group: load, evaluate, compare |
 //!
-//! Not supported: native histograms in `input_series` and `exp_samples`
-//! (a clear error, as the PromQL engine has no native histograms yet) and
-//! `--diff`.
+//! Native histograms are written as the notation's `{{...}}` literals in
+//! `input_series` (loaded as float histograms) and in `exp_samples`'
+//! `histogram` field (compared, as promtool compares them, by their
+//! compacted literal text).
+//!
+//! Not supported: `--diff`.
 //!
 //! ```
 //! use aion_rules::unittest::{run_file, Options};

@@ -6,15 +6,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aion_model::gotext::{format_float, format_go_duration, go_quote};
 use aion_model::Labels;
 use aion_promql::parser::series_desc::{parse_series_desc, parse_series_labels, SeqValue};
 use aion_promql::{Engine, EngineOptions, Value};
-use aion_storage::MemStorage;
+use aion_storage::{MemStorage, SampleValue};
 
 use super::file::{PromqlTestCase, TestGroup};
-use super::format::{alerts_string, indent_lines, samples_string, LabelsAndAnnotations};
+use super::format::{
+    alerts_string, indent_lines, samples_string, LabelsAndAnnotations, ParsedSample,
+};
 use crate::alerting::{AlertState, TemplateContext, ALERT_NAME_LABEL};
 use crate::rulefmt::{parse_file, ParseOptions};
 use crate::{Group, GroupOptions, Rule};
@@ -197,19 +200,20 @@ fn dump_all(engine: &Engine, store: &MemStorage, start: i64, max_eval: i64) -> S
 struct Pending {
     series: Vec<Labels>,
     /// `(t, series index, value)`, sorted by time.
-    samples: Vec<(i64, usize, f64)>,
+    samples: Vec<(i64, usize, SampleValue)>,
     next: usize,
 }
 
 impl Pending {
     /// promqltest's `appendTill`: every sample at or before `ts`.
     fn append_till(&mut self, store: &MemStorage, ts: i64, errs: &mut Vec<String>) {
-        while let Some(&(t, i, v)) = self.samples.get(self.next) {
-            if t > ts {
+        while let Some((t, i, v)) = self.samples.get(self.next) {
+            if *t > ts {
                 break;
             }
-            if let Err(e) = store.append(&self.series[i], t, v) {
-                errs.push(format!("    series {}: {e}", self.series[i]));
+            let sample = (self.series[*i].clone(), 0, *t, v.clone());
+            if let Err(e) = store.append_values([sample]) {
+                errs.push(format!("    series {}: {e}", self.series[*i]));
             }
             self.next += 1;
         }
@@ -228,11 +232,10 @@ fn load_series(tg: &TestGroup, start: i64) -> Result<Pending, String> {
             let t = start + pos as i64 * tg.interval;
             match v {
                 SeqValue::Omitted => {}
-                SeqValue::Float(f) => samples.push((t, idx, *f)),
-                SeqValue::Histogram => {
-                    return Err(format!(
-                        "input series {labels}: native histogram samples are not supported by Aion's rule unit tests yet"
-                    ))
+                SeqValue::Float(f) => samples.push((t, idx, SampleValue::Float(*f))),
+                // Loaded as float histograms, as promtool's loader appends them.
+                SeqValue::Histogram(h) => {
+                    samples.push((t, idx, SampleValue::FloatHistogram(Arc::new(h.h.clone()))))
                 }
             }
         }
@@ -370,6 +373,33 @@ fn next_after(x: f64, toward: f64) -> f64 {
     f64::from_bits(if up { bits + 1 } else { bits - 1 })
 }
 
+/// An `exp_samples` item's labels and, when its `histogram` field is set,
+/// that literal as [`FloatHistogram::test_expression`] prints it (so it
+/// compares as promtool compares: by the compacted literal).
+///
+/// [`FloatHistogram::test_expression`]: aion_model::histogram::FloatHistogram::test_expression
+fn expected_sample(labels: &str, histogram: &str) -> Result<(Labels, String), String> {
+    let labels = if labels.trim().is_empty() {
+        Labels::new()
+    } else {
+        let (l, rest) = parse_series_labels(labels)?;
+        if !rest.trim().is_empty() {
+            return Err(format!("unexpected {rest:?} after the label set"));
+        }
+        l
+    };
+    if histogram.is_empty() {
+        return Ok((labels, String::new()));
+    }
+    let (_, values) = parse_series_desc(&format!("{{}} {histogram}"))?;
+    match values.as_slice() {
+        [SeqValue::Histogram(h)] => Ok((labels, h.h.test_expression())),
+        [SeqValue::Float(f)] => Err(format!("expected histogram, got {}", format_float(*f))),
+        [SeqValue::Omitted] => Err("expected histogram, got _".to_string()),
+        v => Err(format!("expected 1 value, got {}", v.len())),
+    }
+}
+
 fn check_expr(
     engine: &Engine,
     store: &MemStorage,
@@ -384,13 +414,19 @@ fn check_expr(
         model_duration(case.eval_time)
     );
     let result = engine.instant_query(store, case.expr.as_str(), start + case.eval_time);
-    let mut got: Vec<(Labels, f64)> = match result.map(|r| r.value) {
+    let mut got: Vec<ParsedSample> = match result.map(|r| r.value) {
         Err(e) => {
             errs.push(format!("{head}, err: {e}"));
             return;
         }
-        Ok(Value::Vector(v)) => v.into_iter().map(|s| (s.metric, s.f)).collect(),
-        Ok(Value::Scalar { v, .. }) => vec![(Labels::new(), v)],
+        Ok(Value::Vector(v)) => v
+            .into_iter()
+            .map(|s| ParsedSample {
+                histogram: s.h.map(|h| h.test_expression()).unwrap_or_default(),
+                ..ParsedSample::float(s.metric, s.f)
+            })
+            .collect(),
+        Ok(Value::Scalar { v, .. }) => vec![ParsedSample::float(Labels::new(), v)],
         Ok(_) => {
             errs.push(format!(
                 "{head}, err: rule result is not a vector or scalar"
@@ -400,40 +436,25 @@ fn check_expr(
     };
     let mut exp = Vec::with_capacity(case.exp_samples.len());
     for s in &case.exp_samples {
-        let labels = if s.labels.trim().is_empty() {
-            Ok(Labels::new())
-        } else {
-            parse_series_labels(&s.labels).and_then(|(l, rest)| {
-                if rest.trim().is_empty() {
-                    Ok(l)
-                } else {
-                    Err(format!("unexpected {rest:?} after the label set"))
-                }
-            })
-        };
-        let labels = match labels {
-            Ok(l) if s.histogram.is_empty() => l,
-            Ok(_) => {
-                errs.push(format!(
-                    "{head}, err: labels {}: native histogram samples are not supported by Aion's rule unit tests yet",
-                    go_quote(&s.labels)
-                ));
-                return;
-            }
+        match expected_sample(&s.labels, &s.histogram) {
+            Ok((labels, histogram)) => exp.push(ParsedSample {
+                histogram,
+                ..ParsedSample::float(labels, s.value)
+            }),
             Err(e) => {
                 errs.push(format!("{head}, err: labels {}: {e}", go_quote(&s.labels)));
                 return;
             }
-        };
-        exp.push((labels, s.value));
+        }
     }
-    exp.sort_by(|a, b| a.0.cmp(&b.0));
-    got.sort_by(|a, b| a.0.cmp(&b.0));
+    exp.sort_by(|a, b| a.labels.cmp(&b.labels));
+    got.sort_by(|a, b| a.labels.cmp(&b.labels));
     let equal = exp.len() == got.len()
-        && exp
-            .iter()
-            .zip(&got)
-            .all(|(e, g)| e.0 == g.0 && floats_equal(e.1, g.1, fuzzy));
+        && exp.iter().zip(&got).all(|(e, g)| {
+            e.labels == g.labels
+                && e.histogram == g.histogram
+                && floats_equal(e.value, g.value, fuzzy)
+        });
     if !equal {
         errs.push(format!(
             "{head},\n        exp: {}\n        got: {}",

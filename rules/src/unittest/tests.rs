@@ -173,10 +173,6 @@ tests:
     promql_expr_test:
       - expr: vector(1)
         exp_samples: [{value: 2}]
-  - name: histogram
-    input_series:
-      - series: h
-        values: '{{sum:1 count:1}}'
 "#,
     );
     let only = |re: &str| Options {
@@ -188,10 +184,59 @@ tests:
     assert_eq!(out.warnings.len(), 1);
     assert!(out.warnings[0].starts_with("  WARNING: no file match pattern "));
     assert_eq!(run_file(&t, &only("wrong")).errors.len(), 1);
-    let h = run_file(&t, &only("histogram")).errors;
-    assert!(h[0].contains("native histogram"), "{h:?}");
     let missing = run_file(&d.0.join("none.yml"), &Options::default()).errors;
     assert!(missing[0].ends_with("none.yml: no such file or directory"));
+}
+
+#[test]
+fn native_histograms_load_and_compare_as_promtool() {
+    let d = Dir::new("hist");
+    let t = d.write(
+        "t.yml",
+        r#"tests:
+  - name: right
+    input_series:
+      - series: h
+        values: '{{sum:1 count:1 buckets:[1]}}+{{sum:2 count:1 buckets:[1]}}x2'
+    promql_expr_test:
+      - expr: h
+        eval_time: 1m
+        exp_samples:
+          - labels: h
+            histogram: '{{sum:3 count:2 counter_reset_hint:not_reset buckets:[2] offset:0}}'
+      - expr: histogram_count(h)
+        eval_time: 2m
+        exp_samples: [{value: 3}]
+  - name: wrong
+    input_series:
+      - series: h
+        values: '{{sum:1 count:1}}'
+    promql_expr_test:
+      - expr: h
+        exp_samples: [{labels: h, histogram: '{{sum:2 count:1}}'}]
+  - name: float
+    promql_expr_test:
+      - expr: vector(1)
+        exp_samples: [{histogram: '7'}]
+"#,
+    );
+    let only = |re: &str| Options {
+        run: Some(Regex::new(re).unwrap()),
+        ..Options::default()
+    };
+    let right = run_file(&t, &only("right")).errors;
+    assert!(right.is_empty(), "{right:?}");
+    assert_eq!(
+        run_file(&t, &only("wrong")).errors,
+        [
+            "    expr: \"h\", time: 0s,\n        exp: {__name__=\"h\"} {{count:1 sum:2}}\n        \
+          got: {__name__=\"h\"} {{count:1 sum:1}}"
+        ]
+    );
+    assert_eq!(
+        run_file(&t, &only("float")).errors,
+        ["    expr: \"vector(1)\", time: 0s, err: labels \"\": expected histogram, got 7"]
+    );
 }
 
 #[test]

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use super::{err, parse_histogram, HistLiteral, ScriptError, SeqValue};
-use crate::numbers::number_prefix;
+use super::number::number_prefix;
+use super::{err, parse_histogram, HistLiteral, SeqValue};
 
 /// Splits a value sequence on whitespace, keeping `{{ … }}` histogram
 /// literals (which contain spaces) in one item.
-pub(super) fn value_items(line: usize, s: &str) -> Result<Vec<&str>, ScriptError> {
+pub fn value_items(s: &str) -> Result<Vec<&str>, String> {
     let mut items = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;
@@ -25,7 +25,7 @@ pub(super) fn value_items(line: usize, s: &str) -> Result<Vec<&str>, ScriptError
                 i += 2;
             } else if b[i..].starts_with(b"}}") {
                 if depth == 0 {
-                    return err(line, format!("unbalanced histogram braces in {s:?}"));
+                    return err(format!("unbalanced histogram braces in {s:?}"));
                 }
                 depth -= 1;
                 i += 2;
@@ -36,7 +36,7 @@ pub(super) fn value_items(line: usize, s: &str) -> Result<Vec<&str>, ScriptError
             }
         }
         if depth != 0 {
-            return err(line, format!("unterminated histogram in {s:?}"));
+            return err(format!("unterminated histogram in {s:?}"));
         }
         items.push(&s[start..i]);
     }
@@ -45,39 +45,28 @@ pub(super) fn value_items(line: usize, s: &str) -> Result<Vec<&str>, ScriptError
 
 /// Most positions one line may expand to: far more than any test needs,
 /// few enough that a typo (`1x100000000000`) cannot exhaust memory.
-pub(super) const MAX_POSITIONS: usize = 1 << 20;
+pub const MAX_POSITIONS: usize = 1 << 20;
 
 /// A repeat count `N` of `xN`, bounded by [`MAX_POSITIONS`].
-pub(super) fn repeat_count(line: usize, item: &str, s: &str) -> Result<usize, ScriptError> {
-    let n: usize = s.parse().map_err(|_| ScriptError {
-        line,
-        message: format!("invalid value {item:?}"),
-    })?;
+pub fn repeat_count(item: &str, s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("invalid value {item:?}"))?;
     if n >= MAX_POSITIONS {
-        return err(
-            line,
-            format!("{item:?} expands to more than {MAX_POSITIONS} values"),
-        );
+        return err(format!(
+            "{item:?} expands to more than {MAX_POSITIONS} values"
+        ));
     }
     Ok(n)
 }
 
-pub(super) fn expand_item(
-    line: usize,
-    item: &str,
-    out: &mut Vec<SeqValue>,
-) -> Result<(), ScriptError> {
-    let bad = || ScriptError {
-        line,
-        message: format!("invalid value {item:?}"),
-    };
+/// Expands one whitespace-free value item (`1+2x3`, `_x2`, `stale`,
+/// `{{H}}`, `{{H}}xN`, `{{H}}+{{D}}xN`) onto `out`, bounded by
+/// [`MAX_POSITIONS`] positions and `4 * MAX_POSITIONS` histogram buckets.
+pub fn expand_item(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
+    let bad = || format!("invalid value {item:?}");
     if out.len() >= MAX_POSITIONS {
-        return err(
-            line,
-            format!("more than {MAX_POSITIONS} values on one line"),
-        );
+        return err(format!("more than {MAX_POSITIONS} values on one line"));
     }
-    let count = |s: &str| repeat_count(line, item, s);
+    let count = |s: &str| repeat_count(item, s);
     if item == "_" {
         out.push(SeqValue::Omitted);
         return Ok(());
@@ -92,23 +81,18 @@ pub(super) fn expand_item(
     }
     if item.starts_with("{{") {
         // `{{H}}`, `{{H}}xN`, `{{H}}+{{D}}xN`, `{{H}}-{{D}}xN`.
-        let hist =
-            |body: &str| parse_histogram(body).map_err(|message| ScriptError { line, message });
         let end = item.find("}}").ok_or_else(bad)? + 2;
-        let base = hist(&item[2..end - 2])?;
+        let base = parse_histogram(&item[2..end - 2])?;
         let rest = &item[end..];
         // Bounds the buckets one line may expand to, as MAX_POSITIONS
         // bounds its positions (sums only union the two layouts).
         let buckets = |l: &HistLiteral| l.h.positive_buckets.len() + l.h.negative_buckets.len();
         let within = |n: usize, per: usize| {
             if (n + 1).saturating_mul(per + 1) > 4 * MAX_POSITIONS {
-                return err(
-                    line,
-                    format!(
-                        "{item:?} expands to more than {} histogram buckets",
-                        4 * MAX_POSITIONS
-                    ),
-                );
+                return err(format!(
+                    "{item:?} expands to more than {} histogram buckets",
+                    4 * MAX_POSITIONS
+                ));
             }
             Ok(())
         };
@@ -122,29 +106,23 @@ pub(super) fn expand_item(
         } else if rest.starts_with("+{{") || rest.starts_with("-{{") {
             let close = rest.rfind("}}").ok_or_else(bad)?;
             let n = count(rest[close + 2..].strip_prefix('x').ok_or_else(bad)?)?;
-            let inc = hist(&rest[3..close])?;
+            let inc = parse_histogram(&rest[3..close])?;
             within(n, buckets(&base) + buckets(&inc))?;
             let mut cur = base;
             out.push(SeqValue::Histogram(Arc::new(cur.clone())));
             for _ in 0..n {
                 if cur.h.schema > inc.h.schema && !cur.h.uses_custom_buckets() {
-                    return err(
-                        line,
-                        format!(
-                            "error combining histograms: cannot merge from schema {} to {}",
-                            inc.h.schema, cur.h.schema
-                        ),
-                    );
+                    return err(format!(
+                        "error combining histograms: cannot merge from schema {} to {}",
+                        inc.h.schema, cur.h.schema
+                    ));
                 }
                 let r = if rest.starts_with('+') {
                     cur.h.add(&inc.h)
                 } else {
                     cur.h.sub(&inc.h)
                 };
-                r.map_err(|e| ScriptError {
-                    line,
-                    message: format!("error combining histograms: {e}"),
-                })?;
+                r.map_err(|e| format!("error combining histograms: {e}"))?;
                 out.push(SeqValue::Histogram(Arc::new(cur.clone())));
             }
         } else {

@@ -6,7 +6,7 @@
 
 use aion_model::histogram::{CounterResetHint, FloatHistogram, Span};
 
-use crate::numbers::number_prefix;
+use super::number::number_prefix;
 
 /// A parsed literal and whether it named a counter-reset hint (the
 /// comparison checks the hint only then).
