@@ -30,6 +30,7 @@ use crate::block::reader::remove_block_dir;
 use crate::block::{
     parse_ulid, Block, BlockWriterOptions, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX,
 };
+use crate::chunks::HeadChunkRef;
 use crate::compact::{compaction_ranges, max_block_duration};
 use crate::head::Head;
 use crate::{Error, Options, Result};
@@ -61,7 +62,7 @@ pub(crate) struct DbBlocks {
     pub(super) pending_truncation: Mutex<Option<(u64, i64)>>,
     /// An out-of-order head compaction waiting for old queries before
     /// dropping what it wrote (see `ooo_compact.rs`).
-    pub(super) pending_ooo_truncation: Mutex<Option<super::ooo_compact::PendingOooTruncation>>,
+    pub(super) pending_ooo_truncation: Mutex<Option<PendingOooTruncation>>,
     /// One compaction, persistence, deletion or cleanup at a time.
     pub(super) changing: Mutex<()>,
     pub(super) warnings: Mutex<Vec<String>>,
@@ -251,4 +252,18 @@ impl DbBlocks {
             Ok(())
         }
     }
+}
+
+/// A compaction of the out-of-order head waiting for old queries before
+/// dropping what it wrote from the head (written and acted on by
+/// `ooo_compact`; kept here, beside the field that holds it, so the
+/// blocks do not import the compaction that extends them).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingOooTruncation {
+    /// Reader generation when the blocks became visible.
+    pub(super) generation: u64,
+    /// WBL segments before this one are in blocks.
+    pub(super) wbl_segment: u32,
+    /// Out-of-order chunks up to this reference are in blocks.
+    pub(super) last_ref: HeadChunkRef,
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorChunk};
 use ulid::Ulid;
 
-use super::blocks::DbBlocks;
+use super::blocks::{DbBlocks, PendingOooTruncation};
 use super::persist::head_symbols;
 use crate::block::{Block, BlockMeta, BlockSeries, BlockSeriesSource, HINT_FROM_OUT_OF_ORDER};
 use crate::chunks::{HeadChunkRef, SeriesChunk};
@@ -32,18 +32,6 @@ use crate::{Error, Result};
 
 /// Samples per chunk of an out-of-order block (Prometheus's head target).
 const CHUNK_SAMPLES: usize = 120;
-
-/// A compaction of the out-of-order head waiting for old queries before
-/// dropping what it wrote from the head.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PendingOooTruncation {
-    /// Reader generation when the blocks became visible.
-    generation: u64,
-    /// WBL segments before this one are in blocks.
-    wbl_segment: u32,
-    /// Out-of-order chunks up to this reference are in blocks.
-    last_ref: HeadChunkRef,
-}
 
 impl DbBlocks {
     /// Writes the out-of-order head into blocks (see the module docs).
