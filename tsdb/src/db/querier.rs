@@ -85,13 +85,7 @@ impl aion_storage::LabelQuerier for DbQuerier<'_> {
     /// The database's warnings ([`Db::warnings`](crate::Db::warnings)):
     /// what opening skipped or repaired may be missing from any answer.
     fn warnings(&self) -> Vec<String> {
-        let mut out = self.source.warnings();
-        for w in self.inner.warnings() {
-            if !out.contains(&w) {
-                out.push(w);
-            }
-        }
-        out
+        with_open_warnings(self.source, self.inner.warnings())
     }
 }
 
@@ -125,12 +119,18 @@ impl aion_storage::LabelQuerier for DbChunkQuerier<'_> {
     /// The database's warnings ([`Db::warnings`](crate::Db::warnings)):
     /// what opening skipped or repaired may be missing from any answer.
     fn warnings(&self) -> Vec<String> {
-        let mut out = self.source.warnings();
-        for w in self.inner.warnings() {
-            if !out.contains(&w) {
-                out.push(w);
-            }
-        }
-        out
+        with_open_warnings(self.source, self.inner.warnings())
     }
+}
+
+/// The database's own warnings, then the parts' that are not among them
+/// (a block's warning is both the database's and its querier's).
+fn with_open_warnings(source: &DbBlocks, parts: Vec<String>) -> Vec<String> {
+    let mut out = source.warnings();
+    for w in parts {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
 }
