@@ -32,3 +32,15 @@ pub fn write_json_string(out: &mut String, s: &str) {
     }
     out.push('"');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_as_go() {
+        let mut s = String::new();
+        write_json_string(&mut s, "a\"b\\c\n\u{1}<&>\u{2028}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\\u003c\\u0026\\u003e\\u2028é\"");
+    }
+}

@@ -8,7 +8,6 @@
 //! encoder adds a final newline).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
@@ -599,7 +598,7 @@ impl JsonWriter {
     }
 
     fn string(&mut self, s: &str) {
-        write_go_json_string(&mut self.out, s);
+        aion_model::gotext::write_json_string(&mut self.out, s);
     }
 
     /// An arbitrary value (kept from a file we read) in the same layout.
@@ -625,30 +624,6 @@ impl JsonWriter {
             other => self.raw(&other.to_string()),
         }
     }
-}
-
-/// Writes `s` as a JSON string the way Go's `encoding/json` does: `<`,
-/// `>`, `&`, U+2028 and U+2029 escaped as `\u00XX`/`\u20XX`, and control
-/// characters other than `\n`, `\r`, `\t` as `\u00XX`.
-fn write_go_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -744,12 +719,5 @@ mod tests {
             assert!(err.contains(want), "{input}: {err}");
             assert!(err.contains("meta.json"), "{err}");
         }
-    }
-
-    #[test]
-    fn go_string_escaping() {
-        let mut s = String::new();
-        write_go_json_string(&mut s, "a\"b\\c\n\u{1}<&>\u{2028}é");
-        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\\u003c\\u0026\\u003e\\u2028é\"");
     }
 }
