@@ -72,6 +72,30 @@ impl Node {
             _ => None,
         }
     }
+
+    /// `yaml.v3`'s type error for this node decoded into the Go type
+    /// `into`: `line 3: cannot unmarshal !!str `abc` into float64`, with
+    /// scalars over 10 bytes cut to 7 and an ellipsis as Go cuts them.
+    pub(crate) fn type_error(&self, into: &str) -> String {
+        let value = match &self.kind {
+            Kind::Scalar(s) if s.len() > 10 => {
+                let mut cut = 7;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                format!(" `{}...`", &s[..cut])
+            }
+            Kind::Scalar(s) => format!(" `{s}`"),
+            _ => String::new(),
+        };
+        format!(
+            "line {}: cannot unmarshal {}{} into {}",
+            self.line,
+            self.tag.short(),
+            value,
+            into
+        )
+    }
 }
 
 /// A YAML syntax error, displayed as `yaml.v3` does (`yaml: line 3: ...`).

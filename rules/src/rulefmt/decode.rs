@@ -56,24 +56,7 @@ type Fatal = Result<(), String>;
 
 impl Decoder {
     fn terror(&mut self, n: &Node, into: &str) {
-        let value = match &n.kind {
-            Kind::Scalar(s) if s.len() > 10 => {
-                let mut cut = 7;
-                while !s.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                format!(" `{}...`", &s[..cut])
-            }
-            Kind::Scalar(s) => format!(" `{s}`"),
-            _ => String::new(),
-        };
-        self.terrors.push(format!(
-            "line {}: cannot unmarshal {}{} into {}",
-            n.line,
-            n.tag.short(),
-            value,
-            into
-        ));
+        self.terrors.push(n.type_error(into));
     }
 
     /// The pairs of a mapping destined for a struct, or `None` (with a type

@@ -127,24 +127,7 @@ struct Decoder {
 
 impl Decoder {
     fn terror(&mut self, n: &Node, into: &str) {
-        let value = match &n.kind {
-            Kind::Scalar(s) if s.len() > 10 => {
-                let mut cut = 7;
-                while !s.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                format!(" `{}...`", &s[..cut])
-            }
-            Kind::Scalar(s) => format!(" `{s}`"),
-            _ => String::new(),
-        };
-        self.errors.push(format!(
-            "line {}: cannot unmarshal {}{} into {}",
-            n.line,
-            n.tag.short(),
-            value,
-            into
-        ));
+        self.errors.push(n.type_error(into));
     }
 
     /// The pairs of a mapping destined for a struct; unknown keys are
@@ -385,69 +368,6 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
             return Ok((secs * 1000.0).round() as i64);
         }
     }
-    parse_rfc3339(s).ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` as milliseconds since the epoch.
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut ms = 0;
-    if b[i] == b'.' {
-        let start = i + 1;
-        i = start;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let frac = &s[start..i.min(start + 3)];
-        ms = frac.parse::<i64>().ok()? * 10_i64.pow(3 - frac.len() as u32);
-    }
-    let offset_min = match &s[i..] {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6
-            && matches!(tz.as_bytes()[0], b'+' | b'-')
-            && tz.as_bytes()[3] == b':' =>
-        {
-            let oh = num(i + 1..i + 3)?;
-            let om = num(i + 4..i + 6)?;
-            let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (oh * 60 + om)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    Some(secs * 1000 + ms)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    aion_model::civil::parse_rfc3339_ms(s)
+        .ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
 }
