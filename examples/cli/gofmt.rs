@@ -40,28 +40,13 @@ pub fn go_time_utc(ms: i64) -> String {
     let secs = ms / 1000; // Go's integer division truncates toward zero too.
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days);
+    let (y, mo, d) = aion::model::civil::civil_from_days(days);
     format!(
         "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC",
         rem / 3600,
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// Year, month, day of the `days`-th day after 1970-01-01 (proleptic
-/// Gregorian calendar; Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// A size as `units.Base2Bytes(n).String()` writes it: each non-zero

@@ -245,42 +245,7 @@ fn now_ms() -> i64 {
     d.as_millis() as i64
 }
 
-/// Unix days to (year, month, day): the inverse of `timeparse::days_from_civil`.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
-
 /// Milliseconds as RFC 3339 in UTC, with milliseconds only when not zero.
 fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
-    if frac != 0 {
-        s.push_str(&format!(".{frac:03}"));
-    }
-    s.push('Z');
-    s
+    aion::model::civil::format_rfc3339(ms, aion::model::civil::Millis::NonZero)
 }

@@ -57,7 +57,7 @@ pub fn parse_time_ms(s: &str) -> Result<i64, String> {
         }
         return Ok(ms as i64);
     }
-    parse_rfc3339_ms(s).ok_or_else(|| {
+    aion::model::civil::parse_rfc3339_ms(s).ok_or_else(|| {
         format!("invalid time {s:?}: want unix seconds or RFC 3339 (2006-01-02T15:04:05Z)")
     })
 }
@@ -78,95 +78,4 @@ pub fn parse_step_ms(s: &str) -> Result<i64, String> {
         ));
     }
     Ok(ms)
-}
-
-fn digits(s: &[u8], n: usize) -> Option<i64> {
-    if s.len() < n || !s[..n].iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(&s[..n]).ok()?.parse().ok()
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` in milliseconds (the
-/// fraction truncated to milliseconds, as Go's `timestamp.FromTime`).
-pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (digits(b, 4)?, digits(&b[5..], 2)?, digits(&b[8..], 2)?);
-    let (hour, min, sec) = (
-        digits(&b[11..], 2)?,
-        digits(&b[14..], 2)?,
-        digits(&b[17..], 2)?,
-    );
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || min > 59
-        || sec > 59
-    {
-        return None;
-    }
-    let mut rest = &b[19..];
-    let mut ms = 0;
-    if rest.first() == Some(&b'.') {
-        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        let frac = &rest[1..1 + n];
-        for i in 0..3 {
-            ms = ms * 10 + frac.get(i).map_or(0, |d| i64::from(d - b'0'));
-        }
-        rest = &rest[1 + n..];
-    }
-    let offset_min = match rest {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (h, m) = (digits(&rest[1..], 2)?, digits(&rest[4..], 2)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let off = h * 60 + m;
-            if *sign == b'-' {
-                -off
-            } else {
-                off
-            }
-        }
-        _ => return None,
-    };
-    let secs =
-        days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec - offset_min * 60;
-    Some(secs * 1000 + ms)
-}
-
-fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }

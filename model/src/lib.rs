@@ -10,6 +10,7 @@
 //! | [`SeriesRef`] | a series' reference within one store |
 //! | [`encoding`] | uvarints, varints, big-endian integers, length-prefixed strings, CRC32C |
 //! | [`gotext`] | Go's float text, string quoting and JSON escaping |
+//! | [`civil`] | calendar arithmetic and RFC 3339 times as Go's `time` reads and writes them |
 //! | [`Error`] | what building labels and matchers can refuse |
 //!
 //! Nothing here does I/O; every crate above (chunk encodings, index, WAL,
@@ -23,6 +24,7 @@
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod civil;
 pub mod encoding;
 mod error;
 pub mod gotext;

@@ -264,30 +264,7 @@ fn line_col(query: &str, pos: usize) -> (usize, usize) {
 
 /// `2006-01-02T15:04:05Z` for Unix seconds (proleptic Gregorian, UTC).
 pub(crate) fn rfc3339_seconds(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Year, month (1–12), day (1–31) of a day count since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    aion_model::civil::format_rfc3339(secs * 1000, aion_model::civil::Millis::Never)
 }
 
 /// The warnings and infos of one query, deduplicated by message, in the

@@ -3,7 +3,7 @@
 //! `fn` pointers, and Go's `math.Max`/`math.Min`. The dispatch in
 //! `functions.rs` maps them over series.
 
-use super::annotations::civil_from_days;
+use aion_model::civil::{civil_from_days, days_from_civil};
 
 /// The simple float functions: one value in, one value out.
 pub(crate) fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
@@ -68,17 +68,6 @@ pub(crate) fn date_fn(name: &str) -> Option<fn(i64) -> f64> {
 
 fn civil(secs: i64) -> (i64, u32, u32) {
     civil_from_days(secs.div_euclid(86_400))
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Go's `math.Max` / `math.Min` (NaN wins).

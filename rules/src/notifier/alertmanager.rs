@@ -23,8 +23,8 @@
 
 use aion_model::gotext::write_json_string;
 
-use super::rfc3339::write_millis;
 use super::Notification;
+use aion_model::civil::{write_rfc3339, Millis};
 
 /// Encodes `alerts` as Alertmanager's v2 `PostableAlerts`.
 pub fn encode_v2(alerts: &[Notification]) -> String {
@@ -46,9 +46,9 @@ pub fn encode_v2(alerts: &[Notification]) -> String {
             out.push(',');
         }
         out.push_str("\"endsAt\":\"");
-        write_millis(a.ends_at, &mut out);
+        write_rfc3339(&mut out, a.ends_at, Millis::Always);
         out.push_str("\",\"startsAt\":\"");
-        write_millis(a.starts_at, &mut out);
+        write_rfc3339(&mut out, a.starts_at, Millis::Always);
         out.push_str("\",");
         if !a.generator_url.is_empty() {
             out.push_str("\"generatorURL\":");

@@ -13,7 +13,6 @@
 
 pub mod alertmanager;
 mod resend;
-pub mod rfc3339;
 pub mod url;
 
 use aion_model::{Labels, LabelsBuilder};

@@ -384,7 +384,7 @@ fn humanize_timestamp(v: f64) -> String {
     let secs = v.floor() as i64;
     let nanos = ((v - v.floor()) * 1e9).round() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, mo, d) = civil_from_days(days);
+    let (y, mo, d) = aion_model::civil::civil_from_days(days);
     let mut out = format!(
         "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}",
         rem / 3600,
@@ -398,20 +398,6 @@ fn humanize_timestamp(v: f64) -> String {
     }
     out.push_str(" +0000 UTC");
     out
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Go's `strings.Title`: upper-cases the first letter of each word.

@@ -66,7 +66,7 @@ proptest! {
         let t = secs * 1000 + ms;
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
-        let (y, m, d) = civil(days);
+        let (y, m, d) = aion_model::civil::civil_from_days(days);
         let text = format!(
             "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
             rem / 3600,
@@ -80,19 +80,4 @@ proptest! {
     fn times_never_panic(s in "[0-9T:Z.+-]{0,30}") {
         let _ = parse_time(&s);
     }
-}
-
-/// Year, month, day of a day number (Howard Hinnant's `civil_from_days`),
-/// the inverse of the reader's date arithmetic.
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
