@@ -16,86 +16,12 @@
 //! Errors name the line and column (both 1-based; the column counts
 //! bytes).
 
-use std::fmt;
+use aion_model::METRIC_NAME;
 
-use aion_model::{Labels, METRIC_NAME};
-
-/// Go's `math.NaN()`: the NaN Prometheus stores for a parsed `NaN`.
-pub(crate) const GO_NAN_BITS: u64 = 0x7FF8_0000_0000_0001;
-
-/// Why OpenMetrics text could not be parsed, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}:{column}: {message}")]
-pub struct ParseError {
-    /// 1-based line number.
-    pub line: usize,
-    /// 1-based byte column within the line.
-    pub column: usize,
-    /// What was wrong.
-    pub message: String,
-}
-
-/// The kind of a metric family (`# TYPE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricType {
-    /// `counter`
-    Counter,
-    /// `gauge`
-    Gauge,
-    /// `histogram`
-    Histogram,
-    /// `gaugehistogram`
-    GaugeHistogram,
-    /// `summary`
-    Summary,
-    /// `info`
-    Info,
-    /// `stateset`
-    Stateset,
-    /// `unknown`
-    Unknown,
-}
-
-/// A sample line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// The series (metric name as `__name__`, labels sorted).
-    pub labels: Labels,
-    /// The value.
-    pub value: f64,
-    /// The timestamp in milliseconds, if the line had one.
-    pub timestamp_ms: Option<i64>,
-    /// The 1-based line number.
-    pub line: usize,
-}
-
-/// One entry of the input.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Entry<'a> {
-    /// `# HELP name text` (text unescaped).
-    Help {
-        /// The metric family.
-        name: &'a str,
-        /// The help text.
-        text: String,
-    },
-    /// `# TYPE name type`.
-    Type {
-        /// The metric family.
-        name: &'a str,
-        /// Its type.
-        kind: MetricType,
-    },
-    /// `# UNIT name unit`.
-    Unit {
-        /// The metric family.
-        name: &'a str,
-        /// The unit (a suffix of the name).
-        unit: &'a str,
-    },
-    /// A sample.
-    Sample(Sample),
-}
+use super::cursor::Cursor;
+use super::entry::{
+    parse_go_float, sample_labels, unescape, Entry, Escapes, MetricType, ParseError, Sample,
+};
 
 /// Pulls [`Entry`]s out of OpenMetrics text, one line at a time; an
 /// iterator that ends after `# EOF` or at the first error.
@@ -114,10 +40,7 @@ pub enum Entry<'a> {
 /// assert_eq!(err.to_string(), "line 2:4: invalid value \"x\"");
 /// ```
 pub struct OpenMetricsParser<'a> {
-    b: &'a [u8],
-    pos: usize,
-    line: usize,
-    line_start: usize,
+    c: Cursor<'a>,
     done: bool,
     /// More text follows this slice (which ends at a line boundary):
     /// running out of input is not an error.
@@ -136,10 +59,7 @@ impl<'a> OpenMetricsParser<'a> {
     /// line `first_line` of the whole (for input read in pieces).
     pub fn with_first_line(text: &'a [u8], first_line: usize) -> Self {
         OpenMetricsParser {
-            b: text,
-            pos: 0,
-            line: first_line,
-            line_start: 0,
+            c: Cursor::new(text, first_line, Some("data does not end with # EOF")),
             done: false,
             partial: false,
             saw_eof: false,
@@ -160,7 +80,7 @@ impl<'a> OpenMetricsParser<'a> {
     /// The number of the line the parser is at (after iteration: one past
     /// the last line read).
     pub fn line(&self) -> usize {
-        self.line
+        self.c.line
     }
 
     /// Whether `# EOF` was read.
@@ -170,85 +90,44 @@ impl<'a> OpenMetricsParser<'a> {
 
     /// Bytes consumed so far (for progress reporting).
     pub fn offset(&self) -> usize {
-        self.pos
-    }
-
-    fn err_at(&self, at: usize, message: impl Into<String>) -> ParseError {
-        ParseError {
-            line: self.line,
-            column: at.saturating_sub(self.line_start) + 1,
-            message: message.into(),
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.pos).copied()
+        self.c.pos
     }
 
     fn expect_byte(&mut self, c: u8, what: &str) -> Result<(), ParseError> {
-        match self.peek() {
+        match self.c.peek() {
             Some(x) if x == c => {
-                self.pos += 1;
+                self.c.pos += 1;
                 Ok(())
             }
-            _ => Err(self.unexpected(what)),
+            _ => Err(self.c.unexpected(what)),
         }
-    }
-
-    fn unexpected(&self, what: &str) -> ParseError {
-        match self.peek() {
-            None => self.err_at(self.pos, "data does not end with # EOF"),
-            Some(b'\n') => self.err_at(self.pos, format!("{what}, found end of line")),
-            Some(c) => self.err_at(self.pos, format!("{what}, found {:?}", char::from(c))),
-        }
-    }
-
-    /// `[a-zA-Z_:][a-zA-Z0-9_:]*` (metric names) or, without colons,
-    /// label names.
-    fn name(&mut self, colons: bool, what: &str) -> Result<&'a str, ParseError> {
-        let start = self.pos;
-        let ok_first = |c: u8| c.is_ascii_alphabetic() || c == b'_' || (colons && c == b':');
-        match self.peek() {
-            Some(c) if ok_first(c) => self.pos += 1,
-            _ => return Err(self.unexpected(&format!("expected {what}"))),
-        }
-        while let Some(c) = self.peek() {
-            if ok_first(c) || c.is_ascii_digit() {
-                self.pos += 1;
-            } else {
-                break;
-            }
-        }
-        Ok(std::str::from_utf8(&self.b[start..self.pos]).expect("ASCII"))
     }
 
     /// A space followed by a run of bytes other than space and newline.
     fn field(&mut self, what: &str) -> Result<(usize, &'a str), ParseError> {
         self.expect_byte(b' ', &format!("expected {what}"))?;
-        let start = self.pos;
-        while let Some(c) = self.peek() {
+        let start = self.c.pos;
+        while let Some(c) = self.c.peek() {
             if c == b' ' || c == b'\n' {
                 break;
             }
-            self.pos += 1;
+            self.c.pos += 1;
         }
-        if start == self.pos {
-            return Err(self.unexpected(&format!("expected {what}")));
+        if start == self.c.pos {
+            return Err(self.c.unexpected(&format!("expected {what}")));
         }
-        let s = std::str::from_utf8(&self.b[start..self.pos])
-            .map_err(|_| self.err_at(start, format!("{what} is not valid UTF-8")))?;
+        let s = std::str::from_utf8(&self.c.b[start..self.c.pos])
+            .map_err(|_| self.c.err_at(start, format!("{what} is not valid UTF-8")))?;
         Ok((start, s))
     }
 
     fn end_of_line(&mut self, what: &str) -> Result<(), ParseError> {
-        match self.peek() {
+        match self.c.peek() {
             Some(b'\n') => {
-                self.pos += 1;
-                self.line += 1;
-                self.line_start = self.pos;
+                self.c.newline();
                 Ok(())
             }
-            _ => Err(self.unexpected(what)),
+            _ => Err(self.c.unexpected(what)),
         }
     }
 
@@ -256,18 +135,18 @@ impl<'a> OpenMetricsParser<'a> {
     fn label_pairs(&mut self, out: &mut Vec<(&'a str, String)>) -> Result<(), ParseError> {
         let mut first = true;
         loop {
-            match self.peek() {
+            match self.c.peek() {
                 Some(b'}') => {
-                    self.pos += 1;
+                    self.c.pos += 1;
                     return Ok(());
                 }
                 Some(b',') if !first => {
-                    self.pos += 1;
+                    self.c.pos += 1;
                 }
                 _ if first => {}
-                _ => return Err(self.unexpected("expected comma or right brace")),
+                _ => return Err(self.c.unexpected("expected comma or right brace")),
             }
-            let name = self.name(false, "label name")?;
+            let name = self.c.name(false, "label name")?;
             self.expect_byte(b'=', "expected equal sign")?;
             let value = self.label_value()?;
             out.push((name, value));
@@ -278,49 +157,47 @@ impl<'a> OpenMetricsParser<'a> {
     /// A double-quoted label value, unescaped as Prometheus does (only
     /// `\"`, `\\` and `\n`; other escapes stay as written).
     fn label_value(&mut self) -> Result<String, ParseError> {
-        let open = self.pos;
+        let open = self.c.pos;
         self.expect_byte(b'"', "expected label value")?;
-        let start = self.pos;
+        let start = self.c.pos;
         loop {
-            match self.peek() {
+            match self.c.peek() {
                 Some(b'"') => break,
-                Some(b'\\') => match self.b.get(self.pos + 1) {
+                Some(b'\\') => match self.c.b.get(self.c.pos + 1) {
                     Some(b'\n') | None => {
-                        self.pos += 1;
-                        return Err(self.unexpected("unterminated label value"));
+                        self.c.pos += 1;
+                        return Err(self.c.unexpected("unterminated label value"));
                     }
-                    Some(_) => self.pos += 2,
+                    Some(_) => self.c.pos += 2,
                 },
-                Some(b'\n') | None => return Err(self.unexpected("unterminated label value")),
-                Some(_) => self.pos += 1,
+                Some(b'\n') | None => return Err(self.c.unexpected("unterminated label value")),
+                Some(_) => self.c.pos += 1,
             }
         }
-        let raw = &self.b[start..self.pos];
-        self.pos += 1;
-        let raw =
-            std::str::from_utf8(raw).map_err(|_| self.err_at(open, "invalid UTF-8 label value"))?;
-        Ok(unescape(raw))
+        let raw = &self.c.b[start..self.c.pos];
+        self.c.pos += 1;
+        let raw = std::str::from_utf8(raw)
+            .map_err(|_| self.c.err_at(open, "invalid UTF-8 label value"))?;
+        Ok(unescape(raw, Escapes::WithQuote))
     }
 
     fn float(&self, at: usize, s: &str, what: &str) -> Result<f64, ParseError> {
-        parse_go_float(s).ok_or_else(|| self.err_at(at, format!("invalid {what} {s:?}")))
+        parse_go_float(s).ok_or_else(|| self.c.err_at(at, format!("invalid {what} {s:?}")))
     }
 
     fn comment(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
         // At "# ".
-        self.pos += 2;
-        let rest = &self.b[self.pos..];
+        self.c.pos += 2;
+        let rest = &self.c.b[self.c.pos..];
         let keyword_end = rest.iter().position(|&c| c == b' ' || c == b'\n');
         let keyword = &rest[..keyword_end.unwrap_or(rest.len())];
         if keyword == b"EOF" {
-            self.pos += 3;
-            if self.peek() == Some(b'\n') {
-                self.pos += 1;
-                self.line += 1;
-                self.line_start = self.pos;
+            self.c.pos += 3;
+            if self.c.peek() == Some(b'\n') {
+                self.c.newline();
             }
-            if self.pos < self.b.len() {
-                return Err(self.err_at(self.pos, "unexpected data after # EOF"));
+            if self.c.pos < self.c.b.len() {
+                return Err(self.c.err_at(self.c.pos, "unexpected data after # EOF"));
             }
             self.done = true;
             self.saw_eof = true;
@@ -331,32 +208,37 @@ impl<'a> OpenMetricsParser<'a> {
             b"TYPE" => "TYPE",
             b"UNIT" => "UNIT",
             _ => {
-                return Err(self.err_at(
-                    self.pos,
+                return Err(self.c.err_at(
+                    self.c.pos,
                     "a comment must be # HELP, # TYPE, # UNIT or # EOF",
                 ))
             }
         };
-        self.pos += 4;
+        self.c.pos += 4;
         self.expect_byte(b' ', &format!("expected metric name after {kind}"))?;
-        let name = self.name(true, &format!("metric name after {kind}"))?;
-        let text_start = self.pos;
-        if self.peek() != Some(b' ') {
-            return Err(self.unexpected(&format!("expected text in {kind}")));
+        let name = self.c.name(true, &format!("metric name after {kind}"))?;
+        let text_start = self.c.pos;
+        if self.c.peek() != Some(b' ') {
+            return Err(self.c.unexpected(&format!("expected text in {kind}")));
         }
-        let end = self.b[self.pos..]
+        let end = self.c.b[self.c.pos..]
             .iter()
             .position(|&c| c == b'\n')
-            .map(|n| self.pos + n)
-            .ok_or_else(|| self.err_at(self.b.len(), "data does not end with # EOF"))?;
-        let text = &self.b[self.pos + 1..end];
-        self.pos = end;
-        let text = std::str::from_utf8(text)
-            .map_err(|_| self.err_at(text_start, format!("{kind} text is not valid UTF-8")))?;
+            .map(|n| self.c.pos + n)
+            .ok_or_else(|| {
+                self.c
+                    .err_at(self.c.b.len(), "data does not end with # EOF")
+            })?;
+        let text = &self.c.b[self.c.pos + 1..end];
+        self.c.pos = end;
+        let text = std::str::from_utf8(text).map_err(|_| {
+            self.c
+                .err_at(text_start, format!("{kind} text is not valid UTF-8"))
+        })?;
         let entry = match kind {
             "HELP" => Entry::Help {
                 name,
-                text: unescape(text),
+                text: unescape(text, Escapes::WithQuote),
             },
             "TYPE" => Entry::Type {
                 name,
@@ -370,9 +252,9 @@ impl<'a> OpenMetricsParser<'a> {
                     "stateset" => MetricType::Stateset,
                     "unknown" => MetricType::Unknown,
                     other => {
-                        return Err(
-                            self.err_at(text_start + 1, format!("invalid metric type {other:?}"))
-                        )
+                        return Err(self
+                            .c
+                            .err_at(text_start + 1, format!("invalid metric type {other:?}")))
                     }
                 },
             },
@@ -381,7 +263,7 @@ impl<'a> OpenMetricsParser<'a> {
                     && name.ends_with(text)
                     && name.as_bytes()[name.len() - text.len() - 1] == b'_';
                 if !text.is_empty() && !is_suffix {
-                    return Err(self.err_at(
+                    return Err(self.c.err_at(
                         text_start + 1,
                         format!("unit {text:?} is not a suffix of metric {name:?}"),
                     ));
@@ -394,45 +276,36 @@ impl<'a> OpenMetricsParser<'a> {
     }
 
     fn sample(&mut self) -> Result<Sample, ParseError> {
-        let line = self.line;
-        let name = self.name(true, "metric name")?;
+        let line = self.c.line;
+        let name = self.c.name(true, "metric name")?;
         let mut pairs = std::mem::take(&mut self.pairs);
         pairs.clear();
         pairs.push((METRIC_NAME, name.to_string()));
-        let labels_at = self.pos;
-        if self.peek() == Some(b'{') {
-            self.pos += 1;
+        let labels_at = self.c.pos;
+        if self.c.peek() == Some(b'{') {
+            self.c.pos += 1;
             self.label_pairs(&mut pairs)?;
         }
         let (at, v) = self.field("value")?;
         let value = self.float(at, v, "value")?;
         let mut timestamp_ms = None;
-        if self.b[self.pos..].starts_with(b" # {") {
+        if self.c.b[self.c.pos..].starts_with(b" # {") {
             self.exemplar(name)?;
-        } else if self.peek() == Some(b' ') {
+        } else if self.c.peek() == Some(b' ') {
             let (at, ts) = self.field("timestamp")?;
             let ts = self.float(at, ts, "timestamp")?;
             if !ts.is_finite() {
-                return Err(self.err_at(at, "invalid timestamp"));
+                return Err(self.c.err_at(at, "invalid timestamp"));
             }
             // Prometheus: int64(ts * 1000), truncating.
             timestamp_ms = Some((ts * 1000.0) as i64);
-            if self.b[self.pos..].starts_with(b" # {") {
+            if self.c.b[self.c.pos..].starts_with(b" # {") {
                 self.exemplar(name)?;
             }
         }
         self.end_of_line("expected timestamp, exemplar or end of line")?;
-        // An empty value means "no such label" (Prometheus drops them).
-        pairs.retain(|(_, v)| !v.is_empty());
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(ParseError {
-                line,
-                column: labels_at - self.line_start_of(labels_at) + 1,
-                message: format!("duplicate label name {:?}", w[0].0),
-            });
-        }
-        let labels = Labels::from_sorted_unchecked(pairs.iter().map(|(n, v)| (*n, v.as_str())));
+        let column = labels_at - self.line_start_of(labels_at) + 1;
+        let labels = sample_labels(&mut pairs, line, column)?;
         self.pairs = pairs;
         Ok(Sample {
             labels,
@@ -445,7 +318,7 @@ impl<'a> OpenMetricsParser<'a> {
     /// The start of the line holding byte `at` (only for positions on the
     /// current line or the one just finished).
     fn line_start_of(&self, at: usize) -> usize {
-        self.b[..at]
+        self.c.b[..at]
             .iter()
             .rposition(|&c| c == b'\n')
             .map_or(0, |p| p + 1)
@@ -453,23 +326,23 @@ impl<'a> OpenMetricsParser<'a> {
 
     /// ` # {labels} value [timestamp]`, checked and dropped.
     fn exemplar(&mut self, metric: &str) -> Result<(), ParseError> {
-        let at = self.pos + 1;
+        let at = self.c.pos + 1;
         if !(metric.ends_with("_total") || metric.ends_with("_bucket")) {
-            return Err(self.err_at(
+            return Err(self.c.err_at(
                 at,
                 format!("metric name {metric} does not support exemplars"),
             ));
         }
-        self.pos += 4;
+        self.c.pos += 4;
         let mut pairs = Vec::new();
         self.label_pairs(&mut pairs)?;
         let (at, v) = self.field("exemplar value")?;
         self.float(at, v, "exemplar value")?;
-        if self.peek() == Some(b' ') {
+        if self.c.peek() == Some(b' ') {
             let (at, ts) = self.field("exemplar timestamp")?;
             let ts = self.float(at, ts, "exemplar timestamp")?;
             if !ts.is_finite() {
-                return Err(self.err_at(at, "invalid exemplar timestamp"));
+                return Err(self.c.err_at(at, "invalid exemplar timestamp"));
             }
         }
         Ok(())
@@ -483,13 +356,13 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
         if self.done {
             return None;
         }
-        let res = match self.peek() {
+        let res = match self.c.peek() {
             None if self.partial => {
                 self.done = true;
                 return None;
             }
-            None => Err(self.err_at(self.pos, "data does not end with # EOF")),
-            Some(b'#') if self.b.get(self.pos + 1) == Some(&b' ') => match self.comment() {
+            None => Err(self.c.err_at(self.c.pos, "data does not end with # EOF")),
+            Some(b'#') if self.c.b.get(self.c.pos + 1) == Some(&b' ') => match self.comment() {
                 Ok(None) => return None,
                 Ok(Some(e)) => Ok(e),
                 Err(e) => Err(e),
@@ -497,7 +370,7 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
             Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b':' => {
                 self.sample().map(Entry::Sample)
             }
-            Some(_) => Err(self.unexpected("expected a metric name or a comment")),
+            Some(_) => Err(self.c.unexpected("expected a metric name or a comment")),
         };
         if res.is_err() {
             self.done = true;
@@ -506,86 +379,11 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
     }
 }
 
-/// Undoes the escapes Prometheus undoes in label values and help text.
-pub(crate) fn unescape(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('"') => out.push('"'),
-            Some('\\') => out.push('\\'),
-            Some('n') => out.push('\n'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// Parses a float as Go's `strconv.ParseFloat` does for the formats
-/// Prometheus's text parsers allow (no hex floats, no underscores): decimal
-/// with optional exponent, `Inf`/`Infinity`/`NaN` in any case with an
-/// optional sign. Values beyond the float range are errors, as in Go.
-pub fn parse_go_float(s: &str) -> Option<f64> {
-    if s.is_empty() || s.contains(['p', 'P', '_', 'x', 'X']) {
-        return None;
-    }
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let lower = unsigned.to_ascii_lowercase();
-    match lower.as_str() {
-        "nan" => return Some(f64::from_bits(GO_NAN_BITS)),
-        "inf" | "infinity" => {
-            return Some(if s.starts_with('-') {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            })
-        }
-        _ => {}
-    }
-    // Only digits, one dot, and an exponent: Rust's parser accepts the
-    // same decimal grammar as Go's (and rounds the same way).
-    if !unsigned
-        .bytes()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
-        return None;
-    }
-    let v: f64 = s.parse().ok()?;
-    if v.is_infinite() {
-        return None;
-    }
-    Some(v)
-}
-
-impl fmt::Display for MetricType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            MetricType::GaugeHistogram => "gaugehistogram",
-            MetricType::Summary => "summary",
-            MetricType::Info => "info",
-            MetricType::Stateset => "stateset",
-            MetricType::Unknown => "unknown",
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::entry::GO_NAN_BITS;
     use super::*;
+    use aion_model::Labels;
     use proptest::prelude::*;
 
     fn parse_all(s: &str) -> Result<Vec<Entry<'_>>, ParseError> {
@@ -696,25 +494,6 @@ mod tests {
         ] {
             let err = parse_all(input).unwrap_err();
             assert_eq!(err.to_string(), want, "input {input:?}");
-        }
-    }
-
-    #[test]
-    fn go_floats() {
-        for (s, v) in [
-            ("1", 1.0),
-            ("-1.5", -1.5),
-            (".5", 0.5),
-            ("5.", 5.0),
-            ("1E3", 1000.0),
-            ("+Inf", f64::INFINITY),
-            ("-infinity", f64::NEG_INFINITY),
-            ("1e-400", 0.0),
-        ] {
-            assert_eq!(parse_go_float(s), Some(v), "{s}");
-        }
-        for s in ["", "1_0", "0x1p3", "abc", "1e400", "--1", "1..2"] {
-            assert_eq!(parse_go_float(s), None, "{s}");
         }
     }
 

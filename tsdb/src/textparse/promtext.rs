@@ -17,10 +17,13 @@
 //! Errors name the line and column (both 1-based; the column counts
 //! bytes).
 
-use aion_model::{Labels, METRIC_NAME};
+use aion_model::METRIC_NAME;
 
-use super::openmetrics::{unescape, GO_NAN_BITS};
-use super::{parse_go_float, Entry, MetricType, ParseError, Sample};
+use super::cursor::Cursor;
+use super::entry::{
+    parse_go_float, sample_labels, unescape, Entry, Escapes, MetricType, ParseError, Sample,
+    GO_NAN_BITS,
+};
 
 /// Pulls [`Entry`]s (the same shape the OpenMetrics parser yields; never
 /// [`Entry::Unit`]) out of Prometheus text, one line at a time; an
@@ -40,10 +43,7 @@ use super::{parse_go_float, Entry, MetricType, ParseError, Sample};
 /// assert_eq!(err.to_string(), "line 2:4: invalid value \"x\"");
 /// ```
 pub struct PromTextParser<'a> {
-    b: &'a [u8],
-    pos: usize,
-    line: usize,
-    line_start: usize,
+    c: Cursor<'a>,
     done: bool,
     pairs: Vec<(&'a str, String)>,
 }
@@ -52,10 +52,7 @@ impl<'a> PromTextParser<'a> {
     /// A parser over `text`.
     pub fn new(text: &'a [u8]) -> Self {
         PromTextParser {
-            b: text,
-            pos: 0,
-            line: 1,
-            line_start: 0,
+            c: Cursor::new(text, 1, None),
             done: false,
             pairs: Vec::new(),
         }
@@ -63,105 +60,67 @@ impl<'a> PromTextParser<'a> {
 
     /// Bytes consumed so far.
     pub fn offset(&self) -> usize {
-        self.pos
-    }
-
-    fn err_at(&self, at: usize, message: impl Into<String>) -> ParseError {
-        ParseError {
-            line: self.line,
-            column: at.saturating_sub(self.line_start) + 1,
-            message: message.into(),
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.pos).copied()
-    }
-
-    fn unexpected(&self, what: &str) -> ParseError {
-        match self.peek() {
-            None => self.err_at(self.pos, format!("{what}, found end of input")),
-            Some(b'\n') => self.err_at(self.pos, format!("{what}, found end of line")),
-            Some(c) => self.err_at(self.pos, format!("{what}, found {:?}", char::from(c))),
-        }
+        self.c.pos
     }
 
     /// Skips spaces and tabs.
     fn blanks(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
-            self.pos += 1;
+        while matches!(self.c.peek(), Some(b' ' | b'\t')) {
+            self.c.pos += 1;
         }
-    }
-
-    /// Consumes the newline ending a line.
-    fn newline(&mut self) {
-        self.pos += 1;
-        self.line += 1;
-        self.line_start = self.pos;
-    }
-
-    /// `[a-zA-Z_:][a-zA-Z0-9_:]*` (metric names) or, without colons,
-    /// label names.
-    fn name(&mut self, colons: bool, what: &str) -> Result<&'a str, ParseError> {
-        let start = self.pos;
-        let ok_first = |c: u8| c.is_ascii_alphabetic() || c == b'_' || (colons && c == b':');
-        match self.peek() {
-            Some(c) if ok_first(c) => self.pos += 1,
-            _ => return Err(self.unexpected(&format!("expected {what}"))),
-        }
-        while matches!(self.peek(), Some(c) if ok_first(c) || c.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        Ok(std::str::from_utf8(&self.b[start..self.pos]).expect("ASCII"))
     }
 
     /// The rest of the line (not its newline).
     fn rest_of_line(&mut self) -> &'a [u8] {
-        let start = self.pos;
-        while !matches!(self.peek(), None | Some(b'\n')) {
-            self.pos += 1;
+        let start = self.c.pos;
+        while !matches!(self.c.peek(), None | Some(b'\n')) {
+            self.c.pos += 1;
         }
-        &self.b[start..self.pos]
+        &self.c.b[start..self.c.pos]
     }
 
     /// After `#`: HELP and TYPE become entries, anything else is skipped.
     fn comment(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
-        self.pos += 1;
-        let after_hash = self.pos;
+        self.c.pos += 1;
+        let after_hash = self.c.pos;
         self.blanks();
-        let rest = &self.b[self.pos..];
-        let kind = if self.pos > after_hash && rest.starts_with(b"HELP") {
+        let rest = &self.c.b[self.c.pos..];
+        let kind = if self.c.pos > after_hash && rest.starts_with(b"HELP") {
             "HELP"
-        } else if self.pos > after_hash && rest.starts_with(b"TYPE") {
+        } else if self.c.pos > after_hash && rest.starts_with(b"TYPE") {
             "TYPE"
         } else {
             ""
         };
-        let keyword_end = self.pos + 4;
-        if kind.is_empty() || !matches!(self.b.get(keyword_end), Some(b' ' | b'\t')) {
+        let keyword_end = self.c.pos + 4;
+        if kind.is_empty() || !matches!(self.c.b.get(keyword_end), Some(b' ' | b'\t')) {
             self.rest_of_line();
-            if self.peek() == Some(b'\n') {
-                self.newline();
+            if self.c.peek() == Some(b'\n') {
+                self.c.newline();
             }
             return Ok(None);
         }
-        self.pos = keyword_end;
+        self.c.pos = keyword_end;
         self.blanks();
-        let name = self.name(true, "metric name")?;
+        let name = self.c.name(true, "metric name")?;
         // Prometheus's text is the rest of the line minus its first byte
         // (the separator).
-        let text_start = self.pos;
+        let text_start = self.c.pos;
         let rest = self.rest_of_line();
         let text = rest.get(1..).unwrap_or_default();
         if !rest.is_empty() && !matches!(rest[0], b' ' | b'\t') {
-            return Err(self.err_at(text_start, "expected a space after the metric name"));
+            return Err(self
+                .c
+                .err_at(text_start, "expected a space after the metric name"));
         }
-        let text = std::str::from_utf8(text)
-            .map_err(|_| self.err_at(text_start, format!("{kind} text is not valid UTF-8")))?;
+        let text = std::str::from_utf8(text).map_err(|_| {
+            self.c
+                .err_at(text_start, format!("{kind} text is not valid UTF-8"))
+        })?;
         let entry = if kind == "HELP" {
             Entry::Help {
                 name,
-                text: unescape_help(text),
+                text: unescape(text, Escapes::WithoutQuote),
             }
         } else {
             let kind = match text {
@@ -171,17 +130,17 @@ impl<'a> PromTextParser<'a> {
                 "summary" => MetricType::Summary,
                 "untyped" => MetricType::Unknown,
                 other => {
-                    return Err(
-                        self.err_at(text_start + 1, format!("invalid metric type {other:?}"))
-                    )
+                    return Err(self
+                        .c
+                        .err_at(text_start + 1, format!("invalid metric type {other:?}")))
                 }
             };
             Entry::Type { name, kind }
         };
-        if self.peek() == Some(b'\n') {
-            self.newline();
+        if self.c.peek() == Some(b'\n') {
+            self.c.newline();
         } else {
-            return Err(self.unexpected("expected a line break after metadata"));
+            return Err(self.c.unexpected("expected a line break after metadata"));
         }
         Ok(Some(entry))
     }
@@ -189,118 +148,110 @@ impl<'a> PromTextParser<'a> {
     /// A double-quoted label value (which may span lines, as Prometheus's
     /// lexer allows), unescaped.
     fn label_value(&mut self) -> Result<String, ParseError> {
-        if self.peek() != Some(b'"') {
-            return Err(self.unexpected("expected label value"));
+        if self.c.peek() != Some(b'"') {
+            return Err(self.c.unexpected("expected label value"));
         }
-        self.pos += 1;
-        let start = self.pos;
+        self.c.pos += 1;
+        let start = self.c.pos;
         loop {
-            match self.peek() {
-                None => return Err(self.unexpected("unterminated label value")),
+            match self.c.peek() {
+                None => return Err(self.c.unexpected("unterminated label value")),
                 Some(b'"') => break,
                 Some(b'\\') => {
-                    if self.b.get(self.pos + 1).is_none() {
-                        self.pos += 1;
-                        return Err(self.unexpected("unterminated label value"));
+                    if self.c.b.get(self.c.pos + 1).is_none() {
+                        self.c.pos += 1;
+                        return Err(self.c.unexpected("unterminated label value"));
                     }
-                    self.pos += 2;
+                    self.c.pos += 2;
                 }
                 Some(b'\n') => {
-                    self.newline();
+                    self.c.newline();
                 }
-                Some(_) => self.pos += 1,
+                Some(_) => self.c.pos += 1,
             }
         }
-        let raw = std::str::from_utf8(&self.b[start..self.pos])
-            .map_err(|_| self.err_at(start, "label value is not valid UTF-8"))?;
-        self.pos += 1;
-        Ok(unescape(raw))
+        let raw = std::str::from_utf8(&self.c.b[start..self.c.pos])
+            .map_err(|_| self.c.err_at(start, "label value is not valid UTF-8"))?;
+        self.c.pos += 1;
+        Ok(unescape(raw, Escapes::WithQuote))
     }
 
     fn label_pairs(&mut self, out: &mut Vec<(&'a str, String)>) -> Result<(), ParseError> {
         loop {
             self.blanks();
-            if self.peek() == Some(b'}') {
-                self.pos += 1;
+            if self.c.peek() == Some(b'}') {
+                self.c.pos += 1;
                 return Ok(());
             }
-            let name = self.name(false, "label name")?;
+            let name = self.c.name(false, "label name")?;
             self.blanks();
-            if self.peek() != Some(b'=') {
-                return Err(self.unexpected("expected equal sign"));
+            if self.c.peek() != Some(b'=') {
+                return Err(self.c.unexpected("expected equal sign"));
             }
-            self.pos += 1;
+            self.c.pos += 1;
             self.blanks();
             let value = self.label_value()?;
             out.push((name, value));
             self.blanks();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
+            match self.c.peek() {
+                Some(b',') => self.c.pos += 1,
                 Some(b'}') => {}
-                _ => return Err(self.unexpected("expected comma or right brace")),
+                _ => return Err(self.c.unexpected("expected comma or right brace")),
             }
         }
     }
 
     fn sample(&mut self) -> Result<Sample, ParseError> {
-        let line = self.line;
-        let name = self.name(true, "metric name")?;
+        let line = self.c.line;
+        let name = self.c.name(true, "metric name")?;
         let mut pairs = std::mem::take(&mut self.pairs);
         pairs.clear();
         pairs.push((METRIC_NAME, name.to_string()));
-        let (labels_line, labels_col) = (self.line, self.pos - self.line_start + 1);
+        let (labels_line, labels_col) = (self.c.line, self.c.pos - self.c.line_start + 1);
         self.blanks();
-        if self.peek() == Some(b'{') {
-            self.pos += 1;
+        if self.c.peek() == Some(b'{') {
+            self.c.pos += 1;
             self.label_pairs(&mut pairs)?;
         }
         self.blanks();
-        let at = self.pos;
-        while !matches!(self.peek(), None | Some(b' ' | b'\t' | b'\n' | b'{')) {
-            self.pos += 1;
+        let at = self.c.pos;
+        while !matches!(self.c.peek(), None | Some(b' ' | b'\t' | b'\n' | b'{')) {
+            self.c.pos += 1;
         }
-        if at == self.pos {
-            return Err(self.unexpected("expected value"));
+        if at == self.c.pos {
+            return Err(self.c.unexpected("expected value"));
         }
-        let v = std::str::from_utf8(&self.b[at..self.pos])
-            .map_err(|_| self.err_at(at, "value is not valid UTF-8"))?;
+        let v = std::str::from_utf8(&self.c.b[at..self.c.pos])
+            .map_err(|_| self.c.err_at(at, "value is not valid UTF-8"))?;
         let mut value =
-            parse_go_float(v).ok_or_else(|| self.err_at(at, format!("invalid value {v:?}")))?;
+            parse_go_float(v).ok_or_else(|| self.c.err_at(at, format!("invalid value {v:?}")))?;
         if value.is_nan() {
             value = f64::from_bits(GO_NAN_BITS);
         }
         self.blanks();
         let mut timestamp_ms = None;
-        if matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
-            let at = self.pos;
-            while matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
-                self.pos += 1;
+        if matches!(self.c.peek(), Some(c) if c.is_ascii_digit()) {
+            let at = self.c.pos;
+            while matches!(self.c.peek(), Some(c) if c.is_ascii_digit()) {
+                self.c.pos += 1;
             }
-            let ts = std::str::from_utf8(&self.b[at..self.pos]).expect("ASCII");
+            let ts = std::str::from_utf8(&self.c.b[at..self.c.pos]).expect("ASCII");
             timestamp_ms = Some(
                 ts.parse::<i64>()
-                    .map_err(|_| self.err_at(at, format!("invalid timestamp {ts:?}")))?,
+                    .map_err(|_| self.c.err_at(at, format!("invalid timestamp {ts:?}")))?,
             );
             self.blanks();
         }
-        match self.peek() {
-            Some(b'\n') => self.newline(),
+        match self.c.peek() {
+            Some(b'\n') => self.c.newline(),
             _ if timestamp_ms.is_some() => {
-                return Err(self.unexpected("expected a line break after the timestamp"))
+                return Err(self
+                    .c
+                    .unexpected("expected a line break after the timestamp"))
             }
-            _ => return Err(self.unexpected("expected timestamp or line break")),
+            _ => return Err(self.c.unexpected("expected timestamp or line break")),
         }
-        // An empty value means "no such label" (Prometheus drops them).
-        pairs.retain(|(_, v)| !v.is_empty());
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(ParseError {
-                line: labels_line,
-                column: labels_col,
-                message: format!("duplicate label name {:?}", w[0].0),
-            });
-        }
-        let labels = Labels::from_sorted_unchecked(pairs.iter().map(|(n, v)| (*n, v.as_str())));
+        let labels = sample_labels(&mut pairs, labels_line, labels_col)?;
         self.pairs = pairs;
         Ok(Sample {
             labels,
@@ -317,13 +268,13 @@ impl<'a> Iterator for PromTextParser<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.blanks();
-            let res = match self.peek() {
+            let res = match self.c.peek() {
                 None => {
                     self.done = true;
                     return None;
                 }
                 Some(b'\n') => {
-                    self.newline();
+                    self.c.newline();
                     continue;
                 }
                 Some(b'#') => match self.comment() {
@@ -334,7 +285,7 @@ impl<'a> Iterator for PromTextParser<'a> {
                 Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b':' => {
                     self.sample().map(Entry::Sample)
                 }
-                Some(_) => Err(self.unexpected("expected a metric name or a comment")),
+                Some(_) => Err(self.c.unexpected("expected a metric name or a comment")),
             };
             if res.is_err() {
                 self.done = true;
@@ -343,31 +294,6 @@ impl<'a> Iterator for PromTextParser<'a> {
         }
         None
     }
-}
-
-/// Undoes the escapes Prometheus undoes in help text (`\\` and `\n`).
-fn unescape_help(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('\\') => out.push('\\'),
-            Some('n') => out.push('\n'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
