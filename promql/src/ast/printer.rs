@@ -187,6 +187,11 @@ impl Printer {
         if let Some(n) = name {
             f.write_str(n)?;
         }
+        if name.is_none() && rendered.is_empty() {
+            // Only `info`'s data-label argument may have no matcher at
+            // all; it must print as a selector, not as nothing.
+            return f.write_str("{}");
+        }
         if !rendered.is_empty() {
             rendered.sort();
             f.write_char('{')?;

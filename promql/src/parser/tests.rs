@@ -695,3 +695,11 @@ fn number_literals_print_with_go_digits() {
     let e = parse("1e21 * x").unwrap();
     assert_eq!(e.to_string(), "1000000000000000000000 * x");
 }
+
+#[test]
+fn info_with_an_empty_data_label_selector_round_trips() {
+    // Found by the promql_parse fuzz target: `{}` printed as nothing.
+    let e = parse_with("info(G4, {})", &all()).unwrap();
+    assert_eq!(e.to_string(), "info(G4, {})");
+    assert_round_trip("0 > 0 + info(G4{}, {})", &all());
+}
