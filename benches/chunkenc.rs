@@ -1,14 +1,18 @@
-//! XOR chunk encode and decode speed on the three reference chunk shapes.
+//! XOR chunk encode and decode speed on the three reference chunk shapes,
+//! and XOR2 (encoding 4, Prometheus 3.11+) against XOR on the same data.
 //!
 //! Run with `cargo bench --bench chunkenc`. Criterion reports the time per
 //! 120-sample chunk and the throughput in samples/s; divide the time by 120
 //! for ns/sample. The sizes printed first are bytes per sample of the same
-//! chunks, which tests/prometheus_bytes.rs shows equal Prometheus's.
+//! chunks, which `aion-chunkenc`'s tests/prometheus_bytes.rs shows equal
+//! Prometheus's for XOR (Prometheus 2.42 cannot write XOR2).
 
 use std::hint::black_box;
 
 use aion::chunkenc::synthetic::{self, Shape};
-use aion::chunkenc::{SampleIterator, ValueType, XorChunk, XorIterator};
+use aion::chunkenc::{
+    SampleIterator, ValueType, Xor2Appender, Xor2Chunk, Xor2Iterator, XorChunk, XorIterator,
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn encode(samples: &[(i64, f64)]) -> XorChunk {
@@ -95,5 +99,59 @@ fn xor_chunks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, xor_chunks);
+/// The samples as an XOR2 chunk, without start timestamps (what a
+/// scrape writes).
+fn encode_xor2(samples: &[(i64, f64)]) -> Xor2Chunk {
+    let mut app = Xor2Appender::new();
+    for &(t, v) in samples {
+        app.append(0, t, v).expect("120 samples fit a chunk");
+    }
+    app.into_chunk()
+}
+
+/// [`decode`] for XOR2.
+fn decode_xor2(bytes: &[u8]) -> u64 {
+    let mut it = Xor2Iterator::new(bytes);
+    let mut acc = 0u64;
+    while it.next() == ValueType::Float {
+        let (t, v) = it.at();
+        acc = acc.rotate_left(5) ^ t as u64 ^ v.to_bits();
+    }
+    assert!(it.error().is_none());
+    acc
+}
+
+fn xor2_vs_xor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("xor2");
+    for shape in Shape::ALL {
+        let samples = synthetic::reference(shape);
+        let (xor, xor2) = (encode(&samples), encode_xor2(&samples));
+        // Same samples out of both.
+        assert_eq!(decode(xor.bytes()), decode_xor2(xor2.bytes()));
+        let per_sample = |n: usize| n as f64 / samples.len() as f64;
+        println!(
+            "xor2/{}: {} bytes = {:.3} bytes/sample (xor: {} bytes = {:.3}; xor2/xor {:.3})",
+            shape.name(),
+            xor2.bytes().len(),
+            per_sample(xor2.bytes().len()),
+            xor.bytes().len(),
+            per_sample(xor.bytes().len()),
+            xor2.bytes().len() as f64 / xor.bytes().len() as f64
+        );
+        group.throughput(Throughput::Elements(samples.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("encode", shape.name()),
+            &samples,
+            |b, samples| b.iter(|| encode_xor2(black_box(samples))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("decode", shape.name()),
+            xor2.bytes(),
+            |b, bytes| b.iter(|| decode_xor2(black_box(bytes))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, xor_chunks, xor2_vs_xor);
 criterion_main!(benches);
