@@ -5,7 +5,10 @@
 //!
 //! Run with `cargo bench --bench histogram_chunks`. Criterion reports the
 //! time per 120-histogram chunk and the throughput in histograms/s; divide
-//! the time by 120 for ns/histogram. The sizes printed first are bytes per
+//! the time by 120 for ns/histogram. The time is the thread's CPU time
+//! (`benches/support/cpu_clock.rs`, wall clock where Linux's schedstat is
+//! missing; the first line says which), so that the figures hold on a
+//! loaded machine. The sizes printed first are bytes per
 //! histogram of the same data: in 120-histogram chunks (how Prometheus
 //! 2.42 cuts a 15 s series; `tests/histogram_bytes_interop.rs` shows its
 //! chunks equal these byte for byte) and in 10-histogram chunks
@@ -13,6 +16,7 @@
 //! histograms).
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use aion::chunkenc::synthetic::{reference_histograms, HistogramShape};
 use aion::chunkenc::{
@@ -22,41 +26,61 @@ use aion::chunkenc::{
 use aion::model::histogram::{FloatHistogram, Histogram};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+#[path = "support/cpu_clock.rs"]
+mod cpu_clock;
+use cpu_clock::CpuClock;
+
+/// The appender operations the encode loop needs, for integer and float
+/// histograms alike.
+trait Appender: Sized {
+    type H;
+    fn new() -> Self;
+    fn num_samples(&self) -> usize;
+    fn append(&mut self, t: i64, h: &Self::H) -> AppendOutcome<Self>;
+    fn start_after(&self, t: i64, h: &Self::H) -> Self;
+    fn into_bytes(self) -> Vec<u8>;
+}
+
+macro_rules! appender {
+    ($ty:ty, $h:ty) => {
+        impl Appender for $ty {
+            type H = $h;
+            fn new() -> Self {
+                <$ty>::new()
+            }
+            fn num_samples(&self) -> usize {
+                <$ty>::num_samples(self)
+            }
+            fn append(&mut self, t: i64, h: &$h) -> AppendOutcome<Self> {
+                <$ty>::append(self, t, h).expect("valid histogram")
+            }
+            fn start_after(&self, t: i64, h: &$h) -> Self {
+                <$ty>::start_after(self, t, h).expect("valid histogram")
+            }
+            fn into_bytes(self) -> Vec<u8> {
+                self.into_chunk().into_inner()
+            }
+        }
+    };
+}
+appender!(HistogramAppender, Histogram);
+appender!(FloatHistogramAppender, FloatHistogram);
+
 /// Appends every histogram, cutting a chunk after `per_chunk` of them (as
 /// a head cuts for time or size) or where the appender must (counter
 /// reset); returns the chunks' bytes.
-fn encode(samples: &[(i64, Histogram)], per_chunk: usize) -> Vec<Vec<u8>> {
+fn encode<A: Appender>(samples: &[(i64, A::H)], per_chunk: usize) -> Vec<Vec<u8>> {
     let mut done = Vec::new();
-    let mut app = HistogramAppender::new();
+    let mut app = A::new();
     for (t, h) in samples {
         if app.num_samples() == per_chunk {
-            let next = app.start_after(*t, h).expect("valid histogram");
-            done.push(std::mem::replace(&mut app, next).into_chunk().into_inner());
-            continue;
-        }
-        if let AppendOutcome::NewChunk(next) = app.append(*t, h).expect("valid histogram") {
-            done.push(std::mem::replace(&mut app, next).into_chunk().into_inner());
+            let next = app.start_after(*t, h);
+            done.push(std::mem::replace(&mut app, next).into_bytes());
+        } else if let AppendOutcome::NewChunk(next) = app.append(*t, h) {
+            done.push(std::mem::replace(&mut app, next).into_bytes());
         }
     }
-    done.push(app.into_chunk().into_inner());
-    done
-}
-
-/// [`encode`] for float histograms.
-fn encode_float(samples: &[(i64, FloatHistogram)], per_chunk: usize) -> Vec<Vec<u8>> {
-    let mut done = Vec::new();
-    let mut app = FloatHistogramAppender::new();
-    for (t, h) in samples {
-        if app.num_samples() == per_chunk {
-            let next = app.start_after(*t, h).expect("valid histogram");
-            done.push(std::mem::replace(&mut app, next).into_chunk().into_inner());
-            continue;
-        }
-        if let AppendOutcome::NewChunk(next) = app.append(*t, h).expect("valid histogram") {
-            done.push(std::mem::replace(&mut app, next).into_chunk().into_inner());
-        }
-    }
-    done.push(app.into_chunk().into_inner());
+    done.push(app.into_bytes());
     done
 }
 
@@ -118,20 +142,30 @@ fn bytes_per_histogram(chunks: &[Vec<u8>], histograms: usize) -> f64 {
     chunks.iter().map(Vec::len).sum::<usize>() as f64 / histograms as f64
 }
 
-fn histogram_chunks(c: &mut Criterion) {
+fn histogram_chunks(c: &mut Criterion<CpuClock>) {
+    println!("clock: {}", CpuClock::new().name());
     let mut group = c.benchmark_group("histogram");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
     for shape in HistogramShape::ALL {
         let samples = reference_histograms(shape);
         let floats: Vec<(i64, FloatHistogram)> =
             samples.iter().map(|(t, h)| (*t, h.to_float())).collect();
         let n = samples.len();
-        let (int_chunk, float_chunk) = (encode(&samples, n), encode_float(&floats, n));
+        let (int_chunk, float_chunk) = (
+            encode::<HistogramAppender>(&samples, n),
+            encode::<FloatHistogramAppender>(&floats, n),
+        );
         assert_eq!((int_chunk.len(), float_chunk.len()), (1, 1));
         assert_round_trip(&samples, &int_chunk[0], &float_chunk[0]);
         let buckets = samples[n - 1].1.positive_buckets.len();
         for (kind, whole, tens) in [
-            ("int", &int_chunk, encode(&samples, 10)),
-            ("float", &float_chunk, encode_float(&floats, 10)),
+            ("int", &int_chunk, encode::<HistogramAppender>(&samples, 10)),
+            (
+                "float",
+                &float_chunk,
+                encode::<FloatHistogramAppender>(&floats, 10),
+            ),
         ] {
             println!(
                 "histogram/{}/{kind}: {n} histograms ({buckets} buckets at the end) in {} bytes = \
@@ -147,7 +181,7 @@ fn histogram_chunks(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("encode_int", shape.name()),
             &samples,
-            |b, samples| b.iter(|| encode(black_box(samples), n)),
+            |b, samples| b.iter(|| encode::<HistogramAppender>(black_box(samples), n)),
         );
         group.bench_with_input(
             BenchmarkId::new("decode_int", shape.name()),
@@ -160,7 +194,7 @@ fn histogram_chunks(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("encode_float", shape.name()),
             &floats,
-            |b, floats| b.iter(|| encode_float(black_box(floats), n)),
+            |b, floats| b.iter(|| encode::<FloatHistogramAppender>(black_box(floats), n)),
         );
         group.bench_with_input(
             BenchmarkId::new("decode_float", shape.name()),
@@ -174,5 +208,9 @@ fn histogram_chunks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, histogram_chunks);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuClock::new());
+    targets = histogram_chunks
+}
 criterion_main!(benches);

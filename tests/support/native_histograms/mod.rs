@@ -25,6 +25,8 @@
 #![allow(dead_code)]
 
 pub mod exposition_server;
+#[path = "../http1.rs"]
+mod http1;
 pub mod metrics_proto;
 pub mod prometheus;
 

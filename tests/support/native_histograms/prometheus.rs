@@ -3,13 +3,15 @@
 //! receiving remote write, or only serving a data directory; stopped
 //! gracefully so its head chunks reach `chunks_head/`.
 
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
+
+use super::http1::http;
 
 /// `/usr/bin/prometheus`, or `None` (with a note: the test skips) when it
 /// is missing, unless `AION_REQUIRE_PROMTOOL=1`, which makes it a failure.
@@ -114,7 +116,7 @@ impl Prometheus {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// One HTTP/1.0 request (the answer ends at EOF): status and body.
+    /// One HTTP request: status and body.
     pub fn request(
         &self,
         method: &str,
@@ -122,31 +124,8 @@ impl Prometheus {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> io::Result<(u16, Vec<u8>)> {
-        let mut s = TcpStream::connect(&self.addr)?;
-        s.set_read_timeout(Some(Duration::from_secs(120)))?;
-        let mut req = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (n, v) in headers {
-            req.push_str(&format!("{n}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes())?;
-        s.write_all(body)?;
-        let mut resp = Vec::new();
-        s.read_to_end(&mut resp)?;
-        let split = resp
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| io::Error::other("malformed HTTP response"))?;
-        let status = String::from_utf8_lossy(&resp[..split])
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| io::Error::other("malformed HTTP status line"))?;
-        Ok((status, resp[split + 4..].to_vec()))
+        let r = http(&self.addr, method, path, headers, body)?;
+        Ok((r.status, r.body))
     }
 
     /// The `data` of `/api/v1/query?query=<expr>&time=<time_ms>`, or the
