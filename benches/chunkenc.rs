@@ -12,7 +12,6 @@
 //! Prometheus's for XOR (Prometheus 2.42 cannot write XOR2).
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use aion::chunkenc::synthetic::{self, Shape};
 use aion::chunkenc::{
@@ -133,8 +132,7 @@ fn decode_xor2(bytes: &[u8]) -> u64 {
 fn xor2_vs_xor(c: &mut Criterion<CpuClock>) {
     println!("xor2 group clock: {}", CpuClock::new().name());
     let mut group = c.benchmark_group("xor2");
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
+    cpu_clock::configure(&mut group);
     for shape in Shape::ALL {
         let samples = synthetic::reference(shape);
         let (xor, xor2) = (encode(&samples), encode_xor2(&samples));

@@ -16,7 +16,6 @@
 //! histograms).
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use aion::chunkenc::synthetic::{reference_histograms, HistogramShape};
 use aion::chunkenc::{
@@ -145,8 +144,7 @@ fn bytes_per_histogram(chunks: &[Vec<u8>], histograms: usize) -> f64 {
 fn histogram_chunks(c: &mut Criterion<CpuClock>) {
     println!("clock: {}", CpuClock::new().name());
     let mut group = c.benchmark_group("histogram");
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
+    cpu_clock::configure(&mut group);
     for shape in HistogramShape::ALL {
         let samples = reference_histograms(shape);
         let floats: Vec<(i64, FloatHistogram)> =

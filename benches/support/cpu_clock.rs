@@ -6,11 +6,26 @@
 //! Linux keeps a thread's time on a CPU, in nanoseconds, as the first field
 //! of `/proc/thread-self/schedstat`; where that file cannot be read the
 //! clock falls back to wall-clock time, and [`CpuClock::name`] says which
-//! one a run used.
+//! one a run used. The kernel brings that figure up to date at scheduler
+//! ticks and switches only (every 4 ms here), so a reading can be up to a
+//! tick old: [`configure`] makes every criterion sample long enough (20
+//! flat samples of 200 ms) for that to stay within ±2 % of a sample and
+//! cancel out in the median.
 
 use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkGroup, SamplingMode};
+
+/// Sets `group` up for a tick-granular clock: 20 samples of equal
+/// iteration counts, 4 s of CPU time in all, after 1 s of warm-up.
+pub fn configure(group: &mut BenchmarkGroup<'_, CpuClock>) {
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+}
 
 /// Thread CPU time, or wall-clock time where Linux's schedstat is missing.
 pub struct CpuClock {
