@@ -13,6 +13,17 @@
 //! assert_eq!(a, series(Shape::Counter, 1_700_000_000_000, 120, 7));
 //! assert!(a.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
 //! ```
+//!
+//! Native histogram series (`synthetic/histograms.rs`) come from the same
+//! generator: [`histogram_series`], [`float_histogram_series`],
+//! [`reference_histograms`].
+
+mod histograms;
+
+pub use histograms::{
+    float_histogram_series, histogram_series, reference_histograms, HistogramShape,
+    DEFAULT_ZERO_THRESHOLD, RESTART_AT,
+};
 
 /// Scrape interval of every shape, in milliseconds.
 pub const SCRAPE_INTERVAL_MS: i64 = 15_000;
