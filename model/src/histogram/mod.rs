@@ -15,6 +15,7 @@
 //! | `trim.rs` | trimming at a value (`</`, `>/`) |
 //! | `reduce.rs` | lowering the resolution (schema) |
 //! | `display.rs` | Prometheus's text forms |
+//! | `validate.rs` | whether a histogram may be stored (Prometheus's `Validate`) |
 
 mod arith;
 mod buckets;
@@ -23,6 +24,7 @@ mod display;
 mod reduce;
 mod reset;
 mod trim;
+mod validate;
 
 #[cfg(test)]
 mod proptests;
@@ -30,6 +32,9 @@ mod proptests;
 pub use arith::{HistogramOpError, OpOutcome};
 pub use buckets::{bucket_bound, exponential_bound, Bucket, BucketIter, IndexedCounts};
 pub use reduce::target_index;
+pub use validate::{
+    is_exponential_schema, HistogramError, Side, EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN,
+};
 
 /// A run of consecutive buckets: `offset` buckets after the end of the
 /// previous span (or from index 0 for the first), `length` buckets long.
@@ -120,6 +125,50 @@ impl Histogram {
     /// Whether this histogram has custom bucket bounds (NHCB).
     pub fn uses_custom_buckets(&self) -> bool {
         self.schema == CUSTOM_BUCKETS_SCHEMA
+    }
+
+    /// Exact equality of the data, as Prometheus's `Histogram.Equals`:
+    /// schema, counts and zero bucket equal, sum with equal bits, custom
+    /// bounds equal (custom schema), the same buckets (empty ones included)
+    /// with equal values; how the spans cut the buckets and the
+    /// counter-reset hint do not matter.
+    ///
+    /// ```
+    /// use aion_model::histogram::{Histogram, Span};
+    /// let a = Histogram {
+    ///     count: 2,
+    ///     positive_spans: vec![Span { offset: 0, length: 2 }],
+    ///     positive_buckets: vec![1, 0],
+    ///     ..Histogram::default()
+    /// };
+    /// let mut b = a.clone();
+    /// b.positive_spans = vec![Span { offset: 0, length: 1 }, Span { offset: 0, length: 1 }];
+    /// assert!(a.equals(&b));
+    /// b.sum = -0.0;
+    /// assert!(!a.equals(&b));
+    /// ```
+    pub fn equals(&self, other: &Histogram) -> bool {
+        let buckets_eq = |sa: &[Span], a: &[i64], sb: &[Span], b: &[i64]| {
+            IndexedCounts::new(sa, a).eq(IndexedCounts::new(sb, b))
+        };
+        self.schema == other.schema
+            && self.count == other.count
+            && self.sum.to_bits() == other.sum.to_bits()
+            && (!self.uses_custom_buckets() || self.custom_values == other.custom_values)
+            && self.zero_threshold == other.zero_threshold
+            && self.zero_count == other.zero_count
+            && buckets_eq(
+                &self.negative_spans,
+                &self.negative_buckets,
+                &other.negative_spans,
+                &other.negative_buckets,
+            )
+            && buckets_eq(
+                &self.positive_spans,
+                &self.positive_buckets,
+                &other.positive_spans,
+                &other.positive_buckets,
+            )
     }
 
     /// The same histogram with float counts (deltas resolved).
