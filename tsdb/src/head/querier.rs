@@ -19,10 +19,14 @@ use std::sync::Arc;
 use aion_chunkenc::{Encoding, SampleIterator, ValueType};
 use aion_index::postings::{BoxPostings, Postings};
 use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::Matcher;
 use aion_wal::record::Intervals;
 
 use super::isolation::{visible_max_time, ReadView};
+use super::merged::{
+    decode_in_order, encode_values, merge_values, MergedIterator, MergedValue, MERGED_CHUNK_SAMPLES,
+};
 use super::series::MemSeries;
 use super::Head;
 use crate::chunks::{reencode_without, ChunkBytes, OwnedChunkIterator};
@@ -34,10 +38,17 @@ use aion_storage::{
 };
 
 /// A chunk of a series snapshot.
-struct SnapChunk {
-    min_time: i64,
-    max_time: i64,
-    bytes: ChunkBytes,
+pub(super) struct SnapChunk {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub encoding: Encoding,
+    pub bytes: ChunkBytes,
+}
+
+/// The merged samples of a series with out-of-order data.
+enum Merged {
+    Floats(Vec<(i64, f64)>),
+    Mixed(Vec<(i64, MergedValue)>),
 }
 
 /// What a query reads of one series.
@@ -46,7 +57,7 @@ struct Snapshot {
     /// For a series with out-of-order samples in the range: all its
     /// visible samples, in-order and out-of-order merged (and `chunks`
     /// empty for sample readers, re-encoded from these for chunk readers).
-    merged: Option<Vec<(i64, f64)>>,
+    merged: Option<Merged>,
     /// Newest time the query may see (its range end, or the isolation
     /// bound if earlier).
     maxt: i64,
@@ -148,10 +159,11 @@ impl Head {
                 if c.max_time < mint || c.min_time > maxt {
                     continue;
                 }
-                let (_, bytes) = self.chunks.chunk(c.chunk_ref)?;
+                let (encoding, bytes) = self.chunks.chunk(c.chunk_ref)?;
                 chunks.push(SnapChunk {
                     min_time: c.min_time,
                     max_time: c.max_time,
+                    encoding: Encoding::try_from(encoding)?,
                     bytes,
                 });
             }
@@ -160,6 +172,7 @@ impl Head {
                     chunks.push(SnapChunk {
                         min_time: c.min_time,
                         max_time: c.max_time,
+                        encoding: c.app.encoding(),
                         bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
                     });
                 }
@@ -195,10 +208,6 @@ impl Head {
     }
 }
 
-/// Most samples per chunk when merged samples are re-encoded for chunk
-/// readers (Prometheus's target for head chunks).
-const MERGED_CHUNK_SAMPLES: usize = 120;
-
 /// The snapshot of a series with out-of-order samples in the range: its
 /// in-order samples in `[mint, maxt]` (`maxt` the isolation-bounded end)
 /// merged with `ooo`, without deleted samples.
@@ -211,25 +220,27 @@ fn merged_snapshot(
     deleted: Intervals,
     read: ReadAs,
 ) -> Result<Option<Snapshot>> {
-    let mut in_order = Vec::new();
-    for c in &chunks {
-        let chunk = aion_chunkenc::XorChunk::from_bytes(c.bytes.as_slice())?;
-        let mut it = chunk.iter();
-        while it.next() == ValueType::Float {
-            let (t, v) = it.at();
-            if t >= mint && t <= maxt {
-                in_order.push((t, v));
+    let merged = match decode_in_order(&chunks, mint, maxt)? {
+        Ok(in_order) => {
+            let mut m = super::ooo::merge_sorted(&in_order, &ooo);
+            if !deleted.is_empty() {
+                m.retain(|s| !deleted.contains(s.0));
             }
+            Merged::Floats(m)
         }
-        if let Some(e) = it.error() {
-            return Err(e.clone().into());
+        Err(in_order) => {
+            let mut m = merge_values(in_order, &ooo);
+            if !deleted.is_empty() {
+                m.retain(|s| !deleted.contains(s.0));
+            }
+            Merged::Mixed(m)
         }
-    }
-    let mut merged = super::ooo::merge_sorted(&in_order, &ooo);
-    if !deleted.is_empty() {
-        merged.retain(|s| !deleted.contains(s.0));
-    }
-    if merged.is_empty() {
+    };
+    let empty = match &merged {
+        Merged::Floats(m) => m.is_empty(),
+        Merged::Mixed(m) => m.is_empty(),
+    };
+    if empty {
         return Ok(None);
     }
     if read == ReadAs::Samples {
@@ -240,16 +251,24 @@ fn merged_snapshot(
             deleted: Intervals::default(),
         }));
     }
-    let mut out = Vec::with_capacity(merged.len().div_ceil(MERGED_CHUNK_SAMPLES));
-    for part in merged.chunks(MERGED_CHUNK_SAMPLES) {
-        let c = aion_chunkenc::XorChunk::encode(part.iter().copied())
-            .map_err(|_| crate::Error::Writer("merged chunk exceeds 65535 samples".into()))?;
-        out.push(SnapChunk {
-            min_time: part[0].0,
-            max_time: part[part.len() - 1].0,
-            bytes: ChunkBytes::Heap(Arc::from(c.into_inner())),
-        });
-    }
+    let out = match merged {
+        Merged::Mixed(m) => encode_values(&m)?,
+        Merged::Floats(m) => {
+            let mut out = Vec::with_capacity(m.len().div_ceil(MERGED_CHUNK_SAMPLES));
+            for part in m.chunks(MERGED_CHUNK_SAMPLES) {
+                let c = aion_chunkenc::XorChunk::encode(part.iter().copied()).map_err(|_| {
+                    crate::Error::Writer("merged chunk exceeds 65535 samples".into())
+                })?;
+                out.push(SnapChunk {
+                    min_time: part[0].0,
+                    max_time: part[part.len() - 1].0,
+                    encoding: Encoding::Xor,
+                    bytes: ChunkBytes::Heap(Arc::from(c.into_inner())),
+                });
+            }
+            out
+        }
+    };
     Ok(Some(Snapshot {
         chunks: out,
         merged: None,
@@ -269,7 +288,7 @@ fn cut_to_visible(chunks: &mut Vec<SnapChunk>, bound: i64, deleted: &Intervals) 
             continue;
         }
         let kept = reencode_without(
-            Encoding::Xor,
+            c.encoding,
             c.bytes.as_slice(),
             i64::MIN,
             bound,
@@ -280,6 +299,7 @@ fn cut_to_visible(chunks: &mut Vec<SnapChunk>, bound: i64, deleted: &Intervals) 
                 chunks[i] = SnapChunk {
                     min_time: k.min_time,
                     max_time: k.max_time,
+                    encoding: k.encoding,
                     bytes: ChunkBytes::Heap(Arc::from(k.data.into_owned())),
                 };
                 i += 1;
@@ -423,7 +443,8 @@ impl<'b> HeadSeriesSet<'b> {
                 Ok(None) => continue,
                 Ok(Some(mut snap)) => {
                     let samples: Box<dyn SampleIterator + 'b> = match snap.merged.take() {
-                        Some(m) => Box::new(aion_storage::SliceIterator::new(m)),
+                        Some(Merged::Floats(m)) => Box::new(aion_storage::SliceIterator::new(m)),
+                        Some(Merged::Mixed(m)) => Box::new(MergedIterator::new(m)),
                         None => Box::new(HeadSeriesIterator::new(snap, q.mint)),
                     };
                     return Some(Ok(Series {
@@ -451,6 +472,8 @@ pub(crate) struct HeadSeriesIterator {
     maxt: i64,
     deleted: Intervals,
     at: (i64, f64),
+    /// The type of the current sample (histograms are read from `cur`).
+    vt: ValueType,
     positioned: bool,
     done: bool,
     err: Option<crate::Error>,
@@ -465,6 +488,7 @@ impl HeadSeriesIterator {
             maxt: snap.maxt,
             deleted: snap.deleted,
             at: (i64::MIN, f64::NAN),
+            vt: ValueType::None,
             positioned: false,
             done: false,
             err: None,
@@ -493,13 +517,19 @@ impl HeadSeriesIterator {
                 if c.max_time < target {
                     continue;
                 }
-                self.cur = Some((OwnedChunkIterator::new(c.bytes), c.max_time));
+                match OwnedChunkIterator::new(c.encoding, c.bytes) {
+                    Ok(it) => self.cur = Some((it, c.max_time)),
+                    Err(e) => {
+                        self.err = Some(crate::Error::Chunk(e));
+                        return self.finish();
+                    }
+                }
                 step = false;
             }
             let (it, _) = self.cur.as_mut().expect("set above");
             let vt = if step { it.next() } else { it.seek(target) };
             step = true;
-            if vt != ValueType::Float {
+            if vt == ValueType::None {
                 if let Some(e) = it.error() {
                     self.err = Some(crate::Error::Chunk(e.clone()));
                     return self.finish();
@@ -507,7 +537,11 @@ impl HeadSeriesIterator {
                 self.cur = None;
                 continue;
             }
-            let (t, v) = it.at();
+            let (t, v) = if vt == ValueType::Float {
+                it.at()
+            } else {
+                (it.at_t(), f64::NAN)
+            };
             if t > self.maxt {
                 return self.finish();
             }
@@ -515,8 +549,9 @@ impl HeadSeriesIterator {
                 continue;
             }
             self.at = (t, v);
+            self.vt = vt;
             self.positioned = true;
-            return ValueType::Float;
+            return vt;
         }
     }
 }
@@ -537,7 +572,7 @@ impl SampleIterator for HeadSeriesIterator {
             return ValueType::None;
         }
         if self.positioned && self.at.0 >= t {
-            return ValueType::Float;
+            return self.vt;
         }
         let target = t.max(self.mint);
         if let Some((_, max)) = &self.cur {
@@ -550,6 +585,20 @@ impl SampleIterator for HeadSeriesIterator {
 
     fn at(&self) -> (i64, f64) {
         self.at
+    }
+
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        match &self.cur {
+            Some((it, _)) if self.positioned => it.at_histogram(h),
+            _ => self.at.0,
+        }
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        match &self.cur {
+            Some((it, _)) if self.positioned => it.at_float_histogram(fh),
+            _ => self.at.0,
+        }
     }
 
     fn at_t(&self) -> i64 {
@@ -654,7 +703,7 @@ impl ChunkIterator for SnapChunkIterator {
         Some(Ok(RawChunk {
             min_time: c.min_time,
             max_time: c.max_time,
-            encoding: Encoding::Xor,
+            encoding: c.encoding,
             data: c.bytes.as_slice(),
         }))
     }

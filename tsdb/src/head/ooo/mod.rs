@@ -21,7 +21,7 @@ mod truncate;
 mod wbl;
 
 pub(crate) use chunk::{OooMmapped, OooState};
-pub(crate) use decision::{appendable, Bounds, Placement};
+pub(crate) use decision::{appendable, appendable_at, Bounds, Placement};
 pub(crate) use read::{merge_sorted, ooo_samples};
 pub(crate) use wbl::WblBatch;
 
