@@ -72,6 +72,12 @@ pub(crate) fn replay_warnings(r: &ReplayReport) -> Vec<String> {
             w.unknown_series_refs
         ));
     }
+    if w.records_skipped > 0 {
+        out.push(format!(
+            "WBL: {} records of a type that has no place in a WBL skipped",
+            w.records_skipped
+        ));
+    }
     if r.exemplar_and_metadata_records > 0 {
         out.push(format!(
             "WAL: {} exemplar and metadata records not applied to the head (it keeps neither)",

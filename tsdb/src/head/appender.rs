@@ -467,12 +467,6 @@ impl Appender {
                 self.count_refusal(&e);
                 return Err(e);
             }
-            Ok(Placement::OutOfOrder) => {
-                // Out-of-order histograms are not kept yet.
-                let e = Error::OutOfOrderSample;
-                self.count_refusal(&e);
-                return Err(e);
-            }
             Ok(_) => {}
         }
         let r = series.series_ref;
@@ -579,20 +573,15 @@ impl Appender {
             apply.floats(&b.samples, &b.slots, &mut b.wbl, &mut acc);
         } else {
             let h = &b.hists;
+            let wbl = &mut b.wbl;
             for [f, hi, hc, fi, fc] in h.segments(b.samples.len()) {
-                apply.floats(&b.samples[f.clone()], &b.slots[f], &mut b.wbl, &mut acc);
-                apply.histograms(h.int.get(hi.clone()), &h.int.slots[hi], &mut acc);
-                apply.histograms(
-                    h.custom_int.get(hc.clone()),
-                    &h.custom_int.slots[hc],
-                    &mut acc,
-                );
-                apply.histograms(h.float.get(fi.clone()), &h.float.slots[fi], &mut acc);
-                apply.histograms(
-                    h.custom_float.get(fc.clone()),
-                    &h.custom_float.slots[fc],
-                    &mut acc,
-                );
+                apply.floats(&b.samples[f.clone()], &b.slots[f], wbl, &mut acc);
+                apply.histograms(h.int.get(hi.clone()), &h.int.slots[hi], wbl, &mut acc);
+                let (custom, slots) = (h.custom_int.get(hc.clone()), &h.custom_int.slots[hc]);
+                apply.histograms(custom, slots, wbl, &mut acc);
+                apply.histograms(h.float.get(fi.clone()), &h.float.slots[fi], wbl, &mut acc);
+                let (custom, slots) = (h.custom_float.get(fc.clone()), &h.custom_float.slots[fc]);
+                apply.histograms(custom, slots, wbl, &mut acc);
                 if acc.result.is_err() {
                     break;
                 }

@@ -23,7 +23,7 @@ use aion_model::histogram::{CounterResetHint, HistogramError};
 
 use super::open_chunk::{LastHistogram, SampleKind};
 use super::series::{MixHasher, SeriesState};
-use crate::chunks::HeadChunkStore;
+use crate::chunks::{HeadChunkStore, SampleValue};
 
 /// The stale marker of an integer histogram series: a histogram whose sum
 /// is the stale NaN (Prometheus's `&histogram.Histogram{Sum: StaleNaN}`).
@@ -88,6 +88,14 @@ impl HistogramValue<'_> {
         match self {
             HistogramValue::Int(_) => SampleKind::Histogram,
             HistogramValue::Float(_) => SampleKind::FloatHistogram,
+        }
+    }
+
+    /// An owned copy, for the out-of-order chunk.
+    pub fn to_value(&self) -> SampleValue {
+        match self {
+            HistogramValue::Int(h) => SampleValue::Histogram(Box::new((*h).clone())),
+            HistogramValue::Float(h) => SampleValue::FloatHistogram(Box::new((*h).clone())),
         }
     }
 

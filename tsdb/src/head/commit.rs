@@ -13,6 +13,7 @@ use super::ooo::{appendable, appendable_at, Bounds, OooState, Placement, WblBatc
 use super::open_chunk::SampleKind;
 use super::series::{MemSeries, SeriesState};
 use super::Head;
+use crate::chunks::SampleValue;
 use crate::{Error, Result};
 
 /// What applying a batch did.
@@ -120,7 +121,7 @@ impl Apply<'_> {
                 // The series turned into a histogram since the append (a
                 // concurrent commit): its stale marker is a histogram too.
                 let stale = HistogramValue::stale(series.last_kind());
-                self.histogram(series, &mut st, s.t, stale, acc);
+                self.histogram(series, &mut st, s.t, stale, wbl, acc);
                 if acc.result.is_err() {
                     return;
                 }
@@ -153,47 +154,78 @@ impl Apply<'_> {
                 }
                 Placement::IdenticalDuplicate => acc.dropped += 1,
                 Placement::OutOfOrder => {
-                    let state = st.ooo.get_or_insert_with(Box::<OooState>::default);
-                    match state.insert(
-                        series.series_ref,
-                        s.t,
-                        s.v,
-                        self.epoch,
-                        self.low_watermark,
-                        head.ooo_cap,
-                        &head.chunks,
-                    ) {
-                        Ok(ins) => {
-                            if let Some(r) = ins.cut {
-                                wbl.on_cut(series.series_ref, r);
-                            }
-                            if ins.stored {
-                                wbl.on_sample(*s);
-                                acc.ooo += 1;
-                                acc.ooo_mint = acc.ooo_mint.min(s.t);
-                                acc.ooo_maxt = acc.ooo_maxt.max(s.t);
-                            } else {
-                                acc.dropped += 1;
-                            }
-                        }
-                        Err(e) => {
-                            acc.result = Err(e);
-                            return;
-                        }
+                    if self.out_of_order(series, &mut st, s.t, SampleValue::Float(s.v), wbl, acc) {
+                        wbl.on_sample(*s);
+                    }
+                    if acc.result.is_err() {
+                        return;
                     }
                 }
             }
         }
     }
 
-    /// Applies histogram samples (with their series' slots).
-    pub fn histograms<S: HistogramSample>(&self, samples: &[S], slots: &[u32], acc: &mut Applied) {
+    /// Inserts a sample into the series' out-of-order chunk (lock held),
+    /// noting an m-map of the chunk before in `wbl`. Returns whether it
+    /// was stored (the caller logs it to the WBL).
+    fn out_of_order(
+        &self,
+        series: &MemSeries,
+        st: &mut SeriesState,
+        t: i64,
+        v: SampleValue,
+        wbl: &mut WblBatch,
+        acc: &mut Applied,
+    ) -> bool {
+        let head = self.head;
+        let state = st.ooo.get_or_insert_with(Box::<OooState>::default);
+        match state.insert(
+            series.series_ref,
+            t,
+            v,
+            self.epoch,
+            self.low_watermark,
+            head.ooo_opts(),
+            &head.chunks,
+        ) {
+            Ok(ins) => {
+                if let Some(n) = ins.cut {
+                    let refs = state.mmapped[state.mmapped.len() - n..]
+                        .iter()
+                        .map(|c| c.chunk_ref);
+                    wbl.on_cut(series.series_ref, refs);
+                }
+                if ins.stored {
+                    acc.ooo += 1;
+                    acc.ooo_mint = acc.ooo_mint.min(t);
+                    acc.ooo_maxt = acc.ooo_maxt.max(t);
+                } else {
+                    acc.dropped += 1;
+                }
+                ins.stored
+            }
+            Err(e) => {
+                acc.result = Err(e);
+                false
+            }
+        }
+    }
+
+    /// Applies histogram samples (with their series' slots); out-of-order
+    /// ones go to the out-of-order chunks and `wbl`.
+    pub fn histograms<S: HistogramSample>(
+        &self,
+        samples: &[S],
+        slots: &[u32],
+        wbl: &mut WblBatch,
+        acc: &mut Applied,
+    ) {
         for (s, &slot) in samples.iter().zip(slots) {
             let series = &self.known[slot as usize];
             let mut st = series.state.lock();
             record_commit(&mut st, self.epoch, self.low_watermark);
             let (t, h) = s.parts();
-            self.histogram(series, &mut st, t, h, acc);
+            self.histogram(series, &mut st, t, h, wbl, acc);
             if acc.result.is_err() {
                 return;
             }
@@ -207,6 +239,7 @@ impl Apply<'_> {
         st: &mut SeriesState,
         t: i64,
         h: HistogramValue<'_>,
+        wbl: &mut WblBatch,
         acc: &mut Applied,
     ) {
         let max = st.max_time();
@@ -227,10 +260,12 @@ impl Apply<'_> {
                     Err(e) => acc.result = Err(e),
                 }
             }
-            // Out-of-order histograms are refused at append; one a
-            // concurrent commit made out of order is dropped, as an
-            // out-of-order float would be without a window.
-            Ok(Placement::IdenticalDuplicate | Placement::OutOfOrder) | Err(_) => acc.dropped += 1,
+            Ok(Placement::OutOfOrder) => {
+                if self.out_of_order(series, st, t, h.to_value(), wbl, acc) {
+                    wbl.on_histogram(series.series_ref, t, h);
+                }
+            }
+            Ok(Placement::IdenticalDuplicate) | Err(_) => acc.dropped += 1,
         }
     }
 }

@@ -819,6 +819,123 @@ fn the_series_limit_applies_to_histogram_series() {
     db.close().unwrap();
 }
 
+fn ooo_opts() -> Options {
+    Options {
+        out_of_order_time_window_ms: 30 * 60_000,
+        out_of_order_cap_max: 4,
+        ..opts()
+    }
+}
+
+#[test]
+fn out_of_order_histograms_inside_the_window_are_kept_logged_and_replayed() {
+    const MIN: i64 = 60_000;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), ooo_opts()).unwrap();
+    let (a, b) = (lbl("a"), lbl("b"));
+    let mut expect = Dump::new();
+    let mut app = db.appender();
+    for m in 60..70 {
+        let h = simple(m as u64);
+        app.append_histogram(&a, m * MIN, &h).unwrap();
+        expect
+            .entry(a.to_string())
+            .or_default()
+            .push((m * MIN, vh(&h)));
+        app.append(&b, m * MIN, m as f64).unwrap();
+        expect
+            .entry(b.to_string())
+            .or_default()
+            .push((m * MIN, V::F((m as f64).to_bits())));
+    }
+    app.commit().unwrap();
+    // Out of order, inside the 30 m window: histograms, floats between
+    // them, float histograms on a float series; one batch per minute.
+    for m in (40..55).rev() {
+        let t = m * MIN + 30_000;
+        if m % 3 == 0 {
+            app.append(&a, t, m as f64).unwrap();
+            expect
+                .entry(a.to_string())
+                .or_default()
+                .push((t, V::F((m as f64).to_bits())));
+        } else {
+            let h = simple(m as u64 * 10);
+            app.append_histogram(&a, t, &h).unwrap();
+            expect.entry(a.to_string()).or_default().push((t, vh(&h)));
+        }
+        let g = gauge(m as f64);
+        app.append_float_histogram(&b, t, &g).unwrap();
+        expect.entry(b.to_string()).or_default().push((t, vfh(&g)));
+        app.commit().unwrap();
+    }
+    // Too old, and an out-of-order duplicate (dropped at commit).
+    assert!(matches!(
+        app.append_histogram(&a, 20 * MIN, &simple(1)),
+        Err(Error::TooOldSample)
+    ));
+    app.append_histogram(&a, 54 * MIN + 30_000, &simple(7))
+        .unwrap();
+    app.commit().unwrap();
+    drop(app);
+    for v in expect.values_mut() {
+        v.sort_by_key(|s| s.0);
+    }
+    let check = |db: &Db, what: &str| {
+        assert_eq!(dump(db, i64::MIN, i64::MAX), expect, "{what}");
+        let chunks = chunk_dump(db, i64::MIN, i64::MAX);
+        assert_eq!(flatten(&chunks), expect, "{what}");
+    };
+    check(&db, "live");
+    let head = db.head_stats(0);
+    assert!(head.out_of_order_appended >= 30, "{head:?}");
+    db.close().unwrap();
+    // The full out-of-order chunks were m-mapped with their encodings.
+    let db = Db::open(dir.path(), ooo_opts()).unwrap();
+    let w = db.replay_report().wbl.clone();
+    assert!(
+        w.histograms_read >= 20 && w.mmap_markers > 0 && w.mmapped_chunks > 0,
+        "{w:?}"
+    );
+    assert_eq!(w.records_skipped, 0);
+    check(&db, "reopened");
+    db.close().unwrap();
+    // Without chunks_head/, the WBL alone (its markers name chunks no
+    // longer there) rebuilds the out-of-order samples.
+    std::fs::remove_dir_all(dir.path().join("chunks_head")).unwrap();
+    let db = Db::open(dir.path(), ooo_opts()).unwrap();
+    check(&db, "from the WBL alone");
+    // Out-of-order compaction writes them into a block, in histogram
+    // chunks where they are histograms.
+    let blocks = db.compact_out_of_order().unwrap();
+    assert_eq!(blocks.len(), 1);
+    let block = db
+        .blocks()
+        .into_iter()
+        .find(|b| b.meta().ulid == blocks[0])
+        .unwrap();
+    let stats = block.meta().stats;
+    assert_eq!(stats.num_samples, 30);
+    assert_eq!(stats.num_float_samples, 5);
+    let q = crate::block::BlockChunkQuerier::new(block.clone(), i64::MIN, i64::MAX);
+    let mut got = chunk_dump_querier(&q);
+    let ooo_part = |d: &Dump| -> Dump {
+        d.iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.iter().filter(|s| s.0 < 60 * MIN).cloned().collect(),
+                )
+            })
+            .collect()
+    };
+    let flat = flatten(&got);
+    assert_eq!(flat, ooo_part(&expect));
+    let b_chunks = got.remove(&b.to_string()).unwrap();
+    assert!(b_chunks.iter().all(|c| c.0 == Encoding::FloatHistogram));
+    db.close().unwrap();
+}
+
 /// One step of the property test.
 #[derive(Debug, Clone)]
 enum Op {

@@ -290,6 +290,14 @@ impl Head {
         self.ooo_window
     }
 
+    /// How the head builds out-of-order chunks.
+    pub(crate) fn ooo_opts(&self) -> ooo::OooChunkOpts {
+        ooo::OooChunkOpts {
+            cap: self.ooo_cap,
+            floats: self.policy.float_encoding,
+        }
+    }
+
     /// Gives the head its write-behind log (on open, before replay).
     pub(crate) fn attach_wbl(&self, wbl: Wal) {
         *self.wbl.lock() = Some(wbl);

@@ -24,12 +24,12 @@ use aion_model::Matcher;
 use aion_wal::record::Intervals;
 
 use super::isolation::{visible_max_time, ReadView};
-use super::merged::{
-    decode_in_order, encode_values, merge_values, MergedIterator, MergedValue, MERGED_CHUNK_SAMPLES,
-};
+use super::merged::{merge, Merged};
 use super::series::MemSeries;
 use super::Head;
-use crate::chunks::{reencode_without, ChunkBytes, OwnedChunkIterator};
+use crate::chunks::{
+    reencode_without, ChunkBytes, OwnedChunkIterator, SampleValue, ValuesIterator,
+};
 use crate::Result;
 use aion_storage::ErrorSeriesSet;
 use aion_storage::{
@@ -43,12 +43,6 @@ pub(super) struct SnapChunk {
     pub max_time: i64,
     pub encoding: Encoding,
     pub bytes: ChunkBytes,
-}
-
-/// The merged samples of a series with out-of-order data.
-enum Merged {
-    Floats(Vec<(i64, f64)>),
-    Mixed(Vec<(i64, MergedValue)>),
 }
 
 /// What a query reads of one series.
@@ -213,34 +207,18 @@ impl Head {
 /// merged with `ooo`, without deleted samples.
 fn merged_snapshot(
     chunks: Vec<SnapChunk>,
-    ooo: Vec<(i64, f64)>,
+    ooo: Vec<(i64, SampleValue)>,
     mint: i64,
     maxt: i64,
     query_maxt: i64,
     deleted: Intervals,
     read: ReadAs,
 ) -> Result<Option<Snapshot>> {
-    let merged = match decode_in_order(&chunks, mint, maxt)? {
-        Ok(in_order) => {
-            let mut m = super::ooo::merge_sorted(&in_order, &ooo);
-            if !deleted.is_empty() {
-                m.retain(|s| !deleted.contains(s.0));
-            }
-            Merged::Floats(m)
-        }
-        Err(in_order) => {
-            let mut m = merge_values(in_order, &ooo);
-            if !deleted.is_empty() {
-                m.retain(|s| !deleted.contains(s.0));
-            }
-            Merged::Mixed(m)
-        }
-    };
-    let empty = match &merged {
-        Merged::Floats(m) => m.is_empty(),
-        Merged::Mixed(m) => m.is_empty(),
-    };
-    if empty {
+    let mut merged = merge(&chunks, mint, maxt, ooo)?;
+    if !deleted.is_empty() {
+        merged.retain_times(|t| !deleted.contains(t));
+    }
+    if merged.is_empty() {
         return Ok(None);
     }
     if read == ReadAs::Samples {
@@ -251,26 +229,8 @@ fn merged_snapshot(
             deleted: Intervals::default(),
         }));
     }
-    let out = match merged {
-        Merged::Mixed(m) => encode_values(&m)?,
-        Merged::Floats(m) => {
-            let mut out = Vec::with_capacity(m.len().div_ceil(MERGED_CHUNK_SAMPLES));
-            for part in m.chunks(MERGED_CHUNK_SAMPLES) {
-                let c = aion_chunkenc::XorChunk::encode(part.iter().copied()).map_err(|_| {
-                    crate::Error::Writer("merged chunk exceeds 65535 samples".into())
-                })?;
-                out.push(SnapChunk {
-                    min_time: part[0].0,
-                    max_time: part[part.len() - 1].0,
-                    encoding: Encoding::Xor,
-                    bytes: ChunkBytes::Heap(Arc::from(c.into_inner())),
-                });
-            }
-            out
-        }
-    };
     Ok(Some(Snapshot {
-        chunks: out,
+        chunks: merged.encode()?,
         merged: None,
         maxt: query_maxt,
         deleted: Intervals::default(),
@@ -444,7 +404,7 @@ impl<'b> HeadSeriesSet<'b> {
                 Ok(Some(mut snap)) => {
                     let samples: Box<dyn SampleIterator + 'b> = match snap.merged.take() {
                         Some(Merged::Floats(m)) => Box::new(aion_storage::SliceIterator::new(m)),
-                        Some(Merged::Mixed(m)) => Box::new(MergedIterator::new(m)),
+                        Some(Merged::Mixed(m)) => Box::new(ValuesIterator::new(m)),
                         None => Box::new(HeadSeriesIterator::new(snap, q.mint)),
                     };
                     return Some(Ok(Series {

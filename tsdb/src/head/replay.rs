@@ -15,7 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aion_chunkenc::{is_stale_nan, Encoding};
+use aion_chunkenc::is_stale_nan;
 use aion_wal::record::{
     Record, RecordDecoder, RefFloatHistogramSample, RefHistogramSample, RefSample,
 };
@@ -47,8 +47,7 @@ pub struct ReplayReport {
     /// Chunks loaded from `chunks_head/`.
     pub mmapped_chunks: usize,
     /// Chunks in `chunks_head/` not loaded: older than the head's minimum
-    /// valid time, out-of-order chunks of histograms, or of series the
-    /// WAL no longer knows.
+    /// valid time, or of series the WAL no longer knows.
     pub mmapped_chunks_ignored: usize,
     /// Chunks in `chunks_head/` of an encoding this build cannot read
     /// (Prometheus 3.14's start-timestamp histogram chunks): not loaded,
@@ -168,7 +167,8 @@ fn load_mmapped_chunks(
                 return;
             }
             last_ref = last_ref.max(c.chunk_ref);
-            if c.out_of_order && c.encoding == Encoding::Xor as u8 {
+            let readable = SampleKind::of_encoding(c.encoding).is_some();
+            if c.out_of_order && readable {
                 ooo.entry(c.series_ref).or_default().push(OooMmapped {
                     min_time: c.min_time,
                     max_time: c.max_time,
@@ -178,11 +178,11 @@ fn load_mmapped_chunks(
                 });
                 return;
             }
-            if !c.out_of_order && SampleKind::of_encoding(c.encoding).is_none() {
+            if !readable {
                 *unreadable.entry(c.encoding).or_default() += 1;
                 return;
             }
-            if c.out_of_order || c.max_time < min_valid {
+            if c.max_time < min_valid {
                 ignored += 1;
                 return;
             }
