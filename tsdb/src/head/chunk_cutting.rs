@@ -130,8 +130,8 @@ impl SeriesState {
         }
         .expect("chunk below its sample limit accepts samples");
         c.max_time = t;
-        if self.last_histogram.is_some() {
-            self.last_histogram = None;
+        if let Some(h) = &mut self.hist {
+            h.last = None;
         }
         Ok(true)
     }

@@ -50,7 +50,7 @@ pub(crate) trait HistogramChunk: Sized {
     fn samples(&self) -> usize;
     fn wrap(self) -> ChunkAppender;
     fn unwrap_mut(app: &mut ChunkAppender) -> Option<&mut Self>;
-    fn remember(slot: &mut Option<Box<LastHistogram>>, h: &Self::Value);
+    fn remember(slot: &mut Option<LastHistogram>, h: &Self::Value);
 }
 
 impl HistogramChunk for HistogramAppender {
@@ -85,7 +85,7 @@ impl HistogramChunk for HistogramAppender {
             _ => None,
         }
     }
-    fn remember(slot: &mut Option<Box<LastHistogram>>, h: &Histogram) {
+    fn remember(slot: &mut Option<LastHistogram>, h: &Histogram) {
         LastHistogram::store_int(slot, h);
     }
 }
@@ -122,7 +122,7 @@ impl HistogramChunk for FloatHistogramAppender {
             _ => None,
         }
     }
-    fn remember(slot: &mut Option<Box<LastHistogram>>, h: &FloatHistogram) {
+    fn remember(slot: &mut Option<LastHistogram>, h: &FloatHistogram) {
         LastHistogram::store_float(slot, h);
     }
 }
@@ -221,7 +221,7 @@ impl SeriesState {
                 self.replace_open(series_ref, next, t, policy, store)?;
             }
         }
-        A::remember(&mut self.last_histogram, h);
+        A::remember(&mut self.histograms().last, h);
         Ok(true)
     }
 
@@ -248,14 +248,14 @@ impl SeriesState {
             if self.mmapped.last().is_some_and(|c| c.max_time >= t) {
                 return None;
             }
-            self.histogram_end_computed = false;
+            self.histograms().end_computed = false;
             return Some(Cut::Fresh);
         };
         if c.max_time >= t {
             return None;
         }
         if c.app.encoding() != encoding {
-            self.histogram_end_computed = false;
+            self.histograms().end_computed = false;
             return Some(Cut::Fresh);
         }
         let (num, bytes, min_time, max_time) = (
@@ -271,20 +271,21 @@ impl SeriesState {
         }
         // Below, the minimum sample count is enforced unless the chunk
         // range ends first (or the end was set to cut right away).
-        let next_range_start = if self.histogram_end_computed {
+        let end_computed = self.histograms().end_computed;
+        let next_range_start = if end_computed {
             range_end(min_time, policy.chunk_range)
         } else {
             self.next_at
         };
-        if !self.histogram_end_computed && bytes >= TARGET_BYTES_PER_HISTOGRAM_CHUNK / 4 {
+        if !end_computed && bytes >= TARGET_BYTES_PER_HISTOGRAM_CHUNK / 4 {
             let ratio_to_full = TARGET_BYTES_PER_HISTOGRAM_CHUNK as f64 / bytes as f64;
             self.next_at = compute_chunk_end_time(min_time, max_time, self.next_at, ratio_to_full);
-            self.histogram_end_computed = true;
+            self.histograms().end_computed = true;
         }
         if (t >= self.next_at || bytes >= TARGET_BYTES_PER_HISTOGRAM_CHUNK * 2)
             && (num >= MIN_SAMPLES_PER_HISTOGRAM_CHUNK || t >= next_range_start)
         {
-            self.histogram_end_computed = false;
+            self.histograms().end_computed = false;
             return Some(Cut::After);
         }
         Some(Cut::No)
@@ -489,7 +490,7 @@ mod tests {
                 (Encoding::Xor, 5_000, 1, Unknown),
             ]
         );
-        assert!(st.last_histogram.is_none());
+        assert!(st.hist.as_ref().is_none_or(|h| h.last.is_none()));
     }
 
     #[test]
@@ -514,7 +515,7 @@ mod tests {
         assert_eq!(cs.len(), 2);
         assert_eq!((cs[1].3, cs[1].4), (2, CounterResetHint::Gauge));
         assert!(matches!(
-            st.last_histogram.as_deref(),
+            st.hist.as_ref().and_then(|h| h.last.as_ref()),
             Some(LastHistogram::Float(h)) if h.count == 1.0
         ));
     }

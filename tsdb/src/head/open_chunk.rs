@@ -42,12 +42,14 @@ impl SampleKind {
 
 /// The appender of an open chunk.
 ///
-/// Histogram appenders are boxed: they carry bucket state of a few hundred
-/// bytes that float series, the common case, should not pay for.
+/// All but the XOR appender are boxed, so the enum is no larger than it
+/// and float series, the common case, keep the layout (and speed) they
+/// had: histogram appenders carry bucket state of a few hundred bytes,
+/// and XOR2 (opt-in) is 16 bytes larger than XOR.
 #[derive(Debug)]
 pub(crate) enum ChunkAppender {
     Xor(XorAppender),
-    Xor2(Xor2Appender),
+    Xor2(Box<Xor2Appender>),
     Histogram(Box<HistogramAppender>),
     FloatHistogram(Box<FloatHistogramAppender>),
 }
@@ -57,7 +59,7 @@ impl ChunkAppender {
     pub fn new_float(encoding: FloatChunkEncoding) -> ChunkAppender {
         match encoding {
             FloatChunkEncoding::Xor => ChunkAppender::Xor(XorAppender::new()),
-            FloatChunkEncoding::Xor2 => ChunkAppender::Xor2(Xor2Appender::new()),
+            FloatChunkEncoding::Xor2 => ChunkAppender::Xor2(Box::new(Xor2Appender::new())),
         }
     }
 
@@ -102,11 +104,11 @@ impl ChunkAppender {
         }
     }
 
-    /// Estimated heap bytes: the chunk, and a histogram appender's state.
+    /// Estimated heap bytes: the chunk, and a boxed appender's state.
     pub fn heap_bytes(&self) -> usize {
         match self {
             ChunkAppender::Xor(a) => a.bytes().len(),
-            ChunkAppender::Xor2(a) => a.bytes().len(),
+            ChunkAppender::Xor2(a) => std::mem::size_of::<Xor2Appender>() + a.bytes().len(),
             ChunkAppender::Histogram(a) => {
                 std::mem::size_of::<HistogramAppender>() + a.bytes().len()
             }
@@ -170,6 +172,18 @@ pub(crate) fn last_of(it: &mut dyn SampleIterator) -> Option<LastHistogram> {
     }
 }
 
+/// What a series that has had histograms keeps about them, boxed in its
+/// state so float series pay a pointer for it.
+#[derive(Debug, Default)]
+pub(crate) struct HistogramState {
+    /// The newest in-order sample if it is a histogram and is known (set
+    /// by histogram appends, read back from the chunks when needed).
+    pub last: Option<LastHistogram>,
+    /// Whether the open histogram chunk's end time was estimated already
+    /// (Prometheus's `histogramChunkHasComputedEndTime`).
+    pub end_computed: bool,
+}
+
 /// The newest histogram of a series, kept to decide whether a histogram
 /// appended at its timestamp is an identical duplicate (Prometheus's
 /// `lastHistogramValue` / `lastFloatHistogramValue`).
@@ -201,18 +215,18 @@ impl LastHistogram {
 
     /// Overwrites `slot` with `h`, reusing the vectors of a histogram of
     /// the same kind already there (no allocation in steady state).
-    pub fn store_int(slot: &mut Option<Box<LastHistogram>>, h: &Histogram) {
-        match slot.as_deref_mut() {
+    pub fn store_int(slot: &mut Option<LastHistogram>, h: &Histogram) {
+        match slot {
             Some(LastHistogram::Int(old)) => old.clone_from(h),
-            _ => *slot = Some(Box::new(LastHistogram::Int(h.clone()))),
+            _ => *slot = Some(LastHistogram::Int(h.clone())),
         }
     }
 
     /// As [`LastHistogram::store_int`], for a float histogram.
-    pub fn store_float(slot: &mut Option<Box<LastHistogram>>, h: &FloatHistogram) {
-        match slot.as_deref_mut() {
+    pub fn store_float(slot: &mut Option<LastHistogram>, h: &FloatHistogram) {
+        match slot {
             Some(LastHistogram::Float(old)) => old.clone_from(h),
-            _ => *slot = Some(Box::new(LastHistogram::Float(h.clone()))),
+            _ => *slot = Some(LastHistogram::Float(h.clone())),
         }
     }
 }
@@ -257,7 +271,7 @@ mod tests {
         let mut x2 = Xor2Appender::new();
         x2.append(0, 1, 3.5).unwrap();
         x2.append(0, 2, aion_chunkenc::STALE_NAN).unwrap();
-        let x2 = ChunkAppender::Xor2(x2);
+        let x2 = ChunkAppender::Xor2(Box::new(x2));
         assert!(aion_chunkenc::is_stale_nan(x2.last_float()));
         assert_eq!(x2.encoding(), Encoding::Xor2);
         let mut ha = HistogramAppender::new();
@@ -283,13 +297,25 @@ mod tests {
     }
 
     #[test]
-    fn storing_reuses_the_slot_of_the_same_kind() {
+    fn storing_reuses_the_vectors_of_the_same_kind() {
         let mut slot = None;
         LastHistogram::store_int(&mut slot, &h(1));
-        let before = slot.as_deref().map(|l| l as *const LastHistogram);
+        let buckets = |s: &Option<LastHistogram>| match s {
+            Some(LastHistogram::Int(h)) => h.positive_buckets.as_ptr(),
+            _ => std::ptr::null(),
+        };
+        let before = buckets(&slot);
         LastHistogram::store_int(&mut slot, &h(2));
-        assert_eq!(slot.as_deref().map(|l| l as *const LastHistogram), before);
+        assert_eq!(buckets(&slot), before);
         LastHistogram::store_float(&mut slot, &h(3).to_float());
-        assert!(matches!(slot.as_deref(), Some(LastHistogram::Float(_))));
+        assert!(matches!(slot, Some(LastHistogram::Float(_))));
+    }
+
+    #[test]
+    fn the_appender_enum_is_no_larger_than_the_xor_appender() {
+        assert_eq!(
+            std::mem::size_of::<ChunkAppender>(),
+            std::mem::size_of::<XorAppender>()
+        );
     }
 }

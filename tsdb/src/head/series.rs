@@ -10,7 +10,7 @@ use aion_index::SeriesRef;
 use aion_model::Labels;
 use parking_lot::{Mutex, RwLock};
 
-use super::open_chunk::{last_of, ChunkAppender, LastHistogram, SampleKind};
+use super::open_chunk::{last_of, ChunkAppender, HistogramState, LastHistogram, SampleKind};
 use crate::chunks::{HeadChunkRef, HeadChunkStore};
 
 /// A full chunk of a series, written to `chunks_head/` and read back
@@ -50,12 +50,8 @@ pub(crate) struct SeriesState {
     pub boundaries: Vec<(u64, i64)>,
     /// Out-of-order samples, once the series has any.
     pub ooo: Option<Box<super::ooo::OooState>>,
-    /// The newest in-order sample if it is a histogram and is known (set
-    /// by histogram appends, read back from the chunks when needed).
-    pub last_histogram: Option<Box<LastHistogram>>,
-    /// Whether the open histogram chunk's end time was estimated already
-    /// (Prometheus's `histogramChunkHasComputedEndTime`).
-    pub histogram_end_computed: bool,
+    /// What the series keeps about its histograms, once it has had one.
+    pub hist: Option<Box<HistogramState>>,
 }
 
 impl SeriesState {
@@ -92,7 +88,7 @@ impl SeriesState {
     /// The newest in-order sample if it is a histogram, decoded from the
     /// chunks (and kept) when not known yet.
     pub fn last_histogram(&mut self, store: &HeadChunkStore) -> Option<&LastHistogram> {
-        if self.last_histogram.is_none() {
+        if self.hist.as_ref().is_none_or(|h| h.last.is_none()) {
             let found = match &self.open {
                 Some(c) if c.max_time != i64::MIN => c.app.last_histogram(),
                 _ => self.mmapped.last().and_then(|c| {
@@ -101,9 +97,15 @@ impl SeriesState {
                     last_of(&mut chunk.iter())
                 }),
             };
-            self.last_histogram = found.map(Box::new);
+            let found = found?;
+            self.histograms().last = Some(found);
         }
-        self.last_histogram.as_deref()
+        self.hist.as_ref()?.last.as_ref()
+    }
+
+    /// The series' histogram state, created on first use.
+    pub fn histograms(&mut self) -> &mut HistogramState {
+        self.hist.get_or_insert_with(Box::default)
     }
 
     /// Number of chunks, the open one and out-of-order ones included.
@@ -222,7 +224,10 @@ impl MemSeries {
             + state.mmapped.capacity() * std::mem::size_of::<MmappedChunk>()
             + state.boundaries.capacity() * 16
             + state.open.as_ref().map_or(0, |c| c.app.heap_bytes())
-            + state.last_histogram.as_ref().map_or(0, |h| h.heap_bytes())
+            + state.hist.as_ref().map_or(0, |h| {
+                std::mem::size_of::<HistogramState>()
+                    + h.last.as_ref().map_or(0, LastHistogram::heap_bytes)
+            })
             + state.ooo.as_ref().map_or(0, |o| o.heap_bytes())
     }
 }
