@@ -381,6 +381,10 @@ impl Head {
 }
 
 #[cfg(test)]
+mod histogram_proptests;
+#[cfg(test)]
+mod histogram_test_support;
+#[cfg(test)]
 mod histogram_tests;
 #[cfg(test)]
 mod tests;
