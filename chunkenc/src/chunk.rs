@@ -157,6 +157,13 @@ macro_rules! dispatch {
     };
 }
 
+impl ChunkIter<'_> {
+    /// Why iteration stopped early, as the concrete error type.
+    pub fn error(&self) -> Option<&Error> {
+        dispatch!(self, it => it.error())
+    }
+}
+
 impl SampleIterator for ChunkIter<'_> {
     #[inline]
     fn next(&mut self) -> ValueType {

@@ -304,16 +304,68 @@ fn fixtures_through_the_receiver() {
     );
     assert_eq!((s1.num_samples(), s2.num_samples()), (0, 0));
 
-    // Into the Db, which keeps no histograms yet: a storage refusal, 500,
-    // rolled back, so the sender's retry writes everything once when it
-    // does.
-    let dir = tempfile::tempdir().unwrap();
-    let db = aion_tsdb::Db::open(dir.path(), aion_tsdb::Options::default()).unwrap();
-    let r1 = Receiver::new(&db).append_v1(&v1);
-    let r2 = Receiver::new(&db).append_v2(&v2);
-    assert_eq!(r1.status, Status::InternalServerError, "{}", r1.message);
-    assert_eq!(r2.status, Status::InternalServerError, "{}", r2.message);
-    assert_eq!(db.head_stats(0).samples_appended, 0);
+    // Into the Db, which checks samples at append against what is
+    // committed (as Prometheus's head does): everything is accepted, and
+    // at commit, of the float and the histogram at one timestamp, the one
+    // applied first stays (floats before histograms within a type-clean
+    // segment, as Prometheus commits them): in v1, the histogram at 1 and
+    // the float at 2 are dropped; in v2 (ten times the timestamps, more
+    // histograms), the same two.
+    use aion_storage::ValueType::{Float, FloatHistogram, Histogram};
+    let cases = [
+        (
+            true,
+            vec![
+                (1, Float),
+                (2, FloatHistogram),
+                (3, Histogram),
+                (4, FloatHistogram),
+            ],
+        ),
+        (
+            false,
+            vec![
+                (10, Float),
+                (20, FloatHistogram),
+                (30, Histogram),
+                (40, FloatHistogram),
+                (50, Histogram),
+                (60, FloatHistogram),
+                (70, Histogram),
+                (80, FloatHistogram),
+            ],
+        ),
+    ];
+    for (is_v1, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let db = aion_tsdb::Db::open(dir.path(), aion_tsdb::Options::default()).unwrap();
+        let r = if is_v1 {
+            Receiver::new(&db).append_v1(&v1)
+        } else {
+            Receiver::new(&db).append_v2(&v2)
+        };
+        assert_eq!(r.status, Status::NoContent, "{}", r.message);
+        let stats = db.head_stats(0);
+        assert_eq!(stats.samples_appended, want.len() as u64);
+        assert_eq!(stats.samples_dropped_at_commit, 2);
+        let q = aion_storage::Queryable::querier(&db, i64::MIN, i64::MAX).unwrap();
+        let mut set = q.select(
+            true,
+            None,
+            &[aion_model::Matcher::equal("__name__", "test_metric1")],
+        );
+        let mut s = set.next().unwrap().unwrap();
+        let mut got = Vec::new();
+        loop {
+            let vt = s.samples.next();
+            if vt == aion_storage::ValueType::None {
+                break;
+            }
+            got.push((s.samples.at_t(), vt));
+        }
+        assert_eq!(got, want);
+        assert!(set.next().is_none());
+    }
 }
 
 #[test]

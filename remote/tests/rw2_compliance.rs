@@ -22,22 +22,17 @@
 //!   `TestRW1ErrorHandling`.
 //! - `combined_test.go`: `TestEdgeCaseCombinations` (metadata alone,
 //!   exemplars alone, mixed timestamps).
+//! - `histograms_test.go` (`TestHistograms` 6): exponential, custom-bucket,
+//!   positive-only, negative-only and minimal histograms are stored (204,
+//!   one histogram written); the inconsistent one (count 99 for 23
+//!   observations) is refused by the Db's validation with 400, as
+//!   Prometheus's head appender refuses it.
 //! - `exemplar_test.go` (`TestExemplars` 7, `TestExemplarValidation` 3,
-//!   `TestExemplarSpecialValues` 7) and `histograms_test.go`
-//!   (`TestHistograms` 6): ported, with Aion's answers pinned as
-//!   **deviations**:
-//!   - exemplars are decoded and their refs checked but not stored (the
-//!     `Appender` trait has no exemplar call yet), so
-//!     `X-Prometheus-Remote-Write-Exemplars-Written` is 0 where the suite
-//!     wants 1;
-//!   - `aion_tsdb::Db` does not keep native histograms yet, so a request
-//!     with one is a 500 (retryable: the sender keeps the data, as
-//!     Prometheus answers `ErrNativeHistogramsDisabled`) where the suite
-//!     wants 204 with one histogram written. The suite's inconsistent
-//!     histogram (count 99 for 23 observations) is a 500 too where it
-//!     wants 400: Prometheus checks counts in its head appender
-//!     (`ValidateHistogram`), and a Prometheus with native histograms off
-//!     answers 500 as Aion does; Aion has no histogram validator yet.
+//!   `TestExemplarSpecialValues` 7): ported, with Aion's answer pinned as a
+//!   **deviation**: exemplars are decoded and their refs checked but not
+//!   stored (the `Appender` trait has no exemplar call yet), so
+//!   `X-Prometheus-Remote-Write-Exemplars-Written` is 0 where the suite
+//!   wants 1.
 //!
 //! # Not covered
 //!
@@ -46,7 +41,7 @@
 //!   lacks (the deviation above covers the answer).
 //! - The rest of `histograms_test.go` and `combined_test.go` (histograms
 //!   with metadata/exemplars, many histograms, custom buckets with
-//!   exemplars): every one needs native histograms in the Db.
+//!   exemplars): larger mixes of the covered cases; not ported for time.
 //! - `TestManySamples`, `TestSpecialCharactersCombined`,
 //!   `TestComplexSamplesRequest`, `TestMultipleMetricFamiliesSamples`,
 //!   `TestMetadataWithSamples`, `TestMultipleMetadata`,
@@ -338,7 +333,7 @@ fn suite_histogram(pos: bool, neg: bool, zero: bool, custom: bool, bad: bool) ->
 }
 
 #[test]
-fn histograms_are_a_pinned_deviation() {
+fn histograms() {
     let cases = [
         (
             "basic",
@@ -383,15 +378,7 @@ fn histograms_are_a_pinned_deviation() {
             histograms: 1,
             ..Want::default()
         };
-        // Every one reaches the Db, which refuses it (500, retried by the
-        // sender); see the module docs for the bad-count case.
-        let deviation = Some(Deviation {
-            status: 500,
-            samples: 0,
-            exemplars: 0,
-            histograms: 0,
-        });
-        compliance(name, &opts, want, success, deviation);
+        compliance(name, &opts, want, success, None);
     }
 }
 
@@ -506,13 +493,7 @@ fn metadata() {
         histograms: 1,
         ..Want::default()
     };
-    let deviation = Deviation {
-        status: 500,
-        samples: 0,
-        exemplars: 0,
-        histograms: 0,
-    };
-    compliance("metadata histogram", &opts, want, true, Some(deviation));
+    compliance("metadata histogram", &opts, want, true, None);
 
     // TestMetadataValidation: runRequest, not the two variants.
     for (name, labels, success, unsafe_request) in [

@@ -24,6 +24,10 @@ pub enum ErrorKind {
     /// A series identity the storage refuses: empty, unsorted or duplicate
     /// labels, an invalid name.
     InvalidSeries,
+    /// A sample the storage can never store, whatever else it holds: a
+    /// malformed native histogram (Prometheus's histogram validation
+    /// errors).
+    InvalidSample,
     /// A configured limit was reached (series, samples, bytes).
     Limit,
     /// The backend does not support what was asked (a sample type, an
@@ -50,6 +54,7 @@ impl ErrorKind {
                 | ErrorKind::TooOldSample
                 | ErrorKind::DuplicateSampleForTimestamp
                 | ErrorKind::InvalidSeries
+                | ErrorKind::InvalidSample
         )
     }
 }

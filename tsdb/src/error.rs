@@ -76,6 +76,36 @@ pub enum Error {
         new_value: f64,
     },
 
+    /// The series' newest sample at this timestamp is a native histogram
+    /// and a float was appended (Prometheus:
+    /// `NewDuplicateHistogramToFloatErr`).
+    #[error(
+        "duplicate sample for timestamp {timestamp}; overrides not allowed: existing is a histogram, new value {}",
+        GoFloat(*.new_value)
+    )]
+    DuplicateHistogramToFloat {
+        /// The timestamp (ms).
+        timestamp: i64,
+        /// The float refused.
+        new_value: f64,
+    },
+
+    /// A native histogram was appended at the timestamp of the series'
+    /// newest sample, and differs from it (or that sample is not a
+    /// histogram of the same kind). Prometheus's message for this case
+    /// names no timestamp: `ErrDuplicateSampleForTimestamp`.
+    #[error("duplicate sample for timestamp")]
+    DuplicateHistogramSample {
+        /// The timestamp (ms).
+        timestamp: i64,
+    },
+
+    /// A native histogram that can never be stored: an invalid schema,
+    /// spans not matching the buckets, negative counts, a count that does
+    /// not add up (Prometheus's `Validate`, whose messages these are).
+    #[error(transparent)]
+    InvalidHistogram(#[from] aion_model::histogram::HistogramError),
+
     /// A sample that can never be stored, e.g. for an empty label set.
     #[error("invalid sample: {0}")]
     InvalidSample(String),
@@ -233,6 +263,9 @@ impl Error {
                 | Error::OutOfBounds
                 | Error::TooOldSample
                 | Error::DuplicateSampleForTimestamp { .. }
+                | Error::DuplicateHistogramToFloat { .. }
+                | Error::DuplicateHistogramSample { .. }
+                | Error::InvalidHistogram(_)
                 | Error::InvalidSample(_)
                 | Error::SeriesLimit { .. }
                 | Error::UnknownSeriesRef(_)
@@ -248,9 +281,11 @@ impl Error {
             Error::OutOfOrderSample => ErrorKind::OutOfOrderSample,
             Error::OutOfBounds => ErrorKind::OutOfBounds,
             Error::TooOldSample => ErrorKind::TooOldSample,
-            Error::DuplicateSampleForTimestamp { .. } | Error::DuplicateSample { .. } => {
-                ErrorKind::DuplicateSampleForTimestamp
-            }
+            Error::DuplicateSampleForTimestamp { .. }
+            | Error::DuplicateHistogramToFloat { .. }
+            | Error::DuplicateHistogramSample { .. }
+            | Error::DuplicateSample { .. } => ErrorKind::DuplicateSampleForTimestamp,
+            Error::InvalidHistogram(_) => ErrorKind::InvalidSample,
             Error::InvalidSample(_) | Error::Index(aion_index::Error::Model(_)) => {
                 ErrorKind::InvalidSeries
             }

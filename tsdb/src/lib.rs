@@ -40,6 +40,6 @@ pub use head::{
     Appender, Head, HeadStats, LabelCount, ReplayReport, TruncateReport, WblReplayReport,
 };
 pub use options::{
-    Options, DEFAULT_BLOCK_RANGE_MS, DEFAULT_OUT_OF_ORDER_CAP_MAX, DEFAULT_RETENTION_MS,
-    DEFAULT_SAMPLES_PER_CHUNK, MAX_OUT_OF_ORDER_CAP_MAX,
+    FloatChunkEncoding, Options, DEFAULT_BLOCK_RANGE_MS, DEFAULT_OUT_OF_ORDER_CAP_MAX,
+    DEFAULT_RETENTION_MS, DEFAULT_SAMPLES_PER_CHUNK, MAX_OUT_OF_ORDER_CAP_MAX,
 };

@@ -19,6 +19,19 @@ pub const DEFAULT_OUT_OF_ORDER_CAP_MAX: usize = 32;
 /// The largest `out_of_order_cap_max` Prometheus accepts.
 pub const MAX_OUT_OF_ORDER_CAP_MAX: usize = 255;
 
+/// The encoding of new float chunks (Prometheus's
+/// `storage.tsdb.chunk_encoding.floats`, 3.11+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FloatChunkEncoding {
+    /// XOR (encoding 1): what every Prometheus reads. The default.
+    #[default]
+    Xor,
+    /// XOR2 (encoding 4): smaller chunks for scrape-shaped data, read only
+    /// by Prometheus 3.11 and later. A chunk already open when the option
+    /// changes is finished in its encoding, as Prometheus does.
+    Xor2,
+}
+
 /// How a [`Db`](crate::Db) behaves. `Options::default()` is what a
 /// Prometheus server uses out of the box.
 ///
@@ -63,6 +76,10 @@ pub struct Options {
     /// Chunks end at a chunk-range boundary, near this count, at twice this
     /// count, or when larger than 1005 bytes, as in Prometheus 3.
     pub samples_per_chunk: usize,
+    /// Encoding of new float chunks in the head (default XOR, as
+    /// Prometheus's `chunk_encoding.floats`). Histogram chunks are always
+    /// cut at about 1 KiB, with at least 10 histograms each.
+    pub float_chunk_encoding: FloatChunkEncoding,
     /// Refuse new series once the head holds this many; existing series
     /// keep accepting samples. `None` (default): no limit.
     pub max_head_series: Option<usize>,
@@ -113,6 +130,7 @@ impl Default for Options {
             wal_segment_size: aion_wal::DEFAULT_SEGMENT_SIZE,
             wal_sync: aion_wal::SyncPolicy::default(),
             samples_per_chunk: DEFAULT_SAMPLES_PER_CHUNK,
+            float_chunk_encoding: FloatChunkEncoding::Xor,
             max_head_series: None,
             replay_concurrency: 0,
             no_lockfile: false,

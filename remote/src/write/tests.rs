@@ -348,7 +348,7 @@ fn out_of_order_into_memstorage_refuses_the_commit() {
 }
 
 #[test]
-fn into_a_db_partial_writes_and_histogram_refusal() {
+fn into_a_db_partial_writes_and_histograms() {
     let dir = tempfile::tempdir().unwrap();
     let db = aion_tsdb::Db::open(dir.path(), aion_tsdb::Options::default()).unwrap();
     let base = 1_700_000_000_000i64;
@@ -392,8 +392,7 @@ fn into_a_db_partial_writes_and_histogram_refusal() {
         ]
     );
 
-    // The Db does not store native histograms: a storage refusal, 500,
-    // and the request's float samples are rolled back for the retry.
+    // Native histograms are stored beside floats.
     let h = Histogram {
         count: 3,
         sum: 3.0,
@@ -405,11 +404,36 @@ fn into_a_db_partial_writes_and_histogram_refusal() {
         ..Histogram::default()
     };
     b.add_samples(&ls(&[("__name__", "c")]), &[(base, 1.0)]);
-    b.add_histograms(&ls(&[("__name__", "h")]), &[(base, h)]);
+    b.add_histograms(&ls(&[("__name__", "h")]), &[(base, h.clone())]);
     let r = rx.receive(None, None, &b.encode());
-    assert_eq!(r.status, Status::InternalServerError, "{}", r.message);
-    assert!(r.message.contains("native histograms"), "{}", r.message);
-    assert_eq!(dump(&db).len(), 2, "series c was rolled back");
+    assert_eq!(r.status, Status::NoContent, "{}", r.message);
+    assert_eq!((r.written.samples, r.written.histograms), (1, 1));
+    assert_eq!(dump(&db).len(), 4);
+    {
+        let q = aion_storage::Queryable::querier(&db, i64::MIN, i64::MAX).unwrap();
+        let mut set = q.select(false, None, &[Matcher::equal("__name__", "h")]);
+        let mut s = set.next().unwrap().unwrap();
+        assert_eq!(s.samples.next(), ValueType::Histogram);
+        let mut got = Histogram::default();
+        assert_eq!(s.samples.at_histogram(&mut got), base);
+        assert!(got.equals(&h));
+    }
+
+    // One whose count does not add up is the sender's fault (400, as
+    // Prometheus's head validation answers), and the rest is written.
+    let bad = Histogram { count: 4, ..h };
+    b.add_histograms(&ls(&[("__name__", "bad")]), &[(base, bad)]);
+    b.add_samples(&ls(&[("__name__", "d")]), &[(base, 1.0)]);
+    let r = rx.receive(None, None, &b.encode());
+    assert_eq!(r.status, Status::BadRequest, "{}", r.message);
+    assert!(
+        r.message
+            .contains("3 observations found in buckets, but the Count field is 4"),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.written.samples, 1);
+    assert!(dump(&db).iter().any(|(l, _)| l == r#"{__name__="d"}"#));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::error::Error as StdError;
 
 use aion_chunkenc::{SampleIterator, ValueType};
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::Matcher;
 
 use super::{MergeQuerier, MergeSeriesSet, MergeSet, Mergeable};
@@ -65,11 +66,12 @@ impl<'q> Querier for MergeQuerier<'q, dyn Querier + 'q> {
 }
 
 /// Merges sample iterators of one series by timestamp; a timestamp several
-/// have is yielded once, from the first iterator having it.
+/// have is yielded once, from the first iterator having it. Floats and
+/// histograms alike: a histogram is read from the iterator it came from.
 pub struct ChainIterator<'a> {
     its: Vec<Box<dyn SampleIterator + 'a>>,
-    /// Whether each iterator still has a current sample.
-    live: Vec<bool>,
+    /// What each iterator's current sample is (`None`: it has none).
+    kinds: Vec<ValueType>,
     /// Each live iterator's current timestamp, cached: the merge compares
     /// them for every sample, and asking through `dyn` each time was a
     /// sixth of a `rate` query's time.
@@ -84,7 +86,7 @@ impl<'a> ChainIterator<'a> {
         let n = its.len();
         ChainIterator {
             its,
-            live: vec![false; n],
+            kinds: vec![ValueType::None; n],
             heads: vec![i64::MIN; n],
             cur: None,
             started: false,
@@ -94,10 +96,15 @@ impl<'a> ChainIterator<'a> {
     /// Records where iterator `i` stands after a move that returned `vt`.
     #[inline]
     fn settle(&mut self, i: usize, vt: ValueType) {
-        self.live[i] = vt == ValueType::Float;
-        if self.live[i] {
+        self.kinds[i] = vt;
+        if vt != ValueType::None {
             self.heads[i] = self.its[i].at_t();
         }
+    }
+
+    #[inline]
+    fn live(&self, i: usize) -> bool {
+        self.kinds[i] != ValueType::None
     }
 
     /// Picks the live iterator with the smallest timestamp (the first on a
@@ -105,7 +112,7 @@ impl<'a> ChainIterator<'a> {
     fn pick(&mut self) -> ValueType {
         let mut best: Option<(usize, i64)> = None;
         for i in 0..self.its.len() {
-            if self.live[i] {
+            if self.live(i) {
                 let t = self.heads[i];
                 if best.is_none_or(|(_, bt)| t < bt) {
                     best = Some((i, t));
@@ -113,11 +120,7 @@ impl<'a> ChainIterator<'a> {
             }
         }
         self.cur = best.map(|(i, _)| i);
-        if self.cur.is_some() {
-            ValueType::Float
-        } else {
-            ValueType::None
-        }
+        self.cur.map_or(ValueType::None, |c| self.kinds[c])
     }
 }
 
@@ -136,7 +139,7 @@ impl SampleIterator for ChainIterator<'_> {
         };
         let t = self.heads[cur];
         for i in 0..self.its.len() {
-            if self.live[i] && self.heads[i] == t {
+            if self.live(i) && self.heads[i] == t {
                 let vt = self.its[i].next();
                 self.settle(i, vt);
             }
@@ -148,15 +151,16 @@ impl SampleIterator for ChainIterator<'_> {
         if self.started {
             match self.cur {
                 None => return ValueType::None,
-                Some(c) if self.heads[c] >= t => return ValueType::Float,
+                Some(c) if self.heads[c] >= t => return self.kinds[c],
                 _ => {}
             }
         } else {
             self.started = true;
-            self.live.iter_mut().for_each(|l| *l = true);
+            // Every iterator is sought from its start.
+            self.kinds.iter_mut().for_each(|k| *k = ValueType::Float);
         }
         for i in 0..self.its.len() {
-            if self.live[i] {
+            if self.live(i) {
                 let vt = self.its[i].seek(t);
                 self.settle(i, vt);
             }
@@ -171,6 +175,20 @@ impl SampleIterator for ChainIterator<'_> {
         }
     }
 
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        match self.cur {
+            Some(c) => self.its[c].at_histogram(h),
+            None => i64::MIN,
+        }
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        match self.cur {
+            Some(c) => self.its[c].at_float_histogram(fh),
+            None => i64::MIN,
+        }
+    }
+
     /// Hands the current iterator's batch read everything below the next
     /// other iterator's head (no duplicate can lie there), so a series
     /// read from consecutive blocks is copied a chunk batch at a time; a
@@ -182,20 +200,24 @@ impl SampleIterator for ChainIterator<'_> {
             let Some(cur) = self.cur else {
                 return (n, ValueType::None);
             };
+            if self.kinds[cur] != ValueType::Float {
+                return (n, self.kinds[cur]);
+            }
             let t = self.heads[cur];
             if t > maxt {
                 return (n, ValueType::Float);
             }
             let next_other = (0..self.its.len())
-                .filter(|&i| i != cur && self.live[i])
+                .filter(|&i| i != cur && self.live(i))
                 .map(|i| self.heads[i])
                 .min();
             match next_other {
                 Some(other) if other <= t => {
                     (ts[n], vs[n]) = self.its[cur].at();
                     n += 1;
-                    if self.next() != ValueType::Float {
-                        return (n, ValueType::None);
+                    let vt = self.next();
+                    if vt != ValueType::Float {
+                        return (n, vt);
                     }
                 }
                 _ => {
@@ -203,8 +225,9 @@ impl SampleIterator for ChainIterator<'_> {
                     let (k, vt) = self.its[cur].read_floats(&mut ts[n..], &mut vs[n..], bound);
                     n += k;
                     self.settle(cur, vt);
-                    if self.pick() == ValueType::None {
-                        return (n, ValueType::None);
+                    let vt = self.pick();
+                    if vt != ValueType::Float {
+                        return (n, vt);
                     }
                 }
             }
@@ -213,7 +236,10 @@ impl SampleIterator for ChainIterator<'_> {
     }
 
     fn at_t(&self) -> i64 {
-        self.at().0
+        match self.cur {
+            Some(c) => self.heads[c],
+            None => i64::MIN,
+        }
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
@@ -341,5 +367,81 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn histograms_come_from_the_iterator_they_were_in() {
+        use crate::{MemStorage, Queryable};
+        use aion_model::histogram::{Histogram, Span};
+        use aion_model::Labels;
+        let l = Labels::from_pairs(&[("__name__", "m")]).unwrap();
+        let h = |c: u64| Histogram {
+            count: c,
+            sum: c as f64,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 1,
+            }],
+            positive_buckets: vec![c as i64],
+            ..Histogram::default()
+        };
+        let a = MemStorage::new();
+        a.append(&l, 1, 1.0).unwrap();
+        a.append_histogram(&l, 3, h(3)).unwrap();
+        a.append_float_histogram(&l, 5, h(5).to_float()).unwrap();
+        let b = MemStorage::new();
+        b.append_histogram(&l, 2, h(2)).unwrap();
+        b.append(&l, 3, 9.0).unwrap(); // a has 3: a's wins
+        b.append(&l, 4, 4.0).unwrap();
+        let (qa, qb) = (a.querier(0, 10).unwrap(), b.querier(0, 10).unwrap());
+        let m = [Matcher::equal("__name__", "m")];
+        let (mut sa, mut sb) = (qa.select(true, None, &m), qb.select(true, None, &m));
+        let its = vec![
+            sa.next().unwrap().unwrap().samples,
+            sb.next().unwrap().unwrap().samples,
+        ];
+        let mut it = ChainIterator::new(its);
+        let mut got = Vec::new();
+        let mut hist = Histogram::default();
+        let mut fh = FloatHistogram::default();
+        loop {
+            match it.next() {
+                ValueType::None => break,
+                ValueType::Float => got.push((it.at_t(), "float", it.at().1)),
+                ValueType::Histogram => {
+                    it.at_histogram(&mut hist);
+                    got.push((it.at_t(), "histogram", hist.count as f64))
+                }
+                ValueType::FloatHistogram => {
+                    it.at_float_histogram(&mut fh);
+                    got.push((it.at_t(), "float histogram", fh.count))
+                }
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (1, "float", 1.0),
+                (2, "histogram", 2.0),
+                (3, "histogram", 3.0),
+                (4, "float", 4.0),
+                (5, "float histogram", 5.0),
+            ]
+        );
+        // Batched float reads stop at a histogram and say so.
+        let its = vec![
+            qa.select(true, None, &m).next().unwrap().unwrap().samples,
+            qb.select(true, None, &m).next().unwrap().unwrap().samples,
+        ];
+        let mut it = ChainIterator::new(its);
+        assert_eq!(it.next(), ValueType::Float);
+        let (mut ts, mut vs) = ([0i64; 8], [0f64; 8]);
+        assert_eq!(
+            it.read_floats(&mut ts, &mut vs, 10),
+            (1, ValueType::Histogram)
+        );
+        assert_eq!(it.at_t(), 2);
+        assert_eq!(it.seek(4), ValueType::Float);
+        assert_eq!(it.seek(5), ValueType::FloatHistogram);
     }
 }

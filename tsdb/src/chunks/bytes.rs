@@ -1,5 +1,5 @@
-//! Chunk bytes that keep their storage alive, and an XOR iterator that owns
-//! them.
+//! Chunk bytes that keep their storage alive, and a chunk iterator (of any
+//! encoding) that owns them.
 //!
 //! A query reads chunks lazily, long after it started: by then a chunk file
 //! may have been truncated away from the head, and an open chunk may have
@@ -10,7 +10,8 @@
 use std::error::Error as StdError;
 use std::sync::Arc;
 
-use aion_chunkenc::{SampleIterator, ValueType, XorIterator};
+use aion_chunkenc::{Chunk, ChunkIter, Encoding, SampleIterator, ValueType};
+use aion_model::histogram::{FloatHistogram, Histogram};
 
 /// One `chunks_head/` file, mapped read-only (or, for a read-only open or
 /// a file not yet on disk, held in memory): the storage a
@@ -93,20 +94,22 @@ impl std::fmt::Debug for ChunkBytes {
     }
 }
 
-/// An XOR chunk iterator that owns the bytes it decodes.
+/// A chunk iterator that owns the bytes it decodes.
 ///
-/// `aion_chunkenc::XorIterator` borrows its input; this pairs it with the
+/// `aion_chunkenc`'s iterators borrow their input; this pairs one with the
 /// handle that keeps the input alive, so it can live in a boxed
 /// [`SampleIterator`] with no borrow of the head.
 pub struct OwnedChunkIterator {
     // Declared first so it is dropped before the bytes it borrows.
-    it: XorIterator<'static>,
+    it: ChunkIter<'static>,
     bytes: ChunkBytes,
 }
 
 impl OwnedChunkIterator {
-    /// An iterator over the XOR chunk data `bytes`.
-    pub fn new(bytes: ChunkBytes) -> Self {
+    /// An iterator over the chunk data `bytes` of `encoding`; fails (naming
+    /// it) for an encoding this build cannot read or data too short for
+    /// its header.
+    pub fn new(encoding: Encoding, bytes: ChunkBytes) -> Result<Self, aion_chunkenc::Error> {
         let slice: &[u8] = bytes.as_slice();
         // SAFETY: the slice points into memory owned by `bytes`: either an
         // `Arc<[u8]>` allocation or a file mapping owned by an
@@ -116,10 +119,25 @@ impl OwnedChunkIterator {
         // iterator too, and dropped after it (field order), so the
         // `'static` borrow never outlives the memory and is never exposed.
         let slice: &'static [u8] = unsafe { &*(slice as *const [u8]) };
-        OwnedChunkIterator {
-            it: XorIterator::new(slice),
-            bytes,
-        }
+        let chunk = Chunk::from_bytes(encoding, slice)?;
+        // The iterator borrows `slice`, not `chunk` (a copy of the
+        // reference): the chunk value may go.
+        let it = match chunk {
+            Chunk::Xor(c) => ChunkIter::Xor(aion_chunkenc::XorIterator::new(c.into_inner())),
+            Chunk::Xor2(c) => ChunkIter::Xor2(aion_chunkenc::Xor2Iterator::new(c.into_inner())),
+            Chunk::Histogram(c) => {
+                ChunkIter::Histogram(aion_chunkenc::HistogramIterator::new(c.into_inner()))
+            }
+            Chunk::FloatHistogram(c) => ChunkIter::FloatHistogram(
+                aion_chunkenc::FloatHistogramIterator::new(c.into_inner()),
+            ),
+            other => {
+                return Err(aion_chunkenc::Error::UnsupportedEncoding {
+                    encoding: other.encoding(),
+                })
+            }
+        };
+        Ok(OwnedChunkIterator { it, bytes })
     }
 
     /// Why iteration stopped early, as the concrete error type.
@@ -147,8 +165,20 @@ impl SampleIterator for OwnedChunkIterator {
         self.it.at()
     }
     #[inline]
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        self.it.at_histogram(h)
+    }
+    #[inline]
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        self.it.at_float_histogram(fh)
+    }
+    #[inline]
     fn at_t(&self) -> i64 {
         self.it.at_t()
+    }
+    #[inline]
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        self.it.read_floats(ts, vs, maxt)
     }
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         self.it.err()
@@ -168,10 +198,11 @@ mod tests {
         }
         let bytes: Arc<[u8]> = Arc::from(app.bytes());
         drop(app);
-        let mut it = OwnedChunkIterator::new(ChunkBytes::Heap(bytes));
+        let mut it = OwnedChunkIterator::new(Encoding::Xor, ChunkBytes::Heap(bytes)).unwrap();
         let moved = Box::new(std::mem::replace(
             &mut it,
-            OwnedChunkIterator::new(ChunkBytes::Heap(Arc::from(&[0u8, 0][..]))),
+            OwnedChunkIterator::new(Encoding::Xor, ChunkBytes::Heap(Arc::from(&[0u8, 0][..])))
+                .unwrap(),
         ));
         let mut moved: Box<dyn SampleIterator> = moved;
         let mut n = 0;

@@ -7,11 +7,14 @@
 //!   keep it alive while they read chunks in place.
 //! * `reencode.rs`: a chunk re-encoded without the samples a range or a
 //!   deletion cuts away (head and blocks alike).
+//! * `values.rs`: samples of any kind decoded from chunks into memory, and
+//!   encoded back into chunks.
 
 mod bytes;
 pub mod head_file;
 mod reencode;
 pub mod segments;
+mod values;
 
 pub use bytes::{ChunkBytes, OwnedChunkIterator};
 pub(crate) use head_file::HeadChunkStore;
@@ -20,4 +23,7 @@ pub(crate) use reencode::reencode_without;
 pub use segments::{
     block_chunk_ref, split_block_chunk_ref, ChunkSegmentReader, ChunkSegmentWriter, SeriesChunk,
     DEFAULT_SEGMENT_SIZE, SEGMENT_HEADER_LEN, SEGMENT_MAGIC,
+};
+pub(crate) use values::{
+    decode_into as decode_values, encode as encode_values, SampleValue, ValuesIterator,
 };

@@ -19,16 +19,16 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorChunk};
+use aion_chunkenc::Encoding;
 use ulid::Ulid;
 
 use super::blocks::{DbBlocks, PendingOooTruncation};
 use super::persist::head_symbols;
 use crate::block::{Block, BlockMeta, BlockSeries, BlockSeriesSource, HINT_FROM_OUT_OF_ORDER};
-use crate::chunks::{HeadChunkRef, SeriesChunk};
+use crate::chunks::{decode_values, encode_values, HeadChunkRef, SeriesChunk};
 use crate::compact::write_block;
 use crate::head::Head;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Samples per chunk of an out-of-order block (Prometheus's head target).
 const CHUNK_SAMPLES: usize = 120;
@@ -130,7 +130,12 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
         let Some(o) = st.ooo.as_mut() else {
             return;
         };
-        if let Err(e) = o.mmap_head(s.series_ref, low_watermark, &head.chunks) {
+        if let Err(e) = o.mmap_head(
+            s.series_ref,
+            low_watermark,
+            head.ooo_opts().floats,
+            &head.chunks,
+        ) {
             err = Some(e);
             return;
         }
@@ -184,22 +189,18 @@ impl OooSeries<'_> {
         let deleted = self.head.tombstones.read().get(&s.series_ref).cloned();
         let mut samples = Vec::new();
         for r in refs {
-            let (_, bytes) = self.head.chunks.chunk(r)?;
-            let chunk = XorChunk::from_bytes(bytes.as_slice())?;
-            let mut it = chunk.iter();
-            while it.next() == ValueType::Float {
-                let (t, v) = it.at();
-                if t < self.mint || t > self.maxt {
-                    continue;
-                }
-                if deleted.as_ref().is_some_and(|d| d.contains(t)) {
-                    continue;
-                }
-                samples.push((t, v));
-            }
-            if let Some(e) = it.error() {
-                return Err(e.clone().into());
-            }
+            let (encoding, bytes) = self.head.chunks.chunk(r)?;
+            let encoding = Encoding::try_from(encoding)?;
+            decode_values(
+                encoding,
+                bytes.as_slice(),
+                self.mint,
+                self.maxt,
+                &mut samples,
+            )?;
+        }
+        if let Some(d) = &deleted {
+            samples.retain(|x| !d.contains(x.0));
         }
         // Stable: of two samples at one time the older chunk's stays.
         samples.sort_by_key(|x| x.0);
@@ -207,17 +208,17 @@ impl OooSeries<'_> {
         if samples.is_empty() {
             return Ok(None);
         }
-        let mut chunks = Vec::with_capacity(samples.len().div_ceil(CHUNK_SAMPLES));
-        for part in samples.chunks(CHUNK_SAMPLES) {
-            let c = XorChunk::encode(part.iter().copied())
-                .map_err(|_| Error::Writer("out-of-order chunk exceeds 65535 samples".into()))?;
-            chunks.push(SeriesChunk {
-                min_time: part[0].0,
-                max_time: part[part.len() - 1].0,
-                encoding: Encoding::Xor,
-                data: std::borrow::Cow::Owned(c.into_inner()),
-            });
-        }
+        // Floats in the configured encoding, as the head's own chunks,
+        // histograms in chunks of their own.
+        let chunks = encode_values(&samples, CHUNK_SAMPLES, self.head.ooo_opts().floats)?
+            .into_iter()
+            .map(|c| SeriesChunk {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                encoding: c.encoding,
+                data: std::borrow::Cow::Owned(c.data),
+            })
+            .collect();
         Ok(Some(BlockSeries {
             labels: s.labels.clone(),
             chunks,

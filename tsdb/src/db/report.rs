@@ -72,10 +72,51 @@ pub(crate) fn replay_warnings(r: &ReplayReport) -> Vec<String> {
             w.unknown_series_refs
         ));
     }
-    if r.records_ignored > 0 {
+    if w.records_skipped > 0 {
         out.push(format!(
-            "WAL: {} records not applied to the head (exemplars, metadata, native histograms or unknown record types)",
-            r.records_ignored
+            "WBL: {} records of a type that has no place in a WBL skipped",
+            w.records_skipped
+        ));
+    }
+    if r.exemplar_and_metadata_records > 0 {
+        out.push(format!(
+            "WAL: {} exemplar and metadata records not applied to the head (it keeps neither)",
+            r.exemplar_and_metadata_records
+        ));
+    }
+    if !r.unknown_records.is_empty() {
+        let types: Vec<String> = r
+            .unknown_records
+            .iter()
+            .map(|(typ, n)| match typ {
+                Some(t) => format!("type {t}: {n}"),
+                None => format!("empty: {n}"),
+            })
+            .collect();
+        out.push(format!(
+            "WAL: {} records of a type this build cannot apply skipped ({})",
+            r.unknown_records.values().sum::<u64>(),
+            types.join(", ")
+        ));
+    }
+    if r.histograms_invalid > 0 {
+        out.push(format!(
+            "WAL: {} malformed native histogram samples (spans not matching their buckets) skipped",
+            r.histograms_invalid
+        ));
+    }
+    if !r.mmapped_chunks_unreadable.is_empty() {
+        let kinds: Vec<String> = r
+            .mmapped_chunks_unreadable
+            .iter()
+            .map(|(enc, n)| match aion_chunkenc::Encoding::try_from(*enc) {
+                Ok(e) => format!("{n} of encoding {e} ({enc})"),
+                Err(_) => format!("{n} of unknown encoding {enc}"),
+            })
+            .collect();
+        out.push(format!(
+            "chunks_head: chunks this build cannot read not loaded ({}); their samples are read from the WAL where it still has them",
+            kinds.join(", ")
         ));
     }
     out

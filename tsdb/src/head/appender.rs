@@ -6,12 +6,16 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use aion_chunkenc::is_stale_nan;
 use aion_index::SeriesRef;
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::Labels;
 use aion_wal::record::{self, RefSample, RefSeries};
 
-use super::isolation::record_commit;
-use super::ooo::{appendable, Bounds, OooState, Placement, WblBatch};
+use super::batch::{HistogramBatch, HistogramValue};
+use super::commit::{Applied, Apply};
+use super::ooo::{appendable, appendable_at, Bounds, Placement, WblBatch};
+use super::open_chunk::SampleKind;
 use super::series::{MemSeries, MixHasher};
 use super::Head;
 use crate::{Error, Result};
@@ -34,6 +38,8 @@ pub(crate) struct Buffers {
     series_record: Vec<u8>,
     /// The commit's out-of-order samples and mmap markers for the WBL.
     wbl: WblBatch,
+    /// The batch's native histograms and its type-clean segments.
+    hists: HistogramBatch,
 }
 
 impl Buffers {
@@ -50,6 +56,15 @@ const POOLED_BUFFERS: usize = 64;
 const MAX_KNOWN_SERIES: usize = 1 << 16;
 
 /// A batch of samples for the head, from [`Db::appender`](crate::Db::appender).
+///
+/// Floats ([`Appender::append`]) and native histograms
+/// ([`Appender::append_histogram`], [`Appender::append_float_histogram`])
+/// may be mixed in a batch, also in one series: a series switching between
+/// floats and histograms starts a chunk of the new kind, and a float stale
+/// marker for a series whose newest sample is a histogram is stored as a
+/// histogram stale marker (a histogram whose sum is the stale NaN), as in
+/// Prometheus. A histogram is validated first ([`Error::InvalidHistogram`]
+/// names what is wrong).
 ///
 /// Samples are checked when appended, against what is committed, as
 /// Prometheus's `appendable` does: one older than its series' newest
@@ -122,14 +137,14 @@ impl Appender {
         }
     }
 
-    /// Number of samples waiting for commit.
+    /// Number of samples (floats and histograms) waiting for commit.
     pub fn len(&self) -> usize {
-        self.buf.samples.len()
+        self.buf.samples.len() + self.buf.hists.len()
     }
 
     /// Whether no sample waits for commit.
     pub fn is_empty(&self) -> bool {
-        self.buf.samples.is_empty()
+        self.buf.samples.is_empty() && self.buf.hists.is_empty()
     }
 
     /// Appends a sample of the series `labels` (created if new) and
@@ -146,12 +161,133 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
+        let slot = self.slot_for_labels(labels)?;
+        self.push(slot, t, v, min_valid)
+    }
+
+    /// Appends an integer native histogram of the series `labels` (created
+    /// if new) and returns the series' reference for
+    /// [`Appender::append_histogram_ref`]. The histogram is validated
+    /// first, and then checked like a float: a different sample at the
+    /// timestamp of the series' newest is
+    /// [`Error::DuplicateHistogramSample`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use aion_model::histogram::{Histogram, Span};
+    /// use aion_model::Labels;
+    /// use aion_tsdb::{Db, Error, Options};
+    /// let db = Db::open(dir.path(), Options::default()).unwrap();
+    /// let l = Labels::from_pairs(&[("__name__", "latency_seconds")]).unwrap();
+    /// let h = Histogram {
+    ///     count: 3,
+    ///     sum: 0.75,
+    ///     positive_spans: vec![Span { offset: 0, length: 2 }],
+    ///     positive_buckets: vec![1, 1],
+    ///     ..Histogram::default()
+    /// };
+    /// let mut app = db.appender();
+    /// let r = app.append_histogram(&l, 1_000, &h).unwrap();
+    /// let bad = Histogram { count: 4, ..h.clone() };
+    /// assert!(matches!(app.append_histogram_ref(r, 2_000, &bad), Err(Error::InvalidHistogram(_))));
+    /// app.commit().unwrap();
+    /// db.close().unwrap();
+    /// ```
+    pub fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> Result<SeriesRef> {
+        self.append_histogram_value(None, labels, t, HistogramValue::Int(h))
+    }
+
+    /// Appends an integer histogram of the series `r` returned by an
+    /// earlier append; see [`Appender::append_ref`].
+    pub fn append_histogram_ref(
+        &mut self,
+        r: SeriesRef,
+        t: i64,
+        h: &Histogram,
+    ) -> Result<SeriesRef> {
+        self.append_histogram_value(Some(r), &Labels::default(), t, HistogramValue::Int(h))
+    }
+
+    /// Appends a float native histogram; as [`Appender::append_histogram`].
+    pub fn append_float_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef> {
+        self.append_histogram_value(None, labels, t, HistogramValue::Float(h))
+    }
+
+    /// Appends a float histogram of the series `r`; see
+    /// [`Appender::append_ref`].
+    pub fn append_float_histogram_ref(
+        &mut self,
+        r: SeriesRef,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef> {
+        self.append_histogram_value(Some(r), &Labels::default(), t, HistogramValue::Float(h))
+    }
+
+    fn append_histogram_value(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue<'_>,
+    ) -> Result<SeriesRef> {
+        self.check_writable()?;
+        h.validate()?;
+        let min_valid = self.min_valid(t);
+        if t < min_valid && self.head.ooo_window == 0 {
+            self.head
+                .counters
+                .out_of_bounds_refused
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Error::OutOfBounds);
+        }
+        let slot = match r {
+            Some(r) => self.slot_for_ref(r)?,
+            None => self.slot_for_labels(labels)?,
+        };
+        self.push_histogram(slot, t, h, min_valid)
+    }
+
+    /// The appender's slot of the series `labels`, created if new.
+    fn slot_for_labels(&mut self, labels: &Labels) -> Result<u32> {
         let (series, _) = self.head.get_or_create(labels)?;
-        let slot = match self.buf.known_by_ref.get(&series.series_ref) {
+        Ok(match self.buf.known_by_ref.get(&series.series_ref) {
             Some(&slot) => slot,
             None => self.remember(series),
-        };
-        self.push(slot, t, v, min_valid)
+        })
+    }
+
+    /// The appender's slot of the series `r`.
+    #[inline]
+    fn slot_for_ref(&mut self, r: SeriesRef) -> Result<u32> {
+        // Batches usually repeat the previous batch's order (a scrape
+        // lists a target's series the same way each time): try the slot
+        // after the last one used before hashing.
+        let next = self.buf.slots.last().map_or(0, |&s| s as usize + 1);
+        Ok(match self.buf.known.get(next) {
+            Some(s) if s.series_ref == r => next as u32,
+            _ => match self.buf.known_by_ref.get(&r) {
+                Some(&slot) => slot,
+                None => {
+                    let series = self
+                        .head
+                        .series
+                        .get_by_ref(r)
+                        .ok_or(Error::UnknownSeriesRef(r))?;
+                    self.remember(series)
+                }
+            },
+        })
     }
 
     /// Adds `series` to the appender's known series; returns its slot.
@@ -179,24 +315,7 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        // Batches usually repeat the previous batch's order (a scrape
-        // lists a target's series the same way each time): try the slot
-        // after the last one used before hashing.
-        let next = self.buf.slots.last().map_or(0, |&s| s as usize + 1);
-        let slot = match self.buf.known.get(next) {
-            Some(s) if s.series_ref == r => next as u32,
-            _ => match self.buf.known_by_ref.get(&r) {
-                Some(&slot) => slot,
-                None => {
-                    let series = self
-                        .head
-                        .series
-                        .get_by_ref(r)
-                        .ok_or(Error::UnknownSeriesRef(r))?;
-                    self.remember(series)
-                }
-            },
-        };
+        let slot = self.slot_for_ref(r)?;
         self.push(slot, t, v, min_valid)
     }
 
@@ -244,30 +363,122 @@ impl Appender {
         }
     }
 
+    /// Counts a refused sample by why.
+    fn count_refusal(&self, e: &Error) {
+        let c = &self.head.counters;
+        let counter = match e {
+            Error::DuplicateSampleForTimestamp { .. }
+            | Error::DuplicateHistogramSample { .. }
+            | Error::DuplicateHistogramToFloat { .. } => &c.duplicates_refused,
+            Error::TooOldSample => &c.too_old_refused,
+            Error::OutOfBounds => &c.out_of_bounds_refused,
+            _ => &c.out_of_order_refused,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     #[inline]
     fn push(&mut self, slot: u32, t: i64, v: f64, min_valid: i64) -> Result<SeriesRef> {
+        if is_stale_nan(v) {
+            // A stale marker ends a histogram series as a histogram.
+            if let Some(kind) = self.histogram_kind_of(slot) {
+                return self.push_histogram(slot, t, HistogramValue::stale(kind), min_valid);
+            }
+        }
         let bounds = self.bounds(min_valid);
         let series = &self.buf.known[slot as usize];
         let (last_t, last_v) = series.last_sample();
         let last = (last_t != i64::MIN).then_some((last_t, last_v));
-        if let Err(e) = appendable(t, v, last, &bounds) {
-            let c = &self.head.counters;
-            let counter = match e {
-                Error::DuplicateSampleForTimestamp { .. } => &c.duplicates_refused,
-                Error::TooOldSample => &c.too_old_refused,
-                Error::OutOfBounds => &c.out_of_bounds_refused,
-                _ => &c.out_of_order_refused,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            return Err(e);
+        match appendable(t, v, last, &bounds) {
+            Err(e) => {
+                let e = match e {
+                    Error::DuplicateSampleForTimestamp { .. }
+                        if series.last_kind() != SampleKind::Float =>
+                    {
+                        Error::DuplicateHistogramToFloat {
+                            timestamp: t,
+                            new_value: v,
+                        }
+                    }
+                    e => e,
+                };
+                self.count_refusal(&e);
+                return Err(e);
+            }
+            Ok(Placement::IdenticalDuplicate) if series.last_kind() != SampleKind::Float => {
+                let e = Error::DuplicateHistogramToFloat {
+                    timestamp: t,
+                    new_value: v,
+                };
+                self.count_refusal(&e);
+                return Err(e);
+            }
+            Ok(_) => {}
         }
         let r = series.series_ref;
         if !series.is_logged() {
             let s = series.clone();
             self.buf.unlogged.push(s);
         }
+        let after_histogram = series.last_kind() != SampleKind::Float;
+        self.buf
+            .hists
+            .before_float(slot, self.buf.samples.len(), after_histogram);
         self.buf.samples.push(RefSample { r#ref: r, t, v });
         self.buf.slots.push(slot);
+        Ok(r)
+    }
+
+    /// The histogram kind of the newest sample of the series in `slot`:
+    /// in this batch, else committed; `None` for floats.
+    fn histogram_kind_of(&self, slot: u32) -> Option<SampleKind> {
+        if let Some(k) = self.buf.hists.kind_of(slot) {
+            return k;
+        }
+        match self.buf.known[slot as usize].last_kind() {
+            SampleKind::Float => None,
+            k => Some(k),
+        }
+    }
+
+    fn push_histogram(
+        &mut self,
+        slot: u32,
+        t: i64,
+        h: HistogramValue<'_>,
+        min_valid: i64,
+    ) -> Result<SeriesRef> {
+        let bounds = self.bounds(min_valid);
+        let series = &self.buf.known[slot as usize];
+        let (last_t, _) = series.last_sample();
+        let last = (last_t != i64::MIN).then_some(last_t);
+        let store = &self.head.chunks;
+        let placement = appendable_at(t, last, &bounds, || {
+            // Prometheus, too, takes the series' lock to compare.
+            let mut st = series.state.lock();
+            if h.same_as(&mut st, store) {
+                Ok(())
+            } else {
+                Err(Error::DuplicateHistogramSample { timestamp: t })
+            }
+        });
+        match placement {
+            Err(e) => {
+                self.count_refusal(&e);
+                return Err(e);
+            }
+            Ok(_) => {}
+        }
+        let r = series.series_ref;
+        if !series.is_logged() {
+            let s = series.clone();
+            self.buf.unlogged.push(s);
+        }
+        let floats = self.buf.samples.len();
+        match h {
+            HistogramValue::Int(h) => self.buf.hists.push_int(r, t, h, slot, floats),
+            HistogramValue::Float(h) => self.buf.hists.push_float(r, t, h, slot, floats),
+        }
         Ok(r)
     }
 
@@ -285,7 +496,7 @@ impl Appender {
     }
 
     fn commit_batch(&mut self) -> Result<()> {
-        if self.buf.samples.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         self.log()?;
@@ -297,7 +508,9 @@ impl Appender {
     fn log(&mut self) -> Result<()> {
         let b = &mut self.buf;
         b.samples_record.clear();
-        record::encode_samples(&b.samples, &mut b.samples_record);
+        if b.hists.is_empty() {
+            record::encode_samples(&b.samples, &mut b.samples_record);
+        }
         let mut wal = self.head.wal.lock();
         let Some(wal) = wal.as_mut() else {
             return Err(if self.head.is_read_only() {
@@ -325,10 +538,14 @@ impl Appender {
                 record::encode_series(&refs, &mut b.series_record);
             }
         }
-        if b.series_record.is_empty() {
+        if !b.hists.is_empty() {
+            log_segments(wal, &b.series_record, b.hists.encode(&b.samples))?;
+        } else if b.series_record.is_empty() {
             wal.log(&[&b.samples_record])?;
         } else {
             wal.log(&[&b.series_record, &b.samples_record])?;
+        }
+        if !b.series_record.is_empty() {
             for s in &b.unlogged {
                 s.set_logged();
             }
@@ -339,96 +556,54 @@ impl Appender {
     /// Appends the batch to the series, invisible to queries until done,
     /// then logs the samples that went out of order to the WBL.
     fn apply(&mut self) -> Result<()> {
-        let head = &*self.head;
         let bounds = self.bounds(self.min_valid.unwrap_or(i64::MIN));
+        let head = &*self.head;
+        let b = &mut self.buf;
         let guard = head.iso.begin_apply();
-        let (epoch, low_watermark) = (guard.epoch, guard.low_watermark);
-        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-        let (mut ooo_mint, mut ooo_maxt) = (i64::MAX, i64::MIN);
-        let (mut appended, mut dropped, mut ooo) = (0u64, 0u64, 0u64);
-        let mut result = Ok(());
-        let known = &self.buf.known;
-        let wbl = &mut self.buf.wbl;
-        wbl.clear();
-        for (s, &slot) in self.buf.samples.iter().zip(&self.buf.slots) {
-            let series = &known[slot as usize];
-            let mut st = series.state.lock();
-            record_commit(&mut st, epoch, low_watermark);
-            // Decided again: earlier samples of this batch and commits
-            // since the append may have moved the series on.
-            let max = st.max_time();
-            let last = (max != i64::MIN).then(|| (max, series.last_sample().1));
-            let placement = match appendable(s.t, s.v, last, &bounds) {
-                Ok(p) => p,
-                Err(_) => {
-                    dropped += 1;
-                    continue;
-                }
-            };
-            match placement {
-                Placement::InOrder => {
-                    match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
-                        Ok(true) => {
-                            series.publish(s.t, s.v);
-                            appended += 1;
-                            mint = mint.min(s.t);
-                            maxt = maxt.max(s.t);
-                        }
-                        Ok(false) => dropped += 1,
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-                Placement::IdenticalDuplicate => dropped += 1,
-                Placement::OutOfOrder => {
-                    let state = st.ooo.get_or_insert_with(Box::<OooState>::default);
-                    match state.insert(
-                        series.series_ref,
-                        s.t,
-                        s.v,
-                        epoch,
-                        low_watermark,
-                        head.ooo_cap,
-                        &head.chunks,
-                    ) {
-                        Ok(ins) => {
-                            if let Some(r) = ins.cut {
-                                wbl.on_cut(series.series_ref, r);
-                            }
-                            if ins.stored {
-                                wbl.on_sample(*s);
-                                ooo += 1;
-                                ooo_mint = ooo_mint.min(s.t);
-                                ooo_maxt = ooo_maxt.max(s.t);
-                            } else {
-                                dropped += 1;
-                            }
-                        }
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
+        let apply = Apply {
+            head,
+            bounds,
+            epoch: guard.epoch,
+            low_watermark: guard.low_watermark,
+            known: &b.known,
+        };
+        let mut acc = Applied::default();
+        b.wbl.clear();
+        if b.hists.is_empty() {
+            apply.floats(&b.samples, &b.slots, &mut b.wbl, &mut acc);
+        } else {
+            let h = &b.hists;
+            let wbl = &mut b.wbl;
+            for [f, hi, hc, fi, fc] in h.segments(b.samples.len()) {
+                apply.floats(&b.samples[f.clone()], &b.slots[f], wbl, &mut acc);
+                apply.histograms(h.int.get(hi.clone()), &h.int.slots[hi], wbl, &mut acc);
+                let (custom, slots) = (h.custom_int.get(hc.clone()), &h.custom_int.slots[hc]);
+                apply.histograms(custom, slots, wbl, &mut acc);
+                apply.histograms(h.float.get(fi.clone()), &h.float.slots[fi], wbl, &mut acc);
+                let (custom, slots) = (h.custom_float.get(fc.clone()), &h.custom_float.slots[fc]);
+                apply.histograms(custom, slots, wbl, &mut acc);
+                if acc.result.is_err() {
+                    break;
                 }
             }
         }
         drop(guard);
-        head.update_min_max(mint, maxt);
-        head.update_ooo_min_max(ooo_mint, ooo_maxt);
+        head.update_min_max(acc.mint, acc.maxt);
+        head.update_ooo_min_max(acc.ooo_mint, acc.ooo_maxt);
         let c = &head.counters;
         c.samples_appended
-            .fetch_add(appended + ooo, Ordering::Relaxed);
+            .fetch_add(acc.appended + acc.ooo, Ordering::Relaxed);
         c.commits.fetch_add(1, Ordering::Relaxed);
-        if dropped > 0 {
+        if acc.dropped > 0 {
             c.samples_dropped_at_commit
-                .fetch_add(dropped, Ordering::Relaxed);
+                .fetch_add(acc.dropped, Ordering::Relaxed);
         }
-        if ooo > 0 {
-            c.out_of_order_appended.fetch_add(ooo, Ordering::Relaxed);
+        if acc.ooo > 0 {
+            c.out_of_order_appended
+                .fetch_add(acc.ooo, Ordering::Relaxed);
         }
-        let records = wbl.finish();
+        let mut result = acc.result;
+        let records = b.wbl.finish();
         if !records.is_empty() {
             let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
             if let Some(log) = head.wbl.lock().as_mut() {
@@ -453,6 +628,7 @@ impl Appender {
         let b = &mut self.buf;
         b.samples.clear();
         b.slots.clear();
+        b.hists.clear();
         b.unlogged.clear();
         if b.known.len() > MAX_KNOWN_SERIES {
             b.forget_series();
@@ -482,6 +658,38 @@ impl Drop for Appender {
     }
 }
 
+/// Writes a batch with histograms in one WAL write: the series record (if
+/// any), then the segments' records.
+fn log_segments(wal: &mut aion_wal::Wal, series: &[u8], records: &[Vec<u8>]) -> Result<()> {
+    // Up to three segments of five records and the series record fit
+    // without an allocation; more segments are rare (series switching
+    // type back and forth within one batch).
+    const ON_STACK: usize = 16;
+    let total = records.len() + usize::from(!series.is_empty());
+    let mut stack: [&[u8]; ON_STACK] = [&[]; ON_STACK];
+    let mut heap: Vec<&[u8]> = Vec::new();
+    let all = if total <= ON_STACK {
+        let mut n = 0;
+        if !series.is_empty() {
+            stack[0] = series;
+            n = 1;
+        }
+        for r in records {
+            stack[n] = r;
+            n += 1;
+        }
+        &stack[..n]
+    } else {
+        if !series.is_empty() {
+            heap.push(series);
+        }
+        heap.extend(records.iter().map(Vec::as_slice));
+        &heap[..]
+    };
+    wal.log(all)?;
+    Ok(())
+}
+
 /// The head's appender through the storage traits: a known reference
 /// takes the fast path, an unknown or stale one falls back to the labels.
 impl aion_storage::Appender for Appender {
@@ -499,6 +707,38 @@ impl aion_storage::Appender for Appender {
             }
         }
         Ok(Appender::append(self, labels, t, v)?)
+    }
+
+    fn append_histogram(
+        &mut self,
+        series: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> aion_storage::Result<SeriesRef> {
+        if series != 0 {
+            match Appender::append_histogram_ref(self, series, t, h) {
+                Err(Error::UnknownSeriesRef(_)) => {}
+                r => return Ok(r?),
+            }
+        }
+        Ok(Appender::append_histogram(self, labels, t, h)?)
+    }
+
+    fn append_float_histogram(
+        &mut self,
+        series: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        fh: &FloatHistogram,
+    ) -> aion_storage::Result<SeriesRef> {
+        if series != 0 {
+            match Appender::append_float_histogram_ref(self, series, t, fh) {
+                Err(Error::UnknownSeriesRef(_)) => {}
+                r => return Ok(r?),
+            }
+        }
+        Ok(Appender::append_float_histogram(self, labels, t, fh)?)
     }
 
     fn commit(&mut self) -> aion_storage::Result<()> {

@@ -6,14 +6,18 @@
 //! the chunk range the chunk started in, re-estimated once the chunk holds
 //! a quarter of its target so that the range splits into chunks of about
 //! `samples_per_chunk` samples), when it already holds twice the target,
-//! or when its bytes exceed 1005 (so it stays under 1 KiB).
+//! or when its bytes exceed 1005 (so it stays under 1 KiB). A float after
+//! a histogram (or the reverse) starts a chunk of its own encoding.
+//! Histogram chunks follow their own size-based rules
+//! (`histogram_append.rs`).
 
-use aion_chunkenc::{Encoding, XorAppender};
+use aion_chunkenc::XorAppender;
 use aion_index::SeriesRef;
 
+use super::open_chunk::ChunkAppender;
 use super::series::{MmappedChunk, OpenChunk, SeriesState};
 use crate::chunks::HeadChunkStore;
-use crate::Result;
+use crate::{FloatChunkEncoding, Result};
 
 /// Prometheus's `MaxBytesPerXORChunk - 19`: an XOR chunk with more bytes
 /// than this is cut before the next append.
@@ -26,6 +30,8 @@ pub(crate) struct CutPolicy {
     pub chunk_range: i64,
     /// Target number of samples per chunk.
     pub samples_per_chunk: usize,
+    /// Encoding of new float chunks.
+    pub float_encoding: FloatChunkEncoding,
 }
 
 /// The end of the chunk range `t` falls in (Go's truncating division, as
@@ -48,12 +54,12 @@ pub(crate) fn compute_chunk_end_time(start: i64, cur: i64, max_t: i64, ratio_to_
 
 /// The bytes of a chunk being finished, given back to make the next chunk
 /// reuse its allocation.
-fn recycle(buf: Vec<u8>) -> XorAppender {
+fn recycle(buf: Vec<u8>) -> ChunkAppender {
     let mut buf = buf;
     buf.clear();
     buf.extend_from_slice(&[0, 0]);
     // A two-byte, zero-sample chunk always resumes.
-    XorAppender::resume(buf).unwrap_or_default()
+    ChunkAppender::Xor(XorAppender::resume(buf).unwrap_or_default())
 }
 
 impl SeriesState {
@@ -75,16 +81,17 @@ impl SeriesState {
             if self.mmapped.last().is_some_and(|c| c.max_time >= t) {
                 return Ok(false);
             }
-            self.cut(series_ref, t, policy, store)?;
+            self.cut_float(series_ref, t, policy, store)?;
             created = true;
         }
-        let (num, bytes, min_time, max_time) = {
+        let (num, bytes, min_time, max_time, is_float) = {
             let c = self.open.as_ref().expect("an open chunk exists");
             (
                 c.app.num_samples(),
                 c.app.bytes().len(),
                 c.min_time,
                 c.max_time,
+                matches!(c.app, ChunkAppender::Xor(_) | ChunkAppender::Xor2(_)),
             )
         };
         if max_time >= t {
@@ -92,7 +99,11 @@ impl SeriesState {
         }
         let mut num = num;
         if !created && bytes > MAX_XOR_CHUNK_BYTES_BEFORE_APPEND {
-            self.cut(series_ref, t, policy, store)?;
+            self.cut_float(series_ref, t, policy, store)?;
+            num = 0;
+        } else if !is_float {
+            // A float after histograms: a chunk of its own encoding.
+            self.cut_float(series_ref, t, policy, store)?;
             num = 0;
         } else {
             if num == 0 {
@@ -102,7 +113,7 @@ impl SeriesState {
                 self.next_at = compute_chunk_end_time(min_time, max_time, self.next_at, 4.0);
             }
             if t >= self.next_at || num >= policy.samples_per_chunk * 2 {
-                self.cut(series_ref, t, policy, store)?;
+                self.cut_float(series_ref, t, policy, store)?;
                 num = 0;
             }
         }
@@ -112,54 +123,90 @@ impl SeriesState {
         }
         // The open chunk never reaches the 65535-sample limit: it is cut
         // at twice the target, and the target is validated far below it.
-        c.app
-            .append(t, v)
-            .expect("chunk below its sample limit accepts samples");
+        match &mut c.app {
+            ChunkAppender::Xor(a) => a.append(t, v),
+            ChunkAppender::Xor2(a) => a.append(0, t, v),
+            _ => unreachable!("a float chunk was opened above"),
+        }
+        .expect("chunk below its sample limit accepts samples");
         c.max_time = t;
+        if let Some(h) = &mut self.hist {
+            h.last = None;
+        }
         Ok(true)
     }
 
-    /// Ends the open chunk (writing it to `store` if it has samples) and
-    /// opens a new one starting at `t`.
-    fn cut(
+    /// Ends the open chunk and opens a float chunk starting at `t`, reusing
+    /// the old chunk's allocation where it can.
+    fn cut_float(
         &mut self,
         series_ref: SeriesRef,
         t: i64,
         policy: &CutPolicy,
         store: &HeadChunkStore,
     ) -> Result<()> {
-        let app = match self.open.take() {
-            Some(old) if old.max_time != i64::MIN => {
-                let chunk_ref = match store.write_chunk(
-                    series_ref,
-                    old.min_time,
-                    old.max_time,
-                    Encoding::Xor as u8,
-                    old.app.bytes(),
-                ) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.open = Some(old);
-                        return Err(e);
-                    }
-                };
-                self.mmapped.push(MmappedChunk {
-                    min_time: old.min_time,
-                    max_time: old.max_time,
-                    chunk_ref,
-                });
-                recycle(old.app.into_chunk().into_inner())
+        let app = match (self.finish_open(series_ref, store)?, policy.float_encoding) {
+            (Some(ChunkAppender::Xor(old)), FloatChunkEncoding::Xor) if old.num_samples() == 0 => {
+                ChunkAppender::Xor(old)
             }
-            Some(empty) => empty.app,
-            None => XorAppender::new(),
+            (Some(ChunkAppender::Xor(old)), FloatChunkEncoding::Xor) => {
+                recycle(old.into_chunk().into_inner())
+            }
+            (Some(ChunkAppender::Xor2(old)), FloatChunkEncoding::Xor2)
+                if old.num_samples() == 0 =>
+            {
+                ChunkAppender::Xor2(old)
+            }
+            (_, encoding) => ChunkAppender::new_float(encoding),
         };
+        self.start_chunk(app, t, policy);
+        Ok(())
+    }
+
+    /// Ends the open chunk: one with samples is written to `store` and
+    /// recorded as m-mapped. Returns its appender (its bytes unchanged),
+    /// `None` if there was no open chunk. On a write error nothing changes.
+    pub(super) fn finish_open(
+        &mut self,
+        series_ref: SeriesRef,
+        store: &HeadChunkStore,
+    ) -> Result<Option<ChunkAppender>> {
+        let Some(old) = self.open.take() else {
+            return Ok(None);
+        };
+        if old.max_time == i64::MIN {
+            return Ok(Some(old.app));
+        }
+        let chunk_ref = match store.write_chunk(
+            series_ref,
+            old.min_time,
+            old.max_time,
+            old.app.encoding() as u8,
+            old.app.bytes(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                self.open = Some(old);
+                return Err(e);
+            }
+        };
+        self.mmapped.push(MmappedChunk {
+            min_time: old.min_time,
+            max_time: old.max_time,
+            chunk_ref,
+        });
+        Ok(Some(old.app))
+    }
+
+    /// Opens `app` (an empty chunk, or one holding just the sample at `t`)
+    /// as the chunk starting at `t`.
+    pub(super) fn start_chunk(&mut self, app: ChunkAppender, t: i64, policy: &CutPolicy) {
         self.open = Some(OpenChunk {
             app,
             min_time: t,
             max_time: i64::MIN,
         });
         self.next_at = range_end(t, policy.chunk_range);
-        Ok(())
     }
 }
 
@@ -173,6 +220,7 @@ mod tests {
         CutPolicy {
             chunk_range: 2 * HOUR,
             samples_per_chunk: 120,
+            float_encoding: FloatChunkEncoding::Xor,
         }
     }
 

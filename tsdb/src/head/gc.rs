@@ -71,11 +71,11 @@ impl Head {
                     min_file = min_file.min(f);
                 }
                 if st.mmapped.is_empty() && st.open.is_none() {
-                    s.republish(&st);
+                    s.republish(&st, &self.chunks);
                 }
             }
             if st.num_chunks() == 0 {
-                s.republish(&st);
+                s.republish(&st, &self.chunks);
                 drop(st);
                 empty.push(s.clone());
             } else {

@@ -161,7 +161,7 @@ mod tests {
     fn with_samples(max: i64) -> SeriesState {
         SeriesState {
             open: Some(super::super::series::OpenChunk {
-                app: aion_chunkenc::XorAppender::new(),
+                app: super::super::open_chunk::ChunkAppender::Xor(aion_chunkenc::XorAppender::new()),
                 min_time: 0,
                 max_time: max,
             }),

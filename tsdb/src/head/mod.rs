@@ -3,11 +3,16 @@
 //! | file | concept |
 //! |---|---|
 //! | `series.rs` | a series (`MemSeries`) and the striped map finding it by label hash and by reference |
-//! | `chunk_cutting.rs` | when a chunk ends, as Prometheus 3 decides it |
+//! | `open_chunk.rs` | the open chunk's appender (XOR, XOR2, histogram, float histogram) and sample kinds |
+//! | `chunk_cutting.rs` | when a float chunk ends, as Prometheus 3 decides it |
+//! | `histogram_append.rs` | appending histograms: their chunks' size rules, re-encoding, resets |
 //! | `appender.rs` | batches of appends, their WAL records and their commit |
+//! | `batch.rs` | a batch's histograms, in type-clean segments, and their WAL records |
+//! | `commit.rs` | applying a logged batch to its series |
 //! | `isolation.rs` | what a query sees of commits running beside it |
 //! | `index.rs` | the head as an [`IndexReader`](aion_index::IndexReader), so label selection is the index crate's |
 //! | `querier.rs` | sample- and chunk-level queriers over the head |
+//! | `merged.rs` | a series' in-order and out-of-order samples merged, for queries |
 //! | `replay.rs` | rebuilding the head from `chunks_head/`, the checkpoint and the WAL |
 //! | `delete.rs` | deleting samples: tombstones in the WAL and in memory |
 //! | `gc.rs` | truncation: dropping old chunks, empty series and old WAL |
@@ -15,12 +20,17 @@
 //! | `ooo/` | out-of-order samples: the decision, their chunks, the WBL, their reads |
 
 mod appender;
+mod batch;
 mod chunk_cutting;
+mod commit;
 mod delete;
 mod gc;
+mod histogram_append;
 mod index;
 mod isolation;
+mod merged;
 pub(crate) mod ooo;
+mod open_chunk;
 mod querier;
 pub(crate) mod replay;
 mod series;
@@ -144,6 +154,7 @@ impl Head {
             policy: CutPolicy {
                 chunk_range: opts.block_range_ms,
                 samples_per_chunk: opts.samples_per_chunk,
+                float_encoding: opts.float_chunk_encoding,
             },
             max_series: opts.max_head_series,
             series: StripeSeries::new(SERIES_STRIPES),
@@ -279,6 +290,14 @@ impl Head {
         self.ooo_window
     }
 
+    /// How the head builds out-of-order chunks.
+    pub(crate) fn ooo_opts(&self) -> ooo::OooChunkOpts {
+        ooo::OooChunkOpts {
+            cap: self.ooo_cap,
+            floats: self.policy.float_encoding,
+        }
+    }
+
     /// Gives the head its write-behind log (on open, before replay).
     pub(crate) fn attach_wbl(&self, wbl: Wal) {
         *self.wbl.lock() = Some(wbl);
@@ -361,5 +380,11 @@ impl Head {
     }
 }
 
+#[cfg(test)]
+mod histogram_proptests;
+#[cfg(test)]
+mod histogram_test_support;
+#[cfg(test)]
+mod histogram_tests;
 #[cfg(test)]
 mod tests;

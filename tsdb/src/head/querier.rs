@@ -19,13 +19,17 @@ use std::sync::Arc;
 use aion_chunkenc::{Encoding, SampleIterator, ValueType};
 use aion_index::postings::{BoxPostings, Postings};
 use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::Matcher;
 use aion_wal::record::Intervals;
 
 use super::isolation::{visible_max_time, ReadView};
+use super::merged::{merge, Merged};
 use super::series::MemSeries;
 use super::Head;
-use crate::chunks::{reencode_without, ChunkBytes, OwnedChunkIterator};
+use crate::chunks::{
+    reencode_without, ChunkBytes, OwnedChunkIterator, SampleValue, ValuesIterator,
+};
 use crate::Result;
 use aion_storage::ErrorSeriesSet;
 use aion_storage::{
@@ -34,10 +38,11 @@ use aion_storage::{
 };
 
 /// A chunk of a series snapshot.
-struct SnapChunk {
-    min_time: i64,
-    max_time: i64,
-    bytes: ChunkBytes,
+pub(super) struct SnapChunk {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub encoding: Encoding,
+    pub bytes: ChunkBytes,
 }
 
 /// What a query reads of one series.
@@ -46,7 +51,7 @@ struct Snapshot {
     /// For a series with out-of-order samples in the range: all its
     /// visible samples, in-order and out-of-order merged (and `chunks`
     /// empty for sample readers, re-encoded from these for chunk readers).
-    merged: Option<Vec<(i64, f64)>>,
+    merged: Option<Merged>,
     /// Newest time the query may see (its range end, or the isolation
     /// bound if earlier).
     maxt: i64,
@@ -148,10 +153,11 @@ impl Head {
                 if c.max_time < mint || c.min_time > maxt {
                     continue;
                 }
-                let (_, bytes) = self.chunks.chunk(c.chunk_ref)?;
+                let (encoding, bytes) = self.chunks.chunk(c.chunk_ref)?;
                 chunks.push(SnapChunk {
                     min_time: c.min_time,
                     max_time: c.max_time,
+                    encoding: Encoding::try_from(encoding)?,
                     bytes,
                 });
             }
@@ -160,6 +166,7 @@ impl Head {
                     chunks.push(SnapChunk {
                         min_time: c.min_time,
                         max_time: c.max_time,
+                        encoding: c.app.encoding(),
                         bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
                     });
                 }
@@ -195,39 +202,21 @@ impl Head {
     }
 }
 
-/// Most samples per chunk when merged samples are re-encoded for chunk
-/// readers (Prometheus's target for head chunks).
-const MERGED_CHUNK_SAMPLES: usize = 120;
-
 /// The snapshot of a series with out-of-order samples in the range: its
 /// in-order samples in `[mint, maxt]` (`maxt` the isolation-bounded end)
 /// merged with `ooo`, without deleted samples.
 fn merged_snapshot(
     chunks: Vec<SnapChunk>,
-    ooo: Vec<(i64, f64)>,
+    ooo: Vec<(i64, SampleValue)>,
     mint: i64,
     maxt: i64,
     query_maxt: i64,
     deleted: Intervals,
     read: ReadAs,
 ) -> Result<Option<Snapshot>> {
-    let mut in_order = Vec::new();
-    for c in &chunks {
-        let chunk = aion_chunkenc::XorChunk::from_bytes(c.bytes.as_slice())?;
-        let mut it = chunk.iter();
-        while it.next() == ValueType::Float {
-            let (t, v) = it.at();
-            if t >= mint && t <= maxt {
-                in_order.push((t, v));
-            }
-        }
-        if let Some(e) = it.error() {
-            return Err(e.clone().into());
-        }
-    }
-    let mut merged = super::ooo::merge_sorted(&in_order, &ooo);
+    let mut merged = merge(&chunks, mint, maxt, ooo)?;
     if !deleted.is_empty() {
-        merged.retain(|s| !deleted.contains(s.0));
+        merged.retain_times(|t| !deleted.contains(t));
     }
     if merged.is_empty() {
         return Ok(None);
@@ -240,18 +229,8 @@ fn merged_snapshot(
             deleted: Intervals::default(),
         }));
     }
-    let mut out = Vec::with_capacity(merged.len().div_ceil(MERGED_CHUNK_SAMPLES));
-    for part in merged.chunks(MERGED_CHUNK_SAMPLES) {
-        let c = aion_chunkenc::XorChunk::encode(part.iter().copied())
-            .map_err(|_| crate::Error::Writer("merged chunk exceeds 65535 samples".into()))?;
-        out.push(SnapChunk {
-            min_time: part[0].0,
-            max_time: part[part.len() - 1].0,
-            bytes: ChunkBytes::Heap(Arc::from(c.into_inner())),
-        });
-    }
     Ok(Some(Snapshot {
-        chunks: out,
+        chunks: merged.encode()?,
         merged: None,
         maxt: query_maxt,
         deleted: Intervals::default(),
@@ -269,7 +248,7 @@ fn cut_to_visible(chunks: &mut Vec<SnapChunk>, bound: i64, deleted: &Intervals) 
             continue;
         }
         let kept = reencode_without(
-            Encoding::Xor,
+            c.encoding,
             c.bytes.as_slice(),
             i64::MIN,
             bound,
@@ -280,6 +259,7 @@ fn cut_to_visible(chunks: &mut Vec<SnapChunk>, bound: i64, deleted: &Intervals) 
                 chunks[i] = SnapChunk {
                     min_time: k.min_time,
                     max_time: k.max_time,
+                    encoding: k.encoding,
                     bytes: ChunkBytes::Heap(Arc::from(k.data.into_owned())),
                 };
                 i += 1;
@@ -423,7 +403,8 @@ impl<'b> HeadSeriesSet<'b> {
                 Ok(None) => continue,
                 Ok(Some(mut snap)) => {
                     let samples: Box<dyn SampleIterator + 'b> = match snap.merged.take() {
-                        Some(m) => Box::new(aion_storage::SliceIterator::new(m)),
+                        Some(Merged::Floats(m)) => Box::new(aion_storage::SliceIterator::new(m)),
+                        Some(Merged::Mixed(m)) => Box::new(ValuesIterator::new(m)),
                         None => Box::new(HeadSeriesIterator::new(snap, q.mint)),
                     };
                     return Some(Ok(Series {
@@ -451,6 +432,8 @@ pub(crate) struct HeadSeriesIterator {
     maxt: i64,
     deleted: Intervals,
     at: (i64, f64),
+    /// The type of the current sample (histograms are read from `cur`).
+    vt: ValueType,
     positioned: bool,
     done: bool,
     err: Option<crate::Error>,
@@ -465,6 +448,7 @@ impl HeadSeriesIterator {
             maxt: snap.maxt,
             deleted: snap.deleted,
             at: (i64::MIN, f64::NAN),
+            vt: ValueType::None,
             positioned: false,
             done: false,
             err: None,
@@ -493,13 +477,19 @@ impl HeadSeriesIterator {
                 if c.max_time < target {
                     continue;
                 }
-                self.cur = Some((OwnedChunkIterator::new(c.bytes), c.max_time));
+                match OwnedChunkIterator::new(c.encoding, c.bytes) {
+                    Ok(it) => self.cur = Some((it, c.max_time)),
+                    Err(e) => {
+                        self.err = Some(crate::Error::Chunk(e));
+                        return self.finish();
+                    }
+                }
                 step = false;
             }
             let (it, _) = self.cur.as_mut().expect("set above");
             let vt = if step { it.next() } else { it.seek(target) };
             step = true;
-            if vt != ValueType::Float {
+            if vt == ValueType::None {
                 if let Some(e) = it.error() {
                     self.err = Some(crate::Error::Chunk(e.clone()));
                     return self.finish();
@@ -507,7 +497,11 @@ impl HeadSeriesIterator {
                 self.cur = None;
                 continue;
             }
-            let (t, v) = it.at();
+            let (t, v) = if vt == ValueType::Float {
+                it.at()
+            } else {
+                (it.at_t(), f64::NAN)
+            };
             if t > self.maxt {
                 return self.finish();
             }
@@ -515,8 +509,9 @@ impl HeadSeriesIterator {
                 continue;
             }
             self.at = (t, v);
+            self.vt = vt;
             self.positioned = true;
-            return ValueType::Float;
+            return vt;
         }
     }
 }
@@ -537,7 +532,7 @@ impl SampleIterator for HeadSeriesIterator {
             return ValueType::None;
         }
         if self.positioned && self.at.0 >= t {
-            return ValueType::Float;
+            return self.vt;
         }
         let target = t.max(self.mint);
         if let Some((_, max)) = &self.cur {
@@ -550,6 +545,20 @@ impl SampleIterator for HeadSeriesIterator {
 
     fn at(&self) -> (i64, f64) {
         self.at
+    }
+
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        match &self.cur {
+            Some((it, _)) if self.positioned => it.at_histogram(h),
+            _ => self.at.0,
+        }
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        match &self.cur {
+            Some((it, _)) if self.positioned => it.at_float_histogram(fh),
+            _ => self.at.0,
+        }
     }
 
     fn at_t(&self) -> i64 {
@@ -654,7 +663,7 @@ impl ChunkIterator for SnapChunkIterator {
         Some(Ok(RawChunk {
             min_time: c.min_time,
             max_time: c.max_time,
-            encoding: Encoding::Xor,
+            encoding: c.encoding,
             data: c.bytes.as_slice(),
         }))
     }

@@ -8,21 +8,26 @@
 //! chunks are skipped, as Prometheus does, so only the open chunks are
 //! rebuilt from the log.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aion_chunkenc::Encoding;
-use aion_wal::record::{Record, RecordDecoder, RefSample};
+use aion_chunkenc::is_stale_nan;
+use aion_wal::record::{
+    Record, RecordDecoder, RefFloatHistogramSample, RefHistogramSample, RefSample,
+};
 use aion_wal::{RepairReport, SegmentPosition, WalReader};
 use parking_lot::Mutex;
 
+use super::batch::HistogramValue;
+use super::commit::append_histogram_in_order;
 use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
 use super::ooo::OooMmapped;
-use super::series::{MemSeries, MmappedChunk};
+use super::open_chunk::SampleKind;
+use super::series::{MemSeries, MmappedChunk, SeriesState};
 use super::Head;
 use crate::chunks::HeadChunkRef;
 use crate::{Error, Result};
@@ -42,9 +47,13 @@ pub struct ReplayReport {
     /// Chunks loaded from `chunks_head/`.
     pub mmapped_chunks: usize,
     /// Chunks in `chunks_head/` not loaded: older than the head's minimum
-    /// valid time, out-of-order or histogram chunks, or of series the WAL
-    /// no longer knows.
+    /// valid time, or of series the WAL no longer knows.
     pub mmapped_chunks_ignored: usize,
+    /// Chunks in `chunks_head/` of an encoding this build cannot read
+    /// (Prometheus 3.14's start-timestamp histogram chunks): not loaded,
+    /// and their samples read from the WAL if it still has them. By
+    /// encoding byte.
+    pub mmapped_chunks_unreadable: BTreeMap<u8, usize>,
     /// Damage found in `chunks_head/`: the files from the damaged one on
     /// were dropped (deleted unless read-only) and their samples replayed
     /// from the WAL instead.
@@ -61,7 +70,12 @@ pub struct ReplayReport {
     pub series: usize,
     /// Float samples read from the WAL.
     pub samples_read: u64,
-    /// Samples appended to open chunks.
+    /// Native histogram samples (integer and float) read from the WAL.
+    pub histograms_read: u64,
+    /// Histogram samples the WAL holds that no chunk can take (malformed:
+    /// spans not matching their buckets): skipped.
+    pub histograms_invalid: u64,
+    /// Samples (floats and histograms) appended to open chunks.
     pub samples_appended: u64,
     /// Samples already in mmapped chunks, or older than the minimum valid
     /// time.
@@ -71,9 +85,13 @@ pub struct ReplayReport {
     pub unknown_series_refs: u64,
     /// Tombstone intervals restored.
     pub tombstones: usize,
-    /// Records not applied to the head: exemplars, metadata, native
-    /// histograms (not stored yet) and unknown types.
-    pub records_ignored: u64,
+    /// Exemplar and metadata records: read, and not applied (the head
+    /// keeps neither).
+    pub exemplar_and_metadata_records: u64,
+    /// Records of types this build does not know (a newer Prometheus's),
+    /// or of a type that has no place in a WAL (mmap markers), by type
+    /// byte (`None`: an empty record): skipped.
+    pub unknown_records: BTreeMap<Option<u8>, u64>,
     /// A torn write at the end of the WAL that was cut (or, read-only,
     /// skipped).
     pub wal_torn_tail: Option<String>,
@@ -106,9 +124,18 @@ struct WorkerResult {
     appended: u64,
     skipped: u64,
     unknown: u64,
+    invalid_histograms: u64,
     mint: i64,
     maxt: i64,
     err: Option<Error>,
+}
+
+/// Samples handed to a worker: one record type each, in log order per
+/// worker, so a series' samples keep their order across record types.
+enum Work {
+    Floats(Vec<RefSample>),
+    Histograms(Vec<RefHistogramSample>),
+    FloatHistograms(Vec<RefFloatHistogramSample>),
 }
 
 /// The chunks of `chunks_head/` replay uses: in-order and out-of-order
@@ -133,13 +160,15 @@ fn load_mmapped_chunks(
         let mut ooo: HashMap<u64, Vec<OooMmapped>> = HashMap::new();
         let mut last_ref = HeadChunkRef(0);
         let mut ignored = 0;
+        let mut unreadable: BTreeMap<u8, usize> = BTreeMap::new();
         let mut out_of_sequence = None;
         let res = head.chunks.iterate(|c| {
             if out_of_sequence.is_some() {
                 return;
             }
             last_ref = last_ref.max(c.chunk_ref);
-            if c.out_of_order && c.encoding == Encoding::Xor as u8 {
+            let readable = SampleKind::of_encoding(c.encoding).is_some();
+            if c.out_of_order && readable {
                 ooo.entry(c.series_ref).or_default().push(OooMmapped {
                     min_time: c.min_time,
                     max_time: c.max_time,
@@ -149,7 +178,11 @@ fn load_mmapped_chunks(
                 });
                 return;
             }
-            if c.out_of_order || c.encoding != Encoding::Xor as u8 || c.max_time < min_valid {
+            if !readable {
+                *unreadable.entry(c.encoding).or_default() += 1;
+                return;
+            }
+            if c.max_time < min_valid {
                 ignored += 1;
                 return;
             }
@@ -187,6 +220,7 @@ fn load_mmapped_chunks(
         match damage {
             None => {
                 report.mmapped_chunks_ignored += ignored;
+                report.mmapped_chunks_unreadable = unreadable;
                 return Ok((by_series, ooo, last_ref));
             }
             Some((file, why)) => {
@@ -204,80 +238,203 @@ fn load_mmapped_chunks(
     }
 }
 
-/// Appends the samples of its share of series.
-fn run_worker(
+/// A worker's series by reference with the end of their m-mapped chunks:
+/// samples up to there are skipped without taking the series' lock.
+#[derive(Default)]
+struct WorkerSeries {
+    direct: Vec<Option<(Arc<MemSeries>, i64)>>,
+    other: HashMap<u64, (Arc<MemSeries>, i64)>,
+}
+
+impl WorkerSeries {
+    #[inline]
+    fn get(&mut self, head: &Head, r: u64) -> Option<&(Arc<MemSeries>, i64)> {
+        let lookup = |r: u64| {
+            head.series.get_by_ref(r).map(|s| {
+                let mm_max = s
+                    .state
+                    .lock()
+                    .mmapped
+                    .last()
+                    .map_or(i64::MIN, |c| c.max_time);
+                (s, mm_max)
+            })
+        };
+        if r < DIRECT_LOOKUP_REFS {
+            let i = r as usize;
+            if i >= self.direct.len() {
+                self.direct.resize(i + 1, None);
+            }
+            if self.direct[i].is_none() {
+                self.direct[i] = lookup(r);
+            }
+            self.direct[i].as_ref()
+        } else {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.other.entry(r) {
+                if let Some(x) = lookup(r) {
+                    e.insert(x);
+                }
+            }
+            self.other.get(&r)
+        }
+    }
+}
+
+impl WorkerResult {
+    /// Notes what appending the sample at `t` did; `false` to stop.
+    #[inline]
+    fn note(&mut self, t: i64, appended: Result<bool>) -> bool {
+        match appended {
+            Ok(true) => {
+                self.appended += 1;
+                self.mint = self.mint.min(t);
+                self.maxt = self.maxt.max(t);
+            }
+            Ok(false) => self.skipped += 1,
+            Err(Error::InvalidSample(_)) => self.invalid_histograms += 1,
+            Err(e) => {
+                self.err = Some(e);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Replays a float sample into its series (lock held): a stale marker of
+/// a series whose newest sample is a histogram becomes a histogram stale
+/// marker, as in Prometheus's `appendWALFloat`.
+fn replay_float(
     head: &Head,
-    rx: Receiver<Vec<RefSample>>,
-    pool: &Mutex<Vec<Vec<RefSample>>>,
-) -> WorkerResult {
+    series: &MemSeries,
+    st: &mut SeriesState,
+    s: &RefSample,
+) -> Result<bool> {
+    if is_stale_nan(s.v) {
+        match st.last_kind(&head.chunks) {
+            Some(k @ (SampleKind::Histogram | SampleKind::FloatHistogram)) => {
+                return append_histogram_in_order(head, series, st, s.t, HistogramValue::stale(k));
+            }
+            _ => {}
+        }
+    }
+    let appended = st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks)?;
+    if appended {
+        series.publish(s.t, s.v);
+    }
+    Ok(appended)
+}
+
+/// Appends the samples of its share of series.
+fn run_worker(head: &Head, rx: Receiver<Work>, pool: &Mutex<Vec<Vec<RefSample>>>) -> WorkerResult {
     let mut r = WorkerResult {
         mint: i64::MAX,
         maxt: i64::MIN,
         ..Default::default()
     };
-    // Series by reference with the end of their mmapped chunks: samples up
-    // to there are skipped without taking the series' lock.
-    let mut direct: Vec<Option<(Arc<MemSeries>, i64)>> = Vec::new();
-    let mut other: HashMap<u64, (Arc<MemSeries>, i64)> = HashMap::new();
-    let lookup = |r: u64| {
-        head.series.get_by_ref(r).map(|s| {
-            let mm_max = s
-                .state
-                .lock()
-                .mmapped
-                .last()
-                .map_or(i64::MIN, |c| c.max_time);
-            (s, mm_max)
-        })
-    };
-    for mut batch in rx {
-        if r.err.is_none() {
-            for s in &batch {
-                let entry = if s.r#ref < DIRECT_LOOKUP_REFS {
-                    let i = s.r#ref as usize;
-                    if i >= direct.len() {
-                        direct.resize(i + 1, None);
-                    }
-                    if direct[i].is_none() {
-                        direct[i] = lookup(s.r#ref);
-                    }
-                    direct[i].as_ref()
-                } else {
-                    if let std::collections::hash_map::Entry::Vacant(e) = other.entry(s.r#ref) {
-                        if let Some(x) = lookup(s.r#ref) {
-                            e.insert(x);
+    let mut known = WorkerSeries::default();
+    for work in rx {
+        match work {
+            Work::Floats(mut batch) => {
+                if r.err.is_none() {
+                    for s in &batch {
+                        let Some((series, mm_max)) = known.get(head, s.r#ref) else {
+                            r.unknown += 1;
+                            continue;
+                        };
+                        if s.t <= *mm_max {
+                            r.skipped += 1;
+                            continue;
+                        }
+                        let mut st = series.state.lock();
+                        if !r.note(s.t, replay_float(head, series, &mut st, s)) {
+                            break;
                         }
                     }
-                    other.get(&s.r#ref)
-                };
-                let Some((series, mm_max)) = entry else {
-                    r.unknown += 1;
-                    continue;
-                };
-                if s.t <= *mm_max {
-                    r.skipped += 1;
-                    continue;
                 }
-                let mut st = series.state.lock();
-                match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
-                    Ok(true) => {
-                        series.publish(s.t, s.v);
-                        r.appended += 1;
-                        r.mint = r.mint.min(s.t);
-                        r.maxt = r.maxt.max(s.t);
-                    }
-                    Ok(false) => r.skipped += 1,
-                    Err(e) => {
-                        r.err = Some(e);
-                        break;
-                    }
-                }
+                batch.clear();
+                pool.lock().push(batch);
+            }
+            Work::Histograms(batch) => {
+                replay_histograms(
+                    head,
+                    &mut known,
+                    &mut r,
+                    batch
+                        .iter()
+                        .map(|s| (s.r#ref, s.t, HistogramValue::Int(&s.h))),
+                );
+            }
+            Work::FloatHistograms(batch) => {
+                replay_histograms(
+                    head,
+                    &mut known,
+                    &mut r,
+                    batch
+                        .iter()
+                        .map(|s| (s.r#ref, s.t, HistogramValue::Float(&s.fh))),
+                );
             }
         }
-        batch.clear();
-        pool.lock().push(batch);
     }
     r
+}
+
+fn replay_histograms<'a>(
+    head: &Head,
+    known: &mut WorkerSeries,
+    r: &mut WorkerResult,
+    samples: impl Iterator<Item = (u64, i64, HistogramValue<'a>)>,
+) {
+    if r.err.is_some() {
+        return;
+    }
+    for (sref, t, h) in samples {
+        let Some((series, mm_max)) = known.get(head, sref) else {
+            r.unknown += 1;
+            continue;
+        };
+        if t <= *mm_max {
+            r.skipped += 1;
+            continue;
+        }
+        let mut st = series.state.lock();
+        if !r.note(t, append_histogram_in_order(head, series, &mut st, t, h)) {
+            return;
+        }
+    }
+}
+
+/// Splits a histogram record's samples by worker (a copy each: the
+/// decoder's buffers are reused for the next record), skipping those below
+/// `min_valid` and mapping duplicate series references.
+fn partition<S: Clone>(
+    samples: &[S],
+    workers: usize,
+    min_valid: i64,
+    multi_ref: &HashMap<u64, u64>,
+    skipped: &mut u64,
+    key: impl Fn(&S) -> (u64, i64),
+    set_ref: impl Fn(&mut S, u64),
+) -> Vec<Vec<S>> {
+    let mut per: Vec<Vec<S>> = (0..workers).map(|_| Vec::new()).collect();
+    for s in samples {
+        let (r, t) = key(s);
+        if t < min_valid {
+            *skipped += 1;
+            continue;
+        }
+        let mut s = s.clone();
+        let r = match multi_ref.get(&r) {
+            Some(&to) => {
+                set_ref(&mut s, to);
+                to
+            }
+            None => r,
+        };
+        per[worker_of(r, workers)].push(s);
+    }
+    per
 }
 
 /// Replays `chunks_head/`, the WAL in `wal_dir` and then the WBL in
@@ -343,7 +500,7 @@ fn replay_wal(
         let mut senders = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (tx, rx) = sync_channel::<Vec<RefSample>>(QUEUE_DEPTH);
+            let (tx, rx) = sync_channel::<Work>(QUEUE_DEPTH);
             senders.push(tx);
             let pool = &pool;
             handles.push(scope.spawn(move || run_worker(head, rx, pool)));
@@ -397,7 +554,7 @@ fn replay_wal(
                                     (chunks[0].min_time, chunks[chunks.len() - 1].max_time);
                                 report.mmapped_chunks += chunks.len();
                                 st.mmapped = chunks;
-                                s.republish(&st);
+                                s.republish(&st, &head.chunks);
                                 head.update_min_max(first, last);
                             } else {
                                 report.mmapped_chunks_ignored += chunks.len();
@@ -422,10 +579,49 @@ fn replay_wal(
                         shards[w].push(s);
                         if shards[w].len() >= SAMPLE_BATCH {
                             let full = std::mem::replace(&mut shards[w], take_buf());
-                            if senders[w].send(full).is_err() {
+                            if senders[w].send(Work::Floats(full)).is_err() {
                                 stopped_early = true;
                             }
                         }
+                    }
+                }
+                Record::HistogramSamples(hs) => {
+                    report.histograms_read += hs.len() as u64;
+                    let per = partition(
+                        hs,
+                        workers,
+                        min_valid,
+                        &multi_ref,
+                        &mut report.samples_skipped,
+                        |h| (h.r#ref, h.t),
+                        |h, r| h.r#ref = r,
+                    );
+                    for (w, list) in per.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+                        // The shard's floats logged before go first.
+                        if !shards[w].is_empty() {
+                            let floats = std::mem::replace(&mut shards[w], take_buf());
+                            stopped_early |= senders[w].send(Work::Floats(floats)).is_err();
+                        }
+                        stopped_early |= senders[w].send(Work::Histograms(list)).is_err();
+                    }
+                }
+                Record::FloatHistogramSamples(hs) => {
+                    report.histograms_read += hs.len() as u64;
+                    let per = partition(
+                        hs,
+                        workers,
+                        min_valid,
+                        &multi_ref,
+                        &mut report.samples_skipped,
+                        |h| (h.r#ref, h.t),
+                        |h, r| h.r#ref = r,
+                    );
+                    for (w, list) in per.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+                        if !shards[w].is_empty() {
+                            let floats = std::mem::replace(&mut shards[w], take_buf());
+                            stopped_early |= senders[w].send(Work::Floats(floats)).is_err();
+                        }
+                        stopped_early |= senders[w].send(Work::FloatHistograms(list)).is_err();
                     }
                 }
                 Record::Tombstones(ts) => {
@@ -443,7 +639,16 @@ fn replay_wal(
                         report.tombstones += 1;
                     }
                 }
-                _ => report.records_ignored += 1,
+                Record::Exemplars(_) | Record::Metadata(_) => {
+                    report.exemplar_and_metadata_records += 1
+                }
+                Record::MmapMarkers(_) => {
+                    *report
+                        .unknown_records
+                        .entry(Some(aion_wal::record::RecordType::MmapMarkers as u8))
+                        .or_default() += 1
+                }
+                Record::Unknown(typ) => *report.unknown_records.entry(typ).or_default() += 1,
             }
             if stopped_early {
                 break;
@@ -451,7 +656,7 @@ fn replay_wal(
         }
         for (w, shard) in shards.into_iter().enumerate() {
             if !shard.is_empty() {
-                let _ = senders[w].send(shard);
+                let _ = senders[w].send(Work::Floats(shard));
             }
         }
         drop(senders);
@@ -466,6 +671,7 @@ fn replay_wal(
         report.samples_appended += r.appended;
         report.samples_skipped += r.skipped;
         report.unknown_series_refs += r.unknown;
+        report.histograms_invalid += r.invalid_histograms;
         mint = mint.min(r.mint);
         maxt = maxt.max(r.maxt);
         if let Some(e) = r.err {

@@ -3,15 +3,15 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use aion_chunkenc::XorAppender;
 use aion_index::SeriesRef;
 use aion_model::Labels;
 use parking_lot::{Mutex, RwLock};
 
-use crate::chunks::HeadChunkRef;
+use super::open_chunk::{last_of, ChunkAppender, HistogramState, LastHistogram, SampleKind};
+use crate::chunks::{HeadChunkRef, HeadChunkStore};
 
 /// A full chunk of a series, written to `chunks_head/` and read back
 /// through mmap.
@@ -26,7 +26,7 @@ pub(crate) struct MmappedChunk {
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct OpenChunk {
-    pub app: XorAppender,
+    pub app: ChunkAppender,
     pub min_time: i64,
     /// Time of the last sample; `i64::MIN` while empty.
     pub max_time: i64,
@@ -50,6 +50,8 @@ pub(crate) struct SeriesState {
     pub boundaries: Vec<(u64, i64)>,
     /// Out-of-order samples, once the series has any.
     pub ooo: Option<Box<super::ooo::OooState>>,
+    /// What the series keeps about its histograms, once it has had one.
+    pub hist: Option<Box<HistogramState>>,
 }
 
 impl SeriesState {
@@ -70,6 +72,42 @@ impl SeriesState {
         }
     }
 
+    /// The kind of the newest in-order sample: the open chunk's, or the
+    /// newest m-mapped chunk's (read from `store`); `None` without samples.
+    pub fn last_kind(&self, store: &HeadChunkStore) -> Option<SampleKind> {
+        match &self.open {
+            Some(c) if c.max_time != i64::MIN => Some(c.app.kind()),
+            _ => {
+                let last = self.mmapped.last()?;
+                let (encoding, _) = store.chunk(last.chunk_ref).ok()?;
+                SampleKind::of_encoding(encoding)
+            }
+        }
+    }
+
+    /// The newest in-order sample if it is a histogram, decoded from the
+    /// chunks (and kept) when not known yet.
+    pub fn last_histogram(&mut self, store: &HeadChunkStore) -> Option<&LastHistogram> {
+        if self.hist.as_ref().is_none_or(|h| h.last.is_none()) {
+            let found = match &self.open {
+                Some(c) if c.max_time != i64::MIN => c.app.last_histogram(),
+                _ => self.mmapped.last().and_then(|c| {
+                    let (encoding, bytes) = store.chunk(c.chunk_ref).ok()?;
+                    let chunk = aion_chunkenc::Chunk::from_raw(encoding, bytes.as_slice()).ok()?;
+                    last_of(&mut chunk.iter())
+                }),
+            };
+            let found = found?;
+            self.histograms().last = Some(found);
+        }
+        self.hist.as_ref()?.last.as_ref()
+    }
+
+    /// The series' histogram state, created on first use.
+    pub fn histograms(&mut self) -> &mut HistogramState {
+        self.hist.get_or_insert_with(Box::default)
+    }
+
     /// Number of chunks, the open one and out-of-order ones included.
     pub fn num_chunks(&self) -> usize {
         self.mmapped.len()
@@ -81,7 +119,8 @@ impl SeriesState {
 /// One series of the head.
 ///
 /// Laid out so that what an append touches shares the first cache line:
-/// the checks at append time read `max_time`, `last_value` and `logged`,
+/// the checks at append time read `max_time`, `last_value` (and, for a
+/// duplicate timestamp or a stale marker, `last_kind`) and `logged`,
 /// and the commit that follows (after the rest of the batch was checked)
 /// takes the lock and writes the open chunk's fields right behind it, so
 /// it finds that line still cached. Ingestion is bound by these misses.
@@ -94,6 +133,8 @@ pub(crate) struct MemSeries {
     pub series_ref: SeriesRef,
     /// Whether a WAL series record for it has been written (or replayed).
     logged: AtomicBool,
+    /// The [`SampleKind`] of the newest committed sample.
+    last_kind: AtomicU8,
     pub state: Mutex<SeriesState>,
     pub labels: Labels,
     /// [`labels_hash`] of the labels, kept for removal from the hash map.
@@ -109,6 +150,7 @@ impl MemSeries {
             max_time: AtomicI64::new(i64::MIN),
             last_value: AtomicU64::new(0),
             logged: AtomicBool::new(logged),
+            last_kind: AtomicU8::new(SampleKind::Float as u8),
             state: Mutex::new(SeriesState::default()),
         }
     }
@@ -120,23 +162,48 @@ impl MemSeries {
         (t, f64::from_bits(self.last_value.load(Ordering::Relaxed)))
     }
 
-    /// Publishes a newly appended newest sample (called under the lock).
+    /// The kind of the newest committed sample (float for none).
+    #[inline]
+    pub fn last_kind(&self) -> SampleKind {
+        SampleKind::from_u8(self.last_kind.load(Ordering::Relaxed))
+    }
+
+    /// Publishes a newly appended newest float sample (called under the
+    /// lock).
     #[inline]
     pub fn publish(&self, t: i64, v: f64) {
         self.last_value.store(v.to_bits(), Ordering::Relaxed);
+        self.last_kind
+            .store(SampleKind::Float as u8, Ordering::Relaxed);
+        self.max_time.store(t, Ordering::Release);
+    }
+
+    /// Publishes a newly appended newest histogram sample (called under
+    /// the lock).
+    #[inline]
+    pub fn publish_histogram(&self, t: i64, kind: SampleKind) {
+        self.last_value.store(0, Ordering::Relaxed);
+        self.last_kind.store(kind as u8, Ordering::Relaxed);
         self.max_time.store(t, Ordering::Release);
     }
 
     /// Re-reads the newest sample from the state (after replay or
     /// truncation changed it wholesale).
-    pub fn republish(&self, state: &SeriesState) {
+    pub fn republish(&self, state: &SeriesState, store: &HeadChunkStore) {
         let t = state.max_time();
-        let v = state
-            .open
-            .as_ref()
-            .and_then(|c| c.app.last())
-            .map_or(0.0, |(_, v)| v);
-        self.publish(t, v);
+        match state.last_kind(store) {
+            Some(k @ (SampleKind::Histogram | SampleKind::FloatHistogram)) => {
+                self.publish_histogram(t, k)
+            }
+            _ => {
+                let v = state
+                    .open
+                    .as_ref()
+                    .filter(|c| c.max_time != i64::MIN)
+                    .map_or(0.0, |c| c.app.last_float());
+                self.publish(t, v);
+            }
+        }
     }
 
     #[inline]
@@ -156,7 +223,11 @@ impl MemSeries {
             + self.labels.heap_bytes()
             + state.mmapped.capacity() * std::mem::size_of::<MmappedChunk>()
             + state.boundaries.capacity() * 16
-            + state.open.as_ref().map_or(0, |c| c.app.bytes().len())
+            + state.open.as_ref().map_or(0, |c| c.app.heap_bytes())
+            + state.hist.as_ref().map_or(0, |h| {
+                std::mem::size_of::<HistogramState>()
+                    + h.last.as_ref().map_or(0, LastHistogram::heap_bytes)
+            })
             + state.ooo.as_ref().map_or(0, |o| o.heap_bytes())
     }
 }

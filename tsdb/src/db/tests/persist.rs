@@ -84,3 +84,80 @@ fn compaction_reports_each_step_before_taking_it() {
     assert_eq!(merges, report.compacted_blocks.len());
     assert_eq!(steps.last(), Some(&CompactProgress::ApplyingRetention));
 }
+
+#[test]
+fn head_histograms_are_persisted_as_histogram_chunks() {
+    use aion_chunkenc::{Chunk, Encoding};
+    use aion_model::histogram::{CounterResetHint, Histogram, Span};
+    use aion_storage::ChunkQuerier;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let h = |i: i64| Histogram {
+        count: i as u64 * 2,
+        sum: i as f64,
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 2,
+        }],
+        positive_buckets: vec![i, 0],
+        ..Histogram::default()
+    };
+    let mut app = db.appender();
+    let mut t = 0;
+    while t < 7 * H {
+        app.append_histogram(&series(0), t, &h(t / STEP)).unwrap();
+        let mut g = h(t / STEP % 7).to_float();
+        g.counter_reset_hint = CounterResetHint::Gauge;
+        app.append_float_histogram(&series(1), t, &g).unwrap();
+        app.append(&series(2), t, 1.0).unwrap();
+        app.commit().unwrap();
+        t += STEP;
+    }
+    drop(app);
+    let report = db.compact().unwrap();
+    assert_eq!(report.head_blocks.len(), 2, "{report:?}");
+    let blocks = db.blocks();
+    let first = &blocks[0];
+    let stats = first.meta().stats;
+    assert_eq!(
+        (
+            stats.num_samples,
+            stats.num_float_samples,
+            stats.num_histogram_samples
+        ),
+        (3 * 120, 120, 2 * 120)
+    );
+    // The block's chunks are the head's histogram chunks, as they were.
+    let q = crate::block::BlockChunkQuerier::new(first.clone(), 0, 2 * H - 1);
+    let mut set = q.select(true, None, &all());
+    let mut seen = Vec::new();
+    while let Some(s) = set.next() {
+        let mut s = s.unwrap();
+        let (mut n, mut encodings) = (0, Vec::new());
+        while let Some(c) = s.chunks.next() {
+            let c = c.unwrap();
+            encodings.push(c.encoding);
+            let chunk = Chunk::from_bytes(c.encoding, c.data).unwrap();
+            n += chunk.num_samples();
+            if c.encoding == Encoding::FloatHistogram {
+                match &chunk {
+                    Chunk::FloatHistogram(f) => {
+                        assert_eq!(f.counter_reset_header(), CounterResetHint::Gauge)
+                    }
+                    _ => unreachable!(),
+                }
+            }
+        }
+        encodings.dedup();
+        seen.push((s.labels.get("i").unwrap().to_string(), encodings, n));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("00".to_string(), vec![Encoding::Histogram], 120),
+            ("01".to_string(), vec![Encoding::FloatHistogram], 120),
+            ("02".to_string(), vec![Encoding::Xor], 120),
+        ]
+    );
+    db.close().unwrap();
+}

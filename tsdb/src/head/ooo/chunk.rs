@@ -1,29 +1,39 @@
-//! A series' out-of-order samples: the in-memory chunk they are inserted
-//! into (sorted, at most `out_of_order_cap_max` samples) and the full
-//! chunks m-mapped to `chunks_head/` with the out-of-order flag, as
-//! Prometheus's `OOOChunk` and `oooMmappedChunks`.
+//! A series' out-of-order samples (floats and histograms): the in-memory
+//! chunk they are inserted into (sorted, at most `out_of_order_cap_max`
+//! samples) and the full chunks m-mapped to `chunks_head/` with the
+//! out-of-order flag, as Prometheus's `OOOChunk` and `oooMmappedChunks`:
+//! an in-memory chunk becomes one chunk per run of one sample kind
+//! (`OOOChunk.ToEncodedChunks`).
 //!
 //! Every in-memory sample keeps the isolation epoch of the commit that
 //! inserted it, so a query sees exactly the commits before it. A chunk
 //! m-mapped while a query older than its newest commit runs keeps those
 //! samples in memory too, until no such query is left.
 
-use aion_chunkenc::{Encoding, XorAppender};
 use aion_index::SeriesRef;
 
-use crate::chunks::{HeadChunkRef, HeadChunkStore};
-use crate::Result;
+use crate::chunks::{encode_values, HeadChunkRef, HeadChunkStore, SampleValue};
+use crate::{FloatChunkEncoding, Result};
 
 /// Flag on the encoding byte of out-of-order chunks in `chunks_head/`.
 pub(crate) const OUT_OF_ORDER_FLAG: u8 = 0x80;
 
 /// One out-of-order sample in memory.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OooSample {
     pub t: i64,
-    pub v: f64,
+    pub v: SampleValue,
     /// Isolation epoch of the commit that inserted it (0: replayed).
     pub epoch: u64,
+}
+
+/// How a series' out-of-order chunks are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OooChunkOpts {
+    /// Samples an in-memory chunk holds before it is m-mapped.
+    pub cap: usize,
+    /// The encoding of float chunks.
+    pub floats: FloatChunkEncoding,
 }
 
 /// The in-memory out-of-order chunk: samples in time order, one per
@@ -65,20 +75,10 @@ impl OooHeadChunk {
         self.samples.last().map_or(i64::MIN, |s| s.t)
     }
 
-    pub fn max_epoch(&self) -> u64 {
-        self.samples.iter().map(|s| s.epoch).max().unwrap_or(0)
-    }
-
-    /// The samples as an XOR chunk (how they are m-mapped).
-    pub fn to_xor(&self) -> Vec<u8> {
-        let mut app = XorAppender::new();
-        for s in &self.samples {
-            // An out-of-order chunk holds at most 255 samples, far below
-            // the XOR chunk's limit.
-            app.append(s.t, s.v)
-                .expect("out-of-order chunk below the XOR sample limit");
-        }
-        app.into_chunk().into_inner()
+    /// Estimated heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.samples.capacity() * std::mem::size_of::<OooSample>()
+            + self.samples.iter().map(|s| s.v.heap_bytes()).sum::<usize>()
     }
 }
 
@@ -111,30 +111,36 @@ pub(crate) struct Inserted {
     /// in-memory chunk already).
     pub stored: bool,
     /// A new in-memory chunk was started; the previous one went to this
-    /// reference (0 if there was none): the WBL's mmap marker.
-    pub cut: Option<HeadChunkRef>,
+    /// many chunks, the last ones of [`OooState::mmapped`] (0 if there was
+    /// none): the WBL's mmap markers.
+    pub cut: Option<usize>,
 }
 
 impl OooState {
     /// Inserts `(t, v)` of commit `epoch`, first m-mapping the in-memory
-    /// chunk if it holds `cap` samples (Prometheus's `memSeries.insert`).
+    /// chunk if it holds `opts.cap` samples (Prometheus's
+    /// `memSeries.insert`).
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &mut self,
         series_ref: SeriesRef,
         t: i64,
-        v: f64,
+        v: SampleValue,
         epoch: u64,
         low_watermark: u64,
-        cap: usize,
+        opts: OooChunkOpts,
         store: &HeadChunkStore,
     ) -> Result<Inserted> {
         self.forget_recent(low_watermark);
         let mut cut = None;
-        if self.head.as_ref().is_none_or(|c| c.samples.len() >= cap) {
-            cut = Some(self.mmap_head(series_ref, low_watermark, store)?);
+        if self
+            .head
+            .as_ref()
+            .is_none_or(|c| c.samples.len() >= opts.cap)
+        {
+            cut = Some(self.mmap_head(series_ref, low_watermark, opts.floats, store)?);
             self.head = Some(OooHeadChunk {
-                samples: Vec::with_capacity(cap.min(32)),
+                samples: Vec::with_capacity(opts.cap.min(32)),
             });
         }
         let stored = self
@@ -145,43 +151,68 @@ impl OooState {
         Ok(Inserted { stored, cut })
     }
 
-    /// Writes the in-memory chunk (if it has samples) to `store` as an
-    /// out-of-order XOR chunk; returns its reference (0 if none).
+    /// Writes the in-memory chunk (if it has samples) to `store` as
+    /// out-of-order chunks, one per run of one sample kind, appended to
+    /// [`OooState::mmapped`]; returns how many (0 if none).
     pub fn mmap_head(
         &mut self,
         series_ref: SeriesRef,
         low_watermark: u64,
+        floats: FloatChunkEncoding,
         store: &HeadChunkStore,
-    ) -> Result<HeadChunkRef> {
+    ) -> Result<usize> {
         let Some(c) = self.head.take() else {
-            return Ok(HeadChunkRef(0));
+            return Ok(0);
         };
         if c.samples.is_empty() {
-            return Ok(HeadChunkRef(0));
+            return Ok(0);
         }
-        let (min_time, max_time, max_epoch) = (c.min_time(), c.max_time(), c.max_epoch());
-        let chunk_ref = match store.write_chunk(
-            series_ref,
-            min_time,
-            max_time,
-            Encoding::Xor as u8 | OUT_OF_ORDER_FLAG,
-            &c.to_xor(),
-        ) {
-            Ok(r) => r,
+        let values: Vec<(i64, SampleValue)> =
+            c.samples.iter().map(|s| (s.t, s.v.clone())).collect();
+        // At most 255 samples: far below any chunk's limit.
+        let encoded = match encode_values(&values, usize::MAX, floats) {
+            Ok(e) => e,
             Err(e) => {
                 self.head = Some(c);
                 return Err(e);
             }
         };
-        let recent = (low_watermark < max_epoch).then(|| c.samples.into_boxed_slice());
-        self.mmapped.push(OooMmapped {
-            min_time,
-            max_time,
-            chunk_ref,
-            max_epoch,
-            recent,
-        });
-        Ok(chunk_ref)
+        let first_new = self.mmapped.len();
+        for e in &encoded {
+            let written = store.write_chunk(
+                series_ref,
+                e.min_time,
+                e.max_time,
+                e.encoding as u8 | OUT_OF_ORDER_FLAG,
+                &e.data,
+            );
+            let chunk_ref = match written {
+                Ok(r) => r,
+                Err(err) => {
+                    // Nothing of this m-map is recorded: the samples stay
+                    // in memory (chunks already written are unreferenced).
+                    self.mmapped.truncate(first_new);
+                    self.head = Some(c);
+                    return Err(err);
+                }
+            };
+            let part: Vec<OooSample> = c
+                .samples
+                .iter()
+                .filter(|s| s.t >= e.min_time && s.t <= e.max_time)
+                .cloned()
+                .collect();
+            let max_epoch = part.iter().map(|s| s.epoch).max().unwrap_or(0);
+            let recent = (low_watermark < max_epoch).then(|| part.into_boxed_slice());
+            self.mmapped.push(OooMmapped {
+                min_time: e.min_time,
+                max_time: e.max_time,
+                chunk_ref,
+                max_epoch,
+                recent,
+            });
+        }
+        Ok(encoded.len())
     }
 
     /// Drops the in-memory copies no running query needs any more.
@@ -221,9 +252,14 @@ impl OooState {
             + self
                 .mmapped
                 .iter()
-                .map(|c| c.recent.as_ref().map_or(0, |r| r.len() * 24))
+                .map(|c| {
+                    c.recent.as_ref().map_or(0, |r| {
+                        r.len() * std::mem::size_of::<OooSample>()
+                            + r.iter().map(|s| s.v.heap_bytes()).sum::<usize>()
+                    })
+                })
                 .sum::<usize>()
-            + self.head.as_ref().map_or(0, |c| c.samples.capacity() * 24)
+            + self.head.as_ref().map_or(0, |c| c.heap_bytes())
     }
 }
 
@@ -234,10 +270,15 @@ mod tests {
     fn s(t: i64) -> OooSample {
         OooSample {
             t,
-            v: t as f64,
+            v: SampleValue::Float(t as f64),
             epoch: 1,
         }
     }
+
+    const OPTS: OooChunkOpts = OooChunkOpts {
+        cap: 4,
+        floats: FloatChunkEncoding::Xor,
+    };
 
     #[test]
     fn insert_keeps_time_order_and_the_first_value() {
@@ -249,10 +290,10 @@ mod tests {
         assert_eq!(ts, [1, 3, 5, 7, 9]);
         assert!(!c.insert(OooSample {
             t: 5,
-            v: 99.0,
+            v: SampleValue::Float(99.0),
             epoch: 2
         }));
-        assert_eq!(c.samples[2].v, 5.0);
+        assert_eq!(c.samples[2].v, SampleValue::Float(5.0));
     }
 
     #[test]
@@ -262,15 +303,24 @@ mod tests {
         let mut st = OooState::default();
         let mut cuts = Vec::new();
         for t in (0..10).rev() {
-            let r = st.insert(7, t, t as f64, 1, u64::MAX, 4, &store).unwrap();
+            let r = st
+                .insert(
+                    7,
+                    t,
+                    SampleValue::Float(t as f64),
+                    1,
+                    u64::MAX,
+                    OPTS,
+                    &store,
+                )
+                .unwrap();
             assert!(r.stored);
             if let Some(c) = r.cut {
                 cuts.push(c);
             }
         }
         // First insert starts a chunk (nothing to m-map), then every 4.
-        assert_eq!(cuts.len(), 3);
-        assert_eq!(cuts[0], HeadChunkRef(0));
+        assert_eq!(cuts, [0, 1, 1]);
         assert_eq!(st.mmapped.len(), 2);
         assert_eq!((st.mmapped[0].min_time, st.mmapped[0].max_time), (6, 9));
         assert_eq!(st.time_range(), Some((0, 9)));
@@ -281,7 +331,7 @@ mod tests {
             .unwrap();
         assert_eq!(seen, [(7, true, 6, 9), (7, true, 2, 5)]);
         let (enc, bytes) = store.chunk(st.mmapped[1].chunk_ref).unwrap();
-        assert_eq!(enc, Encoding::Xor as u8);
+        assert_eq!(enc, aion_chunkenc::Encoding::Xor as u8);
         let got = aion_chunkenc::XorChunk::from_bytes(bytes.as_slice())
             .unwrap()
             .samples()

@@ -41,21 +41,40 @@ pub(crate) fn appendable(
     last: Option<(i64, f64)>,
     b: &Bounds,
 ) -> Result<Placement, Error> {
+    let last_v = last.map_or(0.0, |l| l.1);
+    appendable_at(t, last.map(|l| l.0), b, || {
+        if last_v.to_bits() != v.to_bits() {
+            return Err(Error::DuplicateSampleForTimestamp {
+                timestamp: t,
+                existing: last_v,
+                new_value: v,
+            });
+        }
+        Ok(())
+    })
+}
+
+/// [`appendable`] for any sample: `last_t` is the time of the series'
+/// newest in-order sample, and `same` decides (only when `t` is that time)
+/// whether the sample is an identical duplicate (`Ok`) or the error to
+/// refuse it with — Prometheus's `appendableHistogram` and
+/// `appendableFloatHistogram` differ from `appendable` only there.
+#[inline]
+pub(crate) fn appendable_at(
+    t: i64,
+    last_t: Option<i64>,
+    b: &Bounds,
+    same: impl FnOnce() -> Result<(), Error>,
+) -> Result<Placement, Error> {
     if t >= b.min_valid {
-        match last {
+        match last_t {
             None => return Ok(Placement::InOrder),
-            Some((last_t, _)) if t > last_t => return Ok(Placement::InOrder),
-            Some((last_t, last_v)) if t == last_t => {
+            Some(last_t) if t > last_t => return Ok(Placement::InOrder),
+            Some(last_t) if t == last_t => {
                 // Only the newest in-order sample is checked, as in
                 // Prometheus; the out-of-order chunk drops its own
                 // duplicates at commit.
-                if last_v.to_bits() != v.to_bits() {
-                    return Err(Error::DuplicateSampleForTimestamp {
-                        timestamp: t,
-                        existing: last_v,
-                        new_value: v,
-                    });
-                }
+                same()?;
                 return Ok(Placement::IdenticalDuplicate);
             }
             Some(_) => {}

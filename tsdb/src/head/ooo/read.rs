@@ -1,10 +1,10 @@
 //! What a query sees of a series' out-of-order samples: those of commits
 //! before it, in `[mint, maxt]`, sorted, one per timestamp.
 
-use aion_chunkenc::{SampleIterator, ValueType, XorChunk};
+use aion_chunkenc::Encoding;
 
 use super::chunk::OooState;
-use crate::chunks::HeadChunkStore;
+use crate::chunks::{decode_values, HeadChunkStore, SampleValue};
 use crate::Result;
 
 /// The out-of-order samples of `st` in `[mint, maxt]` that a query of
@@ -17,7 +17,7 @@ pub(crate) fn ooo_samples(
     mint: i64,
     maxt: i64,
     epoch: u64,
-    out: &mut Vec<(i64, f64)>,
+    out: &mut Vec<(i64, SampleValue)>,
 ) -> Result<()> {
     let start = out.len();
     for c in &st.mmapped {
@@ -29,21 +29,12 @@ pub(crate) fn ooo_samples(
                 recent
                     .iter()
                     .filter(|s| s.epoch <= epoch && s.t >= mint && s.t <= maxt)
-                    .map(|s| (s.t, s.v)),
+                    .map(|s| (s.t, s.v.clone())),
             ),
             _ => {
-                let (_, bytes) = store.chunk(c.chunk_ref)?;
-                let chunk = XorChunk::from_bytes(bytes.as_slice())?;
-                let mut it = chunk.iter();
-                while it.next() == ValueType::Float {
-                    let (t, v) = it.at();
-                    if t >= mint && t <= maxt {
-                        out.push((t, v));
-                    }
-                }
-                if let Some(e) = it.error() {
-                    return Err(e.clone().into());
-                }
+                let (encoding, bytes) = store.chunk(c.chunk_ref)?;
+                let encoding = Encoding::try_from(encoding)?;
+                decode_values(encoding, bytes.as_slice(), mint, maxt, out)?;
             }
         }
     }
@@ -52,7 +43,7 @@ pub(crate) fn ooo_samples(
             h.samples
                 .iter()
                 .filter(|s| s.epoch <= epoch && s.t >= mint && s.t <= maxt)
-                .map(|s| (s.t, s.v)),
+                .map(|s| (s.t, s.v.clone())),
         );
     }
     // A stable sort: of two samples with one timestamp the one written
@@ -93,8 +84,14 @@ pub(crate) fn merge_sorted(a: &[(i64, f64)], b: &[(i64, f64)]) -> Vec<(i64, f64)
 
 #[cfg(test)]
 mod tests {
-    use super::super::chunk::OooState;
+    use super::super::chunk::{OooChunkOpts, OooState};
     use super::*;
+    use crate::FloatChunkEncoding;
+
+    const OPTS: OooChunkOpts = OooChunkOpts {
+        cap: 6,
+        floats: FloatChunkEncoding::Xor,
+    };
 
     #[test]
     fn a_query_sees_only_commits_before_it_even_in_mmapped_chunks() {
@@ -105,10 +102,12 @@ mod tests {
         // watermark 1) while epoch 2 commits t = 0..4, which m-maps a
         // chunk holding both epochs.
         for t in 10..14 {
-            st.insert(1, t, 1.0, 1, u64::MAX, 6, &store).unwrap();
+            st.insert(1, t, SampleValue::Float(1.0), 1, u64::MAX, OPTS, &store)
+                .unwrap();
         }
         for t in 0..4 {
-            st.insert(1, t, 2.0, 2, 1, 6, &store).unwrap();
+            st.insert(1, t, SampleValue::Float(2.0), 2, 1, OPTS, &store)
+                .unwrap();
         }
         assert_eq!(st.mmapped.len(), 1);
         assert!(st.mmapped[0].recent.is_some());

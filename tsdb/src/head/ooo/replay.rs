@@ -17,7 +17,7 @@ use aion_wal::record::{Record, RecordDecoder};
 use aion_wal::{RepairReport, SegmentPosition, WalReader};
 
 use super::chunk::{OooMmapped, OooState};
-use crate::chunks::HeadChunkRef;
+use crate::chunks::{HeadChunkRef, SampleValue};
 use crate::head::Head;
 use crate::{Error, Result};
 
@@ -31,10 +31,16 @@ pub struct WblReplayReport {
     pub mmapped_chunks_ignored: usize,
     /// WBL segments replayed (first, last).
     pub segments: Option<(u32, u32)>,
-    /// Samples read from the WBL.
+    /// Float samples read from the WBL.
     pub samples_read: u64,
-    /// Samples inserted into in-memory out-of-order chunks (net of those
-    /// a later marker moved to m-mapped chunks).
+    /// Native histogram samples read from the WBL.
+    pub histograms_read: u64,
+    /// Records of other types (the WBL holds samples and mmap markers
+    /// only): skipped.
+    pub records_skipped: u64,
+    /// Samples (floats and histograms) inserted into in-memory
+    /// out-of-order chunks (net of those a later marker moved to m-mapped
+    /// chunks).
     pub samples_inserted: u64,
     /// Mmap markers read.
     pub mmap_markers: u64,
@@ -115,41 +121,75 @@ pub(crate) fn replay_wbl(
                 break;
             }
         };
+        let mut insert = |r: u64, t: i64, v: SampleValue, report: &mut WblReplayReport| {
+            let Some(series) = head.series.get_by_ref(r) else {
+                report.unknown_series_refs += 1;
+                return Ok(());
+            };
+            let mut st = series.state.lock();
+            let ooo = st.ooo.get_or_insert_with(Box::<OooState>::default);
+            let ins = ooo.insert(
+                series.series_ref,
+                t,
+                v,
+                0,
+                u64::MAX,
+                head.ooo_opts(),
+                &head.chunks,
+            )?;
+            if ins.stored {
+                report.samples_inserted += 1;
+                mint = mint.min(t);
+                maxt = maxt.max(t);
+            }
+            Ok::<(), Error>(())
+        };
         match decoded {
             Record::Samples(samples) => {
                 report.samples_read += samples.len() as u64;
                 for s in samples {
-                    let Some(series) = head.series.get_by_ref(s.r#ref) else {
-                        report.unknown_series_refs += 1;
-                        continue;
-                    };
-                    let mut st = series.state.lock();
-                    let ooo = st.ooo.get_or_insert_with(Box::<OooState>::default);
-                    let ins = ooo.insert(
-                        series.series_ref,
-                        s.t,
-                        s.v,
-                        0,
-                        u64::MAX,
-                        head.ooo_cap,
-                        &head.chunks,
+                    insert(s.r#ref, s.t, SampleValue::Float(s.v), report)?;
+                }
+            }
+            Record::HistogramSamples(hs) => {
+                report.histograms_read += hs.len() as u64;
+                for h in hs {
+                    insert(
+                        h.r#ref,
+                        h.t,
+                        SampleValue::Histogram(Box::new(h.h.clone())),
+                        report,
                     )?;
-                    if ins.stored {
-                        report.samples_inserted += 1;
-                        mint = mint.min(s.t);
-                        maxt = maxt.max(s.t);
-                    }
+                }
+            }
+            Record::FloatHistogramSamples(hs) => {
+                report.histograms_read += hs.len() as u64;
+                for h in hs {
+                    let v = SampleValue::FloatHistogram(Box::new(h.fh.clone()));
+                    insert(h.r#ref, h.t, v, report)?;
                 }
             }
             Record::MmapMarkers(markers) => {
                 report.mmap_markers += markers.len() as u64;
-                for m in markers {
-                    if m.mmap_ref > last_mmap_ref.0 {
-                        // The chunk was not found on disk: keep the
-                        // samples in memory.
+                // A series' markers of one m-map come together (one per
+                // chunk it made): the in-memory chunk went to disk only if
+                // every one of them was found there.
+                let mut i = 0;
+                while i < markers.len() {
+                    let r = markers[i].r#ref;
+                    let mut j = i;
+                    let mut all_on_disk = true;
+                    while j < markers.len() && markers[j].r#ref == r {
+                        // A chunk not found on disk: keep the samples in
+                        // memory.
+                        all_on_disk &= markers[j].mmap_ref <= last_mmap_ref.0;
+                        j += 1;
+                    }
+                    i = j;
+                    if !all_on_disk {
                         continue;
                     }
-                    let Some(series) = head.series.get_by_ref(m.r#ref) else {
+                    let Some(series) = head.series.get_by_ref(r) else {
                         report.unknown_series_refs += 1;
                         continue;
                     };
@@ -163,7 +203,7 @@ pub(crate) fn replay_wbl(
                     }
                 }
             }
-            _ => {}
+            _ => report.records_skipped += 1,
         }
     }
     head.update_ooo_min_max(mint, maxt);
