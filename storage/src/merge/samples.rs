@@ -4,6 +4,7 @@
 use std::error::Error as StdError;
 
 use aion_chunkenc::{SampleIterator, ValueType};
+use aion_model::histogram::{CounterResetHint, FloatHistogram, Histogram};
 use aion_model::Matcher;
 
 use super::{MergeQuerier, MergeSeriesSet, MergeSet, Mergeable};
@@ -66,6 +67,12 @@ impl<'q> Querier for MergeQuerier<'q, dyn Querier + 'q> {
 
 /// Merges sample iterators of one series by timestamp; a timestamp several
 /// have is yielded once, from the first iterator having it.
+///
+/// Floats and native histograms are merged alike. As in Prometheus's
+/// `chainSampleIterator`, a counter histogram whose predecessor came from
+/// another iterator (or that was reached by a seek) gets the counter-reset
+/// hint "unknown": its own iterator's "not a counter reset" only speaks of
+/// that iterator's previous sample.
 pub struct ChainIterator<'a> {
     its: Vec<Box<dyn SampleIterator + 'a>>,
     /// Whether each iterator still has a current sample.
@@ -74,7 +81,12 @@ pub struct ChainIterator<'a> {
     /// them for every sample, and asking through `dyn` each time was a
     /// sixth of a `rate` query's time.
     heads: Vec<i64>,
+    /// The kind of each live iterator's current sample.
+    kinds: Vec<ValueType>,
     cur: Option<usize>,
+    /// Whether the current sample follows the previous one in the same
+    /// iterator.
+    consecutive: bool,
     started: bool,
 }
 
@@ -86,7 +98,9 @@ impl<'a> ChainIterator<'a> {
             its,
             live: vec![false; n],
             heads: vec![i64::MIN; n],
+            kinds: vec![ValueType::None; n],
             cur: None,
+            consecutive: false,
             started: false,
         }
     }
@@ -94,7 +108,8 @@ impl<'a> ChainIterator<'a> {
     /// Records where iterator `i` stands after a move that returned `vt`.
     #[inline]
     fn settle(&mut self, i: usize, vt: ValueType) {
-        self.live[i] = vt == ValueType::Float;
+        self.live[i] = vt != ValueType::None;
+        self.kinds[i] = vt;
         if self.live[i] {
             self.heads[i] = self.its[i].at_t();
         }
@@ -113,11 +128,24 @@ impl<'a> ChainIterator<'a> {
             }
         }
         self.cur = best.map(|(i, _)| i);
-        if self.cur.is_some() {
-            ValueType::Float
-        } else {
-            ValueType::None
+        match self.cur {
+            Some(i) => self.kinds[i],
+            None => ValueType::None,
         }
+    }
+
+    /// Whether a histogram's counter-reset hint can be passed on: gauges
+    /// always, counters only when the previous sample came from the same
+    /// iterator by `next` and no other iterator has the current timestamp
+    /// too (Prometheus's chain switches iterators on a tie).
+    fn keeps_hint(&self, hint: CounterResetHint) -> bool {
+        if hint == CounterResetHint::Gauge {
+            return true;
+        }
+        let Some(c) = self.cur.filter(|_| self.consecutive) else {
+            return false;
+        };
+        !(0..self.its.len()).any(|i| i != c && self.live[i] && self.heads[i] == self.heads[c])
     }
 }
 
@@ -129,26 +157,31 @@ impl SampleIterator for ChainIterator<'_> {
                 let vt = self.its[i].next();
                 self.settle(i, vt);
             }
+            self.consecutive = false;
             return self.pick();
         }
         let Some(cur) = self.cur else {
             return ValueType::None;
         };
         let t = self.heads[cur];
+        let mut others = false;
         for i in 0..self.its.len() {
             if self.live[i] && self.heads[i] == t {
+                others |= i != cur;
                 let vt = self.its[i].next();
                 self.settle(i, vt);
             }
         }
-        self.pick()
+        let vt = self.pick();
+        self.consecutive = !others && self.cur == Some(cur);
+        vt
     }
 
     fn seek(&mut self, t: i64) -> ValueType {
         if self.started {
             match self.cur {
                 None => return ValueType::None,
-                Some(c) if self.heads[c] >= t => return ValueType::Float,
+                Some(c) if self.heads[c] >= t => return self.kinds[c],
                 _ => {}
             }
         } else {
@@ -161,6 +194,9 @@ impl SampleIterator for ChainIterator<'_> {
                 self.settle(i, vt);
             }
         }
+        // Prometheus does not find out either whether a sought sample
+        // follows the previous one.
+        self.consecutive = false;
         self.pick()
     }
 
@@ -169,6 +205,28 @@ impl SampleIterator for ChainIterator<'_> {
             Some(c) => self.its[c].at(),
             None => (i64::MIN, f64::NAN),
         }
+    }
+
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        let Some(c) = self.cur else {
+            return i64::MIN;
+        };
+        let t = self.its[c].at_histogram(h);
+        if !self.keeps_hint(h.counter_reset_hint) {
+            h.counter_reset_hint = CounterResetHint::Unknown;
+        }
+        t
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        let Some(c) = self.cur else {
+            return i64::MIN;
+        };
+        let t = self.its[c].at_float_histogram(fh);
+        if !self.keeps_hint(fh.counter_reset_hint) {
+            fh.counter_reset_hint = CounterResetHint::Unknown;
+        }
+        t
     }
 
     /// Hands the current iterator's batch read everything below the next
@@ -182,6 +240,9 @@ impl SampleIterator for ChainIterator<'_> {
             let Some(cur) = self.cur else {
                 return (n, ValueType::None);
             };
+            if self.kinds[cur] != ValueType::Float {
+                return (n, self.kinds[cur]);
+            }
             let t = self.heads[cur];
             if t > maxt {
                 return (n, ValueType::Float);
@@ -194,8 +255,9 @@ impl SampleIterator for ChainIterator<'_> {
                 Some(other) if other <= t => {
                     (ts[n], vs[n]) = self.its[cur].at();
                     n += 1;
-                    if self.next() != ValueType::Float {
-                        return (n, ValueType::None);
+                    let vt = self.next();
+                    if vt != ValueType::Float {
+                        return (n, vt);
                     }
                 }
                 _ => {
@@ -206,6 +268,7 @@ impl SampleIterator for ChainIterator<'_> {
                     if self.pick() == ValueType::None {
                         return (n, ValueType::None);
                     }
+                    self.consecutive = self.cur == Some(cur);
                 }
             }
         }
@@ -213,7 +276,7 @@ impl SampleIterator for ChainIterator<'_> {
     }
 
     fn at_t(&self) -> i64 {
-        self.at().0
+        self.cur.map_or(i64::MIN, |c| self.heads[c])
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
@@ -223,7 +286,10 @@ impl SampleIterator for ChainIterator<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::SampleValue;
     use proptest::prelude::*;
 
     struct VecIter {
@@ -295,6 +361,111 @@ mod tests {
     fn series() -> impl Strategy<Value = Vec<(i64, f64)>> {
         prop::collection::btree_set(0i64..60, 0..20)
             .prop_map(|ts| ts.into_iter().map(|t| (t, (t * 7 % 11) as f64)).collect())
+    }
+
+    /// An iterator over samples of any kind, hints as given.
+    fn boxed(s: Vec<(i64, SampleValue)>) -> Box<dyn SampleIterator> {
+        Box::new(crate::ValueSliceIterator::new(s))
+    }
+
+    fn hist(count: u64, hint: CounterResetHint) -> SampleValue {
+        SampleValue::Histogram(Arc::new(Histogram {
+            count,
+            counter_reset_hint: hint,
+            ..Histogram::default()
+        }))
+    }
+
+    #[test]
+    fn histograms_are_chained_and_hints_kept_only_within_an_iterator() {
+        use CounterResetHint::*;
+        let a = vec![
+            (1, hist(10, Unknown)),
+            (2, hist(12, NotCounterReset)),
+            (3, hist(14, NotCounterReset)),
+            (5, hist(3, NotCounterReset)),
+        ];
+        let b = vec![
+            (2, hist(99, NotCounterReset)),
+            (4, hist(20, NotCounterReset)),
+            (5, SampleValue::Float(1.0)),
+            (6, SampleValue::Float(2.0)),
+            (7, hist(1, Gauge)),
+            (8, hist(2, Gauge)),
+        ];
+        let mut it = ChainIterator::new(vec![boxed(a), boxed(b)]);
+        let mut got = Vec::new();
+        let mut h = Histogram::default();
+        loop {
+            match it.next() {
+                ValueType::None => break,
+                ValueType::Histogram => {
+                    let t = it.at_histogram(&mut h);
+                    got.push((t, h.count as f64, Some(h.counter_reset_hint)));
+                }
+                vt => {
+                    assert_eq!(vt, ValueType::Float);
+                    got.push((it.at_t(), it.at().1, None));
+                }
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (1, 10.0, Some(Unknown)),
+                // b has a sample at 2 too: Prometheus's chain switches.
+                (2, 12.0, Some(Unknown)),
+                // The duplicate at 2 was skipped in b: a switch as well.
+                (3, 14.0, Some(Unknown)),
+                // From b now: its own hint cannot speak for a's sample.
+                (4, 20.0, Some(Unknown)),
+                // a wins the tie at 5.
+                (5, 3.0, Some(Unknown)),
+                (6, 2.0, None),
+                (7, 1.0, Some(Gauge)),
+                (8, 2.0, Some(Gauge)),
+            ]
+        );
+        assert!(it.err().is_none());
+
+        // Within one iterator the hints pass.
+        let a = vec![(1, hist(1, Unknown)), (2, hist(2, NotCounterReset))];
+        let mut it = ChainIterator::new(vec![boxed(a), boxed(vec![])]);
+        assert_eq!(it.next(), ValueType::Histogram);
+        assert_eq!(it.next(), ValueType::Histogram);
+        it.at_histogram(&mut h);
+        assert_eq!(h.counter_reset_hint, NotCounterReset);
+        // A seek forgets where it came from.
+        let a = vec![(1, hist(1, Unknown)), (2, hist(2, NotCounterReset))];
+        let mut it = ChainIterator::new(vec![boxed(a)]);
+        assert_eq!(it.seek(2), ValueType::Histogram);
+        it.at_histogram(&mut h);
+        assert_eq!(h.counter_reset_hint, Unknown);
+        assert_eq!(it.seek(1), ValueType::Histogram, "no move backwards");
+        assert_eq!(it.at_t(), 2);
+    }
+
+    #[test]
+    fn batched_float_reads_stop_at_a_histogram() {
+        let a = vec![
+            (1, SampleValue::Float(1.0)),
+            (2, SampleValue::Float(2.0)),
+            (3, hist(5, CounterResetHint::Unknown)),
+            (4, SampleValue::Float(4.0)),
+        ];
+        let b = vec![(2, SampleValue::Float(9.0))];
+        let mut it = ChainIterator::new(vec![boxed(a), boxed(b)]);
+        let (mut ts, mut vs) = ([0i64; 8], [0f64; 8]);
+        assert_eq!(it.next(), ValueType::Float);
+        let (n, vt) = it.read_floats(&mut ts, &mut vs, i64::MAX);
+        assert_eq!((n, vt), (2, ValueType::Histogram));
+        assert_eq!((&ts[..2], &vs[..2]), (&[1, 2][..], &[1.0, 2.0][..]));
+        assert_eq!(it.at_t(), 3);
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(
+            it.read_floats(&mut ts, &mut vs, i64::MAX),
+            (1, ValueType::None)
+        );
     }
 
     proptest! {
