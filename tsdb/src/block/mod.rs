@@ -42,5 +42,7 @@ pub use writer::{
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support {
-    pub(crate) use super::tests::{dataset, drain, write_block};
+    pub(crate) use super::tests::{
+        dataset, drain, drain_values, seen, write_block, write_value_block, Seen, Values,
+    };
 }
