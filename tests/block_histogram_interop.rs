@@ -21,7 +21,10 @@
 //!   vertically compacted (re-encoded histogram chunks), then a deletion
 //!   rewritten by compaction — are answered by a Prometheus 2.42 server
 //!   exactly as Prometheus answers its own blocks (minus the deleted
-//!   interval), and `promtool tsdb dump` prints the same floats.
+//!   interval), and `promtool tsdb dump` prints the same floats;
+//! * `aion create-blocks-from rules` backfills a recording rule over
+//!   histograms (promtool drops such results) into float-histogram
+//!   blocks that 2.42 answers exactly as it evaluates the expression.
 //!
 //! With `AION_SAVE_HISTOGRAM_BLOCK=DIR` the first Prometheus block and
 //! Prometheus's answer for it are copied to DIR (how the fixture of
@@ -602,6 +605,63 @@ fn aion_block(dir: &Path, series: &[Sent], mint: i64, maxt: i64) -> Block {
     Block::open(dir.join(ulid.to_string())).unwrap()
 }
 
+/// `aion create-blocks-from rules` of a recording rule over histograms
+/// (which promtool drops) writes float histogram blocks that Prometheus
+/// 2.42 answers with what it computes itself for the rule's expression.
+fn check_backfilled_rule(aion: &Path, prometheus: &Path, tmp: &Path, source: &Path) {
+    let rules = tmp.join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: hist\n    interval: 1m\n    rules:\n      - record: job:h_fine:sum\n        expr: sum by (job) (h_fine)\n",
+    )
+    .unwrap();
+    let out = tmp.join("rules-out");
+    run(Command::new(aion)
+        .args(["create-blocks-from", "rules", "--start"])
+        .arg((T0 / 1000).to_string())
+        .arg("--end")
+        .arg((BLOCKS_END / 1000 - 1).to_string())
+        .arg("--output-dir")
+        .arg(&out)
+        .arg(source)
+        .arg(&rules));
+    assert!(!block_dirs(&out).is_empty());
+    let served = tmp.join("rules-served");
+    copy_dir(&out, &served).unwrap();
+    let p = Prometheus::start_with(prometheus, &served, &["--enable-feature=native-histograms"])
+        .unwrap();
+    let q = Query {
+        expr: "job:h_fine:sum[5h]".to_string(),
+        ..everything()
+    };
+    let got = p.query(&q).unwrap();
+    drop(p);
+    let points = got["result"][0]["histograms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(points.len() > 200, "{} rule samples", points.len());
+    let (first, last) = (
+        points[0][0].as_f64().unwrap(),
+        points[points.len() - 1][0].as_f64().unwrap(),
+    );
+    // What 2.42 computes for the expression at the same times.
+    let copy = tmp.join("prom-served-again");
+    copy_dir(source, &copy).unwrap();
+    let p =
+        Prometheus::start_with(prometheus, &copy, &["--enable-feature=native-histograms"]).unwrap();
+    let (status, body) = p
+        .get(&format!(
+            "/api/v1/query_range?query={}&start={first}&end={last}&step=60",
+            interop::url_encode("sum by (job) (h_fine)")
+        ))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let want: Json = serde_json::from_str(&body).unwrap();
+    let want_points = &want["data"]["result"][0]["histograms"];
+    assert_eq!(&got["result"][0]["histograms"], want_points);
+}
+
 #[test]
 fn histogram_blocks_between_aion_and_prometheus() {
     let Some((promtool, prometheus)) = prometheus_binaries() else {
@@ -788,6 +848,8 @@ fn histogram_blocks_between_aion_and_prometheus() {
         "Prometheus answers Aion's blocks differently from its own"
     );
     let theirs_on_ours = run(Command::new(&promtool).args(["tsdb", "dump"]).arg(&out));
+    check_backfilled_rule(&aion, &prometheus, tmp.path(), &prom);
+
     let want: Vec<&str> = sorted_lines(&theirs)
         .into_iter()
         .filter(|l| {
