@@ -194,12 +194,44 @@ pub(crate) fn drain(it: &mut dyn SampleIterator) -> Vec<(i64, f64)> {
     out
 }
 
-fn select(q: &dyn Querier, ms: &[Matcher]) -> Data {
+/// Every series `q` selects with `ms`, its samples read by `read`.
+fn select_with<T>(
+    q: &dyn Querier,
+    ms: &[Matcher],
+    read: fn(&mut dyn SampleIterator) -> Vec<T>,
+) -> BTreeMap<Labels, Vec<T>> {
     let mut set = q.select(true, None, ms);
-    let mut out = Data::new();
+    let mut out = BTreeMap::new();
     while let Some(s) = set.next() {
         let mut s = s.unwrap();
-        out.insert(s.labels.clone(), drain(&mut s.samples));
+        out.insert(s.labels.clone(), read(&mut s.samples));
+    }
+    out
+}
+
+fn select(q: &dyn Querier, ms: &[Matcher]) -> Data {
+    select_with(q, ms, drain)
+}
+
+/// Every series of `block` read chunk by chunk through the chunk-level
+/// view (re-encoded where deletions cut in), each chunk's range checked.
+fn read_via_chunks<T>(
+    block: &Block,
+    read: fn(&mut dyn SampleIterator) -> Vec<(i64, T)>,
+) -> BTreeMap<Labels, Vec<(i64, T)>> {
+    let mut set = block.chunk_series(&[], i64::MIN, i64::MAX);
+    let mut out = BTreeMap::new();
+    while let Some(s) = set.next_series() {
+        let s = s.unwrap();
+        let mut samples = Vec::new();
+        for c in &s.chunks {
+            let chunk = c.decode().unwrap();
+            let mut it = chunk.iter();
+            let got = read(&mut it);
+            assert_eq!((got[0].0, got[got.len() - 1].0), (c.min_time, c.max_time));
+            samples.extend(got);
+        }
+        out.insert(s.labels, samples);
     }
     out
 }
@@ -303,21 +335,7 @@ fn deletions_hide_samples_and_persist() {
     assert_eq!(select(&*q, &[]), want);
 
     // The chunk-level view re-encodes cut chunks without deleted samples.
-    let mut set = reopened.chunk_series(&[], i64::MIN, i64::MAX);
-    let mut via_chunks = Data::new();
-    while let Some(s) = set.next_series() {
-        let s = s.unwrap();
-        let mut samples = Vec::new();
-        for c in &s.chunks {
-            let chunk = c.decode().unwrap();
-            let mut it = chunk.iter();
-            let got = drain(&mut it);
-            assert_eq!((got[0].0, got[got.len() - 1].0), (c.min_time, c.max_time));
-            samples.extend(got);
-        }
-        via_chunks.insert(s.labels, samples);
-    }
-    assert_eq!(via_chunks, want);
+    assert_eq!(read_via_chunks(&reopened, drain), want);
 }
 
 #[test]
@@ -440,13 +458,7 @@ fn mixed_series() -> Values {
 }
 
 fn select_values(q: &dyn Querier, ms: &[Matcher]) -> BTreeMap<Labels, Vec<(i64, Seen)>> {
-    let mut set = q.select(true, None, ms);
-    let mut out = BTreeMap::new();
-    while let Some(s) = set.next() {
-        let mut s = s.unwrap();
-        out.insert(s.labels.clone(), drain_values(&mut s.samples));
-    }
-    out
+    select_with(q, ms, drain_values)
 }
 
 #[test]
@@ -513,21 +525,7 @@ fn histogram_chunks_read_back_with_ranges_seeks_and_deletions() {
         .collect();
     let q = block.querier(i64::MIN, i64::MAX).unwrap();
     assert_eq!(select_values(&*q, &[]), want);
-    let mut set = block.chunk_series(&[], i64::MIN, i64::MAX);
-    let mut via_chunks = BTreeMap::new();
-    while let Some(s) = set.next_series() {
-        let s = s.unwrap();
-        let mut samples = Vec::new();
-        for c in &s.chunks {
-            let chunk = c.decode().unwrap();
-            let mut it = chunk.iter();
-            let got = drain_values(&mut it);
-            assert_eq!((got[0].0, got[got.len() - 1].0), (c.min_time, c.max_time));
-            samples.extend(got);
-        }
-        via_chunks.insert(s.labels, samples);
-    }
-    assert_eq!(via_chunks, want);
+    assert_eq!(read_via_chunks(&block, drain_values), want);
 }
 
 #[test]
