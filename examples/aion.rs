@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use aion_model::gotext::GoFloat;
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::{Labels, Matcher};
 use aion_storage::{Queryable, Series, SeriesSet};
 use aion_tsdb::{Db, Options, SampleIterator, ValueType};
@@ -75,7 +76,8 @@ enum Command {
     /// Print every sample of a data directory, as `promtool tsdb dump` does.
     #[command(after_help = "\
 Output: one line per sample, `{labels} value timestamp_ms`, values in Go's %g
-format, exactly as `promtool tsdb dump` prints them. The directory is opened
+format and native histograms as `{count:…, sum:…, (lower,upper]:n, …}`,
+exactly as `promtool tsdb dump` (3.x) prints them. The directory is opened
 read-only: no lock is taken and nothing is written, so it works while another
 process writes to it.
 
@@ -357,14 +359,34 @@ fn dump(args: DumpArgs) -> Result<(), Failure> {
     }
 }
 
-/// Prints the samples of `s`; returns how many.
+/// Prints the samples of `s`; returns how many. Floats in Go's `%g`,
+/// native histograms in the `String()` form of Prometheus's `Histogram`
+/// and `FloatHistogram` (integer counts for integer histograms), as
+/// promtool 3.x prints them. (promtool 2.42 prints floats only and stops
+/// at a series' first histogram sample.)
 fn write_series(out: &mut impl Write, s: &mut Series<'_>) -> Result<u64, Failure> {
     let labels = s.labels.to_string();
     let mut n = 0;
-    while s.samples.next() == ValueType::Float {
+    let mut h = Histogram::default();
+    let mut fh = FloatHistogram::default();
+    loop {
+        let written = match s.samples.next() {
+            ValueType::None => break,
+            ValueType::Float => {
+                let (t, v) = s.samples.at();
+                writeln!(out, "{labels} {} {t}", GoFloat(v))
+            }
+            ValueType::Histogram => {
+                let t = s.samples.at_histogram(&mut h);
+                writeln!(out, "{labels} {h} {t}")
+            }
+            ValueType::FloatHistogram => {
+                let t = s.samples.at_float_histogram(&mut fh);
+                writeln!(out, "{labels} {fh} {t}")
+            }
+        };
         n += 1;
-        let (t, v) = s.samples.at();
-        if let Err(e) = writeln!(out, "{labels} {} {t}", GoFloat(v)) {
+        if let Err(e) = written {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 std::process::exit(0);
             }

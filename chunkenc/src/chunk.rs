@@ -145,6 +145,58 @@ pub enum ChunkIter<'a> {
     FloatHistogram(FloatHistogramIterator<'a>),
 }
 
+impl<'a> ChunkIter<'a> {
+    /// A cursor over chunk data (the bytes after the encoding byte) of
+    /// `encoding`, borrowing the data for `'a` (not a [`Chunk`] value):
+    /// what readers of mapped files hold while they walk a series' chunks.
+    /// Damaged data is reported by the iterator (`err` after
+    /// [`ValueType::None`]); only encodings Aion cannot read fail here.
+    pub fn new(encoding: Encoding, data: &'a [u8]) -> Result<Self> {
+        Self::reuse(None, encoding, data)
+    }
+
+    /// Like [`ChunkIter::new`], reusing `spare` (a finished iterator) when
+    /// it is of the same encoding: histogram iterators keep their bucket
+    /// vectors, so walking a series chunk after chunk allocates nothing
+    /// once the widest layout has been seen.
+    ///
+    /// ```
+    /// use aion_chunkenc::{ChunkIter, Encoding, SampleIterator, ValueType, XorAppender};
+    ///
+    /// let mut a = XorAppender::new();
+    /// a.append(1, 1.0).unwrap();
+    /// let mut b = XorAppender::new();
+    /// b.append(2, 2.0).unwrap();
+    /// let mut it = ChunkIter::new(Encoding::Xor, a.bytes()).unwrap();
+    /// while it.next() == ValueType::Float {}
+    /// let mut it = ChunkIter::reuse(Some(it), Encoding::Xor, b.bytes()).unwrap();
+    /// assert_eq!(it.next(), ValueType::Float);
+    /// assert_eq!(it.at(), (2, 2.0));
+    /// assert!(ChunkIter::new(Encoding::HistogramSt, b.bytes()).is_err());
+    /// ```
+    pub fn reuse(spare: Option<Self>, encoding: Encoding, data: &'a [u8]) -> Result<Self> {
+        Ok(match (encoding, spare) {
+            // Float iterators hold no allocation worth keeping.
+            (Encoding::Xor, _) => ChunkIter::Xor(XorIterator::new(data)),
+            (Encoding::Xor2, _) => ChunkIter::Xor2(Xor2Iterator::new(data)),
+            (Encoding::Histogram, Some(ChunkIter::Histogram(mut it))) => {
+                it.reset(data);
+                ChunkIter::Histogram(it)
+            }
+            (Encoding::Histogram, _) => ChunkIter::Histogram(HistogramIterator::new(data)),
+            (Encoding::FloatHistogram, Some(ChunkIter::FloatHistogram(mut it))) => {
+                it.reset(data);
+                ChunkIter::FloatHistogram(it)
+            }
+            (Encoding::FloatHistogram, _) => {
+                ChunkIter::FloatHistogram(FloatHistogramIterator::new(data))
+            }
+            (Encoding::None, _) => return Err(Error::NoneEncoding),
+            (encoding, _) => return Err(Error::UnsupportedEncoding { encoding }),
+        })
+    }
+}
+
 /// Calls `$body` with `$it` bound to the iterator inside `$self`.
 macro_rules! dispatch {
     ($self:expr, $it:ident => $body:expr) => {

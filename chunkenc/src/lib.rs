@@ -9,6 +9,7 @@
 //! | [`XorAppender`], [`XorIterator`], [`XorChunk`] (`xor/`) | XOR chunks (encoding 1): encoded byte-identical to Prometheus 3.x, decoded in place from owned or borrowed (mmapped) bytes |
 //! | [`SampleIterator`], [`ValueType`] (`iterator.rs`) | the sample cursor every layer speaks; stale markers |
 //! | [`Chunk`], [`ChunkIter`] (`chunk.rs`) | a chunk of any encoding behind one type |
+//! | [`ChunkAppender`] (`appender.rs`) | appending to a chunk of any writable encoding |
 //! | [`Encoding`] (`encoding.rs`) | the chunk encoding byte |
 //! | [`Error`], [`ChunkFull`] (`error.rs`) | decoding errors naming sample and bit offset; a full chunk |
 //! | `bstream/` | the bit streams chunk payloads are made of |
@@ -36,6 +37,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
+mod appender;
 mod bstream;
 mod chunk;
 mod encoding;
@@ -52,6 +54,7 @@ pub mod synthetic;
 mod xor;
 mod xor2;
 
+pub use appender::{ChunkAppender, SampleAppendError};
 pub use chunk::{Chunk, ChunkIter};
 pub use encoding::Encoding;
 pub use error::{ChunkFull, Error, LayoutPart, Result};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use aion_promql::Engine;
-use aion_rules::backfill::{backfill_group, BackfillRange};
+use aion_rules::backfill::{backfill_group, BackfillRange, RuleOutput};
 use aion_rules::rulefmt::{parse_file, ParseOptions};
 use aion_rules::{Group, GroupOptions};
 use aion_tsdb::backfill::{BackfillOptions, Backfiller};
@@ -52,9 +52,11 @@ interval), and writes the results as blocks into --output-dir: one block
 per rule and 2-hour window, as promtool does. Move them into a data
 directory (or let Prometheus pick them up) to use them.
 
-The difference from promtool: promtool queries a server (`--url`); this
+The differences from promtool: promtool queries a server (`--url`); this
 reads DATA_DIR in process, read-only (a live Prometheus or Aion may be
-writing it). Alerting rules are not evaluated, as promtool's documentation
+writing it). A rule whose results are native histograms is backfilled
+with them (float histogram chunks, cut as Prometheus 3's head cuts them);
+promtool 2.42 and 3 drop such results without a word. Alerting rules are not evaluated, as promtool's documentation
 says (promtool 2.42 and 3 in fact write an alerting rule's expression
 results as a series named after the alert; Aion does not). As in promtool,
 each rule is evaluated on its own: a rule does not see another rule's
@@ -145,7 +147,11 @@ pub fn rules(args: RulesArgs) -> Result<(), Failure> {
                 current = Some((i, b));
             }
             let (_, b) = current.as_mut().expect("set above");
-            b.add(labels, t, v).map_err(|e| e.to_string())
+            match v {
+                RuleOutput::Float(v) => b.add(labels, t, v),
+                RuleOutput::Histogram(h) => b.add_float_histogram(labels, t, h),
+            }
+            .map_err(|e| e.to_string())
         });
         let last = current.take().map(|(_, b)| finish(b)).transpose();
         match (result, last) {

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use aion_model::Labels;
-//! use aion_rules::backfill::{backfill_group, BackfillRange};
+//! use aion_rules::backfill::{backfill_group, BackfillRange, RuleOutput};
 //! use aion_rules::rulefmt::{parse, ParseOptions};
 //! use aion_rules::{Group, GroupOptions};
 //! use aion_storage::MemStorage;
@@ -37,13 +37,14 @@
 //! let mut n = 0;
 //! backfill_group(&group, &aion_promql::Engine::default(), &db, &range, &mut |_rule, labels, t, v| {
 //!     assert_eq!(labels.get("__name__"), Some("job:up:sum"));
-//!     assert!(t <= 3_600_000 && v == 1.0);
+//!     assert!(t <= 3_600_000 && v == RuleOutput::Float(1.0));
 //!     n += 1;
 //!     Ok(())
 //! }).unwrap();
 //! assert_eq!(n, 60); // one sample a minute for an hour
 //! ```
 
+use aion_model::histogram::FloatHistogram;
 use aion_model::{Labels, LabelsBuilder, METRIC_NAME};
 use aion_promql::{Engine, Value};
 use aion_storage::Queryable;
@@ -84,9 +85,20 @@ pub enum BackfillError {
     Sink(String),
 }
 
+/// A sample a recording rule produced: a float, or a native histogram
+/// (what a rule over histograms gives; promtool drops those, Aion writes
+/// them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RuleOutput<'a> {
+    /// A float sample.
+    Float(f64),
+    /// A float native histogram sample.
+    Histogram(&'a FloatHistogram),
+}
+
 /// Where backfilled samples go: `(rule index in the group, labels, t,
 /// value)`; an error stops the backfill of the group.
-pub type Sink<'a> = dyn FnMut(usize, &Labels, i64, f64) -> Result<(), String> + 'a;
+pub type Sink<'a> = dyn FnMut(usize, &Labels, i64, RuleOutput<'_>) -> Result<(), String> + 'a;
 
 /// The query ranges `(start_ms, end_ms)` promtool evaluates a group's
 /// rules over, one per block window, with step [`Group::interval`].
@@ -155,8 +167,23 @@ pub fn backfill_group(
                     rule: r.name().to_string(),
                     source,
                 })?;
-                for p in &s.floats {
-                    sink(i, &labels, p.t, p.f).map_err(BackfillError::Sink)?;
+                // Floats and histograms of a series are disjoint in time:
+                // hand them out in time order.
+                let (mut fs, mut hs) = (s.floats.iter().peekable(), s.histograms.iter().peekable());
+                loop {
+                    let float_first = match (fs.peek(), hs.peek()) {
+                        (None, None) => break,
+                        (Some(f), Some(h)) => f.t < h.t,
+                        (f, _) => f.is_some(),
+                    };
+                    let (t, v) = if float_first {
+                        let f = fs.next().expect("peeked");
+                        (f.t, RuleOutput::Float(f.f))
+                    } else {
+                        let h = hs.next().expect("peeked");
+                        (h.t, RuleOutput::Histogram(&h.h))
+                    };
+                    sink(i, &labels, t, v).map_err(BackfillError::Sink)?;
                     written += 1;
                 }
             }
@@ -220,7 +247,7 @@ mod tests {
         };
         let mut got = Vec::new();
         let n = backfill_group(&g, &Engine::default(), &db, &r, &mut |i, l, t, v| {
-            got.push((i, l.to_string(), t, v));
+            got.push((i, l.to_string(), t, v == RuleOutput::Float(1.0)));
             Ok(())
         })
         .unwrap();
@@ -228,11 +255,53 @@ mod tests {
         assert!(got.len() >= 19 && got.len() <= 21, "{}", got.len());
         assert!(got
             .iter()
-            .all(|(i, l, _, v)| *i == 0 && l == "{__name__=\"r\"}" && *v == 1.0));
+            .all(|(i, l, _, one)| *i == 0 && l == "{__name__=\"r\"}" && *one));
         assert!(got.windows(2).all(|w| w[1].2 - w[0].2 == 30_000));
         let failing = backfill_group(&g, &Engine::default(), &db, &r, &mut |_, _, _, _| {
             Err("full".into())
         });
         assert_eq!(failing.unwrap_err().to_string(), "add: full");
+    }
+
+    #[test]
+    fn histogram_results_are_handed_out_in_time_order() {
+        use aion_model::histogram::Histogram;
+        use aion_model::Labels;
+        let db = aion_storage::MemStorage::new();
+        let l = Labels::from_pairs(&[("__name__", "h")]).unwrap();
+        // Histograms for the first 5 minutes, floats after.
+        for k in 0..40 {
+            if k < 20 {
+                let h = Histogram {
+                    count: k + 1,
+                    zero_count: k + 1,
+                    ..Histogram::default()
+                };
+                db.append_histogram(&l, k as i64 * 15_000, h).unwrap();
+            } else {
+                db.append(&l, k as i64 * 15_000, k as f64).unwrap();
+            }
+        }
+        let text = "groups:\n  - name: g\n    interval: 30s\n    rules:\n      - record: r\n        expr: h\n";
+        let file = parse(text.as_bytes(), &ParseOptions::default()).unwrap();
+        let g = Group::new("f.yml", &file.groups[0], &GroupOptions::default()).unwrap();
+        let r = BackfillRange {
+            start_s: 0,
+            end_s: 600,
+            block_duration_ms: 7_200_000,
+        };
+        let mut got = Vec::new();
+        backfill_group(&g, &Engine::default(), &db, &r, &mut |_, _, t, v| {
+            got.push((t, matches!(v, RuleOutput::Histogram(h) if h.count > 0.0)));
+            Ok(())
+        })
+        .unwrap();
+        assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
+        let hists = got.iter().filter(|(_, h)| *h).count();
+        assert!(hists >= 9 && got.len() > hists, "{got:?}");
+        assert!(
+            got.iter().take(hists).all(|(_, h)| *h),
+            "histograms come first"
+        );
     }
 }

@@ -23,7 +23,7 @@
 //! | `chunk.rs` | the chunk-level traits; [`SeriesChunk`] |
 //! | `appender.rs` | [`Appendable`], [`Appender`] |
 //! | `merge/` | [`MergeQuerier`] (samples and chunks, one implementation), [`MergeQueryable`], [`ChainIterator`], [`merge_chunks`] |
-//! | `vec.rs` | [`SliceIterator`], [`VecSeriesSet`], [`matches_all`] for in-memory backends |
+//! | `vec.rs` | [`SliceIterator`], [`ValueSliceIterator`], [`VecSeriesSet`], [`matches_all`] for in-memory backends |
 //! | `memory/` | [`MemStorage`], a small snapshot-consistent in-memory store (floats and native histograms) |
 //! | `error.rs` | [`Error`] with an [`ErrorKind`] and the backend's error as source |
 //!
@@ -58,7 +58,7 @@ pub use merge::{
     MergeQueryable, MergeSeriesSet, VecChunks,
 };
 pub use series::{EmptySeriesSet, ErrorSeriesSet, Querier, Queryable, Series, SeriesSet};
-pub use vec::{matches_all, BorrowedSamples, SliceIterator, VecSeriesSet};
+pub use vec::{matches_all, BorrowedSamples, SliceIterator, ValueSliceIterator, VecSeriesSet};
 
 /// Queryables are shared by reference and by pointer: a querier over
 /// `&db` is a querier over `db`.

@@ -6,9 +6,10 @@
 use std::error::Error as StdError;
 
 use aion_chunkenc::{SampleIterator, ValueType};
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::{Labels, Matcher};
 
-use crate::{Result, Series, SeriesSet};
+use crate::{Result, SampleValue, Series, SeriesSet};
 
 /// Whether `labels` satisfy every matcher (a missing label matches as the
 /// empty value, as in Prometheus).
@@ -102,6 +103,110 @@ impl<S: AsRef<[(i64, f64)]> + Send> SampleIterator for SliceIterator<S> {
         self.pos += n;
         self.started = true;
         (n, self.state())
+    }
+
+    fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        None
+    }
+}
+
+/// A sample iterator over time-sorted samples of any kind (floats and
+/// native histograms), held in anything that derefs to a slice: what a
+/// backend that keeps histograms hands out, and what tests feed to
+/// merges and encoders. Histograms are copied into the caller's value
+/// (its vectors reused); their counter-reset hints pass as stored.
+///
+/// ```
+/// use std::sync::Arc;
+/// use aion_model::histogram::Histogram;
+/// use aion_storage::{SampleIterator, SampleValue, ValueSliceIterator, ValueType};
+///
+/// let h = Histogram { count: 3, ..Histogram::default() };
+/// let samples = vec![
+///     (1_000, SampleValue::Float(1.0)),
+///     (2_000, SampleValue::Histogram(Arc::new(h.clone()))),
+/// ];
+/// let mut it = ValueSliceIterator::new(samples);
+/// assert_eq!(it.next(), ValueType::Float);
+/// assert_eq!(it.seek(1_500), ValueType::Histogram);
+/// let mut got = Histogram::default();
+/// assert_eq!(it.at_histogram(&mut got), 2_000);
+/// assert_eq!(got, h);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ValueSliceIterator<S> {
+    samples: S,
+    pos: usize,
+    started: bool,
+}
+
+impl<S: AsRef<[(i64, SampleValue)]>> ValueSliceIterator<S> {
+    /// Iterates `samples`, which must be sorted by timestamp.
+    pub fn new(samples: S) -> Self {
+        ValueSliceIterator {
+            samples,
+            pos: 0,
+            started: false,
+        }
+    }
+
+    fn current(&self) -> Option<&(i64, SampleValue)> {
+        self.samples.as_ref().get(self.pos).filter(|_| self.started)
+    }
+
+    fn state(&self) -> ValueType {
+        match self.current() {
+            None => ValueType::None,
+            Some((_, SampleValue::Float(_))) => ValueType::Float,
+            Some((_, SampleValue::Histogram(_))) => ValueType::Histogram,
+            Some((_, SampleValue::FloatHistogram(_))) => ValueType::FloatHistogram,
+        }
+    }
+}
+
+impl<S: AsRef<[(i64, SampleValue)]> + Send> SampleIterator for ValueSliceIterator<S> {
+    fn next(&mut self) -> ValueType {
+        let len = self.samples.as_ref().len();
+        if self.started {
+            self.pos = (self.pos + 1).min(len);
+        }
+        self.started = true;
+        self.state()
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        self.started = true;
+        let rest = &self.samples.as_ref()[self.pos..];
+        self.pos += rest.partition_point(|s| s.0 < t);
+        self.state()
+    }
+
+    fn at(&self) -> (i64, f64) {
+        match self.current() {
+            Some((t, SampleValue::Float(v))) => (*t, *v),
+            Some((t, _)) => (*t, f64::NAN),
+            None => (i64::MIN, f64::NAN),
+        }
+    }
+
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        if let Some((_, SampleValue::Histogram(src))) = self.current() {
+            h.clone_from(src);
+        }
+        self.at_t()
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        match self.current() {
+            Some((_, SampleValue::FloatHistogram(src))) => fh.clone_from(src),
+            Some((_, SampleValue::Histogram(src))) => *fh = src.to_float(),
+            _ => {}
+        }
+        self.at_t()
+    }
+
+    fn at_t(&self) -> i64 {
+        self.current().map_or(i64::MIN, |s| s.0)
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {

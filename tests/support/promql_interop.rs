@@ -519,6 +519,12 @@ impl Prometheus {
     /// Starts `binary` serving the TSDB in `data_dir` (which it may
     /// write to: pass a copy), and waits until it is ready.
     pub fn start(binary: &Path, data_dir: &Path) -> io::Result<Prometheus> {
+        Self::start_with(binary, data_dir, &[])
+    }
+
+    /// [`Prometheus::start`] with more command-line flags (feature flags,
+    /// the remote-write receiver).
+    pub fn start_with(binary: &Path, data_dir: &Path, flags: &[&str]) -> io::Result<Prometheus> {
         let config_dir = tempfile::tempdir()?;
         let config = config_dir.path().join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 15s\n")?;
@@ -530,6 +536,7 @@ impl Prometheus {
             // Retention counts from the newest block, but keep everything.
             .arg("--storage.tsdb.retention.time=100y")
             .arg("--log.level=warn")
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

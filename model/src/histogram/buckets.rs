@@ -34,14 +34,25 @@ impl fmt::Display for Bucket {
     /// `[lower,upper]:count` with `(`/`)` for exclusive bounds, as
     /// Prometheus's `Bucket.String()`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_with_count(f, GoFloat(self.count))
+    }
+}
+
+impl Bucket {
+    /// The bounds as `Display` prints them, followed by `:count` (an
+    /// integer histogram's counts are printed as integers).
+    pub(crate) fn fmt_with_count(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        count: impl fmt::Display,
+    ) -> fmt::Result {
         let open = if self.lower_inclusive { '[' } else { '(' };
         let close = if self.upper_inclusive { ']' } else { ')' };
         write!(
             f,
-            "{open}{},{}{close}:{}",
+            "{open}{},{}{close}:{count}",
             GoFloat(self.lower),
             GoFloat(self.upper),
-            GoFloat(self.count)
         )
     }
 }

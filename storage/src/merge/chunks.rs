@@ -5,25 +5,34 @@
 
 use std::borrow::Cow;
 
-use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorAppender, XorIterator};
+use aion_chunkenc::{ChunkIter, Encoding, SampleIterator};
 use aion_model::Matcher;
 
-use super::{MergeChunkSeriesSet, MergeQuerier, MergeSet, Mergeable};
+use super::encode::encode_series;
+use super::{ChainIterator, MergeChunkSeriesSet, MergeQuerier, MergeSet, Mergeable};
 use crate::{
     ChunkIterator, ChunkQuerier, ChunkSeries, ChunkSeriesSet, EmptyChunkSeriesSet, Error,
     ErrorKind, RawChunk, Result, SelectHints, SeriesChunk,
 };
 
-/// Samples per chunk when overlapping chunks are re-encoded (Prometheus's
-/// `seriesToChunkEncoderSplit`).
-pub const MERGED_CHUNK_SAMPLES: usize = 120;
-
 /// Orders the chunks of one series by time and resolves overlaps. Each
 /// chunk comes with the rank of its source: on a timestamp present in
 /// several chunks, the lowest rank's sample is kept; chunks identical in
-/// range, encoding and bytes are kept once.
+/// range, encoding and bytes are kept once. Overlapping chunks of any
+/// encoding (floats, native histograms, both) are merged and encoded
+/// again as [`encode_series`] does with XOR floats, Prometheus's
+/// compacting chunk merger.
 pub fn merge_chunks<'a>(
+    chunks: Vec<(usize, SeriesChunk<Cow<'a, [u8]>>)>,
+) -> Result<Vec<SeriesChunk<Cow<'a, [u8]>>>> {
+    merge_chunks_encoding(chunks, Encoding::Xor)
+}
+
+/// [`merge_chunks`] with merged floats encoded in `float_encoding` (XOR or
+/// XOR2), Prometheus's `NewCompactingChunkSeriesMergerWithFloatEncoding`.
+pub fn merge_chunks_encoding<'a>(
     mut chunks: Vec<(usize, SeriesChunk<Cow<'a, [u8]>>)>,
+    float_encoding: Encoding,
 ) -> Result<Vec<SeriesChunk<Cow<'a, [u8]>>>> {
     chunks.sort_by_key(|(rank, c)| (c.min_time, c.max_time, *rank));
     let mut out = Vec::with_capacity(chunks.len());
@@ -51,52 +60,36 @@ pub fn merge_chunks<'a>(
             continue;
         }
         group.insert(0, cur);
-        out.extend(merge_overlapping(&group)?);
+        out.extend(merge_overlapping(&mut group, float_encoding)?);
     }
     Ok(out)
 }
 
-/// Decodes overlapping chunks, merges their samples by timestamp (the
-/// lowest-ranked chunk wins a tie) and re-encodes them in chunks of 120.
+/// Merges overlapping chunks sample by sample (the lowest-ranked chunk
+/// wins a timestamp several have) and encodes the result again.
 fn merge_overlapping(
-    group: &[(usize, SeriesChunk<Cow<'_, [u8]>>)],
+    group: &mut [(usize, SeriesChunk<Cow<'_, [u8]>>)],
+    float_encoding: Encoding,
 ) -> Result<Vec<SeriesChunk<Cow<'static, [u8]>>>> {
-    let mut samples: Vec<(i64, usize, f64)> = Vec::new();
-    for (rank, c) in group {
-        if c.encoding != Encoding::Xor {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                aion_chunkenc::Error::UnsupportedEncoding {
-                    encoding: c.encoding,
-                },
-            ));
-        }
-        let mut it = XorIterator::new(&c.data);
-        while it.next() == ValueType::Float {
-            let (t, v) = it.at();
-            samples.push((t, *rank, v));
-        }
-        if let Some(e) = it.error() {
-            return Err(e.clone().into());
-        }
+    // The chain prefers its first iterator on a tie: order by rank (the
+    // sort is stable, so each rank's chunks stay in time order).
+    group.sort_by_key(|(rank, _)| *rank);
+    let mut its: Vec<Box<dyn SampleIterator + '_>> = Vec::with_capacity(group.len());
+    for (_, c) in group.iter() {
+        let it = ChunkIter::new(c.encoding, &c.data)
+            .map_err(|e| Error::new(ErrorKind::Unsupported, e))?;
+        its.push(Box::new(it));
     }
-    samples.sort_by_key(|s| (s.0, s.1));
-    samples.dedup_by_key(|s| s.0);
-    let mut out = Vec::new();
-    for part in samples.chunks(MERGED_CHUNK_SAMPLES) {
-        let mut app = XorAppender::new();
-        for &(t, _, v) in part {
-            app.append(t, v)
-                .map_err(|_| Error::msg(ErrorKind::Other, "merged chunk exceeds 65535 samples"))?;
-        }
-        out.push(SeriesChunk {
-            min_time: part[0].0,
-            max_time: part[part.len() - 1].0,
-            encoding: Encoding::Xor,
-            data: Cow::Owned(app.bytes().to_vec()),
-        });
-    }
-    Ok(out)
+    let chunks = encode_series(&mut ChainIterator::new(its), float_encoding)?;
+    Ok(chunks
+        .into_iter()
+        .map(|c| SeriesChunk {
+            min_time: c.min_time,
+            max_time: c.max_time,
+            encoding: c.encoding,
+            data: Cow::Owned(c.data),
+        })
+        .collect())
 }
 
 /// A [`ChunkIterator`] over chunks in hand (borrowed or owned).

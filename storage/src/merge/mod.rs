@@ -15,14 +15,17 @@
 //! | `label_walk.rs` | [`LabelMerge`], the lockstep walk; [`sorted_union`] of label queries |
 //! | `samples.rs` | [`ChainIterator`]; sample-level merging |
 //! | `chunks.rs` | [`merge_chunks`], [`VecChunks`]; chunk-level merging |
+//! | `encode.rs` | [`encode_series`]: merged samples back into chunks |
 //! | `queryable.rs` | [`MergeQueryable`]: several queryables as one |
 
 mod chunks;
+mod encode;
 mod label_walk;
 mod queryable;
 mod samples;
 
-pub use chunks::{merge_chunks, VecChunks, MERGED_CHUNK_SAMPLES};
+pub use chunks::{merge_chunks, merge_chunks_encoding, VecChunks};
+pub use encode::{encode_series, MERGED_CHUNK_SAMPLES};
 pub use label_walk::{sorted_union, LabelMerge, Labelled};
 pub use queryable::MergeQueryable;
 pub use samples::ChainIterator;

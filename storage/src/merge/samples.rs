@@ -4,7 +4,7 @@
 use std::error::Error as StdError;
 
 use aion_chunkenc::{SampleIterator, ValueType};
-use aion_model::histogram::{FloatHistogram, Histogram};
+use aion_model::histogram::{CounterResetHint, FloatHistogram, Histogram};
 use aion_model::Matcher;
 
 use super::{MergeQuerier, MergeSeriesSet, MergeSet, Mergeable};
@@ -66,17 +66,27 @@ impl<'q> Querier for MergeQuerier<'q, dyn Querier + 'q> {
 }
 
 /// Merges sample iterators of one series by timestamp; a timestamp several
-/// have is yielded once, from the first iterator having it. Floats and
-/// histograms alike: a histogram is read from the iterator it came from.
+/// have is yielded once, from the first iterator having it.
+///
+/// Floats and native histograms are merged alike. As in Prometheus's
+/// `chainSampleIterator`, a counter histogram whose predecessor came from
+/// another iterator (or that was reached by a seek) gets the counter-reset
+/// hint "unknown": its own iterator's "not a counter reset" only speaks of
+/// that iterator's previous sample.
 pub struct ChainIterator<'a> {
     its: Vec<Box<dyn SampleIterator + 'a>>,
-    /// What each iterator's current sample is (`None`: it has none).
-    kinds: Vec<ValueType>,
+    /// Whether each iterator still has a current sample.
+    live: Vec<bool>,
     /// Each live iterator's current timestamp, cached: the merge compares
     /// them for every sample, and asking through `dyn` each time was a
     /// sixth of a `rate` query's time.
     heads: Vec<i64>,
+    /// The kind of each live iterator's current sample.
+    kinds: Vec<ValueType>,
     cur: Option<usize>,
+    /// Whether the current sample follows the previous one in the same
+    /// iterator.
+    consecutive: bool,
     started: bool,
 }
 
@@ -86,9 +96,11 @@ impl<'a> ChainIterator<'a> {
         let n = its.len();
         ChainIterator {
             its,
-            kinds: vec![ValueType::None; n],
+            live: vec![false; n],
             heads: vec![i64::MIN; n],
+            kinds: vec![ValueType::None; n],
             cur: None,
+            consecutive: false,
             started: false,
         }
     }
@@ -96,15 +108,11 @@ impl<'a> ChainIterator<'a> {
     /// Records where iterator `i` stands after a move that returned `vt`.
     #[inline]
     fn settle(&mut self, i: usize, vt: ValueType) {
+        self.live[i] = vt != ValueType::None;
         self.kinds[i] = vt;
-        if vt != ValueType::None {
+        if self.live[i] {
             self.heads[i] = self.its[i].at_t();
         }
-    }
-
-    #[inline]
-    fn live(&self, i: usize) -> bool {
-        self.kinds[i] != ValueType::None
     }
 
     /// Picks the live iterator with the smallest timestamp (the first on a
@@ -112,7 +120,7 @@ impl<'a> ChainIterator<'a> {
     fn pick(&mut self) -> ValueType {
         let mut best: Option<(usize, i64)> = None;
         for i in 0..self.its.len() {
-            if self.live(i) {
+            if self.live[i] {
                 let t = self.heads[i];
                 if best.is_none_or(|(_, bt)| t < bt) {
                     best = Some((i, t));
@@ -120,7 +128,24 @@ impl<'a> ChainIterator<'a> {
             }
         }
         self.cur = best.map(|(i, _)| i);
-        self.cur.map_or(ValueType::None, |c| self.kinds[c])
+        match self.cur {
+            Some(i) => self.kinds[i],
+            None => ValueType::None,
+        }
+    }
+
+    /// Whether a histogram's counter-reset hint can be passed on: gauges
+    /// always, counters only when the previous sample came from the same
+    /// iterator by `next` and no other iterator has the current timestamp
+    /// too (Prometheus's chain switches iterators on a tie).
+    fn keeps_hint(&self, hint: CounterResetHint) -> bool {
+        if hint == CounterResetHint::Gauge {
+            return true;
+        }
+        let Some(c) = self.cur.filter(|_| self.consecutive) else {
+            return false;
+        };
+        !(0..self.its.len()).any(|i| i != c && self.live[i] && self.heads[i] == self.heads[c])
     }
 }
 
@@ -132,19 +157,24 @@ impl SampleIterator for ChainIterator<'_> {
                 let vt = self.its[i].next();
                 self.settle(i, vt);
             }
+            self.consecutive = false;
             return self.pick();
         }
         let Some(cur) = self.cur else {
             return ValueType::None;
         };
         let t = self.heads[cur];
+        let mut others = false;
         for i in 0..self.its.len() {
-            if self.live(i) && self.heads[i] == t {
+            if self.live[i] && self.heads[i] == t {
+                others |= i != cur;
                 let vt = self.its[i].next();
                 self.settle(i, vt);
             }
         }
-        self.pick()
+        let vt = self.pick();
+        self.consecutive = !others && self.cur == Some(cur);
+        vt
     }
 
     fn seek(&mut self, t: i64) -> ValueType {
@@ -156,15 +186,17 @@ impl SampleIterator for ChainIterator<'_> {
             }
         } else {
             self.started = true;
-            // Every iterator is sought from its start.
-            self.kinds.iter_mut().for_each(|k| *k = ValueType::Float);
+            self.live.iter_mut().for_each(|l| *l = true);
         }
         for i in 0..self.its.len() {
-            if self.live(i) {
+            if self.live[i] {
                 let vt = self.its[i].seek(t);
                 self.settle(i, vt);
             }
         }
+        // Prometheus does not find out either whether a sought sample
+        // follows the previous one.
+        self.consecutive = false;
         self.pick()
     }
 
@@ -176,17 +208,25 @@ impl SampleIterator for ChainIterator<'_> {
     }
 
     fn at_histogram(&self, h: &mut Histogram) -> i64 {
-        match self.cur {
-            Some(c) => self.its[c].at_histogram(h),
-            None => i64::MIN,
+        let Some(c) = self.cur else {
+            return i64::MIN;
+        };
+        let t = self.its[c].at_histogram(h);
+        if !self.keeps_hint(h.counter_reset_hint) {
+            h.counter_reset_hint = CounterResetHint::Unknown;
         }
+        t
     }
 
     fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
-        match self.cur {
-            Some(c) => self.its[c].at_float_histogram(fh),
-            None => i64::MIN,
+        let Some(c) = self.cur else {
+            return i64::MIN;
+        };
+        let t = self.its[c].at_float_histogram(fh);
+        if !self.keeps_hint(fh.counter_reset_hint) {
+            fh.counter_reset_hint = CounterResetHint::Unknown;
         }
+        t
     }
 
     /// Hands the current iterator's batch read everything below the next
@@ -208,7 +248,7 @@ impl SampleIterator for ChainIterator<'_> {
                 return (n, ValueType::Float);
             }
             let next_other = (0..self.its.len())
-                .filter(|&i| i != cur && self.live(i))
+                .filter(|&i| i != cur && self.live[i])
                 .map(|i| self.heads[i])
                 .min();
             match next_other {
@@ -225,10 +265,10 @@ impl SampleIterator for ChainIterator<'_> {
                     let (k, vt) = self.its[cur].read_floats(&mut ts[n..], &mut vs[n..], bound);
                     n += k;
                     self.settle(cur, vt);
-                    let vt = self.pick();
-                    if vt != ValueType::Float {
-                        return (n, vt);
+                    if self.pick() == ValueType::None {
+                        return (n, ValueType::None);
                     }
+                    self.consecutive = self.cur == Some(cur);
                 }
             }
         }
@@ -236,10 +276,7 @@ impl SampleIterator for ChainIterator<'_> {
     }
 
     fn at_t(&self) -> i64 {
-        match self.cur {
-            Some(c) => self.heads[c],
-            None => i64::MIN,
-        }
+        self.cur.map_or(i64::MIN, |c| self.heads[c])
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
@@ -249,7 +286,10 @@ impl SampleIterator for ChainIterator<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::SampleValue;
     use proptest::prelude::*;
 
     struct VecIter {
@@ -323,6 +363,111 @@ mod tests {
             .prop_map(|ts| ts.into_iter().map(|t| (t, (t * 7 % 11) as f64)).collect())
     }
 
+    /// An iterator over samples of any kind, hints as given.
+    fn boxed(s: Vec<(i64, SampleValue)>) -> Box<dyn SampleIterator> {
+        Box::new(crate::ValueSliceIterator::new(s))
+    }
+
+    fn hist(count: u64, hint: CounterResetHint) -> SampleValue {
+        SampleValue::Histogram(Arc::new(Histogram {
+            count,
+            counter_reset_hint: hint,
+            ..Histogram::default()
+        }))
+    }
+
+    #[test]
+    fn histograms_are_chained_and_hints_kept_only_within_an_iterator() {
+        use CounterResetHint::*;
+        let a = vec![
+            (1, hist(10, Unknown)),
+            (2, hist(12, NotCounterReset)),
+            (3, hist(14, NotCounterReset)),
+            (5, hist(3, NotCounterReset)),
+        ];
+        let b = vec![
+            (2, hist(99, NotCounterReset)),
+            (4, hist(20, NotCounterReset)),
+            (5, SampleValue::Float(1.0)),
+            (6, SampleValue::Float(2.0)),
+            (7, hist(1, Gauge)),
+            (8, hist(2, Gauge)),
+        ];
+        let mut it = ChainIterator::new(vec![boxed(a), boxed(b)]);
+        let mut got = Vec::new();
+        let mut h = Histogram::default();
+        loop {
+            match it.next() {
+                ValueType::None => break,
+                ValueType::Histogram => {
+                    let t = it.at_histogram(&mut h);
+                    got.push((t, h.count as f64, Some(h.counter_reset_hint)));
+                }
+                vt => {
+                    assert_eq!(vt, ValueType::Float);
+                    got.push((it.at_t(), it.at().1, None));
+                }
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (1, 10.0, Some(Unknown)),
+                // b has a sample at 2 too: Prometheus's chain switches.
+                (2, 12.0, Some(Unknown)),
+                // The duplicate at 2 was skipped in b: a switch as well.
+                (3, 14.0, Some(Unknown)),
+                // From b now: its own hint cannot speak for a's sample.
+                (4, 20.0, Some(Unknown)),
+                // a wins the tie at 5.
+                (5, 3.0, Some(Unknown)),
+                (6, 2.0, None),
+                (7, 1.0, Some(Gauge)),
+                (8, 2.0, Some(Gauge)),
+            ]
+        );
+        assert!(it.err().is_none());
+
+        // Within one iterator the hints pass.
+        let a = vec![(1, hist(1, Unknown)), (2, hist(2, NotCounterReset))];
+        let mut it = ChainIterator::new(vec![boxed(a), boxed(vec![])]);
+        assert_eq!(it.next(), ValueType::Histogram);
+        assert_eq!(it.next(), ValueType::Histogram);
+        it.at_histogram(&mut h);
+        assert_eq!(h.counter_reset_hint, NotCounterReset);
+        // A seek forgets where it came from.
+        let a = vec![(1, hist(1, Unknown)), (2, hist(2, NotCounterReset))];
+        let mut it = ChainIterator::new(vec![boxed(a)]);
+        assert_eq!(it.seek(2), ValueType::Histogram);
+        it.at_histogram(&mut h);
+        assert_eq!(h.counter_reset_hint, Unknown);
+        assert_eq!(it.seek(1), ValueType::Histogram, "no move backwards");
+        assert_eq!(it.at_t(), 2);
+    }
+
+    #[test]
+    fn batched_float_reads_stop_at_a_histogram() {
+        let a = vec![
+            (1, SampleValue::Float(1.0)),
+            (2, SampleValue::Float(2.0)),
+            (3, hist(5, CounterResetHint::Unknown)),
+            (4, SampleValue::Float(4.0)),
+        ];
+        let b = vec![(2, SampleValue::Float(9.0))];
+        let mut it = ChainIterator::new(vec![boxed(a), boxed(b)]);
+        let (mut ts, mut vs) = ([0i64; 8], [0f64; 8]);
+        assert_eq!(it.next(), ValueType::Float);
+        let (n, vt) = it.read_floats(&mut ts, &mut vs, i64::MAX);
+        assert_eq!((n, vt), (2, ValueType::Histogram));
+        assert_eq!((&ts[..2], &vs[..2]), (&[1, 2][..], &[1.0, 2.0][..]));
+        assert_eq!(it.at_t(), 3);
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(
+            it.read_floats(&mut ts, &mut vs, i64::MAX),
+            (1, ValueType::None)
+        );
+    }
+
     proptest! {
         #[test]
         fn chain_merges_and_deduplicates(
@@ -367,81 +512,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn histograms_come_from_the_iterator_they_were_in() {
-        use crate::{MemStorage, Queryable};
-        use aion_model::histogram::{Histogram, Span};
-        use aion_model::Labels;
-        let l = Labels::from_pairs(&[("__name__", "m")]).unwrap();
-        let h = |c: u64| Histogram {
-            count: c,
-            sum: c as f64,
-            positive_spans: vec![Span {
-                offset: 0,
-                length: 1,
-            }],
-            positive_buckets: vec![c as i64],
-            ..Histogram::default()
-        };
-        let a = MemStorage::new();
-        a.append(&l, 1, 1.0).unwrap();
-        a.append_histogram(&l, 3, h(3)).unwrap();
-        a.append_float_histogram(&l, 5, h(5).to_float()).unwrap();
-        let b = MemStorage::new();
-        b.append_histogram(&l, 2, h(2)).unwrap();
-        b.append(&l, 3, 9.0).unwrap(); // a has 3: a's wins
-        b.append(&l, 4, 4.0).unwrap();
-        let (qa, qb) = (a.querier(0, 10).unwrap(), b.querier(0, 10).unwrap());
-        let m = [Matcher::equal("__name__", "m")];
-        let (mut sa, mut sb) = (qa.select(true, None, &m), qb.select(true, None, &m));
-        let its = vec![
-            sa.next().unwrap().unwrap().samples,
-            sb.next().unwrap().unwrap().samples,
-        ];
-        let mut it = ChainIterator::new(its);
-        let mut got = Vec::new();
-        let mut hist = Histogram::default();
-        let mut fh = FloatHistogram::default();
-        loop {
-            match it.next() {
-                ValueType::None => break,
-                ValueType::Float => got.push((it.at_t(), "float", it.at().1)),
-                ValueType::Histogram => {
-                    it.at_histogram(&mut hist);
-                    got.push((it.at_t(), "histogram", hist.count as f64))
-                }
-                ValueType::FloatHistogram => {
-                    it.at_float_histogram(&mut fh);
-                    got.push((it.at_t(), "float histogram", fh.count))
-                }
-            }
-        }
-        assert_eq!(
-            got,
-            [
-                (1, "float", 1.0),
-                (2, "histogram", 2.0),
-                (3, "histogram", 3.0),
-                (4, "float", 4.0),
-                (5, "float histogram", 5.0),
-            ]
-        );
-        // Batched float reads stop at a histogram and say so.
-        let its = vec![
-            qa.select(true, None, &m).next().unwrap().unwrap().samples,
-            qb.select(true, None, &m).next().unwrap().unwrap().samples,
-        ];
-        let mut it = ChainIterator::new(its);
-        assert_eq!(it.next(), ValueType::Float);
-        let (mut ts, mut vs) = ([0i64; 8], [0f64; 8]);
-        assert_eq!(
-            it.read_floats(&mut ts, &mut vs, 10),
-            (1, ValueType::Histogram)
-        );
-        assert_eq!(it.at_t(), 2);
-        assert_eq!(it.seek(4), ValueType::Float);
-        assert_eq!(it.seek(5), ValueType::FloatHistogram);
     }
 }

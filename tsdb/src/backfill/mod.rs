@@ -18,6 +18,14 @@
 //! identical duplicates are dropped, and a duplicate timestamp with a
 //! different value is an error naming the series.
 //!
+//! Native histograms ([`Backfiller::add_histogram`],
+//! [`Backfiller::add_float_histogram`]; OpenMetrics text has none, but
+//! recording rules over histograms produce them) are spilled with their
+//! encoding and cut into chunks as Prometheus 3's head cuts them (about
+//! 1 KiB, at least 10 samples, a new chunk on a counter reset or an
+//! incompatible layout); a series may change between floats and
+//! histograms.
+//!
 //! [`import_openmetrics`] drives it from OpenMetrics text, for
 //! `aion import openmetrics`.
 
@@ -35,8 +43,13 @@ pub use openmetrics::{import_openmetrics, ImportProgress};
 
 use crate::block::{BlockMeta, BlockWriter, BlockWriterOptions};
 use crate::{Error, Result, DEFAULT_BLOCK_RANGE_MS};
-use chunker::{ChunkPolicy, SeriesChunker};
-use spill::{Record, RunMerger, RunWriter};
+use aion_model::histogram::{FloatHistogram, Histogram};
+use aion_wal::record::{
+    decode_float_histogram_samples, decode_histogram_samples, encode_float_histogram_samples,
+    encode_histogram_samples, RefFloatHistogramSample, RefHistogramSample,
+};
+use chunker::{ChunkPolicy, HistogramSample, SeriesChunker};
+use spill::{Item, Kind, Record, RunMerger, RunWriter};
 
 /// How a [`Backfiller`] builds blocks.
 #[derive(Debug, Clone)]
@@ -134,6 +147,10 @@ pub struct Backfiller {
     /// Per series, the sorted windows it has samples in.
     windows: Vec<Vec<i64>>,
     buffer: Vec<Record>,
+    /// The encoded histograms of the buffered histogram records (their
+    /// `v` indexes this), and their bytes.
+    payloads: Vec<Vec<u8>>,
+    payload_bytes: usize,
     spill_dir: Option<PathBuf>,
     owns_spill_dir: bool,
     runs: Vec<PathBuf>,
@@ -162,6 +179,8 @@ impl Backfiller {
             labels: Vec::new(),
             windows: Vec::new(),
             buffer: Vec::new(),
+            payloads: Vec::new(),
+            payload_bytes: 0,
             spill_dir: None,
             owns_spill_dir: false,
             runs: Vec::new(),
@@ -170,8 +189,50 @@ impl Backfiller {
         })
     }
 
-    /// Adds a sample.
+    /// Adds a float sample.
     pub fn add(&mut self, labels: &Labels, t: i64, v: f64) -> Result<()> {
+        self.push(labels, t, Kind::Float, v.to_bits(), None)
+    }
+
+    /// Adds an integer native histogram sample (chunks of histograms are
+    /// cut as Prometheus 3's head cuts them).
+    pub fn add_histogram(&mut self, labels: &Labels, t: i64, h: &Histogram) -> Result<()> {
+        let sample = RefHistogramSample {
+            r#ref: 0,
+            t: 0,
+            h: h.clone(),
+        };
+        let mut payload = Vec::new();
+        encode_histogram_samples(std::slice::from_ref(&sample), &mut payload);
+        self.push(labels, t, Kind::Histogram, 0, Some(payload))
+    }
+
+    /// Adds a float native histogram sample (what recording rules over
+    /// histograms produce).
+    pub fn add_float_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<()> {
+        let sample = RefFloatHistogramSample {
+            r#ref: 0,
+            t: 0,
+            fh: h.clone(),
+        };
+        let mut payload = Vec::new();
+        encode_float_histogram_samples(std::slice::from_ref(&sample), &mut payload);
+        self.push(labels, t, Kind::FloatHistogram, 0, Some(payload))
+    }
+
+    fn push(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        kind: Kind,
+        v: u64,
+        payload: Option<Vec<u8>>,
+    ) -> Result<()> {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty label set".into()));
         }
@@ -201,16 +262,41 @@ impl Backfiller {
         if cached.is_none() {
             self.last = Some((labels.clone(), id));
         }
+        let v = match payload {
+            Some(p) => {
+                self.payload_bytes += p.len();
+                self.payloads.push(p);
+                self.payloads.len() as u64 - 1
+            }
+            None => v,
+        };
         self.buffer.push(Record {
             series: id,
+            kind,
             t,
-            v: v.to_bits(),
+            v,
         });
         self.samples_in += 1;
-        if self.buffer.len() >= self.options.max_buffered_samples.max(1) {
+        // A histogram counts as the records its bytes would fill.
+        let held = self.buffer.len() + self.payload_bytes / std::mem::size_of::<Record>();
+        if held >= self.options.max_buffered_samples.max(1) {
             self.spill()?;
         }
         Ok(())
+    }
+
+    /// The buffered records in order, with their payloads.
+    fn take_buffer(&mut self) -> Vec<Item> {
+        let mut payloads = std::mem::take(&mut self.payloads);
+        self.payload_bytes = 0;
+        self.buffer
+            .drain(..)
+            .map(|rec| Item {
+                rec,
+                payload: (rec.kind != Kind::Float)
+                    .then(|| std::mem::take(&mut payloads[rec.v as usize])),
+            })
+            .collect()
     }
 
     /// Samples added so far.
@@ -257,11 +343,14 @@ impl Backfiller {
         let path = dir.join(format!("run-{:06}", self.runs.len()));
         let mut w = RunWriter::create(&path)?;
         for r in &self.buffer {
-            w.push(r)?;
+            let payload = (r.kind != Kind::Float).then(|| &self.payloads[r.v as usize][..]);
+            w.push(r, payload)?;
         }
         w.finish()?;
         self.runs.push(path);
         self.buffer.clear();
+        self.payloads.clear();
+        self.payload_bytes = 0;
         self.buffer
             .shrink_to(self.options.max_buffered_samples.min(1 << 20));
         Ok(())
@@ -298,10 +387,9 @@ impl Backfiller {
             series: self.labels.len() as u64,
             ..BackfillReport::default()
         };
-        let mut stream: Box<dyn Iterator<Item = Result<Record>>> = if self.runs.is_empty() {
+        let mut stream: Box<dyn Iterator<Item = Result<Item>>> = if self.runs.is_empty() {
             self.sort_buffer();
-            let buffer = std::mem::take(&mut self.buffer);
-            Box::new(buffer.into_iter().map(Ok))
+            Box::new(self.take_buffer().into_iter().map(Ok))
         } else {
             if !self.buffer.is_empty() {
                 self.spill()?;
@@ -327,6 +415,7 @@ impl Backfiller {
             cut_large_chunks: self.options.cut_large_chunks,
         };
         let mut chunker = SeriesChunker::new(policy);
+        let mut decoded = Decoded::default();
         let mut pending = stream.next().transpose()?;
         let total = all_windows.len();
         for (done, &window) in all_windows.iter().enumerate() {
@@ -337,43 +426,53 @@ impl Backfiller {
             }
             let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
             while let Some(first) = pending.take() {
-                if first.t.div_euclid(self.options.block_duration_ms) != window {
+                if first.rec.t.div_euclid(self.options.block_duration_ms) != window {
                     pending = Some(first);
                     break;
                 }
                 // One series: all its records of this window.
-                let series = first.series;
+                let series = first.rec.series;
+                let labels = &self.labels[series as usize];
                 chunker.reset();
+                feed(&mut chunker, &first, &mut decoded, labels)?;
+                let first_t = first.rec.t;
                 let mut last = first;
-                chunker.append(first.t, f64::from_bits(first.v));
                 let mut n = 1u64;
                 loop {
                     pending = stream.next().transpose()?;
-                    match pending {
+                    match pending.take() {
                         Some(r)
-                            if r.series == series
-                                && r.t.div_euclid(self.options.block_duration_ms) == window =>
+                            if r.rec.series == series
+                                && r.rec.t.div_euclid(self.options.block_duration_ms) == window =>
                         {
-                            if r.t == last.t {
-                                if r.v != last.v {
+                            if r.rec.t == last.rec.t {
+                                let same = r.rec.kind == last.rec.kind
+                                    && match r.rec.kind {
+                                        Kind::Float => r.rec.v == last.rec.v,
+                                        _ => r.payload == last.payload,
+                                    };
+                                if !same {
                                     return Err(Error::DuplicateSample {
-                                        labels: self.labels[series as usize].clone(),
-                                        timestamp: r.t,
+                                        labels: labels.clone(),
+                                        timestamp: r.rec.t,
                                     });
                                 }
                                 report.duplicates_dropped += 1;
                                 continue;
                             }
-                            chunker.append(r.t, f64::from_bits(r.v));
+                            feed(&mut chunker, &r, &mut decoded, labels)?;
                             last = r;
                             n += 1;
                         }
-                        _ => break,
+                        other => {
+                            pending = other;
+                            break;
+                        }
                     }
                 }
                 chunker.flush();
-                mint = mint.min(first.t);
-                maxt = maxt.max(last.t);
+                mint = mint.min(first_t);
+                maxt = maxt.max(last.rec.t);
                 report.samples += n;
                 w.add_series(&self.labels[series as usize], &chunker.chunks)?;
             }
@@ -402,6 +501,48 @@ impl Backfiller {
         symbols.dedup();
         symbols.into_iter().map(str::to_string).collect()
     }
+}
+
+/// Decoding space for histogram payloads, reused across samples.
+#[derive(Default)]
+struct Decoded {
+    int: Vec<RefHistogramSample>,
+    float: Vec<RefFloatHistogramSample>,
+}
+
+/// Appends the sample `item` of the series `labels` to `chunker`.
+fn feed(
+    chunker: &mut SeriesChunker,
+    item: &Item,
+    decoded: &mut Decoded,
+    labels: &Labels,
+) -> Result<()> {
+    let t = item.rec.t;
+    let payload = || item.payload.as_deref().unwrap_or_default();
+    // The payloads are this process's own encoding: a failure to decode
+    // one, or a histogram the appender refuses, is reported with the
+    // series, never a panic.
+    let bad = |what: String| Error::InvalidSample(format!("{labels} at {t}: {what}"));
+    match item.rec.kind {
+        Kind::Float => chunker.append(t, f64::from_bits(item.rec.v)),
+        Kind::Histogram => {
+            decode_histogram_samples(payload(), &mut decoded.int)
+                .map_err(|e| bad(e.to_string()))?;
+            let h = &decoded.int.first().ok_or_else(|| bad("empty".into()))?.h;
+            chunker
+                .append_histogram(t, HistogramSample::Int(h))
+                .map_err(|e| bad(e.to_string()))?;
+        }
+        Kind::FloatHistogram => {
+            decode_float_histogram_samples(payload(), &mut decoded.float)
+                .map_err(|e| bad(e.to_string()))?;
+            let h = &decoded.float.first().ok_or_else(|| bad("empty".into()))?.fh;
+            chunker
+                .append_histogram(t, HistogramSample::Float(h))
+                .map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Backfiller {

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use aion_model::histogram::Histogram;
 use aion_model::Labels;
 
 use super::*;
-use crate::block::Block;
-use aion_storage::Queryable;
+use crate::block::{Block, BlockSeriesSource};
+use aion_storage::{Queryable, SampleValue};
 
 type Data = BTreeMap<Labels, Vec<(i64, f64)>>;
 
@@ -252,4 +253,167 @@ fn import_reads_in_pieces_with_exact_line_numbers() {
         err,
         format!("line {}:1: data does not end with # EOF", n + 2)
     );
+}
+
+/// Floats, then integer histograms (growing, a new bucket, a reset),
+/// then float histograms, 15 s apart over 5 h, per series.
+fn histogram_input(series: usize) -> Vec<(Labels, Vec<(i64, SampleValue)>)> {
+    use aion_model::histogram::Span;
+    (0..series)
+        .map(|i| {
+            let l = Labels::from_pairs(&[("__name__", "h"), ("s", &i.to_string())]).unwrap();
+            let samples = (0..1200i64)
+                .map(|k| {
+                    let t = 1_700_000_000_000 + k * 15_000;
+                    let level = if k < 700 { k + 1 } else { k - 699 } as u64 + i as u64;
+                    let buckets = if k < 300 { 8 } else { 12 };
+                    let h = Histogram {
+                        schema: 2,
+                        zero_threshold: 2f64.powi(-128),
+                        count: level * buckets,
+                        sum: level as f64 * 0.75,
+                        positive_spans: vec![Span {
+                            offset: -3,
+                            length: buckets as u32,
+                        }],
+                        positive_buckets: std::iter::once(level as i64)
+                            .chain((1..buckets).map(|_| 0))
+                            .collect(),
+                        ..Histogram::default()
+                    };
+                    let v = match k {
+                        0..100 => SampleValue::Float(k as f64),
+                        100..1000 => SampleValue::Histogram(h.into()),
+                        _ => SampleValue::FloatHistogram(h.to_float().into()),
+                    };
+                    (t, v)
+                })
+                .collect();
+            (l, samples)
+        })
+        .collect()
+}
+
+fn add_value(b: &mut Backfiller, l: &Labels, t: i64, v: &SampleValue) {
+    match v {
+        SampleValue::Float(f) => b.add(l, t, *f).unwrap(),
+        SampleValue::Histogram(h) => b.add_histogram(l, t, h).unwrap(),
+        SampleValue::FloatHistogram(h) => b.add_float_histogram(l, t, h).unwrap(),
+    }
+}
+
+#[test]
+fn histograms_are_backfilled_spilled_or_not() {
+    use crate::block::tests_support::{drain_values, Seen};
+
+    let input = histogram_input(3);
+    let blocks_of = |opts: BackfillOptions, reversed: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Backfiller::new(dir.path(), opts).unwrap();
+        let mut all: Vec<(&Labels, i64, &SampleValue)> = input
+            .iter()
+            .flat_map(|(l, s)| s.iter().map(move |(t, v)| (l, *t, v)))
+            .collect();
+        if reversed {
+            all.reverse();
+        }
+        for (l, t, v) in all {
+            add_value(&mut b, l, t, v);
+        }
+        let report = b.finish().unwrap();
+        assert_eq!(report.samples, 3 * 1200);
+        let mut got: BTreeMap<Labels, Vec<(i64, Seen)>> = BTreeMap::new();
+        let mut files = Vec::new();
+        for meta in &report.blocks {
+            let p = dir.path().join(meta.ulid.to_string());
+            let block = Block::open(&p).unwrap();
+            block.verify().unwrap();
+            let q = block.querier(i64::MIN, i64::MAX).unwrap();
+            let mut set = q.select(true, None, &[]);
+            while let Some(s) = set.next() {
+                let mut s = s.unwrap();
+                got.entry(s.labels.clone())
+                    .or_default()
+                    .extend(drain_values(&mut s.samples));
+            }
+            files.push(std::fs::read(p.join("chunks/000001")).unwrap());
+            // Histogram chunks are cut by size: at least 10 samples, not
+            // far above 1 KiB (a histogram sample here is ~10 bytes).
+            let mut set = block.chunk_series(&[], i64::MIN, i64::MAX);
+            while let Some(s) = set.next_series() {
+                let s = s.unwrap();
+                let n = s.chunks.len();
+                for (i, c) in s.chunks.iter().enumerate() {
+                    if !c.encoding.is_float() && i + 1 < n && s.chunks[i + 1].encoding == c.encoding
+                    {
+                        assert!(c.num_samples() >= 10, "{c:?}");
+                        assert!(c.data.len() < 2200, "{}", c.data.len());
+                    }
+                }
+            }
+        }
+        (dir, report, got, files)
+    };
+    let (_a, ra, got, files_a) = blocks_of(BackfillOptions::default(), false);
+    let spilling = BackfillOptions {
+        max_buffered_samples: 300,
+        ..BackfillOptions::default()
+    };
+    let (_b, rb, got_spilled, files_b) = blocks_of(spilling, true);
+    let want: BTreeMap<Labels, Vec<(i64, Seen)>> = input
+        .iter()
+        .map(|(l, s)| {
+            (
+                l.clone(),
+                s.iter().map(|(t, v)| (*t, Seen::of(v))).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got_spilled, want);
+    assert_eq!(files_a, files_b, "spilling changes no chunk byte");
+    let stats = |r: &BackfillReport| {
+        r.blocks.iter().fold((0, 0), |(f, h), m| {
+            (
+                f + m.stats.num_float_samples,
+                h + m.stats.num_histogram_samples,
+            )
+        })
+    };
+    assert_eq!(stats(&ra), (300, 3300));
+    assert_eq!(stats(&rb), stats(&ra));
+}
+
+#[test]
+fn histogram_duplicates() {
+    use aion_model::histogram::FloatHistogram;
+    let dir = tempfile::tempdir().unwrap();
+    let l = Labels::from_pairs(&[("a", "b")]).unwrap();
+    let h = FloatHistogram {
+        count: 2.0,
+        zero_count: 2.0,
+        ..FloatHistogram::default()
+    };
+    let mut b = Backfiller::new(dir.path(), BackfillOptions::default()).unwrap();
+    b.add_float_histogram(&l, 10, &h).unwrap();
+    b.add_float_histogram(&l, 10, &h).unwrap();
+    b.add_float_histogram(&l, 20, &h).unwrap();
+    let r = b.finish().unwrap();
+    assert_eq!((r.duplicates_dropped, r.samples), (1, 2));
+
+    // Another histogram, or a float, at the same time is an error.
+    for other in [1.5, f64::NAN] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Backfiller::new(dir.path(), BackfillOptions::default()).unwrap();
+        b.add_float_histogram(&l, 10, &h).unwrap();
+        if other.is_nan() {
+            b.add(&l, 10, 1.0).unwrap();
+        } else {
+            let mut h2 = h.clone();
+            h2.sum = other;
+            b.add_float_histogram(&l, 10, &h2).unwrap();
+        }
+        let err = b.finish().unwrap_err().to_string();
+        assert!(err.contains("duplicate sample for timestamp 10"), "{err}");
+    }
 }

@@ -39,8 +39,12 @@ pub use writer::{
 };
 
 #[cfg(test)]
+mod prometheus_fixture_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support {
-    pub(crate) use super::tests::{dataset, drain, write_block};
+    pub(crate) use super::tests::{
+        dataset, drain, drain_values, seen, write_block, write_value_block, Seen, Values,
+    };
 }

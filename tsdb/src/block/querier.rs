@@ -4,10 +4,11 @@ use std::error::Error as StdError;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use aion_chunkenc::{Encoding, SampleIterator, ValueType, XorIterator};
+use aion_chunkenc::{ChunkIter, Encoding, SampleIterator, ValueType, XorIterator};
 use aion_index::postings::BoxPostings;
 use aion_index::ChunkMeta;
 use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
+use aion_model::histogram::{FloatHistogram, Histogram};
 use aion_model::Matcher;
 
 use super::reader::Block;
@@ -155,17 +156,28 @@ impl<'a> SeriesSet<'a> for BlockSeriesSet<'a> {
 
 /// The samples of one block series: its chunks read lazily from the
 /// segment files, restricted to `[mint, maxt]`, minus deleted intervals.
+///
+/// Chunks of every encoding Aion reads are walked: floats (XOR, XOR2)
+/// come as [`ValueType::Float`], native histograms as
+/// [`ValueType::Histogram`] / [`ValueType::FloatHistogram`] (read with
+/// `at_histogram` / `at_float_histogram`, into the caller's vectors); a
+/// series may change kind from one chunk to the next.
 pub struct BlockSeriesIterator<'a> {
     chunks: &'a ChunkSegmentReader,
     metas: Vec<ChunkMeta>,
     /// Index of the next chunk to load.
     next_chunk: usize,
-    cur: Option<XorIterator<'a>>,
+    cur: Option<ChunkIter<'a>>,
+    /// The iterator of the last finished chunk: the next chunk of its
+    /// encoding reuses its bucket vectors.
+    spare: Option<ChunkIter<'a>>,
     mint: i64,
     maxt: i64,
     deleted: Option<Intervals>,
     t: i64,
     v: f64,
+    /// The kind of the current sample (valid while `positioned`).
+    vt: ValueType,
     positioned: bool,
     done: bool,
     err: Option<Error>,
@@ -186,26 +198,24 @@ impl<'a> BlockSeriesIterator<'a> {
             metas,
             next_chunk: 0,
             cur: None,
+            spare: None,
             mint,
             maxt,
             deleted,
             t: i64::MIN,
             v: f64::NAN,
+            vt: ValueType::None,
             positioned: false,
             done: false,
             err: None,
         }
     }
 
-    fn fail(&mut self, e: Error) -> ValueType {
-        self.err = Some(e);
-        self.finish()
-    }
-
     fn finish(&mut self) -> ValueType {
         self.done = true;
         self.positioned = false;
         self.cur = None;
+        self.spare = None;
         ValueType::None
     }
 
@@ -216,14 +226,21 @@ impl<'a> BlockSeriesIterator<'a> {
         };
         self.next_chunk += 1;
         match self.chunks.chunk(meta.chunk_ref) {
+            // Floats, built in place.
             Ok((Encoding::Xor, data)) => {
-                self.cur = Some(XorIterator::new(data));
+                self.cur = Some(ChunkIter::Xor(XorIterator::new(data)));
                 true
             }
-            Ok((encoding, _)) => {
-                self.err = Some(aion_chunkenc::Error::UnsupportedEncoding { encoding }.into());
-                false
-            }
+            Ok((encoding, data)) => match ChunkIter::reuse(self.spare.take(), encoding, data) {
+                Ok(it) => {
+                    self.cur = Some(it);
+                    true
+                }
+                Err(e) => {
+                    self.err = Some(e.into());
+                    false
+                }
+            },
             Err(e) => {
                 self.err = Some(e);
                 false
@@ -231,11 +248,11 @@ impl<'a> BlockSeriesIterator<'a> {
         }
     }
 
-    /// Accepts the sample the current chunk iterator is on, if it passes
-    /// the range and deletion filters. `None`: keep looking; `Some(x)`:
-    /// return `x`.
-    fn settle(&mut self) -> Option<ValueType> {
-        let (t, v) = self.cur.as_ref().expect("chunk loaded").at();
+    /// Accepts the sample `(t, v)` of kind `vt` the current chunk
+    /// iterator is on, if it passes the range and deletion filters.
+    /// `None`: keep looking; `Some(x)`: return `x`.
+    #[inline]
+    fn settle(&mut self, (vt, t, v): (ValueType, i64, f64)) -> Option<ValueType> {
         if t > self.maxt {
             return Some(self.finish());
         }
@@ -244,8 +261,9 @@ impl<'a> BlockSeriesIterator<'a> {
         }
         self.t = t;
         self.v = v;
+        self.vt = vt;
         self.positioned = true;
-        Some(ValueType::Float)
+        Some(vt)
     }
 
     /// Handles the current chunk iterator having run out: records its
@@ -257,7 +275,44 @@ impl<'a> BlockSeriesIterator<'a> {
             self.finish();
             return false;
         }
+        self.keep_spare(it);
         true
+    }
+
+    /// Keeps a finished histogram iterator for its vectors (a float
+    /// iterator has nothing worth the move).
+    #[inline]
+    fn keep_spare(&mut self, it: ChunkIter<'a>) {
+        if !matches!(it, ChunkIter::Xor(_)) {
+            self.spare = Some(it);
+        }
+    }
+
+    /// The chunk iterator positioned on the current histogram sample.
+    fn on_histogram(&self) -> Option<&ChunkIter<'a>> {
+        let histogram = matches!(self.vt, ValueType::Histogram | ValueType::FloatHistogram);
+        self.cur.as_ref().filter(|_| self.positioned && histogram)
+    }
+}
+
+/// Moves `it` (`next`, or `seek` to `to`) and reads where it stands:
+/// `(kind, t, value)` (histogram iterators report their timestamp and
+/// NaN). XOR chunks, the float path of nearly every query, are moved
+/// without the enum's dispatch.
+#[inline(always)]
+fn moved(it: &mut ChunkIter<'_>, to: Option<i64>) -> (ValueType, i64, f64) {
+    #[inline(always)]
+    fn step<I: SampleIterator>(it: &mut I, to: Option<i64>) -> (ValueType, i64, f64) {
+        let vt = match to {
+            None => it.next(),
+            Some(t) => it.seek(t),
+        };
+        let (t, v) = it.at();
+        (vt, t, v)
+    }
+    match it {
+        ChunkIter::Xor(x) => step(x, to),
+        other => step(other, to),
     }
 }
 
@@ -268,22 +323,17 @@ impl SampleIterator for BlockSeriesIterator<'_> {
         }
         loop {
             if let Some(it) = self.cur.as_mut() {
-                match it.next() {
-                    ValueType::Float => {
-                        if let Some(r) = self.settle() {
-                            return r;
-                        }
-                        continue;
-                    }
-                    ValueType::None => {
+                match moved(it, None) {
+                    (ValueType::None, ..) => {
                         if !self.chunk_exhausted() {
                             return ValueType::None;
                         }
                     }
-                    other => {
-                        let e =
-                            Error::Writer(format!("unexpected {other:?} sample in an XOR chunk"));
-                        return self.fail(e);
+                    sample => {
+                        if let Some(r) = self.settle(sample) {
+                            return r;
+                        }
+                        continue;
                     }
                 }
             }
@@ -298,11 +348,12 @@ impl SampleIterator for BlockSeriesIterator<'_> {
             return ValueType::None;
         }
         if self.positioned && self.t >= t {
-            return ValueType::Float;
+            return self.vt;
         }
         let t = t.max(self.mint);
         if self.cur.is_some() && self.metas[self.next_chunk - 1].max_time < t {
-            self.cur = None;
+            let it = self.cur.take().expect("checked");
+            self.keep_spare(it);
         }
         if self.cur.is_none() {
             while self
@@ -316,22 +367,37 @@ impl SampleIterator for BlockSeriesIterator<'_> {
                 return self.finish();
             }
         }
-        match self.cur.as_mut().expect("chunk loaded").seek(t) {
-            ValueType::Float => match self.settle() {
-                Some(r) => r,
-                None => self.next(),
-            },
-            _ => {
+        let it = self.cur.as_mut().expect("chunk loaded");
+        match moved(it, Some(t)) {
+            (ValueType::None, ..) => {
                 if !self.chunk_exhausted() {
                     return ValueType::None;
                 }
                 self.next()
             }
+            sample => match self.settle(sample) {
+                Some(r) => r,
+                None => self.next(),
+            },
         }
     }
 
     fn at(&self) -> (i64, f64) {
         (self.t, self.v)
+    }
+
+    fn at_histogram(&self, h: &mut Histogram) -> i64 {
+        match self.on_histogram() {
+            Some(it) => it.at_histogram(h),
+            None => self.t,
+        }
+    }
+
+    fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
+        match self.on_histogram() {
+            Some(it) => it.at_float_histogram(fh),
+            None => self.t,
+        }
     }
 
     fn at_t(&self) -> i64 {

@@ -23,4 +23,6 @@ pub use merge::MergedSeries;
 pub use plan::{compaction_ranges, exponential_block_ranges, max_block_duration, plan};
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
