@@ -24,7 +24,6 @@
 //! `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`).
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)] // this test needs only the CLI locator
 mod binaries;
 #[path = "support/http1.rs"]
 mod http1;
@@ -37,7 +36,7 @@ use aion::model::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use aion::model::Labels;
 use aion::remote::send::WriteRequestBuilder;
 use aion::tsdb::{Db, Options};
-use binaries::aion_example;
+use binaries::{aion_example, prometheus};
 use http1::{free_addr, http, wait_ready};
 use serde_json::Value as Json;
 
@@ -47,18 +46,6 @@ const STEP: i64 = 15_000;
 /// Scrapes per series: 100 min at 15 s, less than the 3 h after which
 /// Prometheus would cut a block out of its head.
 const SCRAPES: i64 = 400;
-
-fn prometheus_binary() -> Option<PathBuf> {
-    let p = PathBuf::from("/usr/bin/prometheus");
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
-        panic!("prometheus not found but AION_REQUIRE_PROMTOOL=1 (apt-get install prometheus)");
-    }
-    eprintln!("note: prometheus not found; skipping");
-    None
-}
 
 /// Prometheus 2.42 with native histograms and the remote-write receiver
 /// on `data`; SIGKILLed on drop.
@@ -406,7 +393,7 @@ fn queries() -> Vec<(String, i64)> {
 
 #[test]
 fn prometheus_replays_what_aion_wrote() {
-    let Some(bin) = prometheus_binary() else {
+    let Some(bin) = prometheus() else {
         return;
     };
     let work = tempfile::tempdir().unwrap();
@@ -462,7 +449,7 @@ fn prometheus_replays_what_aion_wrote() {
 
 #[test]
 fn aion_replays_what_prometheus_received() {
-    let Some(bin) = prometheus_binary() else {
+    let Some(bin) = prometheus() else {
         return;
     };
     let work = tempfile::tempdir().unwrap();

@@ -3,8 +3,25 @@
 //! each test with `#[path]` (a file per test crate, so each test keeps its
 //! own binary).
 
+// Not every includer uses every locator.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Debian's `/usr/bin/prometheus` (2.42), or `None` with a note when it is
+/// missing, unless `AION_REQUIRE_PROMTOOL=1`, which panics.
+pub fn prometheus() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/prometheus");
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("AION_REQUIRE_PROMTOOL").as_deref() == Ok("1") {
+        panic!("prometheus not found but AION_REQUIRE_PROMTOOL=1 (apt-get install prometheus)");
+    }
+    eprintln!("note: prometheus not found; skipping");
+    None
+}
 
 pub fn promtool() -> Option<PathBuf> {
     let p = PathBuf::from("/usr/bin/promtool");

@@ -252,7 +252,7 @@ impl Appender {
             return Err(Error::OutOfBounds);
         }
         let slot = match r {
-            Some(r) => self.slot_for_ref(r)?,
+            Some(r) => self.slot_for_ref(r).ok_or(Error::UnknownSeriesRef(r))?,
             None => self.slot_for_labels(labels)?,
         };
         self.push_histogram(slot, t, h, min_valid)
@@ -267,23 +267,21 @@ impl Appender {
         })
     }
 
-    /// The appender's slot of the series `r`.
-    #[inline]
-    fn slot_for_ref(&mut self, r: SeriesRef) -> Result<u32> {
+    /// The appender's slot of the series `r`; `None` if the head does not
+    /// hold it. (An `Option`, not the crate's large `Result`: this is on
+    /// every append by reference.)
+    #[inline(always)]
+    fn slot_for_ref(&mut self, r: SeriesRef) -> Option<u32> {
         // Batches usually repeat the previous batch's order (a scrape
         // lists a target's series the same way each time): try the slot
         // after the last one used before hashing.
         let next = self.buf.slots.last().map_or(0, |&s| s as usize + 1);
-        Ok(match self.buf.known.get(next) {
+        Some(match self.buf.known.get(next) {
             Some(s) if s.series_ref == r => next as u32,
             _ => match self.buf.known_by_ref.get(&r) {
                 Some(&slot) => slot,
                 None => {
-                    let series = self
-                        .head
-                        .series
-                        .get_by_ref(r)
-                        .ok_or(Error::UnknownSeriesRef(r))?;
+                    let series = self.head.series.get_by_ref(r)?;
                     self.remember(series)
                 }
             },
@@ -315,7 +313,7 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        let slot = self.slot_for_ref(r)?;
+        let slot = self.slot_for_ref(r).ok_or(Error::UnknownSeriesRef(r))?;
         self.push(slot, t, v, min_valid)
     }
 

@@ -86,13 +86,13 @@ impl SeriesState {
         }
         let (num, bytes, min_time, max_time, is_float) = {
             let c = self.open.as_ref().expect("an open chunk exists");
-            (
-                c.app.num_samples(),
-                c.app.bytes().len(),
-                c.min_time,
-                c.max_time,
-                matches!(c.app, ChunkAppender::Xor(_) | ChunkAppender::Xor2(_)),
-            )
+            // One match: the XOR arm is the hot path.
+            let (num, bytes, is_float) = match &c.app {
+                ChunkAppender::Xor(a) => (a.num_samples(), a.bytes().len(), true),
+                ChunkAppender::Xor2(a) => (a.num_samples(), a.bytes().len(), true),
+                other => (other.num_samples(), other.bytes().len(), false),
+            };
+            (num, bytes, c.min_time, c.max_time, is_float)
         };
         if max_time >= t {
             return Ok(false);
@@ -130,8 +130,12 @@ impl SeriesState {
         }
         .expect("chunk below its sample limit accepts samples");
         c.max_time = t;
-        if let Some(h) = &mut self.hist {
-            h.last = None;
+        // Only a float after a histogram (no open float chunk before)
+        // can leave a histogram noted as the newest sample.
+        if created || !is_float {
+            if let Some(h) = &mut self.hist {
+                h.last = None;
+            }
         }
         Ok(true)
     }

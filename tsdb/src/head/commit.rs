@@ -113,6 +113,10 @@ impl Apply<'_> {
         acc: &mut Applied,
     ) {
         let head = self.head;
+        // The common path's counts in locals (registers), added to `acc`
+        // once: this loop runs for every float of every commit.
+        let (mut appended, mut dropped) = (0u64, 0u64);
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for (s, &slot) in samples.iter().zip(slots) {
             let series = &self.known[slot as usize];
             let mut st = series.state.lock();
@@ -123,7 +127,7 @@ impl Apply<'_> {
                 let stale = HistogramValue::stale(series.last_kind());
                 self.histogram(series, &mut st, s.t, stale, wbl, acc);
                 if acc.result.is_err() {
-                    return;
+                    break;
                 }
                 continue;
             }
@@ -134,7 +138,7 @@ impl Apply<'_> {
             let placement = match appendable(s.t, s.v, last, &self.bounds) {
                 Ok(p) => p,
                 Err(_) => {
-                    acc.dropped += 1;
+                    dropped += 1;
                     continue;
                 }
             };
@@ -143,26 +147,32 @@ impl Apply<'_> {
                     match st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks) {
                         Ok(true) => {
                             series.publish(s.t, s.v);
-                            acc.in_order(s.t);
+                            appended += 1;
+                            mint = mint.min(s.t);
+                            maxt = maxt.max(s.t);
                         }
-                        Ok(false) => acc.dropped += 1,
+                        Ok(false) => dropped += 1,
                         Err(e) => {
                             acc.result = Err(e);
-                            return;
+                            break;
                         }
                     }
                 }
-                Placement::IdenticalDuplicate => acc.dropped += 1,
+                Placement::IdenticalDuplicate => dropped += 1,
                 Placement::OutOfOrder => {
                     if self.out_of_order(series, &mut st, s.t, SampleValue::Float(s.v), wbl, acc) {
                         wbl.on_sample(*s);
                     }
                     if acc.result.is_err() {
-                        return;
+                        break;
                     }
                 }
             }
         }
+        acc.appended += appended;
+        acc.dropped += dropped;
+        acc.mint = acc.mint.min(mint);
+        acc.maxt = acc.maxt.max(maxt);
     }
 
     /// Inserts a sample into the series' out-of-order chunk (lock held),

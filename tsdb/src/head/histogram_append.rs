@@ -295,6 +295,7 @@ impl SeriesState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::histogram_test_support::counter_series;
     use aion_chunkenc::{Chunk, SampleIterator, ValueType};
     use aion_model::histogram::{CounterResetHint, Span};
 
@@ -357,50 +358,13 @@ mod tests {
         out
     }
 
-    /// A counter histogram series whose buckets grow by pseudo-random
-    /// amounts (so its chunks fill up by bytes, not by time).
-    fn irregular(n: usize, buckets: usize) -> Vec<Histogram> {
-        let mut counts = vec![0i64; buckets];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        (0..n)
-            .map(|_| {
-                for c in counts.iter_mut() {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    *c += (x % 50) as i64;
-                }
-                let mut prev = 0;
-                let deltas = counts
-                    .iter()
-                    .map(|&c| {
-                        let d = c - prev;
-                        prev = c;
-                        d
-                    })
-                    .collect();
-                Histogram {
-                    count: counts.iter().sum::<i64>() as u64,
-                    sum: counts.iter().sum::<i64>() as f64 * 0.25,
-                    schema: 3,
-                    zero_threshold: 1e-128,
-                    positive_spans: vec![Span {
-                        offset: 0,
-                        length: buckets as u32,
-                    }],
-                    positive_buckets: deltas,
-                    ..Histogram::default()
-                }
-            })
-            .collect()
-    }
-
     #[test]
     fn histogram_chunks_hold_about_a_kib_and_at_least_ten_samples() {
         let dir = tempfile::tempdir().unwrap();
         let store = HeadChunkStore::open(dir.path(), false).unwrap();
         let mut st = SeriesState::default();
-        let series = irregular(400, 20);
+        // Buckets grow by pseudo-random amounts: chunks fill by bytes.
+        let series = counter_series(400, 20, 0x9E37_79B9_7F4A_7C15, 0);
         for (i, h) in series.iter().enumerate() {
             assert!(st
                 .append_histogram(1, i as i64 * 15_000, h, &policy(), &store)

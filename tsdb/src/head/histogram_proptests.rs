@@ -151,15 +151,6 @@ fn op() -> impl Strategy<Value = Op> {
 fn seeded(v: u8) -> Histogram {
     let n = 1 + usize::from(v % 4);
     let buckets: Vec<i64> = (0..n).map(|i| i64::from(v / 4) + i as i64).collect();
-    let mut prev = 0;
-    let deltas = buckets
-        .iter()
-        .map(|&c| {
-            let d = c - prev;
-            prev = c;
-            d
-        })
-        .collect();
     Histogram {
         count: buckets.iter().sum::<i64>() as u64,
         sum: f64::from(v),
@@ -169,7 +160,7 @@ fn seeded(v: u8) -> Histogram {
             offset: i32::from(v % 2),
             length: n as u32,
         }],
-        positive_buckets: deltas,
+        positive_buckets: deltas(&buckets),
         ..Histogram::default()
     }
 }

@@ -177,15 +177,6 @@ pub(super) fn counter_series(
                 x ^= x << 17;
                 *c += (x % 20) as i64;
             }
-            let mut prev = 0;
-            let deltas = counts
-                .iter()
-                .map(|&c| {
-                    let d = c - prev;
-                    prev = c;
-                    d
-                })
-                .collect();
             let total: i64 = counts.iter().sum();
             Histogram {
                 count: total as u64,
@@ -196,13 +187,27 @@ pub(super) fn counter_series(
                     offset: -3,
                     length: buckets as u32,
                 }],
-                positive_buckets: deltas,
+                positive_buckets: deltas(&counts),
                 ..Histogram::default()
             }
         })
         .collect()
 }
 
+/// Absolute bucket counts as a histogram's deltas.
+pub(super) fn deltas(counts: &[i64]) -> Vec<i64> {
+    let mut prev = 0;
+    counts
+        .iter()
+        .map(|&c| {
+            let d = c - prev;
+            prev = c;
+            d
+        })
+        .collect()
+}
+
+/// A one-bucket histogram of `count` observations.
 pub(super) fn simple(count: u64) -> Histogram {
     Histogram {
         count,

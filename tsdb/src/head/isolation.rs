@@ -121,7 +121,7 @@ impl Isolation {
 
 /// Notes on `state` that a commit of `epoch` is about to append to it.
 /// Call under the series lock, before the append.
-#[inline]
+#[inline(always)]
 pub(crate) fn record_commit(state: &mut SeriesState, epoch: u64, low_watermark: u64) {
     if state.last_epoch == epoch {
         return;

@@ -5,12 +5,10 @@
 //! Float-only series (the common case) stay `(t, v)` pairs; a series with
 //! a histogram on either side is merged as [`SampleValue`]s.
 
-use std::sync::Arc;
-
 use aion_chunkenc::{Chunk, SampleIterator, ValueType};
 
 use super::querier::SnapChunk;
-use crate::chunks::{decode_values, encode_values, ChunkBytes, SampleValue};
+use crate::chunks::{decode_values, encode_values, SampleValue};
 use crate::{FloatChunkEncoding, Result};
 
 /// Most samples per chunk when merged samples are re-encoded for chunk
@@ -49,15 +47,7 @@ impl Merged {
                 encode_values(&values, MERGED_CHUNK_SAMPLES, FloatChunkEncoding::Xor)?
             }
         };
-        Ok(chunks
-            .into_iter()
-            .map(|c| SnapChunk {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                encoding: c.encoding,
-                bytes: ChunkBytes::Heap(Arc::from(c.data)),
-            })
-            .collect())
+        Ok(chunks.into_iter().map(SnapChunk::from).collect())
     }
 }
 
@@ -127,20 +117,11 @@ fn merge_values(a: Vec<(i64, SampleValue)>, b: Vec<(i64, SampleValue)>) -> Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::histogram_test_support::simple;
     use aion_chunkenc::Encoding;
-    use aion_model::histogram::{Histogram, Span};
 
     fn h(i: u64) -> SampleValue {
-        SampleValue::Histogram(Box::new(Histogram {
-            count: i,
-            sum: i as f64,
-            positive_spans: vec![Span {
-                offset: 0,
-                length: 1,
-            }],
-            positive_buckets: vec![i as i64],
-            ..Histogram::default()
-        }))
+        SampleValue::Histogram(Box::new(simple(i)))
     }
 
     #[test]
@@ -151,15 +132,7 @@ mod tests {
             FloatChunkEncoding::Xor,
         )
         .unwrap();
-        let snap: Vec<SnapChunk> = in_order
-            .into_iter()
-            .map(|c| SnapChunk {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                encoding: c.encoding,
-                bytes: ChunkBytes::Heap(Arc::from(c.data)),
-            })
-            .collect();
+        let snap: Vec<SnapChunk> = in_order.into_iter().map(SnapChunk::from).collect();
         let ooo = vec![
             (2, SampleValue::Float(20.0)),
             (3, SampleValue::Float(30.0)),

@@ -234,20 +234,7 @@ impl LastHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aion_model::histogram::Span;
-
-    fn h(count: u64) -> Histogram {
-        Histogram {
-            count,
-            sum: count as f64,
-            positive_spans: vec![Span {
-                offset: 0,
-                length: 1,
-            }],
-            positive_buckets: vec![count as i64],
-            ..Histogram::default()
-        }
-    }
+    use crate::head::histogram_test_support::simple as h;
 
     #[test]
     fn kinds_follow_encodings() {

@@ -45,6 +45,17 @@ pub(super) struct SnapChunk {
     pub bytes: ChunkBytes,
 }
 
+impl From<crate::chunks::SeriesChunk<Vec<u8>>> for SnapChunk {
+    fn from(c: crate::chunks::SeriesChunk<Vec<u8>>) -> Self {
+        SnapChunk {
+            min_time: c.min_time,
+            max_time: c.max_time,
+            encoding: c.encoding,
+            bytes: ChunkBytes::Heap(Arc::from(c.data)),
+        }
+    }
+}
+
 /// What a query reads of one series.
 struct Snapshot {
     chunks: Vec<SnapChunk>,

@@ -405,21 +405,55 @@ fn replay_histograms<'a>(
     }
 }
 
-/// Splits a histogram record's samples by worker (a copy each: the
+/// A histogram sample type of the WAL, for the dispatch both share.
+trait HistogramRecord: Clone {
+    fn key(&self) -> (u64, i64);
+    fn set_ref(&mut self, r: u64);
+    fn work(list: Vec<Self>) -> Work;
+}
+
+impl HistogramRecord for RefHistogramSample {
+    fn key(&self) -> (u64, i64) {
+        (self.r#ref, self.t)
+    }
+    fn set_ref(&mut self, r: u64) {
+        self.r#ref = r;
+    }
+    fn work(list: Vec<Self>) -> Work {
+        Work::Histograms(list)
+    }
+}
+
+impl HistogramRecord for RefFloatHistogramSample {
+    fn key(&self) -> (u64, i64) {
+        (self.r#ref, self.t)
+    }
+    fn set_ref(&mut self, r: u64) {
+        self.r#ref = r;
+    }
+    fn work(list: Vec<Self>) -> Work {
+        Work::FloatHistograms(list)
+    }
+}
+
+/// Hands a histogram record's samples to their workers (a copy each: the
 /// decoder's buffers are reused for the next record), skipping those below
-/// `min_valid` and mapping duplicate series references.
-fn partition<S: Clone>(
+/// `min_valid` and mapping duplicate series references. A worker's floats
+/// logged before go first, so every series keeps its order. Returns
+/// whether a worker stopped.
+fn dispatch<S: HistogramRecord>(
     samples: &[S],
-    workers: usize,
     min_valid: i64,
     multi_ref: &HashMap<u64, u64>,
     skipped: &mut u64,
-    key: impl Fn(&S) -> (u64, i64),
-    set_ref: impl Fn(&mut S, u64),
-) -> Vec<Vec<S>> {
+    shards: &mut [Vec<RefSample>],
+    senders: &[std::sync::mpsc::SyncSender<Work>],
+    take_buf: &dyn Fn() -> Vec<RefSample>,
+) -> bool {
+    let workers = senders.len();
     let mut per: Vec<Vec<S>> = (0..workers).map(|_| Vec::new()).collect();
     for s in samples {
-        let (r, t) = key(s);
+        let (r, t) = s.key();
         if t < min_valid {
             *skipped += 1;
             continue;
@@ -427,14 +461,22 @@ fn partition<S: Clone>(
         let mut s = s.clone();
         let r = match multi_ref.get(&r) {
             Some(&to) => {
-                set_ref(&mut s, to);
+                s.set_ref(to);
                 to
             }
             None => r,
         };
         per[worker_of(r, workers)].push(s);
     }
-    per
+    let mut stopped = false;
+    for (w, list) in per.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+        if !shards[w].is_empty() {
+            let floats = std::mem::replace(&mut shards[w], take_buf());
+            stopped |= senders[w].send(Work::Floats(floats)).is_err();
+        }
+        stopped |= senders[w].send(S::work(list)).is_err();
+    }
+    stopped
 }
 
 /// Replays `chunks_head/`, the WAL in `wal_dir` and then the WBL in
@@ -587,42 +629,29 @@ fn replay_wal(
                 }
                 Record::HistogramSamples(hs) => {
                     report.histograms_read += hs.len() as u64;
-                    let per = partition(
+                    let skipped = &mut report.samples_skipped;
+                    stopped_early |= dispatch(
                         hs,
-                        workers,
                         min_valid,
                         &multi_ref,
-                        &mut report.samples_skipped,
-                        |h| (h.r#ref, h.t),
-                        |h, r| h.r#ref = r,
+                        skipped,
+                        &mut shards,
+                        &senders,
+                        &take_buf,
                     );
-                    for (w, list) in per.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
-                        // The shard's floats logged before go first.
-                        if !shards[w].is_empty() {
-                            let floats = std::mem::replace(&mut shards[w], take_buf());
-                            stopped_early |= senders[w].send(Work::Floats(floats)).is_err();
-                        }
-                        stopped_early |= senders[w].send(Work::Histograms(list)).is_err();
-                    }
                 }
                 Record::FloatHistogramSamples(hs) => {
                     report.histograms_read += hs.len() as u64;
-                    let per = partition(
+                    let skipped = &mut report.samples_skipped;
+                    stopped_early |= dispatch(
                         hs,
-                        workers,
                         min_valid,
                         &multi_ref,
-                        &mut report.samples_skipped,
-                        |h| (h.r#ref, h.t),
-                        |h, r| h.r#ref = r,
+                        skipped,
+                        &mut shards,
+                        &senders,
+                        &take_buf,
                     );
-                    for (w, list) in per.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
-                        if !shards[w].is_empty() {
-                            let floats = std::mem::replace(&mut shards[w], take_buf());
-                            stopped_early |= senders[w].send(Work::Floats(floats)).is_err();
-                        }
-                        stopped_early |= senders[w].send(Work::FloatHistograms(list)).is_err();
-                    }
                 }
                 Record::Tombstones(ts) => {
                     let mut map = head.tombstones.write();
