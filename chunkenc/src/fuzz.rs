@@ -44,13 +44,20 @@ pub fn xor_chunk(data: &[u8]) {
         let mut vt = it.next();
         while vt == ValueType::Float {
             let (n, next) = it.read_floats(&mut ts, &mut vs, i64::MAX);
-            assert!(n > 0 || next != ValueType::Float, "read_floats made no progress");
+            assert!(
+                n > 0 || next != ValueType::Float,
+                "read_floats made no progress"
+            );
             batched.extend(ts[..n].iter().zip(&vs[..n]).map(|(t, v)| (*t, v.to_bits())));
             vt = next;
         }
         let cursor: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
         assert_eq!(batched, cursor, "batched read disagrees (room {room})");
-        assert_eq!(it.error().cloned(), error, "batched read's error (room {room})");
+        assert_eq!(
+            it.error().cloned(),
+            error,
+            "batched read's error (room {room})"
+        );
     }
 
     // Seeking lands where a linear scan of the decoded samples says.

@@ -98,23 +98,7 @@ pub trait SampleIterator: Send {
     /// assert_eq!((&ts[..3], it.at_t()), (&[2000, 3000, 4000][..], 5000));
     /// ```
     fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
-        let room = ts.len().min(vs.len());
-        let mut n = 0;
-        let mut vt = ValueType::Float;
-        while n < room {
-            let (t, v) = self.at();
-            if t > maxt {
-                break;
-            }
-            ts[n] = t;
-            vs[n] = v;
-            n += 1;
-            vt = self.next();
-            if vt != ValueType::Float {
-                break;
-            }
-        }
-        (n, vt)
+        read_floats_stepwise(self, ts, vs, maxt)
     }
 
     /// The start timestamp (ms) of the current sample: when the counter it
@@ -126,6 +110,34 @@ pub trait SampleIterator: Send {
 
     /// Why iteration stopped early, if it did.
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)>;
+}
+
+/// [`SampleIterator::read_floats`] as the `at`/`next` loop: the default,
+/// and the fallback of overrides for the cases they do not batch (a
+/// deleted interval to filter, say).
+pub fn read_floats_stepwise<I: SampleIterator + ?Sized>(
+    it: &mut I,
+    ts: &mut [i64],
+    vs: &mut [f64],
+    maxt: i64,
+) -> (usize, ValueType) {
+    let room = ts.len().min(vs.len());
+    let mut n = 0;
+    let mut vt = ValueType::Float;
+    while n < room {
+        let (t, v) = it.at();
+        if t > maxt {
+            break;
+        }
+        ts[n] = t;
+        vs[n] = v;
+        n += 1;
+        vt = it.next();
+        if vt != ValueType::Float {
+            break;
+        }
+    }
+    (n, vt)
 }
 
 impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {

@@ -86,6 +86,7 @@ mod relabel;
 mod select;
 mod simple_fns;
 mod sort;
+mod staging;
 mod stats_decoding;
 mod step;
 mod timerange;

@@ -6,9 +6,10 @@ use aion_storage::{SelectHints, SeriesSet};
 use rayon::prelude::*;
 
 use super::annotations::Annotation;
-use super::cursor::{LookbackCursor, Visible, WindowCursor};
+use super::cursor::{LookbackCursor, Visible, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
+use super::staging::StageBuffers;
 use super::step::{Sink, StepSeries};
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
 use crate::value::{FPoint, HPoint};
@@ -152,11 +153,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let offset = fixed(&vs.offset);
         let n = self.num_steps();
         let lookback = self.ctx.lookback;
+        // Steps at most a lookback apart need every sample: read ahead.
+        let dense = !self.is_instant() && self.interval <= lookback;
         self.for_each_series(
             &mut *set,
-            |series, _: &mut ()| {
-                let mut cursor =
-                    LookbackCursor::new(series.samples).with_stats(self.ctx.is_stats(vs));
+            |series, bufs: &mut StageBuffers| {
+                let mut cursor = LookbackCursor::reading(series.samples, std::mem::take(bufs))
+                    .with_stats(self.ctx.is_stats(vs))
+                    .dense(dense);
                 let mut points = Vec::new();
                 let mut hists = Vec::new();
                 for i in 0..n {
@@ -179,6 +183,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         None => {}
                     }
                 }
+                *bufs = cursor.into_buffers();
                 if points.is_empty() && hists.is_empty() {
                     return Ok(None);
                 }
@@ -254,7 +259,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                let mut w =
+                    WindowCursor::new(series.samples, &self.ctx.budget, WindowBuffers::default());
                 let mut points = Vec::new();
                 let result = (|| -> Result<()> {
                     for i in 0..n {
@@ -302,7 +308,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                // One window: read no further than it.
+                let mut w =
+                    WindowCursor::new(series.samples, &self.ctx.budget, WindowBuffers::default())
+                        .dense(false);
                 let fetched = w.window(fetch_min, fetch_max).map(|p| p.to_vec());
                 let hists = w.current_hists().to_vec();
                 let _ = w.finish();

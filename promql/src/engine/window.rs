@@ -6,7 +6,7 @@
 
 use aion_model::Labels;
 
-use super::cursor::{slice_window, WindowCursor};
+use super::cursor::{slice_window, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
@@ -74,19 +74,21 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     _ => (0, 0),
                 };
                 let mut set = self.select(vs, range, hint);
-                type Buffers = (Vec<FPoint>, Vec<i64>, Scratch);
+                // Windows that overlap or touch need every sample: read
+                // ahead; windows far apart seek over the gaps.
+                let dense = !self.is_instant() && self.interval <= range + before + after;
+                type Buffers = (WindowBuffers, Scratch);
                 self.for_each_series(
                     &mut *set,
-                    |series, (buf, sts, scratch): &mut Buffers| {
+                    |series, (bufs, scratch): &mut Buffers| {
                         scratch.reset();
-                        let mut w = WindowCursor::new(
-                            series.samples,
-                            &self.ctx.budget,
-                            std::mem::take(buf),
-                        )
-                        .with_stats(self.ctx.is_stats(vs));
+                        let mut bufs_taken = std::mem::take(bufs);
+                        let sts = std::mem::take(&mut bufs_taken.sts);
+                        let mut w = WindowCursor::new(series.samples, &self.ctx.budget, bufs_taken)
+                            .with_stats(self.ctx.is_stats(vs))
+                            .dense(dense);
                         if with_st {
-                            w = w.track_start_timestamps(std::mem::take(sts));
+                            w = w.track_start_timestamps(sts);
                         }
                         let mut points = Vec::new();
                         let mut hists = Vec::new();
@@ -125,11 +127,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             }
                             Ok(())
                         })();
-                        let (b, s) = w.finish();
-                        *buf = b;
-                        if let Some(s) = s {
-                            *sts = s;
-                        }
+                        *bufs = w.finish();
                         result?;
                         Ok(Some(StepSeries::with_hists(
                             series.labels,

@@ -39,6 +39,8 @@ pub use writer::{
 };
 
 #[cfg(test)]
+mod read_floats_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support {

@@ -334,6 +334,51 @@ impl SampleIterator for BlockSeriesIterator<'_> {
         (self.t, self.v)
     }
 
+    /// Hands each chunk's samples out in runs from its decoder (which
+    /// stands on the current sample), bounded by the querier's `maxt`;
+    /// a series with deleted intervals takes the per-sample path, which
+    /// filters them.
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        if self.deleted.is_some() || !self.positioned {
+            return aion_chunkenc::read_floats_stepwise(self, ts, vs, maxt);
+        }
+        let room = ts.len().min(vs.len());
+        let bound = maxt.min(self.maxt);
+        let mut n = 0;
+        while n < room {
+            if self.t > maxt {
+                return (n, ValueType::Float);
+            }
+            let it = self.cur.as_mut().expect("positioned on a loaded chunk");
+            let (k, vt) = it.read_floats(&mut ts[n..room], &mut vs[n..room], bound);
+            n += k;
+            match vt {
+                ValueType::Float => {
+                    (self.t, self.v) = it.at();
+                    if self.t > self.maxt {
+                        return (n, self.finish());
+                    }
+                }
+                ValueType::None => {
+                    if !self.chunk_exhausted() {
+                        return (n, ValueType::None);
+                    }
+                    // The next chunk's first sample in range, if any.
+                    self.positioned = false;
+                    let vt = self.next();
+                    if vt != ValueType::Float {
+                        return (n, vt);
+                    }
+                }
+                other => {
+                    let e = Error::Writer(format!("unexpected {other:?} sample in an XOR chunk"));
+                    return (n, self.fail(e));
+                }
+            }
+        }
+        (n, ValueType::Float)
+    }
+
     fn at_t(&self) -> i64 {
         self.t
     }
