@@ -110,12 +110,12 @@ impl<'a> LookbackCursor<'a> {
         let oldest_visible = at.wrapping_sub(lookback).wrapping_add(1);
         // Everything before the lookback window is irrelevant now and for
         // every later step; so is `last` if something newer was skipped.
-        if self.src.skip_to(oldest_visible)? || !self.started {
+        if self.src.skip_to(oldest_visible) || !self.started {
             self.started = true;
             self.last = None;
         }
         loop {
-            match self.src.next_run(at)? {
+            match self.src.next_run(at) {
                 Run::Floats(_, end) => {
                     let st = if self.src.reads_start_timestamps() {
                         self.src.sts[end - 1]
@@ -134,6 +134,9 @@ impl<'a> LookbackCursor<'a> {
                 }
                 Run::Done => break,
             }
+        }
+        if let Some(e) = self.src.take_error() {
+            return Err(e);
         }
         match self.last {
             Some(Last::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => {
@@ -159,17 +162,28 @@ pub(crate) struct WindowBuffers {
 
 /// The samples of one series inside a left-open window `(mint, maxt]` that
 /// slides forward. Stale markers are dropped.
+///
+/// The window is `buf[head..tail]`; samples read ahead of it wait in
+/// `buf[tail..]` (floats) and `hbuf[htail..]` (histograms), so sliding by
+/// a step moves two indices over a few samples and calls nothing.
 pub(crate) struct WindowCursor<'a, 'b> {
     src: Staged<'a>,
     buf: Vec<FPoint>,
     /// Start timestamps parallel to `buf`, when tracked.
     sts: Option<Vec<i64>>,
     head: usize,
-    /// Histogram samples of the window (from `hhead` on).
+    tail: usize,
+    /// Histogram samples, the window's from `hhead` to `htail`.
     hbuf: Vec<HPoint>,
     /// Start timestamps parallel to `hbuf`, when tracked.
     hsts: Vec<i64>,
     hhead: usize,
+    htail: usize,
+    /// Everything in storage up to this time has been read into the
+    /// buffers (`i64::MIN`: nothing yet).
+    read_to: i64,
+    /// The series has no samples left to read.
+    exhausted: bool,
     budget: &'b SampleBudget,
     /// Adjacent pairs of the window whose value decreases (counter resets
     /// for `rate`), kept up to date as samples enter and leave, so counter
@@ -194,9 +208,13 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             buf,
             sts: None,
             head: 0,
+            tail: 0,
             hbuf: Vec::new(),
             hsts: Vec::new(),
             hhead: 0,
+            htail: 0,
+            read_to: i64::MIN,
+            exhausted: false,
             budget,
             decreases: 0,
             reserved: 0,
@@ -229,18 +247,18 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// The current window (as the last [`window`](Self::window) call
     /// returned it).
     pub(crate) fn current(&self) -> &[FPoint] {
-        &self.buf[self.head..]
+        &self.buf[self.head..self.tail]
     }
 
     /// The histogram samples of the current window.
     pub(crate) fn current_hists(&self) -> &[HPoint] {
-        &self.hbuf[self.hhead..]
+        &self.hbuf[self.hhead..self.htail]
     }
 
     /// Their start timestamps (empty unless tracked).
     pub(crate) fn current_hist_sts(&self) -> &[i64] {
         if self.sts.is_some() {
-            &self.hsts[self.hhead..]
+            &self.hsts[self.hhead..self.htail]
         } else {
             &[]
         }
@@ -257,7 +275,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// tracked).
     pub(crate) fn start_timestamps(&self) -> &[i64] {
         match &self.sts {
-            Some(sts) => &sts[self.head..],
+            Some(sts) => &sts[self.head..self.tail],
             None => &[],
         }
     }
@@ -265,115 +283,151 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// The samples with `mint < t <= maxt`. Both bounds must not decrease
     /// between calls.
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {
-        let with_st = self.sts.is_some();
-        if self.hhead < self.hbuf.len() {
-            self.hhead += self.hbuf[self.hhead..].partition_point(|p| p.t <= mint);
-            if self.hhead == self.hbuf.len() {
-                self.hbuf.clear();
-                self.hsts.clear();
-                self.hhead = 0;
-            } else if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() {
-                self.hbuf.drain(..self.hhead);
-                if with_st {
-                    self.hsts.drain(..self.hhead);
+        // Forget what fell out on the left (a step drops a few samples).
+        while self.head < self.tail && self.buf[self.head].t <= mint {
+            if self.buf[self.head + 1..self.tail]
+                .first()
+                .is_some_and(|next| next.f < self.buf[self.head].f)
+            {
+                self.decreases -= 1;
+            }
+            self.head += 1;
+        }
+        if self.head == self.tail {
+            // An empty window: skip what was read ahead of it too.
+            let ahead = &self.buf[self.tail..];
+            let gone = if ahead.first().is_some_and(|p| p.t <= mint) {
+                ahead.partition_point(|p| p.t <= mint)
+            } else {
+                0
+            };
+            self.head += gone;
+            self.tail = self.head;
+        }
+        while self.hhead < self.htail && self.hbuf[self.hhead].t <= mint {
+            self.hhead += 1;
+        }
+        if self.hhead == self.htail {
+            let ahead = &self.hbuf[self.htail..];
+            self.hhead += ahead.partition_point(|p| p.t <= mint);
+            self.htail = self.hhead;
+        }
+        if self.read_to < maxt && !self.exhausted {
+            self.read(mint, maxt)?;
+        }
+        // Take in what entered on the right.
+        let (mut tail, mut decreases) = (self.tail, 0);
+        while tail < self.buf.len() && self.buf[tail].t <= maxt {
+            if tail > self.head && self.buf[tail].f < self.buf[tail - 1].f {
+                decreases += 1;
+            }
+            tail += 1;
+        }
+        self.tail = tail;
+        self.decreases += decreases;
+        while self.htail < self.hbuf.len() && self.hbuf[self.htail].t <= maxt {
+            self.htail += 1;
+        }
+        let held = self.tail - self.head + self.htail - self.hhead;
+        if held > self.reserved {
+            self.budget.take(held - self.reserved)?;
+            self.reserved = held;
+        }
+        Ok(&self.buf[self.head..self.tail])
+    }
+
+    /// Reads from storage until everything up to `maxt` is buffered,
+    /// first dropping what lies before the window, and skipping storage
+    /// straight to the window when nothing buffered remains.
+    #[inline(never)]
+    fn read(&mut self, mint: i64, maxt: i64) -> Result<()> {
+        self.compact();
+        if self.tail == self.buf.len() && self.htail == self.hbuf.len() {
+            // Jump straight to the window instead of decoding the gap.
+            self.src.skip_to(mint.saturating_add(1));
+        }
+        // Dense windows take all the reader has staged; sparse ones no
+        // more than this window needs.
+        let bound = if self.src.is_dense() { i64::MAX } else { maxt };
+        while self.read_to < maxt {
+            match self.src.next_run(bound) {
+                Run::Floats(start, end) => {
+                    self.read_to = self.src.ts[end - 1];
+                    self.push_floats(start, end);
                 }
-                self.hhead = 0;
-            }
-        }
-        // Forget what fell out on the left.
-        let live = &self.buf[self.head..];
-        let drop = if live.first().is_some_and(|p| p.t <= mint) {
-            live.partition_point(|p| p.t <= mint)
-        } else {
-            0
-        };
-        if self.decreases > 0 && drop > 0 {
-            // The pairs that leave: each dropped sample with its successor.
-            let end = (self.head + drop + 1).min(self.buf.len());
-            self.decreases -= self.buf[self.head..end]
-                .windows(2)
-                .filter(|p| p[1].f < p[0].f)
-                .count();
-        }
-        self.head += drop;
-        if self.head == self.buf.len() {
-            self.buf.clear();
-            if let Some(sts) = &mut self.sts {
-                sts.clear();
-            }
-            self.head = 0;
-        } else if self.head > 64 && self.head * 2 > self.buf.len() {
-            self.buf.drain(..self.head);
-            if let Some(sts) = &mut self.sts {
-                sts.drain(..self.head);
-            }
-            self.head = 0;
-        }
-        // Jump straight to the window instead of decoding the gap.
-        self.src.skip_to(mint.saturating_add(1))?;
-        loop {
-            match self.src.next_run(maxt)? {
-                Run::Floats(start, end) => self.push_floats(start, end),
                 Run::Histogram(t, st) => {
+                    self.read_to = t;
                     if !is_stale_nan(self.src.hist.sum) {
                         self.hbuf.push(HPoint {
                             t,
                             h: Box::new(self.src.hist.clone()),
                         });
-                        if with_st {
+                        if self.sts.is_some() {
                             self.hsts.push(st);
                         }
                     }
                 }
-                Run::Done => break,
+                Run::Done => {
+                    if self.src.exhausted() {
+                        self.exhausted = true;
+                    } else {
+                        // The next sample lies past `bound`.
+                        self.read_to = bound;
+                    }
+                    break;
+                }
             }
         }
-        let held = self.buf.len() - self.head + self.hbuf.len() - self.hhead;
-        if held > self.reserved {
-            self.budget.take(held - self.reserved)?;
-            self.reserved = held;
+        match self.src.take_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(&self.buf[self.head..])
     }
 
-    /// Appends the staged floats `start..end` (all inside the window)
-    /// minus stale markers, counting the decreases they bring.
+    /// Drops the buffered samples before the window when they are a good
+    /// part of the buffer (amortised: each sample moves about once).
+    fn compact(&mut self) {
+        if self.head > 64 && self.head * 2 > self.buf.len() || self.head == self.buf.len() {
+            self.buf.drain(..self.head);
+            if let Some(sts) = &mut self.sts {
+                sts.drain(..self.head);
+            }
+            self.tail -= self.head;
+            self.head = 0;
+        }
+        if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() || self.hhead == self.hbuf.len() {
+            self.hbuf.drain(..self.hhead);
+            if self.sts.is_some() {
+                self.hsts.drain(..self.hhead);
+            }
+            self.htail -= self.hhead;
+            self.hhead = 0;
+        }
+    }
+
+    /// Appends the staged floats `start..end` minus stale markers.
     #[inline]
     fn push_floats(&mut self, start: usize, end: usize) {
         let (ts, vs) = (&self.src.ts[start..end], &self.src.vs[start..end]);
         self.buf.reserve(ts.len());
-        // NaN compares false: no decrease before the first sample.
-        let mut prev = match self.buf[self.head..].last() {
-            Some(p) => p.f,
-            None => f64::NAN,
-        };
-        let mut decreases = 0;
-        let tracked = self.sts.as_mut();
-        match tracked {
+        match self.sts.as_mut() {
             None => {
                 for (&t, &f) in ts.iter().zip(vs) {
-                    if is_stale_nan(f) {
-                        continue;
+                    if !is_stale_nan(f) {
+                        self.buf.push(FPoint { t, f });
                     }
-                    decreases += usize::from(f < prev);
-                    prev = f;
-                    self.buf.push(FPoint { t, f });
                 }
             }
             Some(sts) => {
                 let st = &self.src.sts[start..end];
                 for ((&t, &f), &s) in ts.iter().zip(vs).zip(st) {
-                    if is_stale_nan(f) {
-                        continue;
+                    if !is_stale_nan(f) {
+                        self.buf.push(FPoint { t, f });
+                        sts.push(s);
                     }
-                    decreases += usize::from(f < prev);
-                    prev = f;
-                    self.buf.push(FPoint { t, f });
-                    sts.push(s);
                 }
             }
         }
-        self.decreases += decreases;
     }
 
     /// Releases the budget of the samples still held and hands back the

@@ -7,7 +7,7 @@
 use aion_chunkenc::{SampleIterator, ValueType};
 use aion_model::histogram::FloatHistogram;
 
-use super::error::{Error, Result};
+use super::error::Error;
 use super::stats_decoding::StatsHints;
 
 /// Floats read ahead per batch.
@@ -58,6 +58,9 @@ pub(crate) struct Staged<'a> {
     /// up to the bound of each call (windows far apart: seeks skip the
     /// gaps).
     dense: bool,
+    /// Why the iterator stopped early, once it has: the cursors check
+    /// once per step, so the hot calls return no `Result`.
+    error: Option<Error>,
 }
 
 impl<'a> Staged<'a> {
@@ -77,6 +80,7 @@ impl<'a> Staged<'a> {
             contiguous: false,
             with_st: false,
             dense: true,
+            error: None,
         }
     }
 
@@ -99,6 +103,16 @@ impl<'a> Staged<'a> {
         self
     }
 
+    /// Whether it reads ahead without bound.
+    pub(crate) fn is_dense(&self) -> bool {
+        self.dense
+    }
+
+    /// Nothing is staged and the iterator has no sample left.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.pos == self.ts.len() && self.vt == Some(ValueType::None)
+    }
+
     /// Whether start timestamps are read.
     pub(crate) fn reads_start_timestamps(&self) -> bool {
         self.with_st
@@ -115,63 +129,90 @@ impl<'a> Staged<'a> {
 
     /// Drops every sample before `t`; true if any was dropped (or the
     /// iterator had to seek past some).
-    pub(crate) fn skip_to(&mut self, t: i64) -> Result<bool> {
+    #[inline]
+    pub(crate) fn skip_to(&mut self, t: i64) -> bool {
+        match self.ts.get(self.pos) {
+            Some(&first) if first >= t => false,
+            _ => self.skip_slow(t),
+        }
+    }
+
+    #[inline(never)]
+    fn skip_slow(&mut self, t: i64) -> bool {
         let staged = &self.ts[self.pos..];
         let mut dropped = false;
-        if let Some(&first) = staged.first() {
-            if first >= t {
-                return Ok(false);
-            }
-            if staged[staged.len() - 1] >= t {
+        if let Some(&last) = staged.last() {
+            if last >= t {
                 self.pos += staged.partition_point(|&x| x < t);
-                return Ok(true);
+                return true;
             }
             self.pos = self.ts.len();
             dropped = true;
         }
         let vt = match self.vt {
-            Some(ValueType::None) => return Ok(dropped),
-            Some(_) if self.it.at_t() >= t => return Ok(dropped),
+            Some(ValueType::None) => return dropped,
+            Some(_) if self.it.at_t() >= t => return dropped,
             _ => self.it.seek(t),
         };
         self.vt = Some(vt);
         self.contiguous = false;
-        self.check(vt)?;
-        Ok(true)
+        self.check(vt);
+        true
     }
 
     /// The next samples with timestamps `<= maxt`: a run of floats, one
-    /// histogram, or [`Run::Done`].
+    /// histogram, or [`Run::Done`] (then check [`take_error`](Self::take_error)).
     #[inline]
-    pub(crate) fn next_run(&mut self, maxt: i64) -> Result<Run> {
-        loop {
-            let staged = &self.ts[self.pos..];
-            if let Some(&first) = staged.first() {
-                if first > maxt {
-                    return Ok(Run::Done);
+    pub(crate) fn next_run(&mut self, maxt: i64) -> Run {
+        // The usual case: staged floats reach past `maxt`, the run is a
+        // few samples found by a short scan.
+        let staged = &self.ts[self.pos..];
+        if let Some(&last) = staged.last() {
+            if last > maxt {
+                let k = count_le(staged, maxt);
+                if k == 0 {
+                    return Run::Done;
                 }
-                let k = if staged[staged.len() - 1] <= maxt {
-                    staged.len()
-                } else {
-                    staged.partition_point(|&t| t <= maxt)
-                };
                 let start = self.pos;
                 self.pos += k;
-                return Ok(Run::Floats(start, start + k));
+                return Run::Floats(start, start + k);
+            }
+        }
+        self.next_run_slow(maxt)
+    }
+
+    /// Why reading stopped early, if it did (taken once).
+    pub(crate) fn take_error(&mut self) -> Option<Error> {
+        self.error.take()
+    }
+
+    #[inline(never)]
+    fn next_run_slow(&mut self, maxt: i64) -> Run {
+        loop {
+            let staged = &self.ts[self.pos..];
+            if !staged.is_empty() {
+                // All of them are `<= maxt` (or `next_run` took them).
+                let k = count_le(staged, maxt);
+                if k == 0 {
+                    return Run::Done;
+                }
+                let start = self.pos;
+                self.pos += k;
+                return Run::Floats(start, start + k);
             }
             let vt = match self.vt {
                 Some(vt) => vt,
                 None => {
                     let vt = self.it.next();
                     self.vt = Some(vt);
-                    self.check(vt)?;
+                    self.check(vt);
                     vt
                 }
             };
             match vt {
-                ValueType::None => return Ok(Run::Done),
-                _ if self.it.at_t() > maxt => return Ok(Run::Done),
-                ValueType::Float => self.refill(maxt)?,
+                ValueType::None => return Run::Done,
+                _ if self.it.at_t() > maxt => return Run::Done,
+                ValueType::Float => self.refill(maxt),
                 ValueType::Histogram | ValueType::FloatHistogram => {
                     let t = self.it.at_float_histogram(&mut self.hist);
                     let st = if self.with_st { self.it.at_st() } else { 0 };
@@ -179,15 +220,15 @@ impl<'a> Staged<'a> {
                     let vt = self.it.next();
                     self.vt = Some(vt);
                     self.contiguous = true;
-                    self.check(vt)?;
-                    return Ok(Run::Histogram(t, st));
+                    self.check(vt);
+                    return Run::Histogram(t, st);
                 }
             }
         }
     }
 
     /// Reads the next floats (the iterator stands on one, `<= maxt`).
-    fn refill(&mut self, maxt: i64) -> Result<()> {
+    fn refill(&mut self, maxt: i64) {
         let bound = if self.dense { i64::MAX } else { maxt };
         self.ts.resize(STAGE, 0);
         self.vs.resize(STAGE, 0.0);
@@ -206,7 +247,7 @@ impl<'a> Staged<'a> {
         self.stats.float_seen();
         self.vt = Some(vt);
         self.contiguous = true;
-        self.check(vt)
+        self.check(vt);
     }
 
     /// The `at`/`next` loop, with each sample's start timestamp.
@@ -225,13 +266,28 @@ impl<'a> Staged<'a> {
         (n, vt)
     }
 
-    /// Turns an exhausted iterator's error into the query's.
-    fn check(&self, vt: ValueType) -> Result<()> {
-        if vt == ValueType::None {
+    /// Keeps an exhausted iterator's error as the query's.
+    fn check(&mut self, vt: ValueType) {
+        if vt == ValueType::None && self.error.is_none() {
             if let Some(e) = self.it.err() {
-                return Err(Error::Storage(e.to_string().into()));
+                self.error = Some(Error::Storage(e.to_string().into()));
             }
         }
-        Ok(())
     }
+}
+
+/// How many of `ts` (ascending) are `<= maxt`: a scan of the first few
+/// (a step's run is short), a binary search beyond.
+#[inline]
+fn count_le(ts: &[i64], maxt: i64) -> usize {
+    const SCAN: usize = 8;
+    for (i, &t) in ts.iter().take(SCAN).enumerate() {
+        if t > maxt {
+            return i;
+        }
+    }
+    if ts.len() <= SCAN {
+        return ts.len();
+    }
+    SCAN + ts[SCAN..].partition_point(|&t| t <= maxt)
 }
