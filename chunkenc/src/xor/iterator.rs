@@ -237,6 +237,11 @@ impl<'a> Decoder<'a> {
         let mut dec = *self;
         let mut failed = None;
         while n < want {
+            n = dec.decode_common(ts, vs, n);
+            if n == want {
+                break;
+            }
+            // A sample the common-case loop leaves to the full decoder.
             let before = dec.t;
             match dec.read_later(want - n) {
                 Ok(1) => {
@@ -266,6 +271,94 @@ impl<'a> Decoder<'a> {
         dec.num_read += (n - first_later) as u16;
         *self = dec;
         (n, failed)
+    }
+
+    /// Decodes samples 2 and later into `ts`/`vs` from index `n` while
+    /// they take the common encodings, with the bit reader in registers
+    /// and refilled inline: a timestamp delta-of-delta of 0 or in the
+    /// 14-bit bucket, a value unchanged or changed within at most 56
+    /// significant bits, at least 8 bytes of data left. Returns the index
+    /// of the first sample not decoded (`ts.len()` when done); that sample
+    /// (a run of repeats, a wider bucket, the end of the data, an error)
+    /// is left to [`Decoder::read_later`], with the state as before it.
+    ///
+    /// Every field is read from bits inside the data, so nothing here can
+    /// overrun; the checks the full decoder makes per sample are not
+    /// needed.
+    #[inline(always)]
+    fn decode_common(&mut self, ts: &mut [i64], vs: &mut [f64], mut n: usize) -> usize {
+        let (data, mut buf, mut avail, mut next) = self.reader.into_parts();
+        let (mut t, mut v, mut t_delta, mut window) = (self.t, self.v, self.t_delta, self.window);
+        // While `next + 8 <= data.len()` a refill loads eight data bytes.
+        let last_load = data.len().saturating_sub(8);
+        // Tops the buffer up to at least 56 bits, as `BitReader::refill`.
+        let refill = |buf: &mut u64, avail: &mut u32, next: &mut usize| {
+            let word = u64::from_be_bytes(data[*next..*next + 8].try_into().expect("8 bytes"));
+            *buf |= word >> *avail;
+            let bytes = (63 - *avail) >> 3;
+            *next += bytes as usize;
+            *avail += bytes * 8;
+        };
+        while n < ts.len() && next <= last_load {
+            refill(&mut buf, &mut avail, &mut next);
+            // Where this sample starts, to leave it to the full decoder.
+            let at_start = (buf, avail, next);
+            // The timestamp: `0` (delta repeats) or `10` + 14 bits.
+            let (dod, dod_bits) = if (buf as i64) >= 0 {
+                if ((buf << 1) as i64) >= 0 {
+                    // `0` `0`: a run of repeats, counted by the full
+                    // decoder.
+                    break;
+                }
+                (0, 1)
+            } else if ((buf << 1) as i64) >= 0 {
+                (sign_extend((buf << 2) >> 50, 14), 16)
+            } else {
+                break;
+            };
+            // The value: `0`, `10` + window bits, `11` + 5 + 6 + bits
+            // (at least 40 bits are buffered after the timestamp).
+            let w = buf << dod_bits;
+            let changed = w >> 63 != 0;
+            let fresh = w >> 62 == 3;
+            let leading = ((w >> 57) & 0x1f) as u32;
+            let significant = ((((w >> 51) as u32) + 63) & 0x3f) + 1;
+            if fresh && leading + significant > 64 {
+                // An invalid window: the full decoder reports it.
+                break;
+            }
+            let fresh_window = significant << 8 | 64u32.wrapping_sub(leading + significant);
+            let win = if fresh { fresh_window } else { window };
+            let header = if fresh { 13 } else { 1 + u32::from(changed) };
+            let used = dod_bits + header;
+            buf <<= used;
+            avail -= used;
+            let mut delta = 0;
+            if changed {
+                let sig = win >> 8;
+                if sig > avail {
+                    if sig > 56 || next > last_load {
+                        (buf, avail, next) = at_start;
+                        break;
+                    }
+                    refill(&mut buf, &mut avail, &mut next);
+                }
+                // 1 <= sig <= avail <= 63.
+                delta = (buf >> (64 - sig)) << (win & 0xff);
+                buf <<= sig;
+                avail -= sig;
+            }
+            t_delta = t_delta.wrapping_add(dod as u64);
+            t = t.wrapping_add(t_delta as i64);
+            v ^= delta;
+            window = win;
+            ts[n] = t;
+            vs[n] = f64::from_bits(v);
+            n += 1;
+        }
+        self.reader = BitReader::from_parts(data, buf, avail, next);
+        (self.t, self.v, self.t_delta, self.window) = (t, v, t_delta, window);
+        n
     }
 
     /// Decodes sample 0 or 1 (there must be one by the header) into `t`
