@@ -101,6 +101,23 @@ pub trait SampleIterator: Send {
         read_floats_stepwise(self, ts, vs, maxt)
     }
 
+    /// A time at or before `maxt` at which this iterator will yield a
+    /// sample (after its current position), as late as it can tell
+    /// cheaply, or `i64::MIN` when it cannot say. Storage knows this from
+    /// chunk metadata: the start of the newest chunk holding data at or
+    /// before `maxt`.
+    ///
+    /// A caller that needs only the newest samples at or before `maxt`
+    /// (`last_over_time`) may seek there and decode only the tail; if
+    /// everything it finds there is unusable (stale markers), it must read
+    /// the series again from the start: what the seek skipped is gone.
+    /// The default (and any iterator over data with deletions to filter)
+    /// says nothing.
+    fn tail_start(&self, maxt: i64) -> i64 {
+        let _ = maxt;
+        i64::MIN
+    }
+
     /// The start timestamp (ms) of the current sample: when the counter it
     /// belongs to started counting (OpenTelemetry's start time), 0 when
     /// unknown. Storages without start timestamps keep this default.
@@ -168,6 +185,10 @@ impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {
     #[inline]
     fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
         (**self).read_floats(ts, vs, maxt)
+    }
+    #[inline]
+    fn tail_start(&self, maxt: i64) -> i64 {
+        (**self).tail_start(maxt)
     }
     #[inline]
     fn at_st(&self) -> i64 {

@@ -280,6 +280,25 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         }
     }
 
+    /// For a window of which only the newest samples count
+    /// (`last_over_time`): skips storage ahead to the newest chunk that
+    /// starts inside `(mint, maxt]`, when nothing is buffered and storage
+    /// can tell. True if it skipped; the next [`window`](Self::window)
+    /// then holds only the window's tail, and if that is empty the series
+    /// must be read again from the start (the tail held only stale
+    /// markers).
+    pub(crate) fn skip_to_tail(&mut self, mint: i64, maxt: i64) -> bool {
+        if self.tail < self.buf.len() || self.htail < self.hbuf.len() || self.exhausted {
+            return false;
+        }
+        let t = self.src.tail_start(maxt);
+        if t <= mint.saturating_add(1) {
+            return false;
+        }
+        self.src.skip_to(t);
+        true
+    }
+
     /// The samples with `mint < t <= maxt`. Both bounds must not decrease
     /// between calls.
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {

@@ -95,6 +95,8 @@ mod window;
 #[cfg(test)]
 mod hist_tests;
 #[cfg(test)]
+mod latest_tests;
+#[cfg(test)]
 mod tests;
 
 use std::time::Instant;

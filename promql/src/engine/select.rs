@@ -74,6 +74,33 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.ctx.querier.select(false, Some(&hints), &vs.matchers)
     }
 
+    /// The samples of the one series of `vs` with exactly `labels`,
+    /// from the start again (selected by equality on every label, so the
+    /// index finds it directly); empty if storage no longer has it.
+    pub(crate) fn reopen(
+        &self,
+        vs: &VectorSelector,
+        range: i64,
+        hint: Option<&SelectHint>,
+        labels: &aion_model::Labels,
+    ) -> Result<Box<dyn aion_chunkenc::SampleIterator + 'q>> {
+        let exact = VectorSelector {
+            matchers: labels
+                .iter()
+                .map(|l| aion_model::Matcher::equal(l.name, l.value))
+                .collect(),
+            ..vs.clone()
+        };
+        let mut set = self.select(&exact, range, hint);
+        while let Some(s) = set.next() {
+            let s = s.map_err(|e| Error::Storage(Box::new(e)))?;
+            if s.labels == *labels {
+                return Ok(s.samples);
+            }
+        }
+        Ok(Box::new(aion_chunkenc::EmptyIterator))
+    }
+
     /// Reads the next batch of storage series.
     fn next_batch<'a>(
         &self,

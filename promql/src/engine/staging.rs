@@ -103,6 +103,15 @@ impl<'a> Staged<'a> {
         self
     }
 
+    /// [`SampleIterator::tail_start`] of the series, when nothing is
+    /// staged (else `i64::MIN`).
+    pub(crate) fn tail_start(&self, maxt: i64) -> i64 {
+        if self.pos < self.ts.len() || self.vt == Some(ValueType::None) {
+            return i64::MIN;
+        }
+        self.it.tail_start(maxt)
+    }
+
     /// Whether it reads ahead without bound.
     pub(crate) fn is_dense(&self) -> bool {
         self.dense

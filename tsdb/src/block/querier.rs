@@ -383,6 +383,21 @@ impl SampleIterator for BlockSeriesIterator<'_> {
         self.t
     }
 
+    /// The start of the newest chunk ahead that begins inside the
+    /// querier's range at or before `maxt` (its first sample is
+    /// yielded); nothing when deletions may hide that sample.
+    fn tail_start(&self, maxt: i64) -> i64 {
+        if self.deleted.is_some() || self.done {
+            return i64::MIN;
+        }
+        let ahead = &self.metas[self.next_chunk.saturating_sub(1)..];
+        let maxt = maxt.min(self.maxt);
+        match ahead.iter().rev().find(|m| m.min_time <= maxt) {
+            Some(m) if m.min_time >= self.mint => m.min_time,
+            _ => i64::MIN,
+        }
+    }
+
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         self.err
             .as_ref()
