@@ -9,7 +9,9 @@
 //! Encodes or decodes the reference chunk of a shape (the benchmarks'
 //! 120-sample chunks) `iterations` times and prints the wall-clock time per
 //! sample. `decode_dyn` reads through a `Box<dyn SampleIterator>`, as
-//! merging and query code does. On a shared machine, divide `perf stat`'s task-clock (CPU time)
+//! merging and query code does; `decode_batched` through the same box with
+//! `SampleIterator::read_floats` into 256-sample arrays, as the query
+//! engine reads. On a shared machine, divide `perf stat`'s task-clock (CPU time)
 //! by `iterations × 120` instead: it leaves out the time the thread waited
 //! for a core, which criterion's wall-clock figures include.
 
@@ -21,7 +23,7 @@ use aion::chunkenc::synthetic::{self, Shape};
 use aion::chunkenc::{SampleIterator, ValueType, XorChunk, XorIterator};
 
 const USAGE: &str =
-    "usage: xor_loop <encode|decode|decode_dyn> <counter|noisy_gauge|constant> <iterations>";
+    "usage: xor_loop <encode|decode|decode_dyn|decode_batched> <counter|noisy_gauge|constant> <iterations>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +62,13 @@ fn main() -> ExitCode {
                 checksum ^= decode(it);
             }
         }
+        "decode_batched" => {
+            for _ in 0..iterations {
+                let it: Box<dyn SampleIterator + '_> =
+                    Box::new(XorIterator::new(black_box(chunk.bytes())));
+                checksum ^= decode_batched(it);
+            }
+        }
         other => {
             eprintln!("unknown operation {other:?}\n{USAGE}");
             return ExitCode::FAILURE;
@@ -86,6 +95,22 @@ fn decode(mut it: impl SampleIterator) -> u64 {
     while it.next() == ValueType::Float {
         let (t, v) = it.at();
         acc = acc.rotate_left(5) ^ t as u64 ^ v.to_bits();
+    }
+    assert!(it.err().is_none(), "{:?}", it.err());
+    acc
+}
+
+/// The same checksum over batched reads.
+fn decode_batched(mut it: impl SampleIterator) -> u64 {
+    let (mut ts, mut vs) = ([0i64; 256], [0f64; 256]);
+    let mut acc = 0u64;
+    let mut vt = it.next();
+    while vt == ValueType::Float {
+        let (n, next) = it.read_floats(&mut ts, &mut vs, i64::MAX);
+        for (t, v) in ts[..n].iter().zip(&vs[..n]) {
+            acc = acc.rotate_left(5) ^ *t as u64 ^ v.to_bits();
+        }
+        vt = next;
     }
     assert!(it.err().is_none(), "{:?}", it.err());
     acc

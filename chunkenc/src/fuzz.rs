@@ -35,6 +35,31 @@ pub fn xor_chunk(data: &[u8]) {
         assert_eq!(samples.len(), limit, "stopped early without an error");
     }
 
+    // Batched reads (straight into the caller's arrays) yield the same
+    // samples and the same error, whatever the buffer size.
+    for room in [1usize, 7, 64, 300] {
+        let mut it = XorIterator::new(data);
+        let (mut ts, mut vs) = (vec![0i64; room], vec![0f64; room]);
+        let mut batched = Vec::new();
+        let mut vt = it.next();
+        while vt == ValueType::Float {
+            let (n, next) = it.read_floats(&mut ts, &mut vs, i64::MAX);
+            assert!(
+                n > 0 || next != ValueType::Float,
+                "read_floats made no progress"
+            );
+            batched.extend(ts[..n].iter().zip(&vs[..n]).map(|(t, v)| (*t, v.to_bits())));
+            vt = next;
+        }
+        let cursor: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+        assert_eq!(batched, cursor, "batched read disagrees (room {room})");
+        assert_eq!(
+            it.error().cloned(),
+            error,
+            "batched read's error (room {room})"
+        );
+    }
+
     // Seeking lands where a linear scan of the decoded samples says.
     if let Some(&(target, _)) = samples.get(samples.len() / 2) {
         let mut it = XorIterator::new(data);

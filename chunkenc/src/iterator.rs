@@ -98,23 +98,24 @@ pub trait SampleIterator: Send {
     /// assert_eq!((&ts[..3], it.at_t()), (&[2000, 3000, 4000][..], 5000));
     /// ```
     fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
-        let room = ts.len().min(vs.len());
-        let mut n = 0;
-        let mut vt = ValueType::Float;
-        while n < room {
-            let (t, v) = self.at();
-            if t > maxt {
-                break;
-            }
-            ts[n] = t;
-            vs[n] = v;
-            n += 1;
-            vt = self.next();
-            if vt != ValueType::Float {
-                break;
-            }
-        }
-        (n, vt)
+        read_floats_stepwise(self, ts, vs, maxt)
+    }
+
+    /// A time at or before `maxt` at which this iterator will yield a
+    /// sample (after its current position), as late as it can tell
+    /// cheaply, or `i64::MIN` when it cannot say. Storage knows this from
+    /// chunk metadata: the start of the newest chunk holding data at or
+    /// before `maxt`.
+    ///
+    /// A caller that needs only the newest samples at or before `maxt`
+    /// (`last_over_time`) may seek there and decode only the tail; if
+    /// everything it finds there is unusable (stale markers), it must read
+    /// the series again from the start: what the seek skipped is gone.
+    /// The default (and any iterator over data with deletions to filter)
+    /// says nothing.
+    fn tail_start(&self, maxt: i64) -> i64 {
+        let _ = maxt;
+        i64::MIN
     }
 
     /// The start timestamp (ms) of the current sample: when the counter it
@@ -126,6 +127,34 @@ pub trait SampleIterator: Send {
 
     /// Why iteration stopped early, if it did.
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)>;
+}
+
+/// [`SampleIterator::read_floats`] as the `at`/`next` loop: the default,
+/// and the fallback of overrides for the cases they do not batch (a
+/// deleted interval to filter, say).
+pub fn read_floats_stepwise<I: SampleIterator + ?Sized>(
+    it: &mut I,
+    ts: &mut [i64],
+    vs: &mut [f64],
+    maxt: i64,
+) -> (usize, ValueType) {
+    let room = ts.len().min(vs.len());
+    let mut n = 0;
+    let mut vt = ValueType::Float;
+    while n < room {
+        let (t, v) = it.at();
+        if t > maxt {
+            break;
+        }
+        ts[n] = t;
+        vs[n] = v;
+        n += 1;
+        vt = it.next();
+        if vt != ValueType::Float {
+            break;
+        }
+    }
+    (n, vt)
 }
 
 impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {
@@ -156,6 +185,10 @@ impl<I: SampleIterator + ?Sized> SampleIterator for Box<I> {
     #[inline]
     fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
         (**self).read_floats(ts, vs, maxt)
+    }
+    #[inline]
+    fn tail_start(&self, maxt: i64) -> i64 {
+        (**self).tail_start(maxt)
     }
     #[inline]
     fn at_st(&self) -> i64 {

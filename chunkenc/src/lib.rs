@@ -64,7 +64,8 @@ pub use histogram::{
     HistogramIterator,
 };
 pub use iterator::{
-    is_stale_nan, EmptyIterator, SampleIterator, ValueType, STALE_NAN, STALE_NAN_BITS,
+    is_stale_nan, read_floats_stepwise, EmptyIterator, SampleIterator, ValueType, STALE_NAN,
+    STALE_NAN_BITS,
 };
 pub use xor::{XorAppender, XorChunk, XorIterator, MAX_SAMPLES};
 pub use xor2::{Xor2Appender, Xor2Chunk, Xor2Iterator};

@@ -494,6 +494,46 @@ pub fn heavy_queries(d: &Dataset) -> Vec<Query> {
         .collect()
 }
 
+/// The eight queries of the query speed benchmark against VictoriaMetrics
+/// (issue 19): range queries over the whole dataset (the step in
+/// seconds) and, with step 0, instant queries at its end. The issue's
+/// `sum by (job, handler)` is `sum by (job, method)` here: the dataset's
+/// histograms have a `method` label, no `handler`.
+pub const SPEED: [(&str, i64); 8] = [
+    ("sum by (job) (rate(http_requests_total[5m]))", 30),
+    (
+        "histogram_quantile(0.99, sum by (le, job) (rate(http_request_duration_seconds_bucket[5m])))",
+        30,
+    ),
+    (
+        "sum by (job, method) (rate(http_request_duration_seconds_bucket[5m]))",
+        30,
+    ),
+    (
+        "topk(10, sum by (instance) (rate(http_requests_total[5m])))",
+        30,
+    ),
+    (r#"count by (__name__) ({__name__=~".+"})"#, 60),
+    ("sum by (job) (increase(http_requests_total[6h]))", 0),
+    (r#"count(last_over_time({__name__=~".+"}[6h]))"#, 0),
+    (
+        "avg by (job) (max_over_time(node_memory_bytes[15m]) - min_over_time(node_memory_bytes[15m]))",
+        60,
+    ),
+];
+
+/// [`SPEED`] over `d`: ranges from its start to its end, instants at its
+/// end (both `≡ 2 (mod 15)` seconds, off the samples).
+pub fn speed_queries(d: &Dataset) -> Vec<Query> {
+    SPEED
+        .iter()
+        .map(|&(e, step)| match step {
+            0 => Query::instant(e.to_string(), d.end() - 13),
+            _ => Query::range(e.to_string(), T0 + 17, d.end() - 13, step),
+        })
+        .collect()
+}
+
 /// Percent-encodes a query string value.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);

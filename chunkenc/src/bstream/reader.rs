@@ -42,6 +42,29 @@ impl<'a> BitReader<'a> {
         r
     }
 
+    /// The reader's state as plain values (the bytes, the buffer, how
+    /// many of its bits count, the next byte to load), for a decoder loop
+    /// that keeps them in registers and refills inline; give them back
+    /// with [`BitReader::from_parts`].
+    #[inline(always)]
+    pub(crate) fn into_parts(self) -> (&'a [u8], u64, u32, usize) {
+        (self.data, self.buf, self.avail, self.next_byte)
+    }
+
+    /// A reader from [`BitReader::into_parts`]'s values, as changed by a
+    /// loop that kept the buffer invariant (the bits below `avail` are
+    /// zeros or the stream bits that follow).
+    #[inline(always)]
+    pub(crate) fn from_parts(data: &'a [u8], buf: u64, avail: u32, next_byte: usize) -> Self {
+        debug_assert!(avail < 64);
+        BitReader {
+            data,
+            buf,
+            avail,
+            next_byte,
+        }
+    }
+
     /// The bit position of the next read.
     #[inline]
     pub(crate) fn position(&self) -> u64 {

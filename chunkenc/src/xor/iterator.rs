@@ -14,9 +14,11 @@ use crate::{Error, SampleIterator, ValueType};
 /// names the sample and bit offset. Each step does a bounded amount of work
 /// and allocates nothing.
 ///
-/// It decodes up to 16 samples ahead into an inline buffer (the iterator
-/// is 360 bytes, none of them on the heap); samples decoded before a
-/// corrupt spot are still served, and the error is reported after them.
+/// It decodes up to 32 samples ahead into an inline buffer (the iterator
+/// is about 600 bytes, none of them on the heap), or, for
+/// [`SampleIterator::read_floats`], straight into the caller's arrays;
+/// samples decoded before a corrupt spot are still served, and the error
+/// is reported after them.
 ///
 /// ```
 /// use aion_chunkenc::{SampleIterator, ValueType, XorIterator};
@@ -32,7 +34,7 @@ pub struct XorIterator<'a> {
     dec: Decoder<'a>,
     /// Samples decoded ahead, served by `next`; `pos` is the current one.
     ts: [i64; BATCH],
-    vs: [u64; BATCH],
+    vs: [f64; BATCH],
     len: u8,
     pos: u8,
     /// `None` has been returned; every later call returns `None` too.
@@ -87,10 +89,10 @@ impl<'a> XorIterator<'a> {
             _ => (0, Some(Error::MissingHeader { len: bytes.len() })),
         };
         let mut ts = [0; BATCH];
-        let mut vs = [0; BATCH];
+        let mut vs = [0.0; BATCH];
         // What `at` reports before the first `next`.
         ts[0] = i64::MIN;
-        vs[0] = f64::NAN.to_bits();
+        vs[0] = f64::NAN;
         XorIterator {
             dec: Decoder {
                 reader: BitReader::new(bytes, (HEADER_LEN * 8) as u64),
@@ -154,52 +156,8 @@ impl<'a> XorIterator<'a> {
             self.exhausted = true;
             return ValueType::None;
         }
-        let mut dec = self.dec;
-        let want = BATCH.min(usize::from(dec.declared - dec.num_read));
-        let mut n = 0;
-        // The first two samples have their own formats; after them the
-        // loop runs the hot path only.
-        while n < want && dec.num_read < 2 {
-            if let Err(err) = dec.read_head_sample() {
-                self.err = Some(err);
-                break;
-            }
-            self.ts[n] = dec.t;
-            self.vs[n] = dec.v;
-            n += 1;
-        }
-        if self.err.is_none() {
-            let first_later = n;
-            while n < want {
-                let before = dec.t;
-                match dec.read_later(want - n) {
-                    Ok(1) => {
-                        self.ts[n] = dec.t;
-                        self.vs[n] = dec.v;
-                        n += 1;
-                    }
-                    Ok(count) => {
-                        // A run that repeats the interval and the value.
-                        let mut t = before;
-                        for _ in 0..count {
-                            t = t.wrapping_add(dec.t_delta as i64);
-                            self.ts[n] = t;
-                            self.vs[n] = dec.v;
-                            n += 1;
-                        }
-                    }
-                    Err(mut err) => {
-                        // The hot path does not count samples; the batch
-                        // does.
-                        set_sample(&mut err, dec.num_read + (n - first_later) as u16);
-                        self.err = Some(err);
-                        break;
-                    }
-                }
-            }
-            dec.num_read += (n - first_later) as u16;
-        }
-        self.dec = dec;
+        let (n, err) = self.dec.decode(&mut self.ts, &mut self.vs);
+        self.err = err;
         if n == 0 {
             // `ts[pos]`/`vs[pos]` keep the last sample served for `at`.
             self.exhausted = true;
@@ -209,9 +167,200 @@ impl<'a> XorIterator<'a> {
         self.pos = 0;
         ValueType::Float
     }
+
+    /// `read_floats` once the decoded batch is used up: decodes straight
+    /// into `ts`/`vs` (which have room) in runs of [`BATCH`]; the samples
+    /// of the last run past `maxt` become the iterator's batch.
+    fn read_floats_direct(
+        &mut self,
+        ts: &mut [i64],
+        vs: &mut [f64],
+        maxt: i64,
+        mut n: usize,
+    ) -> (usize, ValueType) {
+        let room = ts.len().min(vs.len());
+        while n < room {
+            if self.err.is_some() {
+                self.exhausted = true;
+                return (n, ValueType::None);
+            }
+            let end = room.min(n + BATCH);
+            let (k, err) = self.dec.decode(&mut ts[n..end], &mut vs[n..end]);
+            self.err = err;
+            if k == 0 {
+                self.exhausted = true;
+                return (n, ValueType::None);
+            }
+            let run = &ts[n..n + k];
+            if run[k - 1] > maxt {
+                // Keep what lies past the bound for later calls.
+                let keep = run.partition_point(|&t| t <= maxt);
+                let rest = k - keep;
+                self.ts[..rest].copy_from_slice(&ts[n + keep..n + k]);
+                self.vs[..rest].copy_from_slice(&vs[n + keep..n + k]);
+                self.len = rest as u8;
+                self.pos = 0;
+                return (n + keep, ValueType::Float);
+            }
+            n += k;
+        }
+        // Full: stand on the next sample, as `next` would.
+        self.pos = self.len.saturating_sub(1);
+        (n, self.next_batch())
+    }
 }
 
 impl<'a> Decoder<'a> {
+    /// Decodes the next samples into `ts`/`vs`: as many as both hold and
+    /// the header has left. Returns how many, and the error that stopped
+    /// decoding before that, if one did (the samples before it are good).
+    ///
+    /// The state lives in a local copy for the whole loop, so it stays in
+    /// registers whoever owns the decoder.
+    #[inline(always)]
+    fn decode(&mut self, ts: &mut [i64], vs: &mut [f64]) -> (usize, Option<Error>) {
+        let left = usize::from(self.declared.saturating_sub(self.num_read));
+        let want = ts.len().min(vs.len()).min(left);
+        let (ts, vs) = (&mut ts[..want], &mut vs[..want]);
+        let mut n = 0;
+        // The first two samples have their own formats; after them the
+        // loop runs the hot path only.
+        while n < want && self.num_read < 2 {
+            if let Err(err) = self.read_head_sample() {
+                return (n, Some(err));
+            }
+            ts[n] = self.t;
+            vs[n] = f64::from_bits(self.v);
+            n += 1;
+        }
+        let first_later = n;
+        let mut dec = *self;
+        let mut failed = None;
+        while n < want {
+            n = dec.decode_common(ts, vs, n);
+            if n == want {
+                break;
+            }
+            // A sample the common-case loop leaves to the full decoder.
+            let before = dec.t;
+            match dec.read_later(want - n) {
+                Ok(1) => {
+                    ts[n] = dec.t;
+                    vs[n] = f64::from_bits(dec.v);
+                    n += 1;
+                }
+                Ok(count) => {
+                    // A run that repeats the interval and the value.
+                    let v = f64::from_bits(dec.v);
+                    let mut t = before;
+                    for k in n..n + count {
+                        t = t.wrapping_add(dec.t_delta as i64);
+                        ts[k] = t;
+                        vs[k] = v;
+                    }
+                    n += count;
+                }
+                Err(mut err) => {
+                    // The hot path does not count samples; the loop does.
+                    set_sample(&mut err, dec.num_read + (n - first_later) as u16);
+                    failed = Some(err);
+                    break;
+                }
+            }
+        }
+        dec.num_read += (n - first_later) as u16;
+        *self = dec;
+        (n, failed)
+    }
+
+    /// Decodes samples 2 and later into `ts`/`vs` from index `n` while
+    /// they take the common encodings, with the bit reader in registers
+    /// and refilled inline: a timestamp delta-of-delta of 0 or in the
+    /// 14-bit bucket, a value unchanged or changed within at most 56
+    /// significant bits, at least 8 bytes of data left. Returns the index
+    /// of the first sample not decoded (`ts.len()` when done); that sample
+    /// (a run of repeats, a wider bucket, the end of the data, an error)
+    /// is left to [`Decoder::read_later`], with the state as before it.
+    ///
+    /// Every field is read from bits inside the data, so nothing here can
+    /// overrun; the checks the full decoder makes per sample are not
+    /// needed.
+    #[inline(always)]
+    fn decode_common(&mut self, ts: &mut [i64], vs: &mut [f64], mut n: usize) -> usize {
+        let (data, mut buf, mut avail, mut next) = self.reader.into_parts();
+        let (mut t, mut v, mut t_delta, mut window) = (self.t, self.v, self.t_delta, self.window);
+        // While `next + 8 <= data.len()` a refill loads eight data bytes.
+        let last_load = data.len().saturating_sub(8);
+        // Tops the buffer up to at least 56 bits, as `BitReader::refill`.
+        let refill = |buf: &mut u64, avail: &mut u32, next: &mut usize| {
+            let word = u64::from_be_bytes(data[*next..*next + 8].try_into().expect("8 bytes"));
+            *buf |= word >> *avail;
+            let bytes = (63 - *avail) >> 3;
+            *next += bytes as usize;
+            *avail += bytes * 8;
+        };
+        while n < ts.len() && next <= last_load {
+            refill(&mut buf, &mut avail, &mut next);
+            // Where this sample starts, to leave it to the full decoder.
+            let at_start = (buf, avail, next);
+            // The timestamp: `0` (delta repeats) or `10` + 14 bits.
+            let (dod, dod_bits) = if (buf as i64) >= 0 {
+                if ((buf << 1) as i64) >= 0 {
+                    // `0` `0`: a run of repeats, counted by the full
+                    // decoder.
+                    break;
+                }
+                (0, 1)
+            } else if ((buf << 1) as i64) >= 0 {
+                (sign_extend((buf << 2) >> 50, 14), 16)
+            } else {
+                break;
+            };
+            // The value: `0`, `10` + window bits, `11` + 5 + 6 + bits
+            // (at least 40 bits are buffered after the timestamp).
+            let w = buf << dod_bits;
+            let changed = w >> 63 != 0;
+            let fresh = w >> 62 == 3;
+            let leading = ((w >> 57) & 0x1f) as u32;
+            let significant = ((((w >> 51) as u32) + 63) & 0x3f) + 1;
+            if fresh && leading + significant > 64 {
+                // An invalid window: the full decoder reports it.
+                break;
+            }
+            let fresh_window = significant << 8 | 64u32.wrapping_sub(leading + significant);
+            let win = if fresh { fresh_window } else { window };
+            let header = if fresh { 13 } else { 1 + u32::from(changed) };
+            let used = dod_bits + header;
+            buf <<= used;
+            avail -= used;
+            let mut delta = 0;
+            if changed {
+                let sig = win >> 8;
+                if sig > avail {
+                    if sig > 56 || next > last_load {
+                        (buf, avail, next) = at_start;
+                        break;
+                    }
+                    refill(&mut buf, &mut avail, &mut next);
+                }
+                // 1 <= sig <= avail <= 63.
+                delta = (buf >> (64 - sig)) << (win & 0xff);
+                buf <<= sig;
+                avail -= sig;
+            }
+            t_delta = t_delta.wrapping_add(dod as u64);
+            t = t.wrapping_add(t_delta as i64);
+            v ^= delta;
+            window = win;
+            ts[n] = t;
+            vs[n] = f64::from_bits(v);
+            n += 1;
+        }
+        self.reader = BitReader::from_parts(data, buf, avail, next);
+        (self.t, self.v, self.t_delta, self.window) = (t, v, t_delta, window);
+        n
+    }
+
     /// Decodes sample 0 or 1 (there must be one by the header) into `t`
     /// and `v`. On error the state is left as it was, as by all readers.
     ///
@@ -325,40 +474,41 @@ impl<'a> Decoder<'a> {
 
     /// Decodes the XOR value at `r` (which holds at least 13 buffered
     /// bits), then commits the sample if the data held all of it.
+    ///
+    /// Whether a value reuses its window (`10`) or brings a new one (`11`)
+    /// is data-dependent and would mispredict as a branch; both cases are
+    /// computed and the right one selected, so the only branches left
+    /// are the predictable ones (value changed at all, refill, errors).
     #[inline(always)]
     fn finish_sample(&mut self, mut r: BitReader<'a>, t_delta: u64) -> Result<(), Error> {
         let w = r.peek();
-        let mut window = self.window;
-        let delta = if (w as i64) >= 0 {
-            // `0`: value unchanged.
-            r.consume(1);
-            0
-        } else {
-            if ((w << 1) as i64) >= 0 {
-                // `10`: reuse the current window. Before any window was
-                // read the state is 0/0, a 64-bit window, as in
-                // Prometheus's reader (a resumed appender writes that).
-                r.consume(2);
-            } else {
-                // `11`: 5 bits of leading zeros, 6 bits of significant-bit
-                // count (0 meaning 64).
-                r.consume(13);
-                let leading = ((w >> 57) & 0x1f) as u8;
-                let significant = match ((w >> 51) & 0x3f) as u8 {
-                    0 => 64,
-                    n => n,
-                };
-                if leading + significant > 64 {
-                    return Err(Error::BadValueWindow {
-                        sample: self.num_read,
-                        bit_offset: self.reader.position(),
-                        leading,
-                        significant,
-                    });
-                }
-                window = u32::from(significant) << 8 | u32::from(64 - leading - significant);
-            }
+        let changed = w >> 63 != 0;
+        // `11`: 5 bits of leading zeros, 6 bits of significant-bit count
+        // (0 meaning 64) follow.
+        let fresh = w >> 62 == 3;
+        let leading = ((w >> 57) & 0x1f) as u32;
+        // 1..=63 stay, 0 becomes 64, without a branch.
+        let significant = ((((w >> 51) as u32) + 63) & 0x3f) + 1;
+        if fresh && leading + significant > 64 {
+            return Err(Error::BadValueWindow {
+                sample: self.num_read,
+                bit_offset: self.reader.position(),
+                leading: leading as u8,
+                significant: significant as u8,
+            });
+        }
+        // The window: trailing zeros in the low 8 bits, significant bits
+        // above. Before any window was read the state is 0/0, a 64-bit
+        // window, as in Prometheus's reader (a resumed appender writes
+        // that).
+        let fresh_window = significant << 8 | 64u32.wrapping_sub(leading + significant);
+        let window = if fresh { fresh_window } else { self.window };
+        // `0`, `10` or `11` and the window fields.
+        r.consume(if fresh { 13 } else { 1 + u32::from(changed) });
+        let delta = if changed {
             r.read_bits(window >> 8) << (window & 0xff)
+        } else {
+            0
         };
         if r.overran() {
             return Err(self.truncated());
@@ -453,9 +603,9 @@ impl SampleIterator for XorIterator<'_> {
         }
     }
 
-    /// Copies straight out of the decoded batch: a `partition_point` on
-    /// the batch's timestamps and two slice copies per 16 samples instead
-    /// of a call per sample.
+    /// Copies what is left of the decoded batch (a `partition_point` on
+    /// its timestamps and two slice copies), then decodes straight into
+    /// the caller's arrays: no call and no copy per sample.
     fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
         let room = ts.len().min(vs.len());
         if self.exhausted || self.len == 0 {
@@ -463,40 +613,33 @@ impl SampleIterator for XorIterator<'_> {
             // `next`).
             return (0, ValueType::None);
         }
-        let mut n = 0;
-        loop {
-            let (pos, len) = (usize::from(self.pos), usize::from(self.len));
-            let take = (len - pos).min(room - n);
-            let batch = &self.ts[pos..pos + take];
-            // Usually the whole batch is in range: one comparison.
-            let k = if batch.last().is_some_and(|&t| t <= maxt) {
-                take
-            } else {
-                batch.partition_point(|&t| t <= maxt)
-            };
-            ts[n..n + k].copy_from_slice(&batch[..k]);
-            for (d, s) in vs[n..n + k].iter_mut().zip(&self.vs[pos..pos + k]) {
-                *d = f64::from_bits(*s);
-            }
-            n += k;
-            if pos + k < len {
-                // Stopped by `maxt` or a full buffer, inside the batch.
-                self.pos = (pos + k) as u8;
-                return (n, ValueType::Float);
-            }
-            // The whole batch is copied: move on as `next` would.
-            self.pos = (len - 1) as u8;
-            let vt = self.next_batch();
-            if vt != ValueType::Float || n == room {
-                return (n, vt);
-            }
+        let (pos, len) = (usize::from(self.pos), usize::from(self.len));
+        let take = (len - pos).min(room);
+        let batch = &self.ts[pos..pos + take];
+        // Usually the whole batch is in range: one comparison.
+        let k = if batch.last().is_some_and(|&t| t <= maxt) {
+            take
+        } else {
+            batch.partition_point(|&t| t <= maxt)
+        };
+        ts[..k].copy_from_slice(&batch[..k]);
+        vs[..k].copy_from_slice(&self.vs[pos..pos + k]);
+        if pos + k < len {
+            // Stopped by `maxt` or a full buffer, inside the batch.
+            self.pos = (pos + k) as u8;
+            return (k, ValueType::Float);
         }
+        if k == room {
+            self.pos = (len - 1) as u8;
+            return (k, self.next_batch());
+        }
+        self.read_floats_direct(ts, vs, maxt, k)
     }
 
     #[inline]
     fn at(&self) -> (i64, f64) {
         let i = usize::from(self.pos) % BATCH;
-        (self.ts[i], f64::from_bits(self.vs[i]))
+        (self.ts[i], self.vs[i])
     }
 
     #[inline]

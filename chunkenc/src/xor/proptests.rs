@@ -96,7 +96,7 @@ proptest! {
     #[test]
     fn read_floats_equals_the_cursor_loop(
         samples in series(),
-        room in 1usize..40,
+        room in prop_oneof![1usize..40, 40usize..300],
         bound in any::<prop::sample::Index>(),
         start in any::<prop::sample::Index>(),
     ) {

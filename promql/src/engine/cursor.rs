@@ -4,24 +4,25 @@
 //! Both cursors only move forward, keep no sample they will not need again
 //! (a window keeps exactly the samples inside it) and skip ahead with
 //! `seek` when the next step is far away, so a query over a long range at
-//! a coarse step does not decode every sample.
+//! a coarse step does not decode every sample. Samples come from a
+//! [`Staged`] reader, floats in batches.
 
-use aion_chunkenc::{is_stale_nan, SampleIterator, ValueType};
+use aion_chunkenc::{is_stale_nan, SampleIterator};
 use aion_model::histogram::FloatHistogram;
 
 use super::budget::SampleBudget;
-use super::error::{Error, Result};
-use super::stats_decoding::StatsHints;
+use super::error::Result;
+use super::staging::{Run, StageBuffers, Staged};
 use crate::value::{FPoint, HPoint};
 
-/// A sample read from storage. A histogram sample is a marker here; its
-/// value sits in a slot the cursor owns (so floats stay `Copy` and cheap).
+/// The newest sample a lookback cursor has passed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Pulled {
+enum Last {
     /// A float sample and its start timestamp (0 when unknown or not
     /// asked for).
     Float(FPoint, i64),
-    /// A histogram sample's timestamp and start timestamp.
+    /// A histogram sample's timestamp and start timestamp (its value is
+    /// in the cursor's slot).
     Histogram(i64, i64),
 }
 
@@ -31,99 +32,65 @@ pub(crate) enum Visible<'a> {
     Histogram(i64, &'a FloatHistogram),
 }
 
-impl Pulled {
-    #[inline]
-    fn t(&self) -> i64 {
-        match self {
-            Pulled::Float(p, _) => p.t,
-            Pulled::Histogram(t, _) => *t,
-        }
-    }
-}
-
-/// Reads the current sample, turning the cursor's states into a `Result`;
-/// a histogram's value goes to `slot`.
-#[inline]
-fn pull(
-    it: &mut dyn SampleIterator,
-    vt: ValueType,
-    with_st: bool,
-    slot: &mut FloatHistogram,
-    stats: &mut StatsHints,
-    contiguous: bool,
-) -> Result<Option<Pulled>> {
-    match vt {
-        ValueType::Float => {
-            stats.float_seen();
-            let (t, f) = it.at();
-            let st = if with_st { it.at_st() } else { 0 };
-            Ok(Some(Pulled::Float(FPoint { t, f }, st)))
-        }
-        ValueType::None => match it.err() {
-            Some(e) => Err(Error::Storage(e.to_string().into())),
-            None => Ok(None),
-        },
-        ValueType::Histogram | ValueType::FloatHistogram => {
-            let t = it.at_float_histogram(slot);
-            let st = if with_st { it.at_st() } else { 0 };
-            stats.apply(slot, contiguous);
-            Ok(Some(Pulled::Histogram(t, st)))
-        }
-    }
-}
-
 /// The value an instant vector selector sees at a time: the newest sample
 /// at or before it, unless that is older than the lookback delta or a
 /// stale marker.
 pub(crate) struct LookbackCursor<'a> {
-    it: Box<dyn SampleIterator + 'a>,
+    src: Staged<'a>,
     /// Newest sample at or before the last reference time.
-    last: Option<Pulled>,
-    /// The first sample after the last reference time.
-    peek: Option<Pulled>,
-    /// Values of `last` and `peek` when they are histograms.
+    last: Option<Last>,
+    /// Value of `last` when it is a histogram.
     last_h: FloatHistogram,
-    peek_h: FloatHistogram,
-    stats: StatsHints,
     started: bool,
-    with_st: bool,
 }
 
 impl<'a> LookbackCursor<'a> {
     pub(crate) fn new(it: Box<dyn SampleIterator + 'a>) -> Self {
+        Self::reading(it, StageBuffers::default())
+    }
+
+    /// A cursor reading into `bufs` (kept from an earlier series).
+    pub(crate) fn reading(it: Box<dyn SampleIterator + 'a>, bufs: StageBuffers) -> Self {
         LookbackCursor {
-            it,
+            src: Staged::new(it, bufs),
             last: None,
-            peek: None,
             last_h: FloatHistogram::default(),
-            peek_h: FloatHistogram::default(),
-            stats: StatsHints::default(),
             started: false,
-            with_st: false,
         }
     }
 
     /// Decides histogram reset hints while reading (for selectors read
     /// for statistics, see `stats_decoding.rs`).
     pub(crate) fn with_stats(mut self, stats: bool) -> Self {
-        self.stats = StatsHints::new(stats);
+        self.src = self.src.with_stats(stats);
+        self
+    }
+
+    /// Whether consecutive reference times are at most a lookback delta
+    /// apart, so every sample is needed and reading ahead pays.
+    pub(crate) fn dense(mut self, dense: bool) -> Self {
+        self.src = self.src.dense(dense);
         self
     }
 
     /// A cursor that also reads start timestamps (see
     /// [`start_timestamp`](Self::start_timestamp)).
     pub(crate) fn with_start_timestamps(it: Box<dyn SampleIterator + 'a>) -> Self {
-        LookbackCursor {
-            with_st: true,
-            ..Self::new(it)
-        }
+        let mut c = Self::new(it);
+        c.src = c.src.with_start_timestamps(true);
+        c
+    }
+
+    /// Hands the read buffers back for the next series.
+    pub(crate) fn into_buffers(self) -> StageBuffers {
+        self.src.into_buffers()
     }
 
     /// The start timestamp of the sample the last [`at`](Self::at)
     /// returned (0: unknown).
     pub(crate) fn start_timestamp(&self) -> i64 {
         match self.last {
-            Some(Pulled::Float(_, st)) | Some(Pulled::Histogram(_, st)) => st,
+            Some(Last::Float(_, st)) | Some(Last::Histogram(_, st)) => st,
             None => 0,
         }
     }
@@ -141,54 +108,41 @@ impl<'a> LookbackCursor<'a> {
     /// The sample (float or histogram) visible at `at`.
     pub(crate) fn at_value(&mut self, at: i64, lookback: i64) -> Result<Option<Visible<'_>>> {
         let oldest_visible = at.wrapping_sub(lookback).wrapping_add(1);
-        if !self.started {
+        // Everything before the lookback window is irrelevant now and for
+        // every later step; so is `last` if something newer was skipped.
+        if self.src.skip_to(oldest_visible) || !self.started {
             self.started = true;
-            let vt = self.it.seek(oldest_visible);
-            self.peek = pull(
-                &mut *self.it,
-                vt,
-                self.with_st,
-                &mut self.peek_h,
-                &mut self.stats,
-                false,
-            )?;
-        } else if self.peek.is_some_and(|p| p.t() < oldest_visible) {
-            // Everything before the lookback window is irrelevant now and
-            // for every later step.
             self.last = None;
-            let vt = self.it.seek(oldest_visible);
-            self.peek = pull(
-                &mut *self.it,
-                vt,
-                self.with_st,
-                &mut self.peek_h,
-                &mut self.stats,
-                false,
-            )?;
         }
-        while let Some(p) = self.peek {
-            if p.t() > at {
-                break;
+        loop {
+            match self.src.next_run(at) {
+                Run::Floats(_, end) => {
+                    let st = if self.src.reads_start_timestamps() {
+                        self.src.sts[end - 1]
+                    } else {
+                        0
+                    };
+                    let p = FPoint {
+                        t: self.src.ts[end - 1],
+                        f: self.src.vs[end - 1],
+                    };
+                    self.last = Some(Last::Float(p, st));
+                }
+                Run::Histogram(t, st) => {
+                    self.last = Some(Last::Histogram(t, st));
+                    std::mem::swap(&mut self.last_h, &mut self.src.hist);
+                }
+                Run::Done => break,
             }
-            self.last = Some(p);
-            if matches!(p, Pulled::Histogram(..)) {
-                std::mem::swap(&mut self.last_h, &mut self.peek_h);
-            }
-            let vt = self.it.next();
-            self.peek = pull(
-                &mut *self.it,
-                vt,
-                self.with_st,
-                &mut self.peek_h,
-                &mut self.stats,
-                true,
-            )?;
+        }
+        if let Some(e) = self.src.take_error() {
+            return Err(e);
         }
         match self.last {
-            Some(Pulled::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => {
+            Some(Last::Float(p, _)) if p.t >= oldest_visible && !is_stale_nan(p.f) => {
                 Ok(Some(Visible::Float(p)))
             }
-            Some(Pulled::Histogram(t, _))
+            Some(Last::Histogram(t, _))
                 if t >= oldest_visible && !is_stale_nan(self.last_h.sum) =>
             {
                 Ok(Some(Visible::Histogram(t, &self.last_h)))
@@ -198,23 +152,37 @@ impl<'a> LookbackCursor<'a> {
     }
 }
 
+/// The buffers a window cursor hands back for the next series.
+#[derive(Debug, Default)]
+pub(crate) struct WindowBuffers {
+    pub points: Vec<FPoint>,
+    pub sts: Vec<i64>,
+    pub stage: StageBuffers,
+}
+
 /// The samples of one series inside a left-open window `(mint, maxt]` that
 /// slides forward. Stale markers are dropped.
+///
+/// The window is `buf[head..tail]`; samples read ahead of it wait in
+/// `buf[tail..]` (floats) and `hbuf[htail..]` (histograms), so sliding by
+/// a step moves two indices over a few samples and calls nothing.
 pub(crate) struct WindowCursor<'a, 'b> {
-    it: Box<dyn SampleIterator + 'a>,
+    src: Staged<'a>,
     buf: Vec<FPoint>,
     /// Start timestamps parallel to `buf`, when tracked.
     sts: Option<Vec<i64>>,
     head: usize,
-    /// Histogram samples of the window (from `hhead` on).
+    tail: usize,
+    /// Histogram samples, the window's from `hhead` to `htail`.
     hbuf: Vec<HPoint>,
     /// Start timestamps parallel to `hbuf`, when tracked.
     hsts: Vec<i64>,
     hhead: usize,
-    pending: Option<Pulled>,
-    pending_h: FloatHistogram,
-    stats: StatsHints,
-    started: bool,
+    htail: usize,
+    /// Everything in storage up to this time has been read into the
+    /// buffers (`i64::MIN`: nothing yet).
+    read_to: i64,
+    /// The series has no samples left to read.
     exhausted: bool,
     budget: &'b SampleBudget,
     /// Adjacent pairs of the window whose value decreases (counter resets
@@ -231,20 +199,21 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     pub(crate) fn new(
         it: Box<dyn SampleIterator + 'a>,
         budget: &'b SampleBudget,
-        buf: Vec<FPoint>,
+        bufs: WindowBuffers,
     ) -> Self {
+        let mut buf = bufs.points;
+        buf.clear();
         WindowCursor {
-            it,
+            src: Staged::new(it, bufs.stage),
             buf,
             sts: None,
             head: 0,
+            tail: 0,
             hbuf: Vec::new(),
             hsts: Vec::new(),
             hhead: 0,
-            pending: None,
-            pending_h: FloatHistogram::default(),
-            stats: StatsHints::default(),
-            started: false,
+            htail: 0,
+            read_to: i64::MIN,
             exhausted: false,
             budget,
             decreases: 0,
@@ -255,32 +224,41 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// Decides histogram reset hints while reading (see
     /// `stats_decoding.rs`).
     pub(crate) fn with_stats(mut self, stats: bool) -> Self {
-        self.stats = StatsHints::new(stats);
+        self.src = self.src.with_stats(stats);
+        self
+    }
+
+    /// Whether consecutive windows overlap or touch, so every sample is
+    /// needed and reading ahead pays.
+    pub(crate) fn dense(mut self, dense: bool) -> Self {
+        self.src = self.src.dense(dense);
         self
     }
 
     /// Also keeps the start timestamps of the window's samples (see
-    /// [`start_timestamps`](Self::start_timestamps)).
-    pub(crate) fn track_start_timestamps(mut self, sts: Vec<i64>) -> Self {
+    /// [`start_timestamps`](Self::start_timestamps)), in `sts`.
+    pub(crate) fn track_start_timestamps(mut self, mut sts: Vec<i64>) -> Self {
+        sts.clear();
         self.sts = Some(sts);
+        self.src = self.src.with_start_timestamps(true);
         self
     }
 
     /// The current window (as the last [`window`](Self::window) call
     /// returned it).
     pub(crate) fn current(&self) -> &[FPoint] {
-        &self.buf[self.head..]
+        &self.buf[self.head..self.tail]
     }
 
     /// The histogram samples of the current window.
     pub(crate) fn current_hists(&self) -> &[HPoint] {
-        &self.hbuf[self.hhead..]
+        &self.hbuf[self.hhead..self.htail]
     }
 
     /// Their start timestamps (empty unless tracked).
     pub(crate) fn current_hist_sts(&self) -> &[i64] {
         if self.sts.is_some() {
-            &self.hsts[self.hhead..]
+            &self.hsts[self.hhead..self.htail]
         } else {
             &[]
         }
@@ -297,147 +275,193 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// tracked).
     pub(crate) fn start_timestamps(&self) -> &[i64] {
         match &self.sts {
-            Some(sts) => &sts[self.head..],
+            Some(sts) => &sts[self.head..self.tail],
             None => &[],
         }
+    }
+
+    /// For a window of which only the newest samples count
+    /// (`last_over_time`): skips storage ahead to the newest chunk that
+    /// starts inside `(mint, maxt]`, when nothing is buffered and storage
+    /// can tell. True if it skipped; the next [`window`](Self::window)
+    /// then holds only the window's tail, and if that is empty the series
+    /// must be read again from the start (the tail held only stale
+    /// markers).
+    pub(crate) fn skip_to_tail(&mut self, mint: i64, maxt: i64) -> bool {
+        if self.tail < self.buf.len() || self.htail < self.hbuf.len() || self.exhausted {
+            return false;
+        }
+        let t = self.src.tail_start(maxt);
+        if t <= mint.saturating_add(1) {
+            return false;
+        }
+        self.src.skip_to(t);
+        true
     }
 
     /// The samples with `mint < t <= maxt`. Both bounds must not decrease
     /// between calls.
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {
-        let with_st = self.sts.is_some();
-        if self.hhead < self.hbuf.len() {
-            self.hhead += self.hbuf[self.hhead..].partition_point(|p| p.t <= mint);
-            if self.hhead == self.hbuf.len() {
-                self.hbuf.clear();
-                self.hsts.clear();
-                self.hhead = 0;
-            } else if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() {
-                self.hbuf.drain(..self.hhead);
-                if with_st {
-                    self.hsts.drain(..self.hhead);
+        // Forget what fell out on the left (a step drops a few samples).
+        while self.head < self.tail && self.buf[self.head].t <= mint {
+            if self.buf[self.head + 1..self.tail]
+                .first()
+                .is_some_and(|next| next.f < self.buf[self.head].f)
+            {
+                self.decreases -= 1;
+            }
+            self.head += 1;
+        }
+        if self.head == self.tail {
+            // An empty window: skip what was read ahead of it too.
+            let ahead = &self.buf[self.tail..];
+            let gone = if ahead.first().is_some_and(|p| p.t <= mint) {
+                ahead.partition_point(|p| p.t <= mint)
+            } else {
+                0
+            };
+            self.head += gone;
+            self.tail = self.head;
+        }
+        while self.hhead < self.htail && self.hbuf[self.hhead].t <= mint {
+            self.hhead += 1;
+        }
+        if self.hhead == self.htail {
+            let ahead = &self.hbuf[self.htail..];
+            self.hhead += ahead.partition_point(|p| p.t <= mint);
+            self.htail = self.hhead;
+        }
+        if self.read_to < maxt && !self.exhausted {
+            self.read(mint, maxt)?;
+        }
+        // Take in what entered on the right.
+        let (mut tail, mut decreases) = (self.tail, 0);
+        while tail < self.buf.len() && self.buf[tail].t <= maxt {
+            if tail > self.head && self.buf[tail].f < self.buf[tail - 1].f {
+                decreases += 1;
+            }
+            tail += 1;
+        }
+        self.tail = tail;
+        self.decreases += decreases;
+        while self.htail < self.hbuf.len() && self.hbuf[self.htail].t <= maxt {
+            self.htail += 1;
+        }
+        let held = self.tail - self.head + self.htail - self.hhead;
+        if held > self.reserved {
+            self.budget.take(held - self.reserved)?;
+            self.reserved = held;
+        }
+        Ok(&self.buf[self.head..self.tail])
+    }
+
+    /// Reads from storage until everything up to `maxt` is buffered,
+    /// first dropping what lies before the window, and skipping storage
+    /// straight to the window when nothing buffered remains.
+    #[inline(never)]
+    fn read(&mut self, mint: i64, maxt: i64) -> Result<()> {
+        self.compact();
+        if self.tail == self.buf.len() && self.htail == self.hbuf.len() {
+            // Jump straight to the window instead of decoding the gap.
+            self.src.skip_to(mint.saturating_add(1));
+        }
+        // Dense windows take all the reader has staged; sparse ones no
+        // more than this window needs.
+        let bound = if self.src.is_dense() { i64::MAX } else { maxt };
+        while self.read_to < maxt {
+            match self.src.next_run(bound) {
+                Run::Floats(start, end) => {
+                    self.read_to = self.src.ts[end - 1];
+                    self.push_floats(start, end);
                 }
-                self.hhead = 0;
+                Run::Histogram(t, st) => {
+                    self.read_to = t;
+                    if !is_stale_nan(self.src.hist.sum) {
+                        self.hbuf.push(HPoint {
+                            t,
+                            h: Box::new(self.src.hist.clone()),
+                        });
+                        if self.sts.is_some() {
+                            self.hsts.push(st);
+                        }
+                    }
+                }
+                Run::Done => {
+                    if self.src.exhausted() {
+                        self.exhausted = true;
+                    } else {
+                        // The next sample lies past `bound`.
+                        self.read_to = bound;
+                    }
+                    break;
+                }
             }
         }
-        // Forget what fell out on the left.
-        let live = &self.buf[self.head..];
-        let drop = live.partition_point(|p| p.t <= mint);
-        if self.decreases > 0 {
-            // The pairs that leave: each dropped sample with its successor.
-            let end = (self.head + drop + 1).min(self.buf.len());
-            self.decreases -= self.buf[self.head..end]
-                .windows(2)
-                .filter(|p| p[1].f < p[0].f)
-                .count();
+        match self.src.take_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        self.head += drop;
-        if self.head == self.buf.len() {
-            self.buf.clear();
-            if let Some(sts) = &mut self.sts {
-                sts.clear();
-            }
-            self.head = 0;
-        } else if self.head > 64 && self.head * 2 > self.buf.len() {
+    }
+
+    /// Drops the buffered samples before the window when they are a good
+    /// part of the buffer (amortised: each sample moves about once).
+    fn compact(&mut self) {
+        if self.head > 64 && self.head * 2 > self.buf.len() || self.head == self.buf.len() {
             self.buf.drain(..self.head);
             if let Some(sts) = &mut self.sts {
                 sts.drain(..self.head);
             }
+            self.tail -= self.head;
             self.head = 0;
         }
-        if !self.exhausted {
-            if !self.started
-                || (self.buf.len() == self.head
-                    && self.hbuf.len() == self.hhead
-                    && self.pending.is_none())
-            {
-                // Jump straight to the window instead of decoding the gap.
-                self.started = true;
-                let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(
-                    &mut *self.it,
-                    vt,
-                    with_st,
-                    &mut self.pending_h,
-                    &mut self.stats,
-                    false,
-                )?;
-                self.exhausted = self.pending.is_none();
-            } else if self.pending.is_some_and(|p| p.t() <= mint) {
-                let vt = self.it.seek(mint.saturating_add(1));
-                self.pending = pull(
-                    &mut *self.it,
-                    vt,
-                    with_st,
-                    &mut self.pending_h,
-                    &mut self.stats,
-                    false,
-                )?;
-                self.exhausted = self.pending.is_none();
+        if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() || self.hhead == self.hbuf.len() {
+            self.hbuf.drain(..self.hhead);
+            if self.sts.is_some() {
+                self.hsts.drain(..self.hhead);
             }
+            self.htail -= self.hhead;
+            self.hhead = 0;
         }
-        while let Some(p) = self.pending {
-            if p.t() > maxt {
-                break;
-            }
-            match p {
-                Pulled::Float(p, st) if p.t > mint && !is_stale_nan(p.f) => {
-                    if self.buf.len() > self.head && p.f < self.buf[self.buf.len() - 1].f {
-                        self.decreases += 1;
-                    }
-                    self.buf.push(p);
-                    if let Some(sts) = &mut self.sts {
-                        sts.push(st);
-                    }
-                    let held = self.buf.len() - self.head + self.hbuf.len() - self.hhead;
-                    if held > self.reserved {
-                        self.budget.take(held - self.reserved)?;
-                        self.reserved = held;
+    }
+
+    /// Appends the staged floats `start..end` minus stale markers.
+    #[inline]
+    fn push_floats(&mut self, start: usize, end: usize) {
+        let (ts, vs) = (&self.src.ts[start..end], &self.src.vs[start..end]);
+        self.buf.reserve(ts.len());
+        match self.sts.as_mut() {
+            None => {
+                for (&t, &f) in ts.iter().zip(vs) {
+                    if !is_stale_nan(f) {
+                        self.buf.push(FPoint { t, f });
                     }
                 }
-                Pulled::Histogram(t, st) if t > mint && !is_stale_nan(self.pending_h.sum) => {
-                    self.hbuf.push(HPoint {
-                        t,
-                        h: Box::new(self.pending_h.clone()),
-                    });
-                    if with_st {
-                        self.hsts.push(st);
-                    }
-                    let held = self.buf.len() - self.head + self.hbuf.len() - self.hhead;
-                    if held > self.reserved {
-                        self.budget.take(held - self.reserved)?;
-                        self.reserved = held;
+            }
+            Some(sts) => {
+                let st = &self.src.sts[start..end];
+                for ((&t, &f), &s) in ts.iter().zip(vs).zip(st) {
+                    if !is_stale_nan(f) {
+                        self.buf.push(FPoint { t, f });
+                        sts.push(s);
                     }
                 }
-                _ => {}
-            }
-            let vt = self.it.next();
-            self.pending = pull(
-                &mut *self.it,
-                vt,
-                with_st,
-                &mut self.pending_h,
-                &mut self.stats,
-                true,
-            )?;
-            if self.pending.is_none() {
-                self.exhausted = true;
             }
         }
-        Ok(&self.buf[self.head..])
     }
 
     /// Releases the budget of the samples still held and hands back the
-    /// buffer for reuse by the next series.
-    pub(crate) fn finish(self) -> (Vec<FPoint>, Option<Vec<i64>>) {
+    /// buffers for reuse by the next series.
+    pub(crate) fn finish(self) -> WindowBuffers {
         self.budget.give(self.reserved);
-        let mut buf = self.buf;
-        buf.clear();
-        let sts = self.sts.map(|mut s| {
-            s.clear();
-            s
-        });
-        (buf, sts)
+        let mut points = self.buf;
+        points.clear();
+        let mut sts = self.sts.unwrap_or_default();
+        sts.clear();
+        WindowBuffers {
+            points,
+            sts,
+            stage: self.src.into_buffers(),
+        }
     }
 }
 
@@ -453,7 +477,7 @@ pub(crate) fn slice_window(points: &[FPoint], mint: i64, maxt: i64) -> &[FPoint]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aion_chunkenc::STALE_NAN;
+    use aion_chunkenc::{ValueType, STALE_NAN};
 
     struct VecIter {
         data: Vec<(i64, f64)>,
@@ -522,7 +546,7 @@ mod tests {
         let data: Vec<(i64, f64)> = (0..10).map(|i| (i * 10, i as f64)).collect();
         let mut data2 = data.clone();
         data2[5].1 = STALE_NAN;
-        let mut w = WindowCursor::new(it(&data2), &budget, Vec::new());
+        let mut w = WindowCursor::new(it(&data2), &budget, WindowBuffers::default());
         let ts = |s: &[FPoint]| s.iter().map(|p| p.t).collect::<Vec<_>>();
         assert_eq!(ts(w.window(0, 30).unwrap()), vec![10, 20, 30]);
         assert_eq!(ts(w.window(20, 60).unwrap()), vec![30, 40, 60]);
@@ -536,7 +560,7 @@ mod tests {
     fn windows_seek_over_gaps() {
         let budget = SampleBudget::new(100);
         let data: Vec<(i64, f64)> = (0..1000).map(|i| (i, i as f64)).collect();
-        let mut w = WindowCursor::new(it(&data), &budget, Vec::new());
+        let mut w = WindowCursor::new(it(&data), &budget, WindowBuffers::default());
         assert_eq!(w.window(100, 102).unwrap().len(), 2);
         assert_eq!(w.window(900, 902).unwrap().len(), 2);
         assert!(budget.peak() <= 3);
@@ -571,7 +595,7 @@ mod tests {
         for width in [5, 10, 25, 40, 70] {
             for step in [5, 10, 30] {
                 let budget = SampleBudget::new(100);
-                let mut w = WindowCursor::new(it(&data), &budget, Vec::new());
+                let mut w = WindowCursor::new(it(&data), &budget, WindowBuffers::default());
                 let mut end = 0;
                 while end < 200 {
                     let got = w.window(end - width, end).unwrap().to_vec();
@@ -585,6 +609,67 @@ mod tests {
                 }
                 let _ = w.finish();
             }
+        }
+    }
+
+    use proptest::prelude::*;
+
+    /// Series of floats with stale markers and NaNs at scattered times.
+    fn samples() -> impl Strategy<Value = Vec<(i64, f64)>> {
+        prop::collection::btree_map(0i64..3000, 0u8..12, 0..600).prop_map(|m| {
+            m.into_iter()
+                .map(|(t, k)| {
+                    let f = match k {
+                        0 => STALE_NAN,
+                        1 => f64::NAN,
+                        k => f64::from(k) * (t % 7) as f64,
+                    };
+                    (t, f)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Batched windows and lookbacks, read ahead or not, equal a scan
+        /// of the samples for any window sequence.
+        #[test]
+        fn batched_cursors_equal_a_scan(
+            data in samples(),
+            start in -100i64..3000,
+            range in 1i64..400,
+            step in 1i64..500,
+            dense in any::<bool>(),
+        ) {
+            let budget = SampleBudget::new(1_000_000);
+            let mut w = WindowCursor::new(it(&data), &budget, WindowBuffers::default()).dense(dense);
+            let mut l = LookbackCursor::new(it(&data)).dense(dense);
+            let mut end = start;
+            while end < 3200 {
+                let got: Vec<(i64, u64)> = w
+                    .window(end - range, end)
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p.t, p.f.to_bits()))
+                    .collect();
+                let want: Vec<(i64, u64)> = data
+                    .iter()
+                    .filter(|(t, f)| *t > end - range && *t <= end && !is_stale_nan(*f))
+                    .map(|(t, f)| (*t, f.to_bits()))
+                    .collect();
+                prop_assert_eq!(&got, &want, "window ending {}", end);
+                let scan = !got.windows(2).any(|p| f64::from_bits(p[1].1) < f64::from_bits(p[0].1));
+                prop_assert_eq!(w.non_decreasing(), scan);
+                let seen = l.at(end, range).unwrap().map(|p| (p.t, p.f.to_bits()));
+                let newest = data.iter().rev().find(|(t, _)| *t <= end);
+                let visible = newest
+                    .filter(|(t, f)| *t > end - range && !is_stale_nan(*f))
+                    .map(|(t, f)| (*t, f.to_bits()));
+                prop_assert_eq!(seen, visible, "lookback at {}", end);
+                end += step;
+            }
+            let _ = w.finish();
+            prop_assert!(budget.take(1_000_000).is_ok(), "the window gave its samples back");
         }
     }
 

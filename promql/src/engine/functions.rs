@@ -385,6 +385,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 return Ok(v);
             }
             let v = f(w.points, &args, scratch)?;
+            if scratch.notes.is_empty() {
+                return Ok(v.map(WinOut::F));
+            }
             for note in scratch.notes.drain(..) {
                 match note {
                     WindowNote::InvalidQuantile(q) => self

@@ -86,6 +86,7 @@ mod relabel;
 mod select;
 mod simple_fns;
 mod sort;
+mod staging;
 mod stats_decoding;
 mod step;
 mod timerange;
@@ -93,6 +94,8 @@ mod window;
 
 #[cfg(test)]
 mod hist_tests;
+#[cfg(test)]
+mod latest_tests;
 #[cfg(test)]
 mod tests;
 

@@ -6,9 +6,10 @@ use aion_storage::{SelectHints, SeriesSet};
 use rayon::prelude::*;
 
 use super::annotations::Annotation;
-use super::cursor::{LookbackCursor, Visible, WindowCursor};
+use super::cursor::{LookbackCursor, Visible, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
+use super::staging::StageBuffers;
 use super::step::{Sink, StepSeries};
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
 use crate::value::{FPoint, HPoint};
@@ -71,6 +72,33 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             by: hint.is_some_and(|h| h.by),
         };
         self.ctx.querier.select(false, Some(&hints), &vs.matchers)
+    }
+
+    /// The samples of the one series of `vs` with exactly `labels`,
+    /// from the start again (selected by equality on every label, so the
+    /// index finds it directly); empty if storage no longer has it.
+    pub(crate) fn reopen(
+        &self,
+        vs: &VectorSelector,
+        range: i64,
+        hint: Option<&SelectHint>,
+        labels: &aion_model::Labels,
+    ) -> Result<Box<dyn aion_chunkenc::SampleIterator + 'q>> {
+        let exact = VectorSelector {
+            matchers: labels
+                .iter()
+                .map(|l| aion_model::Matcher::equal(l.name, l.value))
+                .collect(),
+            ..vs.clone()
+        };
+        let mut set = self.select(&exact, range, hint);
+        while let Some(s) = set.next() {
+            let s = s.map_err(|e| Error::Storage(Box::new(e)))?;
+            if s.labels == *labels {
+                return Ok(s.samples);
+            }
+        }
+        Ok(Box::new(aion_chunkenc::EmptyIterator))
     }
 
     /// Reads the next batch of storage series.
@@ -152,11 +180,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let offset = fixed(&vs.offset);
         let n = self.num_steps();
         let lookback = self.ctx.lookback;
+        // Steps at most a lookback apart need every sample: read ahead.
+        let dense = !self.is_instant() && self.interval <= lookback;
         self.for_each_series(
             &mut *set,
-            |series, _: &mut ()| {
-                let mut cursor =
-                    LookbackCursor::new(series.samples).with_stats(self.ctx.is_stats(vs));
+            |series, bufs: &mut StageBuffers| {
+                let mut cursor = LookbackCursor::reading(series.samples, std::mem::take(bufs))
+                    .with_stats(self.ctx.is_stats(vs))
+                    .dense(dense);
                 let mut points = Vec::new();
                 let mut hists = Vec::new();
                 for i in 0..n {
@@ -179,6 +210,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         None => {}
                     }
                 }
+                *bufs = cursor.into_buffers();
                 if points.is_empty() && hists.is_empty() {
                     return Ok(None);
                 }
@@ -254,7 +286,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                let mut w =
+                    WindowCursor::new(series.samples, &self.ctx.budget, WindowBuffers::default());
                 let mut points = Vec::new();
                 let result = (|| -> Result<()> {
                     for i in 0..n {
@@ -302,7 +335,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         self.for_each_series(
             &mut *set,
             |series, _: &mut ()| {
-                let mut w = WindowCursor::new(series.samples, &self.ctx.budget, Vec::new());
+                // One window: read no further than it.
+                let mut w =
+                    WindowCursor::new(series.samples, &self.ctx.budget, WindowBuffers::default())
+                        .dense(false);
                 let fetched = w.window(fetch_min, fetch_max).map(|p| p.to_vec());
                 let hists = w.current_hists().to_vec();
                 let _ = w.finish();

@@ -6,7 +6,7 @@
 
 use aion_model::Labels;
 
-use super::cursor::{slice_window, WindowCursor};
+use super::cursor::{slice_window, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
@@ -74,22 +74,34 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     _ => (0, 0),
                 };
                 let mut set = self.select(vs, range, hint);
-                type Buffers = (Vec<FPoint>, Vec<i64>, Scratch);
+                // Windows that overlap or touch need every sample: read
+                // ahead; windows far apart seek over the gaps.
+                let dense = !self.is_instant() && self.interval <= range + before + after;
+                // Only the newest sample of a window counts: windows far
+                // apart read only their tails.
+                let latest_only = !dense
+                    && before == 0
+                    && after == 0
+                    && matches!(
+                        hint.and_then(|h| h.func.as_deref()),
+                        Some("last_over_time" | "ts_of_last_over_time")
+                    );
+                type Buffers = (WindowBuffers, Scratch);
                 self.for_each_series(
                     &mut *set,
-                    |series, (buf, sts, scratch): &mut Buffers| {
+                    |series, (bufs, scratch): &mut Buffers| {
                         scratch.reset();
-                        let mut w = WindowCursor::new(
-                            series.samples,
-                            &self.ctx.budget,
-                            std::mem::take(buf),
-                        )
-                        .with_stats(self.ctx.is_stats(vs));
+                        let mut bufs_taken = std::mem::take(bufs);
+                        let sts = std::mem::take(&mut bufs_taken.sts);
+                        let mut w = WindowCursor::new(series.samples, &self.ctx.budget, bufs_taken)
+                            .with_stats(self.ctx.is_stats(vs))
+                            .dense(dense);
                         if with_st {
-                            w = w.track_start_timestamps(std::mem::take(sts));
+                            w = w.track_start_timestamps(sts);
                         }
                         let mut points = Vec::new();
                         let mut hists = Vec::new();
+                        let mut tails = latest_only;
                         let result = (|| -> Result<()> {
                             for i in 0..n {
                                 // Long series over many steps: stay
@@ -100,9 +112,25 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                 let ts = self.step_ts(i);
                                 let end = Self::reference_time(vs.at, offset, ts);
                                 let start = end.wrapping_sub(range);
+                                let skipped = tails && w.skip_to_tail(start, end);
                                 let fetched =
                                     w.window(start.wrapping_sub(before), end.wrapping_add(after))?;
-                                if fetched.is_empty() && w.current_hists().is_empty() {
+                                if skipped && fetched.is_empty() && w.current_hists().is_empty() {
+                                    // The tail held only stale markers:
+                                    // read the whole series again.
+                                    tails = false;
+                                    let again = self.reopen(vs, range, hint, &series.labels)?;
+                                    let fresh = WindowCursor::new(
+                                        again,
+                                        &self.ctx.budget,
+                                        Default::default(),
+                                    )
+                                    .with_stats(self.ctx.is_stats(vs))
+                                    .dense(dense);
+                                    let _ = std::mem::replace(&mut w, fresh).finish();
+                                    w.window(start, end)?;
+                                }
+                                if w.current().is_empty() && w.current_hists().is_empty() {
                                     continue;
                                 }
                                 let sw = StepWindow {
@@ -125,11 +153,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             }
                             Ok(())
                         })();
-                        let (b, s) = w.finish();
-                        *buf = b;
-                        if let Some(s) = s {
-                            *sts = s;
-                        }
+                        *bufs = w.finish();
                         result?;
                         Ok(Some(StepSeries::with_hists(
                             series.labels,

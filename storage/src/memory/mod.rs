@@ -509,6 +509,16 @@ impl SampleIterator for MemIterator {
         self.at_t()
     }
 
+    /// The newest sample at or before `maxt` (exact: the data is in
+    /// memory).
+    fn tail_start(&self, maxt: i64) -> i64 {
+        let rest = &self.data.samples[self.pos.min(self.end)..self.end];
+        match rest.partition_point(|&(t, _)| t <= maxt) {
+            0 => i64::MIN,
+            k => rest[k - 1].0,
+        }
+    }
+
     fn at(&self) -> (i64, f64) {
         self.data
             .samples

@@ -279,6 +279,16 @@ impl SampleIterator for ChainIterator<'_> {
         self.cur.map_or(i64::MIN, |c| self.heads[c])
     }
 
+    /// The latest of the inputs' tail starts: the merge yields a sample
+    /// at every time any input does.
+    fn tail_start(&self, maxt: i64) -> i64 {
+        self.its
+            .iter()
+            .map(|it| it.tail_start(maxt))
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         self.its.iter().find_map(|it| it.err())
     }

@@ -41,6 +41,8 @@ pub use writer::{
 #[cfg(test)]
 mod prometheus_fixture_tests;
 #[cfg(test)]
+mod read_floats_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support {

@@ -400,8 +400,71 @@ impl SampleIterator for BlockSeriesIterator<'_> {
         }
     }
 
+    /// Hands each chunk's samples out in runs from its decoder (which
+    /// stands on the current sample), bounded by the querier's `maxt`;
+    /// a series with deleted intervals takes the per-sample path, which
+    /// filters them.
+    fn read_floats(&mut self, ts: &mut [i64], vs: &mut [f64], maxt: i64) -> (usize, ValueType) {
+        if self.deleted.is_some() || !self.positioned {
+            return aion_chunkenc::read_floats_stepwise(self, ts, vs, maxt);
+        }
+        let room = ts.len().min(vs.len());
+        let bound = maxt.min(self.maxt);
+        let mut n = 0;
+        while n < room {
+            if self.t > maxt {
+                return (n, ValueType::Float);
+            }
+            let it = self.cur.as_mut().expect("positioned on a loaded chunk");
+            let (k, vt) = it.read_floats(&mut ts[n..room], &mut vs[n..room], bound);
+            n += k;
+            match vt {
+                ValueType::Float => {
+                    (self.t, self.v) = it.at();
+                    if self.t > self.maxt {
+                        return (n, self.finish());
+                    }
+                }
+                ValueType::None => {
+                    if !self.chunk_exhausted() {
+                        return (n, ValueType::None);
+                    }
+                    // The next chunk's first sample in range, if any.
+                    self.positioned = false;
+                    let vt = self.next();
+                    if vt != ValueType::Float {
+                        return (n, vt);
+                    }
+                }
+                other => {
+                    // The chunk changed value type mid-run (a float chunk
+                    // holds only floats, so this is a histogram chunk's
+                    // first sample): the caller takes it from here.
+                    (self.t, self.v, self.vt) = (it.at_t(), f64::NAN, other);
+                    return (n, other);
+                }
+            }
+        }
+        (n, ValueType::Float)
+    }
+
     fn at_t(&self) -> i64 {
         self.t
+    }
+
+    /// The start of the newest chunk ahead that begins inside the
+    /// querier's range at or before `maxt` (its first sample is
+    /// yielded); nothing when deletions may hide that sample.
+    fn tail_start(&self, maxt: i64) -> i64 {
+        if self.deleted.is_some() || self.done {
+            return i64::MIN;
+        }
+        let ahead = &self.metas[self.next_chunk.saturating_sub(1)..];
+        let maxt = maxt.min(self.maxt);
+        match ahead.iter().rev().find(|m| m.min_time <= maxt) {
+            Some(m) if m.min_time >= self.mint => m.min_time,
+            _ => i64::MIN,
+        }
     }
 
     fn err(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
