@@ -199,3 +199,195 @@ fn with_data<A, B>(c: SeriesChunk<A>, f: impl FnOnce(A) -> B) -> SeriesChunk<B> 
         data: f(c.data),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aion_chunkenc::XorAppender;
+    use aion_model::Labels;
+    use aion_tsdb::block::BlockSeriesSource;
+
+    use super::*;
+    use crate::{apply_counter_resets, window_end, AggrType, RES_1H};
+
+    const STEP: i64 = 15_000;
+    const SPAN: i64 = 6 * 3_600_000;
+
+    /// A counter with a reset every 100 minutes and gaps, integer-valued
+    /// so sums over windows are exact in any order.
+    fn raw_series(seed: i64) -> Vec<(i64, f64)> {
+        (0..SPAN / STEP)
+            .filter(|i| (i + seed) % 37 != 0)
+            .map(|i| {
+                let t = i * STEP + seed;
+                (t, ((t % 6_000_000) / STEP * (seed + 1)) as f64)
+            })
+            .collect()
+    }
+
+    fn write_raw(dir: &Path, series: &[(Labels, Vec<(i64, f64)>)]) -> Block {
+        let ulid = Ulid::generate();
+        let mut w = BlockWriter::create(dir, ulid, BlockWriterOptions::default()).unwrap();
+        let mut symbols: Vec<&str> = series
+            .iter()
+            .flat_map(|(l, _)| l.iter().flat_map(|l| [l.name, l.value]))
+            .collect();
+        symbols.sort();
+        symbols.dedup();
+        for s in symbols {
+            w.add_symbol(s).unwrap();
+        }
+        for (labels, samples) in series {
+            // 120-sample chunks, as Prometheus cuts at 15 s.
+            let chunks: Vec<_> = samples
+                .chunks(120)
+                .map(|part| {
+                    let mut app = XorAppender::new();
+                    for &(t, v) in part {
+                        app.append(t, v).unwrap();
+                    }
+                    SeriesChunk {
+                        min_time: part[0].0,
+                        max_time: part[part.len() - 1].0,
+                        encoding: Encoding::Xor,
+                        data: app.bytes().to_vec(),
+                    }
+                })
+                .collect();
+            w.add_series(labels, &chunks).unwrap();
+        }
+        let mut meta = BlockMeta::new(ulid, 0, SPAN);
+        meta.thanos = Some(ThanosMeta {
+            labels: BTreeMap::from([("replica".to_string(), "a".to_string())]),
+            source: "sidecar".to_string(),
+            ..ThanosMeta::default()
+        });
+        w.finish(meta).unwrap().unwrap();
+        Block::open(dir.join(ulid.to_string())).unwrap()
+    }
+
+    /// Every aggregate of a block's series, concatenated over its chunks,
+    /// plus the counter totals with resets applied.
+    fn read_aggregates(block: &Block) -> Vec<(Labels, [Vec<(i64, f64)>; 5], Vec<(i64, f64)>)> {
+        let mut set = block.chunk_series_untrimmed(&[], i64::MIN, i64::MAX);
+        let mut out = Vec::new();
+        while let Some(s) = set.next_series() {
+            let s = s.unwrap();
+            let mut aggs: [Vec<(i64, f64)>; 5] = Default::default();
+            let mut counters = Vec::new();
+            for c in &s.chunks {
+                assert_eq!(c.encoding, Encoding::ThanosAggr);
+                let a = AggrChunk::parse(&c.data).unwrap();
+                for t in AggrType::ALL {
+                    let x = a.get(t).unwrap().unwrap().samples().unwrap();
+                    if t == AggrType::Counter {
+                        counters.push(x.clone());
+                    }
+                    aggs[t as usize].extend(x);
+                }
+            }
+            let mut totals = Vec::new();
+            apply_counter_resets(counters.iter().map(|c| c.as_slice()), &mut totals);
+            out.push((s.labels, aggs, totals));
+        }
+        out
+    }
+
+    /// Thanos's rule computed straight from raw samples: per window, the
+    /// count, sum, min, max, and the reset-adjusted counter at the window's
+    /// last sample.
+    fn expected(raw: &[(i64, f64)], res: i64) -> [Vec<(i64, f64)>; 4] {
+        let mut windows: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+        let last_t = raw.last().unwrap().0;
+        for &(t, v) in raw {
+            windows
+                .entry(window_end(t, res).min(last_t))
+                .or_default()
+                .push(v);
+        }
+        let mut out: [Vec<(i64, f64)>; 4] = Default::default();
+        for (t, vs) in windows {
+            out[0].push((t, vs.len() as f64));
+            out[1].push((t, vs.iter().sum()));
+            out[2].push((t, vs.iter().cloned().fold(f64::MAX, f64::min)));
+            out[3].push((t, vs.iter().cloned().fold(-f64::MAX, f64::max)));
+        }
+        out
+    }
+
+    fn counter_total(raw: &[(i64, f64)]) -> f64 {
+        let mut total = raw[0].1;
+        for w in raw.windows(2) {
+            total += if w[1].1 >= w[0].1 {
+                w[1].1 - w[0].1
+            } else {
+                w[1].1
+            };
+        }
+        total
+    }
+
+    #[test]
+    fn raw_to_5m_to_1h_keeps_thanos_aggregates_and_meta() {
+        let dir = tempfile::tempdir().unwrap();
+        let series: Vec<_> = (0..3)
+            .map(|i| {
+                let l = Labels::from_pairs(&[("__name__", "x"), ("i", &i.to_string())]).unwrap();
+                (l, raw_series(i))
+            })
+            .collect();
+        let raw = write_raw(dir.path(), &series);
+
+        let (m5, report) = downsample_block(&raw, dir.path(), RES_5M).unwrap();
+        let m5 = m5.unwrap();
+        assert_eq!(report.series, 3);
+        assert!(report.warnings.is_empty());
+        let samples: usize = series.iter().map(|s| s.1.len()).sum();
+        assert_eq!(report.samples_read, samples as u64);
+        let t = m5.thanos.as_ref().unwrap();
+        assert_eq!(t.downsample_resolution, RES_5M);
+        assert_eq!(t.source, "sidecar");
+        assert_eq!(t.labels["replica"], "a");
+        assert_eq!((m5.min_time, m5.max_time), (0, SPAN));
+        assert_eq!(m5.compaction.sources, raw.meta().compaction.sources);
+        let json = std::fs::read_to_string(dir.path().join(m5.ulid.to_string()).join("meta.json"))
+            .unwrap();
+        assert!(
+            json.contains("\"thanos\": {\n\t\t\"version\": 1,\n\t\t\"labels\": {\n\t\t\t\"replica\": \"a\"\n\t\t},\n\t\t\"downsample\": {\n\t\t\t\"resolution\": 300000\n\t\t},\n\t\t\"source\": \"sidecar\""),
+            "{json}"
+        );
+        let b5 = Block::open(dir.path().join(m5.ulid.to_string())).unwrap();
+        // 72 windows of 5 m per series: one chunk each.
+        assert_eq!(b5.meta().stats.num_chunks, 3);
+        assert_eq!(b5.meta().stats.num_samples, 3 * 72);
+
+        let (m1h, _) = downsample_block(&b5, dir.path(), RES_1H).unwrap();
+        let b1h = Block::open(dir.path().join(m1h.unwrap().ulid.to_string())).unwrap();
+        assert_eq!(b1h.meta().thanos.unwrap().downsample_resolution, RES_1H);
+
+        for (block, res) in [(&b5, RES_5M), (&b1h, RES_1H)] {
+            let got = read_aggregates(block);
+            assert_eq!(got.len(), series.len());
+            for ((labels, aggs, totals), (want_labels, raw)) in got.iter().zip(&series) {
+                assert_eq!(labels, want_labels);
+                let want = expected(raw, res);
+                for t in [AggrType::Count, AggrType::Sum, AggrType::Min, AggrType::Max] {
+                    assert_eq!(aggs[t as usize], want[t as usize], "{res} {t} {labels}");
+                }
+                // The counter keeps the first raw sample, each window's
+                // total, and ends on the series' reset-adjusted increase.
+                assert_eq!(totals.first().unwrap(), &raw[0]);
+                assert_eq!(
+                    totals.last().unwrap().1,
+                    counter_total(raw),
+                    "{res} {labels}"
+                );
+            }
+        }
+        assert!(matches!(
+            downsample_block(&b1h, dir.path(), RES_5M),
+            Err(Error::Resolution { .. })
+        ));
+    }
+}
