@@ -13,12 +13,14 @@
 mod aggr;
 mod block;
 mod float;
+mod plan;
 #[cfg(test)]
 mod thanos_fixtures;
 
 pub use aggr::{encode_aggr_chunk, AggrChunk, AggrType};
 pub use block::{downsample_block, DownsampleReport};
 pub use float::{apply_counter_resets, downsample_aggr, downsample_raw, window_end, Scratch};
+pub use plan::plan_downsampling;
 
 /// Raw data: resolution 0.
 pub const RES_RAW: i64 = 0;
