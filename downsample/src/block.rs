@@ -269,7 +269,10 @@ mod tests {
 
     /// Every aggregate of a block's series, concatenated over its chunks,
     /// plus the counter totals with resets applied.
-    fn read_aggregates(block: &Block) -> Vec<(Labels, [Vec<(i64, f64)>; 5], Vec<(i64, f64)>)> {
+    /// A series' labels, its five aggregates and its counter totals.
+    type SeriesAggregates = (Labels, [Vec<(i64, f64)>; 5], Vec<(i64, f64)>);
+
+    fn read_aggregates(block: &Block) -> Vec<SeriesAggregates> {
         let mut set = block.chunk_series_untrimmed(&[], i64::MIN, i64::MAX);
         let mut out = Vec::new();
         while let Some(s) = set.next_series() {

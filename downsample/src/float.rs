@@ -300,6 +300,9 @@ fn expand(chunks: &[AggrChunk<'_>], t: AggrType, out: &mut Vec<(i64, f64)>) -> R
     Ok(())
 }
 
+/// Which value of a window's aggregation an aggregate keeps.
+type Pick = fn(&Aggregator) -> f64;
+
 /// One coarser aggregate chunk from a run of aggregate chunks.
 fn aggr_batch(
     chunks: &[AggrChunk<'_>],
@@ -308,7 +311,7 @@ fn aggr_batch(
 ) -> Result<SeriesChunk<Vec<u8>>> {
     let mut b = ChunkBuilder::new();
     let mut failed = Ok(());
-    let pick: [(AggrType, fn(&Aggregator) -> f64); 4] = [
+    let pick: [(AggrType, Pick); 4] = [
         (AggrType::Count, |a| a.sum),
         (AggrType::Sum, |a| a.sum),
         (AggrType::Min, |a| a.min),
