@@ -34,6 +34,8 @@ mod check;
 mod compact;
 #[path = "cli/create_blocks.rs"]
 mod create_blocks;
+#[path = "cli/downsample.rs"]
+mod downsample;
 #[path = "cli/features.rs"]
 mod features;
 #[path = "cli/gofmt.rs"]
@@ -113,6 +115,9 @@ Examples:
     /// retention applied.
     #[command(after_help = compact::HELP)]
     Compact(compact::CompactArgs),
+    /// Write Thanos-compatible 5m and 1h downsampled blocks.
+    #[command(after_help = downsample::HELP)]
+    Downsample(downsample::DownsampleArgs),
     /// Evaluate a PromQL expression at one time (an instant query).
     #[command(after_help = query::QUERY_HELP)]
     Query(query::QueryArgs),
@@ -275,6 +280,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Compact(args) => compact::run(args),
+        Command::Downsample(args) => downsample::run(args),
         Command::Query(args) => query::query(args),
         Command::QueryRange(args) => query::query_range(args),
         // promtool's exit codes (0, 1, 3), not the `Failure` convention.

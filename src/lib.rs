@@ -12,6 +12,7 @@
 //! | [`wal`] | `aion-wal` | write-ahead log segments, records, checkpoints |
 //! | [`storage`] | `aion-storage` | the querier and appender traits, merging, in-memory helpers |
 //! | [`tsdb`] | `aion-tsdb` | head, blocks, compaction, retention (implements `storage`) |
+//! | [`downsample`] | `aion-downsample` | Thanos-compatible 5m/1h downsampled blocks |
 //! | [`agent`] | `aion-agent` | agent-mode storage: WAL only, for forwarding |
 //! | [`promql`] | `aion-promql` | PromQL parser and streaming engine (over `storage`) |
 //! | [`remote`] | `aion-remote` | remote write 1.0/2.0 and remote read: codecs, receiver, read server, senders |
@@ -26,6 +27,7 @@ pub struct ReadmeDoctests;
 
 pub use aion_agent as agent;
 pub use aion_chunkenc as chunkenc;
+pub use aion_downsample as downsample;
 pub use aion_index as index;
 pub use aion_model as model;
 pub use aion_promql as promql;

@@ -36,6 +36,10 @@ pub enum Encoding {
     HistogramSt = 5,
     /// Float native histograms with start timestamps (Prometheus 3.14+).
     FloatHistogramSt = 6,
+    /// Thanos's aggregate chunk of downsampled blocks: five sub-chunks
+    /// (count, sum, min, max, counter). Prometheus has no decoder for it;
+    /// Aion stores and lends it, and `aion-downsample` reads it.
+    ThanosAggr = 0xFF,
 }
 
 impl Encoding {
@@ -49,6 +53,9 @@ impl Encoding {
             Encoding::Xor2 => "XOR2",
             Encoding::HistogramSt => "histogramST",
             Encoding::FloatHistogramSt => "floathistogramST",
+            // Prometheus's `Encoding.String()` knows no name for 0xFF
+            // ("<unknown>"); errors name it after its owner instead.
+            Encoding::ThanosAggr => "thanos-aggr",
         }
     }
 
@@ -70,6 +77,7 @@ impl TryFrom<u8> for Encoding {
             4 => Encoding::Xor2,
             5 => Encoding::HistogramSt,
             6 => Encoding::FloatHistogramSt,
+            0xFF => Encoding::ThanosAggr,
             other => return Err(Error::UnknownEncoding(other)),
         })
     }
@@ -96,11 +104,11 @@ mod tests {
         for byte in 0..=u8::MAX {
             match Encoding::try_from(byte) {
                 Ok(encoding) => {
-                    assert!(byte <= 6);
+                    assert!(byte <= 6 || byte == 0xFF);
                     assert_eq!(u8::from(encoding), byte);
                 }
                 Err(err) => {
-                    assert!(byte > 6);
+                    assert!(byte > 6 && byte != 0xFF);
                     assert_eq!(err, Error::UnknownEncoding(byte));
                     assert!(err.to_string().contains(&byte.to_string()));
                 }

@@ -53,8 +53,13 @@ pub type RawChunk<'b> = SeriesChunk<&'b [u8]>;
 
 impl<B: AsRef<[u8]>> SeriesChunk<B> {
     /// Samples in the chunk, from the 2-byte count every encoding starts
-    /// with (0 if the data is too short to hold it).
+    /// with (0 if the data is too short to hold it). A Thanos aggregate
+    /// chunk counts the samples of its first (count) sub-chunk, as Thanos's
+    /// `AggrChunk.NumSamples` does.
     pub fn num_samples(&self) -> u64 {
+        if self.encoding == Encoding::ThanosAggr {
+            return aggr_count_samples(self.data.as_ref());
+        }
         match self.data.as_ref() {
             [a, b, ..] => u64::from(u16::from_be_bytes([*a, *b])),
             _ => 0,
@@ -78,6 +83,18 @@ impl<B: AsRef<[u8]>> SeriesChunk<B> {
             self.encoding,
             self.data.as_ref(),
         )?)
+    }
+}
+
+/// Samples of the count sub-chunk at the head of a Thanos aggregate chunk:
+/// `uvarint(len) u8 encoding data…`, the data starting with its 2-byte
+/// count; 0 when absent or truncated.
+fn aggr_count_samples(data: &[u8]) -> u64 {
+    match aion_model::encoding::uvarint(data) {
+        Some((len, n)) if len >= 3 && data.len() >= n + 3 => {
+            u64::from(u16::from_be_bytes([data[n + 1], data[n + 2]]))
+        }
+        _ => 0,
     }
 }
 

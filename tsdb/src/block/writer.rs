@@ -161,7 +161,9 @@ impl BlockWriter {
             let n = c.num_samples();
             self.stats.num_samples += n;
             match c.encoding {
-                Encoding::Xor | Encoding::Xor2 => self.stats.num_float_samples += n,
+                Encoding::Xor | Encoding::Xor2 | Encoding::ThanosAggr => {
+                    self.stats.num_float_samples += n
+                }
                 _ => self.stats.num_histogram_samples += n,
             }
         }
