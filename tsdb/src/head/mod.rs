@@ -2,7 +2,8 @@
 //!
 //! | file | concept |
 //! |---|---|
-//! | `series.rs` | a series (`MemSeries`) and the striped map finding it by label hash and by reference |
+//! | `series.rs` | a series (`MemSeries`): its state, chunks and labels |
+//! | `series_map.rs` | the striped maps finding a series by label hash and by reference |
 //! | `chunk_cutting.rs` | when a chunk ends, as Prometheus 3 decides it |
 //! | `appender.rs` | batches of appends, their WAL records and their commit |
 //! | `isolation.rs` | what a query sees of commits running beside it |
@@ -24,6 +25,7 @@ pub(crate) mod ooo;
 mod querier;
 pub(crate) mod replay;
 mod series;
+mod series_map;
 mod stats;
 
 use std::collections::HashMap;
@@ -55,7 +57,7 @@ use crate::{Error, Options, Result};
 use chunk_cutting::CutPolicy;
 use isolation::Isolation;
 pub(crate) use series::MemSeries;
-use series::StripeSeries;
+use series_map::StripeSeries;
 
 /// Number of stripes of the series maps.
 const SERIES_STRIPES: usize = 1024;
@@ -295,7 +297,8 @@ impl Head {
             return Err(Error::InvalidSample("empty labelset".into()));
         }
         let hash = series::labels_hash(labels);
-        if let Some(s) = self.series.get_by_hash(hash, labels) {
+        let is_it = |s: &MemSeries| s.labels == *labels;
+        if let Some(s) = self.series.get_by_hash(hash, is_it) {
             return Ok((s, false));
         }
         if let Some(limit) = self.max_series {
@@ -306,12 +309,12 @@ impl Head {
                 return Err(Error::SeriesLimit { limit });
             }
         }
-        let created = self.series.get_or_insert(hash, labels, || {
+        let created = self.series.get_or_insert(hash, is_it, || {
             let r = self.last_series_ref.fetch_add(1, Ordering::AcqRel) + 1;
             Ok::<_, Error>(MemSeries::new(r, labels.clone(), hash, false))
         })?;
         if created.1 {
-            self.on_series_created(&created.0);
+            self.on_series_created(&created.0, labels);
         }
         Ok(created)
     }
@@ -326,19 +329,21 @@ impl Head {
         let hash = series::labels_hash(labels);
         let created = self
             .series
-            .get_or_insert(hash, labels, || {
-                Ok::<_, std::convert::Infallible>(MemSeries::new(r, labels.clone(), hash, true))
-            })
+            .get_or_insert(
+                hash,
+                |s| s.labels == *labels,
+                || Ok::<_, std::convert::Infallible>(MemSeries::new(r, labels.clone(), hash, true)),
+            )
             .unwrap_or_else(|e| match e {});
         if created.1 {
             self.last_series_ref.fetch_max(r, Ordering::AcqRel);
-            self.on_series_created(&created.0);
+            self.on_series_created(&created.0, labels);
         }
         created
     }
 
-    fn on_series_created(&self, s: &MemSeries) {
-        self.postings.add(s.series_ref, &s.labels);
+    fn on_series_created(&self, s: &MemSeries, labels: &Labels) {
+        self.postings.add(s.series_ref, labels);
         self.num_series.fetch_add(1, Ordering::AcqRel);
         self.counters.series_created.fetch_add(1, Ordering::Relaxed);
     }
