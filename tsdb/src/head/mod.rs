@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `series.rs` | a series (`MemSeries`): its state, chunks and labels |
 //! | `series_map.rs` | the striped maps finding a series by label hash and by reference |
+//! | `symbols.rs` | the label strings of all series, stored once and reference counted |
 //! | `chunk_cutting.rs` | when a chunk ends, as Prometheus 3 decides it |
 //! | `appender.rs` | batches of appends, their WAL records and their commit |
 //! | `isolation.rs` | what a query sees of commits running beside it |
@@ -27,6 +28,7 @@ pub(crate) mod replay;
 mod series;
 mod series_map;
 mod stats;
+mod symbols;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -58,6 +60,7 @@ use chunk_cutting::CutPolicy;
 use isolation::Isolation;
 pub(crate) use series::MemSeries;
 use series_map::StripeSeries;
+use symbols::SymbolTable;
 
 /// Number of stripes of the series maps.
 const SERIES_STRIPES: usize = 1024;
@@ -88,6 +91,8 @@ pub struct Head {
     policy: CutPolicy,
     max_series: Option<usize>,
     pub(crate) series: StripeSeries,
+    /// The label strings of the series.
+    pub(crate) symbols: SymbolTable,
     pub(crate) postings: MemPostings,
     pub(crate) chunks: HeadChunkStore,
     /// The log; `None` when read-only or closed.
@@ -149,6 +154,7 @@ impl Head {
             },
             max_series: opts.max_head_series,
             series: StripeSeries::new(SERIES_STRIPES),
+            symbols: SymbolTable::new(),
             postings: MemPostings::new(),
             chunks: HeadChunkStore::open(chunks_dir, read_only)?,
             wal: Mutex::new(wal),
@@ -247,7 +253,12 @@ impl Head {
 
     /// The labels of series `r`, if the head holds it.
     pub fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
-        self.series.get_by_ref(r).map(|s| s.labels.clone())
+        self.series.get_by_ref(r).map(|s| self.labels_of(&s))
+    }
+
+    /// The labels of a series of this head.
+    pub(crate) fn labels_of(&self, s: &MemSeries) -> Labels {
+        self.symbols.labels(&s.labels)
     }
 
     /// Sets the head's time range from a first sample (Prometheus's
@@ -296,8 +307,19 @@ impl Head {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty labelset".into()));
         }
-        let hash = series::labels_hash(labels);
-        let is_it = |s: &MemSeries| s.labels == *labels;
+        symbols::with_encoding(labels, |encoding| {
+            self.get_or_create_encoded(labels, encoding)
+        })
+    }
+
+    /// [`Head::get_or_create`] given the labels' canonical encoding too.
+    fn get_or_create_encoded(
+        &self,
+        labels: &Labels,
+        encoding: &[u8],
+    ) -> Result<(Arc<MemSeries>, bool)> {
+        let hash = symbols::encoding_hash(encoding);
+        let is_it = |s: &MemSeries| self.symbols.matches(&s.labels, encoding);
         if let Some(s) = self.series.get_by_hash(hash, is_it) {
             return Ok((s, false));
         }
@@ -311,7 +333,8 @@ impl Head {
         }
         let created = self.series.get_or_insert(hash, is_it, || {
             let r = self.last_series_ref.fetch_add(1, Ordering::AcqRel) + 1;
-            Ok::<_, Error>(MemSeries::new(r, labels.clone(), hash, false))
+            let labels = self.symbols.intern(labels);
+            Ok::<_, Error>(MemSeries::new(r, labels, hash, false))
         })?;
         if created.1 {
             self.on_series_created(&created.0, labels);
@@ -326,15 +349,18 @@ impl Head {
         r: SeriesRef,
         labels: &Labels,
     ) -> (Arc<MemSeries>, bool) {
-        let hash = series::labels_hash(labels);
-        let created = self
-            .series
-            .get_or_insert(
+        let created = symbols::with_encoding(labels, |encoding| {
+            let hash = symbols::encoding_hash(encoding);
+            self.series.get_or_insert(
                 hash,
-                |s| s.labels == *labels,
-                || Ok::<_, std::convert::Infallible>(MemSeries::new(r, labels.clone(), hash, true)),
+                |s| self.symbols.matches(&s.labels, encoding),
+                || {
+                    let interned = self.symbols.intern(labels);
+                    Ok::<_, std::convert::Infallible>(MemSeries::new(r, interned, hash, true))
+                },
             )
-            .unwrap_or_else(|e| match e {});
+        })
+        .unwrap_or_else(|e| match e {});
         if created.1 {
             self.last_series_ref.fetch_max(r, Ordering::AcqRel);
             self.on_series_created(&created.0, labels);

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use aion_chunkenc::XorAppender;
 use aion_index::SeriesRef;
-use aion_model::Labels;
 use parking_lot::Mutex;
 
+use super::symbols::InternedLabels;
 use crate::chunks::HeadChunkRef;
 
 /// A full chunk of a series, written to `chunks_head/` and read back
@@ -93,13 +93,20 @@ pub(crate) struct MemSeries {
     /// Whether a WAL series record for it has been written (or replayed).
     logged: AtomicBool,
     pub state: Mutex<SeriesState>,
-    pub labels: Labels,
+    /// The labels, as references into the head's symbol table
+    /// ([`Head::labels_of`](super::Head::labels_of) reads them).
+    pub labels: InternedLabels,
     /// [`labels_hash`] of the labels, kept for removal from the hash map.
     pub hash: u64,
 }
 
 impl MemSeries {
-    pub fn new(series_ref: SeriesRef, labels: Labels, hash: u64, logged: bool) -> MemSeries {
+    pub fn new(
+        series_ref: SeriesRef,
+        labels: InternedLabels,
+        hash: u64,
+        logged: bool,
+    ) -> MemSeries {
         MemSeries {
             series_ref,
             labels,
@@ -157,32 +164,6 @@ impl MemSeries {
             + state.open.as_ref().map_or(0, |c| c.app.bytes().len())
             + state.ooo.as_ref().map_or(0, |o| o.heap_bytes())
     }
-}
-
-/// Hashes label sets for the head's map: xxHash64 of their encoded bytes.
-/// Unlike [`Labels::stable_hash`] it need not be stable across processes,
-/// so it skips decoding the labels (a fifth of the ingestion profile of
-/// new appenders used it).
-struct BytesHasher(u64);
-
-impl Hasher for BytesHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = aion_model::xxh64(bytes, self.0);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 ^= n as u64;
-    }
-}
-
-/// The hash the head keys series by.
-pub(crate) fn labels_hash(labels: &Labels) -> u64 {
-    use std::hash::Hash;
-    let mut h = BytesHasher(0);
-    labels.hash(&mut h);
-    h.finish()
 }
 
 /// Mixes a key (a reference counter or an already computed label hash)

@@ -267,6 +267,7 @@ impl StripeSeries {
 
 #[cfg(test)]
 mod tests {
+    use super::super::symbols::SymbolTable;
     use super::*;
     use aion_model::Labels;
 
@@ -277,9 +278,13 @@ mod tests {
     #[test]
     fn finds_by_hash_and_ref_and_handles_collisions() {
         let m = StripeSeries::new(4);
+        let t = SymbolTable::new();
         let is = |l: &Labels| {
             let l = l.clone();
-            move |s: &MemSeries| s.labels == l
+            let t = &t;
+            move |s: &MemSeries| {
+                super::super::symbols::with_encoding(&l, |e| t.matches(&s.labels, e))
+            }
         };
         let mut made = Vec::new();
         for i in 0..100 {
@@ -287,7 +292,7 @@ mod tests {
             // Force collisions: every series gets hash 7.
             let (s, created) = m
                 .get_or_insert::<()>(7, is(&l), || {
-                    Ok(MemSeries::new(i as u64 + 1, l.clone(), 7, false))
+                    Ok(MemSeries::new(i as u64 + 1, t.intern(&l), 7, false))
                 })
                 .unwrap();
             assert!(created);
@@ -318,17 +323,18 @@ mod tests {
     #[test]
     fn sparse_and_churning_references_free_their_pages() {
         let m = StripeSeries::new(2);
+        let t = SymbolTable::new();
         // References far apart, out of order, and one beyond u32.
         let refs = [5u64, 1 << 40, 3, 10_000, 1, 7_777_777];
         let made: Vec<_> = refs
             .iter()
             .map(|&r| {
                 let l = labels(r as usize);
-                let h = crate::head::series::labels_hash(&l);
+                let h = super::super::symbols::labels_hash(&l);
                 m.get_or_insert::<()>(
                     h,
-                    |s| s.labels == l,
-                    || Ok(MemSeries::new(r, l.clone(), h, false)),
+                    |s| super::super::symbols::with_encoding(&l, |e| t.matches(&s.labels, e)),
+                    || Ok(MemSeries::new(r, t.intern(&l), h, false)),
                 )
                 .unwrap()
                 .0
