@@ -153,7 +153,7 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
     if let Some(e) = err {
         return Err(e);
     }
-    series.sort_by(|a, b| a.labels.cmp(&b.labels));
+    series.sort_by_cached_key(|s| head.labels_of(s));
     Ok((series, last_ref, (mint <= maxt).then_some((mint, maxt))))
 }
 
@@ -220,7 +220,7 @@ impl OooSeries<'_> {
             })
             .collect();
         Ok(Some(BlockSeries {
-            labels: s.labels.clone(),
+            labels: self.head.labels_of(s),
             chunks,
         }))
     }

@@ -530,7 +530,7 @@ impl Appender {
                     .iter()
                     .map(|s| RefSeries {
                         r#ref: s.series_ref,
-                        labels: s.labels.clone(),
+                        labels: self.head.labels_of(s),
                     })
                     .collect();
                 record::encode_series(&refs, &mut b.series_record);

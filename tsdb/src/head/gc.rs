@@ -110,7 +110,10 @@ impl Head {
     fn remove_series(&self, s: Arc<MemSeries>) -> bool {
         let removed = self.series.remove_if_unused(&s, |st| st.num_chunks() == 0);
         if removed {
-            self.postings.delete(s.series_ref, &s.labels);
+            self.postings.delete(s.series_ref, &self.labels_of(&s));
+            // Nobody holds the series any more (see `remove_if_unused`),
+            // so its label references can go.
+            self.symbols.release(&s.labels);
             self.tombstones.write().remove(&s.series_ref);
             self.num_series.fetch_sub(1, Ordering::AcqRel);
             self.counters.series_removed.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,9 @@
 //!
 //! | file | concept |
 //! |---|---|
-//! | `series.rs` | a series (`MemSeries`) and the striped map finding it by label hash and by reference |
+//! | `series.rs` | a series (`MemSeries`): its state, chunks and labels |
+//! | `series_map.rs` | the striped maps finding a series by label hash and by reference |
+//! | `symbols.rs` | the label strings of all series, stored once and reference counted |
 //! | `open_chunk.rs` | the open chunk's appender (XOR, XOR2, histogram, float histogram) and sample kinds |
 //! | `chunk_cutting.rs` | when a float chunk ends, as Prometheus 3 decides it |
 //! | `histogram_append.rs` | appending histograms: their chunks' size rules, re-encoding, resets |
@@ -34,7 +36,9 @@ mod open_chunk;
 mod querier;
 pub(crate) mod replay;
 mod series;
+mod series_map;
 mod stats;
+mod symbols;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -65,7 +69,8 @@ use crate::{Error, Options, Result};
 use chunk_cutting::CutPolicy;
 use isolation::Isolation;
 pub(crate) use series::MemSeries;
-use series::StripeSeries;
+use series_map::StripeSeries;
+use symbols::SymbolTable;
 
 /// Number of stripes of the series maps.
 const SERIES_STRIPES: usize = 1024;
@@ -96,6 +101,8 @@ pub struct Head {
     policy: CutPolicy,
     max_series: Option<usize>,
     pub(crate) series: StripeSeries,
+    /// The label strings of the series.
+    pub(crate) symbols: SymbolTable,
     pub(crate) postings: MemPostings,
     pub(crate) chunks: HeadChunkStore,
     /// The log; `None` when read-only or closed.
@@ -158,6 +165,7 @@ impl Head {
             },
             max_series: opts.max_head_series,
             series: StripeSeries::new(SERIES_STRIPES),
+            symbols: SymbolTable::new(),
             postings: MemPostings::new(),
             chunks: HeadChunkStore::open(chunks_dir, read_only)?,
             wal: Mutex::new(wal),
@@ -256,7 +264,12 @@ impl Head {
 
     /// The labels of series `r`, if the head holds it.
     pub fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
-        self.series.get_by_ref(r).map(|s| s.labels.clone())
+        self.series.get_by_ref(r).map(|s| self.labels_of(&s))
+    }
+
+    /// The labels of a series of this head.
+    pub(crate) fn labels_of(&self, s: &MemSeries) -> Labels {
+        self.symbols.labels(&s.labels)
     }
 
     /// Sets the head's time range from a first sample (Prometheus's
@@ -313,8 +326,20 @@ impl Head {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty labelset".into()));
         }
-        let hash = series::labels_hash(labels);
-        if let Some(s) = self.series.get_by_hash(hash, labels) {
+        symbols::with_encoding(labels, |encoding| {
+            self.get_or_create_encoded(labels, encoding)
+        })
+    }
+
+    /// [`Head::get_or_create`] given the labels' canonical encoding too.
+    fn get_or_create_encoded(
+        &self,
+        labels: &Labels,
+        encoding: &[u8],
+    ) -> Result<(Arc<MemSeries>, bool)> {
+        let hash = symbols::encoding_hash(encoding);
+        let is_it = |s: &MemSeries| self.symbols.matches(&s.labels, encoding);
+        if let Some(s) = self.series.get_by_hash(hash, is_it) {
             return Ok((s, false));
         }
         if let Some(limit) = self.max_series {
@@ -325,12 +350,13 @@ impl Head {
                 return Err(Error::SeriesLimit { limit });
             }
         }
-        let created = self.series.get_or_insert(hash, labels, || {
+        let created = self.series.get_or_insert(hash, is_it, || {
             let r = self.last_series_ref.fetch_add(1, Ordering::AcqRel) + 1;
-            Ok::<_, Error>(MemSeries::new(r, labels.clone(), hash, false))
+            let labels = self.symbols.intern(labels);
+            Ok::<_, Error>(MemSeries::new(r, labels, hash, false))
         })?;
         if created.1 {
-            self.on_series_created(&created.0);
+            self.on_series_created(&created.0, labels);
         }
         Ok(created)
     }
@@ -342,22 +368,27 @@ impl Head {
         r: SeriesRef,
         labels: &Labels,
     ) -> (Arc<MemSeries>, bool) {
-        let hash = series::labels_hash(labels);
-        let created = self
-            .series
-            .get_or_insert(hash, labels, || {
-                Ok::<_, std::convert::Infallible>(MemSeries::new(r, labels.clone(), hash, true))
-            })
-            .unwrap_or_else(|e| match e {});
+        let created = symbols::with_encoding(labels, |encoding| {
+            let hash = symbols::encoding_hash(encoding);
+            self.series.get_or_insert(
+                hash,
+                |s| self.symbols.matches(&s.labels, encoding),
+                || {
+                    let interned = self.symbols.intern(labels);
+                    Ok::<_, std::convert::Infallible>(MemSeries::new(r, interned, hash, true))
+                },
+            )
+        })
+        .unwrap_or_else(|e| match e {});
         if created.1 {
             self.last_series_ref.fetch_max(r, Ordering::AcqRel);
-            self.on_series_created(&created.0);
+            self.on_series_created(&created.0, labels);
         }
         created
     }
 
-    fn on_series_created(&self, s: &MemSeries) {
-        self.postings.add(s.series_ref, &s.labels);
+    fn on_series_created(&self, s: &MemSeries, labels: &Labels) {
+        self.postings.add(s.series_ref, labels);
         self.num_series.fetch_add(1, Ordering::AcqRel);
         self.counters.series_created.fetch_add(1, Ordering::Relaxed);
     }

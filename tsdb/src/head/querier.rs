@@ -20,7 +20,7 @@ use aion_chunkenc::{Encoding, SampleIterator, ValueType};
 use aion_index::postings::{BoxPostings, Postings};
 use aion_index::{label_names_matching, label_values_matching, postings_for_matchers};
 use aion_model::histogram::{FloatHistogram, Histogram};
-use aion_model::Matcher;
+use aion_model::{Labels, Matcher};
 use aion_wal::record::Intervals;
 
 use super::isolation::{visible_max_time, ReadView};
@@ -299,14 +299,15 @@ impl ChunkQueryable for Head {
     }
 }
 
-/// The series a select yields, in reference or label order.
+/// The series a select yields, in reference or label order, with their
+/// labels (read from the head's symbols once: sorting needed them).
 enum Selected<'a> {
-    Sorted(std::vec::IntoIter<Arc<MemSeries>>),
+    Sorted(std::vec::IntoIter<(Labels, Arc<MemSeries>)>),
     Postings(BoxPostings<'a>),
 }
 
 impl Selected<'_> {
-    fn next(&mut self, head: &Head) -> Option<Arc<MemSeries>> {
+    fn next(&mut self, head: &Head) -> Option<(Labels, Arc<MemSeries>)> {
         match self {
             Selected::Sorted(it) => it.next(),
             Selected::Postings(p) => loop {
@@ -314,7 +315,7 @@ impl Selected<'_> {
                 // A series truncated away since the postings were read is
                 // skipped.
                 if let Some(s) = head.series.get_by_ref(r) {
-                    return Some(s);
+                    return Some((head.labels_of(&s), s));
                 }
             },
         }
@@ -326,13 +327,13 @@ fn select<'a>(head: &'a Head, sorted: bool, matchers: &[Matcher]) -> Result<Sele
     if !sorted {
         return Ok(Selected::Postings(postings));
     }
-    let mut series: Vec<Arc<MemSeries>> = Vec::new();
+    let mut series: Vec<(Labels, Arc<MemSeries>)> = Vec::new();
     while let Some(r) = postings.next() {
         if let Some(s) = head.series.get_by_ref(r) {
-            series.push(s);
+            series.push((head.labels_of(&s), s));
         }
     }
-    series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+    series.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(Selected::Sorted(series.into_iter()))
 }
 
@@ -406,7 +407,7 @@ impl<'b> HeadSeriesSet<'b> {
     fn pull(&mut self) -> Option<Result<Series<'b>>> {
         let q = self.q;
         loop {
-            let s = self.selected.next(q.head)?;
+            let (labels, s) = self.selected.next(q.head)?;
             match q
                 .head
                 .snapshot(&s, q.mint, q.maxt, q.view.epoch, ReadAs::Samples)
@@ -418,10 +419,7 @@ impl<'b> HeadSeriesSet<'b> {
                         Some(Merged::Mixed(m)) => Box::new(ValuesIterator::new(m)),
                         None => Box::new(HeadSeriesIterator::new(snap, q.mint)),
                     };
-                    return Some(Ok(Series {
-                        labels: s.labels.clone(),
-                        samples,
-                    }));
+                    return Some(Ok(Series { labels, samples }));
                 }
                 Err(e) => return Some(Err(e)),
             }
@@ -638,12 +636,12 @@ impl<'b> HeadChunkSeriesSet<'b> {
     fn pull(&mut self) -> Option<Result<ChunkSeries<'b>>> {
         let q = self.q;
         loop {
-            let s = self.selected.next(q.head)?;
+            let (labels, s) = self.selected.next(q.head)?;
             match q.head.snapshot(&s, q.mint, q.maxt, q.view.epoch, self.read) {
                 Ok(None) => continue,
                 Ok(Some(snap)) => {
                     return Some(Ok(ChunkSeries {
-                        labels: s.labels.clone(),
+                        labels,
                         chunks: Box::new(SnapChunkIterator {
                             chunks: snap.chunks.into_iter(),
                             cur: None,

@@ -1,16 +1,14 @@
-//! In-memory series of the head and the striped map that finds them by
-//! label hash and by reference.
+//! In-memory series of the head (the maps that find them are
+//! `series_map.rs`).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
 
 use aion_index::SeriesRef;
-use aion_model::Labels;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use super::open_chunk::{last_of, ChunkAppender, HistogramState, LastHistogram, SampleKind};
+use super::symbols::InternedLabels;
 use crate::chunks::{HeadChunkRef, HeadChunkStore};
 
 /// A full chunk of a series, written to `chunks_head/` and read back
@@ -136,13 +134,20 @@ pub(crate) struct MemSeries {
     /// The [`SampleKind`] of the newest committed sample.
     last_kind: AtomicU8,
     pub state: Mutex<SeriesState>,
-    pub labels: Labels,
+    /// The labels, as references into the head's symbol table
+    /// ([`Head::labels_of`](super::Head::labels_of) reads them).
+    pub labels: InternedLabels,
     /// [`labels_hash`] of the labels, kept for removal from the hash map.
     pub hash: u64,
 }
 
 impl MemSeries {
-    pub fn new(series_ref: SeriesRef, labels: Labels, hash: u64, logged: bool) -> MemSeries {
+    pub fn new(
+        series_ref: SeriesRef,
+        labels: InternedLabels,
+        hash: u64,
+        logged: bool,
+    ) -> MemSeries {
         MemSeries {
             series_ref,
             labels,
@@ -232,32 +237,6 @@ impl MemSeries {
     }
 }
 
-/// Hashes label sets for the head's map: xxHash64 of their encoded bytes.
-/// Unlike [`Labels::stable_hash`] it need not be stable across processes,
-/// so it skips decoding the labels (a fifth of the ingestion profile of
-/// new appenders used it).
-struct BytesHasher(u64);
-
-impl Hasher for BytesHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = aion_model::xxh64(bytes, self.0);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 ^= n as u64;
-    }
-}
-
-/// The hash the head keys series by.
-pub(crate) fn labels_hash(labels: &Labels) -> u64 {
-    use std::hash::Hash;
-    let mut h = BytesHasher(0);
-    labels.hash(&mut h);
-    h.finish()
-}
-
 /// Mixes a key (a reference counter or an already computed label hash)
 /// so that keys sharing low bits (all keys of one stripe do) still spread
 /// over the whole table. SplitMix64's finaliser.
@@ -278,219 +257,5 @@ impl Hasher for MixHasher {
     }
     fn write_u64(&mut self, x: u64) {
         self.0 = x;
-    }
-}
-
-type MixMap<V> = HashMap<u64, V, BuildHasherDefault<MixHasher>>;
-
-/// Series of one hash stripe: label hash → series. Hash collisions (two
-/// label sets, one hash) go to `conflicts`, as in Prometheus.
-#[derive(Default)]
-struct HashStripe {
-    unique: MixMap<Arc<MemSeries>>,
-    conflicts: MixMap<Vec<Arc<MemSeries>>>,
-}
-
-impl HashStripe {
-    fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
-        if let Some(s) = self.unique.get(&hash) {
-            if s.labels == *labels {
-                return Some(s);
-            }
-        }
-        self.conflicts
-            .get(&hash)?
-            .iter()
-            .find(|s| s.labels == *labels)
-    }
-
-    fn insert(&mut self, s: Arc<MemSeries>) {
-        match self.unique.get(&s.hash) {
-            None => {
-                self.unique.insert(s.hash, s);
-            }
-            Some(_) => self.conflicts.entry(s.hash).or_default().push(s),
-        }
-    }
-
-    fn remove(&mut self, s: &Arc<MemSeries>) {
-        if self.unique.get(&s.hash).is_some_and(|u| Arc::ptr_eq(u, s)) {
-            self.unique.remove(&s.hash);
-            // Promote a conflicting series, so `unique` stays the first
-            // place to look.
-            if let Some(list) = self.conflicts.get_mut(&s.hash) {
-                if let Some(next) = list.pop() {
-                    self.unique.insert(s.hash, next);
-                }
-                if list.is_empty() {
-                    self.conflicts.remove(&s.hash);
-                }
-            }
-        } else if let Some(list) = self.conflicts.get_mut(&s.hash) {
-            list.retain(|x| !Arc::ptr_eq(x, s));
-            if list.is_empty() {
-                self.conflicts.remove(&s.hash);
-            }
-        }
-    }
-}
-
-/// The head's series, striped twice: by label hash (to find a series from
-/// its labels) and by reference (to find it from a [`SeriesRef`]). A
-/// lookup takes one stripe's read lock; creating or removing a series
-/// takes the hash stripe's write lock, then the ref stripe's.
-pub(crate) struct StripeSeries {
-    by_hash: Box<[RwLock<HashStripe>]>,
-    by_ref: Box<[RwLock<MixMap<Arc<MemSeries>>>]>,
-    mask: u64,
-}
-
-/// Strong references to a series held by the maps: one in each.
-const MAP_REFERENCES: usize = 2;
-
-impl StripeSeries {
-    /// A map with `stripes` stripes (rounded up to a power of two).
-    pub fn new(stripes: usize) -> StripeSeries {
-        let n = stripes.max(1).next_power_of_two();
-        StripeSeries {
-            by_hash: (0..n).map(|_| RwLock::new(HashStripe::default())).collect(),
-            by_ref: (0..n).map(|_| RwLock::new(MixMap::default())).collect(),
-            mask: n as u64 - 1,
-        }
-    }
-
-    #[inline]
-    fn hash_stripe(&self, hash: u64) -> &RwLock<HashStripe> {
-        &self.by_hash[(hash & self.mask) as usize]
-    }
-
-    #[inline]
-    fn ref_stripe(&self, r: SeriesRef) -> &RwLock<MixMap<Arc<MemSeries>>> {
-        &self.by_ref[(r & self.mask) as usize]
-    }
-
-    #[inline]
-    pub fn get_by_ref(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
-        self.ref_stripe(r).read().get(&r).cloned()
-    }
-
-    pub fn get_by_hash(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
-        self.hash_stripe(hash).read().get(hash, labels).cloned()
-    }
-
-    /// The series with `labels`, or a new one made by `create` and
-    /// inserted (`true` in the result) if there is none. `create` runs
-    /// under the hash stripe's lock, so a label set gets one series even
-    /// when many threads race to create it.
-    pub fn get_or_insert<E>(
-        &self,
-        hash: u64,
-        labels: &Labels,
-        create: impl FnOnce() -> Result<MemSeries, E>,
-    ) -> Result<(Arc<MemSeries>, bool), E> {
-        let mut stripe = self.hash_stripe(hash).write();
-        if let Some(s) = stripe.get(hash, labels) {
-            return Ok((s.clone(), false));
-        }
-        let s = Arc::new(create()?);
-        stripe.insert(s.clone());
-        self.ref_stripe(s.series_ref)
-            .write()
-            .insert(s.series_ref, s.clone());
-        Ok((s, true))
-    }
-
-    /// Removes `s` if nothing but the maps and the caller holds it (no
-    /// appender or query has it in hand) and `still_removable` agrees
-    /// under the series' lock. Returns whether it was removed.
-    pub fn remove_if_unused(
-        &self,
-        s: &Arc<MemSeries>,
-        still_removable: impl FnOnce(&SeriesState) -> bool,
-    ) -> bool {
-        let mut hs = self.hash_stripe(s.hash).write();
-        let mut rs = self.ref_stripe(s.series_ref).write();
-        // Lookups clone under these locks, so the count cannot grow now.
-        if Arc::strong_count(s) != MAP_REFERENCES + 1 {
-            return false;
-        }
-        if !still_removable(&s.state.lock()) {
-            return false;
-        }
-        rs.remove(&s.series_ref);
-        hs.remove(s);
-        true
-    }
-
-    /// Calls `f` on every series, a stripe at a time (the stripe's series
-    /// are collected first, so `f` runs without stripe locks).
-    pub fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        let mut batch = Vec::new();
-        for stripe in self.by_ref.iter() {
-            batch.extend(stripe.read().values().cloned());
-            for s in batch.drain(..) {
-                f(&s);
-            }
-        }
-    }
-
-    /// Estimated heap bytes of the maps themselves.
-    pub fn heap_bytes(&self) -> usize {
-        let entry = std::mem::size_of::<(u64, Arc<MemSeries>)>() + 1;
-        let mut n = std::mem::size_of_val(&*self.by_hash) + std::mem::size_of_val(&*self.by_ref);
-        for s in self.by_hash.iter() {
-            let s = s.read();
-            n += s.unique.capacity() * entry + s.conflicts.capacity() * (entry + 16);
-        }
-        for s in self.by_ref.iter() {
-            n += s.read().capacity() * entry;
-        }
-        n
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn labels(i: usize) -> Labels {
-        Labels::from_pairs(&[("__name__", "m".to_string()), ("i", i.to_string())]).unwrap()
-    }
-
-    #[test]
-    fn finds_by_hash_and_ref_and_handles_collisions() {
-        let m = StripeSeries::new(4);
-        let mut made = Vec::new();
-        for i in 0..100 {
-            let l = labels(i);
-            // Force collisions: every series gets hash 7.
-            let (s, created) = m
-                .get_or_insert::<()>(7, &l, || {
-                    Ok(MemSeries::new(i as u64 + 1, l.clone(), 7, false))
-                })
-                .unwrap();
-            assert!(created);
-            made.push(s);
-        }
-        for (i, s) in made.iter().enumerate() {
-            let l = labels(i);
-            assert!(Arc::ptr_eq(&m.get_by_hash(7, &l).unwrap(), s));
-            assert!(Arc::ptr_eq(&m.get_by_ref(i as u64 + 1).unwrap(), s));
-            let (again, created) = m.get_or_insert::<()>(7, &l, || unreachable!()).unwrap();
-            assert!(!created && Arc::ptr_eq(&again, s));
-        }
-        // Held by `made` too: not removable while in hand elsewhere.
-        let extra = made[3].clone();
-        assert!(!m.remove_if_unused(&made[3], |_| true));
-        drop(extra);
-        assert!(m.remove_if_unused(&made[3], |_| true));
-        assert!(m.get_by_ref(4).is_none());
-        assert!(m.get_by_hash(7, &labels(3)).is_none());
-        for i in (0..100).filter(|&i| i != 3) {
-            assert!(m.get_by_hash(7, &labels(i)).is_some(), "{i}");
-        }
-        let mut n = 0;
-        m.for_each(|_| n += 1);
-        assert_eq!(n, 99);
     }
 }

@@ -33,8 +33,8 @@ pub struct HeadStats {
     pub chunk_files: usize,
     /// Bytes of `chunks_head/` files.
     pub chunk_file_bytes: u64,
-    /// Estimated heap bytes of series (labels, open chunks, metadata),
-    /// series maps and postings.
+    /// Estimated heap bytes of series (label references, open chunks,
+    /// metadata), the label strings, series maps and postings.
     pub heap_bytes: usize,
     /// Samples appended since open (replayed ones included).
     pub samples_appended: u64,
@@ -158,7 +158,10 @@ impl Head {
             max_time: self.max_time(),
             chunk_files,
             chunk_file_bytes,
-            heap_bytes: series_heap + self.series.heap_bytes() + self.postings.heap_bytes(),
+            heap_bytes: series_heap
+                + self.series.heap_bytes()
+                + self.symbols.heap_bytes()
+                + self.postings.heap_bytes(),
             samples_appended: c.samples_appended.load(Ordering::Relaxed),
             samples_dropped_at_commit: c.samples_dropped_at_commit.load(Ordering::Relaxed),
             out_of_order_refused: c.out_of_order_refused.load(Ordering::Relaxed),
