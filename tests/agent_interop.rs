@@ -24,7 +24,6 @@
 //! `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`).
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)]
 mod binaries;
 #[path = "support/agent_harness.rs"]
 mod harness;

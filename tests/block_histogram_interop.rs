@@ -34,7 +34,6 @@
 //! `AION_REQUIRE_PROMTOOL=1`, which makes it fail.
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)] // this test needs only the CLI locator
 mod binaries;
 #[path = "support/http1.rs"]
 mod http1;

@@ -11,7 +11,6 @@
 //! and in the `warnings` array of its `--format json` API answer.
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)] // promtool is not needed here
 mod binaries;
 
 use std::fs::{self, OpenOptions};

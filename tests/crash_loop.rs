@@ -6,7 +6,6 @@
 //! ("Faults") reports a 1000-round run.
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)] // only the example locator
 mod binaries;
 
 use std::process::Command;

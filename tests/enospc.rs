@@ -15,7 +15,6 @@
 //! and passes, unless `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`).
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)] // only the CLI locator
 mod binaries;
 
 use std::collections::BTreeMap;

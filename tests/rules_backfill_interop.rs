@@ -16,7 +16,6 @@
 mod interop;
 
 #[path = "support/binaries.rs"]
-#[allow(dead_code)] // this test needs only the CLI locator
 mod binaries;
 
 use std::path::Path;

@@ -12,8 +12,6 @@
 //! Without promtool the test prints a note and passes, unless
 //! `AION_REQUIRE_PROMTOOL=1`.
 
-// Only `promtool()` of the shared helpers is needed here.
-#[allow(dead_code)]
 #[path = "support/binaries.rs"]
 mod binaries;
 #[path = "support/promtool_unit.rs"]

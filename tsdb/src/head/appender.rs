@@ -460,12 +460,9 @@ impl Appender {
                 Err(Error::DuplicateHistogramSample { timestamp: t })
             }
         });
-        match placement {
-            Err(e) => {
-                self.count_refusal(&e);
-                return Err(e);
-            }
-            Ok(_) => {}
+        if let Err(e) = placement {
+            self.count_refusal(&e);
+            return Err(e);
         }
         let r = series.series_ref;
         if !series.is_logged() {

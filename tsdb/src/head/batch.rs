@@ -92,7 +92,7 @@ impl HistogramValue<'_> {
     }
 
     /// An owned copy, for the out-of-order chunk.
-    pub fn to_value(&self) -> SampleValue {
+    pub fn to_value(self) -> SampleValue {
         match self {
             HistogramValue::Int(h) => SampleValue::Histogram(Box::new((*h).clone())),
             HistogramValue::Float(h) => SampleValue::FloatHistogram(Box::new((*h).clone())),

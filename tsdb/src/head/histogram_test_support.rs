@@ -246,13 +246,13 @@ pub(super) fn fill_mixed(db: &Db, scrapes: usize) -> Dump {
     let counters = counter_series(scrapes, 12, 7, 150);
     let mut app = db.appender();
     let (a, b, c, d, e) = (lbl("a"), lbl("b"), lbl("c"), lbl("d"), lbl("e"));
-    for i in 0..scrapes {
+    for (i, counter) in counters.iter().enumerate().take(scrapes) {
         let t = i as i64 * 15_000;
-        app.append_histogram(&a, t, &counters[i]).unwrap();
+        app.append_histogram(&a, t, counter).unwrap();
         expect
             .entry(a.to_string())
             .or_default()
-            .push((t, vh(&counters[i])));
+            .push((t, vh(counter)));
         let g = gauge((i % 17) as f64);
         app.append_float_histogram(&b, t, &g).unwrap();
         expect.entry(b.to_string()).or_default().push((t, vfh(&g)));

@@ -276,7 +276,7 @@ fn a_float_stale_marker_ends_a_histogram_series_as_a_histogram() {
     db.close().unwrap();
     // The WAL holds histogram records for them (what Prometheus 2.x
     // replays as histogram stale markers too).
-    let mut reader = aion_wal::WalReader::replay(&dir.path().join("wal")).unwrap();
+    let mut reader = aion_wal::WalReader::replay(dir.path().join("wal")).unwrap();
     let mut dec = aion_wal::record::RecordDecoder::default();
     let mut stale_histograms = 0;
     while let Some(rec) = reader.next_record().unwrap() {

@@ -311,11 +311,10 @@ fn replay_float(
     s: &RefSample,
 ) -> Result<bool> {
     if is_stale_nan(s.v) {
-        match st.last_kind(&head.chunks) {
-            Some(k @ (SampleKind::Histogram | SampleKind::FloatHistogram)) => {
-                return append_histogram_in_order(head, series, st, s.t, HistogramValue::stale(k));
-            }
-            _ => {}
+        if let Some(k @ (SampleKind::Histogram | SampleKind::FloatHistogram)) =
+            st.last_kind(&head.chunks)
+        {
+            return append_histogram_in_order(head, series, st, s.t, HistogramValue::stale(k));
         }
     }
     let appended = st.append(series.series_ref, s.t, s.v, &head.policy, &head.chunks)?;
