@@ -7,7 +7,7 @@
 
 use aion_chunkenc::{Chunk, SampleIterator, ValueType};
 
-use super::querier::SnapChunk;
+use super::snap_chunk::SnapChunk;
 use crate::chunks::{decode_values, encode_values, SampleValue};
 use crate::{FloatChunkEncoding, Result};
 

@@ -14,6 +14,7 @@
 //! | `isolation.rs` | what a query sees of commits running beside it |
 //! | `index.rs` | the head as an [`IndexReader`](aion_index::IndexReader), so label selection is the index crate's |
 //! | `querier.rs` | sample- and chunk-level queriers over the head |
+//! | `snap_chunk.rs` | a chunk as a query's snapshot of a series holds it |
 //! | `merged.rs` | a series' in-order and out-of-order samples merged, for queries |
 //! | `replay.rs` | rebuilding the head from `chunks_head/`, the checkpoint and the WAL |
 //! | `delete.rs` | deleting samples: tombstones in the WAL and in memory |
@@ -37,6 +38,7 @@ mod querier;
 pub(crate) mod replay;
 mod series;
 mod series_map;
+mod snap_chunk;
 mod stats;
 mod symbols;
 

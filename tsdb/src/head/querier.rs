@@ -26,6 +26,7 @@ use aion_wal::record::Intervals;
 use super::isolation::{visible_max_time, ReadView};
 use super::merged::{merge, Merged};
 use super::series::MemSeries;
+use super::snap_chunk::SnapChunk;
 use super::Head;
 use crate::chunks::{
     reencode_without, ChunkBytes, OwnedChunkIterator, SampleValue, ValuesIterator,
@@ -36,25 +37,6 @@ use aion_storage::{
     ChunkIterator, ChunkQuerier, ChunkQueryable, ChunkSeries, ChunkSeriesSet, ErrorChunkSeriesSet,
     Querier, Queryable, RawChunk, SelectHints, Series, SeriesSet,
 };
-
-/// A chunk of a series snapshot.
-pub(super) struct SnapChunk {
-    pub min_time: i64,
-    pub max_time: i64,
-    pub encoding: Encoding,
-    pub bytes: ChunkBytes,
-}
-
-impl From<crate::chunks::SeriesChunk<Vec<u8>>> for SnapChunk {
-    fn from(c: crate::chunks::SeriesChunk<Vec<u8>>) -> Self {
-        SnapChunk {
-            min_time: c.min_time,
-            max_time: c.max_time,
-            encoding: c.encoding,
-            bytes: ChunkBytes::Heap(Arc::from(c.data)),
-        }
-    }
-}
 
 /// What a query reads of one series.
 struct Snapshot {
