@@ -176,17 +176,4 @@ mod tests {
         let err = AggrChunk::parse(&bad).unwrap_err();
         assert!(err.to_string().contains("count"), "{err}");
     }
-
-    proptest::proptest! {
-        #[test]
-        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
-            if let Ok(c) = AggrChunk::parse(&data) {
-                for t in AggrType::ALL {
-                    if let Ok(Some(x)) = c.get(t) {
-                        let _ = x.samples();
-                    }
-                }
-            }
-        }
-    }
 }

@@ -13,6 +13,12 @@
 mod aggr;
 mod block;
 mod float;
+// The fuzz target's property checks: a harness, not product API, so only
+// with the `fuzzing` feature (which `fuzz/Cargo.toml` turns on) and in
+// this crate's own tests (its proptest runs the same checks on stable).
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 mod plan;
 #[cfg(test)]
 mod thanos_fixtures;
