@@ -17,23 +17,28 @@ const RAW_INTERVAL: i64 = 60_000;
 
 /// The last timestamp of the resolution window `t` falls into: windows are
 /// `[k·r, (k+1)·r)` and carry the timestamp `(k+1)·r − 1`.
+///
+/// Near the ends of the `i64` range (only a damaged chunk has such
+/// timestamps) the end is clamped instead of overflowing, which keeps
+/// window ends non-decreasing in `t`.
 pub fn window_end(t: i64, resolution: i64) -> i64 {
-    t - t.rem_euclid(resolution) + resolution - 1
+    let (t, r) = (i128::from(t), i128::from(resolution));
+    let end = t - t.rem_euclid(r) + r - 1;
+    end.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// How many chunks a series over `[mint, maxt]` with `count` input samples
 /// at `in_res` becomes at `out_res`: enough for under 140 windows each.
 fn target_chunk_count(mint: i64, maxt: i64, in_res: i64, out_res: i64, count: usize) -> usize {
-    let span = (maxt - mint) as f64;
+    // In f64: a damaged chunk's times may span more than `i64` holds.
+    let span = maxt as f64 - mint as f64;
     let fullness = (count as f64 / (span / in_res as f64)).min(1.0);
-    let max_windows = ((maxt - mint) / out_res) as f64;
-    let expected = (max_windows * fullness) as usize + 1;
-    // Thanos: the smallest x with expected/x ≤ 140 (integer division).
-    let mut x = 1;
-    while expected / x > WINDOWS_PER_CHUNK {
-        x += 1;
-    }
-    x
+    let max_windows = (span / out_res as f64).trunc();
+    // `as` saturates (and maps NaN to 0), so damaged times cannot wrap.
+    let expected = ((max_windows * fullness) as usize).saturating_add(1);
+    // Thanos: the smallest x with expected/x ≤ 140 in integer division,
+    // which Thanos finds by counting up and is expected/141 + 1.
+    expected / (WINDOWS_PER_CHUNK + 1) + 1
 }
 
 /// The running aggregates of one window plus the counter state of the
@@ -399,4 +404,49 @@ pub(crate) fn downsample_aggr_into(
         chunks = &chunks[j..];
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_ends_clamp_at_the_ends_of_time() {
+        assert_eq!(window_end(0, 300_000), 299_999);
+        assert_eq!(window_end(-1, 300_000), -1);
+        assert_eq!(window_end(300_000, 300_000), 599_999);
+        assert_eq!(window_end(i64::MAX, 300_000), i64::MAX);
+        assert!(window_end(i64::MIN, 300_000) <= window_end(i64::MIN + 300_000, 300_000));
+    }
+
+    #[test]
+    fn chunk_count_is_the_smallest_that_keeps_windows_under_140() {
+        for expected in [1usize, 139, 140, 141, 281, 282, 10_000, 123_457] {
+            let x = expected / (WINDOWS_PER_CHUNK + 1) + 1;
+            assert!(expected / x <= WINDOWS_PER_CHUNK, "{expected}");
+            assert!(
+                x == 1 || expected / (x - 1) > WINDOWS_PER_CHUNK,
+                "{expected}"
+            );
+        }
+        // 10 h of 15 s samples into 5 m windows: 120 windows, one chunk;
+        // 40 h: 480 windows, four chunks (Thanos's numbers).
+        assert_eq!(target_chunk_count(0, 36_000_000, 60_000, 300_000, 2400), 1);
+        assert_eq!(target_chunk_count(0, 144_000_000, 60_000, 300_000, 9600), 4);
+        // Damaged times: no overflow, no endless loop.
+        assert!(target_chunk_count(i64::MIN, i64::MAX, 60_000, 300_000, 10) >= 1);
+        assert!(target_chunk_count(i64::MAX, i64::MIN, 60_000, 300_000, 10) >= 1);
+    }
+
+    /// Found by the `chunk_thanos_aggr` fuzz target: a sub-chunk whose
+    /// timestamps sit near `i64::MIN` overflowed the window arithmetic.
+    #[test]
+    fn aggregating_a_chunk_with_extreme_times_returns() {
+        crate::fuzz::aggr_chunk(&[
+            0x0, 0x0, 0x21, 0x1, 0x0, 0x4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0x1, 0xff, 0xff, 0x1a, 0x0, 0x0, 0x21, 0x1, 0x4, 0xfd, 0x4, 0x4, 0x4, 0x4, 0x4, 0x4,
+            0x73, 0x73, 0x73, 0x73, 0x73, 0x4, 0x0, 0x0, 0x4, 0x25, 0x73, 0x73, 0x73, 0x73, 0x4,
+            0x0, 0x0, 0x4, 0x25, 0x4, 0x4, 0x84, 0x4, 0x4, 0x0, 0x0, 0x2, 0x1, 0x0, 0x0, 0x0, 0x0,
+        ]);
+    }
 }
