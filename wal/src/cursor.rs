@@ -11,8 +11,15 @@ use crate::error::Corruption;
 use crate::fragment::{self, Parsed};
 use crate::segment::PAGE_SIZE;
 
-/// Read buffer size: several pages per system call.
+/// Largest read buffer: several pages per system call on long segments.
 const BUF_SIZE: usize = 16 * PAGE_SIZE;
+
+/// First read buffer: one page, which every fragment fits in. It grows to
+/// [`BUF_SIZE`] once a read fills it (the source has more), so a short
+/// segment (a checkpoint's, the live tail, a fuzz input) costs one page
+/// instead of half a megabyte of zeroed memory, and a long one reads as
+/// before after its first page.
+const FIRST_BUF_SIZE: usize = PAGE_SIZE;
 
 /// A failure at a segment offset.
 #[derive(Debug)]
@@ -46,7 +53,10 @@ pub(crate) enum Step {
 
 pub(crate) struct SegmentCursor<R> {
     src: R,
-    buf: Box<[u8]>,
+    buf: Vec<u8>,
+    /// Whether the last read filled `buf` to the end: the source has more,
+    /// so the next fill may grow the buffer.
+    last_read_filled: bool,
     pos: usize,
     end: usize,
     /// Segment offset of `buf[pos]`.
@@ -66,7 +76,8 @@ impl<R: Read> SegmentCursor<R> {
     pub(crate) fn with_offset(src: R, offset: u64) -> Self {
         SegmentCursor {
             src,
-            buf: vec![0; BUF_SIZE].into_boxed_slice(),
+            buf: vec![0; FIRST_BUF_SIZE],
+            last_read_filled: false,
             pos: 0,
             end: 0,
             offset,
@@ -178,15 +189,22 @@ impl<R: Read> SegmentCursor<R> {
             self.end -= self.pos;
             self.pos = 0;
         }
+        if self.last_read_filled && self.buf.len() < BUF_SIZE {
+            self.buf.resize(BUF_SIZE, 0);
+        }
         debug_assert!(
             self.end < self.buf.len(),
             "a fragment always fits the buffer"
         );
         loop {
             match self.src.read(&mut self.buf[self.end..]) {
-                Ok(0) => return Ok(false),
+                Ok(0) => {
+                    self.last_read_filled = false;
+                    return Ok(false);
+                }
                 Ok(n) => {
                     self.end += n;
+                    self.last_read_filled = self.end == self.buf.len();
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -199,5 +217,83 @@ impl<R: Read> SegmentCursor<R> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::segment_path;
+    use crate::writer::{Wal, WalOptions};
+
+    /// A source that hands out at most `max` bytes per read, as a pipe or a
+    /// file still being written can.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        max: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = out.len().min(self.max).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_all<R: Read>(cursor: &mut SegmentCursor<R>) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Step::Record(_) = cursor.advance(true).unwrap() {
+            out.push(cursor.record().to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn the_buffer_starts_at_a_page_and_grows_only_on_long_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal_dir = dir.path().join("wal");
+        let (mut wal, _) = Wal::open(&wal_dir, WalOptions::default()).unwrap();
+        // Small records and ones spanning several pages.
+        let records: Vec<Vec<u8>> = (0..200u32)
+            .map(|i| {
+                vec![
+                    i as u8;
+                    if i % 10 == 0 {
+                        3 * PAGE_SIZE + 17
+                    } else {
+                        100 + i as usize
+                    }
+                ]
+            })
+            .collect();
+        for r in &records {
+            wal.log(&[r]).unwrap();
+        }
+        wal.close().unwrap();
+        let bytes = std::fs::read(segment_path(&wal_dir, 0)).unwrap();
+        assert!(
+            bytes.len() > BUF_SIZE,
+            "the segment spans more than the largest buffer"
+        );
+
+        let mut long = SegmentCursor::new(&bytes[..]);
+        assert_eq!(read_all(&mut long), records);
+        assert_eq!(long.buf.len(), BUF_SIZE);
+
+        for max in [1, 7, PAGE_SIZE - 1, PAGE_SIZE + 1] {
+            let mut trickle = SegmentCursor::new(Trickle { data: &bytes, max });
+            assert_eq!(
+                read_all(&mut trickle),
+                records,
+                "reads of at most {max} bytes"
+            );
+        }
+
+        // Half a page of records: one page of buffer is all it takes.
+        let mut short = SegmentCursor::new(&bytes[..PAGE_SIZE / 2]);
+        while let Ok(Step::Record(_)) = short.advance(true) {}
+        assert_eq!(short.buf.len(), FIRST_BUF_SIZE);
     }
 }
