@@ -207,13 +207,16 @@ fn compare_quantiles(what: &str, aion: &Json, prom: &Json, hists: &Json) -> usiz
     let (qa, qp) = (quantile_points(aion), quantile_points(prom));
     let keys = |v: &[(Json, Vec<Json>)]| v.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>();
     assert_eq!(keys(&qa), keys(&qp), "{what}: series");
-    let hs: Vec<(String, Vec<Json>)> = sorted_series(hists)
+    // The histograms by labels without the name (functions drop it).
+    let hs: Vec<(Json, Vec<Json>)> = sorted_series(hists)
         .into_iter()
         .map(|s| {
             let (_, h) = series_points(&hists["resultType"], &s);
             let mut m = s["metric"].clone();
-            m.as_object_mut().map(|o| o.remove("__name__"));
-            (m.to_string(), h)
+            if let Some(labels) = m.as_object_mut() {
+                labels.remove("__name__");
+            }
+            (m, h)
         })
         .collect();
     let mut points = 0;
@@ -221,7 +224,7 @@ fn compare_quantiles(what: &str, aion: &Json, prom: &Json, hists: &Json) -> usiz
         assert_eq!(pa.len(), pp.len(), "{what} {m}: points");
         let of = &hs
             .iter()
-            .find(|(k, _)| *k == m.to_string())
+            .find(|(k, _)| k == m)
             .unwrap_or_else(|| panic!("{what}: no histogram for {m}"))
             .1;
         for (a, p) in pa.iter().zip(pp) {
@@ -304,11 +307,14 @@ fn aion_answers_what_prometheus_2_42_scraped() {
         .unwrap()
         .as_millis() as i64;
     let times = sample_times(&prom, INT, now);
-    assert!(times.len() >= 2 * SCRAPES, "{times:?}");
     let float_times = sample_times(&prom, FLOAT, now);
     assert_eq!(times, float_times);
     let samples: BTreeSet<i64> = times.iter().copied().collect();
     let ts: Vec<i64> = samples.iter().copied().collect();
+    // A scrape that timed out on a loaded machine leaves no sample (and
+    // stale markers, which both engines must then read alike); enough
+    // must remain for the times picked below.
+    assert!(ts.len() > RESET + 4, "only {} scrapes stored", ts.len());
     let at = |i: usize| clear_of_edges(&samples, ts[i] + 500, 1, 0);
     let last = ts.len() - 1;
     let mut queries = vec![
