@@ -23,6 +23,8 @@
 //! Without Prometheus the tests print a note and pass, unless
 //! `AION_REQUIRE_PROMTOOL=1` (set by `scripts/test`).
 
+#[path = "support/api_compare.rs"]
+mod api_compare;
 #[path = "support/binaries.rs"]
 mod binaries;
 #[path = "support/http1.rs"]
@@ -36,7 +38,8 @@ use aion::model::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use aion::model::Labels;
 use aion::remote::send::WriteRequestBuilder;
 use aion::tsdb::{Db, Options};
-use binaries::{aion_example, prometheus};
+use api_compare::{aion_query, compare, seconds};
+use binaries::prometheus;
 use http1::{free_addr, http, wait_ready};
 use serde_json::Value as Json;
 
@@ -124,130 +127,6 @@ fn url_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// `t` (ms) as the API's decimal seconds.
-fn seconds(t: i64) -> String {
-    format!("{}.{:03}", t / 1000, t % 1000)
-}
-
-/// `aion query DIR EXPR --time T --format json`: the answer's `data`.
-fn aion_query(dir: &Path, expr: &str, time_ms: i64) -> Json {
-    let out = Command::new(aion_example())
-        .arg("query")
-        .arg(dir)
-        .arg(expr)
-        .args(["--time", &seconds(time_ms), "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "aion query {expr}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut v: Json = serde_json::from_slice(&out.stdout).unwrap();
-    v["data"].take()
-}
-
-/// A float from the API's string form.
-fn num(v: &Json) -> f64 {
-    match v.as_str().unwrap_or("") {
-        "NaN" => f64::NAN,
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        s => s.parse().unwrap_or_else(|_| panic!("not a number: {v}")),
-    }
-}
-
-fn same_float(a: f64, b: f64, rel: f64) -> bool {
-    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= rel * a.abs().max(b.abs())
-}
-
-/// Compares two histograms of the API: count and sum exactly (as
-/// printed), buckets' rules and counts exactly, bounds within 1e-12.
-fn same_histogram(a: &Json, b: &Json) -> Result<(), String> {
-    for k in ["count", "sum"] {
-        if !same_float(num(&a[k]), num(&b[k]), 0.0) {
-            return Err(format!("{k} {} vs {}", a[k], b[k]));
-        }
-    }
-    let empty = Vec::new();
-    let (ba, bb) = (
-        a["buckets"].as_array().unwrap_or(&empty),
-        b["buckets"].as_array().unwrap_or(&empty),
-    );
-    if ba.len() != bb.len() {
-        return Err(format!("{} buckets vs {}", ba.len(), bb.len()));
-    }
-    for (x, y) in ba.iter().zip(bb) {
-        let ok = x[0] == y[0]
-            && same_float(num(&x[1]), num(&y[1]), 1e-12)
-            && same_float(num(&x[2]), num(&y[2]), 1e-12)
-            && same_float(num(&x[3]), num(&y[3]), 0.0);
-        if !ok {
-            return Err(format!("bucket {x} vs {y}"));
-        }
-    }
-    Ok(())
-}
-
-/// Compares the `data` of two answers (vector or matrix): the same series,
-/// each with the same float and histogram points. Returns the number of
-/// series.
-fn compare(what: &str, aion: &Json, prom: &Json) -> usize {
-    assert_eq!(aion["resultType"], prom["resultType"], "{what}");
-    let key = |e: &Json| e["metric"].to_string();
-    let sorted = |v: &Json| {
-        let mut v = v["result"].as_array().cloned().unwrap_or_default();
-        v.sort_by_key(key);
-        v
-    };
-    let (ra, rp) = (sorted(aion), sorted(prom));
-    let keys = |v: &[Json]| v.iter().map(key).collect::<Vec<_>>();
-    assert_eq!(keys(&ra), keys(&rp), "{what}: series");
-    for (a, p) in ra.iter().zip(&rp) {
-        let series = format!("{what} {}", key(a));
-        let points = |e: &Json, k: &str| e[k].as_array().cloned().unwrap_or_default();
-        // A vector element has one point, a matrix series lists them.
-        let one = |e: &Json, k: &str| {
-            if e[k].is_null() {
-                Vec::new()
-            } else {
-                vec![e[k].clone()]
-            }
-        };
-        let (fa, fp, ha, hp) = if aion["resultType"] == "vector" {
-            (
-                one(a, "value"),
-                one(p, "value"),
-                one(a, "histogram"),
-                one(p, "histogram"),
-            )
-        } else {
-            (
-                points(a, "values"),
-                points(p, "values"),
-                points(a, "histograms"),
-                points(p, "histograms"),
-            )
-        };
-        assert_eq!(fa.len(), fp.len(), "{series}: float points");
-        for (x, y) in fa.iter().zip(&fp) {
-            assert_eq!(x[0], y[0], "{series}: float point time");
-            assert!(
-                same_float(num(&x[1]), num(&y[1]), 1e-12),
-                "{series}: {x} vs {y}"
-            );
-        }
-        assert_eq!(ha.len(), hp.len(), "{series}: histogram points");
-        for (x, y) in ha.iter().zip(&hp) {
-            assert_eq!(x[0], y[0], "{series}: histogram point time");
-            if let Err(e) = same_histogram(&x[1], &y[1]) {
-                panic!("{series} at {}: {e}", x[0]);
-            }
-        }
-    }
-    ra.len()
 }
 
 fn lbl(name: &str, job: &str) -> Labels {

@@ -137,8 +137,13 @@ impl Prometheus {
             time_ms.div_euclid(1000),
             time_ms.rem_euclid(1000)
         );
+        self.get_data(&path)
+    }
+
+    /// The `data` of a successful GET answer, or the error answer.
+    fn get_data(&self, path: &str) -> Result<Json, String> {
         let (status, body) = self
-            .request("GET", &path, &[], b"")
+            .request("GET", path, &[], b"")
             .map_err(|e| e.to_string())?;
         let body = String::from_utf8_lossy(&body).to_string();
         let v: Json = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
@@ -146,6 +151,20 @@ impl Prometheus {
             return Err(format!("HTTP {status}: {body}"));
         }
         Ok(v["data"].clone())
+    }
+
+    /// The `data` of `/api/v1/query_range` from `start` to `end` every
+    /// `step` (all in ms), or the error answer.
+    pub fn query_range(&self, expr: &str, start: i64, end: i64, step: i64) -> Result<Json, String> {
+        let s = |t: i64| format!("{}.{:03}", t.div_euclid(1000), t.rem_euclid(1000));
+        let path = format!(
+            "/api/v1/query_range?query={}&start={}&end={}&step={}",
+            url_encode(expr),
+            s(start),
+            s(end),
+            s(step)
+        );
+        self.get_data(&path)
     }
 
     /// Sends one remote-write 1.0 body (protobuf, snappy-compressed):
