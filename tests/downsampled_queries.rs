@@ -3,6 +3,9 @@
 //! computed here straight from the raw samples the way those aggregates
 //! summarise them (windows `[k·r, (k+1)·r)` stamped `(k+1)·r − 1`).
 
+#[path = "support/binaries.rs"]
+mod binaries;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -21,6 +24,9 @@ const SCRAPE: i64 = 15_000;
 const OFFSET: i64 = 7_000;
 
 type Samples = Vec<(i64, f64)>;
+
+/// The expected value for one series' raw samples.
+type Pick<'a> = dyn Fn(&Samples) -> f64 + 'a;
 
 fn gauge(seed: i64) -> Samples {
     (0..(SPAN - OFFSET) / SCRAPE)
@@ -155,6 +161,19 @@ fn expected_rate(s: &[(i64, f64)], t: i64, range: i64) -> f64 {
     result * (sampled + to_start + to_end) / sampled / (range as f64 / 1000.0)
 }
 
+/// `aion ARGS…`: (exit code, stdout, stderr).
+fn aion(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(binaries::aion_example())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     raw: BTreeMap<String, (Samples, Samples)>,
@@ -240,16 +259,16 @@ fn assert_close(
 
 /// Evaluation times (not on window edges) and the range used at each resolution.
 const TIMES: [i64; 3] = [
-    3 * 3600_000 + 17_000,
-    4 * 3600_000 + 1_800_000,
+    3 * 3_600_000 + 17_000,
+    4 * 3_600_000 + 1_800_000,
     SPAN - 61_000,
 ];
 
 fn range_for(res: i64) -> i64 {
     if res == RES_5M {
-        3600_000
+        3_600_000
     } else {
-        3 * 3600_000
+        3 * 3_600_000
     }
 }
 
@@ -268,7 +287,7 @@ fn over_time_functions_read_their_aggregate() {
         let r = format!("{}m", range / 60_000);
         for t in TIMES {
             let win = |g: &Samples| windows(g, res);
-            let cases: [(&str, Box<dyn Fn(&Samples) -> f64>); 5] = [
+            let cases: [(&str, Box<Pick<'_>>); 5] = [
                 (
                     "min_over_time",
                     Box::new(|g| {
@@ -379,7 +398,7 @@ fn aggregations_read_their_aggregate() {
                 .map(|(_, w)| w.clone())
                 .unwrap()
         };
-        let all = |pick: &dyn Fn(&[(i64, f64)]) -> f64| {
+        let all = |pick: &Pick<'_>| {
             f.raw
                 .values()
                 .map(|(g, _)| pick(&last_window(g)))
@@ -419,7 +438,7 @@ fn raw_resolution_reads_raw_samples() {
     let t = TIMES[0];
     let got = run(&f, 0, "count_over_time(g[1h])", t);
     let want = per_job(&f, |g, _| {
-        g.iter().filter(|s| s.0 > t - 3600_000 && s.0 <= t).count() as f64
+        g.iter().filter(|s| s.0 > t - 3_600_000 && s.0 <= t).count() as f64
     });
     assert_close("count_over_time(g[1h])", 0, t, &got, want);
 }
@@ -427,7 +446,7 @@ fn raw_resolution_reads_raw_samples() {
 #[test]
 fn thanos_resolution_and_aggregate_rules() {
     assert_eq!(auto_max_source_resolution(60_000), 12_000);
-    assert_eq!(auto_max_source_resolution(3600_000), 720_000);
+    assert_eq!(auto_max_source_resolution(3_600_000), 720_000);
     for (func, want) in [
         (Some("min_over_time"), Aggregate::One(AggrType::Min)),
         (Some("max"), Aggregate::One(AggrType::Max)),
@@ -441,4 +460,53 @@ fn thanos_resolution_and_aggregate_rules() {
     ] {
         assert_eq!(aggregate_for(func), want, "{func:?}");
     }
+}
+
+#[test]
+fn cli_resolution_flag_reads_the_chosen_blocks() {
+    let f = fixture();
+    let dir = f._dir.path().to_str().unwrap();
+    let t = TIMES[0];
+    let secs = format!("{}", t as f64 / 1000.0);
+    for (flag, res) in [("raw", 0), ("5m", RES_5M), ("1h", RES_1H)] {
+        let q = "max_over_time(g[3h])";
+        let (code, out, err) = aion(&["query", dir, q, "--time", &secs, "--resolution", flag]);
+        assert_eq!(code, 0, "{flag}: {err}");
+        let want = run(&f, res, q, t);
+        for (job, v) in &want {
+            let row = out
+                .lines()
+                .find(|l| l.contains(&format!("job=\"{job}\"")))
+                .unwrap_or_else(|| panic!("{flag}: no {job} in {out}"));
+            let got: f64 = row.split_whitespace().next().unwrap().parse().unwrap();
+            assert_eq!(got, *v, "{flag} {job}");
+        }
+    }
+    // auto: a 2 h step allows 24 m sources, so the 5 m blocks; count_over_time
+    // then counts 5 m windows (12 in an hour).
+    let end = format!("{}", (SPAN - 3_600_000) as f64 / 1000.0);
+    let (code, out, err) = aion(&[
+        "query-range",
+        dir,
+        "count_over_time(g[1h])",
+        "--start",
+        &end,
+        "--end",
+        &end,
+        "--step",
+        "2h",
+        "--resolution",
+        "auto",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines()
+            .filter(|l| l.trim_end().ends_with("  12"))
+            .count()
+            == 2,
+        "{out}"
+    );
+    let (code, _, err) = aion(&["query", dir, "g", "--resolution", "15m"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("want raw, 5m, 1h or auto"), "{err}");
 }
