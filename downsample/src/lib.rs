@@ -20,6 +20,7 @@ mod float;
 #[doc(hidden)]
 pub mod fuzz;
 mod plan;
+mod query;
 #[cfg(test)]
 mod thanos_fixtures;
 
@@ -27,6 +28,10 @@ pub use aggr::{encode_aggr_chunk, AggrChunk, AggrType};
 pub use block::{downsample_block, DownsampleReport};
 pub use float::{apply_counter_resets, downsample_aggr, downsample_raw, window_end, Scratch};
 pub use plan::plan_downsampling;
+pub use query::{
+    aggregate_for, auto_max_source_resolution, block_resolution, series_samples, Aggregate,
+    DownsampledQueryable,
+};
 
 /// Raw data: resolution 0.
 pub const RES_RAW: i64 = 0;

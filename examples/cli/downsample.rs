@@ -63,6 +63,46 @@ fn res_name(res: i64) -> &'static str {
     }
 }
 
+/// What `aion query --resolution` reads: a fixed resolution (ms) or Thanos's
+/// automatic choice by step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryResolution {
+    /// Blocks of at most this resolution (ms), the coarsest available.
+    Max(i64),
+    /// `max_source_resolution` = step / 5, as Thanos's querier with
+    /// auto-downsampling (raw for instant queries).
+    Auto,
+}
+
+/// Parses `raw`, `5m`, `1h` or `auto`.
+pub fn parse_query_resolution(s: &str) -> Result<QueryResolution, String> {
+    match s {
+        "raw" => Ok(QueryResolution::Max(0)),
+        "auto" => Ok(QueryResolution::Auto),
+        _ => parse_resolution(s)
+            .map(QueryResolution::Max)
+            .map_err(|_| format!("resolution {s:?}: want raw, 5m, 1h or auto")),
+    }
+}
+
+/// Opens every block of `dir` for a query at `max_resolution` (ms).
+pub fn open_for_query(
+    dir: &Path,
+    max_resolution: i64,
+) -> Result<aion_downsample::DownsampledQueryable, Failure> {
+    let mut blocks = Vec::new();
+    for m in read_metas(dir)? {
+        blocks.push(Block::open(dir.join(m.ulid.to_string()))?);
+    }
+    aion_downsample::DownsampledQueryable::new(blocks, max_resolution).ok_or_else(|| {
+        Failure(format!(
+            "{}: no block of resolution {} or finer",
+            dir.display(),
+            res_name(max_resolution)
+        ))
+    })
+}
+
 /// The metas of every block directory of `dir`.
 fn read_metas(dir: &Path) -> Result<Vec<BlockMeta>, Failure> {
     let mut metas = Vec::new();

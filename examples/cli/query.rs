@@ -35,10 +35,18 @@ DIR skipped: an unreadable block, a damaged WAL) as `warning: ` lines; the
 answer is then missing that data. --strict refuses instead (exit 1, naming
 the file and offset). A parse error names line:column of EXPR.
 
+--resolution raw|5m|1h reads only the blocks of DIR (a Thanos bucket's
+layout, as `aion downsample` writes), those of the coarsest resolution not
+above RES, and each function reads the aggregate Thanos's querier would
+(min_*/max_*/count_*/sum_* their own, rate/increase/irate/resets the
+counter, anything else sum/count). `auto` is Thanos's step / 5: raw for
+instant queries.
+
 Examples:
   aion query data/ 'up'
   aion query data/ 'sum by (job) (rate(http_requests_total[5m]))' --time 1700000000
-  aion query data/ 'topk(3, node_memory_bytes)' --time 2023-11-14T22:13:20Z --format json";
+  aion query data/ 'topk(3, node_memory_bytes)' --time 2023-11-14T22:13:20Z --format json
+  aion query bucket/ 'max_over_time(node_load1[1d])' --resolution 1h";
 
 pub const QUERY_RANGE_HELP: &str = "\
 EXPR (a scalar or instant vector expression) is evaluated at --start,
@@ -80,6 +88,11 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Read the blocks of DIR (not its head) at this resolution: raw, 5m, 1h
+    /// (the coarsest block resolution not above it) or auto (step / 5, as
+    /// Thanos's querier). Without it, DIR is opened as a data directory.
+    #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
+    resolution: Option<super::downsample::QueryResolution>,
     #[command(flatten)]
     open: crate::warnings::OpenFlags,
 }
@@ -103,6 +116,11 @@ pub struct QueryRangeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Read the blocks of DIR (not its head) at this resolution: raw, 5m, 1h
+    /// (the coarsest block resolution not above it) or auto (step / 5, as
+    /// Thanos's querier). Without it, DIR is opened as a data directory.
+    #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
+    resolution: Option<super::downsample::QueryResolution>,
     #[command(flatten)]
     open: crate::warnings::OpenFlags,
 }
@@ -113,8 +131,13 @@ pub fn query(args: QueryArgs) -> Result<(), Failure> {
         Some(t) => t,
         None => now_ms(),
     };
-    let db = open(&args.dir, args.open)?;
     let engine = Engine::new(EngineOptions::default());
+    if let Some(res) = args.resolution {
+        let q = super::downsample::open_for_query(&args.dir, max_resolution(res, 0))?;
+        let result = engine.instant_query(&q, args.expr.as_str(), t)?;
+        return print_result(&args.expr, &result, args.format);
+    }
+    let db = open(&args.dir, args.open)?;
     let result = engine
         .instant_query(&db, args.expr.as_str(), t)
         .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
@@ -133,12 +156,27 @@ pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (--step)".into(),
         ));
     }
-    let db = open(&args.dir, args.open)?;
     let engine = Engine::new(EngineOptions::default());
+    if let Some(res) = args.resolution {
+        let q = super::downsample::open_for_query(&args.dir, max_resolution(res, args.step))?;
+        let result = engine.range_query(&q, args.expr.as_str(), args.start, args.end, args.step)?;
+        return print_result(&args.expr, &result, args.format);
+    }
+    let db = open(&args.dir, args.open)?;
     let result = engine
         .range_query(&db, args.expr.as_str(), args.start, args.end, args.step)
         .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
     print_result(&args.expr, &result, args.format)
+}
+
+/// The `max_source_resolution` (ms) a query at `step` reads.
+fn max_resolution(res: super::downsample::QueryResolution, step: i64) -> i64 {
+    match res {
+        super::downsample::QueryResolution::Max(r) => r,
+        super::downsample::QueryResolution::Auto => {
+            aion_downsample::auto_max_source_resolution(step)
+        }
+    }
 }
 
 /// Opens `dir` read-only; the open's warnings reach the user with the

@@ -1,0 +1,244 @@
+//! Queries over downsampled blocks: which resolution a query reads and
+//! which aggregate each PromQL function reads, by Thanos's querier rules
+//! (`max_source_resolution`, automatic as step / 5; `aggrsFromFunc`).
+
+use std::collections::BTreeMap;
+
+use aion_model::{Labels, Matcher};
+use aion_storage::{
+    LabelQuerier, MergeQuerier, Querier, Queryable, SelectHints, SeriesSet, VecSeriesSet,
+};
+use aion_tsdb::block::{Block, BlockSeriesSource};
+
+use crate::aggr::{AggrChunk, AggrType};
+use crate::float::apply_counter_resets;
+use crate::{Error, Result};
+
+/// Series and their samples, as a select over aggregate chunks yields them.
+type SeriesSamples = Vec<(Labels, Vec<(i64, f64)>)>;
+
+/// What a selector reads from aggregate chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// One aggregate's samples as they are (the counter with resets applied).
+    One(AggrType),
+    /// sum / count per window: the window's average.
+    Average,
+}
+
+/// The aggregate Thanos reads for the function a selector feeds:
+/// `min*`→min, `max*`→max, `count*`→count, `sum_*`→sum,
+/// `rate`/`increase`/`irate`/`resets`→counter, anything else (plain `sum`
+/// and bare selectors included) the sum/count average.
+pub fn aggregate_for(func: Option<&str>) -> Aggregate {
+    let f = func.unwrap_or("");
+    if f == "min" || f.starts_with("min_") {
+        Aggregate::One(AggrType::Min)
+    } else if f == "max" || f.starts_with("max_") {
+        Aggregate::One(AggrType::Max)
+    } else if f == "count" || f.starts_with("count_") {
+        Aggregate::One(AggrType::Count)
+    } else if f.starts_with("sum_") {
+        Aggregate::One(AggrType::Sum)
+    } else if matches!(f, "rate" | "increase" | "irate" | "resets") {
+        Aggregate::One(AggrType::Counter)
+    } else {
+        Aggregate::Average
+    }
+}
+
+/// Thanos's automatic `max_source_resolution` for a range query's step
+/// (ms): a fifth of the step, so every step spans at least five windows.
+pub fn auto_max_source_resolution(step: i64) -> i64 {
+    (step / 5).max(0)
+}
+
+/// Blocks of one resolution, queried through PromQL with each function
+/// reading its aggregate. Built from all blocks of a store, it keeps the
+/// coarsest resolution not above `max_source_resolution`.
+pub struct DownsampledQueryable {
+    blocks: Vec<Block>,
+    resolution: i64,
+}
+
+impl std::fmt::Debug for DownsampledQueryable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownsampledQueryable")
+            .field("blocks", &self.blocks.len())
+            .field("resolution", &self.resolution)
+            .finish()
+    }
+}
+
+/// A block's Thanos downsampling resolution (0 for raw).
+pub fn block_resolution(b: &Block) -> i64 {
+    b.meta()
+        .thanos
+        .as_ref()
+        .map_or(0, |t| t.downsample_resolution)
+}
+
+impl DownsampledQueryable {
+    /// Keeps, of `blocks`, those at the coarsest resolution `<=
+    /// max_source_resolution` (ms); `None` when no block qualifies.
+    pub fn new(blocks: Vec<Block>, max_source_resolution: i64) -> Option<Self> {
+        let resolution = blocks
+            .iter()
+            .map(block_resolution)
+            .filter(|&r| r <= max_source_resolution)
+            .max()?;
+        let blocks = blocks
+            .into_iter()
+            .filter(|b| block_resolution(b) == resolution)
+            .collect();
+        Some(DownsampledQueryable { blocks, resolution })
+    }
+
+    /// The resolution (ms) queries read.
+    pub fn resolution(&self) -> i64 {
+        self.resolution
+    }
+}
+
+impl Queryable for DownsampledQueryable {
+    fn querier(&self, mint: i64, maxt: i64) -> aion_storage::Result<Box<dyn Querier + '_>> {
+        let mut queriers: Vec<Box<dyn Querier + '_>> = Vec::new();
+        for b in &self.blocks {
+            let m = b.meta();
+            if m.max_time > mint && m.min_time <= maxt {
+                queriers.push(b.querier(mint, maxt)?);
+            }
+        }
+        Ok(Box::new(DownsampledQuerier {
+            owner: self,
+            mint,
+            maxt,
+            plain: MergeQuerier::new(queriers),
+        }))
+    }
+}
+
+struct DownsampledQuerier<'q> {
+    owner: &'q DownsampledQueryable,
+    mint: i64,
+    maxt: i64,
+    /// The blocks' own queriers: label queries, and selects at raw resolution.
+    plain: MergeQuerier<'q, dyn Querier + 'q>,
+}
+
+impl LabelQuerier for DownsampledQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        self.plain.label_values(name, matchers)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        self.plain.label_names(matchers)
+    }
+}
+
+impl Querier for DownsampledQuerier<'_> {
+    fn select<'a>(
+        &'a self,
+        sorted: bool,
+        hints: Option<&SelectHints<'_>>,
+        matchers: &[Matcher],
+    ) -> Box<dyn SeriesSet<'a> + 'a> {
+        if self.owner.resolution == 0 || hints.is_some_and(|h| h.series_only()) {
+            return self.plain.select(sorted, hints, matchers);
+        }
+        let aggr = aggregate_for(hints.and_then(|h| h.func));
+        match self.read(aggr, matchers) {
+            Ok(series) => Box::new(VecSeriesSet::from_samples(series)),
+            Err(e) => {
+                let kind = match e {
+                    Error::Unsupported(_) => aion_storage::ErrorKind::Unsupported,
+                    Error::Tsdb(_) => aion_storage::ErrorKind::Other,
+                    _ => aion_storage::ErrorKind::Corruption,
+                };
+                Box::new(aion_storage::ErrorSeriesSet::new(aion_storage::Error::new(
+                    kind, e,
+                )))
+            }
+        }
+    }
+}
+
+impl DownsampledQuerier<'_> {
+    /// Every matching series' samples of `aggr` within the querier's range,
+    /// in label order, series found in several blocks concatenated.
+    fn read(&self, aggr: Aggregate, matchers: &[Matcher]) -> Result<SeriesSamples> {
+        let mut out: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        for b in &self.owner.blocks {
+            let m = b.meta();
+            if m.max_time <= self.mint || m.min_time > self.maxt {
+                continue;
+            }
+            let mut set = b.chunk_series_untrimmed(matchers, self.mint, self.maxt);
+            while let Some(s) = set.next_series() {
+                let s = s?;
+                let mut parsed = Vec::with_capacity(s.chunks.len());
+                for c in &s.chunks {
+                    if c.encoding != aion_chunkenc::Encoding::ThanosAggr {
+                        return Err(Error::Unsupported(format!(
+                            "block {}: series {}: {} chunk in a block of resolution {} ms",
+                            m.ulid, s.labels, c.encoding, self.owner.resolution
+                        )));
+                    }
+                    parsed.push(AggrChunk::parse(&c.data)?);
+                }
+                let samples = series_samples(&parsed, aggr)?;
+                out.entry(s.labels).or_default().extend(samples);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(l, mut v)| {
+                v.sort_by_key(|s| s.0);
+                v.dedup_by_key(|s| s.0);
+                v.retain(|s| s.0 >= self.mint && s.0 <= self.maxt);
+                (l, v)
+            })
+            .collect())
+    }
+}
+
+fn sub(c: &AggrChunk<'_>, t: AggrType) -> Result<Vec<(i64, f64)>> {
+    match c.get(t)? {
+        Some(x) => Ok(x.samples()?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// One series' samples of `aggr` from its aggregate chunks, oldest first.
+pub fn series_samples(chunks: &[AggrChunk<'_>], aggr: Aggregate) -> Result<Vec<(i64, f64)>> {
+    let mut out = Vec::new();
+    match aggr {
+        Aggregate::One(AggrType::Counter) => {
+            let parts = chunks
+                .iter()
+                .map(|c| sub(c, AggrType::Counter))
+                .collect::<Result<Vec<_>>>()?;
+            apply_counter_resets(parts.iter().map(Vec::as_slice), &mut out);
+        }
+        Aggregate::One(t) => {
+            for c in chunks {
+                out.extend(sub(c, t)?);
+            }
+        }
+        Aggregate::Average => {
+            for c in chunks {
+                let sum = sub(c, AggrType::Sum)?;
+                let count = sub(c, AggrType::Count)?;
+                if sum.len() != count.len() {
+                    return Err(Error::Decode(format!(
+                        "aggregate chunk: {} sum windows but {} count windows",
+                        sum.len(),
+                        count.len()
+                    )));
+                }
+                out.extend(sum.iter().zip(&count).map(|(&(t, s), &(_, n))| (t, s / n)));
+            }
+        }
+    }
+    Ok(out)
+}
