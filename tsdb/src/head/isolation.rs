@@ -128,15 +128,18 @@ pub(crate) fn record_commit(state: &mut SeriesState, epoch: u64, low_watermark: 
     }
     // A boundary is needed by queries older than `epoch`; those with an
     // epoch at or below `low_watermark` need none of the older ones.
-    if !state.boundaries.is_empty() {
-        state.boundaries.retain(|&(e, _)| e > low_watermark);
-        if state.boundaries.is_empty() {
-            state.boundaries = Vec::new();
+    if let Some(b) = &mut state.boundaries {
+        b.retain(|&(e, _)| e > low_watermark);
+        if b.is_empty() {
+            state.boundaries = None;
         }
     }
     if low_watermark < epoch {
         let before = state.max_time();
-        state.boundaries.push((epoch, before));
+        state
+            .boundaries
+            .get_or_insert_with(Box::default)
+            .push((epoch, before));
     }
     state.last_epoch = epoch;
 }
@@ -150,6 +153,7 @@ pub(crate) fn visible_max_time(state: &SeriesState, read_epoch: u64) -> i64 {
     state
         .boundaries
         .iter()
+        .flat_map(|b| b.iter())
         .find(|&&(e, _)| e > read_epoch)
         .map_or(i64::MIN, |&(_, t)| t)
 }
@@ -199,7 +203,7 @@ mod tests {
         let g = iso.begin_apply();
         assert_eq!(g.low_watermark, u64::MAX);
         record_commit(&mut st, g.epoch, g.low_watermark);
-        assert!(st.boundaries.is_empty());
+        assert!(st.boundaries.is_none());
     }
 
     #[test]

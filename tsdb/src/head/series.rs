@@ -44,8 +44,11 @@ pub(crate) struct SeriesState {
     /// Full chunks on disk, oldest first.
     pub mmapped: Vec<MmappedChunk>,
     /// `(epoch, max time before the first commit of that epoch)` for
-    /// commits some running query must not see; see `isolation.rs`.
-    pub boundaries: Vec<(u64, i64)>,
+    /// commits some running query must not see; see `isolation.rs`. Boxed
+    /// and `None` while no query needs any (most of the time), so every
+    /// series carries 8 bytes for it, not a 24-byte `Vec`.
+    #[allow(clippy::box_collection)] // the box is the point: 8 bytes inline
+    pub boundaries: Option<Box<Vec<(u64, i64)>>>,
     /// Out-of-order samples, once the series has any.
     pub ooo: Option<Box<super::ooo::OooState>>,
     /// What the series keeps about its histograms, once it has had one.
@@ -227,7 +230,10 @@ impl MemSeries {
             + 16
             + self.labels.heap_bytes()
             + state.mmapped.capacity() * std::mem::size_of::<MmappedChunk>()
-            + state.boundaries.capacity() * 16
+            + state
+                .boundaries
+                .as_ref()
+                .map_or(0, |b| 24 + b.capacity() * 16)
             + state.open.as_ref().map_or(0, |c| c.app.heap_bytes())
             + state.hist.as_ref().map_or(0, |h| {
                 std::mem::size_of::<HistogramState>()
