@@ -54,9 +54,6 @@ pub(crate) enum Step {
 pub(crate) struct SegmentCursor<R> {
     src: R,
     buf: Vec<u8>,
-    /// Whether the last read filled `buf` to the end: the source has more,
-    /// so the next fill may grow the buffer.
-    last_read_filled: bool,
     pos: usize,
     end: usize,
     /// Segment offset of `buf[pos]`.
@@ -77,7 +74,6 @@ impl<R: Read> SegmentCursor<R> {
         SegmentCursor {
             src,
             buf: vec![0; FIRST_BUF_SIZE],
-            last_read_filled: false,
             pos: 0,
             end: 0,
             offset,
@@ -184,13 +180,15 @@ impl<R: Read> SegmentCursor<R> {
     /// Moves unread bytes to the front and reads more. Returns whether any
     /// byte arrived.
     fn fill(&mut self) -> Result<bool, CursorError> {
+        // `end` moves only here: a full buffer means the last read filled
+        // it, so the source has more and a bigger buffer pays.
+        if self.end == self.buf.len() && self.buf.len() < BUF_SIZE {
+            self.buf.resize(BUF_SIZE, 0);
+        }
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
-        }
-        if self.last_read_filled && self.buf.len() < BUF_SIZE {
-            self.buf.resize(BUF_SIZE, 0);
         }
         debug_assert!(
             self.end < self.buf.len(),
@@ -198,13 +196,9 @@ impl<R: Read> SegmentCursor<R> {
         );
         loop {
             match self.src.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.last_read_filled = false;
-                    return Ok(false);
-                }
+                Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.end += n;
-                    self.last_read_filled = self.end == self.buf.len();
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
