@@ -6,6 +6,7 @@
 //! cargo run --release --example bench_blocks -- compact DIR
 //! cargo run --release --example bench_blocks -- openmetrics FILE [SERIES] [HOURS]
 //! cargo run --release --example bench_blocks -- size DIR
+//! cargo run --release --example bench_blocks -- long DIR [SERIES] [DAYS]
 //! cargo run --release --example bench_blocks -- import FILE DIR [--prometheus-2.42-chunks]
 //! ```
 //!
@@ -23,6 +24,10 @@
 //!   with `--prometheus-2.42-chunks`, chunks are cut as Prometheus 2.42
 //!   cuts them (no 1005-byte limit), for a like-for-like size comparison
 //!   with Debian's promtool.
+//! * `long` writes one block of DAYS (default 30) days of SERIES
+//!   (default 1 000) counters `http_requests_total` scraped every 15 s, in
+//!   ten jobs: the shape of a compacted long-term block, for the
+//!   downsampling benchmarks (`scripts/bench-downsample`).
 //! * `size` prints `bytes=<n> samples=<n> bytes_per_sample=<x>` for the
 //!   blocks in DIR (index, chunks, meta, tombstones).
 //!
@@ -77,13 +82,18 @@ fn main() {
             write_openmetrics(Path::new(file), n, hours);
         }
         (Some("size"), Some(dir)) => size(Path::new(dir)),
+        (Some("long"), Some(dir)) => {
+            let n = arg(2).map_or(1_000, |s| s.parse().expect("SERIES"));
+            let days = arg(3).map_or(30, |s| s.parse().expect("DAYS"));
+            write_long_block(Path::new(dir), n, days);
+        }
         (Some("import"), Some(file)) => {
             let dir = arg(2).expect("DIR");
             let v2 = arg(3) == Some("--prometheus-2.42-chunks");
             import(Path::new(file), Path::new(dir), v2);
         }
         _ => {
-            eprintln!("usage: bench_blocks blocks DIR [SERIES] [BLOCKS] | compact DIR | openmetrics FILE [SERIES] [HOURS] | size DIR | import FILE DIR [--prometheus-2.42-chunks]");
+            eprintln!("usage: bench_blocks blocks DIR [SERIES] [BLOCKS] | compact DIR | openmetrics FILE [SERIES] [HOURS] | size DIR | long DIR [SERIES] [DAYS] | import FILE DIR [--prometheus-2.42-chunks]");
             std::process::exit(2);
         }
     }
@@ -173,6 +183,73 @@ fn write_blocks(dir: &Path, n: usize, count: i64) {
     }
     println!(
         "wrote {count} blocks in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+/// One block of `days` days of `n` counters: what a Thanos bucket holds
+/// after its compactor merged two weeks or more of 2 h blocks.
+fn write_long_block(dir: &Path, n: usize, days: i64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let interval = aion::chunkenc::synthetic::SCRAPE_INTERVAL_MS;
+    let per_series = (days * 24 * H / interval) as usize;
+    let mut labels: Vec<(Labels, usize)> = (0..n)
+        .map(|i| {
+            let l = Labels::from_pairs(&[
+                ("__name__", "http_requests_total"),
+                ("instance", &format!("host-{i:05}:8080")),
+                ("job", &format!("job-{}", i % 10)),
+            ])
+            .unwrap();
+            (l, i)
+        })
+        .collect();
+    labels.sort();
+    let mut symbols = BTreeSet::new();
+    symbols.insert(String::new());
+    for (l, _) in &labels {
+        for p in l {
+            symbols.insert(p.name.to_string());
+            symbols.insert(p.value.to_string());
+        }
+    }
+    let start = Instant::now();
+    let ulid = Ulid::generate();
+    let mut w = BlockWriter::create(dir, ulid, BlockWriterOptions::default()).unwrap();
+    for s in &symbols {
+        w.add_symbol(s).unwrap();
+    }
+    for (l, i) in &labels {
+        let samples = series(Shape::Counter, START, per_series, *i as u64);
+        let chunks: Vec<SeriesChunk> = samples
+            .chunks(120)
+            .map(|c| {
+                let mut app = XorAppender::new();
+                for &(t, v) in c {
+                    app.append(t, v).unwrap();
+                }
+                SeriesChunk {
+                    min_time: c[0].0,
+                    max_time: c[c.len() - 1].0,
+                    encoding: Encoding::Xor,
+                    data: app.bytes().to_vec(),
+                }
+            })
+            .collect();
+        w.add_series(l, &chunks).unwrap();
+    }
+    let meta = w
+        .finish(BlockMeta::new(ulid, START, START + days * 24 * H))
+        .unwrap()
+        .unwrap();
+    println!(
+        "block {} [{}, {}) series={} samples={} chunks={} in {:.1}s",
+        meta.ulid,
+        meta.min_time,
+        meta.max_time,
+        meta.stats.num_series,
+        meta.stats.num_samples,
+        meta.stats.num_chunks,
         start.elapsed().as_secs_f64()
     );
 }

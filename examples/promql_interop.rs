@@ -180,7 +180,7 @@ fn generate(out: &Path, d: &Dataset) -> Result {
         "wrote {} series × {} h ({} samples) from {} to {} in {:.1}s",
         d.series(),
         d.hours,
-        d.series() as i64 * d.hours * 3600 / interop::SCRAPE,
+        d.samples(),
         T0,
         d.end(),
         start.elapsed().as_secs_f64()

@@ -68,6 +68,26 @@ impl Dataset {
         self.instances_per_job * JOBS.len() * SERIES_PER_INSTANCE
     }
 
+    /// Samples in the dataset: fewer than series × steps, since some
+    /// instances start late or stop early ([`Dataset::is_live`]).
+    pub fn samples(&self) -> usize {
+        let steps = self.hours * 3600 / SCRAPE;
+        let live_steps: usize = (0..self.instances_per_job)
+            .map(|i| (0..steps).filter(|&k| self.is_live(i, k)).count())
+            .sum();
+        live_steps * JOBS.len() * SERIES_PER_INSTANCE
+    }
+
+    /// Whether instance `i` of each job has samples at step `k`: some
+    /// start an hour late, some stop two hours early (churn, lookback
+    /// expiry).
+    fn is_live(&self, i: usize, k: i64) -> bool {
+        let steps = self.hours * 3600 / SCRAPE;
+        let late = i % 5 == LATE && k < 3600 / SCRAPE;
+        let gone = i % 5 == GONE && k >= steps - 2 * 3600 / SCRAPE;
+        !late && !gone
+    }
+
     /// End of the data (unix seconds, exclusive).
     pub fn end(&self) -> i64 {
         T0 + self.hours * 3600
@@ -87,13 +107,7 @@ impl Dataset {
             .flat_map(|job| (0..self.instances_per_job).map(move |i| (i, *job)))
             .map(|(i, job)| (i, job, format!("{job}-{i}:9100")))
             .collect();
-        // Which steps an instance has samples for: some start an hour
-        // late, some stop two hours early (churn, lookback expiry).
-        let live = |i: usize, k: i64| {
-            let late = i % 5 == LATE && k < 3600 / SCRAPE;
-            let gone = i % 5 == GONE && k >= steps - 2 * 3600 / SCRAPE;
-            !late && !gone
-        };
+        let live = |i: usize, k: i64| self.is_live(i, k);
         let flush = |buf: &mut String, out: &mut dyn Write| -> io::Result<()> {
             out.write_all(buf.as_bytes())?;
             buf.clear();
