@@ -13,7 +13,7 @@
 use std::error::Error as StdError;
 
 use aion_chunkenc::{SampleIterator, ValueType};
-use aion_model::histogram::{FloatHistogram, Histogram};
+use aion_model::histogram::{CounterResetHint, FloatHistogram, Histogram};
 
 use super::{Adjustable, CounterAdjust, NoAdjust};
 
@@ -36,6 +36,10 @@ pub struct PenaltyIterator<'a> {
     pen_b: i64,
     /// Which side the current sample is from.
     use_a: bool,
+    /// Whether the current sample's predecessor came from the other side:
+    /// its own iterator's counter-reset hint then speaks of a sample the
+    /// merge did not yield.
+    switched: bool,
     started: bool,
 }
 
@@ -51,7 +55,16 @@ impl<'a> PenaltyIterator<'a> {
             pen_a: 0,
             pen_b: 0,
             use_a: true,
+            switched: false,
             started: false,
+        }
+    }
+
+    /// A counter histogram's hint becomes "unknown" after a switch, as
+    /// Prometheus's chain merge does; gauges keep theirs.
+    fn fix_hint(&self, hint: &mut CounterResetHint) {
+        if self.switched && *hint != CounterResetHint::Gauge {
+            *hint = CounterResetHint::Unknown;
         }
     }
 
@@ -146,8 +159,9 @@ impl Adjustable for PenaltyIterator<'_> {
 
 impl SampleIterator for PenaltyIterator<'_> {
     fn next(&mut self) -> ValueType {
-        let (last, was_a) = (self.last_float(), self.use_a);
+        let (last, was_a, any) = (self.last_float(), self.use_a, self.last_t.is_some());
         let vt = self.step();
+        self.switched = any && self.use_a != was_a;
         // Switched replicas after a float: let a counter catch up. (Thanos
         // also does this before the first sample is yielded, with the
         // preferred side's first value; nothing was yielded then, so here
@@ -181,11 +195,15 @@ impl SampleIterator for PenaltyIterator<'_> {
     }
 
     fn at_histogram(&self, h: &mut Histogram) -> i64 {
-        self.cur().at_histogram(h)
+        let t = self.cur().at_histogram(h);
+        self.fix_hint(&mut h.counter_reset_hint);
+        t
     }
 
     fn at_float_histogram(&self, fh: &mut FloatHistogram) -> i64 {
-        self.cur().at_float_histogram(fh)
+        let t = self.cur().at_float_histogram(fh);
+        self.fix_hint(&mut fh.counter_reset_hint);
+        t
     }
 
     fn at_t(&self) -> i64 {
@@ -278,5 +296,47 @@ mod tests {
         assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(m.next(), ValueType::None);
         assert_eq!(m.seek(0), ValueType::None);
+    }
+
+    fn hists(ts: &[i64], hint: CounterResetHint) -> Box<dyn SampleIterator + 'static> {
+        use crate::{SampleValue, ValueSliceIterator};
+        let h = std::sync::Arc::new(Histogram {
+            counter_reset_hint: hint,
+            count: 1,
+            ..Histogram::default()
+        });
+        let samples: Vec<_> = ts
+            .iter()
+            .map(|&t| (t, SampleValue::Histogram(h.clone())))
+            .collect();
+        Box::new(ValueSliceIterator::new(samples))
+    }
+
+    /// After a switch, a counter histogram's "not a reset" no longer holds
+    /// (its predecessor was the other replica's); a gauge's hint does.
+    #[test]
+    fn a_switch_makes_counter_histogram_hints_unknown() {
+        for (hint, after_switch) in [
+            (CounterResetHint::NotCounterReset, CounterResetHint::Unknown),
+            (CounterResetHint::Gauge, CounterResetHint::Gauge),
+        ] {
+            let a = hists(&[10_000, 20_000, 30_000, 70_000], hint);
+            let b = hists(&[10_100, 20_100, 30_100, 40_100, 50_100, 60_100], hint);
+            let mut m = penalty_merge(vec![a, b], false);
+            let mut got = Vec::new();
+            while m.next() == ValueType::Histogram {
+                let mut h = Histogram::default();
+                let t = m.at_histogram(&mut h);
+                got.push((t, h.counter_reset_hint));
+            }
+            let want = [
+                (10_000, hint),
+                (20_000, hint),
+                (30_000, hint),
+                (50_100, after_switch),
+                (60_100, hint),
+            ];
+            assert_eq!(got, want, "{hint:?}");
+        }
     }
 }
