@@ -391,6 +391,25 @@ fn cli_replica_label_deduplicates() {
         want.iter().map(|s| s.1[0].1).collect::<Vec<_>>(),
         "{out}"
     );
+    // query-range takes the same flags.
+    let (code, out, err) = aion(&[
+        "query-range",
+        dir,
+        "x",
+        "--start",
+        "2700",
+        "--end",
+        "3900",
+        "--step",
+        "600",
+        "--replica-label",
+        "replica",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("\"metric\"").count(), 2, "{out}");
+    assert!(!out.contains("replica"), "{out}");
     // Bad flags are refused by name.
     let (code, _, err) = aion(&[
         "query",
