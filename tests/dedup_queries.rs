@@ -24,6 +24,7 @@ use aion::storage::dedup::{DedupMode, DedupQueryable};
 use aion::storage::{MemStorage, Queryable, SelectHints, ValueType};
 use aion::tsdb::block::Block;
 use aion::tsdb::Db;
+use binaries::run_aion as aion;
 
 type Samples = Vec<(i64, f64)>;
 
@@ -285,19 +286,6 @@ fn penalty_dedup_over_downsampled_blocks() {
     let want = range(&store(&rated), q, start, end, step);
     assert_eq!(got.len(), 2);
     assert_eq!(got, want);
-}
-
-/// `aion ARGS…`: (exit code, stdout, stderr).
-fn aion(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(binaries::aion_example())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// The `VALUE  SERIES` rows of a table answer.

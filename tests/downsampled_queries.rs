@@ -18,6 +18,7 @@ use aion::downsample::{
 use aion::model::Labels;
 use aion::promql::{Engine, EngineOptions, Value};
 use aion::tsdb::block::Block;
+use binaries::run_aion as aion;
 
 const SPAN: i64 = 6 * 3600 * 1000;
 const SCRAPE: i64 = 15_000;
@@ -119,19 +120,6 @@ fn expected_rate(s: &[(i64, f64)], t: i64, range: i64) -> f64 {
         to_end = avg / 2.0;
     }
     result * (sampled + to_start + to_end) / sampled / (range as f64 / 1000.0)
-}
-
-/// `aion ARGS…`: (exit code, stdout, stderr).
-fn aion(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(binaries::aion_example())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 struct Fixture {
