@@ -34,6 +34,8 @@ mod check;
 mod compact;
 #[path = "cli/create_blocks.rs"]
 mod create_blocks;
+#[path = "cli/dedup.rs"]
+mod dedup;
 #[path = "cli/downsample.rs"]
 mod downsample;
 #[path = "cli/features.rs"]

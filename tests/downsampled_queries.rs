@@ -5,19 +5,20 @@
 
 #[path = "support/binaries.rs"]
 mod binaries;
+#[path = "support/raw_block.rs"]
+mod raw_block;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aion::chunkenc::{Encoding, XorAppender};
 use aion::downsample::{
     aggregate_for, auto_max_source_resolution, downsample_block, AggrType, Aggregate,
     DownsampledQueryable, RES_1H, RES_5M,
 };
 use aion::model::Labels;
 use aion::promql::{Engine, EngineOptions, Value};
-use aion::storage::SeriesChunk;
-use aion::tsdb::block::{Block, BlockMeta, BlockWriter, BlockWriterOptions, ThanosMeta, Ulid};
+use aion::tsdb::block::Block;
+use binaries::run_aion as aion;
 
 const SPAN: i64 = 6 * 3600 * 1000;
 const SCRAPE: i64 = 15_000;
@@ -56,47 +57,7 @@ fn counter(seed: i64) -> Samples {
 }
 
 fn write_raw(dir: &Path, series: &[(Labels, Samples)]) -> Block {
-    let ulid = Ulid::generate();
-    let mut w = BlockWriter::create(dir, ulid, BlockWriterOptions::default()).unwrap();
-    let mut symbols: Vec<String> = series
-        .iter()
-        .flat_map(|(l, _)| {
-            l.iter()
-                .flat_map(|l| [l.name.to_string(), l.value.to_string()])
-        })
-        .collect();
-    symbols.sort();
-    symbols.dedup();
-    for s in &symbols {
-        w.add_symbol(s).unwrap();
-    }
-    let mut sorted: Vec<&(Labels, Samples)> = series.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    for (labels, samples) in sorted {
-        let chunks: Vec<_> = samples
-            .chunks(120)
-            .map(|part| {
-                let mut app = XorAppender::new();
-                for &(t, v) in part {
-                    app.append(t, v).unwrap();
-                }
-                SeriesChunk {
-                    min_time: part[0].0,
-                    max_time: part[part.len() - 1].0,
-                    encoding: Encoding::Xor,
-                    data: app.bytes().to_vec(),
-                }
-            })
-            .collect();
-        w.add_series(labels, &chunks).unwrap();
-    }
-    let mut meta = BlockMeta::new(ulid, 0, SPAN);
-    meta.thanos = Some(ThanosMeta {
-        source: "sidecar".to_string(),
-        ..ThanosMeta::default()
-    });
-    w.finish(meta).unwrap().unwrap();
-    Block::open(dir.join(ulid.to_string())).unwrap()
+    raw_block::write_raw(dir, series, 0, SPAN)
 }
 
 /// Raw samples grouped by window of `res`, keyed by the window's timestamp.
@@ -159,19 +120,6 @@ fn expected_rate(s: &[(i64, f64)], t: i64, range: i64) -> f64 {
         to_end = avg / 2.0;
     }
     result * (sampled + to_start + to_end) / sampled / (range as f64 / 1000.0)
-}
-
-/// `aion ARGS…`: (exit code, stdout, stderr).
-fn aion(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(binaries::aion_example())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 struct Fixture {

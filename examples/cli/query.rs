@@ -42,11 +42,21 @@ above RES, and each function reads the aggregate Thanos's querier would
 counter, anything else sum/count). `auto` is Thanos's step / 5: raw for
 instant queries.
 
+--replica-label NAME (repeatable) deduplicates HA replicas as Thanos's
+querier does with --query.replica-label: series equal but for the replica
+labels are one series, without them. --dedup penalty (the default) follows
+one replica and switches only on a gap longer than two scrape intervals,
+keeping counters from going down on a switch for rate, increase, irate and
+resets; --dedup chain takes every replica's samples, each timestamp once
+(identical receive-style replicas). Works with --resolution too: each
+replica's aggregate is read, then deduplicated.
+
 Examples:
   aion query data/ 'up'
   aion query data/ 'sum by (job) (rate(http_requests_total[5m]))' --time 1700000000
   aion query data/ 'topk(3, node_memory_bytes)' --time 2023-11-14T22:13:20Z --format json
-  aion query bucket/ 'max_over_time(node_load1[1d])' --resolution 1h";
+  aion query bucket/ 'max_over_time(node_load1[1d])' --resolution 1h
+  aion query data/ 'sum by (job) (rate(http_requests_total[5m]))' --replica-label replica";
 
 pub const QUERY_RANGE_HELP: &str = "\
 EXPR (a scalar or instant vector expression) is evaluated at --start,
@@ -59,7 +69,8 @@ T is unix seconds (fractions allowed) or RFC 3339; D is a duration (30s,
 
 --format json prints exactly Prometheus's /api/v1/query_range answer:
 {\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[...]}}, with
-`warnings` and `infos` as for `aion query`.
+`warnings` and `infos` as for `aion query`; --resolution, --replica-label
+and --dedup as for `aion query`.
 
 Examples:
   aion query-range data/ 'rate(http_requests_total[5m])' --start 1700000000 --end 1700003600 --step 30s
@@ -94,6 +105,8 @@ pub struct QueryArgs {
     #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
     resolution: Option<super::downsample::QueryResolution>,
     #[command(flatten)]
+    dedup: super::dedup::DedupFlags,
+    #[command(flatten)]
     open: crate::warnings::OpenFlags,
 }
 
@@ -122,6 +135,8 @@ pub struct QueryRangeArgs {
     #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
     resolution: Option<super::downsample::QueryResolution>,
     #[command(flatten)]
+    dedup: super::dedup::DedupFlags,
+    #[command(flatten)]
     open: crate::warnings::OpenFlags,
 }
 
@@ -133,13 +148,14 @@ pub fn query(args: QueryArgs) -> Result<(), Failure> {
     };
     let engine = Engine::new(EngineOptions::default());
     if let Some(res) = args.resolution {
-        let q = super::downsample::open_for_query(&args.dir, max_resolution(res, 0))?;
+        let blocks = super::downsample::open_for_query(&args.dir, max_resolution(res, 0))?;
+        let q = args.dedup.wrap(blocks);
         let result = engine.instant_query(&q, args.expr.as_str(), t)?;
         return print_result(&args.expr, &result, args.format);
     }
     let db = open(&args.dir, args.open)?;
     let result = engine
-        .instant_query(&db, args.expr.as_str(), t)
+        .instant_query(&args.dedup.wrap(&db), args.expr.as_str(), t)
         .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
     print_result(&args.expr, &result, args.format)
 }
@@ -158,13 +174,15 @@ pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
     }
     let engine = Engine::new(EngineOptions::default());
     if let Some(res) = args.resolution {
-        let q = super::downsample::open_for_query(&args.dir, max_resolution(res, args.step))?;
+        let blocks = super::downsample::open_for_query(&args.dir, max_resolution(res, args.step))?;
+        let q = args.dedup.wrap(blocks);
         let result = engine.range_query(&q, args.expr.as_str(), args.start, args.end, args.step)?;
         return print_result(&args.expr, &result, args.format);
     }
     let db = open(&args.dir, args.open)?;
+    let q = args.dedup.wrap(&db);
     let result = engine
-        .range_query(&db, args.expr.as_str(), args.start, args.end, args.step)
+        .range_query(&q, args.expr.as_str(), args.start, args.end, args.step)
         .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
     print_result(&args.expr, &result, args.format)
 }

@@ -22,6 +22,7 @@
 //! | `hints.rs` | [`SelectHints`], borrowed so a select allocates nothing |
 //! | `chunk.rs` | the chunk-level traits; [`SeriesChunk`] |
 //! | `appender.rs` | [`Appendable`], [`Appender`] |
+//! | `dedup/` | [`DedupQueryable`](dedup::DedupQueryable): HA replicas deduplicated (Thanos's penalty and chain modes) |
 //! | `merge/` | [`MergeQuerier`] (samples and chunks, one implementation), [`MergeQueryable`], [`ChainIterator`], [`merge_chunks`] |
 //! | `vec.rs` | [`SliceIterator`], [`ValueSliceIterator`], [`VecSeriesSet`], [`matches_all`] for in-memory backends |
 //! | `memory/` | [`MemStorage`], a small snapshot-consistent in-memory store (floats and native histograms) |
@@ -35,6 +36,7 @@
 
 mod appender;
 mod chunk;
+pub mod dedup;
 mod error;
 mod hints;
 mod labels;

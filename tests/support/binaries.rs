@@ -42,6 +42,16 @@ pub fn aion_example() -> PathBuf {
     example_binary("aion")
 }
 
+/// `aion ARGS…`: exit code (-1 when killed), stdout and stderr.
+pub fn run_aion(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(aion_example()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The binary of example `name`, found or built as [`aion_example`] is.
 pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
