@@ -1,9 +1,12 @@
-//! Thanos's aggregate chunk (encoding byte 0xFF): five XOR sub-chunks in the
+//! Thanos's aggregate chunk (encoding byte 0xFF): five sub-chunks in the
 //! order count, sum, min, max, counter, each `uvarint(len) u8 encoding
-//! data[len]`, or `uvarint(0)` when absent (formats NOTES §4.7).
+//! data[len]`, or `uvarint(0)` when absent (formats NOTES §4.7). Float
+//! series have five XOR sub-chunks; native histogram series (Thanos ≥ 0.32)
+//! an XOR count and float histogram sum and counter, no min or max.
 
-use aion_chunkenc::{Encoding, XorChunk};
+use aion_chunkenc::{Chunk, Encoding, SampleIterator, ValueType, XorChunk};
 use aion_model::encoding::{put_uvarint, uvarint};
+use aion_model::histogram::FloatHistogram;
 
 use crate::{Error, Result};
 
@@ -55,12 +58,18 @@ impl std::fmt::Display for AggrType {
 /// Encodes an aggregate chunk from the data of its XOR sub-chunks (`None`
 /// for an absent aggregate), appending to `out`.
 pub fn encode_aggr_chunk(subchunks: [Option<&[u8]>; 5], out: &mut Vec<u8>) {
+    encode_aggr_chunk_parts(subchunks.map(|s| s.map(|d| (Encoding::Xor, d))), out);
+}
+
+/// Encodes an aggregate chunk from its sub-chunks with their encodings
+/// (histogram series: float histogram sum and counter), appending to `out`.
+pub fn encode_aggr_chunk_parts(subchunks: [Option<(Encoding, &[u8])>; 5], out: &mut Vec<u8>) {
     for sub in subchunks {
         match sub {
             None => put_uvarint(out, 0),
-            Some(data) => {
+            Some((encoding, data)) => {
                 put_uvarint(out, data.len() as u64);
-                out.push(Encoding::Xor as u8);
+                out.push(encoding as u8);
                 out.extend_from_slice(data);
             }
         }
@@ -70,12 +79,13 @@ pub fn encode_aggr_chunk(subchunks: [Option<&[u8]>; 5], out: &mut Vec<u8>) {
 /// A borrowed aggregate chunk's sub-chunks, validated once.
 #[derive(Debug, Clone, Copy)]
 pub struct AggrChunk<'a> {
-    parts: [Option<&'a [u8]>; 5],
+    parts: [Option<(Encoding, &'a [u8])>; 5],
 }
 
 impl<'a> AggrChunk<'a> {
     /// Splits `data` (the bytes after the 0xFF encoding byte) into its five
-    /// sub-chunks. Every present sub-chunk must be XOR.
+    /// sub-chunks. Count, min and max must be XOR; sum and counter XOR or
+    /// (for histogram series) histogram chunks.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
         let mut parts = [None; 5];
         let mut rest = data;
@@ -98,25 +108,91 @@ impl<'a> AggrChunk<'a> {
                     what: "sub-chunk longer than the chunk",
                 });
             }
-            if rest[0] != Encoding::Xor as u8 {
-                return Err(Error::AggrChunk {
-                    aggr: t,
-                    offset,
-                    what: "sub-chunk is not XOR-encoded",
-                });
-            }
-            parts[i] = Some(&rest[1..=len]);
+            let encoding = match Encoding::try_from(rest[0]).ok() {
+                Some(e @ Encoding::Xor) => e,
+                Some(e @ (Encoding::Histogram | Encoding::FloatHistogram))
+                    if matches!(t, AggrType::Sum | AggrType::Counter) =>
+                {
+                    e
+                }
+                _ => {
+                    return Err(Error::AggrChunk {
+                        aggr: t,
+                        offset,
+                        what: "sub-chunk is neither XOR nor (sum, counter) a histogram chunk",
+                    })
+                }
+            };
+            parts[i] = Some((encoding, &rest[1..=len]));
             rest = &rest[len + 1..];
         }
         Ok(AggrChunk { parts })
     }
 
-    /// The XOR chunk of aggregate `t`, `None` when the chunk lacks it.
+    /// The XOR chunk of aggregate `t`, `None` when the chunk lacks it; an
+    /// error for a histogram sub-chunk (see [`AggrChunk::is_histogram`]).
     pub fn get(&self, t: AggrType) -> Result<Option<XorChunk<&'a [u8]>>> {
         match self.parts[t as usize] {
             None => Ok(None),
-            Some(data) => Ok(Some(XorChunk::from_bytes(data)?)),
+            Some((Encoding::Xor, data)) => Ok(Some(XorChunk::from_bytes(data)?)),
+            Some(_) => Err(Error::AggrChunk {
+                aggr: t,
+                offset: 0,
+                what: "a histogram sub-chunk read as floats",
+            }),
         }
+    }
+
+    /// Whether this is a native histogram series' chunk: its counter is a
+    /// histogram chunk (Thanos's `isHistogramAggrChunk`).
+    pub fn is_histogram(&self) -> bool {
+        matches!(
+            self.parts[AggrType::Counter as usize],
+            Some((Encoding::Histogram | Encoding::FloatHistogram, _))
+        )
+    }
+
+    /// The samples of histogram aggregate `t` (sum or counter) as float
+    /// histograms, appended to `out`; nothing when the chunk lacks it.
+    pub fn histograms(&self, t: AggrType, out: &mut Vec<(i64, FloatHistogram)>) -> Result<()> {
+        let Some((encoding, data)) = self.parts[t as usize] else {
+            return Ok(());
+        };
+        if encoding == Encoding::Xor {
+            return Err(Error::AggrChunk {
+                aggr: t,
+                offset: 0,
+                what: "an XOR sub-chunk read as histograms",
+            });
+        }
+        let chunk = Chunk::from_bytes(encoding, data)?;
+        let mut it = chunk.iter();
+        loop {
+            match it.next() {
+                ValueType::None => break,
+                ValueType::Histogram | ValueType::FloatHistogram => {
+                    let mut h = FloatHistogram::default();
+                    let ts = it.at_float_histogram(&mut h);
+                    out.push((ts, h));
+                }
+                ValueType::Float => {
+                    return Err(Error::AggrChunk {
+                        aggr: t,
+                        offset: 0,
+                        what: "a float sample in a histogram sub-chunk",
+                    })
+                }
+            }
+        }
+        match it.error() {
+            Some(e) => Err(Error::Chunk(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The encoding and bytes of aggregate `t`'s sub-chunk.
+    pub fn raw(&self, t: AggrType) -> Option<(Encoding, &'a [u8])> {
+        self.parts[t as usize]
     }
 
     /// Samples (windows) in the chunk: those of its count sub-chunk.

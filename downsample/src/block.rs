@@ -7,8 +7,11 @@ use aion_chunkenc::{Chunk, Encoding, SampleIterator, ValueType};
 use aion_storage::SeriesChunk;
 use aion_tsdb::block::{Block, BlockMeta, BlockWriter, BlockWriterOptions, ThanosMeta, Ulid};
 
+use aion_model::histogram::FloatHistogram;
+
 use crate::aggr::AggrChunk;
 use crate::float::{downsample_aggr, downsample_raw, Scratch};
+use crate::hist::{downsample_hist_aggr, downsample_raw_histograms, HistSample};
 use crate::{Error, Result, RES_5M};
 
 /// What downsampling a block read, wrote and skipped.
@@ -58,6 +61,7 @@ pub fn downsample_block(
     let mut batch = Vec::new();
     let mut out = Vec::new();
     let mut scratch = Scratch::default();
+    let mut hists: Vec<HistSample> = Vec::new();
     let mut series = block.chunk_series_untrimmed(&[], i64::MIN, i64::MAX);
     while let Some(s) = aion_tsdb::block::BlockSeriesSource::next_series(&mut series) {
         let s = s?;
@@ -81,12 +85,29 @@ pub fn downsample_block(
             report.chunk_bytes_read += c.data.len() as u64 + 1;
         }
         if current == 0 {
-            samples.clear();
-            for c in &s.chunks {
-                expand_raw(c, &mut samples).map_err(in_series)?;
+            // Runs of float and of histogram chunks are downsampled apart
+            // (Thanos cuts where the sample type changes).
+            for run in s
+                .chunks
+                .chunk_by(|a, b| a.encoding.is_float() == b.encoding.is_float())
+            {
+                if run[0].encoding.is_float() {
+                    samples.clear();
+                    for c in run {
+                        expand_raw(c, &mut samples).map_err(in_series)?;
+                    }
+                    report.samples_read += samples.len() as u64;
+                    downsample_raw(&samples, resolution, &mut batch, &mut out)
+                        .map_err(in_series)?;
+                } else {
+                    hists.clear();
+                    for c in run {
+                        expand_raw_histograms(c, &mut hists).map_err(in_series)?;
+                    }
+                    report.samples_read += hists.len() as u64;
+                    downsample_raw_histograms(&hists, resolution, &mut out).map_err(in_series)?;
+                }
             }
-            report.samples_read += samples.len() as u64;
-            downsample_raw(&samples, resolution, &mut batch, &mut out).map_err(in_series)?;
         } else {
             let mut fixed: Vec<SeriesChunk<Cow<'_, [u8]>>> = Vec::with_capacity(s.chunks.len());
             for c in &s.chunks {
@@ -99,11 +120,18 @@ pub fn downsample_block(
                     _ => {
                         // Thanos repairs raw chunks found in downsampled
                         // blocks by aggregating them to 5 m first.
-                        samples.clear();
-                        expand_raw(c, &mut samples).map_err(in_series)?;
                         let mut repaired = Vec::new();
-                        downsample_raw(&samples, RES_5M, &mut batch, &mut repaired)
-                            .map_err(in_series)?;
+                        if c.encoding.is_float() {
+                            samples.clear();
+                            expand_raw(c, &mut samples).map_err(in_series)?;
+                            downsample_raw(&samples, RES_5M, &mut batch, &mut repaired)
+                                .map_err(in_series)?;
+                        } else {
+                            hists.clear();
+                            expand_raw_histograms(c, &mut hists).map_err(in_series)?;
+                            downsample_raw_histograms(&hists, RES_5M, &mut repaired)
+                                .map_err(in_series)?;
+                        }
                         fixed.extend(repaired.into_iter().map(|r| with_data(r, Cow::Owned)));
                         report.warnings.push(format!(
                             "block {}: series {}: aggregated a raw {} chunk found in a downsampled block",
@@ -118,17 +146,19 @@ pub fn downsample_block(
                 .collect::<Result<Vec<_>>>()
                 .map_err(in_series)?;
             report.samples_read += aggrs.iter().map(|a| a.num_samples() as u64).sum::<u64>();
-            if let (Some(first), Some(last)) = (fixed.first(), fixed.last()) {
-                downsample_aggr(
-                    &aggrs,
-                    first.min_time,
-                    last.max_time,
-                    current,
-                    resolution,
-                    &mut scratch,
-                    &mut out,
-                )
-                .map_err(in_series)?;
+            // Float and histogram runs apart, as Thanos does.
+            let mut start = 0;
+            for run in aggrs.chunk_by(|a, b| a.is_histogram() == b.is_histogram()) {
+                let span = &fixed[start..start + run.len()];
+                start += run.len();
+                let (mint, maxt) = (span[0].min_time, span[span.len() - 1].max_time);
+                if run[0].is_histogram() {
+                    downsample_hist_aggr(run, mint, maxt, current, resolution, &mut out)
+                        .map_err(in_series)?;
+                } else {
+                    downsample_aggr(run, mint, maxt, current, resolution, &mut scratch, &mut out)
+                        .map_err(in_series)?;
+                }
             }
         }
         report.chunks_written += out.len() as u64;
@@ -155,7 +185,7 @@ pub(crate) fn expand_raw<B: AsRef<[u8]>>(
 ) -> Result<()> {
     if !c.encoding.is_float() {
         return Err(Error::Unsupported(format!(
-            "downsampling {} chunks (native histograms) is not implemented",
+            "{} chunk among float samples",
             c.encoding
         )));
     }
@@ -171,6 +201,45 @@ pub(crate) fn expand_raw<B: AsRef<[u8]>>(
                     continue;
                 }
                 out.push((t, v));
+                last_t = t;
+            }
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "unexpected {other:?} sample in a {} chunk",
+                    c.encoding
+                )))
+            }
+        }
+    }
+    if let Some(e) = it.err() {
+        return Err(Error::Decode(format!(
+            "{} chunk [{}, {}]: {e}",
+            c.encoding, c.min_time, c.max_time
+        )));
+    }
+    Ok(())
+}
+
+/// Appends the histograms of raw histogram chunk `c` to `out` as float
+/// histograms, without stale markers and samples older than the previous
+/// one (Thanos's reader).
+pub(crate) fn expand_raw_histograms<B: AsRef<[u8]>>(
+    c: &SeriesChunk<B>,
+    out: &mut Vec<HistSample>,
+) -> Result<()> {
+    let chunk = Chunk::from_bytes(c.encoding, c.data.as_ref())?;
+    let mut it = chunk.iter();
+    let mut last_t = out.last().map_or(i64::MIN, |s| s.0);
+    loop {
+        match it.next() {
+            ValueType::None => break,
+            ValueType::Histogram | ValueType::FloatHistogram => {
+                let mut h = FloatHistogram::default();
+                let t = it.at_float_histogram(&mut h);
+                if aion_chunkenc::is_stale_nan(h.sum) || t < last_t {
+                    continue;
+                }
+                out.push((t, h));
                 last_t = t;
             }
             other => {

@@ -13,7 +13,7 @@ const WINDOWS_PER_CHUNK: usize = 140;
 
 /// The assumed raw scrape interval when sizing chunks from raw data (ms):
 /// Thanos's 1 m.
-const RAW_INTERVAL: i64 = 60_000;
+pub(crate) const RAW_INTERVAL: i64 = 60_000;
 
 /// The last timestamp of the resolution window `t` falls into: windows are
 /// `[k·r, (k+1)·r)` and carry the timestamp `(k+1)·r − 1`.
@@ -29,7 +29,13 @@ pub fn window_end(t: i64, resolution: i64) -> i64 {
 
 /// How many chunks a series over `[mint, maxt]` with `count` input samples
 /// at `in_res` becomes at `out_res`: enough for under 140 windows each.
-fn target_chunk_count(mint: i64, maxt: i64, in_res: i64, out_res: i64, count: usize) -> usize {
+pub(crate) fn target_chunk_count(
+    mint: i64,
+    maxt: i64,
+    in_res: i64,
+    out_res: i64,
+    count: usize,
+) -> usize {
     // In f64: a damaged chunk's times may span more than `i64` holds.
     let span = maxt as f64 - mint as f64;
     let fullness = (count as f64 / (span / in_res as f64)).min(1.0);

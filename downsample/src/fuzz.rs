@@ -5,7 +5,10 @@
 //! bytes and panics only if a property is violated, never because the
 //! input is malformed.
 
-use crate::{downsample_aggr, encode_aggr_chunk, AggrChunk, AggrType, Scratch, RES_1H, RES_5M};
+use crate::{
+    downsample_aggr, downsample_hist_aggr, encode_aggr_chunk_parts, AggrChunk, AggrType, Scratch,
+    RES_1H, RES_5M,
+};
 
 /// Reads `data` as the body of a Thanos aggregate chunk (the bytes after
 /// the 0xFF encoding byte) and checks that parsing either fails with a
@@ -22,7 +25,6 @@ pub fn aggr_chunk(data: &[u8]) {
         }
     };
 
-    let mut parts: [Option<Vec<u8>>; 5] = Default::default();
     for t in AggrType::ALL {
         match chunk.get(t) {
             Ok(Some(sub)) => {
@@ -30,7 +32,6 @@ pub fn aggr_chunk(data: &[u8]) {
                 if let Ok(samples) = sub.samples() {
                     assert_eq!(samples.len(), declared, "{t}: sample count");
                 }
-                parts[t as usize] = Some(sub.bytes().to_vec());
             }
             Ok(None) => {}
             Err(err) => assert!(
@@ -38,45 +39,48 @@ pub fn aggr_chunk(data: &[u8]) {
                 "{t}: an error without a message"
             ),
         }
+        // Histogram sub-chunks (sum and counter of a histogram series)
+        // decode or fail with a message.
+        let mut hists = Vec::new();
+        if let Err(err) = chunk.histograms(t, &mut hists) {
+            assert!(
+                !err.to_string().is_empty(),
+                "{t}: an error without a message"
+            );
+        }
     }
     let _ = chunk.num_samples();
+    let _ = chunk.is_histogram();
 
     // Re-encoding what parsed gives a chunk that parses to the same
     // sub-chunks. (Not necessarily the same bytes: like Go's
     // `binary.Uvarint`, the reader accepts over-long varints.)
-    if AggrType::ALL.iter().all(|t| chunk.get(*t).is_ok()) {
-        let mut encoded = Vec::new();
-        encode_aggr_chunk(
-            [
-                parts[0].as_deref(),
-                parts[1].as_deref(),
-                parts[2].as_deref(),
-                parts[3].as_deref(),
-                parts[4].as_deref(),
-            ],
-            &mut encoded,
+    let parts = AggrType::ALL.map(|t| chunk.raw(t));
+    let mut encoded = Vec::new();
+    encode_aggr_chunk_parts(parts, &mut encoded);
+    let again = AggrChunk::parse(&encoded).expect("a re-encoded chunk parses");
+    for t in AggrType::ALL {
+        assert_eq!(
+            again.raw(t),
+            chunk.raw(t),
+            "{t}: re-encoding changed the sub-chunk"
         );
-        let again = AggrChunk::parse(&encoded).expect("a re-encoded chunk parses");
-        for t in AggrType::ALL {
-            let sub = again.get(t).expect("a re-encoded sub-chunk reads");
-            assert_eq!(
-                sub.as_ref().map(|c| c.bytes()),
-                parts[t as usize].as_deref(),
-                "{t}: re-encoding changed the sub-chunk"
-            );
-        }
     }
 
     let mut out = Vec::new();
-    let _ = downsample_aggr(
-        &[chunk, chunk],
-        0,
-        2 * RES_1H,
-        RES_5M,
-        RES_1H,
-        &mut Scratch::default(),
-        &mut out,
-    );
+    if chunk.is_histogram() {
+        let _ = downsample_hist_aggr(&[chunk, chunk], 0, 2 * RES_1H, RES_5M, RES_1H, &mut out);
+    } else {
+        let _ = downsample_aggr(
+            &[chunk, chunk],
+            0,
+            2 * RES_1H,
+            RES_5M,
+            RES_1H,
+            &mut Scratch::default(),
+            &mut out,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -120,5 +124,32 @@ mod tests {
             &mut data,
         );
         super::aggr_chunk(&data);
+    }
+
+    #[test]
+    fn a_real_histogram_chunk_keeps_the_properties() {
+        use aion_model::histogram::{FloatHistogram, Span};
+        let raw: Vec<crate::HistSample> = (0..200i64)
+            .map(|k| {
+                let b = (k + 1) as f64;
+                let h = FloatHistogram {
+                    count: 3.0 * b,
+                    sum: 2.0 * b,
+                    positive_spans: vec![Span {
+                        offset: 0,
+                        length: 2,
+                    }],
+                    positive_buckets: vec![b, 2.0 * b],
+                    ..FloatHistogram::default()
+                };
+                (k * 15_000, h)
+            })
+            .collect();
+        let mut out = Vec::new();
+        crate::downsample_raw_histograms(&raw, crate::RES_5M, &mut out).unwrap();
+        assert!(!out.is_empty());
+        for c in &out {
+            super::aggr_chunk(&c.data);
+        }
     }
 }

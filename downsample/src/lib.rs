@@ -13,6 +13,7 @@
 mod aggr;
 mod block;
 mod float;
+mod hist;
 // The fuzz target's property checks: a harness, not product API, so only
 // with the `fuzzing` feature (which `fuzz/Cargo.toml` turns on) and in
 // this crate's own tests (its proptest runs the same checks on stable).
@@ -24,13 +25,14 @@ mod query;
 #[cfg(test)]
 mod thanos_fixtures;
 
-pub use aggr::{encode_aggr_chunk, AggrChunk, AggrType};
+pub use aggr::{encode_aggr_chunk, encode_aggr_chunk_parts, AggrChunk, AggrType};
 pub use block::{downsample_block, DownsampleReport};
 pub use float::{apply_counter_resets, downsample_aggr, downsample_raw, window_end, Scratch};
+pub use hist::{downsample_hist_aggr, downsample_raw_histograms, HistSample};
 pub use plan::plan_downsampling;
 pub use query::{
-    aggregate_for, auto_max_source_resolution, block_resolution, series_samples, Aggregate,
-    DownsampledQueryable,
+    aggregate_for, auto_max_source_resolution, block_resolution, series_samples, series_values,
+    Aggregate, DownsampledQueryable,
 };
 
 /// Raw data: resolution 0.

@@ -3,10 +3,13 @@
 //! (`max_source_resolution`, automatic as step / 5; `aggrsFromFunc`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use aion_model::histogram::FloatHistogram;
 use aion_model::{Labels, Matcher};
 use aion_storage::{
-    LabelQuerier, MergeQuerier, Querier, Queryable, SelectHints, SeriesSet, VecSeriesSet,
+    LabelQuerier, MergeQuerier, Querier, Queryable, SampleValue, SelectHints, Series, SeriesSet,
+    ValueSliceIterator, VecSeriesSet,
 };
 use aion_tsdb::block::{Block, BlockSeriesSource};
 
@@ -15,7 +18,7 @@ use crate::float::apply_counter_resets;
 use crate::{Error, Result};
 
 /// Series and their samples, as a select over aggregate chunks yields them.
-type SeriesSamples = Vec<(Labels, Vec<(i64, f64)>)>;
+type SeriesSamples = Vec<(Labels, Vec<(i64, SampleValue)>)>;
 
 /// What a selector reads from aggregate chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +151,15 @@ impl Querier for DownsampledQuerier<'_> {
         }
         let aggr = aggregate_for(hints.and_then(|h| h.func));
         match self.read(aggr, matchers) {
-            Ok(series) => Box::new(VecSeriesSet::from_samples(series)),
+            Ok(series) => Box::new(VecSeriesSet::sorted(
+                series
+                    .into_iter()
+                    .map(|(labels, samples)| Series {
+                        labels,
+                        samples: Box::new(ValueSliceIterator::new(samples)),
+                    })
+                    .collect(),
+            )),
             Err(e) => {
                 let kind = match e {
                     Error::Unsupported(_) => aion_storage::ErrorKind::Unsupported,
@@ -167,7 +178,7 @@ impl DownsampledQuerier<'_> {
     /// Every matching series' samples of `aggr` within the querier's range,
     /// in label order, series found in several blocks concatenated.
     fn read(&self, aggr: Aggregate, matchers: &[Matcher]) -> Result<SeriesSamples> {
-        let mut out: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut out: BTreeMap<Labels, Vec<(i64, SampleValue)>> = BTreeMap::new();
         for b in &self.owner.blocks {
             let m = b.meta();
             if m.max_time <= self.mint || m.min_time > self.maxt {
@@ -186,7 +197,7 @@ impl DownsampledQuerier<'_> {
                     }
                     parsed.push(AggrChunk::parse(&c.data)?);
                 }
-                let samples = series_samples(&parsed, aggr)?;
+                let samples = series_values(&parsed, aggr)?;
                 out.entry(s.labels).or_default().extend(samples);
             }
         }
@@ -209,7 +220,66 @@ fn sub(c: &AggrChunk<'_>, t: AggrType) -> Result<Vec<(i64, f64)>> {
     }
 }
 
-/// One series' samples of `aggr` from its aggregate chunks, oldest first.
+/// One series' samples of `aggr` from its aggregate chunks, oldest first:
+/// floats from float chunks, and from native histogram chunks what Thanos
+/// reads there (counter and sum histograms, count floats, the average as
+/// sum / count; nothing for min and max, which they lack).
+pub fn series_values(chunks: &[AggrChunk<'_>], aggr: Aggregate) -> Result<Vec<(i64, SampleValue)>> {
+    let mut out = Vec::new();
+    for run in chunks.chunk_by(|a, b| a.is_histogram() == b.is_histogram()) {
+        if !run[0].is_histogram() {
+            out.extend(
+                series_samples(run, aggr)?
+                    .into_iter()
+                    .map(|(t, v)| (t, SampleValue::Float(v))),
+            );
+            continue;
+        }
+        let hist = |t: AggrType| -> Result<Vec<(i64, FloatHistogram)>> {
+            let mut v = Vec::new();
+            for c in run {
+                c.histograms(t, &mut v)?;
+            }
+            Ok(v)
+        };
+        let wrap = |v: Vec<(i64, FloatHistogram)>| {
+            v.into_iter()
+                .map(|(t, h)| (t, SampleValue::FloatHistogram(Arc::new(h))))
+        };
+        match aggr {
+            Aggregate::One(t @ (AggrType::Counter | AggrType::Sum)) => out.extend(wrap(hist(t)?)),
+            Aggregate::One(AggrType::Count) => {
+                for c in run {
+                    let counts = sub(c, AggrType::Count)?;
+                    out.extend(counts.into_iter().map(|(t, v)| (t, SampleValue::Float(v))));
+                }
+            }
+            Aggregate::One(AggrType::Min | AggrType::Max) => {}
+            Aggregate::Average => {
+                for c in run {
+                    let mut sums = Vec::new();
+                    c.histograms(AggrType::Sum, &mut sums)?;
+                    let counts = sub(c, AggrType::Count)?;
+                    if sums.len() != counts.len() {
+                        return Err(Error::Decode(format!(
+                            "aggregate chunk: {} sum windows but {} count windows",
+                            sums.len(),
+                            counts.len()
+                        )));
+                    }
+                    out.extend(sums.into_iter().zip(&counts).map(|((t, mut h), &(_, n))| {
+                        h.div(n);
+                        (t, SampleValue::FloatHistogram(Arc::new(h)))
+                    }));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One float series' samples of `aggr` from its aggregate chunks, oldest
+/// first.
 pub fn series_samples(chunks: &[AggrChunk<'_>], aggr: Aggregate) -> Result<Vec<(i64, f64)>> {
     let mut out = Vec::new();
     match aggr {

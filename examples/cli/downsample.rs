@@ -27,7 +27,8 @@ pub struct DownsampleArgs {
 
 pub const HELP: &str = "\
 Reads every block of DIR and writes downsampled blocks with Thanos's
-aggregate chunks (count, sum, min, max, counter per window) and a
+aggregate chunks (count, sum, min, max, counter per window; count, sum and
+counter histograms for native histogram series) and a
 `thanos` section in meta.json (downsample.resolution 300000 or 3600000).
 Without --resolution, raw blocks spanning at least 40h become 5m blocks and
 5m blocks spanning at least 10d become 1h blocks, as Thanos's compactor
