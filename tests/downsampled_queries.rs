@@ -458,3 +458,66 @@ fn cli_resolution_flag_reads_the_chosen_blocks() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("want raw, 5m, 1h or auto"), "{err}");
 }
+
+/// As Thanos's store gateway: a 5 m query over an old downsampled block
+/// (its raw source deleted, as retention does) and a recent raw block not
+/// yet downsampled reads both, each where it is the coarsest there is.
+#[test]
+fn recent_raw_blocks_fill_what_downsampled_blocks_do_not_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_dir = dir.path().join("old");
+    let bucket = dir.path().join("bucket");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    std::fs::create_dir_all(&bucket).unwrap();
+    let labels = Labels::from_pairs(&[("__name__", "g"), ("job", "api")]).unwrap();
+    // The old block: [0, 6 h), downsampled to 5 m, raw gone.
+    let old = write_raw(&old_dir, &[(labels.clone(), gauge(0))]);
+    let m5 = downsample_block(&old, &bucket, RES_5M).unwrap().0.unwrap();
+    // The recent block: [6 h, 8 h), raw only.
+    let recent: Samples = (0..2 * 3_600_000 / SCRAPE)
+        .map(|i| (SPAN + OFFSET + i * SCRAPE, i as f64))
+        .collect();
+    let recent_block =
+        raw_block::write_raw(&bucket, &[(labels, recent)], SPAN, SPAN + 2 * 3_600_000);
+    let blocks = || {
+        vec![
+            Block::open(bucket.join(m5.ulid.to_string())).unwrap(),
+            Block::open(recent_block.dir()).unwrap(),
+        ]
+    };
+    let store = DownsampledQueryable::new(blocks(), RES_5M).unwrap();
+    assert_eq!(store.resolution(), RES_5M);
+    let engine = Engine::new(EngineOptions::default());
+    let count = |q: &DownsampledQueryable, t: i64| {
+        let r = engine
+            .instant_query(q, "count_over_time(g[1h])", t)
+            .unwrap();
+        let Value::Vector(v) = r.value else { panic!() };
+        v.first().map(|s| s.f)
+    };
+    // In the old block's time: twelve 5 m windows an hour.
+    assert_eq!(count(&store, 3 * 3_600_000), Some(12.0));
+    // In the recent block's: 240 raw samples an hour.
+    assert_eq!(count(&store, SPAN + 3_600_000 + OFFSET), Some(240.0));
+    // A range query across the boundary sees both, with no gap.
+    let r = engine
+        .range_query(
+            &store,
+            "count_over_time(g[1h])",
+            3_600_000,
+            SPAN + 2 * 3_600_000,
+            1_800_000,
+        )
+        .unwrap();
+    let Value::Matrix(m) = r.value else { panic!() };
+    assert_eq!(m.len(), 1);
+    let got: Vec<f64> = m[0].floats.iter().map(|p| p.f).collect();
+    // 1 h … 6 h: windows; 6.5 h: half an hour of each; 7 h … 8 h: raw.
+    let mut want = vec![12.0; 11];
+    want.extend([6.0 + 120.0, 240.0, 240.0, 240.0]);
+    assert_eq!(got, want);
+    // At raw resolution only the raw block qualifies: the old hours are empty.
+    let raw_only = DownsampledQueryable::new(blocks(), 0).unwrap();
+    assert_eq!(count(&raw_only, 3 * 3_600_000), None);
+    assert_eq!(count(&raw_only, SPAN + 3_600_000 + OFFSET), Some(240.0));
+}

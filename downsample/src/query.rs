@@ -56,19 +56,30 @@ pub fn auto_max_source_resolution(step: i64) -> i64 {
     (step / 5).max(0)
 }
 
-/// Blocks of one resolution, queried through PromQL with each function
-/// reading its aggregate. Built from all blocks of a store, it keeps the
-/// coarsest resolution not above `max_source_resolution`.
+/// Blocks of several resolutions, queried through PromQL with each function
+/// reading its aggregate. For each query range it reads, as Thanos's store
+/// gateway does (`bucketBlockSet.getFor`), the coarsest blocks not above
+/// `max_source_resolution`, and fills the time they leave uncovered with
+/// the next finer resolution, down to raw: recent data that is not yet
+/// downsampled stays visible.
 pub struct DownsampledQueryable {
-    blocks: Vec<Block>,
-    resolution: i64,
+    /// Blocks by resolution, coarsest first, each list by start time.
+    levels: Vec<(i64, Vec<Block>)>,
+    max_source_resolution: i64,
 }
 
 impl std::fmt::Debug for DownsampledQueryable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DownsampledQueryable")
-            .field("blocks", &self.blocks.len())
-            .field("resolution", &self.resolution)
+            .field(
+                "blocks",
+                &self
+                    .levels
+                    .iter()
+                    .map(|(r, b)| (*r, b.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_source_resolution", &self.max_source_resolution)
             .finish()
     }
 }
@@ -82,51 +93,108 @@ pub fn block_resolution(b: &Block) -> i64 {
 }
 
 impl DownsampledQueryable {
-    /// Keeps, of `blocks`, those at the coarsest resolution `<=
-    /// max_source_resolution` (ms); `None` when no block qualifies.
+    /// Queries `blocks` at `max_source_resolution` (ms); `None` when no
+    /// block is that fine.
     pub fn new(blocks: Vec<Block>, max_source_resolution: i64) -> Option<Self> {
-        let resolution = blocks
-            .iter()
-            .map(block_resolution)
-            .filter(|&r| r <= max_source_resolution)
-            .max()?;
-        let blocks = blocks
+        let mut levels: BTreeMap<std::cmp::Reverse<i64>, Vec<Block>> = BTreeMap::new();
+        for b in blocks {
+            let r = block_resolution(&b);
+            if r <= max_source_resolution {
+                levels.entry(std::cmp::Reverse(r)).or_default().push(b);
+            }
+        }
+        if levels.is_empty() {
+            return None;
+        }
+        let levels = levels
             .into_iter()
-            .filter(|b| block_resolution(b) == resolution)
+            .map(|(r, mut bs)| {
+                bs.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+                (r.0, bs)
+            })
             .collect();
-        Some(DownsampledQueryable { blocks, resolution })
+        Some(DownsampledQueryable {
+            levels,
+            max_source_resolution,
+        })
     }
 
-    /// The resolution (ms) queries read.
+    /// The coarsest resolution (ms) queries read.
     pub fn resolution(&self) -> i64 {
-        self.resolution
+        self.levels[0].0
+    }
+
+    /// The blocks a query over `[mint, maxt]` reads, with their
+    /// resolutions: coarsest first, gaps filled from finer levels.
+    fn blocks_for(&self, mint: i64, maxt: i64) -> Vec<(i64, &Block)> {
+        let mut out = Vec::new();
+        self.fill(0, mint, maxt, &mut out);
+        out
+    }
+
+    fn fill<'s>(&'s self, level: usize, mint: i64, maxt: i64, out: &mut Vec<(i64, &'s Block)>) {
+        let Some((res, blocks)) = self.levels.get(level) else {
+            return;
+        };
+        if mint > maxt {
+            return;
+        }
+        let mut start = mint;
+        for b in blocks {
+            let m = b.meta();
+            // Block ranges are half-open: [min_time, max_time).
+            if m.max_time <= mint {
+                continue;
+            }
+            if m.min_time > maxt {
+                break;
+            }
+            self.fill(level + 1, start, m.min_time - 1, out);
+            out.push((*res, b));
+            start = start.max(m.max_time);
+        }
+        self.fill(level + 1, start, maxt, out);
     }
 }
 
 impl Queryable for DownsampledQueryable {
     fn querier(&self, mint: i64, maxt: i64) -> aion_storage::Result<Box<dyn Querier + '_>> {
-        let mut queriers: Vec<Box<dyn Querier + '_>> = Vec::new();
-        for b in &self.blocks {
-            let m = b.meta();
-            if m.max_time > mint && m.min_time <= maxt {
-                queriers.push(b.querier(mint, maxt)?);
+        let chosen = self.blocks_for(mint, maxt);
+        let mut all: Vec<Box<dyn Querier + '_>> = Vec::new();
+        let mut parts: Vec<Box<dyn Querier + '_>> = Vec::new();
+        let mut aggregated = Vec::new();
+        let mut aggregated_queriers: Vec<Box<dyn Querier + '_>> = Vec::new();
+        for &(res, b) in &chosen {
+            all.push(b.querier(mint, maxt)?);
+            if res == 0 {
+                parts.push(b.querier(mint, maxt)?);
+            } else {
+                aggregated.push((res, b));
+                aggregated_queriers.push(b.querier(mint, maxt)?);
             }
         }
+        if !aggregated.is_empty() {
+            parts.push(Box::new(AggregateQuerier {
+                blocks: aggregated,
+                mint,
+                maxt,
+                labels: MergeQuerier::new(aggregated_queriers),
+            }));
+        }
         Ok(Box::new(DownsampledQuerier {
-            owner: self,
-            mint,
-            maxt,
-            plain: MergeQuerier::new(queriers),
+            plain: MergeQuerier::new(all),
+            parts: MergeQuerier::new(parts),
         }))
     }
 }
 
 struct DownsampledQuerier<'q> {
-    owner: &'q DownsampledQueryable,
-    mint: i64,
-    maxt: i64,
-    /// The blocks' own queriers: label queries, and selects at raw resolution.
+    /// The chosen blocks' own queriers: label queries and series-only
+    /// selects.
     plain: MergeQuerier<'q, dyn Querier + 'q>,
+    /// Raw blocks' queriers and one over the aggregated blocks: selects,
+    /// series found at several resolutions chained in time.
+    parts: MergeQuerier<'q, dyn Querier + 'q>,
 }
 
 impl LabelQuerier for DownsampledQuerier<'_> {
@@ -146,11 +214,42 @@ impl Querier for DownsampledQuerier<'_> {
         hints: Option<&SelectHints<'_>>,
         matchers: &[Matcher],
     ) -> Box<dyn SeriesSet<'a> + 'a> {
-        if self.owner.resolution == 0 || hints.is_some_and(|h| h.series_only()) {
+        if hints.is_some_and(|h| h.series_only()) {
             return self.plain.select(sorted, hints, matchers);
         }
+        self.parts.select(sorted, hints, matchers)
+    }
+}
+
+/// The aggregated (5 m, 1 h) blocks a query reads: each selector reads the
+/// aggregate its function needs.
+struct AggregateQuerier<'q> {
+    blocks: Vec<(i64, &'q Block)>,
+    mint: i64,
+    maxt: i64,
+    labels: MergeQuerier<'q, dyn Querier + 'q>,
+}
+
+impl LabelQuerier for AggregateQuerier<'_> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        self.labels.label_values(name, matchers)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> aion_storage::Result<Vec<String>> {
+        self.labels.label_names(matchers)
+    }
+}
+
+impl Querier for AggregateQuerier<'_> {
+    fn select<'a>(
+        &'a self,
+        _sorted: bool,
+        hints: Option<&SelectHints<'_>>,
+        matchers: &[Matcher],
+    ) -> Box<dyn SeriesSet<'a> + 'a> {
         let aggr = aggregate_for(hints.and_then(|h| h.func));
         match self.read(aggr, matchers) {
+            // Always sorted: the merge with raw blocks needs it.
             Ok(series) => Box::new(VecSeriesSet::sorted(
                 series
                     .into_iter()
@@ -174,16 +273,13 @@ impl Querier for DownsampledQuerier<'_> {
     }
 }
 
-impl DownsampledQuerier<'_> {
+impl AggregateQuerier<'_> {
     /// Every matching series' samples of `aggr` within the querier's range,
     /// in label order, series found in several blocks concatenated.
     fn read(&self, aggr: Aggregate, matchers: &[Matcher]) -> Result<SeriesSamples> {
         let mut out: BTreeMap<Labels, Vec<(i64, SampleValue)>> = BTreeMap::new();
-        for b in &self.owner.blocks {
+        for &(res, b) in &self.blocks {
             let m = b.meta();
-            if m.max_time <= self.mint || m.min_time > self.maxt {
-                continue;
-            }
             let mut set = b.chunk_series_untrimmed(matchers, self.mint, self.maxt);
             while let Some(s) = set.next_series() {
                 let s = s?;
@@ -191,8 +287,8 @@ impl DownsampledQuerier<'_> {
                 for c in &s.chunks {
                     if c.encoding != aion_chunkenc::Encoding::ThanosAggr {
                         return Err(Error::Unsupported(format!(
-                            "block {}: series {}: {} chunk in a block of resolution {} ms",
-                            m.ulid, s.labels, c.encoding, self.owner.resolution
+                            "block {}: series {}: {} chunk in a block of resolution {res} ms",
+                            m.ulid, s.labels, c.encoding
                         )));
                     }
                     parsed.push(AggrChunk::parse(&c.data)?);

@@ -100,8 +100,9 @@ pub struct QueryArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Read the blocks of DIR (not its head) at this resolution: raw, 5m, 1h
-    /// (the coarsest block resolution not above it) or auto (step / 5, as
-    /// Thanos's querier). Without it, DIR is opened as a data directory.
+    /// (the coarsest blocks not above it, finer ones where they leave time
+    /// uncovered, as Thanos's store gateway) or auto (step / 5, as Thanos's
+    /// querier). Without it, DIR is opened as a data directory.
     #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
     resolution: Option<super::downsample::QueryResolution>,
     #[command(flatten)]
@@ -130,8 +131,9 @@ pub struct QueryRangeArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Read the blocks of DIR (not its head) at this resolution: raw, 5m, 1h
-    /// (the coarsest block resolution not above it) or auto (step / 5, as
-    /// Thanos's querier). Without it, DIR is opened as a data directory.
+    /// (the coarsest blocks not above it, finer ones where they leave time
+    /// uncovered, as Thanos's store gateway) or auto (step / 5, as Thanos's
+    /// querier). Without it, DIR is opened as a data directory.
     #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
     resolution: Option<super::downsample::QueryResolution>,
     #[command(flatten)]
