@@ -122,14 +122,7 @@ fn write_blocks(dir: &Path, n: usize, count: i64) {
     let per_block = (2 * H / aion::chunkenc::synthetic::SCRAPE_INTERVAL_MS) as usize;
     let mut labels: Vec<(Labels, usize)> = (0..n).map(|i| (labels_of(i), i)).collect();
     labels.sort();
-    let mut symbols = BTreeSet::new();
-    symbols.insert(String::new());
-    for (l, _) in &labels {
-        for p in l {
-            symbols.insert(p.name.to_string());
-            symbols.insert(p.value.to_string());
-        }
-    }
+    let symbols = symbols_of(labels.iter().map(|(l, _)| l));
     let start = Instant::now();
     for b in 0..count {
         let ulid = Ulid::generate();
@@ -150,22 +143,7 @@ fn write_blocks(dir: &Path, n: usize, count: i64) {
                 .into_iter()
                 .filter(|(t, _)| (t0..t0 + 2 * H).contains(t))
                 .collect();
-            let chunks: Vec<SeriesChunk> = samples
-                .chunks(120)
-                .map(|c| {
-                    let mut app = XorAppender::new();
-                    for &(t, v) in c {
-                        app.append(t, v).unwrap();
-                    }
-                    SeriesChunk {
-                        min_time: c[0].0,
-                        max_time: c[c.len() - 1].0,
-                        encoding: Encoding::Xor,
-                        data: app.bytes().to_vec(),
-                    }
-                })
-                .collect();
-            w.add_series(l, &chunks).unwrap();
+            w.add_series(l, &xor_chunks(&samples)).unwrap();
         }
         let meta = w
             .finish(BlockMeta::new(ulid, t0, t0 + 2 * H))
@@ -205,14 +183,7 @@ fn write_long_block(dir: &Path, n: usize, days: i64) {
         })
         .collect();
     labels.sort();
-    let mut symbols = BTreeSet::new();
-    symbols.insert(String::new());
-    for (l, _) in &labels {
-        for p in l {
-            symbols.insert(p.name.to_string());
-            symbols.insert(p.value.to_string());
-        }
-    }
+    let symbols = symbols_of(labels.iter().map(|(l, _)| l));
     let start = Instant::now();
     let ulid = Ulid::generate();
     let mut w = BlockWriter::create(dir, ulid, BlockWriterOptions::default()).unwrap();
@@ -221,22 +192,7 @@ fn write_long_block(dir: &Path, n: usize, days: i64) {
     }
     for (l, i) in &labels {
         let samples = series(Shape::Counter, START, per_series, *i as u64);
-        let chunks: Vec<SeriesChunk> = samples
-            .chunks(120)
-            .map(|c| {
-                let mut app = XorAppender::new();
-                for &(t, v) in c {
-                    app.append(t, v).unwrap();
-                }
-                SeriesChunk {
-                    min_time: c[0].0,
-                    max_time: c[c.len() - 1].0,
-                    encoding: Encoding::Xor,
-                    data: app.bytes().to_vec(),
-                }
-            })
-            .collect();
-        w.add_series(l, &chunks).unwrap();
+        w.add_series(l, &xor_chunks(&samples)).unwrap();
     }
     let meta = w
         .finish(BlockMeta::new(ulid, START, START + days * 24 * H))
@@ -252,6 +208,40 @@ fn write_long_block(dir: &Path, n: usize, days: i64) {
         meta.stats.num_chunks,
         start.elapsed().as_secs_f64()
     );
+}
+
+/// Time-ordered samples as XOR chunks of 120 samples, as Prometheus cuts
+/// them.
+fn xor_chunks(samples: &[(i64, f64)]) -> Vec<SeriesChunk> {
+    samples
+        .chunks(120)
+        .map(|c| {
+            let mut app = XorAppender::new();
+            for &(t, v) in c {
+                app.append(t, v).unwrap();
+            }
+            SeriesChunk {
+                min_time: c[0].0,
+                max_time: c[c.len() - 1].0,
+                encoding: Encoding::Xor,
+                data: app.bytes().to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Every label name and value of `labels`, and the empty string: a
+/// block's symbol table.
+fn symbols_of<'l>(labels: impl Iterator<Item = &'l Labels>) -> BTreeSet<String> {
+    let mut symbols = BTreeSet::new();
+    symbols.insert(String::new());
+    for l in labels {
+        for p in l {
+            symbols.insert(p.name.to_string());
+            symbols.insert(p.value.to_string());
+        }
+    }
+    symbols
 }
 
 fn block_dirs(dir: &Path) -> Vec<PathBuf> {
