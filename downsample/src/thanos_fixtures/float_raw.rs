@@ -1,13 +1,17 @@
 //! Raw float chunks downsampled, Thanos's `TestDownsample` cases with raw
 //! input and `TestExpandChunkIterator` (ported tables: see `mod.rs`).
 
+use std::collections::BTreeMap;
+
 use aion_chunkenc::STALE_NAN;
 
+use super::{aggregates, nan_gaps_raw, write_block, xor_chunk};
 use super::{downsample_series, read_raw, realistic_5m, realistic_raw, table, tables};
-use super::{write_block, xor_chunk};
 use super::{Samples, Table};
 use crate::aggr::AggrType::{Count, Counter, Max, Min, Sum};
-use crate::RES_5M;
+use crate::aggr::{AggrChunk, AggrType};
+use crate::query::{series_samples, Aggregate};
+use crate::{window_end, RES_1H, RES_5M};
 
 /// Downsamples raw `chunks` to `resolution` through a block, as Thanos's
 /// test does, and returns the output chunks' tables.
@@ -190,4 +194,46 @@ fn expand_chunk_drops_stale_markers_and_samples_back_in_time() {
             (500, 5.0)
         ]
     );
+}
+
+/// `TestDownsampleAndReadResultingData`: mostly-NaN raw data to 5 m and on
+/// to 1 h. Thanos checks that every output chunk has all five aggregates
+/// and that sum and count read back as averages without error; here also
+/// that the windows hold exactly the non-NaN samples.
+#[test]
+fn mostly_nan_data_downsamples_and_reads_back() {
+    let raw = nan_gaps_raw();
+    let kept: Samples = raw.iter().copied().filter(|s| !s.1.is_nan()).collect();
+    let (five, _) = downsample_series(0, RES_5M, &[xor_chunk(&raw)]).unwrap();
+    let (hour, _) = downsample_series(RES_5M, RES_1H, &five).unwrap();
+    for (out, res) in [(&five, RES_5M), (&hour, RES_1H)] {
+        let last = kept.last().unwrap().0;
+        let mut want: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+        for &(t, v) in &kept {
+            want.entry(window_end(t, res).min(last))
+                .or_default()
+                .push(v);
+        }
+        let mut count = Vec::new();
+        for c in out {
+            let a = AggrChunk::parse(&c.data).unwrap();
+            for t in AggrType::ALL {
+                assert!(a.get(t).unwrap().is_some(), "{res}: {t} missing");
+            }
+            series_samples(&[a], Aggregate::Average).unwrap();
+            count.extend(aggregates(c)[Count as usize].clone());
+        }
+        let want_count: Samples = want.iter().map(|(t, vs)| (*t, vs.len() as f64)).collect();
+        assert_eq!(count, want_count, "{res}");
+        let sums: Vec<f64> = out
+            .iter()
+            .flat_map(|c| aggregates(c)[Sum as usize].clone())
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(sums.len(), want.len(), "{res}");
+        for (got, vs) in sums.iter().zip(want.values()) {
+            let w: f64 = vs.iter().sum();
+            assert!((got - w).abs() <= 1e-12 * w.abs(), "{res}: {got} vs {w}");
+        }
+    }
 }

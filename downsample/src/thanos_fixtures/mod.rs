@@ -10,11 +10,12 @@
 //!
 //! One file per concept: raw float chunks (`float_raw`), aggregate chunks
 //! (`float_aggr`), counter handling and the readers of aggregates
-//! (`counters`).
+//! (`counters`), native histograms (`histograms`).
 
 mod counters;
 mod float_aggr;
 mod float_raw;
+mod histograms;
 
 use std::path::Path;
 
@@ -235,6 +236,16 @@ pub(crate) fn realistic_counter_totals() -> Samples {
     .collect()
 }
 
+/// Thanos's `TestDownsampleAndReadResultingData` input: a sample every
+/// minute for ten hours, three in four of them NaN.
+pub(crate) fn nan_gaps_raw() -> Samples {
+    fixture_lines(include_str!(
+        "../../tests/fixtures/thanos-downsample/nan_gaps_raw_1m.txt"
+    ))
+    .map(|l| sample(l[0], l[1]))
+    .collect()
+}
+
 #[test]
 fn fixture_files_hold_thanos_tables() {
     let raw = realistic_raw();
@@ -249,4 +260,7 @@ fn fixture_files_hold_thanos_tables() {
     let t = realistic_5m();
     assert_eq!(t.each_ref().map(Vec::len), [12, 12, 12, 12, 14]);
     assert_eq!(realistic_counter_totals().len(), 236);
+    let gaps = nan_gaps_raw();
+    assert_eq!(gaps.len(), 593);
+    assert_eq!(gaps.iter().filter(|s| !s.1.is_nan()).count(), 153);
 }
