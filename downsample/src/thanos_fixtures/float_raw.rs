@@ -237,3 +237,23 @@ fn mostly_nan_data_downsamples_and_reads_back() {
         }
     }
 }
+
+/// Difference from Thanos (deliberate), next to `TestExpandChunkIterator`:
+/// Thanos's chunk reader starts its "not back in time" filter at time 0,
+/// so it drops every sample before 1970 (and its window loop starts from
+/// -1, folding such samples into one window). Aion keeps them, in their
+/// own windows, rather than lose data.
+#[test]
+fn samples_before_1970_are_kept() {
+    let raw = read_raw(&[vec![(-200, 1.0), (-100, 2.0), (50, 3.0)]]);
+    assert_eq!(raw, [(-200, 1.0), (-100, 2.0), (50, 3.0)]);
+    let mut out = Vec::new();
+    crate::downsample_raw(&raw, 100, &mut Vec::new(), &mut out).unwrap();
+    let got = tables(&out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0][Count as usize], [(-101, 1.0), (-1, 1.0), (50, 1.0)]);
+    assert_eq!(
+        got[0][Counter as usize],
+        [(-200, 1.0), (-101, 1.0), (-1, 2.0), (50, 3.0), (50, 3.0)]
+    );
+}

@@ -684,3 +684,24 @@ fn histogram_counters_are_read_as_stored() {
         assert!(k == 0 || got[k - 1].0 <= *t);
     }
 }
+
+/// Difference from Thanos (deliberate): when a window's histogram cannot
+/// share the sub-chunk with the windows before (here the zero threshold
+/// grows mid-batch), Thanos's `appendFloatHistogram` swaps in the new
+/// chunk the appender returns and so silently drops the earlier windows
+/// of that sub-chunk. Aion refuses the series with an error naming the
+/// window rather than write an aggregate chunk that lost data.
+#[test]
+fn a_window_that_cannot_share_the_sub_chunk_is_an_error() {
+    let mut raw = samples_30s(0, gens(&[20]));
+    for (_, h) in raw.iter_mut().skip(10) {
+        h.zero_threshold = 0.01;
+    }
+    // Raw chunks cut where the threshold changes, as Prometheus cuts them.
+    let chunks = hist_chunks(&raw);
+    assert_eq!(chunks.len(), 2);
+    let err = downsample_series(0, RES_5M, &chunks).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("cannot share its chunk"), "{msg}");
+    assert!(msg.contains("window at 570000"), "{msg}");
+}
