@@ -1,5 +1,6 @@
-//! Aggregate chunks downsampled further: Thanos's `TestDownsample` cases
-//! with aggregate input, `TestDownsampleAggrAndEmptyXORChunks` and
+//! Aggregate chunks and their downsampling: Thanos's `TestAggrChunk`
+//! (`aggr_test.go`), the `TestDownsample` cases with aggregate input,
+//! `TestDownsampleAggrAndEmptyXORChunks` and
 //! `TestDownsampleAggrAndNonEmptyXORChunks` (ported tables: see `mod.rs`).
 
 use super::{aggr_chunk, downsample_series, realistic_5m, table, tables, write_block, xor_chunk};
@@ -7,6 +8,40 @@ use super::{Samples, Table};
 use crate::aggr::AggrChunk;
 use crate::aggr::AggrType::{Count, Counter, Max, Min, Sum};
 use crate::{downsample_aggr, Scratch, RES_1H, RES_5M};
+
+/// Thanos's `TestAggrChunk`: an aggregate chunk without max round-trips
+/// its sub-chunks, also when read again from a copy of its bytes.
+#[test]
+fn aggregate_chunk_round_trips_with_max_absent() {
+    let input = table(&[
+        (Count, &[(100, 30.0), (200, 50.0), (300, 60.0), (400, 67.0)]),
+        (
+            Sum,
+            &[(100, 130.0), (200, 1000.0), (300, 2000.0), (400, 5555.0)],
+        ),
+        (Min, &[(100, 0.0), (200, -10.0), (300, 1000.0), (400, -9.5)]),
+        (
+            Counter,
+            &[
+                (100, 5.0),
+                (200, 10.0),
+                (300, 10.1),
+                (400, 15.0),
+                (400, 3.0),
+            ],
+        ),
+    ]);
+    let c = aggr_chunk(&input);
+    assert_eq!(
+        tables(std::slice::from_ref(&c)),
+        std::slice::from_ref(&input)
+    );
+    let copy = c.data.clone();
+    let again = AggrChunk::parse(&copy).unwrap();
+    assert!(again.get(Max).unwrap().is_none());
+    let counter = again.get(Counter).unwrap().unwrap().samples().unwrap();
+    assert_eq!(counter, input[Counter as usize]);
+}
 
 /// Downsamples aggregate chunks of `input` to `resolution` through a block
 /// of resolution `resolution - 1`, as Thanos's test does.
