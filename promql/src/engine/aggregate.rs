@@ -7,6 +7,7 @@
 //! Prometheus does, so float results (Kahan sums, running means) match.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 
 use aion_model::{Labels, METRIC_NAME};
 
@@ -17,6 +18,7 @@ use super::eval::Evaluator;
 use super::hist_aggregate::HistCell;
 use super::hist_binop::{tag, untag};
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
+use super::memory::{hist_bytes, label_bytes, what, MemCharge};
 use super::select::SelectHint;
 use super::sort::go_sort;
 use super::step::{Sink, StepSeries};
@@ -176,6 +178,19 @@ fn ratio_sampled(metric: &Labels, ratio: f64) -> bool {
     (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
 }
 
+/// Pushes a value a quantile will be taken of, charging the vector's
+/// growth (by capacity: what is allocated).
+#[inline]
+fn push_charged(state: &mut MemCharge, v: &mut Vec<f64>, f: f64) -> Result<()> {
+    let cap = v.capacity();
+    v.push(f);
+    if v.capacity() > cap {
+        let grown = v.capacity() - cap;
+        state.add(what::GROUPS, || grown * size_of::<f64>())?;
+    }
+    Ok(())
+}
+
 impl<'c, 'q> Evaluator<'c, 'q> {
     pub(crate) fn stream_aggregate(&self, a: &AggregateExpr, sink: Sink) -> Result<()> {
         let mut grouping = a.grouping.clone();
@@ -239,6 +254,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut hcells: Vec<HistCell> = Vec::new();
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut held = 0usize;
+        let mut state = self.ctx.budget.memory.guard();
+        let quantiles = op == AggregateOp::Quantile;
         let sums_histograms = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
@@ -248,6 +265,19 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     // A group's state is one cell per step.
                     self.ctx.budget.take(n)?;
                     held += n;
+                    // Its labels (in `groups` and `index`), index entry
+                    // and cells.
+                    state.add(what::GROUPS, || {
+                        label_bytes(&key)
+                            + size_of::<Labels>()
+                            + size_of::<usize>()
+                            + n * size_of::<Cell>()
+                            + if quantiles {
+                                n * size_of::<Vec<f64>>()
+                            } else {
+                                0
+                            }
+                    })?;
                     let g = groups.len();
                     index.insert(key.clone(), g);
                     groups.push(key);
@@ -266,11 +296,20 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 &s.points
             } else if sums_histograms {
                 if hcells.len() < cells.len() {
+                    let more = cells.len() - hcells.len();
+                    state.add(what::GROUPS, || more * size_of::<HistCell>())?;
                     hcells.resize(cells.len(), HistCell::default());
                 }
                 for p in &s.hists {
                     let i = self.step_index(p.t);
-                    hcells[base + i].fold(&p.h, op == AggregateOp::Avg, s.drop_name);
+                    let cell = &mut hcells[base + i];
+                    let fresh = cell.h.is_none();
+                    cell.fold(&p.h, op == AggregateOp::Avg, s.drop_name);
+                    if fresh && state.on() {
+                        if let Some(h) = &cell.h {
+                            state.add(what::GROUPS, || hist_bytes(h))?;
+                        }
+                    }
                 }
                 &s.points
             } else if matches!(op, AggregateOp::Count | AggregateOp::Group) {
@@ -312,7 +351,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         AggregateOp::Quantile => {
                             self.ctx.budget.take(1)?;
                             held += 1;
-                            values[base + i].push(f);
+                            push_charged(&mut state, &mut values[base + i], f)?;
                         }
                         _ => {}
                     }
@@ -361,7 +400,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     AggregateOp::Quantile => {
                         self.ctx.budget.take(1)?;
                         held += 1;
-                        values[base + i].push(f);
+                        push_charged(&mut state, &mut values[base + i], f)?;
                     }
                     _ => unreachable!("not a folding aggregation"),
                 }
@@ -442,10 +481,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             out
         });
         self.ctx.budget.give(held);
-        for s in out? {
-            sink(s)?;
-        }
-        Ok(())
+        // The per-group state is done with: free it before passing on.
+        drop((cells, hcells, values, index));
+        drop(state);
+        self.hand_on(out?, sink)
     }
 
     fn aggregate_k(&self, a: &AggregateExpr, grouping: Vec<String>, sink: Sink) -> Result<()> {
@@ -505,6 +544,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut heaps: Vec<Vec<(f64, u32)>> = Vec::new();
         let mut hist_table: Vec<Box<aion_model::histogram::FloatHistogram>> = Vec::new();
         let mut held = 0usize;
+        let mut state = self.ctx.budget.memory.guard();
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
             let g = match index.get(&key) {
@@ -512,6 +552,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 None => {
                     self.ctx.budget.take(n)?;
                     held += n;
+                    // The group's index entry and one (empty) heap a step.
+                    state.add(what::HEAPS, || {
+                        label_bytes(&key) + size_of::<usize>() + n * size_of::<Vec<(f64, u32)>>()
+                    })?;
                     let g = groups;
                     groups += 1;
                     index.insert(key, g);
@@ -539,6 +583,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         t: h.t,
                         f: tag(hist_table.len()),
                     });
+                    state.add(what::HEAPS, || {
+                        size_of::<Box<aion_model::histogram::FloatHistogram>>() + hist_bytes(&h.h)
+                    })?;
                     hist_table.push(h.h.clone());
                 }
                 tagged.sort_by_key(|p| p.t);
@@ -551,6 +598,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let fparam = param.values[i];
                 let heap = &mut heaps[g * n + i];
                 let before = heap.len();
+                let cap = heap.capacity();
                 match op {
                     AggregateOp::LimitRatio => {
                         if fparam == 0.0 {
@@ -588,7 +636,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     self.ctx.budget.take(1)?;
                     held += 1;
                 }
+                if heap.capacity() > cap {
+                    let grown = heap.capacity() - cap;
+                    state.add(what::HEAPS, || grown * size_of::<(f64, u32)>())?;
+                }
             }
+            // The input's labels, which heap entries refer to.
+            state.add(what::HEAPS, || {
+                size_of::<(Labels, bool)>() + s.metric.heap_bytes()
+            })?;
             inputs.push((s.metric, s.drop_name));
             Ok(())
         });
@@ -649,10 +705,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             out
         });
         self.ctx.budget.give(held);
-        for s in out? {
-            sink(s)?;
-        }
-        Ok(())
+        drop((inputs, index, heaps, hist_table));
+        drop(state);
+        self.hand_on(out?, sink)
     }
 
     fn count_values(&self, a: &AggregateExpr, mut grouping: Vec<String>, sink: Sink) -> Result<()> {
@@ -673,6 +728,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         }
         let mut order: Vec<Labels> = Vec::new();
         let mut counts: HashMap<Labels, Vec<(usize, f64)>> = HashMap::new();
+        let mut state = self.ctx.budget.memory.guard();
         self.stream_input(a, &mut |s| {
             // Histograms count by their text form, as in Prometheus.
             let values = s
@@ -687,14 +743,24 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
                 let key = group_labels(&metric, &grouping, a.without);
                 let i = self.step_index(p.t);
-                let entry = counts.entry(key.clone()).or_insert_with(|| {
-                    order.push(key);
-                    Vec::new()
-                });
+                let entry = match counts.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        // The group's labels (in `order` and `counts`).
+                        state.add(what::GROUPS, || {
+                            label_bytes(e.key())
+                                + size_of::<Labels>()
+                                + size_of::<Vec<(usize, f64)>>()
+                        })?;
+                        order.push(e.key().clone());
+                        e.insert(Vec::new())
+                    }
+                };
                 match entry.iter_mut().find(|(step, _)| *step == i) {
                     Some((_, c)) => *c += 1.0,
                     None => {
                         self.ctx.budget.take(1)?;
+                        state.add(what::GROUPS, size_of::<(usize, f64)>)?;
                         entry.push((i, 1.0));
                     }
                 }

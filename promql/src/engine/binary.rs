@@ -167,7 +167,7 @@ impl<'e, 'c, 'q> Output<'e, 'c, 'q> {
     }
 
     fn finish(self, sink: Sink) -> Result<()> {
-        let held = Held::new(&self.ev.ctx.budget, &self.series);
+        let held = Held::charge(&self.ev.ctx.budget, &self.series)?;
         for s in self.series {
             if !s.is_empty() {
                 sink(s)?;

@@ -14,6 +14,7 @@ use aion_model::{Labels, METRIC_NAME};
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
+use super::memory::{vector_bytes, what};
 use crate::value::{FPoint, HPoint};
 
 /// Labels Prometheus drops together with the metric name (its "metadata"
@@ -129,24 +130,50 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
     Ok(out)
 }
 
-/// Releases the budget of a materialised vector when the holder is done.
+/// Releases the budget (samples and bytes) of a materialised vector when
+/// the holder is done.
 pub(crate) struct Held<'b> {
     budget: &'b SampleBudget,
     n: usize,
+    bytes: usize,
 }
 
 impl<'b> Held<'b> {
+    /// For a vector whose samples and bytes were charged as it was
+    /// collected (by [`Evaluator::collect`](super::eval::Evaluator::collect),
+    /// which charges `series_bytes` of each series). It must not have
+    /// changed since.
     pub(crate) fn new(budget: &'b SampleBudget, series: &[StepSeries]) -> Self {
         Held {
             budget,
             n: series.iter().map(|s| s.len()).sum(),
+            bytes: if budget.memory.on() {
+                vector_bytes(series)
+            } else {
+                0
+            },
         }
+    }
+
+    /// For a vector built with its samples charged but not its bytes:
+    /// charges them now (failing the query over the byte limit).
+    pub(crate) fn charge(budget: &'b SampleBudget, series: &[StepSeries]) -> Result<Self> {
+        let n = series.iter().map(|s| s.len()).sum();
+        let bytes = match budget.memory.charge(what::OUTPUT, || vector_bytes(series)) {
+            Ok(b) => b,
+            Err(e) => {
+                budget.give(n);
+                return Err(e);
+            }
+        };
+        Ok(Held { budget, n, bytes })
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.budget.give(self.n);
+        self.budget.memory.release(self.bytes);
     }
 }
 
