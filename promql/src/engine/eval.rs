@@ -28,9 +28,9 @@ use super::arith::scalar_binop;
 use super::budget::SampleBudget;
 use super::cancel::Stopper;
 use super::error::{Error, Result};
-use super::memory::{series_bytes, vector_bytes, what};
+use super::memory::what;
 use super::options::EngineOptions;
-use super::step::{drop_metadata, Sink, StepSeries, UniqueLabels};
+use super::step::{drop_metadata, series_bytes, vector_bytes, Sink, StepSeries, UniqueLabels};
 use crate::ast::{AtModifier, Duration, Expr, StepInvariantExpr, SubqueryExpr, UnaryOp};
 use crate::value::{FPoint, HPoint};
 

@@ -15,8 +15,6 @@ use aion_model::histogram::FloatHistogram;
 use aion_model::Labels;
 
 use super::error::{Error, Result};
-use super::step::StepSeries;
-use crate::value::{FPoint, HPoint};
 
 /// What a query holds when a charge is made: named in the limit's error so
 /// a user sees which part of the query needed the memory.
@@ -189,21 +187,6 @@ pub(crate) fn hist_bytes(h: &FloatHistogram) -> usize {
             + h.negative_buckets.capacity()
             + h.custom_values.capacity())
             * size_of::<f64>()
-}
-
-/// Bytes of one evaluated series: its struct, labels, point vectors (by
-/// capacity: what is allocated) and histograms.
-pub(crate) fn series_bytes(s: &StepSeries) -> usize {
-    size_of::<StepSeries>()
-        + s.metric.heap_bytes()
-        + s.points.capacity() * size_of::<FPoint>()
-        + s.hists.capacity() * size_of::<HPoint>()
-        + s.hists.iter().map(|p| hist_bytes(&p.h)).sum::<usize>()
-}
-
-/// [`series_bytes`] of a whole vector.
-pub(crate) fn vector_bytes(v: &[StepSeries]) -> usize {
-    v.iter().map(series_bytes).sum()
 }
 
 #[cfg(test)]

@@ -327,7 +327,7 @@ impl Engine {
         // engine below, so its bytes are given back then.
         let result_bytes = match &evaluated {
             Evaluated::Vector(v) | Evaluated::Matrix(v) if ctx.budget.memory.on() => {
-                memory::vector_bytes(v)
+                step::vector_bytes(v)
             }
             _ => 0,
         };

@@ -9,9 +9,9 @@ use super::annotations::Annotation;
 use super::cursor::{LookbackCursor, Visible, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
-use super::memory::{series_bytes, what};
+use super::memory::what;
 use super::staging::StageBuffers;
-use super::step::{Sink, StepSeries};
+use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
 use crate::value::{FPoint, HPoint};
 

@@ -4,17 +4,19 @@
 //! A [`StepSeries`] is labels, Prometheus's delayed-name-removal flag and
 //! the points at the steps where the series has a value; operators push
 //! them into a [`Sink`]. A vector held in memory is counted against the
-//! sample limit while its [`Held`] lives. Dropping the metric name can
+//! sample and byte limits while its [`Held`] lives (`series_bytes` is
+//! what a series costs). Dropping the metric name can
 //! make two series equal: [`UniqueLabels`] (streamed) and
 //! [`merge_same_labelset`] (materialised) apply Prometheus's rule for that.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 
 use aion_model::{Labels, METRIC_NAME};
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
-use super::memory::{vector_bytes, what};
+use super::memory::{hist_bytes, what};
 use crate::value::{FPoint, HPoint};
 
 /// Labels Prometheus drops together with the metric name (its "metadata"
@@ -79,6 +81,21 @@ impl StepSeries {
     pub(crate) fn len(&self) -> usize {
         self.points.len() + self.hists.len()
     }
+}
+
+/// Bytes of one evaluated series: its struct, labels, point vectors (by
+/// capacity: what is allocated) and histograms.
+pub(crate) fn series_bytes(s: &StepSeries) -> usize {
+    size_of::<StepSeries>()
+        + s.metric.heap_bytes()
+        + s.points.capacity() * size_of::<FPoint>()
+        + s.hists.capacity() * size_of::<HPoint>()
+        + s.hists.iter().map(|p| hist_bytes(&p.h)).sum::<usize>()
+}
+
+/// [`series_bytes`] of a whole vector.
+pub(crate) fn vector_bytes(v: &[StepSeries]) -> usize {
+    v.iter().map(series_bytes).sum()
 }
 
 /// The receiver of streamed series.

@@ -10,10 +10,10 @@ use super::cursor::{slice_window, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
-use super::memory::{series_bytes, what};
+use super::memory::what;
 use super::range_fns::Scratch;
 use super::select::SelectHint;
-use super::step::{Sink, StepSeries};
+use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
 use crate::value::{FPoint, HPoint};
 
