@@ -6,6 +6,7 @@
 //! Within one group and step, values are folded in input order, exactly as
 //! Prometheus does, so float results (Kahan sums, running means) match.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::mem::size_of;
 
@@ -18,7 +19,7 @@ use super::eval::Evaluator;
 use super::hist_aggregate::HistCell;
 use super::hist_binop::{tag, untag};
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
-use super::memory::{hist_bytes, label_bytes, what, MemCharge};
+use super::memory::{group_bytes, hist_bytes, what};
 use super::select::SelectHint;
 use super::sort::go_sort;
 use super::step::{Sink, StepSeries};
@@ -178,19 +179,6 @@ fn ratio_sampled(metric: &Labels, ratio: f64) -> bool {
     (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
 }
 
-/// Pushes a value a quantile will be taken of, charging the vector's
-/// growth (by capacity: what is allocated).
-#[inline]
-fn push_charged(state: &mut MemCharge, v: &mut Vec<f64>, f: f64) -> Result<()> {
-    let cap = v.capacity();
-    v.push(f);
-    if v.capacity() > cap {
-        let grown = v.capacity() - cap;
-        state.add(what::GROUPS, || grown * size_of::<f64>())?;
-    }
-    Ok(())
-}
-
 impl<'c, 'q> Evaluator<'c, 'q> {
     pub(crate) fn stream_aggregate(&self, a: &AggregateExpr, sink: Sink) -> Result<()> {
         let mut grouping = a.grouping.clone();
@@ -255,7 +243,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut held = 0usize;
         let mut state = self.ctx.budget.memory.guard();
-        let quantiles = op == AggregateOp::Quantile;
+        // A group's state per step: a cell, and for `quantile` its values.
+        let step_bytes =
+            size_of::<Cell>() + (op == AggregateOp::Quantile) as usize * size_of::<Vec<f64>>();
         let sums_histograms = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
@@ -265,19 +255,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     // A group's state is one cell per step.
                     self.ctx.budget.take(n)?;
                     held += n;
-                    // Its labels (in `groups` and `index`), index entry
-                    // and cells.
-                    state.add(what::GROUPS, || {
-                        label_bytes(&key)
-                            + size_of::<Labels>()
-                            + size_of::<usize>()
-                            + n * size_of::<Cell>()
-                            + if quantiles {
-                                n * size_of::<Vec<f64>>()
-                            } else {
-                                0
-                            }
-                    })?;
+                    state.add(what::GROUPS, || group_bytes(&key, n * step_bytes))?;
                     let g = groups.len();
                     index.insert(key.clone(), g);
                     groups.push(key);
@@ -351,7 +329,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         AggregateOp::Quantile => {
                             self.ctx.budget.take(1)?;
                             held += 1;
-                            push_charged(&mut state, &mut values[base + i], f)?;
+                            let v = &mut values[base + i];
+                            let cap = v.capacity();
+                            v.push(f);
+                            state.grown(what::GROUPS, cap, v)?;
                         }
                         _ => {}
                     }
@@ -400,7 +381,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     AggregateOp::Quantile => {
                         self.ctx.budget.take(1)?;
                         held += 1;
-                        push_charged(&mut state, &mut values[base + i], f)?;
+                        let v = &mut values[base + i];
+                        let cap = v.capacity();
+                        v.push(f);
+                        state.grown(what::GROUPS, cap, v)?;
                     }
                     _ => unreachable!("not a folding aggregation"),
                 }
@@ -552,9 +536,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 None => {
                     self.ctx.budget.take(n)?;
                     held += n;
-                    // The group's index entry and one (empty) heap a step.
+                    // One (empty) heap a step.
                     state.add(what::HEAPS, || {
-                        label_bytes(&key) + size_of::<usize>() + n * size_of::<Vec<(f64, u32)>>()
+                        group_bytes(&key, n * size_of::<Vec<(f64, u32)>>())
                     })?;
                     let g = groups;
                     groups += 1;
@@ -636,10 +620,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     self.ctx.budget.take(1)?;
                     held += 1;
                 }
-                if heap.capacity() > cap {
-                    let grown = heap.capacity() - cap;
-                    state.add(what::HEAPS, || grown * size_of::<(f64, u32)>())?;
-                }
+                state.grown(what::HEAPS, cap, heap)?;
             }
             // The input's labels, which heap entries refer to.
             state.add(what::HEAPS, || {
@@ -744,13 +725,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let key = group_labels(&metric, &grouping, a.without);
                 let i = self.step_index(p.t);
                 let entry = match counts.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        // The group's labels (in `order` and `counts`).
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
                         state.add(what::GROUPS, || {
-                            label_bytes(e.key())
-                                + size_of::<Labels>()
-                                + size_of::<Vec<(usize, f64)>>()
+                            group_bytes(e.key(), size_of::<Vec<(usize, f64)>>())
                         })?;
                         order.push(e.key().clone());
                         e.insert(Vec::new())

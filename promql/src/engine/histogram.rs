@@ -11,7 +11,7 @@ use super::annotations::Annotation;
 use super::error::Result;
 use super::eval::Evaluator;
 use super::mathx::almost_equal;
-use super::memory::{label_bytes, what};
+use super::memory::{group_bytes, what};
 use super::native_fns::{histogram_fraction, histogram_quantile, NanNote};
 use super::step::{Sink, StepSeries};
 use crate::ast::{Call, Expr};
@@ -378,10 +378,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     self.ctx.budget.take(n)?;
                     held += n;
                     state.add(what::BUCKETS, || {
-                        label_bytes(&key)
-                            + size_of::<Labels>()
-                            + size_of::<usize>()
-                            + n * size_of::<Vec<Bucket>>()
+                        group_bytes(&key, n * size_of::<Vec<Bucket>>())
                     })?;
                     index.insert(key.clone(), groups.len());
                     groups.push(key);

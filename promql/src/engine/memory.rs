@@ -158,6 +158,16 @@ impl MemCharge<'_> {
         }
     }
 
+    /// Charges the growth of `v`'s allocation since its capacity was
+    /// `before` (what a push really allocated).
+    #[inline]
+    pub(crate) fn grown<T>(&mut self, what: &'static str, before: usize, v: &Vec<T>) -> Result<()> {
+        if v.capacity() > before {
+            self.add(what, || (v.capacity() - before) * size_of::<T>())?;
+        }
+        Ok(())
+    }
+
     /// Whether bytes are counted (callers skip building estimates if not).
     #[inline]
     pub(crate) fn on(&self) -> bool {
@@ -171,11 +181,13 @@ impl Drop for MemCharge<'_> {
     }
 }
 
-/// Heap bytes of a label set, as held by one more handle: the shared
-/// buffer (charged per holder, an upper bound when handles share it).
+/// Bytes of one group of an aggregation-like operator: its key labels
+/// (listed in order and in the index: two handles, one buffer; a buffer
+/// shared with storage is charged anyway, an upper bound), its index
+/// entry, and `state` bytes of per-step state.
 #[inline]
-pub(crate) fn label_bytes(l: &Labels) -> usize {
-    size_of::<Labels>() + l.heap_bytes()
+pub(crate) fn group_bytes(key: &Labels, state: usize) -> usize {
+    2 * size_of::<Labels>() + key.heap_bytes() + size_of::<usize>() + state
 }
 
 /// Bytes of one boxed native histogram: the box and its bucket vectors.
