@@ -233,7 +233,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()> {
         let op = b.op;
-        let mut seen = UniqueLabels::new(self.delayed());
+        let mut seen = UniqueLabels::new(self.delayed(), &self.ctx.budget.memory);
         let mut incompatible = false;
         let mut hist_incompatible = None;
         let mut notes = HistOpNotes::default();

@@ -239,7 +239,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let neg = u.op == UnaryOp::Neg;
                 // Without delayed name removal, series that became equal
                 // must not overlap (Prometheus merges them or fails).
-                let mut seen = UniqueLabels::new(self.delayed());
+                let mut seen = UniqueLabels::new(self.delayed(), &self.ctx.budget.memory);
                 self.stream(&u.expr, &mut |mut s| {
                     if neg {
                         for p in &mut s.points {

@@ -35,6 +35,9 @@ pub(crate) mod what {
     pub const HEAPS: &str = "topk/bottomk/limitk heaps";
     /// Buckets gathered by `histogram_quantile` and friends.
     pub const BUCKETS: &str = "histogram buckets";
+    /// The label sets (and their timestamps) an operator that drops the
+    /// metric name has passed on, to catch duplicates.
+    pub const SEEN: &str = "label sets seen by the duplicate check";
     /// The output of an operator built before it is passed on.
     pub const OUTPUT: &str = "an operator's output series";
 }

@@ -118,6 +118,8 @@ const QUERIES: &[(&str, bool)] = &[
         "histogram_quantile(0.9, sum by (job, le) (rate(lat_bucket[5m])))",
         true,
     ),
+    // Name removal's duplicate check (functions, unary minus, arithmetic).
+    ("-abs(mem) * 2", true),
     // Native histograms: windows, aggregation, quantile.
     ("histogram_quantile(0.5, sum(rate(req_hist[5m])))", true),
     ("req_hist", true),

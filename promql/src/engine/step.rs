@@ -16,7 +16,7 @@ use aion_model::{Labels, METRIC_NAME};
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
-use super::memory::{hist_bytes, what};
+use super::memory::{group_bytes, hist_bytes, what, MemCharge, MemoryBudget};
 use crate::value::{FPoint, HPoint};
 
 /// Labels Prometheus drops together with the metric name (its "metadata"
@@ -196,17 +196,20 @@ impl Drop for Held<'_> {
 
 /// Without delayed name removal, an operator that drops the metric name
 /// can make two series equal; Prometheus then fails with "vector cannot
-/// contain metrics with the same labelset" when they meet at a step.
-pub(crate) struct UniqueLabels {
+/// contain metrics with the same labelset" when they meet at a step. The
+/// timestamps seen per label set are charged to the byte budget.
+pub(crate) struct UniqueLabels<'b> {
     enabled: bool,
     steps: HashMap<Labels, Vec<i64>>,
+    held: MemCharge<'b>,
 }
 
-impl UniqueLabels {
-    pub(crate) fn new(delayed_name_removal: bool) -> Self {
+impl<'b> UniqueLabels<'b> {
+    pub(crate) fn new(delayed_name_removal: bool, memory: &'b MemoryBudget) -> Self {
         UniqueLabels {
             enabled: !delayed_name_removal,
             steps: HashMap::new(),
+            held: memory.guard(),
         }
     }
 
@@ -214,7 +217,15 @@ impl UniqueLabels {
         if !self.enabled {
             return Ok(());
         }
-        let seen = self.steps.entry(s.metric.clone()).or_default();
+        let seen = match self.steps.entry(s.metric.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.held
+                    .add(what::SEEN, || group_bytes(e.key(), size_of::<Vec<i64>>()))?;
+                e.insert(Vec::new())
+            }
+        };
+        let cap = seen.capacity();
         let ts = s
             .points
             .iter()
@@ -232,6 +243,6 @@ impl UniqueLabels {
                 seen.sort_unstable();
             }
         }
-        Ok(())
+        self.held.grown(what::SEEN, cap, seen)
     }
 }
