@@ -33,6 +33,8 @@ pub(crate) mod what {
     /// The heaps and input labels of `topk`, `bottomk`, `limitk`,
     /// `limit_ratio`.
     pub const HEAPS: &str = "topk/bottomk/limitk heaps";
+    /// The per-step indexes and signatures of vector matching.
+    pub const MATCHING: &str = "vector matching indexes";
     /// Buckets gathered by `histogram_quantile` and friends.
     pub const BUCKETS: &str = "histogram buckets";
     /// The label sets (and their timestamps) an operator that drops the
