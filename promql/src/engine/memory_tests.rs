@@ -104,6 +104,7 @@ const QUERIES: &[(&str, bool)] = &[
     ("rate(req_total[5m])[10m:1m]", false),
     ("req_total[5m]", false),
     // Whole vectors: sort, vector matching, relabelling, info.
+    ("mem unless on (instance) (mem > 50)", true),
     ("sort_desc(mem)", false),
     (
         "mem * on (job, instance) group_left rate(req_total[5m])",
