@@ -24,14 +24,15 @@ pub struct EngineOptions {
     /// sizes of what is really allocated: samples buffered in range
     /// windows (vector capacity × 16 bytes, plus start timestamps and
     /// histograms), series of a parallel selector batch, vectors held
-    /// whole (`sort`, vector matching, `info`, `label_replace`, the
-    /// result), aggregation groups (per-step cells), `topk`-style heaps,
-    /// `histogram_quantile` buckets and subquery points, each series with
+    /// whole (`sort`, vector matching and its per-step indexes, `info`,
+    /// `label_replace`, the result), aggregation groups (per-step cells),
+    /// `topk`-style heaps, `histogram_quantile` buckets, subquery points
+    /// and name removal's duplicate check, each series with
     /// its label bytes (charged per holder, so label sets shared with
     /// storage count once per holder: an upper bound). Charges are released
     /// when the data is dropped, so the peak is what is limited. Not
     /// counted: storage's own caches and chunk decoders, per-thread scratch
-    /// buffers between series, allocator overhead. Prometheus has only
+    /// buffers between series, per-step scalar arrays, allocator overhead. Prometheus has only
     /// `max_samples`; this is Mimir's
     /// `-querier.max-estimated-memory-consumption-per-query`.
     pub max_query_bytes: Option<usize>,
