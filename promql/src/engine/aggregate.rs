@@ -582,7 +582,6 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let fparam = param.values[i];
                 let heap = &mut heaps[g * n + i];
                 let before = heap.len();
-                let cap = heap.capacity();
                 match op {
                     AggregateOp::LimitRatio => {
                         if fparam == 0.0 {
@@ -619,8 +618,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 if heap.len() > before {
                     self.ctx.budget.take(1)?;
                     held += 1;
+                    // By entry (heaps hold at most k: no per-point check).
+                    state.add(what::HEAPS, size_of::<(f64, u32)>)?;
                 }
-                state.grown(what::HEAPS, cap, heap)?;
             }
             // The input's labels, which heap entries refer to.
             state.add(what::HEAPS, || {

@@ -360,15 +360,12 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             self.budget.take(held - self.reserved)?;
             self.reserved = held;
         }
-        if self.budget.memory.on() {
-            self.charge_bytes()?;
-        }
         Ok(&self.buf[self.head..self.tail])
     }
 
     /// Charges the growth of the buffers (what they have allocated, read
     /// ahead included) to the byte budget.
-    #[inline(never)]
+    #[cold]
     fn charge_bytes(&mut self) -> Result<()> {
         use std::mem::size_of;
         let bytes = self.buf.capacity() * size_of::<FPoint>()
@@ -427,10 +424,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 }
             }
         }
-        match self.src.take_error() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = self.src.take_error() {
+            return Err(e);
         }
+        // Only reading makes the buffers grow.
+        if self.budget.memory.on() {
+            self.charge_bytes()?;
+        }
+        Ok(())
     }
 
     /// Drops the buffered samples before the window when they are a good
@@ -445,8 +446,13 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             self.head = 0;
         }
         if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() || self.hhead == self.hbuf.len() {
-            for p in self.hbuf.drain(..self.hhead) {
-                self.hist_heap = self.hist_heap.saturating_sub(hist_bytes(&p.h));
+            if self.hhead > 0 {
+                let gone: usize = self
+                    .hbuf
+                    .drain(..self.hhead)
+                    .map(|p| hist_bytes(&p.h))
+                    .sum();
+                self.hist_heap = self.hist_heap.saturating_sub(gone);
             }
             if self.sts.is_some() {
                 self.hsts.drain(..self.hhead);

@@ -167,7 +167,7 @@ impl MemCharge<'_> {
     /// `before` (what a push really allocated).
     #[inline]
     pub(crate) fn grown<T>(&mut self, what: &'static str, before: usize, v: &Vec<T>) -> Result<()> {
-        if v.capacity() > before {
+        if self.on() && v.capacity() > before {
             self.add(what, || (v.capacity() - before) * size_of::<T>())?;
         }
         Ok(())
