@@ -1,7 +1,8 @@
 //! Latency of heavy PromQL range queries (6 h at a 30 s step) over a
 //! synthetic in-memory dataset: counters, gauges and classic histograms
 //! scraped every 15 s. The dataset size is set by `AION_BENCH_SERIES`
-//! (series per metric family, default 1000).
+//! (series per metric family, default 1000). Each query runs in
+//! parallel, sequentially, and sequentially with the byte limit on.
 
 use std::hint::black_box;
 
@@ -120,12 +121,18 @@ fn bench(c: &mut Criterion) {
     let end = HOURS * 3_600_000;
     let mut g = c.benchmark_group(format!("promql_engine_{series}_series_6h_30s"));
     g.sample_size(10);
-    for parallel in [true, false] {
+    // The last mode counts bytes against a limit never reached: what
+    // `max_query_bytes` costs when on (off is the other two).
+    for (mode, parallel, max_query_bytes) in [
+        ("parallel", true, None),
+        ("sequential", false, None),
+        ("sequential_bytes_limited", false, Some(1 << 40)),
+    ] {
         let engine = Engine::new(EngineOptions {
             parallel,
+            max_query_bytes,
             ..EngineOptions::default()
         });
-        let mode = if parallel { "parallel" } else { "sequential" };
         for (name, q) in QUERIES {
             g.bench_function(format!("{name}/{mode}"), |b| {
                 b.iter(|| black_box(engine.range_query(&db, q, 0, end, STEP).unwrap()))

@@ -1,6 +1,6 @@
 //! Go's text formats that promtool's output is made of: `text/tabwriter`
 //! tables, `time.Duration` (from `aion_model::gotext`) and `time.Time` strings, and
-//! `units.Base2Bytes` sizes. The CLI prints what promtool prints, byte
+//! `units.Base2Bytes` sizes (printed and parsed). The CLI prints what promtool prints, byte
 //! for byte, so scripts written for one work on the other.
 
 // Each binary that includes this file uses a different part of it.
@@ -71,6 +71,57 @@ pub fn base2_bytes(n: u64) -> String {
     parts.concat()
 }
 
+/// Parses a size as Prometheus's `units.Base2Bytes` flags take it: one or
+/// more `<integer><unit>` parts (`64MiB`, `1GiB512MiB`), every unit a
+/// power of 1024 (`KB` and `KiB` alike, as in Go), or a bare number of
+/// bytes (`1048576`).
+pub fn parse_base2_bytes(s: &str) -> Result<u64, String> {
+    const UNITS: [(&str, u32); 14] = [
+        ("KiB", 1),
+        ("MiB", 2),
+        ("GiB", 3),
+        ("TiB", 4),
+        ("PiB", 5),
+        ("EiB", 6),
+        ("KB", 1),
+        ("MB", 2),
+        ("GB", 3),
+        ("TB", 4),
+        ("PB", 5),
+        ("EB", 6),
+        ("B", 0),
+        ("", 0),
+    ];
+    let bad = || format!("invalid size {s:?}: want e.g. 64MiB, 1GiB or a number of bytes");
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut rest = s;
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, tail) = rest.split_at(unit_len);
+        let &(_, power) = UNITS.iter().find(|(u, _)| *u == unit).ok_or_else(bad)?;
+        if unit.is_empty() && (!tail.is_empty() || total != 0) {
+            // A bare number is the whole size, never a part.
+            return Err(bad());
+        }
+        let part = 1024u64
+            .checked_pow(power)
+            .and_then(|m| n.checked_mul(m))
+            .ok_or_else(bad)?;
+        total = total.checked_add(part).ok_or_else(bad)?;
+        rest = tail;
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +147,15 @@ mod tests {
         assert_eq!(base2_bytes(1 << 20), "1MiB");
         assert_eq!(base2_bytes((1 << 20) + 1), "1MiB1B");
         assert_eq!(base2_bytes(0), "0B");
+        for n in [0, 1, 6022, 1 << 20, (1 << 20) + 1, 5 << 30] {
+            assert_eq!(parse_base2_bytes(&base2_bytes(n)), Ok(n), "{n}");
+        }
+        assert_eq!(parse_base2_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_base2_bytes("64MB"), Ok(64 << 20));
+        assert_eq!(parse_base2_bytes("1048576"), Ok(1 << 20));
+        for bad in ["", "MiB", "64XB", "1.5GiB", "-1KiB", "1KiB2", "99999999EiB"] {
+            assert!(parse_base2_bytes(bad).is_err(), "{bad:?}");
+        }
         let rows = vec![
             vec!["BLOCK ULID".into(), "SIZE".into()],
             vec!["01M812AQCZYXS8H4VFQMM9JM27".into(), "6022".into()],

@@ -12,6 +12,7 @@ use aion_promql::{json, AnnotationKind, Engine, EngineOptions, QueryResult, Valu
 use aion_tsdb::{Db, Options};
 use clap::{Args, ValueEnum};
 
+use super::gofmt::parse_base2_bytes;
 use super::timeparse::{parse_step_ms, parse_time_ms};
 use super::Failure;
 
@@ -34,6 +35,11 @@ some). Warnings and infos also go to stderr, storage warnings (what opening
 DIR skipped: an unreadable block, a damaged WAL) as `warning: ` lines; the
 answer is then missing that data. --strict refuses instead (exit 1, naming
 the file and offset). A parse error names line:column of EXPR.
+
+--max-query-bytes SIZE (64MiB, 1GiB, or bytes) bounds the memory the query
+may hold at once (windows, series, labels, aggregation state, the result):
+a query that needs more fails with an error saying how much it needed and
+what it was holding (exit 1), never a partial answer.
 
 --resolution raw|5m|1h reads only the blocks of DIR (a Thanos bucket's
 layout, as `aion downsample` writes), those of the coarsest resolution not
@@ -69,8 +75,8 @@ T is unix seconds (fractions allowed) or RFC 3339; D is a duration (30s,
 
 --format json prints exactly Prometheus's /api/v1/query_range answer:
 {\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[...]}}, with
-`warnings` and `infos` as for `aion query`; --resolution, --replica-label
-and --dedup as for `aion query`.
+`warnings` and `infos` as for `aion query`; --resolution, --replica-label,
+--dedup and --max-query-bytes as for `aion query`.
 
 Examples:
   aion query-range data/ 'rate(http_requests_total[5m])' --start 1700000000 --end 1700003600 --step 30s
@@ -105,6 +111,11 @@ pub struct QueryArgs {
     /// querier). Without it, DIR is opened as a data directory.
     #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
     resolution: Option<super::downsample::QueryResolution>,
+    /// Most bytes the query may hold in memory at once (64MiB, 1GiB, or a
+    /// number of bytes); a query that needs more fails (exit 1) instead of
+    /// growing. Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_query_bytes)]
+    max_query_bytes: Option<usize>,
     #[command(flatten)]
     dedup: super::dedup::DedupFlags,
     #[command(flatten)]
@@ -136,6 +147,11 @@ pub struct QueryRangeArgs {
     /// querier). Without it, DIR is opened as a data directory.
     #[arg(long, value_name = "RES", value_parser = super::downsample::parse_query_resolution)]
     resolution: Option<super::downsample::QueryResolution>,
+    /// Most bytes the query may hold in memory at once (64MiB, 1GiB, or a
+    /// number of bytes); a query that needs more fails (exit 1) instead of
+    /// growing. Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_query_bytes)]
+    max_query_bytes: Option<usize>,
     #[command(flatten)]
     dedup: super::dedup::DedupFlags,
     #[command(flatten)]
@@ -148,7 +164,7 @@ pub fn query(args: QueryArgs) -> Result<(), Failure> {
         Some(t) => t,
         None => now_ms(),
     };
-    let engine = Engine::new(EngineOptions::default());
+    let engine = engine(args.max_query_bytes);
     if let Some(res) = args.resolution {
         let blocks = super::downsample::open_for_query(&args.dir, max_resolution(res, 0))?;
         let q = args.dedup.wrap(blocks);
@@ -174,7 +190,7 @@ pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (--step)".into(),
         ));
     }
-    let engine = Engine::new(EngineOptions::default());
+    let engine = engine(args.max_query_bytes);
     if let Some(res) = args.resolution {
         let blocks = super::downsample::open_for_query(&args.dir, max_resolution(res, args.step))?;
         let q = args.dedup.wrap(blocks);
@@ -187,6 +203,23 @@ pub fn query_range(args: QueryRangeArgs) -> Result<(), Failure> {
         .range_query(&q, args.expr.as_str(), args.start, args.end, args.step)
         .inspect_err(|_| crate::warnings::print_open_warnings(&db))?;
     print_result(&args.expr, &result, args.format)
+}
+
+/// The engine of one query: Prometheus's defaults, plus the byte limit
+/// when asked for.
+fn engine(max_query_bytes: Option<usize>) -> Engine {
+    Engine::new(EngineOptions {
+        max_query_bytes,
+        ..EngineOptions::default()
+    })
+}
+
+/// `--max-query-bytes`: a size (see [`parse_base2_bytes`]), at least 1.
+fn parse_max_query_bytes(s: &str) -> Result<usize, String> {
+    match parse_base2_bytes(s)? {
+        0 => Err("the limit must be at least 1 byte (omit the flag for no limit)".into()),
+        n => usize::try_from(n).map_err(|_| format!("{s} is more than this machine can address")),
+    }
 }
 
 /// The `max_source_resolution` (ms) a query at `step` reads.

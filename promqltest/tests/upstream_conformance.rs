@@ -17,11 +17,22 @@ use aion_promqltest::{run_script, MemTestStorage, Outcome, SkipReason};
 /// (the in-memory one keeps them, so nothing is skipped today).
 const ALLOWED_SKIPS: &[SkipReason] = &[SkipReason::StartTimestamps];
 
-/// Runs one file and checks it against its pinned `(passed, skipped)`.
+/// Runs one file and checks it against its pinned `(passed, skipped)`,
+/// without a byte limit (the scripts' settings) and again with a roomy
+/// one, whose accounting must not change a single result.
 fn run_file(name: &str, passed: usize, skipped: usize) {
+    for max_query_bytes in [None, Some(1 << 30)] {
+        run_file_with(name, passed, skipped, max_query_bytes);
+    }
+}
+
+fn run_file_with(name: &str, passed: usize, skipped: usize, max_query_bytes: Option<usize>) {
     let path = common::upstream_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let engine = Engine::new(EngineOptions::prometheus_test_suite());
+    let engine = Engine::new(EngineOptions {
+        max_query_bytes,
+        ..EngineOptions::prometheus_test_suite()
+    });
     let report = run_script(&text, &mut MemTestStorage::new(), &engine);
     let mut problems = Vec::new();
     if let Some(e) = &report.error {
@@ -37,7 +48,7 @@ fn run_file(name: &str, passed: usize, skipped: usize) {
         }
     }
     println!(
-        "{name}: {} passed, {} failed, {} skipped {:?}",
+        "{name} (max_query_bytes {max_query_bytes:?}): {} passed, {} failed, {} skipped {:?}",
         report.passed(),
         report.failed(),
         report.skipped(),

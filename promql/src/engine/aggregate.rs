@@ -6,7 +6,9 @@
 //! Within one group and step, values are folded in input order, exactly as
 //! Prometheus does, so float results (Kahan sums, running means) match.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::mem::size_of;
 
 use aion_model::{Labels, METRIC_NAME};
 
@@ -17,6 +19,7 @@ use super::eval::Evaluator;
 use super::hist_aggregate::HistCell;
 use super::hist_binop::{tag, untag};
 use super::mathx::{go_f64_to_i64, kahan_inc, quantile};
+use super::memory::{group_bytes, hist_bytes, what};
 use super::select::SelectHint;
 use super::sort::go_sort;
 use super::step::{Sink, StepSeries};
@@ -239,6 +242,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut hcells: Vec<HistCell> = Vec::new();
         let mut values: Vec<Vec<f64>> = Vec::new();
         let mut held = 0usize;
+        let mut state = self.ctx.budget.memory.guard();
+        // A group's state per step: a cell, and for `quantile` its values.
+        let step_bytes =
+            size_of::<Cell>() + (op == AggregateOp::Quantile) as usize * size_of::<Vec<f64>>();
         let sums_histograms = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
@@ -248,6 +255,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     // A group's state is one cell per step.
                     self.ctx.budget.take(n)?;
                     held += n;
+                    state.add(what::GROUPS, || group_bytes(&key, n * step_bytes))?;
                     let g = groups.len();
                     index.insert(key.clone(), g);
                     groups.push(key);
@@ -266,11 +274,20 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 &s.points
             } else if sums_histograms {
                 if hcells.len() < cells.len() {
+                    let more = cells.len() - hcells.len();
+                    state.add(what::GROUPS, || more * size_of::<HistCell>())?;
                     hcells.resize(cells.len(), HistCell::default());
                 }
                 for p in &s.hists {
                     let i = self.step_index(p.t);
-                    hcells[base + i].fold(&p.h, op == AggregateOp::Avg, s.drop_name);
+                    let cell = &mut hcells[base + i];
+                    let fresh = cell.h.is_none();
+                    cell.fold(&p.h, op == AggregateOp::Avg, s.drop_name);
+                    if fresh && state.on() {
+                        if let Some(h) = &cell.h {
+                            state.add(what::GROUPS, || hist_bytes(h))?;
+                        }
+                    }
                 }
                 &s.points
             } else if matches!(op, AggregateOp::Count | AggregateOp::Group) {
@@ -312,7 +329,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         AggregateOp::Quantile => {
                             self.ctx.budget.take(1)?;
                             held += 1;
-                            values[base + i].push(f);
+                            let v = &mut values[base + i];
+                            let cap = v.capacity();
+                            v.push(f);
+                            state.grown(what::GROUPS, cap, v)?;
                         }
                         _ => {}
                     }
@@ -361,7 +381,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     AggregateOp::Quantile => {
                         self.ctx.budget.take(1)?;
                         held += 1;
-                        values[base + i].push(f);
+                        let v = &mut values[base + i];
+                        let cap = v.capacity();
+                        v.push(f);
+                        state.grown(what::GROUPS, cap, v)?;
                     }
                     _ => unreachable!("not a folding aggregation"),
                 }
@@ -442,10 +465,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             out
         });
         self.ctx.budget.give(held);
-        for s in out? {
-            sink(s)?;
-        }
-        Ok(())
+        // The per-group state is done with: free it before passing on.
+        drop((cells, hcells, values, index));
+        drop(state);
+        self.hand_on(out?, sink)
     }
 
     fn aggregate_k(&self, a: &AggregateExpr, grouping: Vec<String>, sink: Sink) -> Result<()> {
@@ -505,6 +528,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut heaps: Vec<Vec<(f64, u32)>> = Vec::new();
         let mut hist_table: Vec<Box<aion_model::histogram::FloatHistogram>> = Vec::new();
         let mut held = 0usize;
+        let mut state = self.ctx.budget.memory.guard();
         let result = self.stream_input(a, &mut |s| {
             let key = group_labels(&s.metric, &grouping, a.without);
             let g = match index.get(&key) {
@@ -512,6 +536,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 None => {
                     self.ctx.budget.take(n)?;
                     held += n;
+                    // One (empty) heap a step.
+                    state.add(what::HEAPS, || {
+                        group_bytes(&key, n * size_of::<Vec<(f64, u32)>>())
+                    })?;
                     let g = groups;
                     groups += 1;
                     index.insert(key, g);
@@ -539,6 +567,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         t: h.t,
                         f: tag(hist_table.len()),
                     });
+                    state.add(what::HEAPS, || {
+                        size_of::<Box<aion_model::histogram::FloatHistogram>>() + hist_bytes(&h.h)
+                    })?;
                     hist_table.push(h.h.clone());
                 }
                 tagged.sort_by_key(|p| p.t);
@@ -587,8 +618,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 if heap.len() > before {
                     self.ctx.budget.take(1)?;
                     held += 1;
+                    // By entry (heaps hold at most k: no per-point check).
+                    state.add(what::HEAPS, size_of::<(f64, u32)>)?;
                 }
             }
+            // The input's labels, which heap entries refer to.
+            state.add(what::HEAPS, || {
+                size_of::<(Labels, bool)>() + s.metric.heap_bytes()
+            })?;
             inputs.push((s.metric, s.drop_name));
             Ok(())
         });
@@ -649,10 +686,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             out
         });
         self.ctx.budget.give(held);
-        for s in out? {
-            sink(s)?;
-        }
-        Ok(())
+        drop((inputs, index, heaps, hist_table));
+        drop(state);
+        self.hand_on(out?, sink)
     }
 
     fn count_values(&self, a: &AggregateExpr, mut grouping: Vec<String>, sink: Sink) -> Result<()> {
@@ -673,6 +709,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         }
         let mut order: Vec<Labels> = Vec::new();
         let mut counts: HashMap<Labels, Vec<(usize, f64)>> = HashMap::new();
+        let mut state = self.ctx.budget.memory.guard();
         self.stream_input(a, &mut |s| {
             // Histograms count by their text form, as in Prometheus.
             let values = s
@@ -687,14 +724,21 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let metric = b.build().map_err(|e| Error::eval(e.to_string()))?;
                 let key = group_labels(&metric, &grouping, a.without);
                 let i = self.step_index(p.t);
-                let entry = counts.entry(key.clone()).or_insert_with(|| {
-                    order.push(key);
-                    Vec::new()
-                });
+                let entry = match counts.entry(key) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        state.add(what::GROUPS, || {
+                            group_bytes(e.key(), size_of::<Vec<(usize, f64)>>())
+                        })?;
+                        order.push(e.key().clone());
+                        e.insert(Vec::new())
+                    }
+                };
                 match entry.iter_mut().find(|(step, _)| *step == i) {
                     Some((_, c)) => *c += 1.0,
                     None => {
                         self.ctx.budget.take(1)?;
+                        state.add(what::GROUPS, size_of::<(usize, f64)>)?;
                         entry.push((i, 1.0));
                     }
                 }

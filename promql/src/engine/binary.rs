@@ -3,6 +3,7 @@
 //! `group_left`/`group_right`, set operators, `fill` modifiers).
 
 use std::collections::{HashMap, HashSet};
+use std::mem::size_of;
 
 use aion_model::{Labels, METRIC_NAME};
 
@@ -14,6 +15,7 @@ use super::error::{Error, Result};
 use super::eval::Evaluator;
 use super::fxhash::{FxHashMap, FxHasher};
 use super::hist_binop::{hist_elem_binop, tag, untag, HistElem, HistOpNotes};
+use super::memory::what;
 use super::step::{drop_metadata, Held, Sink, StepSeries, UniqueLabels};
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, ValueType, VectorMatching};
 use crate::value::{FPoint, HPoint};
@@ -62,6 +64,30 @@ fn match_labels(metric: &Labels, on: bool, names: &[String]) -> Labels {
 struct ByStep {
     offsets: Vec<usize>,
     entries: Vec<(u32, f64)>,
+}
+
+/// What vector matching allocates besides its inputs (charged before it
+/// does): both sides' [`ByStep`] indexes (offsets twice, one entry a
+/// point), signatures and output slots per series, and per signature its
+/// key labels (at most one per series) and matching slots.
+fn matching_bytes(steps: usize, lhs: &[StepSeries], rhs: &[StepSeries]) -> usize {
+    let sides = [lhs, rhs];
+    let points: usize = sides.iter().flat_map(|v| v.iter()).map(|s| s.len()).sum();
+    let series = lhs.len() + rhs.len();
+    let keys: usize = sides
+        .iter()
+        .flat_map(|v| v.iter())
+        .map(|s| s.metric.heap_bytes())
+        .sum();
+    2 * 2 * (steps + 1) * size_of::<usize>()
+        + points * size_of::<(u32, f64)>()
+        + series * (size_of::<u32>() + size_of::<usize>())
+        + keys
+        + series
+            * (size_of::<Labels>()
+                + size_of::<u32>()
+                + size_of::<(usize, u32, f64)>()
+                + 3 * size_of::<usize>())
 }
 
 impl ByStep {
@@ -167,7 +193,7 @@ impl<'e, 'c, 'q> Output<'e, 'c, 'q> {
     }
 
     fn finish(self, sink: Sink) -> Result<()> {
-        let held = Held::new(&self.ev.ctx.budget, &self.series);
+        let held = Held::charge(&self.ev.ctx.budget, &self.series)?;
         for s in self.series {
             if !s.is_empty() {
                 sink(s)?;
@@ -214,6 +240,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let _lheld = Held::new(&self.ctx.budget, &lhs);
                 let rhs = self.collect(&b.rhs)?;
                 let _rheld = Held::new(&self.ctx.budget, &rhs);
+                let mut state = self.ctx.budget.memory.guard();
+                state.add(what::MATCHING, || {
+                    matching_bytes(self.num_steps(), &lhs, &rhs)
+                })?;
                 if b.op.is_set_operator() {
                     self.set_operation(b.op, matching, &lhs, &rhs, sink)
                 } else {
@@ -233,7 +263,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         sink: Sink,
     ) -> Result<()> {
         let op = b.op;
-        let mut seen = UniqueLabels::new(self.delayed());
+        let mut seen = UniqueLabels::new(self.delayed(), &self.ctx.budget.memory);
         let mut incompatible = false;
         let mut hist_incompatible = None;
         let mut notes = HistOpNotes::default();

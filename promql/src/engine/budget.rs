@@ -1,24 +1,35 @@
 //! The `max_samples` limit: how many samples a query may hold in memory at
 //! once (window buffers, materialised intermediate vectors, aggregation
-//! state and the result).
+//! state and the result), and the byte limit beside it (`memory.rs`), so
+//! every holder reaches both through one reference.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::error::{Error, Result};
+use super::memory::MemoryBudget;
 
 #[derive(Debug)]
 pub(crate) struct SampleBudget {
     max: usize,
     current: AtomicUsize,
     peak: AtomicUsize,
+    /// The query's byte budget (`max_query_bytes`).
+    pub(crate) memory: MemoryBudget,
 }
 
 impl SampleBudget {
+    #[cfg(test)]
     pub(crate) fn new(max: usize) -> Self {
+        Self::with_bytes(max, None)
+    }
+
+    /// A sample budget with a byte budget of `max_bytes` (`None`: off).
+    pub(crate) fn with_bytes(max: usize, max_bytes: Option<usize>) -> Self {
         SampleBudget {
             max,
             current: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            memory: MemoryBudget::new(max_bytes),
         }
     }
 

@@ -12,6 +12,7 @@ use aion_model::histogram::FloatHistogram;
 
 use super::budget::SampleBudget;
 use super::error::Result;
+use super::memory::{hist_bytes, what};
 use super::staging::{Run, StageBuffers, Staged};
 use crate::value::{FPoint, HPoint};
 
@@ -193,6 +194,11 @@ pub(crate) struct WindowCursor<'a, 'b> {
     /// the high-water mark instead of every push and drop keeps atomics
     /// out of the per-sample path.
     reserved: usize,
+    /// Bytes taken from the byte budget: the buffers' largest allocation
+    /// so far (they never shrink while the cursor lives).
+    reserved_bytes: usize,
+    /// Heap bytes of the boxed histograms in `hbuf`.
+    hist_heap: usize,
 }
 
 impl<'a, 'b> WindowCursor<'a, 'b> {
@@ -218,6 +224,8 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             budget,
             decreases: 0,
             reserved: 0,
+            reserved_bytes: 0,
+            hist_heap: 0,
         }
     }
 
@@ -355,6 +363,26 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         Ok(&self.buf[self.head..self.tail])
     }
 
+    /// Charges the growth of the buffers (what they have allocated, read
+    /// ahead included) to the byte budget.
+    #[cold]
+    fn charge_bytes(&mut self) -> Result<()> {
+        use std::mem::size_of;
+        let bytes = self.buf.capacity() * size_of::<FPoint>()
+            + self.sts.as_ref().map_or(0, |s| s.capacity()) * size_of::<i64>()
+            + self.hbuf.capacity() * size_of::<HPoint>()
+            + self.hsts.capacity() * size_of::<i64>()
+            + self.hist_heap
+            + self.src.heap_bytes();
+        if bytes > self.reserved_bytes {
+            self.budget
+                .memory
+                .charge(what::WINDOWS, || bytes - self.reserved_bytes)?;
+            self.reserved_bytes = bytes;
+        }
+        Ok(())
+    }
+
     /// Reads from storage until everything up to `maxt` is buffered,
     /// first dropping what lies before the window, and skipping storage
     /// straight to the window when nothing buffered remains.
@@ -377,10 +405,9 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 Run::Histogram(t, st) => {
                     self.read_to = t;
                     if !is_stale_nan(self.src.hist.sum) {
-                        self.hbuf.push(HPoint {
-                            t,
-                            h: Box::new(self.src.hist.clone()),
-                        });
+                        let h = Box::new(self.src.hist.clone());
+                        self.hist_heap += hist_bytes(&h);
+                        self.hbuf.push(HPoint { t, h });
                         if self.sts.is_some() {
                             self.hsts.push(st);
                         }
@@ -397,10 +424,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
                 }
             }
         }
-        match self.src.take_error() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = self.src.take_error() {
+            return Err(e);
         }
+        // Only reading makes the buffers grow.
+        if self.budget.memory.on() {
+            self.charge_bytes()?;
+        }
+        Ok(())
     }
 
     /// Drops the buffered samples before the window when they are a good
@@ -415,7 +446,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             self.head = 0;
         }
         if self.hhead > 16 && self.hhead * 2 > self.hbuf.len() || self.hhead == self.hbuf.len() {
-            self.hbuf.drain(..self.hhead);
+            if self.hhead > 0 {
+                let gone: usize = self
+                    .hbuf
+                    .drain(..self.hhead)
+                    .map(|p| hist_bytes(&p.h))
+                    .sum();
+                self.hist_heap = self.hist_heap.saturating_sub(gone);
+            }
             if self.sts.is_some() {
                 self.hsts.drain(..self.hhead);
             }
@@ -453,6 +491,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// buffers for reuse by the next series.
     pub(crate) fn finish(self) -> WindowBuffers {
         self.budget.give(self.reserved);
+        self.budget.memory.release(self.reserved_bytes);
         let mut points = self.buf;
         points.clear();
         let mut sts = self.sts.unwrap_or_default();

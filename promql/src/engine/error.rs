@@ -39,6 +39,23 @@ pub enum Error {
     #[error("query processing would load too many samples into memory in query execution")]
     TooManySamples,
 
+    /// The query would hold more bytes in memory than
+    /// [`super::EngineOptions::max_query_bytes`] allows: `needed` bytes
+    /// (everything held at that moment) while taking `what`.
+    #[error(
+        "query processing would use too much memory: {needed} bytes needed while holding {what}, \
+         above the per-query limit of {limit} bytes (max_query_bytes; raise it, e.g. with \
+         --max-query-bytes, or narrow the query)"
+    )]
+    QueryMemoryLimit {
+        /// The limit, in bytes.
+        limit: usize,
+        /// The bytes the query would have held.
+        needed: usize,
+        /// What was being held when the limit was crossed.
+        what: &'static str,
+    },
+
     /// The query's deadline passed.
     #[error("query timed out in expression evaluation")]
     Timeout,

@@ -28,8 +28,9 @@ use super::arith::scalar_binop;
 use super::budget::SampleBudget;
 use super::cancel::Stopper;
 use super::error::{Error, Result};
+use super::memory::what;
 use super::options::EngineOptions;
-use super::step::{drop_metadata, Sink, StepSeries, UniqueLabels};
+use super::step::{drop_metadata, series_bytes, vector_bytes, Sink, StepSeries, UniqueLabels};
 use crate::ast::{AtModifier, Duration, Expr, StepInvariantExpr, SubqueryExpr, UnaryOp};
 use crate::value::{FPoint, HPoint};
 
@@ -62,7 +63,7 @@ impl<'q> Ctx<'q> {
             delayed_name_removal: options.delayed_name_removal,
             use_start_timestamps: options.use_start_timestamps,
             subquery_step: options.default_subquery_step,
-            budget: SampleBudget::new(options.max_samples),
+            budget: SampleBudget::with_bytes(options.max_samples, options.max_query_bytes),
             stop,
             parallel: options.parallel,
             stats_selectors: Default::default(),
@@ -191,12 +192,34 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// sample limit while the caller holds it: see [`Held`]).
     pub(crate) fn collect(&self, expr: &Expr) -> Result<Vec<StepSeries>> {
         let mut out = Vec::new();
-        self.stream(expr, &mut |s| {
-            self.ctx.budget.take(s.len())?;
-            out.push(s);
-            Ok(())
-        })?;
+        self.stream(expr, &mut |s| self.hold(&mut out, s))?;
         Ok(out)
+    }
+
+    /// Keeps `s` in `out`, charging its samples and bytes (given back by a
+    /// [`Held`](super::step::Held) of `out`, or at the end of the query for
+    /// its result).
+    #[inline]
+    pub(crate) fn hold(&self, out: &mut Vec<StepSeries>, s: StepSeries) -> Result<()> {
+        self.ctx.budget.take(s.len())?;
+        self.ctx
+            .budget
+            .memory
+            .charge(what::VECTOR, || series_bytes(&s))?;
+        out.push(s);
+        Ok(())
+    }
+
+    /// Passes an operator's finished output to `sink`, its bytes charged
+    /// until each series is handed on.
+    pub(crate) fn hand_on(&self, out: Vec<StepSeries>, sink: Sink) -> Result<()> {
+        let mut held = self.ctx.budget.memory.guard();
+        held.add(what::OUTPUT, || vector_bytes(&out))?;
+        for s in out {
+            held.sub(|| series_bytes(&s));
+            sink(s)?;
+        }
+        Ok(())
     }
 
     /// Streams the series of a vector-typed expression into `sink`.
@@ -216,7 +239,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let neg = u.op == UnaryOp::Neg;
                 // Without delayed name removal, series that became equal
                 // must not overlap (Prometheus merges them or fails).
-                let mut seen = UniqueLabels::new(self.delayed());
+                let mut seen = UniqueLabels::new(self.delayed(), &self.ctx.budget.memory);
                 self.stream(&u.expr, &mut |mut s| {
                     if neg {
                         for p in &mut s.points {
@@ -287,20 +310,12 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Expr::StepInvariant(s) => self.single_step().eval_matrix(&s.expr),
             Expr::MatrixSelector(ms) => {
                 let mut out = Vec::new();
-                self.stream_matrix_selector(ms, &mut |s| {
-                    self.ctx.budget.take(s.len())?;
-                    out.push(s);
-                    Ok(())
-                })?;
+                self.stream_matrix_selector(ms, &mut |s| self.hold(&mut out, s))?;
                 Ok(out)
             }
             Expr::Subquery(sq) => {
                 let mut out = Vec::new();
-                self.stream_subquery(sq, &mut |s| {
-                    self.ctx.budget.take(s.len())?;
-                    out.push(s);
-                    Ok(())
-                })?;
+                self.stream_subquery(sq, &mut |s| self.hold(&mut out, s))?;
                 Ok(out)
             }
             other => Err(Error::eval(format!(

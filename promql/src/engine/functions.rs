@@ -205,7 +205,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     "histogram_stddev" => |h| histogram_variance(h).sqrt(),
                     _ => histogram_variance,
                 };
-                let mut seen = UniqueLabels::new(self.delayed());
+                let mut seen = UniqueLabels::new(self.delayed(), &self.ctx.budget.memory);
                 self.stream(&c.args[0], &mut |mut s| {
                     if s.hists.is_empty() {
                         return Ok(());
@@ -241,7 +241,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     where
         F: Fn(f64, usize) -> Option<f64>,
     {
-        let mut seen = UniqueLabels::new(self.delayed());
+        let mut seen = UniqueLabels::new(self.delayed(), &self.ctx.budget.memory);
         self.stream(arg, &mut |mut s| {
             // Float functions skip histogram samples, as in Prometheus.
             s.hists.clear();

@@ -3,6 +3,7 @@
 //! other labels, one bucket per series.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 
 use aion_model::Labels;
 
@@ -10,6 +11,7 @@ use super::annotations::Annotation;
 use super::error::Result;
 use super::eval::Evaluator;
 use super::mathx::almost_equal;
+use super::memory::{group_bytes, what};
 use super::native_fns::{histogram_fraction, histogram_quantile, NanNote};
 use super::step::{Sink, StepSeries};
 use crate::ast::{Call, Expr};
@@ -300,6 +302,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut buckets: Vec<Vec<Bucket>> = Vec::new();
         let mut held = 0usize;
+        let mut state = self.ctx.budget.memory.guard();
         // Results of native histogram samples, keyed like the classic ones.
         let mut native: Vec<(Labels, FPoint)> = Vec::new();
         let streamed = self.stream(vec_arg, &mut |s| {
@@ -346,6 +349,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
                 self.ctx.budget.take(s.hists.len())?;
                 held += s.hists.len();
+                // One result (labels and point) per histogram sample and
+                // quantile.
+                state.add(what::BUCKETS, || {
+                    s.hists.len()
+                        * qs.len().max(1)
+                        * (size_of::<(Labels, FPoint)>() + s.metric.heap_bytes())
+                })?;
                 if s.points.is_empty() {
                     return Ok(());
                 }
@@ -367,12 +377,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 None => {
                     self.ctx.budget.take(n)?;
                     held += n;
+                    state.add(what::BUCKETS, || {
+                        group_bytes(&key, n * size_of::<Vec<Bucket>>())
+                    })?;
                     index.insert(key.clone(), groups.len());
                     groups.push(key);
                     buckets.resize(buckets.len() + n, Vec::new());
                     groups.len() - 1
                 }
             };
+            state.add(what::BUCKETS, || s.points.len() * size_of::<Bucket>())?;
             for p in &s.points {
                 self.ctx.budget.take(1)?;
                 held += 1;
@@ -487,10 +501,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             Ok(out)
         });
         self.ctx.budget.give(held);
-        for s in result? {
-            sink(s)?;
-        }
-        Ok(())
+        drop((groups, index, buckets, native));
+        drop(state);
+        self.hand_on(result?, sink)
     }
 }
 

@@ -237,7 +237,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 out[k].points.push(FPoint { t, f: p.f });
             }
         }
-        let _out_held = Held::new(&self.ctx.budget, &out);
+        let _out_held = Held::charge(&self.ctx.budget, &out)?;
         for s in out {
             sink(s)?;
         }
@@ -274,8 +274,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 }
             }
             if !points.is_empty() {
-                self.ctx.budget.take(points.len())?;
-                out.push(StepSeries::new(series.labels, false, points));
+                self.hold(&mut out, StepSeries::new(series.labels, false, points))?;
             }
         }
         Ok(out)

@@ -27,7 +27,8 @@
 //! arrives. Peak memory is the output plus the windows in flight plus the
 //! inputs of operators that must see a whole step at once (vector
 //! matching, `sort`, `histogram_quantile`), never the raw input samples.
-//! [`EngineOptions::max_samples`] bounds it with Prometheus's error.
+//! [`EngineOptions::max_samples`] bounds it with Prometheus's error, and
+//! [`EngineOptions::max_query_bytes`] (off by default) bounds its bytes.
 //! Series of one selector are processed in parallel batches (rayon) when
 //! [`EngineOptions::parallel`] is set; results do not depend on it.
 //!
@@ -58,7 +59,8 @@
 //! | [`annotations`] | warnings and infos with Prometheus's texts |
 //! | `timerange.rs` | the time range a query reads |
 //! | `stats_decoding.rs` | selectors read only for histogram count and sum |
-//! | `budget.rs`, `cancel.rs`, `error.rs`, `fxhash.rs` | sample limit, cancellation, errors, hashing |
+//! | `budget.rs`, `memory.rs` | the sample limit; the byte limit and its estimates |
+//! | `cancel.rs`, `error.rs`, `fxhash.rs` | cancellation, errors, hashing |
 
 mod aggregate;
 pub mod annotations;
@@ -79,6 +81,7 @@ mod hist_range_fns;
 pub mod histogram;
 mod info;
 mod mathx;
+mod memory;
 mod native_fns;
 mod options;
 mod range_fns;
@@ -96,6 +99,8 @@ mod window;
 mod hist_tests;
 #[cfg(test)]
 mod latest_tests;
+#[cfg(test)]
+mod memory_tests;
 #[cfg(test)]
 mod tests;
 
@@ -152,6 +157,10 @@ pub struct QueryResult {
     pub annotations: Annotations,
     /// The most samples the query held in memory at once.
     pub peak_samples: usize,
+    /// The most bytes the query held in memory at once, as counted for
+    /// [`EngineOptions::max_query_bytes`] (0 when that limit is off: then
+    /// nothing is counted).
+    pub peak_bytes: usize,
 }
 
 /// The PromQL engine. Cheap to share across threads; queries do not
@@ -313,7 +322,16 @@ impl Engine {
             end,
             interval,
         };
-        let value = match ev.eval(expr)? {
+        let evaluated = ev.eval(expr)?;
+        // The result was charged as it was collected; it leaves the
+        // engine below, so its bytes are given back then.
+        let result_bytes = match &evaluated {
+            Evaluated::Vector(v) | Evaluated::Matrix(v) if ctx.budget.memory.on() => {
+                step::vector_bytes(v)
+            }
+            _ => 0,
+        };
+        let value = match evaluated {
             Evaluated::Scalar(v) => {
                 if instant {
                     Value::Scalar {
@@ -372,10 +390,14 @@ impl Engine {
             }
         };
         ctx.stop.check()?;
+        ctx.budget.memory.release(result_bytes);
+        #[cfg(test)]
+        memory_tests::RESIDUAL_BYTES.with(|r| r.set(ctx.budget.memory.current()));
         Ok(QueryResult {
             value,
             annotations: ctx.take_annotations(),
             peak_samples: ctx.budget.peak(),
+            peak_bytes: ctx.budget.memory.peak(),
         })
     }
 }

@@ -17,6 +17,25 @@ pub struct EngineOptions {
     /// [`Error::TooManySamples`](crate::Error::TooManySamples).
     /// Prometheus's `--query.max-samples`, default 50 000 000.
     pub max_samples: usize,
+    /// Most bytes a query may hold in memory at once; more is
+    /// [`Error::QueryMemoryLimit`](crate::Error::QueryMemoryLimit), naming
+    /// what was being held. `None` (the default) is no limit and no
+    /// accounting at all. Counted where the engine holds data, from the
+    /// sizes of what is really allocated: samples buffered in range
+    /// windows (vector capacity × 16 bytes, plus start timestamps and
+    /// histograms), series of a parallel selector batch, vectors held
+    /// whole (`sort`, vector matching and its per-step indexes, `info`,
+    /// `label_replace`, the result), aggregation groups (per-step cells),
+    /// `topk`-style heaps, `histogram_quantile` buckets, subquery points
+    /// and name removal's duplicate check, each series with
+    /// its label bytes (charged per holder, so label sets shared with
+    /// storage count once per holder: an upper bound). Charges are released
+    /// when the data is dropped, so the peak is what is limited. Not
+    /// counted: storage's own caches and chunk decoders, per-thread scratch
+    /// buffers between series, per-step scalar arrays, allocator overhead. Prometheus has only
+    /// `max_samples`; this is Mimir's
+    /// `-querier.max-estimated-memory-consumption-per-query`.
+    pub max_query_bytes: Option<usize>,
     /// Longest a query may run; `None` for no limit. Prometheus's
     /// `--query.timeout`, default 2 minutes.
     pub timeout: Option<Duration>,
@@ -47,6 +66,7 @@ impl Default for EngineOptions {
         EngineOptions {
             lookback_delta: 5 * 60 * 1000,
             max_samples: 50_000_000,
+            max_query_bytes: None,
             timeout: Some(Duration::from_secs(120)),
             default_subquery_step: 60 * 1000,
             delayed_name_removal: false,

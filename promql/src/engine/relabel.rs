@@ -87,9 +87,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     s.drop_name = false;
                 }
             }
-            self.ctx.budget.take(s.points.len())?;
-            out.push(s);
-            Ok(())
+            self.hold(&mut out, s)
         })?;
         let _held = Held::new(&self.ctx.budget, &out);
         for s in merge_same_labelset(out)? {

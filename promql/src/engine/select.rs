@@ -9,8 +9,9 @@ use super::annotations::Annotation;
 use super::cursor::{LookbackCursor, Visible, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
+use super::memory::what;
 use super::staging::StageBuffers;
-use super::step::{Sink, StepSeries};
+use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
 use crate::value::{FPoint, HPoint};
 
@@ -150,8 +151,23 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     .into_par_iter()
                     .map_init(S::default, |scratch, s| per_series(s, scratch))
                     .collect();
+                // The whole batch's output is held until passed on, one
+                // series at a time: each leaves the charge as it goes.
+                let mut held = self.ctx.budget.memory.guard();
+                held.add(what::BATCH, || {
+                    results
+                        .iter()
+                        .map(|r| {
+                            r.as_ref()
+                                .ok()
+                                .and_then(|s| s.as_ref())
+                                .map_or(0, series_bytes)
+                        })
+                        .sum()
+                })?;
                 for r in results {
                     if let Some(s) = r? {
+                        held.sub(|| series_bytes(&s));
                         sink(s)?;
                     }
                 }

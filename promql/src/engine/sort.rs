@@ -92,6 +92,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             return self.stream(&c.args[0], sink);
         }
         let mut v = self.collect(&c.args[0])?;
+        // Before anything changes `v`: the budget gives back what
+        // collecting took.
+        let _held = Held::new(&self.ctx.budget, &v);
         if matches!(c.func.name, "sort" | "sort_desc") {
             // Sorting by value skips histogram samples, as in Prometheus.
             v.retain_mut(|s| {
@@ -99,7 +102,6 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 !s.points.is_empty()
             });
         }
-        let _held = Held::new(&self.ctx.budget, &v);
         // A histogram sample sorts as the value 0, as in Prometheus.
         let val = |s: &StepSeries| s.points.first().map_or(0.0, |p| p.f);
         match c.func.name {

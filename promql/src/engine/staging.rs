@@ -128,6 +128,13 @@ impl<'a> Staged<'a> {
     }
 
     /// Hands the arrays back for the next series.
+    /// Bytes of the read-ahead arrays (for the byte budget).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        (self.ts.capacity() + self.sts.capacity()) * std::mem::size_of::<i64>()
+            + self.vs.capacity() * std::mem::size_of::<f64>()
+            + super::memory::hist_bytes(&self.hist)
+    }
+
     pub(crate) fn into_buffers(self) -> StageBuffers {
         StageBuffers {
             ts: self.ts,

@@ -4,16 +4,19 @@
 //! A [`StepSeries`] is labels, Prometheus's delayed-name-removal flag and
 //! the points at the steps where the series has a value; operators push
 //! them into a [`Sink`]. A vector held in memory is counted against the
-//! sample limit while its [`Held`] lives. Dropping the metric name can
+//! sample and byte limits while its [`Held`] lives (`series_bytes` is
+//! what a series costs). Dropping the metric name can
 //! make two series equal: [`UniqueLabels`] (streamed) and
 //! [`merge_same_labelset`] (materialised) apply Prometheus's rule for that.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 
 use aion_model::{Labels, METRIC_NAME};
 
 use super::budget::SampleBudget;
 use super::error::{Error, Result};
+use super::memory::{group_bytes, hist_bytes, what, MemCharge, MemoryBudget};
 use crate::value::{FPoint, HPoint};
 
 /// Labels Prometheus drops together with the metric name (its "metadata"
@@ -80,6 +83,21 @@ impl StepSeries {
     }
 }
 
+/// Bytes of one evaluated series: its struct, labels, point vectors (by
+/// capacity: what is allocated) and histograms.
+pub(crate) fn series_bytes(s: &StepSeries) -> usize {
+    size_of::<StepSeries>()
+        + s.metric.heap_bytes()
+        + s.points.capacity() * size_of::<FPoint>()
+        + s.hists.capacity() * size_of::<HPoint>()
+        + s.hists.iter().map(|p| hist_bytes(&p.h)).sum::<usize>()
+}
+
+/// [`series_bytes`] of a whole vector.
+pub(crate) fn vector_bytes(v: &[StepSeries]) -> usize {
+    v.iter().map(series_bytes).sum()
+}
+
 /// The receiver of streamed series.
 pub(crate) type Sink<'s> = &'s mut dyn FnMut(StepSeries) -> Result<()>;
 
@@ -129,40 +147,69 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
     Ok(out)
 }
 
-/// Releases the budget of a materialised vector when the holder is done.
+/// Releases the budget (samples and bytes) of a materialised vector when
+/// the holder is done.
 pub(crate) struct Held<'b> {
     budget: &'b SampleBudget,
     n: usize,
+    bytes: usize,
 }
 
 impl<'b> Held<'b> {
+    /// For a vector whose samples and bytes were charged as it was
+    /// collected (by [`Evaluator::collect`](super::eval::Evaluator::collect),
+    /// which charges `series_bytes` of each series). It must not have
+    /// changed since.
     pub(crate) fn new(budget: &'b SampleBudget, series: &[StepSeries]) -> Self {
         Held {
             budget,
             n: series.iter().map(|s| s.len()).sum(),
+            bytes: if budget.memory.on() {
+                vector_bytes(series)
+            } else {
+                0
+            },
         }
+    }
+
+    /// For a vector built with its samples charged but not its bytes:
+    /// charges them now (failing the query over the byte limit).
+    pub(crate) fn charge(budget: &'b SampleBudget, series: &[StepSeries]) -> Result<Self> {
+        let n = series.iter().map(|s| s.len()).sum();
+        let bytes = match budget.memory.charge(what::OUTPUT, || vector_bytes(series)) {
+            Ok(b) => b,
+            Err(e) => {
+                budget.give(n);
+                return Err(e);
+            }
+        };
+        Ok(Held { budget, n, bytes })
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.budget.give(self.n);
+        self.budget.memory.release(self.bytes);
     }
 }
 
 /// Without delayed name removal, an operator that drops the metric name
 /// can make two series equal; Prometheus then fails with "vector cannot
-/// contain metrics with the same labelset" when they meet at a step.
-pub(crate) struct UniqueLabels {
+/// contain metrics with the same labelset" when they meet at a step. The
+/// timestamps seen per label set are charged to the byte budget.
+pub(crate) struct UniqueLabels<'b> {
     enabled: bool,
     steps: HashMap<Labels, Vec<i64>>,
+    held: MemCharge<'b>,
 }
 
-impl UniqueLabels {
-    pub(crate) fn new(delayed_name_removal: bool) -> Self {
+impl<'b> UniqueLabels<'b> {
+    pub(crate) fn new(delayed_name_removal: bool, memory: &'b MemoryBudget) -> Self {
         UniqueLabels {
             enabled: !delayed_name_removal,
             steps: HashMap::new(),
+            held: memory.guard(),
         }
     }
 
@@ -170,7 +217,15 @@ impl UniqueLabels {
         if !self.enabled {
             return Ok(());
         }
-        let seen = self.steps.entry(s.metric.clone()).or_default();
+        let seen = match self.steps.entry(s.metric.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.held
+                    .add(what::SEEN, || group_bytes(e.key(), size_of::<Vec<i64>>()))?;
+                e.insert(Vec::new())
+            }
+        };
+        let cap = seen.capacity();
         let ts = s
             .points
             .iter()
@@ -188,6 +243,6 @@ impl UniqueLabels {
                 seen.sort_unstable();
             }
         }
-        Ok(())
+        self.held.grown(what::SEEN, cap, seen)
     }
 }

@@ -10,9 +10,10 @@ use super::cursor::{slice_window, WindowBuffers, WindowCursor};
 use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
+use super::memory::what;
 use super::range_fns::Scratch;
 use super::select::SelectHint;
-use super::step::{Sink, StepSeries};
+use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
 use crate::value::{FPoint, HPoint};
 
@@ -172,6 +173,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let mut scratch = Scratch::default();
                 inner.stream(&sq.expr, &mut |mut s| {
                     self.ctx.stop.check()?;
+                    // The subquery's points of this series, held while
+                    // its windows are evaluated.
+                    let mut held = self.ctx.budget.memory.guard();
+                    held.add(what::SUBQUERY, || series_bytes(&s))?;
                     // As in `stream_subquery`: stored reset hints do not
                     // describe a subquery's neighbouring points.
                     for p in &mut s.hists {
@@ -215,6 +220,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             None => {}
                         }
                     }
+                    drop(s.points);
+                    drop(s.hists);
+                    drop(held);
                     sink(StepSeries::with_hists(s.metric, s.drop_name, points, hists))
                 })
             }
