@@ -553,6 +553,11 @@ fn replay_wal(
         };
         let mut shards: Vec<Vec<RefSample>> = (0..workers).map(|_| take_buf()).collect();
         let mut multi_ref: HashMap<u64, u64> = HashMap::new();
+        // The end of each series' m-mapped chunks, by reference, as the
+        // worker owning it will see it: samples up to there are already in
+        // `chunks_head/` (most of a WAL that a clean shutdown left) and are
+        // skipped here, before they are batched and sent.
+        let mut mmapped_until: Vec<i64> = Vec::new();
         let mut dec = RecordDecoder::default();
         let mut stopped_early = false;
         loop {
@@ -594,6 +599,13 @@ fn replay_wal(
                                 let (first, last) =
                                     (chunks[0].min_time, chunks[chunks.len() - 1].max_time);
                                 report.mmapped_chunks += chunks.len();
+                                if s.series_ref < DIRECT_LOOKUP_REFS {
+                                    let i = s.series_ref as usize;
+                                    if i >= mmapped_until.len() {
+                                        mmapped_until.resize(i + 1, i64::MIN);
+                                    }
+                                    mmapped_until[i] = last;
+                                }
                                 st.mmapped = chunks;
                                 s.republish(&st, &head.chunks);
                                 head.update_min_max(first, last);
@@ -615,6 +627,14 @@ fn replay_wal(
                             if let Some(&r) = multi_ref.get(&s.r#ref) {
                                 s.r#ref = r;
                             }
+                        }
+                        if usize::try_from(s.r#ref)
+                            .ok()
+                            .and_then(|i| mmapped_until.get(i))
+                            .is_some_and(|&until| s.t <= until)
+                        {
+                            report.samples_skipped += 1;
+                            continue;
                         }
                         let w = worker_of(s.r#ref, workers);
                         shards[w].push(s);
