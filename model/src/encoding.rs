@@ -26,6 +26,18 @@ pub fn put_varint(buf: &mut Vec<u8>, v: i64) {
 /// `binary.Uvarint` refuses the same inputs).
 #[inline]
 pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
+    // One- and two-byte values (deltas, lengths, small refs: most of what
+    // WAL records and index entries hold) without the loop, so callers in
+    // other crates inline this much.
+    match *b {
+        [b0, ..] if b0 < 0x80 => Some((u64::from(b0), 1)),
+        [b0, b1, ..] if b1 < 0x80 => Some((u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2)),
+        _ => uvarint_long(b),
+    }
+}
+
+/// [`uvarint`] for values of three bytes or more, and every error.
+fn uvarint_long(b: &[u8]) -> Option<(u64, usize)> {
     let mut v = 0u64;
     for (i, &byte) in b.iter().enumerate().take(10) {
         if byte < 0x80 {
@@ -136,6 +148,13 @@ mod tests {
             let (i2, m) = varint(&b[n..]).unwrap();
             prop_assert_eq!(i2, i);
             prop_assert_eq!(n + m, b.len());
+        }
+
+        /// The one- and two-byte shortcuts read what the loop reads,
+        /// over-long encodings such as `0x80 0x00` included.
+        #[test]
+        fn shortcuts_agree_with_the_loop(b in proptest::collection::vec(any::<u8>(), 0..12)) {
+            prop_assert_eq!(uvarint(&b), uvarint_long(&b));
         }
 
         #[test]
