@@ -241,6 +241,12 @@ impl FloatHistogram {
         let mut other_zero = other.zero_count;
         let mut other_t = other.zero_threshold;
         while other_t != self.zero_threshold {
+            // A NaN threshold (only a damaged chunk has one) never equals
+            // anything: stop rather than loop forever, as the loop would
+            // in Prometheus.
+            if other_t.is_nan() || self.zero_threshold.is_nan() {
+                break;
+            }
             if self.zero_threshold > other_t {
                 (other_zero, other_t) = other.zero_count_for_larger_threshold(self.zero_threshold);
             }
@@ -358,4 +364,32 @@ fn merge(
         last = Some(idx);
     }
     (spans, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `chunk_thanos_aggr` fuzz target: a NaN zero threshold
+    /// (from a damaged chunk) made the zero-bucket reconciliation loop
+    /// forever.
+    #[test]
+    fn a_nan_zero_threshold_ends() {
+        let mut a = FloatHistogram {
+            zero_threshold: f64::NAN,
+            count: 1.0,
+            zero_count: 1.0,
+            ..FloatHistogram::default()
+        };
+        let b = FloatHistogram {
+            zero_threshold: 0.001,
+            count: 2.0,
+            zero_count: 2.0,
+            ..FloatHistogram::default()
+        };
+        a.add(&b).unwrap();
+        assert_eq!(a.count, 3.0);
+        let mut c = b.clone();
+        c.sub(&a).unwrap();
+    }
 }
