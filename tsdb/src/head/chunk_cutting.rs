@@ -133,7 +133,7 @@ impl SeriesState {
         // Only a float after a histogram (no open float chunk before)
         // can leave a histogram noted as the newest sample.
         if created || !is_float {
-            if let Some(h) = &mut self.hist {
+            if let Some(h) = self.hist_mut() {
                 h.last = None;
             }
         }

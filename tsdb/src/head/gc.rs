@@ -66,7 +66,7 @@ impl Head {
             }
             // Out-of-order chunks stay until out-of-order compaction has
             // written them to blocks; their files stay with them.
-            if let Some(o) = &st.ooo {
+            if let Some(o) = st.ooo() {
                 if let Some(f) = o.mmapped.iter().map(|c| c.chunk_ref.file()).min() {
                     min_file = min_file.min(f);
                 }

@@ -454,7 +454,7 @@ mod tests {
                 (Encoding::Xor, 5_000, 1, Unknown),
             ]
         );
-        assert!(st.hist.as_ref().is_none_or(|h| h.last.is_none()));
+        assert!(st.hist().is_none_or(|h| h.last.is_none()));
     }
 
     #[test]
@@ -479,7 +479,7 @@ mod tests {
         assert_eq!(cs.len(), 2);
         assert_eq!((cs[1].3, cs[1].4), (2, CounterResetHint::Gauge));
         assert!(matches!(
-            st.hist.as_ref().and_then(|h| h.last.as_ref()),
+            st.hist().and_then(|h| h.last.as_ref()),
             Some(LastHistogram::Float(h)) if h.count == 1.0
         ));
     }

@@ -129,7 +129,7 @@ impl Head {
         let maxt = maxt.min(bound);
         let mut ooo = Vec::new();
         if read != ReadAs::InOrderChunks {
-            if let Some(o) = &st.ooo {
+            if let Some(o) = st.ooo() {
                 if o.time_range()
                     .is_some_and(|(lo, hi)| lo <= query_maxt && hi >= mint)
                 {

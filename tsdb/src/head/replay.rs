@@ -594,7 +594,7 @@ fn replay_wal(
                                 let (first, last) =
                                     (chunks[0].min_time, chunks[chunks.len() - 1].max_time);
                                 report.mmapped_chunks += chunks.len();
-                                st.mmapped = chunks;
+                                st.mmapped = chunks.into();
                                 s.republish(&st, &head.chunks);
                                 head.update_min_max(first, last);
                             } else {
