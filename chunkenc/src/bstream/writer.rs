@@ -54,6 +54,21 @@ impl BitWriter {
         }
     }
 
+    /// An empty stream in the allocation of `buf` (a finished stream's
+    /// bytes), cut back to room for `capacity` bytes: what `with_capacity`
+    /// allocates, without a new allocation (a shrink is done in place).
+    pub(crate) fn reuse(mut buf: Vec<u8>, capacity: usize) -> Self {
+        let len = capacity.max(SLACK) + SLACK;
+        buf.clear();
+        buf.shrink_to(len);
+        buf.reserve_exact(len);
+        buf.resize(len, 0);
+        BitWriter {
+            buf: buf.into_boxed_slice(),
+            bit_len: 0,
+        }
+    }
+
     /// Continues the stream held in `buf` after its first `bit_len` bits.
     /// Whatever follows those bits (padding, stray bytes) is discarded.
     pub(crate) fn resume(mut buf: Vec<u8>, bit_len: u64) -> Self {
@@ -197,6 +212,20 @@ mod tests {
         assert!(steps < 100, "{steps}");
         assert!(grown_len(144, 1000) >= 1000);
         assert_eq!(grown_len(0, 0), 40);
+    }
+
+    #[test]
+    fn a_reused_buffer_is_empty_zeroed_and_cut_to_the_new_size() {
+        let mut w = BitWriter::with_capacity(0);
+        for i in 0..500u64 {
+            w.write_bits(u64::MAX - i, 64);
+        }
+        let w = BitWriter::reuse(w.into_bytes(), 128);
+        assert_eq!((w.bit_len(), w.buf.len()), (0, 144));
+        assert!(w.buf.iter().all(|&b| b == 0));
+        let w = BitWriter::reuse(vec![1, 2, 3], 128);
+        assert_eq!(w.buf.len(), 144);
+        assert!(w.buf.iter().all(|&b| b == 0));
     }
 
     #[test]

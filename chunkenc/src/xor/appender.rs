@@ -58,6 +58,28 @@ impl XorAppender {
         Self::fresh(BitWriter::with_capacity(bytes.max(HEADER_LEN)))
     }
 
+    /// An appender for a new, empty chunk in the allocation of `buf` (the
+    /// bytes of a finished chunk), cut back to a new chunk's size: a head
+    /// cutting chunks reuses one buffer instead of freeing and allocating.
+    ///
+    /// ```
+    /// use aion_chunkenc::XorAppender;
+    ///
+    /// let mut full = XorAppender::new();
+    /// for i in 0..120 {
+    ///     full.append(i * 15_000, i as f64 * 0.1).unwrap();
+    /// }
+    /// let mut next = XorAppender::reuse(full.into_chunk().into_inner());
+    /// let mut fresh = XorAppender::new();
+    /// next.append(1_800_000, 7.0).unwrap();
+    /// fresh.append(1_800_000, 7.0).unwrap();
+    /// assert_eq!(next.bytes(), fresh.bytes());
+    /// assert_eq!(next.num_samples(), 1);
+    /// ```
+    pub fn reuse(buf: Vec<u8>) -> Self {
+        Self::fresh(BitWriter::reuse(buf, DEFAULT_CAPACITY))
+    }
+
     /// An appender starting an empty chunk in `w`, which must be empty.
     fn fresh(mut w: BitWriter) -> Self {
         w.write_bits(0, 16);

@@ -53,13 +53,10 @@ pub(crate) fn compute_chunk_end_time(start: i64, cur: i64, max_t: i64, ratio_to_
 }
 
 /// The bytes of a chunk being finished, given back to make the next chunk
-/// reuse its allocation.
+/// reuse its allocation (cut back to a new chunk's size, so a series' open
+/// chunk holds what its own samples need, not what an earlier one did).
 fn recycle(buf: Vec<u8>) -> ChunkAppender {
-    let mut buf = buf;
-    buf.clear();
-    buf.extend_from_slice(&[0, 0]);
-    // A two-byte, zero-sample chunk always resumes.
-    ChunkAppender::Xor(XorAppender::resume(buf).unwrap_or_default())
+    ChunkAppender::Xor(XorAppender::reuse(buf))
 }
 
 impl SeriesState {
