@@ -356,10 +356,12 @@ mod tests {
         for (name, size) in sizes {
             println!("size_of::<{name}>() = {size}");
         }
-        // Issue 22: 208 bytes before the chunk list, hash and rare state
-        // were slimmed.
-        assert!(size_of::<MemSeries>() <= 176, "{}", size_of::<MemSeries>());
+        // Issue 22: 208 bytes before the chunk list, hash, rare state and
+        // open chunk were slimmed.
+        assert!(size_of::<MemSeries>() <= 168, "{}", size_of::<MemSeries>());
         assert!(size_of::<MmappedChunks>() <= 16);
+        assert_eq!(size_of::<Option<OpenChunk>>(), size_of::<OpenChunk>());
+        assert!(size_of::<OpenChunk>() <= 72);
         assert!(size_of::<RareState>() <= 40);
     }
 }
