@@ -57,7 +57,7 @@ impl Head {
             let mut st = s.state.lock();
             let before = st.num_chunks();
             st.mmapped.retain(|c| c.max_time >= mint);
-            if st.open.as_ref().is_some_and(|c| c.max_time < mint) {
+            if st.open.as_ref().is_some_and(|c| c.max_time() < mint) {
                 st.open = None;
             }
             report.chunks_removed += before - st.num_chunks();

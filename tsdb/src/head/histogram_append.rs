@@ -192,7 +192,6 @@ impl SeriesState {
                         if first {
                             open.min_time = t;
                         }
-                        open.max_time = t;
                     }
                     Ok(AppendOutcome::NewChunk(next)) => {
                         self.replace_open(series_ref, next, t, policy, store)?
@@ -237,7 +236,6 @@ impl SeriesState {
     ) -> Result<()> {
         self.finish_open(series_ref, store)?;
         self.start_chunk(next.wrap(), t, policy);
-        self.open.as_mut().expect("just opened").max_time = t;
         Ok(())
     }
 
@@ -251,7 +249,7 @@ impl SeriesState {
             self.histograms().end_computed = false;
             return Some(Cut::Fresh);
         };
-        if c.max_time >= t {
+        if c.max_time() >= t {
             return None;
         }
         if c.app.encoding() != encoding {
@@ -262,7 +260,7 @@ impl SeriesState {
             c.app.num_samples(),
             c.app.bytes().len(),
             c.min_time,
-            c.max_time,
+            c.max_time(),
         );
         if num == 0 {
             // An empty chunk: its samples start now.
@@ -352,7 +350,7 @@ mod tests {
                 o.app.encoding() as u8,
                 o.app.bytes(),
                 o.min_time,
-                o.max_time,
+                o.max_time(),
             );
         }
         out

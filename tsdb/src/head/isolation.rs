@@ -162,11 +162,12 @@ mod tests {
     use super::*;
 
     fn with_samples(max: i64) -> SeriesState {
+        let mut app = aion_chunkenc::XorAppender::new();
+        app.append(max, 1.0).unwrap();
         SeriesState {
             open: Some(super::super::series::OpenChunk {
-                app: super::super::open_chunk::ChunkAppender::Xor(aion_chunkenc::XorAppender::new()),
-                min_time: 0,
-                max_time: max,
+                app: super::super::open_chunk::ChunkAppender::Xor(app),
+                min_time: max,
             }),
             ..SeriesState::default()
         }
@@ -191,7 +192,10 @@ mod tests {
             assert!(g.epoch > q.epoch);
             record_commit(&mut st, g.epoch, g.low_watermark);
         }
-        st.open.as_mut().unwrap().max_time = 20;
+        match &mut st.open.as_mut().unwrap().app {
+            super::super::open_chunk::ChunkAppender::Xor(a) => a.append(20, 2.0).unwrap(),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(visible_max_time(&st, q.epoch), 10);
         let q2 = iso.begin_read();
         assert_eq!(visible_max_time(&st, q2.epoch), 20);

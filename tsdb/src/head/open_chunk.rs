@@ -93,6 +93,17 @@ impl ChunkAppender {
         }
     }
 
+    /// Time of the last sample, `None` while the chunk is empty.
+    #[inline]
+    pub fn last_time(&self) -> Option<i64> {
+        match self {
+            ChunkAppender::Xor(a) => a.last().map(|(t, _)| t),
+            ChunkAppender::Xor2(a) => a.last_time(),
+            ChunkAppender::Histogram(a) => a.last_time(),
+            ChunkAppender::FloatHistogram(a) => a.last_time(),
+        }
+    }
+
     /// Number of samples in the chunk.
     #[inline]
     pub fn num_samples(&self) -> usize {

@@ -19,8 +19,16 @@ use crate::chunks::HeadChunkStore;
 pub(crate) struct OpenChunk {
     pub app: ChunkAppender,
     pub min_time: i64,
-    /// Time of the last sample; `i64::MIN` while empty.
-    pub max_time: i64,
+}
+
+impl OpenChunk {
+    /// Time of the last sample; `i64::MIN` while empty. Read from the
+    /// appender, which keeps it for its encoding anyway (a copy here cost
+    /// every series 8 bytes).
+    #[inline]
+    pub fn max_time(&self) -> i64 {
+        self.app.last_time().unwrap_or(i64::MIN)
+    }
 }
 
 /// Everything of a series that changes, behind its lock. Fields touched by
@@ -126,7 +134,7 @@ impl SeriesState {
     /// Time of the newest sample, `i64::MIN` if none.
     pub fn max_time(&self) -> i64 {
         match &self.open {
-            Some(c) if c.max_time != i64::MIN => c.max_time,
+            Some(c) if c.max_time() != i64::MIN => c.max_time(),
             _ => self.mmapped.last().map_or(i64::MIN, |c| c.max_time),
         }
     }
@@ -135,7 +143,7 @@ impl SeriesState {
     pub fn min_time(&self) -> i64 {
         match (self.mmapped.first(), &self.open) {
             (Some(c), _) => c.min_time,
-            (None, Some(c)) if c.max_time != i64::MIN => c.min_time,
+            (None, Some(c)) if c.max_time() != i64::MIN => c.min_time,
             _ => i64::MAX,
         }
     }
@@ -144,7 +152,7 @@ impl SeriesState {
     /// newest m-mapped chunk's (read from `store`); `None` without samples.
     pub fn last_kind(&self, store: &HeadChunkStore) -> Option<SampleKind> {
         match &self.open {
-            Some(c) if c.max_time != i64::MIN => Some(c.app.kind()),
+            Some(c) if c.max_time() != i64::MIN => Some(c.app.kind()),
             _ => {
                 let last = self.mmapped.last()?;
                 let (encoding, _) = store.chunk(last.chunk_ref).ok()?;
@@ -158,7 +166,7 @@ impl SeriesState {
     pub fn last_histogram(&mut self, store: &HeadChunkStore) -> Option<&LastHistogram> {
         if self.hist().is_none_or(|h| h.last.is_none()) {
             let found = match &self.open {
-                Some(c) if c.max_time != i64::MIN => c.app.last_histogram(),
+                Some(c) if c.max_time() != i64::MIN => c.app.last_histogram(),
                 _ => self.mmapped.last().and_then(|c| {
                     let (encoding, bytes) = store.chunk(c.chunk_ref).ok()?;
                     let chunk = aion_chunkenc::Chunk::from_raw(encoding, bytes.as_slice()).ok()?;
@@ -179,7 +187,7 @@ impl SeriesState {
     /// Number of chunks, the open one and out-of-order ones included.
     pub fn num_chunks(&self) -> usize {
         self.mmapped.len()
-            + usize::from(self.open.as_ref().is_some_and(|c| c.max_time != i64::MIN))
+            + usize::from(self.open.as_ref().is_some_and(|c| c.max_time() != i64::MIN))
             + self.ooo().map_or(0, |o| o.num_chunks())
     }
 }
@@ -275,7 +283,7 @@ impl MemSeries {
                 let v = state
                     .open
                     .as_ref()
-                    .filter(|c| c.max_time != i64::MIN)
+                    .filter(|c| c.max_time() != i64::MIN)
                     .map_or(0.0, |c| c.app.last_float());
                 self.publish(t, v);
             }
@@ -358,10 +366,10 @@ mod tests {
         }
         // Issue 22: 208 bytes before the chunk list, hash, rare state and
         // open chunk were slimmed.
-        assert!(size_of::<MemSeries>() <= 168, "{}", size_of::<MemSeries>());
+        assert!(size_of::<MemSeries>() <= 160, "{}", size_of::<MemSeries>());
         assert!(size_of::<MmappedChunks>() <= 16);
         assert_eq!(size_of::<Option<OpenChunk>>(), size_of::<OpenChunk>());
-        assert!(size_of::<OpenChunk>() <= 72);
+        assert!(size_of::<OpenChunk>() <= 64);
         assert!(size_of::<RareState>() <= 40);
     }
 }
