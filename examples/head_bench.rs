@@ -2,18 +2,23 @@
 //!
 //! ```text
 //! # Heap per active series after ingesting N series × 2 h of 15 s samples
-//! cargo run --release --example head_bench -- memory [--series 1000000] [--dir DIR]
+//! cargo run --release --example head_bench -- memory [--series 1000000] [--dir DIR] [--breakdown]
 //! # Time to open a data directory (WAL replay), e.g. one `promtool tsdb bench write` made
 //! cargo run --release --example head_bench -- replay DIR
 //! ```
 //!
 //! `memory` counts live heap bytes with a counting global allocator, so the
 //! figure is exact for this process; it also prints the anonymous and
-//! file-backed resident memory from `/proc/self/status`. `replay` copies
+//! file-backed resident memory from `/proc/self/status`. With `--breakdown`
+//! it also prints the head's live heap by allocation size (which size is
+//! which structure: the open chunk buffers, chunk-reference lists, the
+//! series structs, ...), the figures a memory change is aimed at. `replay` copies
 //! nothing: point it at a copy if the original must stay untouched (opening
 //! starts a new WAL segment).
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
 use aion_model::Labels;
@@ -26,7 +31,119 @@ mod proc_status;
 
 /// Counts live heap bytes, so `memory` is exact for this process.
 #[global_allocator]
-static ALLOC: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc::new();
+static ALLOC: SizedAlloc = SizedAlloc {
+    counting: counting_alloc::CountingAlloc::new(),
+    on: AtomicBool::new(false),
+    live: [const { AtomicIsize::new(0) }; SIZE_BINS + 1],
+    large_bytes: [const { AtomicIsize::new(0) }; 64],
+};
+
+/// Allocation sizes told apart by `--breakdown`, in 8-byte bins; larger
+/// ones share the last bin for their count and are told apart by power of
+/// two for their bytes.
+const SIZE_BINS: usize = 256;
+
+/// The counting allocator plus, once switched on, the number of live
+/// allocations of each size bin (what was allocated before is not binned,
+/// so frees of it may drive a bin below zero: those are not shown).
+struct SizedAlloc {
+    counting: counting_alloc::CountingAlloc,
+    on: AtomicBool,
+    live: [AtomicIsize; SIZE_BINS + 1],
+    /// Live bytes of the allocations in the last bin, by `log2(size)`.
+    large_bytes: [AtomicIsize; 64],
+}
+
+impl SizedAlloc {
+    fn in_use(&self) -> usize {
+        self.counting.in_use()
+    }
+
+    #[inline]
+    fn bin(&self, size: usize, delta: isize) {
+        if self.on.load(Ordering::Relaxed) {
+            let bin = size.div_ceil(8).min(SIZE_BINS);
+            self.live[bin].fetch_add(delta, Ordering::Relaxed);
+            if bin == SIZE_BINS {
+                self.large_bytes[size.ilog2() as usize]
+                    .fetch_add(delta * size as isize, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+// SAFETY: every method forwards to `CountingAlloc` (itself a forwarder to
+// `System`) with the caller's arguments and returns its answer unchanged;
+// the bins only observe sizes.
+unsafe impl GlobalAlloc for SizedAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees on `layout`.
+        let p = unsafe { self.counting.alloc(layout) };
+        if !p.is_null() {
+            self.bin(layout.size(), 1);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees on `layout`.
+        let p = unsafe { self.counting.alloc_zeroed(layout) };
+        if !p.is_null() {
+            self.bin(layout.size(), 1);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's guarantees on `ptr` and `layout`.
+        unsafe { self.counting.dealloc(ptr, layout) };
+        self.bin(layout.size(), -1);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's guarantees on `ptr`, `layout`, `new_size`.
+        let p = unsafe { self.counting.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            self.bin(layout.size(), -1);
+            self.bin(new_size, 1);
+        }
+        p
+    }
+}
+
+/// Prints the live allocations made since binning started, by size bin,
+/// largest share first, as bytes per series.
+fn print_breakdown(n: usize) {
+    let mut rows: Vec<(usize, isize)> = (0..=SIZE_BINS)
+        .map(|b| (b, ALLOC.live[b].load(Ordering::Relaxed)))
+        .filter(|&(_, count)| count > 0)
+        .collect();
+    // Bytes of a bin: its upper bound (sizes within 8 bytes of it).
+    let bytes = |b: usize, count: isize| (b * 8) as f64 * count as f64;
+    rows.sort_by(|a, b| bytes(b.0, b.1).total_cmp(&bytes(a.0, a.1)));
+    println!("breakdown (live allocations since the head opened, by size):");
+    println!("  size_bytes  live_allocations  allocs_per_series  bytes_per_series");
+    for (b, count) in rows.into_iter().filter(|&(b, _)| b < SIZE_BINS).take(16) {
+        println!(
+            "  {:>10}  {count:>16}  {:>17.2}  {:>16.1}",
+            format!("{}-{}", b * 8 - 7, b * 8),
+            count as f64 / n as f64,
+            bytes(b, count) / n as f64
+        );
+    }
+    for (log, b) in ALLOC.large_bytes.iter().enumerate() {
+        let b = b.load(Ordering::Relaxed);
+        if b > 0 {
+            println!(
+                "  {:>10}  {:>16}  {:>17}  {:>16.1}",
+                format!("2^{log}.."),
+                "",
+                "",
+                b as f64 / n as f64
+            );
+        }
+    }
+}
 
 fn status_kb(field: &str) -> u64 {
     proc_status::status_kb("self", field)
@@ -74,6 +191,8 @@ fn memory(args: &[String]) {
     let per = n.div_ceil(threads);
     let mut refs: Vec<Vec<u64>> = labels.chunks(per).map(|c| vec![0u64; c.len()]).collect();
     let base = ALLOC.in_use();
+    let breakdown = args.iter().any(|a| a == "--breakdown");
+    ALLOC.on.store(breakdown, Ordering::Relaxed);
     let db = Db::open(
         &dir,
         Options {
@@ -120,6 +239,10 @@ fn memory(args: &[String]) {
         (live - base) as f64 / n as f64,
         labels_heap / n
     );
+    if breakdown {
+        // Before the caller's label sets (allocated before binning) go.
+        print_breakdown(n);
+    }
     // Whatever of the label sets the head keeps (shared buffers or its own
     // copies) stays allocated once the caller lets go of them.
     drop(labels);

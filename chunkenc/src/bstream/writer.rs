@@ -18,18 +18,53 @@ const SLACK: usize = 16;
 /// every moment and no flush step exists to forget. Behind the data the
 /// buffer keeps a few zero bytes of slack, which lets a write store a whole
 /// 64-bit word.
+///
+/// The buffer is a boxed slice, not a `Vec` (8 bytes less in every open
+/// chunk of a head), and grows by about an eighth at a time to lengths
+/// the system allocator serves without rounding ([`grown_len`]): an open
+/// chunk's buffer is most of a head series' memory, and doubling left a
+/// quarter of it unused on average.
 #[derive(Debug, Clone)]
 pub(crate) struct BitWriter {
     /// The data, then at least `SLACK` zero bytes.
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
     bit_len: u64,
+}
+
+/// Smallest step a buffer grows by, so that a chunk growing a byte or two
+/// per sample reallocates every dozen samples or so, not at each.
+const MIN_GROWTH: usize = 32;
+
+/// The length a buffer of `len` bytes grows to when it needs `need`:
+/// `len` plus an eighth (at least [`MIN_GROWTH`]), and then up to the next
+/// `16 k + 8` bytes, a size glibc's malloc (16-byte granules holding an
+/// 8-byte header) serves exactly, so the bytes counted are the bytes held.
+/// Growth stays geometric, so appends remain amortised O(1).
+pub(crate) fn grown_len(len: usize, need: usize) -> usize {
+    let want = need.max(len + (len / 8).max(MIN_GROWTH));
+    (want.saturating_sub(8)).div_ceil(16) * 16 + 8
 }
 
 impl BitWriter {
     /// An empty stream with room for `capacity` bytes before it grows.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         BitWriter {
-            buf: vec![0; capacity.max(SLACK) + SLACK],
+            buf: vec![0; capacity.max(SLACK) + SLACK].into_boxed_slice(),
+            bit_len: 0,
+        }
+    }
+
+    /// An empty stream in the allocation of `buf` (a finished stream's
+    /// bytes), cut back to room for `capacity` bytes: what `with_capacity`
+    /// allocates, without a new allocation (a shrink is done in place).
+    pub(crate) fn reuse(mut buf: Vec<u8>, capacity: usize) -> Self {
+        let len = capacity.max(SLACK) + SLACK;
+        buf.clear();
+        buf.shrink_to(len);
+        buf.reserve_exact(len);
+        buf.resize(len, 0);
+        BitWriter {
+            buf: buf.into_boxed_slice(),
             bit_len: 0,
         }
     }
@@ -47,7 +82,10 @@ impl BitWriter {
             }
         }
         buf.resize(len + SLACK, 0);
-        BitWriter { buf, bit_len }
+        BitWriter {
+            buf: buf.into_boxed_slice(),
+            bit_len,
+        }
     }
 
     /// Number of bytes the data occupies.
@@ -77,9 +115,11 @@ impl BitWriter {
     }
 
     /// Gives up the buffer, cut to the data.
-    pub(crate) fn into_bytes(mut self) -> Vec<u8> {
-        self.buf.truncate(self.len());
-        self.buf
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        let len = self.len();
+        let mut buf = self.buf.into_vec();
+        buf.truncate(len);
+        buf
     }
 
     /// Number of bits written.
@@ -134,11 +174,71 @@ impl BitWriter {
         self.bit_len += u64::from(n);
     }
 
-    /// Doubles the buffer (zero-filled).
+    /// Grows the buffer to [`grown_len`] (zero-filled), allocating
+    /// exactly that much.
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        let len = (self.buf.len() * 2).max(self.len() + 2 * SLACK);
-        self.buf.resize(len, 0);
+        let len = grown_len(self.buf.len(), self.len() + 2 * SLACK);
+        let mut buf = std::mem::take(&mut self.buf).into_vec();
+        // `resize` alone would round the capacity up to double; reserving
+        // exactly keeps capacity == length, so the boxing below is free.
+        buf.reserve_exact(len - buf.len());
+        buf.resize(len, 0);
+        self.buf = buf.into_boxed_slice();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_is_geometric_fits_malloc_granules_and_covers_the_need() {
+        let mut len = 144;
+        let mut steps = 0;
+        while len < 1 << 20 {
+            let next = grown_len(len, len + 1);
+            assert_eq!(next % 16, 8, "{len} -> {next}");
+            assert!(
+                next >= len + MIN_GROWTH && next >= len + len / 8,
+                "{len} -> {next}"
+            );
+            assert!(next <= len + len / 8 + MIN_GROWTH + 16, "{len} -> {next}");
+            len = next;
+            steps += 1;
+        }
+        // Geometric: about log_{9/8}(2^20 / 144) steps, not linear.
+        assert!(steps < 100, "{steps}");
+        assert!(grown_len(144, 1000) >= 1000);
+        assert_eq!(grown_len(0, 0), 40);
+    }
+
+    #[test]
+    fn a_reused_buffer_is_empty_zeroed_and_cut_to_the_new_size() {
+        let mut w = BitWriter::with_capacity(0);
+        for i in 0..500u64 {
+            w.write_bits(u64::MAX - i, 64);
+        }
+        let w = BitWriter::reuse(w.into_bytes(), 128);
+        assert_eq!((w.bit_len(), w.buf.len()), (0, 144));
+        assert!(w.buf.iter().all(|&b| b == 0));
+        let w = BitWriter::reuse(vec![1, 2, 3], 128);
+        assert_eq!(w.buf.len(), 144);
+        assert!(w.buf.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn growing_keeps_the_slack_zero_and_the_data_exact() {
+        let mut w = BitWriter::with_capacity(0);
+        for i in 0..2000u64 {
+            w.write_bits(i & 0x1ff, 9);
+            w.write_wide(u128::from(i) << 60 | 1, 100);
+            assert!(w.buf.len() > w.len());
+            assert!(w.buf[w.len()..].iter().all(|&b| b == 0), "{i}");
+        }
+        assert_eq!(w.buf.len() % 16, 8);
+        let n = (2000 * 109usize).div_ceil(8);
+        assert_eq!(w.into_bytes().len(), n);
     }
 }

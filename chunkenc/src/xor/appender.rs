@@ -44,6 +44,18 @@ pub struct XorAppender {
     t_delta: u64,
     leading: u8,
     trailing: u8,
+    /// A byte of what would be padding, with 255 invalid values: enums and
+    /// options around the appender keep their tag in it instead of a word
+    /// of their own (a head keeps one per series, in an
+    /// `Option<enum of appenders>`).
+    _niche: Niche,
+}
+
+/// A one-value byte: see `XorAppender::_niche`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Niche {
+    Zero = 0,
 }
 
 impl XorAppender {
@@ -58,6 +70,28 @@ impl XorAppender {
         Self::fresh(BitWriter::with_capacity(bytes.max(HEADER_LEN)))
     }
 
+    /// An appender for a new, empty chunk in the allocation of `buf` (the
+    /// bytes of a finished chunk), cut back to a new chunk's size: a head
+    /// cutting chunks reuses one buffer instead of freeing and allocating.
+    ///
+    /// ```
+    /// use aion_chunkenc::XorAppender;
+    ///
+    /// let mut full = XorAppender::new();
+    /// for i in 0..120 {
+    ///     full.append(i * 15_000, i as f64 * 0.1).unwrap();
+    /// }
+    /// let mut next = XorAppender::reuse(full.into_chunk().into_inner());
+    /// let mut fresh = XorAppender::new();
+    /// next.append(1_800_000, 7.0).unwrap();
+    /// fresh.append(1_800_000, 7.0).unwrap();
+    /// assert_eq!(next.bytes(), fresh.bytes());
+    /// assert_eq!(next.num_samples(), 1);
+    /// ```
+    pub fn reuse(buf: Vec<u8>) -> Self {
+        Self::fresh(BitWriter::reuse(buf, DEFAULT_CAPACITY))
+    }
+
     /// An appender starting an empty chunk in `w`, which must be empty.
     fn fresh(mut w: BitWriter) -> Self {
         w.write_bits(0, 16);
@@ -69,6 +103,7 @@ impl XorAppender {
             t_delta: 0,
             leading: LEADING_UNSET,
             trailing: 0,
+            _niche: Niche::Zero,
         }
     }
 
@@ -100,6 +135,7 @@ impl XorAppender {
             t_delta: end.t_delta,
             leading: end.leading,
             trailing: end.trailing,
+            _niche: Niche::Zero,
         })
     }
 
@@ -286,5 +322,24 @@ fn dod_code(dod: i64) -> Option<(u64, u32)> {
 impl Default for XorAppender {
     fn default() -> Self {
         XorAppender::new()
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn options_and_enums_of_the_appender_need_no_tag_word() {
+        let size = std::mem::size_of::<XorAppender>();
+        assert_eq!(std::mem::size_of::<Option<XorAppender>>(), size);
+        #[allow(dead_code)]
+        enum Four {
+            A(XorAppender),
+            B(Box<u8>),
+            C(Box<u16>),
+            D(Box<u32>),
+        }
+        assert_eq!(std::mem::size_of::<Option<Four>>(), size);
     }
 }

@@ -68,6 +68,12 @@ impl Xor2Appender {
         usize::from(self.num)
     }
 
+    /// Time of the last sample, `None` while the chunk is empty: what a
+    /// head reads instead of keeping a copy per open chunk.
+    pub fn last_time(&self) -> Option<i64> {
+        (self.num > 0).then_some(self.t)
+    }
+
     /// The chunk as encoded so far (readable at any moment).
     pub fn bytes(&self) -> &[u8] {
         self.w.bytes()

@@ -127,7 +127,7 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
             return;
         }
         let mut st = s.state.lock();
-        let Some(o) = st.ooo.as_mut() else {
+        let Some(o) = st.ooo_mut() else {
             return;
         };
         if let Err(e) = o.mmap_head(
@@ -173,7 +173,7 @@ impl OooSeries<'_> {
         let s = &self.series[i];
         let refs: Vec<HeadChunkRef> = {
             let st = s.state.lock();
-            let Some(o) = st.ooo.as_ref() else {
+            let Some(o) = st.ooo() else {
                 return Ok(None);
             };
             o.mmapped

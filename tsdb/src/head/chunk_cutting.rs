@@ -53,13 +53,10 @@ pub(crate) fn compute_chunk_end_time(start: i64, cur: i64, max_t: i64, ratio_to_
 }
 
 /// The bytes of a chunk being finished, given back to make the next chunk
-/// reuse its allocation.
+/// reuse its allocation (cut back to a new chunk's size, so a series' open
+/// chunk holds what its own samples need, not what an earlier one did).
 fn recycle(buf: Vec<u8>) -> ChunkAppender {
-    let mut buf = buf;
-    buf.clear();
-    buf.extend_from_slice(&[0, 0]);
-    // A two-byte, zero-sample chunk always resumes.
-    ChunkAppender::Xor(XorAppender::resume(buf).unwrap_or_default())
+    ChunkAppender::Xor(XorAppender::reuse(buf))
 }
 
 impl SeriesState {
@@ -92,7 +89,7 @@ impl SeriesState {
                 ChunkAppender::Xor2(a) => (a.num_samples(), a.bytes().len(), true),
                 other => (other.num_samples(), other.bytes().len(), false),
             };
-            (num, bytes, c.min_time, c.max_time, is_float)
+            (num, bytes, c.min_time, c.max_time(), is_float)
         };
         if max_time >= t {
             return Ok(false);
@@ -129,11 +126,10 @@ impl SeriesState {
             _ => unreachable!("a float chunk was opened above"),
         }
         .expect("chunk below its sample limit accepts samples");
-        c.max_time = t;
         // Only a float after a histogram (no open float chunk before)
         // can leave a histogram noted as the newest sample.
         if created || !is_float {
-            if let Some(h) = &mut self.hist {
+            if let Some(h) = self.hist_mut() {
                 h.last = None;
             }
         }
@@ -178,13 +174,13 @@ impl SeriesState {
         let Some(old) = self.open.take() else {
             return Ok(None);
         };
-        if old.max_time == i64::MIN {
+        if old.max_time() == i64::MIN {
             return Ok(Some(old.app));
         }
         let chunk_ref = match store.write_chunk(
             series_ref,
             old.min_time,
-            old.max_time,
+            old.max_time(),
             old.app.encoding() as u8,
             old.app.bytes(),
         ) {
@@ -196,7 +192,7 @@ impl SeriesState {
         };
         self.mmapped.push(MmappedChunk {
             min_time: old.min_time,
-            max_time: old.max_time,
+            max_time: old.max_time(),
             chunk_ref,
         });
         Ok(Some(old.app))
@@ -205,11 +201,7 @@ impl SeriesState {
     /// Opens `app` (an empty chunk, or one holding just the sample at `t`)
     /// as the chunk starting at `t`.
     pub(super) fn start_chunk(&mut self, app: ChunkAppender, t: i64, policy: &CutPolicy) {
-        self.open = Some(OpenChunk {
-            app,
-            min_time: t,
-            max_time: i64::MIN,
-        });
+        self.open = Some(OpenChunk { app, min_time: t });
         self.next_at = range_end(t, policy.chunk_range);
     }
 }
@@ -247,7 +239,7 @@ mod tests {
             })
             .collect();
         if let Some(c) = &st.open {
-            out.push((c.min_time, c.max_time, c.app.num_samples()));
+            out.push((c.min_time, c.max_time(), c.app.num_samples()));
         }
         out
     }

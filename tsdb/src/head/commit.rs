@@ -9,7 +9,7 @@ use aion_wal::record::{RefFloatHistogramSample, RefHistogramSample, RefSample};
 
 use super::batch::HistogramValue;
 use super::isolation::record_commit;
-use super::ooo::{appendable, appendable_at, Bounds, OooState, Placement, WblBatch};
+use super::ooo::{appendable, appendable_at, Bounds, Placement, WblBatch};
 use super::open_chunk::SampleKind;
 use super::series::{MemSeries, SeriesState};
 use super::Head;
@@ -188,7 +188,7 @@ impl Apply<'_> {
         acc: &mut Applied,
     ) -> bool {
         let head = self.head;
-        let state = st.ooo.get_or_insert_with(Box::<OooState>::default);
+        let state = st.ooo_or_default();
         match state.insert(
             series.series_ref,
             t,

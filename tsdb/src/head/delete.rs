@@ -27,8 +27,7 @@ impl Head {
             let st = s.state.lock();
             let in_order = st.max_time() >= mint && st.min_time() <= maxt;
             let ooo = st
-                .ooo
-                .as_ref()
+                .ooo()
                 .and_then(|o| o.time_range())
                 .is_some_and(|(lo, hi)| hi >= mint && lo <= maxt);
             if st.num_chunks() == 0 || !(in_order || ooo) {

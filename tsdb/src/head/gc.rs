@@ -57,7 +57,7 @@ impl Head {
             let mut st = s.state.lock();
             let before = st.num_chunks();
             st.mmapped.retain(|c| c.max_time >= mint);
-            if st.open.as_ref().is_some_and(|c| c.max_time < mint) {
+            if st.open.as_ref().is_some_and(|c| c.max_time() < mint) {
                 st.open = None;
             }
             report.chunks_removed += before - st.num_chunks();
@@ -66,7 +66,7 @@ impl Head {
             }
             // Out-of-order chunks stay until out-of-order compaction has
             // written them to blocks; their files stay with them.
-            if let Some(o) = &st.ooo {
+            if let Some(o) = st.ooo() {
                 if let Some(f) = o.mmapped.iter().map(|c| c.chunk_ref.file()).min() {
                     min_file = min_file.min(f);
                 }

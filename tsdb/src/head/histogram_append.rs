@@ -192,7 +192,6 @@ impl SeriesState {
                         if first {
                             open.min_time = t;
                         }
-                        open.max_time = t;
                     }
                     Ok(AppendOutcome::NewChunk(next)) => {
                         self.replace_open(series_ref, next, t, policy, store)?
@@ -237,7 +236,6 @@ impl SeriesState {
     ) -> Result<()> {
         self.finish_open(series_ref, store)?;
         self.start_chunk(next.wrap(), t, policy);
-        self.open.as_mut().expect("just opened").max_time = t;
         Ok(())
     }
 
@@ -251,7 +249,7 @@ impl SeriesState {
             self.histograms().end_computed = false;
             return Some(Cut::Fresh);
         };
-        if c.max_time >= t {
+        if c.max_time() >= t {
             return None;
         }
         if c.app.encoding() != encoding {
@@ -262,7 +260,7 @@ impl SeriesState {
             c.app.num_samples(),
             c.app.bytes().len(),
             c.min_time,
-            c.max_time,
+            c.max_time(),
         );
         if num == 0 {
             // An empty chunk: its samples start now.
@@ -352,7 +350,7 @@ mod tests {
                 o.app.encoding() as u8,
                 o.app.bytes(),
                 o.min_time,
-                o.max_time,
+                o.max_time(),
             );
         }
         out
@@ -454,7 +452,7 @@ mod tests {
                 (Encoding::Xor, 5_000, 1, Unknown),
             ]
         );
-        assert!(st.hist.as_ref().is_none_or(|h| h.last.is_none()));
+        assert!(st.hist().is_none_or(|h| h.last.is_none()));
     }
 
     #[test]
@@ -479,7 +477,7 @@ mod tests {
         assert_eq!(cs.len(), 2);
         assert_eq!((cs[1].3, cs[1].4), (2, CounterResetHint::Gauge));
         assert!(matches!(
-            st.hist.as_ref().and_then(|h| h.last.as_ref()),
+            st.hist().and_then(|h| h.last.as_ref()),
             Some(LastHistogram::Float(h)) if h.count == 1.0
         ));
     }

@@ -128,18 +128,18 @@ pub(crate) fn record_commit(state: &mut SeriesState, epoch: u64, low_watermark: 
     }
     // A boundary is needed by queries older than `epoch`; those with an
     // epoch at or below `low_watermark` need none of the older ones.
-    if let Some(b) = &mut state.boundaries {
-        b.retain(|&(e, _)| e > low_watermark);
-        if b.is_empty() {
-            state.boundaries = None;
+    if let Some(b) = state.boundaries_mut() {
+        if !b.is_empty() {
+            b.retain(|&(e, _)| e > low_watermark);
+            if b.is_empty() {
+                *b = Vec::new();
+                state.tidy_rare();
+            }
         }
     }
     if low_watermark < epoch {
         let before = state.max_time();
-        state
-            .boundaries
-            .get_or_insert_with(Box::default)
-            .push((epoch, before));
+        state.rare_mut().boundaries.push((epoch, before));
     }
     state.last_epoch = epoch;
 }
@@ -151,9 +151,8 @@ pub(crate) fn visible_max_time(state: &SeriesState, read_epoch: u64) -> i64 {
         return state.max_time();
     }
     state
-        .boundaries
+        .boundaries()
         .iter()
-        .flat_map(|b| b.iter())
         .find(|&&(e, _)| e > read_epoch)
         .map_or(i64::MIN, |&(_, t)| t)
 }
@@ -163,11 +162,12 @@ mod tests {
     use super::*;
 
     fn with_samples(max: i64) -> SeriesState {
+        let mut app = aion_chunkenc::XorAppender::new();
+        app.append(max, 1.0).unwrap();
         SeriesState {
             open: Some(super::super::series::OpenChunk {
-                app: super::super::open_chunk::ChunkAppender::Xor(aion_chunkenc::XorAppender::new()),
-                min_time: 0,
-                max_time: max,
+                app: super::super::open_chunk::ChunkAppender::Xor(app),
+                min_time: max,
             }),
             ..SeriesState::default()
         }
@@ -192,7 +192,10 @@ mod tests {
             assert!(g.epoch > q.epoch);
             record_commit(&mut st, g.epoch, g.low_watermark);
         }
-        st.open.as_mut().unwrap().max_time = 20;
+        match &mut st.open.as_mut().unwrap().app {
+            super::super::open_chunk::ChunkAppender::Xor(a) => a.append(20, 2.0).unwrap(),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(visible_max_time(&st, q.epoch), 10);
         let q2 = iso.begin_read();
         assert_eq!(visible_max_time(&st, q2.epoch), 20);
@@ -203,7 +206,8 @@ mod tests {
         let g = iso.begin_apply();
         assert_eq!(g.low_watermark, u64::MAX);
         record_commit(&mut st, g.epoch, g.low_watermark);
-        assert!(st.boundaries.is_none());
+        assert!(st.boundaries().is_empty());
+        assert!(st.rare.is_none(), "an emptied rare state is freed");
     }
 
     #[test]
@@ -214,11 +218,12 @@ mod tests {
         let g = iso.begin_apply();
         record_commit(&mut st, g.epoch, g.low_watermark);
         drop(g);
+        let (epoch, boundaries) = (st.last_epoch, st.boundaries().to_vec());
         st = SeriesState {
-            last_epoch: st.last_epoch,
-            boundaries: st.boundaries.clone(),
+            last_epoch: epoch,
             ..with_samples(5)
         };
+        st.rare_mut().boundaries = boundaries;
         assert_eq!(visible_max_time(&st, q.epoch), i64::MIN);
     }
 }

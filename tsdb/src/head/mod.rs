@@ -32,6 +32,7 @@ mod histogram_append;
 mod index;
 mod isolation;
 mod merged;
+mod mmapped;
 pub(crate) mod ooo;
 mod open_chunk;
 mod querier;

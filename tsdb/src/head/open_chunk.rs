@@ -93,6 +93,17 @@ impl ChunkAppender {
         }
     }
 
+    /// Time of the last sample, `None` while the chunk is empty.
+    #[inline]
+    pub fn last_time(&self) -> Option<i64> {
+        match self {
+            ChunkAppender::Xor(a) => a.last().map(|(t, _)| t),
+            ChunkAppender::Xor2(a) => a.last_time(),
+            ChunkAppender::Histogram(a) => a.last_time(),
+            ChunkAppender::FloatHistogram(a) => a.last_time(),
+        }
+    }
+
     /// Number of samples in the chunk.
     #[inline]
     pub fn num_samples(&self) -> usize {
@@ -299,8 +310,12 @@ mod tests {
     }
 
     #[test]
-    fn the_appender_enum_is_no_larger_than_the_xor_appender() {
-        assert_eq!(
+    fn the_appender_enum_is_no_larger_than_the_xor_appender_and_a_tag() {
+        // The XOR appender's buffer is a boxed slice, whose pointer has one
+        // niche only, so the enum's tag takes a word of its own.
+        assert!(
+            std::mem::size_of::<ChunkAppender>() <= std::mem::size_of::<XorAppender>() + 8,
+            "{} > {} + 8",
             std::mem::size_of::<ChunkAppender>(),
             std::mem::size_of::<XorAppender>()
         );

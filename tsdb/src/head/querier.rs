@@ -129,7 +129,7 @@ impl Head {
         let maxt = maxt.min(bound);
         let mut ooo = Vec::new();
         if read != ReadAs::InOrderChunks {
-            if let Some(o) = &st.ooo {
+            if let Some(o) = st.ooo() {
                 if o.time_range()
                     .is_some_and(|(lo, hi)| lo <= query_maxt && hi >= mint)
                 {
@@ -155,10 +155,10 @@ impl Head {
                 });
             }
             if let Some(c) = &st.open {
-                if c.max_time != i64::MIN && c.max_time >= mint && c.min_time <= maxt {
+                if c.max_time() != i64::MIN && c.max_time() >= mint && c.min_time <= maxt {
                     chunks.push(SnapChunk {
                         min_time: c.min_time,
-                        max_time: c.max_time,
+                        max_time: c.max_time(),
                         encoding: c.app.encoding(),
                         bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
                     });

@@ -606,7 +606,7 @@ fn replay_wal(
                                     }
                                     mmapped_until[i] = last;
                                 }
-                                st.mmapped = chunks;
+                                st.mmapped = chunks.into();
                                 s.republish(&st, &head.chunks);
                                 head.update_min_max(first, last);
                             } else {

@@ -7,18 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use aion_index::SeriesRef;
 use parking_lot::Mutex;
 
+pub(crate) use super::mmapped::{MmappedChunk, MmappedChunks};
+use super::ooo::OooState;
 use super::open_chunk::{last_of, ChunkAppender, HistogramState, LastHistogram, SampleKind};
 use super::symbols::InternedLabels;
-use crate::chunks::{HeadChunkRef, HeadChunkStore};
-
-/// A full chunk of a series, written to `chunks_head/` and read back
-/// through mmap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MmappedChunk {
-    pub min_time: i64,
-    pub max_time: i64,
-    pub chunk_ref: HeadChunkRef,
-}
+use crate::chunks::HeadChunkStore;
 
 /// The chunk a series is appending to, in memory.
 #[derive(Debug)]
@@ -26,8 +19,16 @@ pub(crate) struct MmappedChunk {
 pub(crate) struct OpenChunk {
     pub app: ChunkAppender,
     pub min_time: i64,
-    /// Time of the last sample; `i64::MIN` while empty.
-    pub max_time: i64,
+}
+
+impl OpenChunk {
+    /// Time of the last sample; `i64::MIN` while empty. Read from the
+    /// appender, which keeps it for its encoding anyway (a copy here cost
+    /// every series 8 bytes).
+    #[inline]
+    pub fn max_time(&self) -> i64 {
+        self.app.last_time().unwrap_or(i64::MIN)
+    }
 }
 
 /// Everything of a series that changes, behind its lock. Fields touched by
@@ -42,24 +43,98 @@ pub(crate) struct SeriesState {
     /// Isolation epoch of the last commit that touched the series.
     pub last_epoch: u64,
     /// Full chunks on disk, oldest first.
-    pub mmapped: Vec<MmappedChunk>,
+    pub mmapped: MmappedChunks,
+    /// What few series have at any time, behind one pointer (`None` for
+    /// most series, most of the time): 8 bytes in every series instead of
+    /// 8 for each kind. Read and changed through the accessors below,
+    /// which free it again when it empties.
+    pub rare: Option<Box<RareState>>,
+}
+
+/// The state of a series that most series lack: each part is empty (or
+/// `None`) unless the series needs it, and the whole box goes when all
+/// are ([`SeriesState::tidy_rare`]).
+#[derive(Debug, Default)]
+pub(crate) struct RareState {
     /// `(epoch, max time before the first commit of that epoch)` for
-    /// commits some running query must not see; see `isolation.rs`. Boxed
-    /// and `None` while no query needs any (most of the time), so every
-    /// series carries 8 bytes for it, not a 24-byte `Vec`.
-    #[allow(clippy::box_collection)] // the box is the point: 8 bytes inline
-    pub boundaries: Option<Box<Vec<(u64, i64)>>>,
+    /// commits some running query must not see; see `isolation.rs`.
+    pub boundaries: Vec<(u64, i64)>,
     /// Out-of-order samples, once the series has any.
-    pub ooo: Option<Box<super::ooo::OooState>>,
+    pub ooo: Option<Box<OooState>>,
     /// What the series keeps about its histograms, once it has had one.
     pub hist: Option<Box<HistogramState>>,
 }
 
+impl RareState {
+    fn is_empty(&self) -> bool {
+        self.boundaries.is_empty() && self.ooo.is_none() && self.hist.is_none()
+    }
+}
+
 impl SeriesState {
+    /// The rare state, created (empty) if there is none.
+    pub fn rare_mut(&mut self) -> &mut RareState {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the rare state once nothing is left in it.
+    pub fn tidy_rare(&mut self) {
+        if self.rare.as_ref().is_some_and(|r| r.is_empty()) {
+            self.rare = None;
+        }
+    }
+
+    /// The isolation boundaries (see `isolation.rs`), oldest first.
+    #[inline]
+    pub fn boundaries(&self) -> &[(u64, i64)] {
+        self.rare.as_ref().map_or(&[], |r| &r.boundaries)
+    }
+
+    /// The isolation boundaries, for changing them in place (`None` when
+    /// there is no rare state; call [`SeriesState::tidy_rare`] after
+    /// emptying them).
+    #[inline]
+    pub fn boundaries_mut(&mut self) -> Option<&mut Vec<(u64, i64)>> {
+        self.rare.as_mut().map(|r| &mut r.boundaries)
+    }
+
+    /// The out-of-order state, if the series has out-of-order samples.
+    pub fn ooo(&self) -> Option<&OooState> {
+        self.rare.as_ref()?.ooo.as_deref()
+    }
+
+    /// The out-of-order state, for changing it.
+    pub fn ooo_mut(&mut self) -> Option<&mut OooState> {
+        self.rare.as_mut()?.ooo.as_deref_mut()
+    }
+
+    /// The out-of-order state, created empty if there is none.
+    pub fn ooo_or_default(&mut self) -> &mut OooState {
+        self.rare_mut().ooo.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the out-of-order state (all of its chunks are gone).
+    pub fn clear_ooo(&mut self) {
+        if let Some(r) = &mut self.rare {
+            r.ooo = None;
+        }
+        self.tidy_rare();
+    }
+
+    /// The histogram state, if the series has had a histogram.
+    pub fn hist(&self) -> Option<&HistogramState> {
+        self.rare.as_ref()?.hist.as_deref()
+    }
+
+    /// The histogram state, for changing it.
+    pub fn hist_mut(&mut self) -> Option<&mut HistogramState> {
+        self.rare.as_mut()?.hist.as_deref_mut()
+    }
+
     /// Time of the newest sample, `i64::MIN` if none.
     pub fn max_time(&self) -> i64 {
         match &self.open {
-            Some(c) if c.max_time != i64::MIN => c.max_time,
+            Some(c) if c.max_time() != i64::MIN => c.max_time(),
             _ => self.mmapped.last().map_or(i64::MIN, |c| c.max_time),
         }
     }
@@ -68,7 +143,7 @@ impl SeriesState {
     pub fn min_time(&self) -> i64 {
         match (self.mmapped.first(), &self.open) {
             (Some(c), _) => c.min_time,
-            (None, Some(c)) if c.max_time != i64::MIN => c.min_time,
+            (None, Some(c)) if c.max_time() != i64::MIN => c.min_time,
             _ => i64::MAX,
         }
     }
@@ -77,7 +152,7 @@ impl SeriesState {
     /// newest m-mapped chunk's (read from `store`); `None` without samples.
     pub fn last_kind(&self, store: &HeadChunkStore) -> Option<SampleKind> {
         match &self.open {
-            Some(c) if c.max_time != i64::MIN => Some(c.app.kind()),
+            Some(c) if c.max_time() != i64::MIN => Some(c.app.kind()),
             _ => {
                 let last = self.mmapped.last()?;
                 let (encoding, _) = store.chunk(last.chunk_ref).ok()?;
@@ -89,9 +164,9 @@ impl SeriesState {
     /// The newest in-order sample if it is a histogram, decoded from the
     /// chunks (and kept) when not known yet.
     pub fn last_histogram(&mut self, store: &HeadChunkStore) -> Option<&LastHistogram> {
-        if self.hist.as_ref().is_none_or(|h| h.last.is_none()) {
+        if self.hist().is_none_or(|h| h.last.is_none()) {
             let found = match &self.open {
-                Some(c) if c.max_time != i64::MIN => c.app.last_histogram(),
+                Some(c) if c.max_time() != i64::MIN => c.app.last_histogram(),
                 _ => self.mmapped.last().and_then(|c| {
                     let (encoding, bytes) = store.chunk(c.chunk_ref).ok()?;
                     let chunk = aion_chunkenc::Chunk::from_raw(encoding, bytes.as_slice()).ok()?;
@@ -101,19 +176,19 @@ impl SeriesState {
             let found = found?;
             self.histograms().last = Some(found);
         }
-        self.hist.as_ref()?.last.as_ref()
+        self.hist()?.last.as_ref()
     }
 
     /// The series' histogram state, created on first use.
     pub fn histograms(&mut self) -> &mut HistogramState {
-        self.hist.get_or_insert_with(Box::default)
+        self.rare_mut().hist.get_or_insert_with(Box::default)
     }
 
     /// Number of chunks, the open one and out-of-order ones included.
     pub fn num_chunks(&self) -> usize {
         self.mmapped.len()
-            + usize::from(self.open.as_ref().is_some_and(|c| c.max_time != i64::MIN))
-            + self.ooo.as_ref().map_or(0, |o| o.num_chunks())
+            + usize::from(self.open.as_ref().is_some_and(|c| c.max_time() != i64::MIN))
+            + self.ooo().map_or(0, |o| o.num_chunks())
     }
 }
 
@@ -136,12 +211,13 @@ pub(crate) struct MemSeries {
     logged: AtomicBool,
     /// The [`SampleKind`] of the newest committed sample.
     last_kind: AtomicU8,
+    /// The low 32 bits of the labels' hash: what the series maps file it
+    /// under (see `series_map.rs`); in what would be padding otherwise.
+    pub hash: u32,
     pub state: Mutex<SeriesState>,
     /// The labels, as references into the head's symbol table
     /// ([`Head::labels_of`](super::Head::labels_of) reads them).
     pub labels: InternedLabels,
-    /// [`labels_hash`] of the labels, kept for removal from the hash map.
-    pub hash: u64,
 }
 
 impl MemSeries {
@@ -154,7 +230,7 @@ impl MemSeries {
         MemSeries {
             series_ref,
             labels,
-            hash,
+            hash: super::series_map::map_key(hash),
             max_time: AtomicI64::new(i64::MIN),
             last_value: AtomicU64::new(0),
             logged: AtomicBool::new(logged),
@@ -207,7 +283,7 @@ impl MemSeries {
                 let v = state
                     .open
                     .as_ref()
-                    .filter(|c| c.max_time != i64::MIN)
+                    .filter(|c| c.max_time() != i64::MIN)
                     .map_or(0.0, |c| c.app.last_float());
                 self.publish(t, v);
             }
@@ -229,17 +305,16 @@ impl MemSeries {
         std::mem::size_of::<MemSeries>()
             + 16
             + self.labels.heap_bytes()
-            + state.mmapped.capacity() * std::mem::size_of::<MmappedChunk>()
-            + state
-                .boundaries
-                .as_ref()
-                .map_or(0, |b| 24 + b.capacity() * 16)
+            + state.mmapped.heap_bytes()
+            + state.rare.as_ref().map_or(0, |r| {
+                std::mem::size_of::<RareState>() + r.boundaries.capacity() * 16
+            })
             + state.open.as_ref().map_or(0, |c| c.app.heap_bytes())
-            + state.hist.as_ref().map_or(0, |h| {
+            + state.hist().map_or(0, |h| {
                 std::mem::size_of::<HistogramState>()
                     + h.last.as_ref().map_or(0, LastHistogram::heap_bytes)
             })
-            + state.ooo.as_ref().map_or(0, |o| o.heap_bytes())
+            + state.ooo().map_or(0, |o| o.heap_bytes())
     }
 }
 
@@ -263,5 +338,38 @@ impl Hasher for MixHasher {
     }
     fn write_u64(&mut self, x: u64) {
         self.0 = x;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    /// Pins the per-series struct sizes that head memory is made of (run
+    /// with `--nocapture` to see them): a field added to the series or its
+    /// state costs a million series its size in megabytes.
+    #[test]
+    fn per_series_structs_stay_small() {
+        let sizes = [
+            ("MemSeries", size_of::<MemSeries>()),
+            ("SeriesState", size_of::<SeriesState>()),
+            ("Mutex<SeriesState>", size_of::<Mutex<SeriesState>>()),
+            ("OpenChunk", size_of::<OpenChunk>()),
+            ("ChunkAppender", size_of::<ChunkAppender>()),
+            ("MmappedChunk", size_of::<MmappedChunk>()),
+            ("InternedLabels", size_of::<InternedLabels>()),
+            ("RareState", size_of::<RareState>()),
+        ];
+        for (name, size) in sizes {
+            println!("size_of::<{name}>() = {size}");
+        }
+        // Issue 22: 208 bytes before the chunk list, hash, rare state and
+        // open chunk were slimmed.
+        assert!(size_of::<MemSeries>() <= 160, "{}", size_of::<MemSeries>());
+        assert!(size_of::<MmappedChunks>() <= 16);
+        assert_eq!(size_of::<Option<OpenChunk>>(), size_of::<OpenChunk>());
+        assert!(size_of::<OpenChunk>() <= 64);
+        assert!(size_of::<RareState>() <= 40);
     }
 }

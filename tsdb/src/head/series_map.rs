@@ -9,7 +9,10 @@
 //! * by hash, an open-addressing table of bare series pointers (8 bytes
 //!   and a control byte per slot): the hash lives in the series, so the
 //!   table stores no key, and series whose labels hash alike simply share
-//!   a probe sequence (no separate collision list);
+//!   a probe sequence (no separate collision list). The maps use the low
+//!   32 bits of the label hash only ([`map_key`]), which fit in padding of
+//!   the series struct; at a million series some hundred pairs share
+//!   them, and those just compare labels, as any probe hit does;
 //! * by reference, pages of slots indexed directly by the reference:
 //!   references are handed out densely from 1 (and the WAL's are too), so
 //!   a page of 64 consecutive references of a stripe costs 8 bytes a
@@ -30,12 +33,20 @@ const PAGE_SLOTS: usize = 64;
 /// Strong references to a series held by the maps: one in each.
 const MAP_REFERENCES: usize = 2;
 
-/// The hash a stripe's table files a series under. All hashes of a
-/// stripe share their low bits (they chose the stripe), and the table
-/// takes its slot from the low bits and a tag from the top seven, so the
-/// hash is mixed first (a MurmurHash3-style finaliser).
+/// The part of a label hash the maps key series by (and the series
+/// keeps): its low 32 bits.
 #[inline]
-fn table_hash(hash: u64) -> u64 {
+pub(crate) fn map_key(hash: u64) -> u32 {
+    hash as u32
+}
+
+/// The hash a stripe's table files a series of key `key` under. All keys
+/// of a stripe share their low bits (they chose the stripe), and the
+/// table takes its slot from the low bits and a tag from the top seven,
+/// so the key is mixed first (a MurmurHash3-style finaliser).
+#[inline]
+fn table_hash(key: u32) -> u64 {
+    let hash = u64::from(key);
     let mut x = hash ^ (hash >> 33);
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^ (x >> 33)
@@ -154,8 +165,8 @@ impl StripeSeries {
     }
 
     #[inline]
-    fn hash_stripe(&self, hash: u64) -> &RwLock<HashTable<Arc<MemSeries>>> {
-        &self.by_hash[(hash & self.mask) as usize]
+    fn hash_stripe(&self, key: u32) -> &RwLock<HashTable<Arc<MemSeries>>> {
+        &self.by_hash[(u64::from(key) & self.mask) as usize]
     }
 
     #[inline]
@@ -176,9 +187,10 @@ impl StripeSeries {
         hash: u64,
         is_it: impl Fn(&MemSeries) -> bool,
     ) -> Option<Arc<MemSeries>> {
-        self.hash_stripe(hash)
+        let key = map_key(hash);
+        self.hash_stripe(key)
             .read()
-            .find(table_hash(hash), |s| s.hash == hash && is_it(s))
+            .find(table_hash(key), |s| s.hash == key && is_it(s))
             .cloned()
     }
 
@@ -192,12 +204,14 @@ impl StripeSeries {
         is_it: impl Fn(&MemSeries) -> bool,
         create: impl FnOnce() -> Result<MemSeries, E>,
     ) -> Result<(Arc<MemSeries>, bool), E> {
-        let mut stripe = self.hash_stripe(hash).write();
-        if let Some(s) = stripe.find(table_hash(hash), |s| s.hash == hash && is_it(s)) {
+        let key = map_key(hash);
+        let mut stripe = self.hash_stripe(key).write();
+        if let Some(s) = stripe.find(table_hash(key), |s| s.hash == key && is_it(s)) {
             return Ok((s.clone(), false));
         }
         let s = Arc::new(create()?);
-        stripe.insert_unique(table_hash(hash), s.clone(), hash_of);
+        debug_assert_eq!(s.hash, key, "created with another hash");
+        stripe.insert_unique(table_hash(key), s.clone(), hash_of);
         let (ref_stripe, index) = self.ref_stripe(s.series_ref);
         ref_stripe.write().insert(index, s.clone());
         Ok((s, true))

@@ -16,7 +16,7 @@ use std::path::Path;
 use aion_wal::record::{Record, RecordDecoder};
 use aion_wal::{RepairReport, SegmentPosition, WalReader};
 
-use super::chunk::{OooMmapped, OooState};
+use super::chunk::OooMmapped;
 use crate::chunks::{HeadChunkRef, SampleValue};
 use crate::head::Head;
 use crate::{Error, Result};
@@ -71,7 +71,7 @@ pub(crate) fn attach_mmapped(
             continue;
         };
         let mut st = s.state.lock();
-        let ooo = st.ooo.get_or_insert_with(Box::<OooState>::default);
+        let ooo = st.ooo_or_default();
         for c in &list {
             head.update_ooo_min_max(c.min_time, c.max_time);
         }
@@ -127,7 +127,7 @@ pub(crate) fn replay_wbl(
                 return Ok(());
             };
             let mut st = series.state.lock();
-            let ooo = st.ooo.get_or_insert_with(Box::<OooState>::default);
+            let ooo = st.ooo_or_default();
             let ins = ooo.insert(
                 series.series_ref,
                 t,
@@ -194,7 +194,7 @@ pub(crate) fn replay_wbl(
                         continue;
                     };
                     let mut st = series.state.lock();
-                    if let Some(ooo) = st.ooo.as_mut() {
+                    if let Some(ooo) = st.ooo_mut() {
                         if let Some(h) = ooo.head.take() {
                             report.samples_inserted = report
                                 .samples_inserted

@@ -19,7 +19,7 @@ impl Head {
         self.truncations.fetch_add(1, Ordering::AcqRel);
         self.series.for_each(|s| {
             let mut st = s.state.lock();
-            let Some(o) = st.ooo.as_mut() else {
+            let Some(o) = st.ooo_mut() else {
                 return;
             };
             let before = o.mmapped.len();
@@ -29,7 +29,7 @@ impl Head {
                 lo = lo.min(a);
                 hi = hi.max(b);
             } else {
-                st.ooo = None;
+                st.clear_ooo();
             }
             if st.num_chunks() == 0 {
                 drop(st);
