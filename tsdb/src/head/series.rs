@@ -220,6 +220,13 @@ pub(crate) struct MemSeries {
     pub labels: InternedLabels,
 }
 
+/// The part of a label hash the series maps key series by (and the series
+/// keeps): its low 32 bits.
+#[inline]
+pub(crate) fn map_key(hash: u64) -> u32 {
+    hash as u32
+}
+
 impl MemSeries {
     pub fn new(
         series_ref: SeriesRef,
@@ -230,7 +237,7 @@ impl MemSeries {
         MemSeries {
             series_ref,
             labels,
-            hash: super::series_map::map_key(hash),
+            hash: map_key(hash),
             max_time: AtomicI64::new(i64::MIN),
             last_value: AtomicU64::new(0),
             logged: AtomicBool::new(logged),

@@ -10,7 +10,7 @@
 //!   and a control byte per slot): the hash lives in the series, so the
 //!   table stores no key, and series whose labels hash alike simply share
 //!   a probe sequence (no separate collision list). The maps use the low
-//!   32 bits of the label hash only ([`map_key`]), which fit in padding of
+//!   32 bits of the label hash only ([`map_key`](super::series::map_key)), which fit in padding of
 //!   the series struct; at a million series some hundred pairs share
 //!   them, and those just compare labels, as any probe hit does;
 //! * by reference, pages of slots indexed directly by the reference:
@@ -25,20 +25,13 @@ use aion_index::SeriesRef;
 use hashbrown::HashTable;
 use parking_lot::RwLock;
 
-use super::series::{MemSeries, SeriesState};
+use super::series::{map_key, MemSeries, SeriesState};
 
 /// Series references per page of a reference stripe.
 const PAGE_SLOTS: usize = 64;
 
 /// Strong references to a series held by the maps: one in each.
 const MAP_REFERENCES: usize = 2;
-
-/// The part of a label hash the maps key series by (and the series
-/// keeps): its low 32 bits.
-#[inline]
-pub(crate) fn map_key(hash: u64) -> u32 {
-    hash as u32
-}
 
 /// The hash a stripe's table files a series of key `key` under. All keys
 /// of a stripe share their low bits (they chose the stripe), and the
