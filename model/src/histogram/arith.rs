@@ -350,9 +350,11 @@ fn merge(
             }
         };
         match (last, spans.last_mut()) {
-            (Some(l), Some(s)) if idx == l + 1 => s.length += 1,
+            (Some(l), Some(s)) if l.checked_add(1) == Some(idx) => s.length += 1,
+            // Wrapping as Go's int32 does: only a damaged layout has gaps
+            // wider than `i32`.
             (Some(l), _) => spans.push(Span {
-                offset: idx - l - 1,
+                offset: idx.wrapping_sub(l).wrapping_sub(1),
                 length: 1,
             }),
             (None, _) => spans.push(Span {
