@@ -321,8 +321,7 @@ fn aggr_batch(chunks: &[AggrChunk<'_>], resolution: i64) -> Result<SeriesChunk<V
             }
         }
     }
-    if let Some(&(_, _)) = counts.last() {
-        let last = counts[counts.len() - 1].0;
+    if let Some(&(last, _)) = counts.last() {
         let mut window: Option<(i64, f64)> = None;
         for &(t, v) in &counts {
             match window {
