@@ -291,18 +291,21 @@ impl<'a> Decoder<'a> {
         let (mut t, mut v, mut t_delta, mut window) = (self.t, self.v, self.t_delta, self.window);
         // While `next + 8 <= data.len()` a refill loads eight data bytes.
         let last_load = data.len().saturating_sub(8);
-        // Tops the buffer up to at least 56 bits, as `BitReader::refill`.
-        let refill = |buf: &mut u64, avail: &mut u32, next: &mut usize| {
-            let word = u64::from_be_bytes(data[*next..*next + 8].try_into().expect("8 bytes"));
+        // Tops the buffer up to at least 56 bits from `bytes`, the eight
+        // at `next`, as `BitReader::refill`.
+        let refill = |buf: &mut u64, avail: &mut u32, next: &mut usize, bytes: &[u8]| {
+            let word = u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
             *buf |= word >> *avail;
             let bytes = (63 - *avail) >> 3;
             *next += bytes as usize;
             *avail += bytes * 8;
         };
-        while n < ts.len() && next <= last_load {
-            refill(&mut buf, &mut avail, &mut next);
-            // Where this sample starts, to leave it to the full decoder.
-            let at_start = (buf, avail, next);
+        while n < ts.len() {
+            // The loop's bound and the load's bounds check in one.
+            let Some(bytes) = data.get(next..next + 8) else {
+                break;
+            };
+            refill(&mut buf, &mut avail, &mut next, bytes);
             // The timestamp: `0` (delta repeats) or `10` + 14 bits.
             let (dod, dod_bits) = if (buf as i64) >= 0 {
                 if ((buf << 1) as i64) >= 0 {
@@ -331,17 +334,20 @@ impl<'a> Decoder<'a> {
             let win = if fresh { fresh_window } else { window };
             let header = if fresh { 13 } else { 1 + u32::from(changed) };
             let used = dod_bits + header;
+            let sig = win >> 8;
+            // Decided before anything is consumed, so that leaving the
+            // sample to the full decoder needs no saved state.
+            let short = sig > avail - used;
+            if changed && short && (sig > REFILL_BITS || next > last_load) {
+                break;
+            }
             buf <<= used;
             avail -= used;
             let mut delta = 0;
             if changed {
-                let sig = win >> 8;
-                if sig > avail {
-                    if sig > 56 || next > last_load {
-                        (buf, avail, next) = at_start;
-                        break;
-                    }
-                    refill(&mut buf, &mut avail, &mut next);
+                if short {
+                    let at = next;
+                    refill(&mut buf, &mut avail, &mut next, &data[at..at + 8]);
                 }
                 // 1 <= sig <= avail <= 63.
                 delta = (buf >> (64 - sig)) << (win & 0xff);
