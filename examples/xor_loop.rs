@@ -11,7 +11,12 @@
 //! sample. `decode_dyn` reads through a `Box<dyn SampleIterator>`, as
 //! merging and query code does; `decode_batched` through the same box with
 //! `SampleIterator::read_floats` into 256-sample arrays, as the query
-//! engine reads. On a shared machine, divide `perf stat`'s task-clock (CPU time)
+//! engine reads. `decode_many` is `decode` cycling through
+//! [`DISTINCT`] chunks of the shape (other seeds, same length) instead of
+//! one: a branch predictor can learn the control-bit pattern of a single
+//! 120-sample chunk replayed, but not of thousands of samples, so this
+//! is the fairer test of how data-dependent branches behave on real
+//! series. On a shared machine, divide `perf stat`'s task-clock (CPU time)
 //! by `iterations × 120` instead: it leaves out the time the thread waited
 //! for a core, which criterion's wall-clock figures include.
 
@@ -23,7 +28,12 @@ use aion::chunkenc::synthetic::{self, Shape};
 use aion::chunkenc::{SampleIterator, ValueType, XorChunk, XorIterator};
 
 const USAGE: &str =
-    "usage: xor_loop <encode|decode|decode_dyn|decode_batched> <counter|noisy_gauge|constant> <iterations>";
+    "usage: xor_loop <encode|decode|decode_dyn|decode_batched|decode_many> <counter|noisy_gauge|constant> <iterations>";
+
+/// How many different chunks `decode_many` cycles through: about 40 KB
+/// of chunk data for the noisy shapes, so it stays in the L1/L2 caches
+/// and the figure is about decoding, not memory.
+const DISTINCT: u64 = 64;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +62,23 @@ fn main() -> ExitCode {
         }
         "decode" => {
             for _ in 0..iterations {
+                checksum ^= decode(XorIterator::new(black_box(chunk.bytes())));
+            }
+        }
+        "decode_many" => {
+            let chunks: Vec<XorChunk> = (0..DISTINCT)
+                .map(|seed| {
+                    let samples = synthetic::series(
+                        shape,
+                        synthetic::REFERENCE_START_MS,
+                        samples.len(),
+                        synthetic::REFERENCE_SEED + seed,
+                    );
+                    encode(&samples)
+                })
+                .collect();
+            for i in 0..iterations {
+                let chunk = &chunks[(i % DISTINCT) as usize];
                 checksum ^= decode(XorIterator::new(black_box(chunk.bytes())));
             }
         }

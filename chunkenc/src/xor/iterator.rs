@@ -156,7 +156,7 @@ impl<'a> XorIterator<'a> {
             self.exhausted = true;
             return ValueType::None;
         }
-        let (n, err) = self.dec.decode(&mut self.ts, &mut self.vs);
+        let (n, err) = self.dec.decode::<true>(&mut self.ts, &mut self.vs);
         self.err = err;
         if n == 0 {
             // `ts[pos]`/`vs[pos]` keep the last sample served for `at`.
@@ -185,7 +185,7 @@ impl<'a> XorIterator<'a> {
                 return (n, ValueType::None);
             }
             let end = room.min(n + BATCH);
-            let (k, err) = self.dec.decode(&mut ts[n..end], &mut vs[n..end]);
+            let (k, err) = self.dec.decode::<true>(&mut ts[n..end], &mut vs[n..end]);
             self.err = err;
             if k == 0 {
                 self.exhausted = true;
@@ -210,6 +210,29 @@ impl<'a> XorIterator<'a> {
     }
 }
 
+/// Every sample of `bytes` and the error that ended decoding, decoded in
+/// batches of [`BATCH`] with (`fast`) or without the common-case loop.
+#[cfg(test)]
+pub(crate) fn decode_all(bytes: &[u8], fast: bool) -> (Vec<(i64, u64)>, Option<Error>) {
+    let mut it = XorIterator::new(bytes);
+    let mut out = Vec::new();
+    if let Some(err) = it.err {
+        return (out, Some(err));
+    }
+    let (mut ts, mut vs) = ([0i64; BATCH], [0f64; BATCH]);
+    loop {
+        let (n, err) = if fast {
+            it.dec.decode::<true>(&mut ts, &mut vs)
+        } else {
+            it.dec.decode::<false>(&mut ts, &mut vs)
+        };
+        out.extend(ts[..n].iter().zip(&vs[..n]).map(|(t, v)| (*t, v.to_bits())));
+        if err.is_some() || n == 0 {
+            return (out, err);
+        }
+    }
+}
+
 impl<'a> Decoder<'a> {
     /// Decodes the next samples into `ts`/`vs`: as many as both hold and
     /// the header has left. Returns how many, and the error that stopped
@@ -217,8 +240,15 @@ impl<'a> Decoder<'a> {
     ///
     /// The state lives in a local copy for the whole loop, so it stays in
     /// registers whoever owns the decoder.
+    ///
+    /// `FAST` false leaves every sample to the full decoder: the reference
+    /// the common-case loop is tested against.
     #[inline(always)]
-    fn decode(&mut self, ts: &mut [i64], vs: &mut [f64]) -> (usize, Option<Error>) {
+    fn decode<const FAST: bool>(
+        &mut self,
+        ts: &mut [i64],
+        vs: &mut [f64],
+    ) -> (usize, Option<Error>) {
         let left = usize::from(self.declared.saturating_sub(self.num_read));
         let want = ts.len().min(vs.len()).min(left);
         let (ts, vs) = (&mut ts[..want], &mut vs[..want]);
@@ -237,9 +267,11 @@ impl<'a> Decoder<'a> {
         let mut dec = *self;
         let mut failed = None;
         while n < want {
-            n = dec.decode_common(ts, vs, n);
-            if n == want {
-                break;
+            if FAST {
+                n = dec.decode_common(ts, vs, n);
+                if n == want {
+                    break;
+                }
             }
             // A sample the common-case loop leaves to the full decoder.
             let before = dec.t;
@@ -291,18 +323,21 @@ impl<'a> Decoder<'a> {
         let (mut t, mut v, mut t_delta, mut window) = (self.t, self.v, self.t_delta, self.window);
         // While `next + 8 <= data.len()` a refill loads eight data bytes.
         let last_load = data.len().saturating_sub(8);
-        // Tops the buffer up to at least 56 bits, as `BitReader::refill`.
-        let refill = |buf: &mut u64, avail: &mut u32, next: &mut usize| {
-            let word = u64::from_be_bytes(data[*next..*next + 8].try_into().expect("8 bytes"));
+        // Tops the buffer up to at least 56 bits from `bytes`, the eight
+        // at `next`, as `BitReader::refill`.
+        let refill = |buf: &mut u64, avail: &mut u32, next: &mut usize, bytes: &[u8]| {
+            let word = u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
             *buf |= word >> *avail;
             let bytes = (63 - *avail) >> 3;
             *next += bytes as usize;
             *avail += bytes * 8;
         };
-        while n < ts.len() && next <= last_load {
-            refill(&mut buf, &mut avail, &mut next);
-            // Where this sample starts, to leave it to the full decoder.
-            let at_start = (buf, avail, next);
+        while n < ts.len() {
+            // The loop's bound and the load's bounds check in one.
+            let Some(bytes) = data.get(next..next + 8) else {
+                break;
+            };
+            refill(&mut buf, &mut avail, &mut next, bytes);
             // The timestamp: `0` (delta repeats) or `10` + 14 bits.
             let (dod, dod_bits) = if (buf as i64) >= 0 {
                 if ((buf << 1) as i64) >= 0 {
@@ -331,17 +366,20 @@ impl<'a> Decoder<'a> {
             let win = if fresh { fresh_window } else { window };
             let header = if fresh { 13 } else { 1 + u32::from(changed) };
             let used = dod_bits + header;
+            let sig = win >> 8;
+            // Decided before anything is consumed, so that leaving the
+            // sample to the full decoder needs no saved state.
+            let short = sig > avail - used;
+            if changed && short && (sig > REFILL_BITS || next > last_load) {
+                break;
+            }
             buf <<= used;
             avail -= used;
             let mut delta = 0;
             if changed {
-                let sig = win >> 8;
-                if sig > avail {
-                    if sig > 56 || next > last_load {
-                        (buf, avail, next) = at_start;
-                        break;
-                    }
-                    refill(&mut buf, &mut avail, &mut next);
+                if short {
+                    let at = next;
+                    refill(&mut buf, &mut avail, &mut next, &data[at..at + 8]);
                 }
                 // 1 <= sig <= avail <= 63.
                 delta = (buf >> (64 - sig)) << (win & 0xff);

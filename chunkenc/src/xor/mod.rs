@@ -190,12 +190,42 @@ pub(crate) fn fits_bits(x: i64, nbits: u32) -> bool {
 }
 
 /// Reverses the two's-complement truncation of an `nbits`-bit field read
-/// as unsigned, with the same asymmetric range as [`fits_bits`].
+/// as unsigned, with the same asymmetric range as [`fits_bits`]
+/// (`raw` < 2^nbits).
+///
+/// Shifting the range by `half - 1` makes the values that stand for
+/// negatives (above `half`) wrap past 2^nbits, so one mask subtracts
+/// 2^nbits from exactly those: an add, an and and a subtract instead of
+/// a compare and a select, in the decoder's hottest line.
 #[inline(always)]
 pub(crate) fn sign_extend(raw: u64, nbits: u32) -> i64 {
-    if raw > 1 << (nbits - 1) {
-        raw as i64 - (1i64 << nbits)
-    } else {
-        raw as i64
+    let bias = (1u64 << (nbits - 1)) - 1;
+    let mask = (1u64 << nbits) - 1;
+    ((raw + bias) & mask) as i64 - bias as i64
+}
+
+#[cfg(test)]
+mod sign_extend_tests {
+    use super::{fits_bits, sign_extend};
+
+    /// Every raw value of every dod bucket width maps as the plain
+    /// definition (above `half` is negative) does, and back through the
+    /// writer's range check.
+    #[test]
+    fn matches_the_definition_exhaustively() {
+        for nbits in [14u32, 17, 20] {
+            let half = 1u64 << (nbits - 1);
+            for raw in 0..1u64 << nbits {
+                let want = if raw > half {
+                    raw as i64 - (1i64 << nbits)
+                } else {
+                    raw as i64
+                };
+                let got = sign_extend(raw, nbits);
+                assert_eq!(got, want, "raw {raw} nbits {nbits}");
+                assert!(fits_bits(got, nbits), "{got} out of the {nbits}-bit range");
+                assert_eq!(got as u64 & ((1 << nbits) - 1), raw, "truncates back");
+            }
+        }
     }
 }

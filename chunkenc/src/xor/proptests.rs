@@ -190,4 +190,34 @@ proptest! {
         bytes.extend(tail);
         crate::fuzz::xor_chunk(&bytes);
     }
+
+    /// The common-case loop decodes exactly what the full per-sample
+    /// decoder does, samples and error (sample index, bit offset), on
+    /// valid chunks with bits flipped, cut short or extended.
+    #[test]
+    fn fast_path_equals_the_full_decoder(
+        samples in series(),
+        flips in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        cut in any::<prop::sample::Index>(),
+        tail in prop::collection::vec(any::<u8>(), 0..3),
+    ) {
+        let mut bytes = encode(&samples).into_chunk().into_inner();
+        let whole = iterator::decode_all(&bytes, false);
+        prop_assert_eq!(&iterator::decode_all(&bytes, true), &whole);
+        prop_assert_eq!(&whole.0, &bits(&samples));
+        let bit_count = bytes.len() * 8;
+        for flip in flips {
+            let bit = flip.index(bit_count);
+            bytes[bit / 8] ^= 0x80 >> (bit % 8);
+        }
+        bytes.truncate(cut.index(bytes.len() + 1));
+        bytes.extend(tail);
+        prop_assert_eq!(iterator::decode_all(&bytes, true), iterator::decode_all(&bytes, false));
+    }
+
+    /// ... and on arbitrary bytes.
+    #[test]
+    fn fast_path_equals_the_full_decoder_on_noise(data in prop::collection::vec(any::<u8>(), 0..400)) {
+        prop_assert_eq!(iterator::decode_all(&data, true), iterator::decode_all(&data, false));
+    }
 }
