@@ -563,12 +563,12 @@ fn replay_wal(
         let mut mmapped_until: Vec<i64> = Vec::new();
         let mut dec = RecordDecoder::default();
         let mut stopped_early = false;
-        let (read_tx, read_rx) = sync_channel::<Item>(READ_AHEAD);
+        let (read_tx, read_rx) = sync_channel::<Vec<Item>>(READ_AHEAD);
         let reading = {
             let pool = &pool;
             scope.spawn(move || read_log(reader, read_tx, pool))
         };
-        for item in read_rx.iter() {
+        for item in read_rx.iter().flatten() {
             let decoded = match &item {
                 Item::Samples(samples) => Record::Samples(samples),
                 Item::Other(rec, at) => match dec.decode(rec) {

@@ -16,10 +16,15 @@ use aion_wal::record::{decode_samples, record_type, RecordType, RefSample};
 use aion_wal::{SegmentPosition, WalReader};
 use parking_lot::Mutex;
 
-/// Records queued between the reading and the applying thread: enough to
-/// ride over a slow series record without holding much (a samples record of
-/// a 10k-series scrape is ~240 KB decoded).
-pub(super) const READ_AHEAD: usize = 32;
+/// Batches queued between the reading and the applying thread: enough to
+/// ride over a slow series record without holding much.
+pub(super) const READ_AHEAD: usize = 4;
+/// Decoded samples per batch (1.5 MB). Records go over in batches because
+/// a hand-over per record (one scrape's worth) made the two threads wake
+/// each other thousands of times a second.
+const BATCH_SAMPLES: usize = 64 * 1024;
+/// Records per batch at most (for logs of small records).
+const BATCH_RECORDS: usize = 64;
 
 /// What the reading thread hands on, in log order.
 pub(super) enum Item {
@@ -38,13 +43,16 @@ pub(super) enum Item {
 }
 
 /// Reads `reader` to its end (or its first error) and sends what it finds
-/// down `tx`; stops early when the receiver has gone. Returns the reader,
-/// for what it knows at the end (a skipped torn tail).
+/// down `tx`, in batches of records in log order; stops early when the
+/// receiver has gone. Returns the reader, for what it knows at the end (a
+/// skipped torn tail).
 pub(super) fn read_log(
     mut reader: WalReader,
-    tx: SyncSender<Item>,
+    tx: SyncSender<Vec<Item>>,
     pool: &Mutex<Vec<Vec<RefSample>>>,
 ) -> WalReader {
+    let mut batch = Vec::with_capacity(BATCH_RECORDS);
+    let mut batch_samples = 0;
     loop {
         let item = match reader.next_record() {
             Ok(None) => break,
@@ -75,9 +83,20 @@ pub(super) fn read_log(
             },
         };
         let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
-        if tx.send(item).is_err() || last {
-            break;
+        if let Item::Samples(s) = &item {
+            batch_samples += s.len();
         }
+        batch.push(item);
+        if last || batch_samples >= BATCH_SAMPLES || batch.len() >= BATCH_RECORDS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
+            batch_samples = 0;
+            if tx.send(full).is_err() || last {
+                return reader;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
     }
     reader
 }
