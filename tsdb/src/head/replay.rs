@@ -27,7 +27,7 @@ use super::commit::append_histogram_in_order;
 use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
 use super::ooo::OooMmapped;
 use super::open_chunk::SampleKind;
-use super::replay_reader::{read_log, Item, READ_AHEAD};
+use super::replay_reader::{read_log, Item, Prefilter, READ_AHEAD};
 use super::series::{MemSeries, MmappedChunk, SeriesState};
 use super::Head;
 use crate::chunks::HeadChunkRef;
@@ -521,6 +521,23 @@ pub(crate) fn replay(
     Ok(report)
 }
 
+/// The end of each reference's m-mapped chunks (`i64::MIN` for none),
+/// direct-indexed like the applying thread's table.
+fn chunks_until(mmapped: &HashMap<u64, Vec<MmappedChunk>>) -> Vec<i64> {
+    let mut until = Vec::new();
+    for (&r, chunks) in mmapped {
+        let (Some(last), true) = (chunks.last(), r < DIRECT_LOOKUP_REFS) else {
+            continue;
+        };
+        let i = r as usize;
+        if i >= until.len() {
+            until.resize(i + 1, i64::MIN);
+        }
+        until[i] = last.max_time;
+    }
+    until
+}
+
 fn replay_wal(
     head: &Head,
     wal_dir: &Path,
@@ -566,11 +583,22 @@ fn replay_wal(
         let (read_tx, read_rx) = sync_channel::<Vec<Item>>(READ_AHEAD);
         let reading = {
             let pool = &pool;
-            scope.spawn(move || read_log(reader, read_tx, pool))
+            #[allow(unused_mut)]
+            let mut until = chunks_until(mmapped);
+            #[cfg(test)]
+            if super::replay_reader::PREFILTER_OFF.get() {
+                until.clear();
+            }
+            let prefilter = Prefilter::new(min_valid, until);
+            scope.spawn(move || read_log(reader, prefilter, read_tx, pool))
         };
         for item in read_rx.iter().flatten() {
             let decoded = match &item {
-                Item::Samples(samples) => Record::Samples(samples),
+                Item::Samples { samples, skipped } => {
+                    report.samples_read += skipped;
+                    report.samples_skipped += skipped;
+                    Record::Samples(samples)
+                }
                 Item::Other(rec, at) => match dec.decode(rec) {
                     Ok(d) => d,
                     Err(e) => {
@@ -702,11 +730,13 @@ fn replay_wal(
                 }
                 Record::Unknown(typ) => *report.unknown_records.entry(typ).or_default() += 1,
             }
-            if let Item::Samples(mut samples) = item {
-                // The pool's vectors also become the workers' batches,
-                // which must start empty.
-                samples.clear();
-                pool.lock().push(samples);
+            if let Item::Samples { mut samples, .. } = item {
+                if samples.capacity() > 0 {
+                    // The pool's vectors also become the workers' batches,
+                    // which must start empty.
+                    samples.clear();
+                    pool.lock().push(samples);
+                }
             }
             if stopped_early {
                 break;
