@@ -37,6 +37,7 @@ pub(crate) mod ooo;
 mod open_chunk;
 mod querier;
 pub(crate) mod replay;
+mod replay_reader;
 mod series;
 mod series_map;
 mod snap_chunk;

@@ -27,6 +27,7 @@ use super::commit::append_histogram_in_order;
 use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
 use super::ooo::OooMmapped;
 use super::open_chunk::SampleKind;
+use super::replay_reader::{read_log, Item, Prefilter, READ_AHEAD};
 use super::series::{MemSeries, MmappedChunk, SeriesState};
 use super::Head;
 use crate::chunks::HeadChunkRef;
@@ -520,6 +521,23 @@ pub(crate) fn replay(
     Ok(report)
 }
 
+/// The end of each reference's m-mapped chunks (`i64::MIN` for none),
+/// direct-indexed like the applying thread's table.
+fn chunks_until(mmapped: &HashMap<u64, Vec<MmappedChunk>>) -> Vec<i64> {
+    let mut until = Vec::new();
+    for (&r, chunks) in mmapped {
+        let (Some(last), true) = (chunks.last(), r < DIRECT_LOOKUP_REFS) else {
+            continue;
+        };
+        let i = r as usize;
+        if i >= until.len() {
+            until.resize(i + 1, i64::MIN);
+        }
+        until[i] = last.max_time;
+    }
+    until
+}
+
 fn replay_wal(
     head: &Head,
     wal_dir: &Path,
@@ -529,13 +547,15 @@ fn replay_wal(
     mmapped: &mut HashMap<u64, Vec<MmappedChunk>>,
     report: &mut ReplayReport,
 ) -> Result<()> {
-    let mut reader = WalReader::replay(wal_dir)?.tolerate_torn_tail(read_only && !strict);
+    let reader = WalReader::replay(wal_dir)?.tolerate_torn_tail(read_only && !strict);
     report.checkpoint = reader.checkpoint();
     report.segments = aion_wal::segment_range(wal_dir)?;
     let min_valid = head.min_valid_time();
     let workers = concurrency.max(1);
     let pool: Mutex<Vec<Vec<RefSample>>> = Mutex::new(Vec::new());
     let mut failure: Option<(SegmentPosition, String)> = None;
+    let mut reader_back: Option<WalReader> = None;
+    let reader_back = &mut reader_back;
 
     let results: Vec<WorkerResult> = std::thread::scope(|scope| -> Result<Vec<WorkerResult>> {
         let mut senders = Vec::with_capacity(workers);
@@ -560,29 +580,41 @@ fn replay_wal(
         let mut mmapped_until: Vec<i64> = Vec::new();
         let mut dec = RecordDecoder::default();
         let mut stopped_early = false;
-        loop {
-            let rec = match reader.next_record() {
-                Ok(Some(rec)) => rec,
-                Ok(None) => break,
-                Err(e) => {
-                    // Only damage is cut away; a record this build cannot
-                    // read (zstd) is data, and stops the open instead.
-                    match (&e, e.position()) {
-                        (
-                            aion_wal::Error::Corrupt { .. } | aion_wal::Error::Record { .. },
-                            Some(at),
-                        ) => failure = Some((at.clone(), e.to_string())),
-                        _ => return Err(e.into()),
+        let (read_tx, read_rx) = sync_channel::<Vec<Item>>(READ_AHEAD);
+        let reading = {
+            let pool = &pool;
+            #[allow(unused_mut)]
+            let mut until = chunks_until(mmapped);
+            #[cfg(test)]
+            if super::replay_reader::PREFILTER_OFF.get() {
+                until.clear();
+            }
+            let prefilter = Prefilter::new(min_valid, until);
+            scope.spawn(move || read_log(reader, prefilter, read_tx, pool))
+        };
+        for item in read_rx.iter().flatten() {
+            let decoded = match &item {
+                Item::Samples { samples, skipped } => {
+                    report.samples_read += skipped;
+                    report.samples_skipped += skipped;
+                    Record::Samples(samples)
+                }
+                Item::Other(rec, at) => match dec.decode(rec) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        failure = Some((at.clone(), format!("bad record in {at}: {e}")));
+                        break;
                     }
+                },
+                Item::Damaged(at, why) => {
+                    failure = Some((at.clone(), why.clone()));
                     break;
                 }
-            };
-            let decoded = match dec.decode(rec) {
-                Ok(d) => d,
-                Err(e) => {
-                    let at = reader.position().expect("a record was just read");
-                    failure = Some((at.clone(), format!("bad record in {at}: {e}")));
-                    break;
+                Item::Failed(_) => {
+                    let Item::Failed(e) = item else {
+                        unreachable!("matched above")
+                    };
+                    return Err(e.into());
                 }
             };
             match decoded {
@@ -698,10 +730,25 @@ fn replay_wal(
                 }
                 Record::Unknown(typ) => *report.unknown_records.entry(typ).or_default() += 1,
             }
+            if let Item::Samples { mut samples, .. } = item {
+                if samples.capacity() > 0 {
+                    // The pool's vectors also become the workers' batches,
+                    // which must start empty.
+                    samples.clear();
+                    pool.lock().push(samples);
+                }
+            }
             if stopped_early {
                 break;
             }
         }
+        // The reading thread stops at its next send once this is gone.
+        drop(read_rx);
+        *reader_back = Some(
+            reading
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        );
         for (w, shard) in shards.into_iter().enumerate() {
             if !shard.is_empty() {
                 let _ = senders[w].send(Work::Floats(shard));
@@ -730,7 +777,7 @@ fn replay_wal(
     head.counters
         .samples_appended
         .fetch_add(report.samples_appended, Ordering::Relaxed);
-    if let Some(t) = reader.torn_tail() {
+    if let Some(t) = reader_back.as_ref().and_then(WalReader::torn_tail) {
         report.wal_torn_tail = Some(format!("partial record at {t} skipped"));
     }
 

@@ -1,0 +1,262 @@
+//! The first stage of WAL replay: a thread that reads the log, checks its
+//! checksums and decodes the float samples records, handing them in log
+//! order to the thread that applies them.
+//!
+//! Reading, CRC checking and decoding the samples are about half of a
+//! replay's CPU time and need nothing from the head, so they run beside
+//! the applying thread (series creation and the dispatch to the append
+//! workers) instead of before it on the same thread. Everything else
+//! (series, tombstones, histograms, ...) is passed on as read and decoded
+//! by the applying thread, which keeps the order of records and every
+//! decision about them where it was.
+//!
+//! The reading thread also drops the samples the applying thread would
+//! drop first (those inside their series' chunks in `chunks_head/`, most
+//! of a log a clean shutdown left, and those before the head's minimum
+//! valid time), so that only the rest cross to the other core: see
+//! [`Prefilter`] for when it can know.
+
+use std::collections::HashSet;
+use std::sync::mpsc::SyncSender;
+
+use aion_model::encoding::{uvarint, uvarint_bytes};
+use aion_model::xxh64;
+use aion_wal::record::{decode_samples, record_type, RecordType, RefSample};
+use aion_wal::{SegmentPosition, WalReader};
+use parking_lot::Mutex;
+
+#[cfg(test)]
+thread_local! {
+    /// Replays opened on this thread skip the [`Prefilter`]'s chunk test,
+    /// so a test can hold the two ways to the same result.
+    pub(super) static PREFILTER_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Batches queued between the reading and the applying thread: enough to
+/// ride over a slow series record without holding much.
+pub(super) const READ_AHEAD: usize = 4;
+/// Decoded samples per batch (1.5 MB). Records go over in batches because
+/// a hand-over per record (one scrape's worth) made the two threads wake
+/// each other thousands of times a second.
+const BATCH_SAMPLES: usize = 64 * 1024;
+/// Records per batch at most (for logs of small records).
+const BATCH_RECORDS: usize = 64;
+
+/// What the reading thread hands on, in log order.
+pub(super) enum Item {
+    /// A float samples record (type 2 or 11), decoded, without the samples
+    /// the [`Prefilter`] dropped (`skipped` of them). The vector, unless
+    /// unallocated, comes from and should go back to the shared
+    /// sample-vector pool.
+    Samples {
+        samples: Vec<RefSample>,
+        skipped: u64,
+    },
+    /// Any other record as read, with where it starts (for the error
+    /// message if it does not decode).
+    Other(Vec<u8>, SegmentPosition),
+    /// Damage (a bad checksum, a torn or undecodable record): replay stops
+    /// here and the log may be repaired from this position.
+    Damaged(SegmentPosition, String),
+    /// An error that is not damage (I/O, a record this build cannot read):
+    /// the open fails.
+    Failed(aion_wal::Error),
+}
+
+/// Which samples the reading thread may drop: those the applying thread
+/// would skip, decided from what the reading thread has itself seen.
+///
+/// The applying thread skips a sample older than the head's minimum valid
+/// time, and one at or before the end of its series' m-mapped chunks once
+/// the series record has attached them. It attaches a reference's chunks
+/// when that record creates a new series, i.e. when no earlier series
+/// record had the same labels. The reading thread sees the same records in
+/// the same order, so it drops a sample inside its reference's chunks only
+/// when it has seen that reference's series record, that record was the
+/// first with its labels (a label-set hash not seen before) and no other
+/// record named the same reference. Anything else (a sample before its
+/// series record, a duplicate label set under a second reference, a hash
+/// collision) is left to the applying thread, which decides as before.
+pub(super) struct Prefilter {
+    min_valid: i64,
+    /// By reference (direct-indexed, refs with chunks only): the last
+    /// m-mapped chunk's max time, and what the series records said.
+    chunks_until: Vec<i64>,
+    state: Vec<RefState>,
+    /// Hashes of the label sets of the series records seen.
+    label_sets: HashSet<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefState {
+    /// No series record for this reference yet.
+    Unseen,
+    /// Its series record created the series: its chunks are attached.
+    Attached,
+    /// Decided by the applying thread.
+    Undecided,
+}
+
+impl Prefilter {
+    /// A filter for a head whose minimum valid time is `min_valid`, with
+    /// `chunks_until` the end of each reference's m-mapped chunks
+    /// (`i64::MIN` for none).
+    pub(super) fn new(min_valid: i64, chunks_until: Vec<i64>) -> Prefilter {
+        let state = vec![RefState::Unseen; chunks_until.len()];
+        Prefilter {
+            min_valid,
+            chunks_until,
+            state,
+            label_sets: HashSet::new(),
+        }
+    }
+
+    /// Notes a series record. Damage is left for the applying thread to
+    /// report (replay stops there); what comes before it is noted.
+    fn note_series(&mut self, rec: &[u8]) {
+        let (label_sets, state) = (&mut self.label_sets, &mut self.state);
+        for_each_label_set(rec, |r, labels_hash| {
+            let new_labels = label_sets.insert(labels_hash);
+            if let Some(state) = usize::try_from(r).ok().and_then(|i| state.get_mut(i)) {
+                *state = if *state == RefState::Unseen && new_labels {
+                    RefState::Attached
+                } else {
+                    RefState::Undecided
+                };
+            }
+        });
+    }
+
+    /// Whether the applying thread would keep `s` (not skip it).
+    #[inline]
+    fn keeps(&self, s: &RefSample) -> bool {
+        if s.t < self.min_valid {
+            return false;
+        }
+        let i = s.r#ref as usize;
+        !(s.r#ref < self.state.len() as u64
+            && self.state[i] == RefState::Attached
+            && s.t <= self.chunks_until[i])
+    }
+
+    /// The samples of `decoded` the applying thread would keep, and how
+    /// many it would skip. The kept ones go over in a vector of their own
+    /// from `pool`, none allocated when nothing is kept (a clean
+    /// shutdown's log is nearly all in `chunks_head/`), so the queue holds
+    /// only what will be applied.
+    fn filter(
+        &self,
+        decoded: &[RefSample],
+        pool: &Mutex<Vec<Vec<RefSample>>>,
+    ) -> (Vec<RefSample>, u64) {
+        let mut kept = Vec::new();
+        for s in decoded {
+            if self.keeps(s) {
+                if kept.capacity() == 0 {
+                    kept = pool.lock().pop().unwrap_or_default();
+                }
+                kept.push(*s);
+            }
+        }
+        let skipped = (decoded.len() - kept.len()) as u64;
+        (kept, skipped)
+    }
+}
+
+/// Calls `f` with each series' reference and a hash of its label set in
+/// the series record `rec`, up to the end or the first malformed byte.
+///
+/// It walks the record's bytes instead of decoding it (the applying
+/// thread decodes it, with its checks): the hash adds up one hash per
+/// label pair, so the same labels in another order (the format does not
+/// insist on sorted labels) or with other varint spellings hash alike,
+/// which is all [`Prefilter`] needs. Different sets may collide; that only
+/// leaves a reference to the applying thread.
+fn for_each_label_set(rec: &[u8], mut f: impl FnMut(u64, u64)) {
+    let mut b = rec.get(1..).unwrap_or_default();
+    while let Some((r, rest)) = b.split_first_chunk::<8>() {
+        let Some((n, used)) = uvarint(rest) else {
+            return;
+        };
+        b = &rest[used..];
+        let mut hash = 0u64;
+        for _ in 0..n {
+            let Some((name, used)) = uvarint_bytes(b) else {
+                return;
+            };
+            b = &b[used..];
+            let Some((value, used)) = uvarint_bytes(b) else {
+                return;
+            };
+            b = &b[used..];
+            hash = hash.wrapping_add(xxh64(value, xxh64(name, 0)));
+        }
+        f(u64::from_be_bytes(*r), hash);
+    }
+}
+
+/// Reads `reader` to its end (or its first error) and sends what it finds
+/// down `tx`, in batches of records in log order; stops early when the
+/// receiver has gone. Returns the reader, for what it knows at the end (a
+/// skipped torn tail).
+pub(super) fn read_log(
+    mut reader: WalReader,
+    mut prefilter: Prefilter,
+    tx: SyncSender<Vec<Item>>,
+    pool: &Mutex<Vec<Vec<RefSample>>>,
+) -> WalReader {
+    let mut decoded = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH_RECORDS);
+    let mut batch_samples = 0;
+    loop {
+        let item = match reader.next_record() {
+            Ok(None) => break,
+            Ok(Some(rec)) => match record_type(rec) {
+                Some(RecordType::Samples | RecordType::SamplesV2) => {
+                    match decode_samples(rec, &mut decoded) {
+                        Ok(()) => {
+                            let (samples, skipped) = prefilter.filter(&decoded, pool);
+                            Item::Samples { samples, skipped }
+                        }
+                        Err(e) => {
+                            let at = reader.position().expect("a record was just read");
+                            let why = format!("bad record in {at}: {e}");
+                            Item::Damaged(at, why)
+                        }
+                    }
+                }
+                typ => {
+                    if typ == Some(RecordType::Series) {
+                        prefilter.note_series(rec);
+                    }
+                    let rec = rec.to_vec();
+                    Item::Other(rec, reader.position().expect("a record was just read"))
+                }
+            },
+            // Only damage is cut away; a record this build cannot read
+            // (zstd) is data, and stops the open instead.
+            Err(e) => match (&e, e.position()) {
+                (aion_wal::Error::Corrupt { .. } | aion_wal::Error::Record { .. }, Some(at)) => {
+                    Item::Damaged(at.clone(), e.to_string())
+                }
+                _ => Item::Failed(e),
+            },
+        };
+        let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
+        if let Item::Samples { samples, .. } = &item {
+            batch_samples += samples.len();
+        }
+        batch.push(item);
+        if last || batch_samples >= BATCH_SAMPLES || batch.len() >= BATCH_RECORDS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
+            batch_samples = 0;
+            if tx.send(full).is_err() || last {
+                return reader;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    reader
+}
