@@ -34,11 +34,12 @@ thread_local! {
 
 /// Batches queued between the reading and the applying thread: enough to
 /// ride over a slow series record without holding much.
-pub(super) const READ_AHEAD: usize = 4;
-/// Decoded samples per batch (1.5 MB). Records go over in batches because
+pub(super) const READ_AHEAD: usize = 2;
+/// Kept samples per batch (768 KB; the queue then holds a few MB at most,
+/// peak RSS being one of the replay's figures). Records go over in batches because
 /// a hand-over per record (one scrape's worth) made the two threads wake
 /// each other thousands of times a second.
-const BATCH_SAMPLES: usize = 64 * 1024;
+const BATCH_SAMPLES: usize = 32 * 1024;
 /// Records per batch at most (for logs of small records).
 const BATCH_RECORDS: usize = 64;
 
