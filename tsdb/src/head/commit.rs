@@ -200,8 +200,10 @@ impl Apply<'_> {
         ) {
             Ok(ins) => {
                 if let Some(n) = ins.cut {
-                    let refs = state.mmapped[state.mmapped.len() - n..]
+                    let refs = state
+                        .mmapped
                         .iter()
+                        .skip(state.mmapped.len() - n)
                         .map(|c| c.chunk_ref);
                     wbl.on_cut(series.series_ref, refs);
                 }

@@ -374,7 +374,7 @@ mod tests {
         // Issue 22: 208 bytes before the chunk list, hash, rare state and
         // open chunk were slimmed.
         assert!(size_of::<MemSeries>() <= 160, "{}", size_of::<MemSeries>());
-        assert!(size_of::<MmappedChunks>() <= 16);
+        assert!(size_of::<MmappedChunks>() <= 8);
         assert_eq!(size_of::<Option<OpenChunk>>(), size_of::<OpenChunk>());
         assert!(size_of::<OpenChunk>() <= 64);
         assert!(size_of::<RareState>() <= 40);
