@@ -39,6 +39,7 @@ mod querier;
 pub(crate) mod replay;
 mod series;
 mod series_map;
+mod small_bytes;
 mod snap_chunk;
 mod stats;
 mod symbols;
