@@ -126,7 +126,7 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
         if err.is_some() {
             return;
         }
-        let mut st = s.state.lock();
+        let mut st = s.lock();
         let Some(o) = st.ooo_mut() else {
             return;
         };
@@ -172,7 +172,7 @@ impl OooSeries<'_> {
     fn series_at(&self, i: usize) -> Result<Option<BlockSeries<'static>>> {
         let s = &self.series[i];
         let refs: Vec<HeadChunkRef> = {
-            let st = s.state.lock();
+            let st = s.lock();
             let Some(o) = st.ooo() else {
                 return Ok(None);
             };

@@ -453,7 +453,7 @@ impl Appender {
         let store = &self.head.chunks;
         let placement = appendable_at(t, last, &bounds, || {
             // Prometheus, too, takes the series' lock to compare.
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             if h.same_as(&mut st, store) {
                 Ok(())
             } else {

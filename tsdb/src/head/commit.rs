@@ -119,7 +119,7 @@ impl Apply<'_> {
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for (s, &slot) in samples.iter().zip(slots) {
             let series = &self.known[slot as usize];
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             record_commit(&mut st, self.epoch, self.low_watermark);
             if is_stale_nan(s.v) && series.last_kind() != SampleKind::Float {
                 // The series turned into a histogram since the append (a
@@ -234,7 +234,7 @@ impl Apply<'_> {
     ) {
         for (s, &slot) in samples.iter().zip(slots) {
             let series = &self.known[slot as usize];
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             record_commit(&mut st, self.epoch, self.low_watermark);
             let (t, h) = s.parts();
             self.histogram(series, &mut st, t, h, wbl, acc);

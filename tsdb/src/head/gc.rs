@@ -54,7 +54,7 @@ impl Head {
         let mut min_file = u32::MAX;
         let (mut actual_min, mut actual_max) = (i64::MAX, i64::MIN);
         self.series.for_each(|s| {
-            let mut st = s.state.lock();
+            let mut st = s.lock();
             let before = st.num_chunks();
             st.mmapped.retain(|c| c.max_time >= mint);
             if st.open.as_ref().is_some_and(|c| c.max_time() < mint) {
@@ -126,7 +126,7 @@ impl Head {
     pub(crate) fn remove_empty_series(&self) -> usize {
         let mut empty = Vec::new();
         self.series.for_each(|s| {
-            if s.state.lock().num_chunks() == 0 {
+            if s.lock().num_chunks() == 0 {
                 empty.push(s.clone());
             }
         });

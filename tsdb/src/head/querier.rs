@@ -123,7 +123,7 @@ impl Head {
         epoch: u64,
         read: ReadAs,
     ) -> Result<Option<Snapshot>> {
-        let st = s.state.lock();
+        let st = s.lock();
         let bound = visible_max_time(&st, epoch);
         let query_maxt = maxt;
         let maxt = maxt.min(bound);

@@ -251,12 +251,7 @@ impl WorkerSeries {
     fn get(&mut self, head: &Head, r: u64) -> Option<&(Arc<MemSeries>, i64)> {
         let lookup = |r: u64| {
             head.series.get_by_ref(r).map(|s| {
-                let mm_max = s
-                    .state
-                    .lock()
-                    .mmapped
-                    .last()
-                    .map_or(i64::MIN, |c| c.max_time);
+                let mm_max = s.lock().mmapped.last().map_or(i64::MIN, |c| c.max_time);
                 (s, mm_max)
             })
         };
@@ -345,7 +340,7 @@ fn run_worker(head: &Head, rx: Receiver<Work>, pool: &Mutex<Vec<Vec<RefSample>>>
                             r.skipped += 1;
                             continue;
                         }
-                        let mut st = series.state.lock();
+                        let mut st = series.lock();
                         if !r.note(s.t, replay_float(head, series, &mut st, s)) {
                             break;
                         }
@@ -397,7 +392,7 @@ fn replay_histograms<'a>(
             r.skipped += 1;
             continue;
         }
-        let mut st = series.state.lock();
+        let mut st = series.lock();
         if !r.note(t, append_histogram_in_order(head, series, &mut st, t, h)) {
             return;
         }
@@ -594,7 +589,7 @@ fn replay_wal(
                             multi_ref.insert(rs.r#ref, s.series_ref);
                         }
                         if let Some(chunks) = mmapped.remove(&rs.r#ref) {
-                            let mut st = s.state.lock();
+                            let mut st = s.lock();
                             if st.mmapped.is_empty() && st.open.is_none() {
                                 let (first, last) =
                                     (chunks[0].min_time, chunks[chunks.len() - 1].max_time);

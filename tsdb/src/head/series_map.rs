@@ -225,7 +225,7 @@ impl StripeSeries {
         if Arc::strong_count(s) != MAP_REFERENCES + 1 {
             return false;
         }
-        if !still_removable(&s.state.lock()) {
+        if !still_removable(&s.lock()) {
             return false;
         }
         rs.remove(index);

@@ -18,7 +18,7 @@ impl Head {
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         self.truncations.fetch_add(1, Ordering::AcqRel);
         self.series.for_each(|s| {
-            let mut st = s.state.lock();
+            let mut st = s.lock();
             let Some(o) = st.ooo_mut() else {
                 return;
             };
