@@ -110,7 +110,7 @@ impl DbBlocks {
 /// Series with out-of-order chunks to compact, in label order; the newest
 /// chunk reference; their time range.
 type Mmapped = (
-    Vec<Arc<crate::head::MemSeries>>,
+    Vec<crate::head::SeriesArc>,
     HeadChunkRef,
     Option<(i64, i64)>,
 );
@@ -161,7 +161,7 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
 /// to `last_ref`, as block series.
 struct OooSeries<'a> {
     head: &'a Head,
-    series: &'a [Arc<crate::head::MemSeries>],
+    series: &'a [crate::head::SeriesArc],
     next: usize,
     last_ref: HeadChunkRef,
     mint: i64,

@@ -2,8 +2,6 @@
 //! floats and histograms segment by segment, each sample decided again
 //! against what earlier samples of the batch and concurrent commits did.
 
-use std::sync::Arc;
-
 use aion_chunkenc::is_stale_nan;
 use aion_wal::record::{RefFloatHistogramSample, RefHistogramSample, RefSample};
 
@@ -12,6 +10,7 @@ use super::isolation::record_commit;
 use super::ooo::{appendable, appendable_at, Bounds, Placement, WblBatch};
 use super::open_chunk::SampleKind;
 use super::series::{MemSeries, SeriesState};
+use super::series_arc::SeriesArc;
 use super::Head;
 use crate::chunks::SampleValue;
 use crate::{Error, Result};
@@ -60,7 +59,7 @@ pub(super) struct Apply<'a> {
     pub bounds: Bounds,
     pub epoch: u64,
     pub low_watermark: u64,
-    pub known: &'a [Arc<MemSeries>],
+    pub known: &'a [SeriesArc],
 }
 
 /// A histogram sample of a WAL record, either flavour.

@@ -26,6 +26,7 @@ use aion_wal::record::Intervals;
 use super::isolation::{visible_max_time, ReadView};
 use super::merged::{merge, Merged};
 use super::series::MemSeries;
+use super::series_arc::SeriesArc;
 use super::snap_chunk::SnapChunk;
 use super::Head;
 use crate::chunks::{
@@ -284,12 +285,12 @@ impl ChunkQueryable for Head {
 /// The series a select yields, in reference or label order, with their
 /// labels (read from the head's symbols once: sorting needed them).
 enum Selected<'a> {
-    Sorted(std::vec::IntoIter<(Labels, Arc<MemSeries>)>),
+    Sorted(std::vec::IntoIter<(Labels, SeriesArc)>),
     Postings(BoxPostings<'a>),
 }
 
 impl Selected<'_> {
-    fn next(&mut self, head: &Head) -> Option<(Labels, Arc<MemSeries>)> {
+    fn next(&mut self, head: &Head) -> Option<(Labels, SeriesArc)> {
         match self {
             Selected::Sorted(it) => it.next(),
             Selected::Postings(p) => loop {
@@ -309,7 +310,7 @@ fn select<'a>(head: &'a Head, sorted: bool, matchers: &[Matcher]) -> Result<Sele
     if !sorted {
         return Ok(Selected::Postings(postings));
     }
-    let mut series: Vec<(Labels, Arc<MemSeries>)> = Vec::new();
+    let mut series: Vec<(Labels, SeriesArc)> = Vec::new();
     while let Some(r) = postings.next() {
         if let Some(s) = head.series.get_by_ref(r) {
             series.push((head.labels_of(&s), s));

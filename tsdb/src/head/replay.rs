@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aion_chunkenc::is_stale_nan;
@@ -28,6 +27,7 @@ use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
 use super::ooo::OooMmapped;
 use super::open_chunk::SampleKind;
 use super::series::{MemSeries, MmappedChunk, SeriesState};
+use super::series_arc::SeriesArc;
 use super::Head;
 use crate::chunks::HeadChunkRef;
 use crate::{Error, Result};
@@ -242,13 +242,13 @@ fn load_mmapped_chunks(
 /// samples up to there are skipped without taking the series' lock.
 #[derive(Default)]
 struct WorkerSeries {
-    direct: Vec<Option<(Arc<MemSeries>, i64)>>,
-    other: HashMap<u64, (Arc<MemSeries>, i64)>,
+    direct: Vec<Option<(SeriesArc, i64)>>,
+    other: HashMap<u64, (SeriesArc, i64)>,
 }
 
 impl WorkerSeries {
     #[inline]
-    fn get(&mut self, head: &Head, r: u64) -> Option<&(Arc<MemSeries>, i64)> {
+    fn get(&mut self, head: &Head, r: u64) -> Option<&(SeriesArc, i64)> {
         let lookup = |r: u64| {
             head.series.get_by_ref(r).map(|s| {
                 let mm_max = s.lock().mmapped.last().map_or(i64::MIN, |c| c.max_time);
