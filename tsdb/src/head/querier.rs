@@ -156,9 +156,9 @@ impl Head {
                 });
             }
             if let Some(c) = &st.open {
-                if c.max_time() != i64::MIN && c.max_time() >= mint && c.min_time <= maxt {
+                if c.max_time() != i64::MIN && c.max_time() >= mint && c.min_time() <= maxt {
                     chunks.push(SnapChunk {
-                        min_time: c.min_time,
+                        min_time: c.min_time(),
                         max_time: c.max_time(),
                         encoding: c.app.encoding(),
                         bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
