@@ -236,7 +236,7 @@ mod tests {
             })
             .collect();
         if let Some(c) = &st.open {
-            out.push((c.min_time, c.max_time(), c.app.num_samples()));
+            out.push((c.min_time(), c.max_time(), c.app.num_samples()));
         }
         out
     }
