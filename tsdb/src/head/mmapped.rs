@@ -37,6 +37,7 @@ pub(crate) struct MmappedChunk {
 ///
 /// A chunk is added every 120 samples or so, so rebuilding the list then
 /// (a few dozen bytes) is noise.
+#[derive(Default)]
 pub(crate) struct MmappedChunks(Option<NonNull<u32>>);
 
 // SAFETY: the list owns its allocation outright (nothing else points into
@@ -237,12 +238,6 @@ impl Drop for MmappedChunks {
     }
 }
 
-impl Default for MmappedChunks {
-    fn default() -> Self {
-        MmappedChunks(None)
-    }
-}
-
 impl Clone for MmappedChunks {
     fn clone(&self) -> Self {
         MmappedChunks::pack(&self.to_vec())
@@ -336,7 +331,8 @@ mod tests {
         l.retain(|_| true);
         assert_eq!(l.len(), 3);
         l.retain(|_| false);
-        assert!(l.is_empty() && l.heap_bytes() == 0 && l.len() == 0);
+        assert!(l.is_empty() && l.heap_bytes() == 0);
+        assert_eq!(l.len(), 0);
         assert_eq!(MmappedChunks::from(vec![c(5)]).last(), Some(c(5)));
         assert_eq!(l.first(), None);
     }

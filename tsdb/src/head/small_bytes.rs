@@ -144,7 +144,8 @@ mod tests {
             prop_assert_eq!(sa.as_bytes(), &a[..]);
             prop_assert_eq!(sa.heap_bytes(), if a.len() > INLINE_CAP { a.len() } else { 0 });
             prop_assert_eq!(sa == sb, a == b);
-            let moved = vec![sa, sb];
+            // Moved, as a series moves into its allocation.
+            let moved = Box::new([sa, sb]);
             prop_assert_eq!(moved[1].as_bytes(), &b[..]);
         }
     }
