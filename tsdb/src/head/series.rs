@@ -383,8 +383,9 @@ impl MemSeries {
     /// Estimated heap bytes of the series (struct, labels, chunk metas,
     /// open chunk), for head statistics.
     pub fn heap_bytes(&self, state: &SeriesState) -> usize {
+        // The handle's one count (`series_arc.rs`) sits before the series.
         std::mem::size_of::<MemSeries>()
-            + 16
+            + 8
             + self.labels.heap_bytes()
             + state.mmapped.heap_bytes()
             + state.rare.as_ref().map_or(0, |r| {
