@@ -110,7 +110,7 @@ impl DbBlocks {
 /// Series with out-of-order chunks to compact, in label order; the newest
 /// chunk reference; their time range.
 type Mmapped = (
-    Vec<Arc<crate::head::MemSeries>>,
+    Vec<crate::head::SeriesArc>,
     HeadChunkRef,
     Option<(i64, i64)>,
 );
@@ -126,7 +126,7 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
         if err.is_some() {
             return;
         }
-        let mut st = s.state.lock();
+        let mut st = s.lock();
         let Some(o) = st.ooo_mut() else {
             return;
         };
@@ -161,7 +161,7 @@ fn mmap_all(head: &Head) -> Result<Mmapped> {
 /// to `last_ref`, as block series.
 struct OooSeries<'a> {
     head: &'a Head,
-    series: &'a [Arc<crate::head::MemSeries>],
+    series: &'a [crate::head::SeriesArc],
     next: usize,
     last_ref: HeadChunkRef,
     mint: i64,
@@ -172,7 +172,7 @@ impl OooSeries<'_> {
     fn series_at(&self, i: usize) -> Result<Option<BlockSeries<'static>>> {
         let s = &self.series[i];
         let refs: Vec<HeadChunkRef> = {
-            let st = s.state.lock();
+            let st = s.lock();
             let Some(o) = st.ooo() else {
                 return Ok(None);
             };

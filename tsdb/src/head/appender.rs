@@ -16,7 +16,8 @@ use super::batch::{HistogramBatch, HistogramValue};
 use super::commit::{Applied, Apply};
 use super::ooo::{appendable, appendable_at, Bounds, Placement, WblBatch};
 use super::open_chunk::SampleKind;
-use super::series::{MemSeries, MixHasher};
+use super::series::MixHasher;
+use super::series_arc::SeriesArc;
 use super::Head;
 use crate::{Error, Result};
 
@@ -29,11 +30,11 @@ pub(crate) struct Buffers {
     slots: Vec<u32>,
     /// Series this appender has used (kept across its batches, so a
     /// reused appender finds its series without the shared maps).
-    known: Vec<Arc<MemSeries>>,
+    known: Vec<SeriesArc>,
     known_by_ref: HashMap<SeriesRef, u32, BuildHasherDefault<MixHasher>>,
     /// The head's truncation count when `known` was started.
     known_generation: u64,
-    unlogged: Vec<Arc<MemSeries>>,
+    unlogged: Vec<SeriesArc>,
     samples_record: Vec<u8>,
     series_record: Vec<u8>,
     /// The commit's out-of-order samples and mmap markers for the WBL.
@@ -289,7 +290,7 @@ impl Appender {
     }
 
     /// Adds `series` to the appender's known series; returns its slot.
-    fn remember(&mut self, series: Arc<MemSeries>) -> u32 {
+    fn remember(&mut self, series: SeriesArc) -> u32 {
         let slot = self.buf.known.len() as u32;
         self.buf.known_by_ref.insert(series.series_ref, slot);
         self.buf.known.push(series);
@@ -453,7 +454,7 @@ impl Appender {
         let store = &self.head.chunks;
         let placement = appendable_at(t, last, &bounds, || {
             // Prometheus, too, takes the series' lock to compare.
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             if h.same_as(&mut st, store) {
                 Ok(())
             } else {

@@ -14,7 +14,7 @@
 use aion_chunkenc::XorAppender;
 use aion_index::SeriesRef;
 
-use super::open_chunk::ChunkAppender;
+use super::open_chunk::{ChunkAppender, SampleKind};
 use super::series::{MmappedChunk, OpenChunk, SeriesState};
 use crate::chunks::HeadChunkStore;
 use crate::{FloatChunkEncoding, Result};
@@ -81,7 +81,7 @@ impl SeriesState {
             self.cut_float(series_ref, t, policy, store)?;
             created = true;
         }
-        let (num, bytes, min_time, max_time, is_float) = {
+        let (num, bytes, max_time, is_float) = {
             let c = self.open.as_ref().expect("an open chunk exists");
             // One match: the XOR arm is the hot path.
             let (num, bytes, is_float) = match &c.app {
@@ -89,35 +89,29 @@ impl SeriesState {
                 ChunkAppender::Xor2(a) => (a.num_samples(), a.bytes().len(), true),
                 other => (other.num_samples(), other.bytes().len(), false),
             };
-            (num, bytes, c.min_time, c.max_time(), is_float)
+            (num, bytes, c.max_time(), is_float)
         };
         if max_time >= t {
             return Ok(false);
         }
-        let mut num = num;
         if !created && bytes > MAX_XOR_CHUNK_BYTES_BEFORE_APPEND {
             self.cut_float(series_ref, t, policy, store)?;
-            num = 0;
         } else if !is_float {
             // A float after histograms: a chunk of its own encoding.
             self.cut_float(series_ref, t, policy, store)?;
-            num = 0;
         } else {
             if num == 0 {
                 self.next_at = range_end(t, policy.chunk_range);
             }
             if num == policy.samples_per_chunk / 4 {
+                let min_time = self.open.as_ref().map_or(i64::MAX, OpenChunk::min_time);
                 self.next_at = compute_chunk_end_time(min_time, max_time, self.next_at, 4.0);
             }
             if t >= self.next_at || num >= policy.samples_per_chunk * 2 {
                 self.cut_float(series_ref, t, policy, store)?;
-                num = 0;
             }
         }
         let c = self.open.as_mut().expect("an open chunk exists");
-        if num == 0 {
-            c.min_time = t;
-        }
         // The open chunk never reaches the 65535-sample limit: it is cut
         // at twice the target, and the target is validated far below it.
         match &mut c.app {
@@ -179,7 +173,7 @@ impl SeriesState {
         }
         let chunk_ref = match store.write_chunk(
             series_ref,
-            old.min_time,
+            old.min_time(),
             old.max_time(),
             old.app.encoding() as u8,
             old.app.bytes(),
@@ -191,7 +185,7 @@ impl SeriesState {
             }
         };
         self.mmapped.push(MmappedChunk {
-            min_time: old.min_time,
+            min_time: old.min_time(),
             max_time: old.max_time(),
             chunk_ref,
         });
@@ -201,7 +195,10 @@ impl SeriesState {
     /// Opens `app` (an empty chunk, or one holding just the sample at `t`)
     /// as the chunk starting at `t`.
     pub(super) fn start_chunk(&mut self, app: ChunkAppender, t: i64, policy: &CutPolicy) {
-        self.open = Some(OpenChunk { app, min_time: t });
+        if app.kind() != SampleKind::Float {
+            self.histograms().open_min_time = t;
+        }
+        self.open = Some(OpenChunk { app });
         self.next_at = range_end(t, policy.chunk_range);
     }
 }
@@ -239,7 +236,7 @@ mod tests {
             })
             .collect();
         if let Some(c) = &st.open {
-            out.push((c.min_time, c.max_time(), c.app.num_samples()));
+            out.push((c.min_time(), c.max_time(), c.app.num_samples()));
         }
         out
     }

@@ -2,8 +2,6 @@
 //! floats and histograms segment by segment, each sample decided again
 //! against what earlier samples of the batch and concurrent commits did.
 
-use std::sync::Arc;
-
 use aion_chunkenc::is_stale_nan;
 use aion_wal::record::{RefFloatHistogramSample, RefHistogramSample, RefSample};
 
@@ -12,6 +10,7 @@ use super::isolation::record_commit;
 use super::ooo::{appendable, appendable_at, Bounds, Placement, WblBatch};
 use super::open_chunk::SampleKind;
 use super::series::{MemSeries, SeriesState};
+use super::series_arc::SeriesArc;
 use super::Head;
 use crate::chunks::SampleValue;
 use crate::{Error, Result};
@@ -60,7 +59,7 @@ pub(super) struct Apply<'a> {
     pub bounds: Bounds,
     pub epoch: u64,
     pub low_watermark: u64,
-    pub known: &'a [Arc<MemSeries>],
+    pub known: &'a [SeriesArc],
 }
 
 /// A histogram sample of a WAL record, either flavour.
@@ -119,7 +118,7 @@ impl Apply<'_> {
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for (s, &slot) in samples.iter().zip(slots) {
             let series = &self.known[slot as usize];
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             record_commit(&mut st, self.epoch, self.low_watermark);
             if is_stale_nan(s.v) && series.last_kind() != SampleKind::Float {
                 // The series turned into a histogram since the append (a
@@ -200,8 +199,10 @@ impl Apply<'_> {
         ) {
             Ok(ins) => {
                 if let Some(n) = ins.cut {
-                    let refs = state.mmapped[state.mmapped.len() - n..]
+                    let refs = state
+                        .mmapped
                         .iter()
+                        .skip(state.mmapped.len() - n)
                         .map(|c| c.chunk_ref);
                     wbl.on_cut(series.series_ref, refs);
                 }
@@ -232,7 +233,7 @@ impl Apply<'_> {
     ) {
         for (s, &slot) in samples.iter().zip(slots) {
             let series = &self.known[slot as usize];
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             record_commit(&mut st, self.epoch, self.low_watermark);
             let (t, h) = s.parts();
             self.histogram(series, &mut st, t, h, wbl, acc);

@@ -24,7 +24,7 @@ impl Head {
             let Some(s) = self.series.get_by_ref(r) else {
                 continue;
             };
-            let st = s.state.lock();
+            let st = s.lock();
             let in_order = st.max_time() >= mint && st.min_time() <= maxt;
             let ooo = st
                 .ooo()

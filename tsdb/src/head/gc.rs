@@ -3,11 +3,10 @@
 //! files nothing points into any more, and the WAL segments holding it.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use aion_wal::CheckpointStats;
 
-use super::series::MemSeries;
+use super::series_arc::SeriesArc;
 use super::Head;
 use crate::Result;
 
@@ -50,11 +49,11 @@ impl Head {
         let mut report = TruncateReport::default();
         self.set_min_valid_time(mint);
         self.truncations.fetch_add(1, Ordering::AcqRel);
-        let mut empty: Vec<Arc<MemSeries>> = Vec::new();
+        let mut empty: Vec<SeriesArc> = Vec::new();
         let mut min_file = u32::MAX;
         let (mut actual_min, mut actual_max) = (i64::MAX, i64::MIN);
         self.series.for_each(|s| {
-            let mut st = s.state.lock();
+            let mut st = s.lock();
             let before = st.num_chunks();
             st.mmapped.retain(|c| c.max_time >= mint);
             if st.open.as_ref().is_some_and(|c| c.max_time() < mint) {
@@ -101,13 +100,13 @@ impl Head {
     }
 
     /// Removes `s` if it has no samples and nobody holds it.
-    pub(crate) fn remove_series_if_empty(&self, s: Arc<MemSeries>) -> bool {
+    pub(crate) fn remove_series_if_empty(&self, s: SeriesArc) -> bool {
         self.remove_series(s)
     }
 
     /// Removes `s` from the maps and postings if it has no samples and
     /// nobody holds it.
-    fn remove_series(&self, s: Arc<MemSeries>) -> bool {
+    fn remove_series(&self, s: SeriesArc) -> bool {
         let removed = self.series.remove_if_unused(&s, |st| st.num_chunks() == 0);
         if removed {
             self.postings.delete(s.series_ref, &self.labels_of(&s));
@@ -126,7 +125,7 @@ impl Head {
     pub(crate) fn remove_empty_series(&self) -> usize {
         let mut empty = Vec::new();
         self.series.for_each(|s| {
-            if s.state.lock().num_chunks() == 0 {
+            if s.lock().num_chunks() == 0 {
                 empty.push(s.clone());
             }
         });

@@ -190,7 +190,7 @@ impl SeriesState {
                 match app.append(t, h) {
                     Ok(AppendOutcome::Appended | AppendOutcome::Recoded) => {
                         if first {
-                            open.min_time = t;
+                            self.histograms().open_min_time = t;
                         }
                     }
                     Ok(AppendOutcome::NewChunk(next)) => {
@@ -259,7 +259,7 @@ impl SeriesState {
         let (num, bytes, min_time, max_time) = (
             c.app.num_samples(),
             c.app.bytes().len(),
-            c.min_time,
+            self.hist().map_or(i64::MAX, |h| h.open_min_time),
             c.max_time(),
         );
         if num == 0 {
@@ -349,7 +349,7 @@ mod tests {
             describe(
                 o.app.encoding() as u8,
                 o.app.bytes(),
-                o.min_time,
+                o.min_time(),
                 o.max_time(),
             );
         }

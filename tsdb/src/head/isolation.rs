@@ -167,7 +167,6 @@ mod tests {
         SeriesState {
             open: Some(super::super::series::OpenChunk {
                 app: super::super::open_chunk::ChunkAppender::Xor(app),
-                min_time: max,
             }),
             ..SeriesState::default()
         }

@@ -39,7 +39,9 @@ mod querier;
 pub(crate) mod replay;
 mod replay_reader;
 mod series;
+mod series_arc;
 mod series_map;
+mod small_bytes;
 mod snap_chunk;
 mod stats;
 mod symbols;
@@ -73,6 +75,7 @@ use crate::{Error, Options, Result};
 use chunk_cutting::CutPolicy;
 use isolation::Isolation;
 pub(crate) use series::MemSeries;
+pub(crate) use series_arc::SeriesArc;
 use series_map::StripeSeries;
 use symbols::SymbolTable;
 
@@ -326,7 +329,7 @@ impl Head {
     }
 
     /// The series with `labels`, created (not yet logged) if missing.
-    pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<(Arc<MemSeries>, bool)> {
+    pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<(SeriesArc, bool)> {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty labelset".into()));
         }
@@ -336,11 +339,7 @@ impl Head {
     }
 
     /// [`Head::get_or_create`] given the labels' canonical encoding too.
-    fn get_or_create_encoded(
-        &self,
-        labels: &Labels,
-        encoding: &[u8],
-    ) -> Result<(Arc<MemSeries>, bool)> {
+    fn get_or_create_encoded(&self, labels: &Labels, encoding: &[u8]) -> Result<(SeriesArc, bool)> {
         let hash = symbols::encoding_hash(encoding);
         let is_it = |s: &MemSeries| self.symbols.matches(&s.labels, encoding);
         if let Some(s) = self.series.get_by_hash(hash, is_it) {
@@ -371,7 +370,7 @@ impl Head {
         &self,
         r: SeriesRef,
         labels: &Labels,
-    ) -> (Arc<MemSeries>, bool) {
+    ) -> (SeriesArc, bool) {
         let created = symbols::with_encoding(labels, |encoding| {
             let hash = symbols::encoding_hash(encoding);
             self.series.get_or_insert(

@@ -104,6 +104,21 @@ impl ChunkAppender {
         }
     }
 
+    /// Time of the first sample, `None` while the chunk is empty, decoded
+    /// from the chunk's start: a header and a varint for float chunks; a
+    /// histogram chunk decodes its first histogram.
+    pub fn first_time(&self) -> Option<i64> {
+        fn first(it: &mut dyn SampleIterator) -> Option<i64> {
+            (it.next() != ValueType::None).then(|| it.at_t())
+        }
+        match self {
+            ChunkAppender::Xor(a) => first(&mut a.iter()),
+            ChunkAppender::Xor2(a) => first(&mut a.iter()),
+            ChunkAppender::Histogram(a) => first(&mut a.iter()),
+            ChunkAppender::FloatHistogram(a) => first(&mut a.iter()),
+        }
+    }
+
     /// Number of samples in the chunk.
     #[inline]
     pub fn num_samples(&self) -> usize {
@@ -193,6 +208,11 @@ pub(crate) struct HistogramState {
     /// Whether the open histogram chunk's end time was estimated already
     /// (Prometheus's `histogramChunkHasComputedEndTime`).
     pub end_computed: bool,
+    /// Time of the first sample of the open histogram chunk, which the
+    /// cut decision reads at every histogram append: kept here, where
+    /// only histogram series pay for it, rather than decoded each time
+    /// (the open chunk itself no longer stores it).
+    pub open_min_time: i64,
 }
 
 /// The newest histogram of a series, kept to decide whether a histogram

@@ -26,6 +26,7 @@ use aion_wal::record::Intervals;
 use super::isolation::{visible_max_time, ReadView};
 use super::merged::{merge, Merged};
 use super::series::MemSeries;
+use super::series_arc::SeriesArc;
 use super::snap_chunk::SnapChunk;
 use super::Head;
 use crate::chunks::{
@@ -123,7 +124,7 @@ impl Head {
         epoch: u64,
         read: ReadAs,
     ) -> Result<Option<Snapshot>> {
-        let st = s.state.lock();
+        let st = s.lock();
         let bound = visible_max_time(&st, epoch);
         let query_maxt = maxt;
         let maxt = maxt.min(bound);
@@ -155,9 +156,9 @@ impl Head {
                 });
             }
             if let Some(c) = &st.open {
-                if c.max_time() != i64::MIN && c.max_time() >= mint && c.min_time <= maxt {
+                if c.max_time() != i64::MIN && c.max_time() >= mint && c.min_time() <= maxt {
                     chunks.push(SnapChunk {
-                        min_time: c.min_time,
+                        min_time: c.min_time(),
                         max_time: c.max_time(),
                         encoding: c.app.encoding(),
                         bytes: ChunkBytes::Heap(Arc::from(c.app.bytes())),
@@ -284,12 +285,12 @@ impl ChunkQueryable for Head {
 /// The series a select yields, in reference or label order, with their
 /// labels (read from the head's symbols once: sorting needed them).
 enum Selected<'a> {
-    Sorted(std::vec::IntoIter<(Labels, Arc<MemSeries>)>),
+    Sorted(std::vec::IntoIter<(Labels, SeriesArc)>),
     Postings(BoxPostings<'a>),
 }
 
 impl Selected<'_> {
-    fn next(&mut self, head: &Head) -> Option<(Labels, Arc<MemSeries>)> {
+    fn next(&mut self, head: &Head) -> Option<(Labels, SeriesArc)> {
         match self {
             Selected::Sorted(it) => it.next(),
             Selected::Postings(p) => loop {
@@ -309,7 +310,7 @@ fn select<'a>(head: &'a Head, sorted: bool, matchers: &[Matcher]) -> Result<Sele
     if !sorted {
         return Ok(Selected::Postings(postings));
     }
-    let mut series: Vec<(Labels, Arc<MemSeries>)> = Vec::new();
+    let mut series: Vec<(Labels, SeriesArc)> = Vec::new();
     while let Some(r) = postings.next() {
         if let Some(s) = head.series.get_by_ref(r) {
             series.push((head.labels_of(&s), s));

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aion_chunkenc::is_stale_nan;
@@ -29,6 +28,7 @@ use super::ooo::OooMmapped;
 use super::open_chunk::SampleKind;
 use super::replay_reader::{read_log, Item, Prefilter, READ_AHEAD};
 use super::series::{MemSeries, MmappedChunk, SeriesState};
+use super::series_arc::SeriesArc;
 use super::Head;
 use crate::chunks::HeadChunkRef;
 use crate::{Error, Result};
@@ -243,21 +243,16 @@ fn load_mmapped_chunks(
 /// samples up to there are skipped without taking the series' lock.
 #[derive(Default)]
 struct WorkerSeries {
-    direct: Vec<Option<(Arc<MemSeries>, i64)>>,
-    other: HashMap<u64, (Arc<MemSeries>, i64)>,
+    direct: Vec<Option<(SeriesArc, i64)>>,
+    other: HashMap<u64, (SeriesArc, i64)>,
 }
 
 impl WorkerSeries {
     #[inline]
-    fn get(&mut self, head: &Head, r: u64) -> Option<&(Arc<MemSeries>, i64)> {
+    fn get(&mut self, head: &Head, r: u64) -> Option<&(SeriesArc, i64)> {
         let lookup = |r: u64| {
             head.series.get_by_ref(r).map(|s| {
-                let mm_max = s
-                    .state
-                    .lock()
-                    .mmapped
-                    .last()
-                    .map_or(i64::MIN, |c| c.max_time);
+                let mm_max = s.lock().mmapped.last().map_or(i64::MIN, |c| c.max_time);
                 (s, mm_max)
             })
         };
@@ -346,7 +341,7 @@ fn run_worker(head: &Head, rx: Receiver<Work>, pool: &Mutex<Vec<Vec<RefSample>>>
                             r.skipped += 1;
                             continue;
                         }
-                        let mut st = series.state.lock();
+                        let mut st = series.lock();
                         if !r.note(s.t, replay_float(head, series, &mut st, s)) {
                             break;
                         }
@@ -398,7 +393,7 @@ fn replay_histograms<'a>(
             r.skipped += 1;
             continue;
         }
-        let mut st = series.state.lock();
+        let mut st = series.lock();
         if !r.note(t, append_histogram_in_order(head, series, &mut st, t, h)) {
             return;
         }
@@ -626,7 +621,7 @@ fn replay_wal(
                             multi_ref.insert(rs.r#ref, s.series_ref);
                         }
                         if let Some(chunks) = mmapped.remove(&rs.r#ref) {
-                            let mut st = s.state.lock();
+                            let mut st = s.lock();
                             if st.mmapped.is_empty() && st.open.is_none() {
                                 let (first, last) =
                                     (chunks[0].min_time, chunks[chunks.len() - 1].max_time);

@@ -4,8 +4,12 @@
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 
+use std::cell::UnsafeCell;
+use std::ops::{Deref, DerefMut};
+
 use aion_index::SeriesRef;
-use parking_lot::Mutex;
+use parking_lot::lock_api::RawMutex as RawMutexApi;
+use parking_lot::RawMutex;
 
 pub(crate) use super::mmapped::{MmappedChunk, MmappedChunks};
 use super::ooo::OooState;
@@ -18,10 +22,17 @@ use crate::chunks::HeadChunkStore;
 #[repr(C)]
 pub(crate) struct OpenChunk {
     pub app: ChunkAppender,
-    pub min_time: i64,
 }
 
 impl OpenChunk {
+    /// Time of the first sample; `i64::MAX` while empty. Read back from
+    /// the chunk's start, which encodes it anyway (a copy here cost every
+    /// series 8 bytes); only cuts, queries and statistics ask.
+    #[inline]
+    pub fn min_time(&self) -> i64 {
+        self.app.first_time().unwrap_or(i64::MAX)
+    }
+
     /// Time of the last sample; `i64::MIN` while empty. Read from the
     /// appender, which keeps it for its encoding anyway (a copy here cost
     /// every series 8 bytes).
@@ -143,7 +154,7 @@ impl SeriesState {
     pub fn min_time(&self) -> i64 {
         match (self.mmapped.first(), &self.open) {
             (Some(c), _) => c.min_time,
-            (None, Some(c)) if c.max_time() != i64::MIN => c.min_time,
+            (None, Some(c)) if c.max_time() != i64::MIN => c.min_time(),
             _ => i64::MAX,
         }
     }
@@ -200,6 +211,10 @@ impl SeriesState {
 /// and the commit that follows (after the rest of the batch was checked)
 /// takes the lock and writes the open chunk's fields right behind it, so
 /// it finds that line still cached. Ingestion is bound by these misses.
+///
+/// The state's lock is a bare one-byte lock among the small fields, not a
+/// `Mutex<SeriesState>`, which would pad its lock byte to 8 bytes: a
+/// million series would pay 7 MB for padding.
 #[repr(C)]
 pub(crate) struct MemSeries {
     /// Mirrors of the newest committed sample, read without the lock by
@@ -207,6 +222,8 @@ pub(crate) struct MemSeries {
     max_time: AtomicI64,
     last_value: AtomicU64,
     pub series_ref: SeriesRef,
+    /// Guards `state` ([`MemSeries::lock`]).
+    raw_lock: RawMutex,
     /// Whether a WAL series record for it has been written (or replayed).
     logged: AtomicBool,
     /// The [`SampleKind`] of the newest committed sample.
@@ -214,10 +231,56 @@ pub(crate) struct MemSeries {
     /// The low 32 bits of the labels' hash: what the series maps file it
     /// under (see `series_map.rs`); in what would be padding otherwise.
     pub hash: u32,
-    pub state: Mutex<SeriesState>,
+    state: UnsafeCell<SeriesState>,
     /// The labels, as references into the head's symbol table
     /// ([`Head::labels_of`](super::Head::labels_of) reads them).
     pub labels: InternedLabels,
+}
+
+// SAFETY: `state` is only reached through `lock`, which hands out one
+// guard at a time, so sharing a series shares no unsynchronised access;
+// everything else in it is `Sync`. (`SeriesState` is `Send`, as
+// `Mutex<SeriesState>: Sync` required before.)
+unsafe impl Sync for MemSeries {}
+
+/// The locked state of a series (unlocked on drop), as a
+/// `parking_lot::MutexGuard` would be; not `Send`, as that one is not
+/// (the lock's token is not).
+pub(crate) struct StateGuard<'a> {
+    series: &'a MemSeries,
+    /// What locking returned and unlocking takes; `None` once unlocked.
+    token: Option<<RawMutex as RawMutexApi>::Guard>,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = SeriesState;
+
+    #[inline]
+    fn deref(&self) -> &SeriesState {
+        // SAFETY: the guard holds the lock, so no other reference to the
+        // state exists.
+        unsafe { &*self.series.state.get() }
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut SeriesState {
+        // SAFETY: as in `deref`; `&mut self` makes this the only one.
+        unsafe { &mut *self.series.state.get() }
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            // SAFETY: `token` is what locking `raw_lock` returned in
+            // `MemSeries::lock`, given back once; the guard is dropped on
+            // the locking thread (it is not `Send`).
+            unsafe { self.series.raw_lock.unlock(token) }
+        }
+    }
 }
 
 /// The part of a label hash the series maps key series by (and the series
@@ -242,7 +305,18 @@ impl MemSeries {
             last_value: AtomicU64::new(0),
             logged: AtomicBool::new(logged),
             last_kind: AtomicU8::new(SampleKind::Float as u8),
-            state: Mutex::new(SeriesState::default()),
+            raw_lock: RawMutex::INIT,
+            state: UnsafeCell::new(SeriesState::default()),
+        }
+    }
+
+    /// Locks the series' state.
+    #[inline]
+    pub fn lock(&self) -> StateGuard<'_> {
+        let token = self.raw_lock.lock();
+        StateGuard {
+            series: self,
+            token: Some(token),
         }
     }
 
@@ -309,8 +383,9 @@ impl MemSeries {
     /// Estimated heap bytes of the series (struct, labels, chunk metas,
     /// open chunk), for head statistics.
     pub fn heap_bytes(&self, state: &SeriesState) -> usize {
+        // The handle's one count (`series_arc.rs`) sits before the series.
         std::mem::size_of::<MemSeries>()
-            + 16
+            + 8
             + self.labels.heap_bytes()
             + state.mmapped.heap_bytes()
             + state.rare.as_ref().map_or(0, |r| {
@@ -361,7 +436,6 @@ mod tests {
         let sizes = [
             ("MemSeries", size_of::<MemSeries>()),
             ("SeriesState", size_of::<SeriesState>()),
-            ("Mutex<SeriesState>", size_of::<Mutex<SeriesState>>()),
             ("OpenChunk", size_of::<OpenChunk>()),
             ("ChunkAppender", size_of::<ChunkAppender>()),
             ("MmappedChunk", size_of::<MmappedChunk>()),
@@ -372,11 +446,12 @@ mod tests {
             println!("size_of::<{name}>() = {size}");
         }
         // Issue 22: 208 bytes before the chunk list, hash, rare state and
-        // open chunk were slimmed.
-        assert!(size_of::<MemSeries>() <= 160, "{}", size_of::<MemSeries>());
-        assert!(size_of::<MmappedChunks>() <= 16);
+        // open chunk were slimmed, 160 before the lock lost its padding
+        // and the chunk list its fat pointer.
+        assert!(size_of::<MemSeries>() <= 144, "{}", size_of::<MemSeries>());
+        assert!(size_of::<MmappedChunks>() <= 8);
         assert_eq!(size_of::<Option<OpenChunk>>(), size_of::<OpenChunk>());
-        assert!(size_of::<OpenChunk>() <= 64);
+        assert!(size_of::<OpenChunk>() <= 56);
         assert!(size_of::<RareState>() <= 40);
     }
 }

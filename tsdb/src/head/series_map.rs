@@ -19,13 +19,12 @@
 //!   series and no hashing; pages left empty by truncation are freed, so
 //!   series churn leaves nothing behind.
 
-use std::sync::Arc;
-
 use aion_index::SeriesRef;
 use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use super::series::{map_key, MemSeries, SeriesState};
+use super::series_arc::SeriesArc;
 
 /// Series references per page of a reference stripe.
 const PAGE_SLOTS: usize = 64;
@@ -47,7 +46,7 @@ fn table_hash(key: u32) -> u64 {
 
 /// The table hash of a series already in the map.
 #[inline]
-fn hash_of(s: &Arc<MemSeries>) -> u64 {
+fn hash_of(s: &SeriesArc) -> u64 {
     table_hash(s.hash)
 }
 
@@ -58,7 +57,7 @@ struct Page {
     number: u64,
     /// Occupied slots; the page is freed at zero.
     live: u32,
-    slots: Box<[Option<Arc<MemSeries>>]>,
+    slots: Box<[Option<SeriesArc>]>,
 }
 
 /// The series of one reference stripe, by in-stripe index
@@ -87,13 +86,13 @@ impl RefStripe {
     }
 
     #[inline]
-    fn get(&self, index: u64) -> Option<&Arc<MemSeries>> {
+    fn get(&self, index: u64) -> Option<&SeriesArc> {
         let (number, slot) = (index / PAGE_SLOTS as u64, index as usize % PAGE_SLOTS);
         let at = self.find(number).ok()?;
         self.pages[at].slots[slot].as_ref()
     }
 
-    fn insert(&mut self, index: u64, s: Arc<MemSeries>) {
+    fn insert(&mut self, index: u64, s: SeriesArc) {
         let (number, slot) = (index / PAGE_SLOTS as u64, index as usize % PAGE_SLOTS);
         let at = match self.find(number) {
             Ok(at) => at,
@@ -131,13 +130,13 @@ impl RefStripe {
 
     fn heap_bytes(&self) -> usize {
         self.pages.capacity() * std::mem::size_of::<Page>()
-            + self.pages.len() * PAGE_SLOTS * std::mem::size_of::<Option<Arc<MemSeries>>>()
+            + self.pages.len() * PAGE_SLOTS * std::mem::size_of::<Option<SeriesArc>>()
     }
 }
 
 /// The head's series, indexed by label hash and by reference.
 pub(crate) struct StripeSeries {
-    by_hash: Box<[RwLock<HashTable<Arc<MemSeries>>>]>,
+    by_hash: Box<[RwLock<HashTable<SeriesArc>>]>,
     by_ref: Box<[RwLock<RefStripe>]>,
     mask: u64,
     /// log2 of the stripe count: a reference's in-stripe index is
@@ -158,7 +157,7 @@ impl StripeSeries {
     }
 
     #[inline]
-    fn hash_stripe(&self, key: u32) -> &RwLock<HashTable<Arc<MemSeries>>> {
+    fn hash_stripe(&self, key: u32) -> &RwLock<HashTable<SeriesArc>> {
         &self.by_hash[(u64::from(key) & self.mask) as usize]
     }
 
@@ -168,18 +167,14 @@ impl StripeSeries {
     }
 
     #[inline]
-    pub fn get_by_ref(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
+    pub fn get_by_ref(&self, r: SeriesRef) -> Option<SeriesArc> {
         let (stripe, index) = self.ref_stripe(r);
         stripe.read().get(index).cloned()
     }
 
     /// The series of label hash `hash` for which `is_it` holds (it
     /// compares the labels; series of another hash are not asked).
-    pub fn get_by_hash(
-        &self,
-        hash: u64,
-        is_it: impl Fn(&MemSeries) -> bool,
-    ) -> Option<Arc<MemSeries>> {
+    pub fn get_by_hash(&self, hash: u64, is_it: impl Fn(&MemSeries) -> bool) -> Option<SeriesArc> {
         let key = map_key(hash);
         self.hash_stripe(key)
             .read()
@@ -196,13 +191,13 @@ impl StripeSeries {
         hash: u64,
         is_it: impl Fn(&MemSeries) -> bool,
         create: impl FnOnce() -> Result<MemSeries, E>,
-    ) -> Result<(Arc<MemSeries>, bool), E> {
+    ) -> Result<(SeriesArc, bool), E> {
         let key = map_key(hash);
         let mut stripe = self.hash_stripe(key).write();
         if let Some(s) = stripe.find(table_hash(key), |s| s.hash == key && is_it(s)) {
             return Ok((s.clone(), false));
         }
-        let s = Arc::new(create()?);
+        let s = SeriesArc::new(create()?);
         debug_assert_eq!(s.hash, key, "created with another hash");
         stripe.insert_unique(table_hash(key), s.clone(), hash_of);
         let (ref_stripe, index) = self.ref_stripe(s.series_ref);
@@ -215,21 +210,21 @@ impl StripeSeries {
     /// under the series' lock. Returns whether it was removed.
     pub fn remove_if_unused(
         &self,
-        s: &Arc<MemSeries>,
+        s: &SeriesArc,
         still_removable: impl FnOnce(&SeriesState) -> bool,
     ) -> bool {
         let mut hs = self.hash_stripe(s.hash).write();
         let (ref_stripe, index) = self.ref_stripe(s.series_ref);
         let mut rs = ref_stripe.write();
         // Lookups clone under these locks, so the count cannot grow now.
-        if Arc::strong_count(s) != MAP_REFERENCES + 1 {
+        if SeriesArc::strong_count(s) != MAP_REFERENCES + 1 {
             return false;
         }
-        if !still_removable(&s.state.lock()) {
+        if !still_removable(&s.lock()) {
             return false;
         }
         rs.remove(index);
-        if let Ok(entry) = hs.find_entry(hash_of(s), |x| Arc::ptr_eq(x, s)) {
+        if let Ok(entry) = hs.find_entry(hash_of(s), |x| SeriesArc::ptr_eq(x, s)) {
             entry.remove();
         }
         true
@@ -237,7 +232,7 @@ impl StripeSeries {
 
     /// Calls `f` on every series, a stripe at a time (the stripe's series
     /// are collected first, so `f` runs without stripe locks).
-    pub fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+    pub fn for_each(&self, mut f: impl FnMut(&SeriesArc)) {
         let mut batch = Vec::new();
         for stripe in self.by_ref.iter() {
             batch.extend(
@@ -255,7 +250,7 @@ impl StripeSeries {
 
     /// Estimated heap bytes of the maps themselves.
     pub fn heap_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<Arc<MemSeries>>() + 1;
+        let slot = std::mem::size_of::<SeriesArc>() + 1;
         let mut n = std::mem::size_of_val(&*self.by_hash) + std::mem::size_of_val(&*self.by_ref);
         for s in self.by_hash.iter() {
             // A table's buckets: capacity / load factor 7/8, rounded up
@@ -307,10 +302,10 @@ mod tests {
         }
         for (i, s) in made.iter().enumerate() {
             let l = labels(i);
-            assert!(Arc::ptr_eq(&m.get_by_hash(7, is(&l)).unwrap(), s));
-            assert!(Arc::ptr_eq(&m.get_by_ref(i as u64 + 1).unwrap(), s));
+            assert!(SeriesArc::ptr_eq(&m.get_by_hash(7, is(&l)).unwrap(), s));
+            assert!(SeriesArc::ptr_eq(&m.get_by_ref(i as u64 + 1).unwrap(), s));
             let (again, created) = m.get_or_insert::<()>(7, is(&l), || unreachable!()).unwrap();
-            assert!(!created && Arc::ptr_eq(&again, s));
+            assert!(!created && SeriesArc::ptr_eq(&again, s));
         }
         // Held by `made` too: not removable while in hand elsewhere.
         let extra = made[3].clone();
@@ -348,7 +343,7 @@ mod tests {
             })
             .collect();
         for (&r, s) in refs.iter().zip(&made) {
-            assert!(Arc::ptr_eq(&m.get_by_ref(r).unwrap(), s), "{r}");
+            assert!(SeriesArc::ptr_eq(&m.get_by_ref(r).unwrap(), s), "{r}");
         }
         assert!(m.get_by_ref(2).is_none() && m.get_by_ref(6).is_none());
         assert!(m.get_by_ref((1 << 40) + 2).is_none());

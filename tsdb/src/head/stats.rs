@@ -121,7 +121,7 @@ impl Head {
         let mut num_chunks = 0;
         let mut series_heap = 0;
         self.series.for_each(|s| {
-            let st = s.state.lock();
+            let st = s.lock();
             num_chunks += st.num_chunks();
             series_heap += s.heap_bytes(&st);
         });

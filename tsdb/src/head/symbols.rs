@@ -27,6 +27,8 @@ use aion_model::{xxh64, Labels};
 use hashbrown::HashTable;
 use parking_lot::RwLock;
 
+use super::small_bytes::SmallBytes;
+
 /// Calls `f` with the canonical encoding of `labels`: for each label in
 /// name order `uvarint(len) name uvarint(len) value`, the buffer a
 /// [`Labels`] keeps (its documented layout), which is also what it feeds a
@@ -86,18 +88,28 @@ pub(crate) fn labels_hash(labels: &Labels) -> u64 {
 
 /// A label set as references into a [`SymbolTable`]: for each label in
 /// name order, `uvarint(name id) uvarint(value id)`.
+/// Kept in a [`SmallBytes`]: the usual few labels with small ids take no
+/// allocation.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct InternedLabels(Box<[u8]>);
+pub(crate) struct InternedLabels(SmallBytes);
 
 impl InternedLabels {
-    /// Bytes of heap the references take.
+    /// Bytes of heap the references take (0 when they fit inline).
     pub fn heap_bytes(&self) -> usize {
-        self.0.len()
+        self.0.heap_bytes()
+    }
+
+    /// Bytes of the encoded references, wherever they are kept.
+    #[cfg(test)]
+    fn encoded_len(&self) -> usize {
+        self.0.as_bytes().len()
     }
 
     /// The symbol ids, name and value alternating.
     fn ids(&self) -> Ids<'_> {
-        Ids { buf: &self.0 }
+        Ids {
+            buf: self.0.as_bytes(),
+        }
     }
 }
 
@@ -231,7 +243,7 @@ impl SymbolTable {
             put_uvarint(&mut out, u64::from(inner.acquire(l.name)));
             put_uvarint(&mut out, u64::from(inner.acquire(l.value)));
         }
-        InternedLabels(out.into_boxed_slice())
+        InternedLabels(SmallBytes::new(&out))
     }
 
     /// Gives back the references of `labels` (a series being removed);
@@ -389,8 +401,9 @@ mod tests {
                 ]))
             })
             .collect();
-        let per_set = sets.iter().map(InternedLabels::heap_bytes).sum::<usize>() / sets.len();
+        let per_set = sets.iter().map(InternedLabels::encoded_len).sum::<usize>() / sets.len();
         assert!(per_set <= 10, "{per_set}");
+        assert!(sets.iter().all(|s| s.heap_bytes() == 0));
         assert_eq!(t.len(), 3 + 100 + 100 + 1);
     }
 

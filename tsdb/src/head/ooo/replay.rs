@@ -70,7 +70,7 @@ pub(crate) fn attach_mmapped(
             report.mmapped_chunks_ignored += list.len();
             continue;
         };
-        let mut st = s.state.lock();
+        let mut st = s.lock();
         let ooo = st.ooo_or_default();
         for c in &list {
             head.update_ooo_min_max(c.min_time, c.max_time);
@@ -126,7 +126,7 @@ pub(crate) fn replay_wbl(
                 report.unknown_series_refs += 1;
                 return Ok(());
             };
-            let mut st = series.state.lock();
+            let mut st = series.lock();
             let ooo = st.ooo_or_default();
             let ins = ooo.insert(
                 series.series_ref,
@@ -193,7 +193,7 @@ pub(crate) fn replay_wbl(
                         report.unknown_series_refs += 1;
                         continue;
                     };
-                    let mut st = series.state.lock();
+                    let mut st = series.lock();
                     if let Some(ooo) = st.ooo_mut() {
                         if let Some(h) = ooo.head.take() {
                             report.samples_inserted = report

@@ -2,10 +2,10 @@
 //! blocks (Prometheus's `truncateOOO`), and the series left empty.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use crate::chunks::HeadChunkRef;
-use crate::head::{Head, MemSeries};
+use crate::head::series_arc::SeriesArc;
+use crate::head::Head;
 use crate::Result;
 
 impl Head {
@@ -14,11 +14,11 @@ impl Head {
     /// range. Returns the chunks dropped.
     pub(crate) fn truncate_ooo(&self, last_ref: HeadChunkRef) -> Result<usize> {
         let mut dropped = 0;
-        let mut empty: Vec<Arc<MemSeries>> = Vec::new();
+        let mut empty: Vec<SeriesArc> = Vec::new();
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         self.truncations.fetch_add(1, Ordering::AcqRel);
         self.series.for_each(|s| {
-            let mut st = s.state.lock();
+            let mut st = s.lock();
             let Some(o) = st.ooo_mut() else {
                 return;
             };
