@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver};
 use std::time::{Duration, Instant};
 
 use aion_chunkenc::is_stale_nan;
@@ -26,7 +26,7 @@ use super::commit::append_histogram_in_order;
 use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
 use super::ooo::OooMmapped;
 use super::open_chunk::SampleKind;
-use super::replay_reader::{read_log, Item, Prefilter, READ_AHEAD};
+use super::replay_reader::{read_log, Batch, Item, Prefilter, ReadAhead};
 use super::series::{MemSeries, MmappedChunk, SeriesState};
 use super::series_arc::SeriesArc;
 use super::Head;
@@ -550,6 +550,7 @@ fn replay_wal(
     let pool: Mutex<Vec<Vec<RefSample>>> = Mutex::new(Vec::new());
     let mut failure: Option<(SegmentPosition, String)> = None;
     let mut reader_back: Option<WalReader> = None;
+    let ahead = ReadAhead::default();
     let reader_back = &mut reader_back;
 
     let results: Vec<WorkerResult> = std::thread::scope(|scope| -> Result<Vec<WorkerResult>> {
@@ -575,7 +576,17 @@ fn replay_wal(
         let mut mmapped_until: Vec<i64> = Vec::new();
         let mut dec = RecordDecoder::default();
         let mut stopped_early = false;
-        let (read_tx, read_rx) = sync_channel::<Vec<Item>>(READ_AHEAD);
+        let (read_tx, read_rx) = channel::<Batch>();
+        let ahead = &ahead;
+        // However the loop below ends, the reading thread must not wait
+        // for room that will never be freed.
+        struct CloseOnExit<'a>(&'a ReadAhead);
+        impl Drop for CloseOnExit<'_> {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        let _close = CloseOnExit(ahead);
         let reading = {
             let pool = &pool;
             #[allow(unused_mut)]
@@ -585,9 +596,15 @@ fn replay_wal(
                 until.clear();
             }
             let prefilter = Prefilter::new(min_valid, until);
-            scope.spawn(move || read_log(reader, prefilter, read_tx, pool))
+            scope.spawn(move || read_log(reader, prefilter, read_tx, ahead, pool))
         };
-        for item in read_rx.iter().flatten() {
+        // A batch's bytes are released when it is taken: what is held is
+        // what waits in the channel.
+        let batches = read_rx.iter().flat_map(|b| {
+            ahead.release(b.bytes);
+            b.items
+        });
+        for item in batches {
             let decoded = match &item {
                 Item::Samples { samples, skipped } => {
                     report.samples_read += skipped;
@@ -737,8 +754,10 @@ fn replay_wal(
                 break;
             }
         }
-        // The reading thread stops at its next send once this is gone.
+        // The reading thread stops at its next hand-over once these are
+        // gone.
         drop(read_rx);
+        ahead.close();
         *reader_back = Some(
             reading
                 .join()

@@ -17,13 +17,13 @@
 //! [`Prefilter`] for when it can know.
 
 use std::collections::HashSet;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::Sender;
 
 use aion_model::encoding::{uvarint, uvarint_bytes};
 use aion_model::xxh64;
 use aion_wal::record::{decode_samples, record_type, RecordType, RefSample};
 use aion_wal::{SegmentPosition, WalReader};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 #[cfg(test)]
 thread_local! {
@@ -32,16 +32,68 @@ thread_local! {
     pub(super) static PREFILTER_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Batches queued between the reading and the applying thread: enough to
-/// ride over a slow series record without holding much.
-pub(super) const READ_AHEAD: usize = 2;
-/// Kept samples per batch (768 KB; the queue then holds a few MB at most,
-/// peak RSS being one of the replay's figures). Records go over in batches because
-/// a hand-over per record (one scrape's worth) made the two threads wake
+/// Bytes of decoded samples and copied records the reading thread may have
+/// handed on and the applying thread not yet applied.
+///
+/// The bound is on bytes, not batches: a log's series records come first
+/// and take the applying thread a while (series creation), and the
+/// reading thread should meanwhile run on through the samples, most of
+/// which it drops, so batches of dropped samples cost next to nothing and
+/// do not count.
+const READ_AHEAD_BYTES: usize = 8 << 20;
+/// Kept samples per batch (768 KB). Records go over in batches because a
+/// hand-over per record (one scrape's worth) made the two threads wake
 /// each other thousands of times a second.
 const BATCH_SAMPLES: usize = 32 * 1024;
 /// Records per batch at most (for logs of small records).
 const BATCH_RECORDS: usize = 64;
+
+/// Records in log order, and the bytes they hold (for [`ReadAhead`]).
+pub(super) struct Batch {
+    pub(super) items: Vec<Item>,
+    pub(super) bytes: usize,
+}
+
+/// The bytes handed on and not yet applied, bounding how far the reading
+/// thread runs ahead.
+#[derive(Default)]
+pub(super) struct ReadAhead {
+    state: Mutex<ReadAheadState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct ReadAheadState {
+    held: usize,
+    /// The applying thread has stopped: nothing more will be freed.
+    closed: bool,
+}
+
+impl ReadAhead {
+    /// Waits until `bytes` more may be held (always, when nothing is);
+    /// false when the applying thread has stopped.
+    fn reserve(&self, bytes: usize) -> bool {
+        let mut st = self.state.lock();
+        while st.held > 0 && st.held + bytes > READ_AHEAD_BYTES && !st.closed {
+            self.changed.wait(&mut st);
+        }
+        st.held += bytes;
+        !st.closed
+    }
+
+    /// The applying thread is done with `bytes`.
+    pub(super) fn release(&self, bytes: usize) {
+        let mut st = self.state.lock();
+        st.held -= bytes.min(st.held);
+        self.changed.notify_one();
+    }
+
+    /// The applying thread stops taking batches.
+    pub(super) fn close(&self) {
+        self.state.lock().closed = true;
+        self.changed.notify_one();
+    }
+}
 
 /// What the reading thread hands on, in log order.
 pub(super) enum Item {
@@ -203,12 +255,13 @@ fn for_each_label_set(rec: &[u8], mut f: impl FnMut(u64, u64)) {
 pub(super) fn read_log(
     mut reader: WalReader,
     mut prefilter: Prefilter,
-    tx: SyncSender<Vec<Item>>,
+    tx: Sender<Batch>,
+    ahead: &ReadAhead,
     pool: &Mutex<Vec<Vec<RefSample>>>,
 ) -> WalReader {
     let mut decoded = Vec::new();
     let mut batch = Vec::with_capacity(BATCH_RECORDS);
-    let mut batch_samples = 0;
+    let (mut batch_samples, mut batch_bytes) = (0, 0);
     loop {
         let item = match reader.next_record() {
             Ok(None) => break,
@@ -244,20 +297,29 @@ pub(super) fn read_log(
             },
         };
         let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
-        if let Item::Samples { samples, .. } = &item {
-            batch_samples += samples.len();
+        match &item {
+            Item::Samples { samples, .. } => {
+                batch_samples += samples.len();
+                batch_bytes += std::mem::size_of_val(&samples[..]);
+            }
+            Item::Other(rec, _) => batch_bytes += rec.len(),
+            Item::Damaged(..) | Item::Failed(_) => {}
         }
         batch.push(item);
         if last || batch_samples >= BATCH_SAMPLES || batch.len() >= BATCH_RECORDS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
+            let items = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
+            let bytes = std::mem::take(&mut batch_bytes);
             batch_samples = 0;
-            if tx.send(full).is_err() || last {
+            if !ahead.reserve(bytes) || tx.send(Batch { items, bytes }).is_err() || last {
                 return reader;
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = tx.send(batch);
+    if !batch.is_empty() && ahead.reserve(batch_bytes) {
+        let _ = tx.send(Batch {
+            items: batch,
+            bytes: batch_bytes,
+        });
     }
     reader
 }
