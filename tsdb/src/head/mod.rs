@@ -38,6 +38,7 @@ mod open_chunk;
 mod querier;
 pub(crate) mod replay;
 mod replay_reader;
+mod replay_report;
 mod series;
 mod series_arc;
 mod series_map;
