@@ -324,7 +324,9 @@ fn block_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("meta.json").exists())
+        // A block being written is `<ULID>.tmp-for-creation`, meta.json
+        // included, until Prometheus renames it: only bare ULIDs count.
+        .filter(|p| p.extension().is_none() && p.join("meta.json").exists())
         .collect();
     v.sort();
     v

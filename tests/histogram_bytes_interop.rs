@@ -119,7 +119,10 @@ fn wait_for_block(prom: &Prometheus) -> PathBuf {
         let blocks: Vec<PathBuf> = std::fs::read_dir(prom.data_dir())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("meta.json").exists())
+            // Prometheus writes a block as `<ULID>.tmp-for-creation` (with
+            // its meta.json) and renames it when done: only a bare ULID is
+            // a finished block.
+            .filter(|p| p.extension().is_none() && p.join("meta.json").exists())
             .collect();
         if let [one] = &blocks[..] {
             return one.clone();
