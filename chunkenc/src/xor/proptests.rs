@@ -78,6 +78,25 @@ fn bits(samples: &[(i64, f64)]) -> Vec<(i64, u64)> {
     samples.iter().map(|&(t, v)| (t, v.to_bits())).collect()
 }
 
+/// Flips the bits `flips` pick, cuts the chunk at `cut` (keeping at least
+/// `keep` bytes) and appends `tail`: damage that reaches deeper into the
+/// decoder than random bytes.
+fn damage(
+    bytes: &mut Vec<u8>,
+    flips: &[prop::sample::Index],
+    cut: prop::sample::Index,
+    keep: usize,
+    tail: &[u8],
+) {
+    let bit_count = bytes.len() * 8;
+    for flip in flips {
+        let bit = flip.index(bit_count);
+        bytes[bit / 8] ^= 0x80 >> (bit % 8);
+    }
+    bytes.truncate(cut.index(bytes.len() + 1).max(keep));
+    bytes.extend_from_slice(tail);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -181,13 +200,8 @@ proptest! {
         tail in prop::collection::vec(any::<u8>(), 0..3),
     ) {
         let mut bytes = encode(&samples).into_chunk().into_inner();
-        let bit_count = bytes.len() * 8;
-        for flip in flips {
-            let bit = flip.index(bit_count);
-            bytes[bit / 8] ^= 0x80 >> (bit % 8);
-        }
-        bytes.truncate(cut.index(bytes.len() + 1).max(bytes.len().saturating_sub(8)));
-        bytes.extend(tail);
+        let keep = bytes.len().saturating_sub(8);
+        damage(&mut bytes, &flips, cut, keep, &tail);
         crate::fuzz::xor_chunk(&bytes);
     }
 
@@ -205,13 +219,7 @@ proptest! {
         let whole = iterator::decode_all(&bytes, false);
         prop_assert_eq!(&iterator::decode_all(&bytes, true), &whole);
         prop_assert_eq!(&whole.0, &bits(&samples));
-        let bit_count = bytes.len() * 8;
-        for flip in flips {
-            let bit = flip.index(bit_count);
-            bytes[bit / 8] ^= 0x80 >> (bit % 8);
-        }
-        bytes.truncate(cut.index(bytes.len() + 1));
-        bytes.extend(tail);
+        damage(&mut bytes, &flips, cut, 0, &tail);
         prop_assert_eq!(iterator::decode_all(&bytes, true), iterator::decode_all(&bytes, false));
     }
 

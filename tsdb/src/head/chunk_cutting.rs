@@ -168,13 +168,16 @@ impl SeriesState {
         let Some(old) = self.open.take() else {
             return Ok(None);
         };
-        if old.max_time() == i64::MIN {
+        let max_time = old.max_time();
+        if max_time == i64::MIN {
             return Ok(Some(old.app));
         }
+        // Decoded from the chunk's first sample: once per cut.
+        let min_time = old.min_time();
         let chunk_ref = match store.write_chunk(
             series_ref,
-            old.min_time(),
-            old.max_time(),
+            min_time,
+            max_time,
             old.app.encoding() as u8,
             old.app.bytes(),
         ) {
@@ -185,8 +188,8 @@ impl SeriesState {
             }
         };
         self.mmapped.push(MmappedChunk {
-            min_time: old.min_time(),
-            max_time: old.max_time(),
+            min_time,
+            max_time,
             chunk_ref,
         });
         Ok(Some(old.app))

@@ -208,9 +208,18 @@ impl MmappedChunks {
 
     /// Keeps the chunks for which `keep` holds (order unchanged).
     pub fn retain(&mut self, mut keep: impl FnMut(&MmappedChunk) -> bool) {
-        let n = self.len();
-        let kept: Vec<MmappedChunk> = self.iter().filter(|c| keep(c)).collect();
-        if kept.len() != n {
+        // Head truncation asks every series and most keep all their
+        // chunks: the kept list is only built from the first dropped one
+        // on (and `keep` is asked once per chunk).
+        let mut kept: Option<Vec<MmappedChunk>> = None;
+        for (i, c) in self.iter().enumerate() {
+            match (&mut kept, keep(&c)) {
+                (None, false) => kept = Some(self.iter().take(i).collect()),
+                (Some(v), true) => v.push(c),
+                (None, true) | (Some(_), false) => {}
+            }
+        }
+        if let Some(kept) = kept {
             *self = MmappedChunks::pack(&kept);
         }
     }

@@ -517,7 +517,7 @@ fn replay_wal(
                 self.0.close();
             }
         }
-        let _close = CloseOnExit(ahead);
+        let close = CloseOnExit(ahead);
         let reading = {
             let pool = &pool;
             #[allow(unused_mut)]
@@ -536,6 +536,10 @@ fn replay_wal(
             b.items
         });
         for item in batches {
+            let item = match item {
+                Item::Failed(e) => return Err(e.into()),
+                item => item,
+            };
             let decoded = match &item {
                 Item::Samples { samples, skipped } => {
                     report.samples_read += skipped;
@@ -553,12 +557,7 @@ fn replay_wal(
                     failure = Some((at.clone(), why.clone()));
                     break;
                 }
-                Item::Failed(_) => {
-                    let Item::Failed(e) = item else {
-                        unreachable!("matched above")
-                    };
-                    return Err(e.into());
-                }
+                Item::Failed(_) => unreachable!("returned above"),
             };
             match decoded {
                 Record::Series(series) => {
@@ -688,7 +687,7 @@ fn replay_wal(
         // The reading thread stops at its next hand-over once these are
         // gone.
         drop(read_rx);
-        ahead.close();
+        drop(close);
         *reader_back = Some(
             reading
                 .join()
