@@ -17,7 +17,7 @@
 //! [`Prefilter`] for when it can know.
 
 use std::collections::HashSet;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 
 use aion_model::encoding::{uvarint, uvarint_bytes};
 use aion_model::xxh64;
@@ -48,10 +48,41 @@ const BATCH_SAMPLES: usize = 32 * 1024;
 /// Records per batch at most (for logs of small records).
 const BATCH_RECORDS: usize = 64;
 
-/// Records in log order, and the bytes they hold (for [`ReadAhead`]).
+/// Records in log order, with the kept samples and the copied records
+/// they refer to, and the bytes held (for [`ReadAhead`]).
+///
+/// The applying thread sends every batch back empty once applied, and the
+/// reading thread fills the returned ones before it allocates: the
+/// vectors then stay touched memory from one batch to the next instead of
+/// each batch taking fresh pages, which the kernel has to fault in and
+/// zero (a quarter of a replay's CPU time on a VM where a fault is dear).
+#[derive(Default)]
 pub(super) struct Batch {
     pub(super) items: Vec<Item>,
+    /// The kept samples of the batch's samples records, one after the
+    /// other in log order.
+    pub(super) samples: Vec<RefSample>,
+    /// The batch's other records, one after the other.
+    pub(super) records: Vec<u8>,
+    /// What the vectors hold allocated (capacity, not length: a recycled
+    /// batch holds its memory however little of it is in use).
     pub(super) bytes: usize,
+}
+
+impl Batch {
+    fn held_bytes(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<Item>()
+            + self.samples.capacity() * std::mem::size_of::<RefSample>()
+            + self.records.capacity()
+    }
+
+    /// Empties the batch for the reading thread to fill again.
+    pub(super) fn clear(&mut self) {
+        self.items.clear();
+        self.samples.clear();
+        self.records.clear();
+        self.bytes = 0;
+    }
 }
 
 /// The bytes handed on and not yet applied, bounding how far the reading
@@ -98,16 +129,13 @@ impl ReadAhead {
 /// What the reading thread hands on, in log order.
 pub(super) enum Item {
     /// A float samples record (type 2 or 11), decoded, without the samples
-    /// the [`Prefilter`] dropped (`skipped` of them). The vector, unless
-    /// unallocated, comes from and should go back to the shared
-    /// sample-vector pool.
-    Samples {
-        samples: Vec<RefSample>,
-        skipped: u64,
-    },
-    /// Any other record as read, with where it starts (for the error
-    /// message if it does not decode).
-    Other(Vec<u8>, SegmentPosition),
+    /// the [`Prefilter`] dropped (`skipped` of them): the next `kept` of
+    /// the batch's samples.
+    Samples { kept: usize, skipped: u64 },
+    /// Any other record as read (the next `len` bytes of the batch's
+    /// records), with where it starts (for the error message if it does
+    /// not decode).
+    Other(usize, SegmentPosition),
     /// Damage (a bad checksum, a torn or undecodable record): replay stops
     /// here and the log may be repaired from this position.
     Damaged(SegmentPosition, String),
@@ -192,27 +220,12 @@ impl Prefilter {
             && s.t <= self.chunks_until[i])
     }
 
-    /// The samples of `decoded` the applying thread would keep, and how
-    /// many it would skip. The kept ones go over in a vector of their own
-    /// from `pool`, none allocated when nothing is kept (a clean
-    /// shutdown's log is nearly all in `chunks_head/`), so the queue holds
-    /// only what will be applied.
-    fn filter(
-        &self,
-        decoded: &[RefSample],
-        pool: &Mutex<Vec<Vec<RefSample>>>,
-    ) -> (Vec<RefSample>, u64) {
-        let mut kept = Vec::new();
-        for s in decoded {
-            if self.keeps(s) {
-                if kept.capacity() == 0 {
-                    kept = pool.lock().pop().unwrap_or_default();
-                }
-                kept.push(*s);
-            }
-        }
-        let skipped = (decoded.len() - kept.len()) as u64;
-        (kept, skipped)
+    /// Appends the samples of `decoded` the applying thread would keep to
+    /// `kept`; returns how many it would skip.
+    fn filter(&self, decoded: &[RefSample], kept: &mut Vec<RefSample>) -> u64 {
+        let before = kept.len();
+        kept.extend(decoded.iter().filter(|s| self.keeps(s)));
+        (decoded.len() - (kept.len() - before)) as u64
     }
 }
 
@@ -249,19 +262,44 @@ fn for_each_label_set(rec: &[u8], mut f: impl FnMut(u64, u64)) {
 }
 
 /// Reads `reader` to its end (or its first error) and sends what it finds
-/// down `tx`, in batches of records in log order; stops early when the
+/// down `tx`, in batches of records in log order, filling the batches that
+/// come back on `spare` before allocating new ones; stops early when the
 /// receiver has gone. Returns the reader, for what it knows at the end (a
 /// skipped torn tail).
 pub(super) fn read_log(
     mut reader: WalReader,
     mut prefilter: Prefilter,
     tx: Sender<Batch>,
+    spare: Receiver<Batch>,
     ahead: &ReadAhead,
-    pool: &Mutex<Vec<Vec<RefSample>>>,
 ) -> WalReader {
     let mut decoded = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH_RECORDS);
-    let (mut batch_samples, mut batch_bytes) = (0, 0);
+    // The returned batches, and their sample vectors apart, for the
+    // batches that keep samples: a clean shutdown's log is nearly all in
+    // `chunks_head/`, so most batches keep none and go over without one,
+    // holding next to nothing and not held back. Everything that comes
+    // back is taken at once: the batches return in the order they went,
+    // and the few with samples would otherwise wait behind the many
+    // without.
+    let mut free: Vec<Batch> = Vec::new();
+    let mut stash: Vec<Vec<RefSample>> = Vec::new();
+    let take_spares = |free: &mut Vec<Batch>, stash: &mut Vec<Vec<RefSample>>| {
+        for mut b in spare.try_iter() {
+            if b.samples.capacity() > 0 {
+                stash.push(std::mem::take(&mut b.samples));
+            }
+            free.push(b);
+        }
+    };
+    let new_batch = |free: &mut Vec<Batch>, stash: &mut Vec<Vec<RefSample>>| {
+        take_spares(free, stash);
+        free.pop().unwrap_or_else(|| Batch {
+            items: Vec::with_capacity(BATCH_RECORDS),
+            ..Batch::default()
+        })
+    };
+    let mut batch = new_batch(&mut free, &mut stash);
+    let mut samples_kept = Vec::new();
     loop {
         let item = match reader.next_record() {
             Ok(None) => break,
@@ -269,8 +307,16 @@ pub(super) fn read_log(
                 Some(RecordType::Samples | RecordType::SamplesV2) => {
                     match decode_samples(rec, &mut decoded) {
                         Ok(()) => {
-                            let (samples, skipped) = prefilter.filter(&decoded, pool);
-                            Item::Samples { samples, skipped }
+                            if samples_kept.capacity() == 0 {
+                                take_spares(&mut free, &mut stash);
+                                samples_kept = stash.pop().unwrap_or_else(|| {
+                                    Vec::with_capacity(BATCH_SAMPLES + decoded.len())
+                                });
+                            }
+                            let before = samples_kept.len();
+                            let skipped = prefilter.filter(&decoded, &mut samples_kept);
+                            let kept = samples_kept.len() - before;
+                            Item::Samples { kept, skipped }
                         }
                         Err(e) => {
                             let at = reader.position().expect("a record was just read");
@@ -283,8 +329,11 @@ pub(super) fn read_log(
                     if typ == Some(RecordType::Series) {
                         prefilter.note_series(rec);
                     }
-                    let rec = rec.to_vec();
-                    Item::Other(rec, reader.position().expect("a record was just read"))
+                    batch.records.extend_from_slice(rec);
+                    Item::Other(
+                        rec.len(),
+                        reader.position().expect("a record was just read"),
+                    )
                 }
             },
             // Only damage is cut away; a record this build cannot read
@@ -297,29 +346,24 @@ pub(super) fn read_log(
             },
         };
         let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
-        match &item {
-            Item::Samples { samples, .. } => {
-                batch_samples += samples.len();
-                batch_bytes += std::mem::size_of_val(&samples[..]);
+        batch.items.push(item);
+        if last || samples_kept.len() >= BATCH_SAMPLES || batch.items.len() >= BATCH_RECORDS {
+            let mut full = std::mem::replace(&mut batch, new_batch(&mut free, &mut stash));
+            if !samples_kept.is_empty() {
+                full.samples = std::mem::take(&mut samples_kept);
             }
-            Item::Other(rec, _) => batch_bytes += rec.len(),
-            Item::Damaged(..) | Item::Failed(_) => {}
-        }
-        batch.push(item);
-        if last || batch_samples >= BATCH_SAMPLES || batch.len() >= BATCH_RECORDS {
-            let items = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
-            let bytes = std::mem::take(&mut batch_bytes);
-            batch_samples = 0;
-            if !ahead.reserve(bytes) || tx.send(Batch { items, bytes }).is_err() || last {
+            full.bytes = full.held_bytes();
+            if !ahead.reserve(full.bytes) || tx.send(full).is_err() || last {
                 return reader;
             }
         }
     }
-    if !batch.is_empty() && ahead.reserve(batch_bytes) {
-        let _ = tx.send(Batch {
-            items: batch,
-            bytes: batch_bytes,
-        });
+    if !batch.items.is_empty() {
+        batch.samples = samples_kept;
+        batch.bytes = batch.held_bytes();
+        if ahead.reserve(batch.bytes) {
+            let _ = tx.send(batch);
+        }
     }
     reader
 }
