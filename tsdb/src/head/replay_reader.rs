@@ -17,7 +17,7 @@
 //! [`Prefilter`] for when it can know.
 
 use std::collections::HashSet;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 
 use aion_model::encoding::{uvarint, uvarint_bytes};
 use aion_model::xxh64;
@@ -39,19 +39,59 @@ thread_local! {
 /// and take the applying thread a while (series creation), and the
 /// reading thread should meanwhile run on through the samples, most of
 /// which it drops, so batches of dropped samples cost next to nothing and
-/// do not count.
-const READ_AHEAD_BYTES: usize = 8 << 20;
-/// Kept samples per batch (768 KB). Records go over in batches because a
+/// do not count. It is small because what the reading thread holds ahead
+/// is memory touched for the first time (batches are recycled, so the
+/// most ever held is what gets faulted in): at 8 MB a 20 M-sample replay
+/// took 10.8k page faults, at 1 MB (with the smaller batches below and in
+/// `replay.rs`) 5.1k.
+const READ_AHEAD_BYTES: usize = 1 << 20;
+/// Kept samples per batch (192 KB). Records go over in batches because a
 /// hand-over per record (one scrape's worth) made the two threads wake
-/// each other thousands of times a second.
-const BATCH_SAMPLES: usize = 32 * 1024;
+/// each other thousands of times a second; a hundred hand-overs for a
+/// 20 M-sample log's kept 810k samples are nothing.
+const BATCH_SAMPLES: usize = 8 * 1024;
 /// Records per batch at most (for logs of small records).
 const BATCH_RECORDS: usize = 64;
+/// Bytes of copied records (series, mostly) per batch, about: 64 series
+/// records of a scrape target can be a megabyte, and every batch the
+/// reading thread fills ahead is memory it touches for the first time.
+const BATCH_RECORD_BYTES: usize = 128 * 1024;
 
-/// Records in log order, and the bytes they hold (for [`ReadAhead`]).
+/// Records in log order, with the kept samples and the copied records
+/// they refer to, and the bytes held (for [`ReadAhead`]).
+///
+/// The applying thread sends every batch back empty once applied, and the
+/// reading thread fills the returned ones before it allocates: the
+/// vectors then stay touched memory from one batch to the next instead of
+/// each batch taking fresh pages, which the kernel has to fault in and
+/// zero (a quarter of a replay's CPU time on a VM where a fault is dear).
+#[derive(Default)]
 pub(super) struct Batch {
     pub(super) items: Vec<Item>,
+    /// The kept samples of the batch's samples records, one after the
+    /// other in log order.
+    pub(super) samples: Vec<RefSample>,
+    /// The batch's other records, one after the other.
+    pub(super) records: Vec<u8>,
+    /// What the vectors hold allocated (capacity, not length: a recycled
+    /// batch holds its memory however little of it is in use).
     pub(super) bytes: usize,
+}
+
+impl Batch {
+    fn held_bytes(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<Item>()
+            + self.samples.capacity() * std::mem::size_of::<RefSample>()
+            + self.records.capacity()
+    }
+
+    /// Empties the batch for the reading thread to fill again.
+    pub(super) fn clear(&mut self) {
+        self.items.clear();
+        self.samples.clear();
+        self.records.clear();
+        self.bytes = 0;
+    }
 }
 
 /// The bytes handed on and not yet applied, bounding how far the reading
@@ -98,16 +138,13 @@ impl ReadAhead {
 /// What the reading thread hands on, in log order.
 pub(super) enum Item {
     /// A float samples record (type 2 or 11), decoded, without the samples
-    /// the [`Prefilter`] dropped (`skipped` of them). The vector, unless
-    /// unallocated, comes from and should go back to the shared
-    /// sample-vector pool.
-    Samples {
-        samples: Vec<RefSample>,
-        skipped: u64,
-    },
-    /// Any other record as read, with where it starts (for the error
-    /// message if it does not decode).
-    Other(Vec<u8>, SegmentPosition),
+    /// the [`Prefilter`] dropped (`skipped` of them): the next `kept` of
+    /// the batch's samples.
+    Samples { kept: usize, skipped: u64 },
+    /// Any other record as read (the next `len` bytes of the batch's
+    /// records), with where it starts (for the error message if it does
+    /// not decode).
+    Other(usize, SegmentPosition),
     /// Damage (a bad checksum, a torn or undecodable record): replay stops
     /// here and the log may be repaired from this position.
     Damaged(SegmentPosition, String),
@@ -192,27 +229,12 @@ impl Prefilter {
             && s.t <= self.chunks_until[i])
     }
 
-    /// The samples of `decoded` the applying thread would keep, and how
-    /// many it would skip. The kept ones go over in a vector of their own
-    /// from `pool`, none allocated when nothing is kept (a clean
-    /// shutdown's log is nearly all in `chunks_head/`), so the queue holds
-    /// only what will be applied.
-    fn filter(
-        &self,
-        decoded: &[RefSample],
-        pool: &Mutex<Vec<Vec<RefSample>>>,
-    ) -> (Vec<RefSample>, u64) {
-        let mut kept = Vec::new();
-        for s in decoded {
-            if self.keeps(s) {
-                if kept.capacity() == 0 {
-                    kept = pool.lock().pop().unwrap_or_default();
-                }
-                kept.push(*s);
-            }
-        }
-        let skipped = (decoded.len() - kept.len()) as u64;
-        (kept, skipped)
+    /// Appends the samples of `decoded` the applying thread would keep to
+    /// `kept`; returns how many it would skip.
+    fn filter(&self, decoded: &[RefSample], kept: &mut Vec<RefSample>) -> u64 {
+        let before = kept.len();
+        kept.extend(decoded.iter().filter(|s| self.keeps(s)));
+        (decoded.len() - (kept.len() - before)) as u64
     }
 }
 
@@ -248,20 +270,84 @@ fn for_each_label_set(rec: &[u8], mut f: impl FnMut(u64, u64)) {
     }
 }
 
+/// The batches the applying thread sent back, and their vectors of kept
+/// samples and of copied records apart.
+///
+/// A clean shutdown's log is nearly all in `chunks_head/`, so most
+/// batches keep no samples and hold no records: they go over without such
+/// vectors, holding next to nothing and not held back, and the vectors go
+/// to the batches that need them. Everything that has come back is taken
+/// at once: the batches return in the order they went, and the few with
+/// samples would otherwise wait behind the many without.
+///
+/// What waits here is not counted in [`ReadAhead`]: all of it was counted
+/// when it went over, so it is never more than the most ever held ahead.
+struct Spares {
+    returned: Receiver<Batch>,
+    batches: Vec<Batch>,
+    samples: Vec<Vec<RefSample>>,
+    records: Vec<Vec<u8>>,
+}
+
+impl Spares {
+    fn take_returned(&mut self) {
+        for mut b in self.returned.try_iter() {
+            if b.samples.capacity() > 0 {
+                self.samples.push(std::mem::take(&mut b.samples));
+            }
+            if b.records.capacity() > 0 {
+                self.records.push(std::mem::take(&mut b.records));
+            }
+            self.batches.push(b);
+        }
+    }
+
+    /// An empty batch, without sample and record vectors.
+    fn batch(&mut self) -> Batch {
+        self.take_returned();
+        self.batches.pop().unwrap_or_else(|| Batch {
+            items: Vec::with_capacity(BATCH_RECORDS),
+            ..Batch::default()
+        })
+    }
+
+    /// An empty vector for at least `n` samples.
+    fn samples(&mut self, n: usize) -> Vec<RefSample> {
+        self.take_returned();
+        let mut v = self.samples.pop().unwrap_or_default();
+        v.reserve(n);
+        v
+    }
+
+    /// An empty vector for at least `n` bytes of records.
+    fn records(&mut self, n: usize) -> Vec<u8> {
+        self.take_returned();
+        let mut v = self.records.pop().unwrap_or_default();
+        v.reserve(n);
+        v
+    }
+}
+
 /// Reads `reader` to its end (or its first error) and sends what it finds
-/// down `tx`, in batches of records in log order; stops early when the
-/// receiver has gone. Returns the reader, for what it knows at the end (a
-/// skipped torn tail).
+/// down `tx`, in batches of records in log order, filling the batches that
+/// come back on `returned` before allocating new ones; stops early when
+/// the receiver has gone. Returns the reader, for what it knows at the end
+/// (a skipped torn tail).
 pub(super) fn read_log(
     mut reader: WalReader,
     mut prefilter: Prefilter,
     tx: Sender<Batch>,
+    returned: Receiver<Batch>,
     ahead: &ReadAhead,
-    pool: &Mutex<Vec<Vec<RefSample>>>,
 ) -> WalReader {
     let mut decoded = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH_RECORDS);
-    let (mut batch_samples, mut batch_bytes) = (0, 0);
+    let mut spares = Spares {
+        returned,
+        batches: Vec::new(),
+        samples: Vec::new(),
+        records: Vec::new(),
+    };
+    let mut batch = spares.batch();
     loop {
         let item = match reader.next_record() {
             Ok(None) => break,
@@ -269,8 +355,13 @@ pub(super) fn read_log(
                 Some(RecordType::Samples | RecordType::SamplesV2) => {
                     match decode_samples(rec, &mut decoded) {
                         Ok(()) => {
-                            let (samples, skipped) = prefilter.filter(&decoded, pool);
-                            Item::Samples { samples, skipped }
+                            if batch.samples.capacity() == 0 {
+                                batch.samples = spares.samples(BATCH_SAMPLES + decoded.len());
+                            }
+                            let before = batch.samples.len();
+                            let skipped = prefilter.filter(&decoded, &mut batch.samples);
+                            let kept = batch.samples.len() - before;
+                            Item::Samples { kept, skipped }
                         }
                         Err(e) => {
                             let at = reader.position().expect("a record was just read");
@@ -283,8 +374,14 @@ pub(super) fn read_log(
                     if typ == Some(RecordType::Series) {
                         prefilter.note_series(rec);
                     }
-                    let rec = rec.to_vec();
-                    Item::Other(rec, reader.position().expect("a record was just read"))
+                    if batch.records.capacity() == 0 {
+                        batch.records = spares.records(BATCH_RECORD_BYTES + rec.len());
+                    }
+                    batch.records.extend_from_slice(rec);
+                    Item::Other(
+                        rec.len(),
+                        reader.position().expect("a record was just read"),
+                    )
                 }
             },
             // Only damage is cut away; a record this build cannot read
@@ -297,29 +394,28 @@ pub(super) fn read_log(
             },
         };
         let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
-        match &item {
-            Item::Samples { samples, .. } => {
-                batch_samples += samples.len();
-                batch_bytes += std::mem::size_of_val(&samples[..]);
+        batch.items.push(item);
+        if last
+            || batch.samples.len() >= BATCH_SAMPLES
+            || batch.records.len() >= BATCH_RECORD_BYTES
+            || batch.items.len() >= BATCH_RECORDS
+        {
+            let mut full = std::mem::replace(&mut batch, spares.batch());
+            // A sample vector that kept nothing stays for the next batch.
+            if full.samples.is_empty() {
+                batch.samples = std::mem::take(&mut full.samples);
             }
-            Item::Other(rec, _) => batch_bytes += rec.len(),
-            Item::Damaged(..) | Item::Failed(_) => {}
-        }
-        batch.push(item);
-        if last || batch_samples >= BATCH_SAMPLES || batch.len() >= BATCH_RECORDS {
-            let items = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
-            let bytes = std::mem::take(&mut batch_bytes);
-            batch_samples = 0;
-            if !ahead.reserve(bytes) || tx.send(Batch { items, bytes }).is_err() || last {
+            full.bytes = full.held_bytes();
+            if !ahead.reserve(full.bytes) || tx.send(full).is_err() || last {
                 return reader;
             }
         }
     }
-    if !batch.is_empty() && ahead.reserve(batch_bytes) {
-        let _ = tx.send(Batch {
-            items: batch,
-            bytes: batch_bytes,
-        });
+    if !batch.items.is_empty() {
+        batch.bytes = batch.held_bytes();
+        if ahead.reserve(batch.bytes) {
+            let _ = tx.send(batch);
+        }
     }
     reader
 }
