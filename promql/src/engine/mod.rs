@@ -85,6 +85,7 @@ mod memory;
 mod native_fns;
 mod options;
 mod range_fns;
+mod rate_timing;
 mod relabel;
 mod select;
 mod simple_fns;

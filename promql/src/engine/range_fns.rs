@@ -4,6 +4,7 @@
 
 use super::error::{Error, Result};
 use super::mathx::{kahan_inc, quantile};
+use super::rate_timing::{self, zero_is_not_closer, RateTiming};
 use crate::value::FPoint;
 
 /// What a window function may need besides the samples.
@@ -70,6 +71,9 @@ pub(crate) struct Scratch {
     last_t: Option<i64>,
     /// Side effects to report.
     pub notes: Vec<WindowNote>,
+    /// `rate`'s extrapolation by sample placement (not reset between
+    /// series: it is keyed by all it depends on).
+    rate_timing: RateTiming,
 }
 
 impl Scratch {
@@ -368,6 +372,35 @@ pub(crate) fn extrapolated_rate(
             }
         }
     }
+    if sts.is_empty() {
+        // The common case: the timing part comes from the memo, and only
+        // the counter clamp looks at values.
+        let intervals = w.len() - 1;
+        if intervals == 0 {
+            return None;
+        }
+        let t = scratch.rate_timing.get(
+            first.t,
+            last.t,
+            a.range_start,
+            a.range_end,
+            intervals,
+            a.range_secs,
+            is_rate,
+        );
+        let mut factor = t.factor;
+        if is_counter
+            && result > 0.0
+            && first.f >= 0.0
+            && !zero_is_not_closer(first.f, result, t.sampled, t.to_start)
+        {
+            let to_zero = t.sampled * (first.f / result);
+            if to_zero < t.to_start {
+                factor = rate_timing::factor(t.sampled, to_zero, t.to_end, is_rate, a.range_secs);
+            }
+        }
+        return Some(result * factor);
+    }
     let mut to_start = first.t.wrapping_sub(a.range_start) as f64 / 1000.0;
     let mut to_end = a.range_end.wrapping_sub(last.t) as f64 / 1000.0;
     let mut sampled = (last.t - first.t) as f64 / 1000.0;
@@ -658,6 +691,101 @@ mod tests {
         assert!((r - 0.1).abs() < 1e-12, "{r}");
         let inc = extrapolated_rate(&w, &a, true, false, &mut Scratch::default()).unwrap();
         assert!((inc - 6.0).abs() < 1e-12, "{inc}");
+    }
+
+    /// Prometheus's extrapolation computed in full for every window, as
+    /// `extrapolated_rate` did before the timing memo: the reference the
+    /// memo and the division-free clamp check must match bit for bit.
+    fn rate_in_full(w: &[FPoint], a: &WindowArgs, is_counter: bool, is_rate: bool) -> Option<f64> {
+        let (first, last) = (*w.first()?, *w.last()?);
+        let mut result = last.f - first.f;
+        if is_counter {
+            for pair in w.windows(2) {
+                if pair[1].f < pair[0].f {
+                    result += pair[0].f;
+                }
+            }
+        }
+        let intervals = w.len() - 1;
+        if intervals == 0 {
+            return None;
+        }
+        let mut to_start = (first.t - a.range_start) as f64 / 1000.0;
+        let mut to_end = (a.range_end - last.t) as f64 / 1000.0;
+        let sampled = (last.t - first.t) as f64 / 1000.0;
+        let avg = sampled / intervals as f64;
+        let threshold = avg * 1.1;
+        if to_start >= threshold {
+            to_start = avg / 2.0;
+        }
+        if is_counter && result > 0.0 && first.f >= 0.0 {
+            let to_zero = sampled * (first.f / result);
+            if to_zero < to_start {
+                to_start = to_zero;
+            }
+        }
+        if to_end >= threshold {
+            to_end = avg / 2.0;
+        }
+        let mut factor = 1.0;
+        if sampled != 0.0 {
+            factor = (sampled + to_start + to_end) / sampled;
+        }
+        if is_rate {
+            factor /= a.range_secs;
+        }
+        Some(result * factor)
+    }
+
+    proptest::proptest! {
+        /// Windows of one series at successive steps, one scratch (so the
+        /// memo is hit and missed), every function: the same bits as the
+        /// full computation.
+        #[test]
+        fn memoised_rate_equals_the_full_computation(
+            gaps in proptest::collection::vec(
+                proptest::prop_oneof![4 => proptest::strategy::Just(15_000i64), 1 => 1i64..40_000],
+                2..200,
+            ),
+            steps in proptest::collection::vec(
+                proptest::prop_oneof![
+                    3 => 0.0..1e3f64,
+                    1 => -1e3..1e3f64,
+                    1 => 0.0..1e-3f64,
+                    1 => proptest::prelude::any::<f64>(),
+                ],
+                200,
+            ),
+            base in proptest::prop_oneof![0.0..10.0f64, 1e6..1e12f64, proptest::strategy::Just(0.0)],
+            range_ms in proptest::prop_oneof![proptest::strategy::Just(300_000i64), 1_000i64..3_600_000],
+            step_ms in proptest::prop_oneof![proptest::strategy::Just(30_000i64), 1_000i64..120_000],
+        ) {
+            let mut t = 1_700_000_000_000i64;
+            let mut v = base;
+            let mut series = Vec::new();
+            for (gap, step) in gaps.iter().zip(&steps) {
+                t += gap;
+                v += step;
+                series.push(FPoint { t, f: v });
+            }
+            let mut scratch = Scratch::default();
+            let mut ts = series[0].t;
+            while ts <= series[series.len() - 1].t + range_ms {
+                let a = args(ts, range_ms, &[]);
+                let lo = series.partition_point(|p| p.t <= a.range_start);
+                let hi = series.partition_point(|p| p.t <= a.range_end);
+                let w = &series[lo..hi];
+                let non_decreasing = w.windows(2).all(|p| p[1].f >= p[0].f);
+                for (counter, rate) in [(true, true), (true, false), (false, false)] {
+                    let a = WindowArgs { non_decreasing: non_decreasing && counter, ..a };
+                    let got = extrapolated_rate(w, &a, counter, rate, &mut scratch);
+                    let want = rate_in_full(w, &a, counter, rate);
+                    proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits),
+                        "window {:?} counter {} rate {}: {:?} vs {:?}", w, counter, rate, got, want);
+                }
+                ts += step_ms;
+            }
+        }
     }
 
     #[test]
