@@ -190,6 +190,11 @@ pub(crate) struct WindowCursor<'a, 'b> {
     /// for `rate`), kept up to date as samples enter and leave, so counter
     /// functions skip their reset scan on the usual reset-free window.
     decreases: usize,
+    /// Whether `decreases` is kept (only `rate` and `increase` ask): on
+    /// gauges a decrease is a coin toss, and the branch counting it
+    /// mispredicted for about every other sample entering or leaving the
+    /// window of functions that never look at it.
+    track_decreases: bool,
     /// Samples taken from the budget: the largest window so far. Counting
     /// the high-water mark instead of every push and drop keeps atomics
     /// out of the per-sample path.
@@ -223,6 +228,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             exhausted: false,
             budget,
             decreases: 0,
+            track_decreases: true,
             reserved: 0,
             reserved_bytes: 0,
             hist_heap: 0,
@@ -240,6 +246,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// needed and reading ahead pays.
     pub(crate) fn dense(mut self, dense: bool) -> Self {
         self.src = self.src.dense(dense);
+        self
+    }
+
+    /// Whether to keep count of the window's decreases for
+    /// [`non_decreasing`](Self::non_decreasing) (on by default; without
+    /// it, `non_decreasing` is always false).
+    pub(crate) fn track_decreases(mut self, track: bool) -> Self {
+        self.track_decreases = track;
         self
     }
 
@@ -276,7 +290,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// (with `<`, so NaN never counts as a decrease, exactly as in the
     /// reset scan of `rate` this lets callers skip).
     pub(crate) fn non_decreasing(&self) -> bool {
-        self.decreases == 0
+        self.track_decreases && self.decreases == 0
     }
 
     /// The start timestamps of the current window's samples (empty unless
@@ -312,9 +326,10 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {
         // Forget what fell out on the left (a step drops a few samples).
         while self.head < self.tail && self.buf[self.head].t <= mint {
-            if self.buf[self.head + 1..self.tail]
-                .first()
-                .is_some_and(|next| next.f < self.buf[self.head].f)
+            if self.track_decreases
+                && self.buf[self.head + 1..self.tail]
+                    .first()
+                    .is_some_and(|next| next.f < self.buf[self.head].f)
             {
                 self.decreases -= 1;
             }
@@ -345,7 +360,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
         // Take in what entered on the right.
         let (mut tail, mut decreases) = (self.tail, 0);
         while tail < self.buf.len() && self.buf[tail].t <= maxt {
-            if tail > self.head && self.buf[tail].f < self.buf[tail - 1].f {
+            if self.track_decreases && tail > self.head && self.buf[tail].f < self.buf[tail - 1].f {
                 decreases += 1;
             }
             tail += 1;
@@ -647,6 +662,22 @@ mod tests {
                     end += step;
                 }
                 let _ = w.finish();
+                // Untracked, the same windows and never "non-decreasing".
+                let mut u = WindowCursor::new(it(&data), &budget, WindowBuffers::default())
+                    .track_decreases(false);
+                let mut end = 0;
+                while end < 200 {
+                    let got = u.window(end - width, end).unwrap().to_vec();
+                    assert_eq!(
+                        got.len(),
+                        data.iter()
+                            .filter(|p| p.0 > end - width && p.0 <= end && !is_stale_nan(p.1))
+                            .count()
+                    );
+                    assert!(!u.non_decreasing());
+                    end += step;
+                }
+                let _ = u.finish();
             }
         }
     }

@@ -87,6 +87,12 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         hint.and_then(|h| h.func.as_deref()),
                         Some("last_over_time" | "ts_of_last_over_time")
                     );
+                // Only the counter functions skip work on windows known
+                // to hold no decrease.
+                let wants_decreases = !matches!(
+                    hint.and_then(|h| h.func.as_deref()),
+                    Some(f) if !matches!(f, "rate" | "increase")
+                );
                 type Buffers = (WindowBuffers, Scratch);
                 self.for_each_series(
                     &mut *set,
@@ -96,7 +102,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let sts = std::mem::take(&mut bufs_taken.sts);
                         let mut w = WindowCursor::new(series.samples, &self.ctx.budget, bufs_taken)
                             .with_stats(self.ctx.is_stats(vs))
-                            .dense(dense);
+                            .dense(dense)
+                            .track_decreases(wants_decreases);
                         if with_st {
                             w = w.track_start_timestamps(sts);
                         }
@@ -127,7 +134,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                         Default::default(),
                                     )
                                     .with_stats(self.ctx.is_stats(vs))
-                                    .dense(dense);
+                                    .dense(dense)
+                                    .track_decreases(wants_decreases);
                                     let _ = std::mem::replace(&mut w, fresh).finish();
                                     w.window(start, end)?;
                                 }
