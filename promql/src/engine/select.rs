@@ -30,14 +30,19 @@ struct ScratchPool<S> {
 
 impl<S> Default for ScratchPool<S> {
     fn default() -> Self {
-        ScratchPool { free: parking_lot::Mutex::new(Vec::new()) }
+        ScratchPool {
+            free: parking_lot::Mutex::new(Vec::new()),
+        }
     }
 }
 
 impl<S: Default> ScratchPool<S> {
     fn take(&self) -> Pooled<'_, S> {
         let s = self.free.lock().pop().unwrap_or_default();
-        Pooled { s: Some(s), pool: self }
+        Pooled {
+            s: Some(s),
+            pool: self,
+        }
     }
 }
 
@@ -228,13 +233,11 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             .collect::<Vec<_>>(),
                     );
                 });
-                if let Some(r) = done.take() {
-                    sunk = self.sink_batch(r, sink);
-                }
-                if sunk.is_ok() {
-                    fetched = self.next_batch(set, &mut next);
-                }
+                fetched = self.next_batch(set, &mut next);
             });
+            if let Some(r) = done.take() {
+                sunk = self.sink_batch(r, sink);
+            }
             sunk?;
             fetched?;
             done = results;
