@@ -189,8 +189,11 @@ fn sliding_extreme(w: &[FPoint], s: &mut Scratch, kind: Extreme) -> Option<f64> 
     while s.deque.front().is_some_and(|p| p.t < first_t) {
         s.deque.pop_front();
     }
+    // The samples newer than the last window's: a few at the end when
+    // windows overlap, so counted from the end rather than searched for
+    // (the binary search's branches mispredict, the short scan's do not).
     let fresh = match s.last_t {
-        Some(t) => w.len() - w.partition_point(|p| p.t <= t),
+        Some(t) => w.iter().rev().take_while(|p| p.t > t).count(),
         None => w.len(),
     };
     for p in &w[w.len() - fresh..] {
