@@ -177,12 +177,13 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// in parallel when enabled, and feeds the results to `sink` in storage
     /// order (so results do not depend on the thread count).
     ///
-    /// In parallel, the calling thread reads batch k + 1 from storage and
-    /// sinks batch k − 1's results while the pool processes batch k:
-    /// reading series (index lookups, label merging across blocks) and the
-    /// sink (aggregation) are serial work that would otherwise leave the
-    /// other cores idle at every batch. Per-series scratch is pooled across
-    /// batches so its buffers are not grown again for each one.
+    /// In parallel, the calling thread reads batch k + 1 from storage while
+    /// the pool processes batch k: reading series (index lookups, label
+    /// merging across blocks) is serial work that otherwise left the pool
+    /// idle at every batch. The sink (aggregation) is not overlapped: run
+    /// beside the pool's two threads on two cores it slowed the batch more
+    /// than it saved. Per-series scratch is pooled across batches so its
+    /// buffers are not grown again for each one.
     pub(crate) fn for_each_series<F, S>(
         &self,
         set: &mut (dyn SeriesSet<'q> + 'q),
@@ -214,37 +215,26 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         let pool = ScratchPool::default();
         let mut current = Vec::new();
         self.next_batch(set, &mut current)?;
-        // Results of the batch before `current`, not yet sunk.
-        let mut done: Option<BatchResults> = None;
         while !current.is_empty() {
             self.ctx.stop.check()?;
-            let mut results = None;
+            let mut results = Vec::new();
             let mut next = Vec::new();
-            let mut sunk = Ok(());
             let mut fetched = Ok(());
             let batch = std::mem::take(&mut current);
             rayon::in_place_scope(|scope| {
                 let (pool, per_series, results) = (&pool, &per_series, &mut results);
                 scope.spawn(move |_| {
-                    *results = Some(
-                        batch
-                            .into_par_iter()
-                            .map_init(|| pool.take(), |scratch, s| per_series(s, scratch.get()))
-                            .collect::<Vec<_>>(),
-                    );
+                    *results = batch
+                        .into_par_iter()
+                        .map_init(|| pool.take(), |scratch, s| per_series(s, scratch.get()))
+                        .collect::<Vec<_>>();
                 });
                 fetched = self.next_batch(set, &mut next);
             });
-            if let Some(r) = done.take() {
-                sunk = self.sink_batch(r, sink);
-            }
-            sunk?;
+            // This batch's errors come before a failure to read the next.
+            self.sink_batch(results, sink)?;
             fetched?;
-            done = results;
             current = next;
-        }
-        if let Some(r) = done {
-            self.sink_batch(r, sink)?;
         }
         self.storage_warnings(set);
         Ok(())
