@@ -17,6 +17,10 @@ use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
 use crate::value::{FPoint, HPoint};
 
+/// The most steps of a block (see `stream_windows`): enough to make the
+/// per-block cursor call rare next to the per-step work.
+const MAX_BLOCK: usize = 64;
+
 /// One series' window at one step, as range functions see it.
 pub(crate) struct StepWindow<'w> {
     /// The series.
@@ -93,6 +97,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     hint.and_then(|h| h.func.as_deref()),
                     Some(f) if !matches!(f, "rate" | "increase")
                 );
+                // Plain float windows that overlap go in blocks of steps
+                // (see `WindowCursor::block`): about four windows' span,
+                // so the read-ahead stays a small multiple of a window.
+                let block = if dense && before == 0 && after == 0 && !with_st && self.interval > 0 {
+                    usize::try_from(range.saturating_mul(4) / self.interval)
+                        .unwrap_or(1)
+                        .clamp(1, MAX_BLOCK)
+                } else {
+                    1
+                };
                 type Buffers = (WindowBuffers, Scratch);
                 self.for_each_series(
                     &mut *set,
@@ -111,54 +125,106 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let mut hists = Vec::new();
                         let mut tails = latest_only;
                         let result = (|| -> Result<()> {
-                            for i in 0..n {
-                                // Long series over many steps: stay
-                                // responsive to cancellation.
-                                if i % 256 == 255 {
-                                    self.ctx.stop.check()?;
+                            let mut i = 0;
+                            while i < n {
+                                let block_end = (i + block).min(n);
+                                if block > 1 {
+                                    let end_of =
+                                        |i| Self::reference_time(vs.at, offset, self.step_ts(i));
+                                    let first_start = end_of(i).wrapping_sub(range);
+                                    if let Some(b) = w.block(first_start, end_of(block_end - 1))? {
+                                        let (mut win, mut decreases) = (b.window, b.decreases);
+                                        for i in i..block_end {
+                                            if i % 256 == 255 {
+                                                self.ctx.stop.check()?;
+                                            }
+                                            let ts = self.step_ts(i);
+                                            let end = Self::reference_time(vs.at, offset, ts);
+                                            let start = end.wrapping_sub(range);
+                                            b.slide(&mut win, &mut decreases, start, end);
+                                            if win.0 == win.1 {
+                                                continue;
+                                            }
+                                            let sw = StepWindow {
+                                                labels: &series.labels,
+                                                points: &b.points[win.0..win.1],
+                                                hists: &[],
+                                                hsts: &[],
+                                                non_decreasing: decreases == Some(0),
+                                                sts: &[],
+                                                step: i,
+                                                ts,
+                                                start,
+                                                end,
+                                            };
+                                            match per_step(&sw, scratch)? {
+                                                Some(WinOut::F(v)) => {
+                                                    points.push(FPoint { t: ts, f: v })
+                                                }
+                                                Some(WinOut::H(h)) => {
+                                                    hists.push(HPoint { t: ts, h })
+                                                }
+                                                None => {}
+                                            }
+                                        }
+                                        w.settle(win.0, win.1, decreases.unwrap_or(0));
+                                        i = block_end;
+                                        continue;
+                                    }
                                 }
-                                let ts = self.step_ts(i);
-                                let end = Self::reference_time(vs.at, offset, ts);
-                                let start = end.wrapping_sub(range);
-                                let skipped = tails && w.skip_to_tail(start, end);
-                                let fetched =
-                                    w.window(start.wrapping_sub(before), end.wrapping_add(after))?;
-                                if skipped && fetched.is_empty() && w.current_hists().is_empty() {
-                                    // The tail held only stale markers:
-                                    // read the whole series again.
-                                    tails = false;
-                                    let again = self.reopen(vs, range, hint, &series.labels)?;
-                                    let fresh = WindowCursor::new(
-                                        again,
-                                        &self.ctx.budget,
-                                        Default::default(),
-                                    )
-                                    .with_stats(self.ctx.is_stats(vs))
-                                    .dense(dense)
-                                    .track_decreases(wants_decreases);
-                                    let _ = std::mem::replace(&mut w, fresh).finish();
-                                    w.window(start, end)?;
+                                for i in i..block_end {
+                                    // Long series over many steps: stay
+                                    // responsive to cancellation.
+                                    if i % 256 == 255 {
+                                        self.ctx.stop.check()?;
+                                    }
+                                    let ts = self.step_ts(i);
+                                    let end = Self::reference_time(vs.at, offset, ts);
+                                    let start = end.wrapping_sub(range);
+                                    let skipped = tails && w.skip_to_tail(start, end);
+                                    let fetched = w.window(
+                                        start.wrapping_sub(before),
+                                        end.wrapping_add(after),
+                                    )?;
+                                    if skipped && fetched.is_empty() && w.current_hists().is_empty()
+                                    {
+                                        // The tail held only stale markers:
+                                        // read the whole series again.
+                                        tails = false;
+                                        let again = self.reopen(vs, range, hint, &series.labels)?;
+                                        let fresh = WindowCursor::new(
+                                            again,
+                                            &self.ctx.budget,
+                                            Default::default(),
+                                        )
+                                        .with_stats(self.ctx.is_stats(vs))
+                                        .dense(dense)
+                                        .track_decreases(wants_decreases);
+                                        let _ = std::mem::replace(&mut w, fresh).finish();
+                                        w.window(start, end)?;
+                                    }
+                                    if w.current().is_empty() && w.current_hists().is_empty() {
+                                        continue;
+                                    }
+                                    let sw = StepWindow {
+                                        labels: &series.labels,
+                                        points: w.current(),
+                                        hists: w.current_hists(),
+                                        hsts: w.current_hist_sts(),
+                                        non_decreasing: w.non_decreasing(),
+                                        sts: w.start_timestamps(),
+                                        step: i,
+                                        ts,
+                                        start,
+                                        end,
+                                    };
+                                    match per_step(&sw, scratch)? {
+                                        Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
+                                        Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
+                                        None => {}
+                                    }
                                 }
-                                if w.current().is_empty() && w.current_hists().is_empty() {
-                                    continue;
-                                }
-                                let sw = StepWindow {
-                                    labels: &series.labels,
-                                    points: w.current(),
-                                    hists: w.current_hists(),
-                                    hsts: w.current_hist_sts(),
-                                    non_decreasing: w.non_decreasing(),
-                                    sts: w.start_timestamps(),
-                                    step: i,
-                                    ts,
-                                    start,
-                                    end,
-                                };
-                                match per_step(&sw, scratch)? {
-                                    Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
-                                    Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
-                                    None => {}
-                                }
+                                i = block_end;
                             }
                             Ok(())
                         })();
