@@ -11,7 +11,7 @@ use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
 use super::memory::what;
-use super::range_fns::Scratch;
+use super::range_fns::{Extension, Scratch, WindowArgs, WindowFn, WindowNote};
 use super::select::SelectHint;
 use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
@@ -20,6 +20,63 @@ use crate::value::{FPoint, HPoint};
 /// The most steps of a block (see `stream_windows`): enough to make the
 /// per-block cursor call rare next to the per-step work.
 const MAX_BLOCK: usize = 64;
+
+/// A range function over windows without histogram samples (its float
+/// path), as a concrete type so the step loop can inline it: called
+/// through a closure that did not inline, the window's description was
+/// built in memory and copied, the copy's 16-byte loads stalling on the
+/// 8-byte stores just made (half of that closure's profile samples).
+pub(crate) struct FloatFn<'a> {
+    pub f: WindowFn,
+    /// The scalar arguments at every step, in argument order (the range
+    /// vector argument left out).
+    pub params: &'a [Vec<f64>],
+    pub range_secs: f64,
+    pub extension: Extension,
+    /// Reports the function's notes (rare: an invalid quantile, an
+    /// overlapping start time) for a series.
+    pub report: &'a (dyn Fn(&mut Vec<WindowNote>, &Labels) + Sync),
+}
+
+impl FloatFn<'_> {
+    /// The function's scalar arguments at `step` (at most two) and how
+    /// many there are.
+    #[inline(always)]
+    pub(crate) fn params_at(&self, step: usize) -> ([f64; 2], usize) {
+        let mut buf = [0.0; 2];
+        for (b, p) in buf.iter_mut().zip(self.params) {
+            *b = p[step];
+        }
+        (buf, self.params.len().min(2))
+    }
+
+    /// The arguments of the function for window `w`, its scalar
+    /// arguments there being `params`.
+    #[inline(always)]
+    pub(crate) fn args<'w>(&self, w: &StepWindow<'w>, params: &'w [f64]) -> WindowArgs<'w> {
+        WindowArgs {
+            ts: w.ts,
+            range_start: w.start,
+            range_end: w.end,
+            range_secs: self.range_secs,
+            params,
+            sts: w.sts,
+            non_decreasing: w.non_decreasing,
+            extension: self.extension,
+        }
+    }
+
+    /// The function's value over the float samples of `w`.
+    #[inline(always)]
+    pub(crate) fn call(&self, w: &StepWindow, scratch: &mut Scratch) -> Result<Option<f64>> {
+        let (buf, n) = self.params_at(w.step);
+        let v = (self.f)(w.points, &self.args(w, &buf[..n]), scratch)?;
+        if !scratch.notes.is_empty() {
+            (self.report)(&mut scratch.notes, w.labels);
+        }
+        Ok(v)
+    }
+}
 
 /// One series' window at one step, as range functions see it.
 pub(crate) struct StepWindow<'w> {
@@ -52,12 +109,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// at each step (`None`: no point there). `scratch` is reset for
     /// every series. With `with_st`, windows of range selectors carry the
     /// samples' start timestamps (subqueries never do).
+    ///
+    /// `floats` is what `per_step` does for windows without histogram
+    /// samples: the loop over blocks of float windows calls it instead.
     pub(crate) fn stream_windows<F>(
         &self,
         arg: &Expr,
         hint: Option<&SelectHint>,
         with_st: bool,
         per_step: F,
+        floats: &FloatFn,
         sink: Sink,
     ) -> Result<()>
     where
@@ -65,8 +126,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     {
         let n = self.num_steps();
         match arg {
-            Expr::Paren(p) => self.stream_windows(&p.expr, hint, with_st, per_step, sink),
-            Expr::StepInvariant(s) => self.stream_windows(&s.expr, hint, with_st, per_step, sink),
+            Expr::Paren(p) => self.stream_windows(&p.expr, hint, with_st, per_step, floats, sink),
+            Expr::StepInvariant(s) => {
+                self.stream_windows(&s.expr, hint, with_st, per_step, floats, sink)
+            }
             Expr::MatrixSelector(ms) => {
                 let range = fixed(&ms.range);
                 let vs = &ms.selector;
@@ -157,14 +220,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                                 start,
                                                 end,
                                             };
-                                            match per_step(&sw, scratch)? {
-                                                Some(WinOut::F(v)) => {
-                                                    points.push(FPoint { t: ts, f: v })
-                                                }
-                                                Some(WinOut::H(h)) => {
-                                                    hists.push(HPoint { t: ts, h })
-                                                }
-                                                None => {}
+                                            if let Some(v) = floats.call(&sw, scratch)? {
+                                                points.push(FPoint { t: ts, f: v });
                                             }
                                         }
                                         w.settle(win.0, win.1, decreases.unwrap_or(0));
