@@ -349,6 +349,12 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             params: &params,
             range_secs,
             extension,
+            rate: match name {
+                "rate" => Some((true, true)),
+                "increase" => Some((true, false)),
+                "delta" => Some((false, false)),
+                _ => None,
+            },
             report: &report,
         };
         let per_step = |w: &StepWindow, scratch: &mut Scratch| {

@@ -12,6 +12,7 @@ use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
 use super::memory::what;
 use super::range_fns::{Extension, Scratch, WindowArgs, WindowFn, WindowNote};
+use super::rate_timing::plain_rate;
 use super::select::SelectHint;
 use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
@@ -33,6 +34,10 @@ pub(crate) struct FloatFn<'a> {
     pub params: &'a [Vec<f64>],
     pub range_secs: f64,
     pub extension: Extension,
+    /// For `rate`, `increase` and `delta`: `(is_counter, is_rate)`, so
+    /// plain windows call [`plain_rate`] directly (inlined) instead of
+    /// through `f`.
+    pub rate: Option<(bool, bool)>,
     /// Reports the function's notes (rare: an invalid quantile, an
     /// overlapping start time) for a series.
     pub report: &'a (dyn Fn(&mut Vec<WindowNote>, &Labels) + Sync),
@@ -69,6 +74,21 @@ impl FloatFn<'_> {
     /// The function's value over the float samples of `w`.
     #[inline(always)]
     pub(crate) fn call(&self, w: &StepWindow, scratch: &mut Scratch) -> Result<Option<f64>> {
+        if let Some((is_counter, is_rate)) = self.rate {
+            // What `extrapolated_rate` does for these windows.
+            if self.extension == Extension::None && (w.sts.is_empty() || !is_counter) {
+                let range = (w.start, w.end, self.range_secs);
+                let memo = &mut scratch.rate_timing;
+                return Ok(plain_rate(
+                    w.points,
+                    range,
+                    w.non_decreasing,
+                    is_counter,
+                    is_rate,
+                    memo,
+                ));
+            }
+        }
         let (buf, n) = self.params_at(w.step);
         let v = (self.f)(w.points, &self.args(w, &buf[..n]), scratch)?;
         if !scratch.notes.is_empty() {
