@@ -183,6 +183,11 @@ enum Extreme {
 /// never kept: like Prometheus's scan, the result is the extreme of the
 /// non-NaN samples, or NaN (the last sample's time for `ts_of_*`) when all
 /// are NaN.
+///
+/// Inlined into each of its four callers, so `kind` is a constant there:
+/// called with it as a value, every candidate comparison went through a
+/// jump table (an indirect jump per comparison in the inner loop).
+#[inline(always)]
 fn sliding_extreme(w: &[FPoint], s: &mut Scratch, kind: Extreme) -> Option<f64> {
     let last = *w.last()?;
     let first_t = w[0].t;
