@@ -97,6 +97,8 @@ mod timerange;
 mod window;
 
 #[cfg(test)]
+mod cursor_tests;
+#[cfg(test)]
 mod hist_tests;
 #[cfg(test)]
 mod latest_tests;

@@ -4,7 +4,7 @@
 
 use super::error::{Error, Result};
 use super::mathx::{kahan_inc, quantile};
-use super::rate_timing::{self, zero_is_not_closer, RateTiming};
+use super::rate_timing::{self, RateTiming};
 use crate::value::FPoint;
 
 /// What a window function may need besides the samples.
@@ -73,7 +73,7 @@ pub(crate) struct Scratch {
     pub notes: Vec<WindowNote>,
     /// `rate`'s extrapolation by sample placement (not reset between
     /// series: it is keyed by all it depends on).
-    rate_timing: RateTiming,
+    pub(crate) rate_timing: RateTiming,
 }
 
 impl Scratch {
@@ -183,6 +183,11 @@ enum Extreme {
 /// never kept: like Prometheus's scan, the result is the extreme of the
 /// non-NaN samples, or NaN (the last sample's time for `ts_of_*`) when all
 /// are NaN.
+///
+/// Inlined into each of its four callers, so `kind` is a constant there:
+/// called with it as a value, every candidate comparison went through a
+/// jump table (an indirect jump per comparison in the inner loop).
+#[inline(always)]
 fn sliding_extreme(w: &[FPoint], s: &mut Scratch, kind: Extreme) -> Option<f64> {
     let last = *w.last()?;
     let first_t = w[0].t;
@@ -340,69 +345,31 @@ pub(crate) fn extrapolated_rate(
     if a.extension != Extension::None {
         return extended_rate(w, a, is_counter, is_rate);
     }
+    let sts = if is_counter { a.sts } else { &[] };
+    if sts.is_empty() {
+        let range = (a.range_start, a.range_end, a.range_secs);
+        let memo = &mut scratch.rate_timing;
+        return rate_timing::plain_rate(w, range, a.non_decreasing, is_counter, is_rate, memo);
+    }
     let first = *w.first()?;
     let last = w[w.len() - 1];
-    let sts = if is_counter { a.sts } else { &[] };
     let mut result = last.f - first.f;
-    if is_counter && sts.is_empty() {
-        if a.non_decreasing {
-            // No reset in the window (the window cursor counts them).
-        } else {
-            // The common case (no start timestamps) as a tight loop the
-            // compiler can unroll: every window of every step passes here.
-            for pair in w.windows(2) {
-                if pair[1].f < pair[0].f {
-                    result += pair[0].f;
+    let mut overlap = false;
+    for i in 1..w.len() {
+        let (prev, cur) = (w[i - 1], w[i]);
+        let reset_by_st = match (sts.get(i - 1), sts.get(i)) {
+            (Some(&ps), Some(&cs)) => {
+                if !overlap && start_time_overlaps(ps, prev.t, cs) {
+                    scratch.notes.push(WindowNote::StartTimeOverlap);
+                    overlap = true;
                 }
+                is_start_timestamp_reset(ps, prev.t, cs, cur.t)
             }
+            _ => false,
+        };
+        if cur.f < prev.f || reset_by_st {
+            result += prev.f;
         }
-    } else if is_counter {
-        let mut overlap = false;
-        for i in 1..w.len() {
-            let (prev, cur) = (w[i - 1], w[i]);
-            let reset_by_st = match (sts.get(i - 1), sts.get(i)) {
-                (Some(&ps), Some(&cs)) => {
-                    if !overlap && start_time_overlaps(ps, prev.t, cs) {
-                        scratch.notes.push(WindowNote::StartTimeOverlap);
-                        overlap = true;
-                    }
-                    is_start_timestamp_reset(ps, prev.t, cs, cur.t)
-                }
-                _ => false,
-            };
-            if cur.f < prev.f || reset_by_st {
-                result += prev.f;
-            }
-        }
-    }
-    if sts.is_empty() {
-        // The common case: the timing part comes from the memo, and only
-        // the counter clamp looks at values.
-        let intervals = w.len() - 1;
-        if intervals == 0 {
-            return None;
-        }
-        let t = scratch.rate_timing.get(
-            first.t,
-            last.t,
-            a.range_start,
-            a.range_end,
-            intervals,
-            a.range_secs,
-            is_rate,
-        );
-        let mut factor = t.factor;
-        if is_counter
-            && result > 0.0
-            && first.f >= 0.0
-            && !zero_is_not_closer(first.f, result, t.sampled, t.to_start)
-        {
-            let to_zero = t.sampled * (first.f / result);
-            if to_zero < t.to_start {
-                factor = rate_timing::factor(t.sampled, to_zero, t.to_end, is_rate, a.range_secs);
-            }
-        }
-        return Some(result * factor);
     }
     let mut to_start = first.t.wrapping_sub(a.range_start) as f64 / 1000.0;
     let mut to_end = a.range_end.wrapping_sub(last.t) as f64 / 1000.0;

@@ -19,6 +19,8 @@
 //! the common case and by the exact division otherwise; the results are
 //! bit-identical to computing everything per window.
 
+use crate::value::FPoint;
+
 /// Where a window's first and last samples sit, in milliseconds: the key
 /// of [`RateTiming`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +115,62 @@ fn compute(k: &Placement, range_secs: f64) -> Timing {
         sampled,
         factor: factor(sampled, to_start, to_end, k.is_rate, range_secs),
     }
+}
+
+/// `rate`, `increase` (`is_counter`) and `delta` of a window without
+/// start timestamps or modifiers, `range` being its (exclusive) start,
+/// (inclusive) end and length in seconds: the case of nearly every
+/// window, inlined into the step loop (see `FloatFn` in `window.rs`) so it
+/// is a few comparisons and a multiplication, not a call.
+/// `non_decreasing`: known free of counter resets.
+#[inline(always)]
+pub(crate) fn plain_rate(
+    w: &[FPoint],
+    (range_start, range_end, range_secs): (i64, i64, f64),
+    non_decreasing: bool,
+    is_counter: bool,
+    is_rate: bool,
+    memo: &mut RateTiming,
+) -> Option<f64> {
+    let first = *w.first()?;
+    let last = w[w.len() - 1];
+    let mut result = last.f - first.f;
+    // The window cursor counts resets: the usual reset-free window skips
+    // the scan.
+    if is_counter && !non_decreasing {
+        for pair in w.windows(2) {
+            if pair[1].f < pair[0].f {
+                result += pair[0].f;
+            }
+        }
+    }
+    // The timing part comes from the memo; only the counter clamp looks
+    // at values.
+    let intervals = w.len() - 1;
+    if intervals == 0 {
+        return None;
+    }
+    let t = memo.get(
+        first.t,
+        last.t,
+        range_start,
+        range_end,
+        intervals,
+        range_secs,
+        is_rate,
+    );
+    let mut factor = t.factor;
+    if is_counter
+        && result > 0.0
+        && first.f >= 0.0
+        && !zero_is_not_closer(first.f, result, t.sampled, t.to_start)
+    {
+        let to_zero = t.sampled * (first.f / result);
+        if to_zero < t.to_start {
+            factor = self::factor(t.sampled, to_zero, t.to_end, is_rate, range_secs);
+        }
+    }
+    Some(result * factor)
 }
 
 /// The multiplier for extrapolating `sampled` seconds of change by
