@@ -47,6 +47,25 @@ impl SampleBudget {
         Ok(())
     }
 
+    /// Takes `n` samples if the total stays within the limit; otherwise
+    /// takes nothing and says so (for optional read-ahead, which must
+    /// never turn a query that fits into one that fails).
+    #[inline]
+    pub(crate) fn try_take(&self, n: usize) -> bool {
+        let taken = self
+            .current
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                c.checked_add(n).filter(|&now| now <= self.max)
+            });
+        match taken {
+            Ok(before) => {
+                self.peak.fetch_max(before + n, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Gives back `n` samples taken earlier.
     #[inline]
     pub(crate) fn give(&self, n: usize) {

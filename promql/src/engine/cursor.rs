@@ -190,6 +190,11 @@ pub(crate) struct WindowCursor<'a, 'b> {
     /// for `rate`), kept up to date as samples enter and leave, so counter
     /// functions skip their reset scan on the usual reset-free window.
     decreases: usize,
+    /// Whether `decreases` is kept (only `rate` and `increase` ask): on
+    /// gauges a decrease is a coin toss, and the branch counting it
+    /// mispredicted for about every other sample entering or leaving the
+    /// window of functions that never look at it.
+    track_decreases: bool,
     /// Samples taken from the budget: the largest window so far. Counting
     /// the high-water mark instead of every push and drop keeps atomics
     /// out of the per-sample path.
@@ -223,6 +228,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             exhausted: false,
             budget,
             decreases: 0,
+            track_decreases: true,
             reserved: 0,
             reserved_bytes: 0,
             hist_heap: 0,
@@ -240,6 +246,14 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// needed and reading ahead pays.
     pub(crate) fn dense(mut self, dense: bool) -> Self {
         self.src = self.src.dense(dense);
+        self
+    }
+
+    /// Whether to keep count of the window's decreases for
+    /// [`non_decreasing`](Self::non_decreasing) (on by default; without
+    /// it, `non_decreasing` is always false).
+    pub(crate) fn track_decreases(mut self, track: bool) -> Self {
+        self.track_decreases = track;
         self
     }
 
@@ -276,7 +290,7 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// (with `<`, so NaN never counts as a decrease, exactly as in the
     /// reset scan of `rate` this lets callers skip).
     pub(crate) fn non_decreasing(&self) -> bool {
-        self.decreases == 0
+        self.track_decreases && self.decreases == 0
     }
 
     /// The start timestamps of the current window's samples (empty unless
@@ -310,11 +324,91 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     /// The samples with `mint < t <= maxt`. Both bounds must not decrease
     /// between calls.
     pub(crate) fn window(&mut self, mint: i64, maxt: i64) -> Result<&[FPoint]> {
-        // Forget what fell out on the left (a step drops a few samples).
+        self.drop_left(mint);
+        if self.read_to < maxt && !self.exhausted {
+            self.read(mint, maxt)?;
+        }
+        // Take in what entered on the right.
+        let (mut tail, mut decreases) = (self.tail, 0);
+        while tail < self.buf.len() && self.buf[tail].t <= maxt {
+            if self.track_decreases && tail > self.head && self.buf[tail].f < self.buf[tail - 1].f {
+                decreases += 1;
+            }
+            tail += 1;
+        }
+        self.tail = tail;
+        self.decreases += decreases;
+        while self.htail < self.hbuf.len() && self.hbuf[self.htail].t <= maxt {
+            self.htail += 1;
+        }
+        let held = self.tail - self.head + self.htail - self.hhead;
+        if held > self.reserved {
+            self.budget.take(held - self.reserved)?;
+            self.reserved = held;
+        }
+        Ok(&self.buf[self.head..self.tail])
+    }
+
+    /// For a block of steps whose windows all lie inside `(mint, maxt]`
+    /// (`mint` the first window's start): every float sample there at
+    /// once, so the caller finds each step's window with two indices
+    /// instead of a cursor call per step. The cursor's window keeps its
+    /// end and moves its start to `mint`; [`Block::window`] and
+    /// [`Block::decreases`] say where it is inside the block.
+    ///
+    /// `None` (nothing but the start moved; go step by step with
+    /// [`window`](Self::window)) when a histogram sample lies in the block,
+    /// or the sample budget cannot hold all of it: the read-ahead is
+    /// charged like a window, but only if it fits, so blocks never make a
+    /// query fail that fits step by step.
+    pub(crate) fn block(&mut self, mint: i64, maxt: i64) -> Result<Option<Block<'_>>> {
+        self.drop_left(mint);
+        if self.read_to < maxt && !self.exhausted {
+            self.read(mint, maxt)?;
+        }
+        if self.hbuf[self.hhead..].first().is_some_and(|h| h.t <= maxt) {
+            return Ok(None);
+        }
+        let end = self.tail + self.buf[self.tail..].partition_point(|p| p.t <= maxt);
+        let held = end - self.head;
+        if held > self.reserved {
+            if !self.budget.try_take(held - self.reserved) {
+                return Ok(None);
+            }
+            self.reserved = held;
+        }
+        Ok(Some(Block {
+            points: &self.buf[self.head..end],
+            window: (0, self.tail - self.head),
+            decreases: if self.track_decreases {
+                Some(self.decreases)
+            } else {
+                None
+            },
+        }))
+    }
+
+    /// After a [`block`](Self::block): the window is now the block's
+    /// points `lo..hi`, holding `decreases` decreases (ignored unless
+    /// tracked). Later calls continue from there.
+    pub(crate) fn settle(&mut self, lo: usize, hi: usize, decreases: usize) {
+        debug_assert!(lo <= hi && self.head + hi <= self.buf.len());
+        self.tail = self.head + hi;
+        self.head += lo;
+        if self.track_decreases {
+            self.decreases = decreases;
+        }
+    }
+
+    /// Forgets what fell out on the left of a window starting after
+    /// `mint` (a step drops a few samples).
+    #[inline]
+    fn drop_left(&mut self, mint: i64) {
         while self.head < self.tail && self.buf[self.head].t <= mint {
-            if self.buf[self.head + 1..self.tail]
-                .first()
-                .is_some_and(|next| next.f < self.buf[self.head].f)
+            if self.track_decreases
+                && self.buf[self.head + 1..self.tail]
+                    .first()
+                    .is_some_and(|next| next.f < self.buf[self.head].f)
             {
                 self.decreases -= 1;
             }
@@ -339,28 +433,6 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
             self.hhead += ahead.partition_point(|p| p.t <= mint);
             self.htail = self.hhead;
         }
-        if self.read_to < maxt && !self.exhausted {
-            self.read(mint, maxt)?;
-        }
-        // Take in what entered on the right.
-        let (mut tail, mut decreases) = (self.tail, 0);
-        while tail < self.buf.len() && self.buf[tail].t <= maxt {
-            if tail > self.head && self.buf[tail].f < self.buf[tail - 1].f {
-                decreases += 1;
-            }
-            tail += 1;
-        }
-        self.tail = tail;
-        self.decreases += decreases;
-        while self.htail < self.hbuf.len() && self.hbuf[self.htail].t <= maxt {
-            self.htail += 1;
-        }
-        let held = self.tail - self.head + self.htail - self.hhead;
-        if held > self.reserved {
-            self.budget.take(held - self.reserved)?;
-            self.reserved = held;
-        }
-        Ok(&self.buf[self.head..self.tail])
     }
 
     /// Charges the growth of the buffers (what they have allocated, read
@@ -504,6 +576,70 @@ impl<'a, 'b> WindowCursor<'a, 'b> {
     }
 }
 
+/// The float samples of a block of steps (see [`WindowCursor::block`]).
+pub(crate) struct Block<'w> {
+    /// All of them, in time order, stale markers dropped.
+    pub points: &'w [FPoint],
+    /// Where the cursor's window (the previous step's) lies in `points`.
+    pub window: (usize, usize),
+    /// That window's decreases, when tracked.
+    pub decreases: Option<usize>,
+}
+
+impl Block<'_> {
+    /// Slides `win` (holding `decreases` decreases, when tracked) to the
+    /// samples with `mint < t <= maxt`; both bounds must not decrease.
+    /// The same sliding as [`WindowCursor::window`], over a slice.
+    #[inline]
+    pub(crate) fn slide(
+        &self,
+        win: &mut (usize, usize),
+        decreases: &mut Option<usize>,
+        mint: i64,
+        maxt: i64,
+    ) {
+        let p = self.points;
+        let (mut lo, mut hi) = *win;
+        match decreases {
+            Some(d) => {
+                while lo < hi && p[lo].t <= mint {
+                    if lo + 1 < hi && p[lo + 1].f < p[lo].f {
+                        *d -= 1;
+                    }
+                    lo += 1;
+                }
+                if lo == hi {
+                    while lo < p.len() && p[lo].t <= mint {
+                        lo += 1;
+                    }
+                    hi = lo;
+                }
+                while hi < p.len() && p[hi].t <= maxt {
+                    if hi > lo && p[hi].f < p[hi - 1].f {
+                        *d += 1;
+                    }
+                    hi += 1;
+                }
+            }
+            None => {
+                while lo < hi && p[lo].t <= mint {
+                    lo += 1;
+                }
+                if lo == hi {
+                    while lo < p.len() && p[lo].t <= mint {
+                        lo += 1;
+                    }
+                    hi = lo;
+                }
+                while hi < p.len() && p[hi].t <= maxt {
+                    hi += 1;
+                }
+            }
+        }
+        *win = (lo, hi);
+    }
+}
+
 /// The points of an already evaluated series (a subquery's output) inside
 /// `(mint, maxt]`.
 #[inline]
@@ -511,211 +647,4 @@ pub(crate) fn slice_window(points: &[FPoint], mint: i64, maxt: i64) -> &[FPoint]
     let lo = points.partition_point(|p| p.t <= mint);
     let hi = points.partition_point(|p| p.t <= maxt);
     &points[lo..hi.max(lo)]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aion_chunkenc::{ValueType, STALE_NAN};
-
-    struct VecIter {
-        data: Vec<(i64, f64)>,
-        pos: Option<usize>,
-        seeks: usize,
-    }
-
-    impl SampleIterator for VecIter {
-        fn next(&mut self) -> ValueType {
-            let p = self.pos.map_or(0, |p| p + 1).min(self.data.len());
-            self.pos = Some(p);
-            if p < self.data.len() {
-                ValueType::Float
-            } else {
-                ValueType::None
-            }
-        }
-        fn seek(&mut self, t: i64) -> ValueType {
-            self.seeks += 1;
-            let from = self.pos.unwrap_or(0).min(self.data.len());
-            let p = from + self.data[from..].partition_point(|&(x, _)| x < t);
-            self.pos = Some(p);
-            if p < self.data.len() {
-                ValueType::Float
-            } else {
-                ValueType::None
-            }
-        }
-        fn at(&self) -> (i64, f64) {
-            self.data[self.pos.unwrap_or(0)]
-        }
-        fn at_t(&self) -> i64 {
-            self.at().0
-        }
-        fn err(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
-            None
-        }
-    }
-
-    fn it(data: &[(i64, f64)]) -> Box<dyn SampleIterator> {
-        Box::new(VecIter {
-            data: data.to_vec(),
-            pos: None,
-            seeks: 0,
-        })
-    }
-
-    #[test]
-    fn lookback_is_left_open_and_stops_at_stale_markers() {
-        let mut c = LookbackCursor::new(it(&[(10, 1.0), (20, STALE_NAN), (30, 3.0)]));
-        let v = |c: &mut LookbackCursor, at| c.at(at, 10).unwrap().map(|p| p.f);
-        assert_eq!(v(&mut c, 5), None);
-        assert_eq!(v(&mut c, 10), Some(1.0));
-        assert_eq!(v(&mut c, 19), Some(1.0));
-        // The stale marker hides the older sample.
-        assert_eq!(v(&mut c, 20), None);
-        assert_eq!(v(&mut c, 30), Some(3.0));
-        assert_eq!(v(&mut c, 39), Some(3.0));
-        // Exactly lookback after the sample: no longer visible.
-        assert_eq!(v(&mut c, 40), None);
-    }
-
-    #[test]
-    fn windows_are_left_open_and_skip_stale_markers() {
-        let budget = SampleBudget::new(100);
-        let data: Vec<(i64, f64)> = (0..10).map(|i| (i * 10, i as f64)).collect();
-        let mut data2 = data.clone();
-        data2[5].1 = STALE_NAN;
-        let mut w = WindowCursor::new(it(&data2), &budget, WindowBuffers::default());
-        let ts = |s: &[FPoint]| s.iter().map(|p| p.t).collect::<Vec<_>>();
-        assert_eq!(ts(w.window(0, 30).unwrap()), vec![10, 20, 30]);
-        assert_eq!(ts(w.window(20, 60).unwrap()), vec![30, 40, 60]);
-        assert_eq!(ts(w.window(85, 200).unwrap()), vec![90]);
-        assert_eq!(ts(w.window(300, 400).unwrap()), Vec::<i64>::new());
-        let _ = w.finish();
-        assert_eq!(budget.peak(), 3);
-    }
-
-    #[test]
-    fn windows_seek_over_gaps() {
-        let budget = SampleBudget::new(100);
-        let data: Vec<(i64, f64)> = (0..1000).map(|i| (i, i as f64)).collect();
-        let mut w = WindowCursor::new(it(&data), &budget, WindowBuffers::default());
-        assert_eq!(w.window(100, 102).unwrap().len(), 2);
-        assert_eq!(w.window(900, 902).unwrap().len(), 2);
-        assert!(budget.peak() <= 3);
-    }
-
-    #[test]
-    fn decreases_are_tracked_while_sliding() {
-        // Resets (and a NaN and a stale marker) at scattered places; every
-        // window, of every width, agrees with a scan of its samples.
-        let values = [
-            5.0,
-            6.0,
-            2.0,
-            3.0,
-            3.0,
-            f64::NAN,
-            4.0,
-            1.0,
-            9.0,
-            STALE_NAN,
-            8.0,
-            8.5,
-            0.0,
-            1.0,
-            2.0,
-        ];
-        let data: Vec<(i64, f64)> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as i64 * 10, *v))
-            .collect();
-        for width in [5, 10, 25, 40, 70] {
-            for step in [5, 10, 30] {
-                let budget = SampleBudget::new(100);
-                let mut w = WindowCursor::new(it(&data), &budget, WindowBuffers::default());
-                let mut end = 0;
-                while end < 200 {
-                    let got = w.window(end - width, end).unwrap().to_vec();
-                    let scan = !got.windows(2).any(|p| p[1].f < p[0].f);
-                    assert_eq!(
-                        w.non_decreasing(),
-                        scan,
-                        "width {width} step {step} end {end}"
-                    );
-                    end += step;
-                }
-                let _ = w.finish();
-            }
-        }
-    }
-
-    use proptest::prelude::*;
-
-    /// Series of floats with stale markers and NaNs at scattered times.
-    fn samples() -> impl Strategy<Value = Vec<(i64, f64)>> {
-        prop::collection::btree_map(0i64..3000, 0u8..12, 0..600).prop_map(|m| {
-            m.into_iter()
-                .map(|(t, k)| {
-                    let f = match k {
-                        0 => STALE_NAN,
-                        1 => f64::NAN,
-                        k => f64::from(k) * (t % 7) as f64,
-                    };
-                    (t, f)
-                })
-                .collect()
-        })
-    }
-
-    proptest! {
-        /// Batched windows and lookbacks, read ahead or not, equal a scan
-        /// of the samples for any window sequence.
-        #[test]
-        fn batched_cursors_equal_a_scan(
-            data in samples(),
-            start in -100i64..3000,
-            range in 1i64..400,
-            step in 1i64..500,
-            dense in any::<bool>(),
-        ) {
-            let budget = SampleBudget::new(1_000_000);
-            let mut w = WindowCursor::new(it(&data), &budget, WindowBuffers::default()).dense(dense);
-            let mut l = LookbackCursor::new(it(&data)).dense(dense);
-            let mut end = start;
-            while end < 3200 {
-                let got: Vec<(i64, u64)> = w
-                    .window(end - range, end)
-                    .unwrap()
-                    .iter()
-                    .map(|p| (p.t, p.f.to_bits()))
-                    .collect();
-                let want: Vec<(i64, u64)> = data
-                    .iter()
-                    .filter(|(t, f)| *t > end - range && *t <= end && !is_stale_nan(*f))
-                    .map(|(t, f)| (*t, f.to_bits()))
-                    .collect();
-                prop_assert_eq!(&got, &want, "window ending {}", end);
-                let scan = !got.windows(2).any(|p| f64::from_bits(p[1].1) < f64::from_bits(p[0].1));
-                prop_assert_eq!(w.non_decreasing(), scan);
-                let seen = l.at(end, range).unwrap().map(|p| (p.t, p.f.to_bits()));
-                let newest = data.iter().rev().find(|(t, _)| *t <= end);
-                let visible = newest
-                    .filter(|(t, f)| *t > end - range && !is_stale_nan(*f))
-                    .map(|(t, f)| (*t, f.to_bits()));
-                prop_assert_eq!(seen, visible, "lookback at {}", end);
-                end += step;
-            }
-            let _ = w.finish();
-            prop_assert!(budget.take(1_000_000).is_ok(), "the window gave its samples back");
-        }
-    }
-
-    #[test]
-    fn slices() {
-        let pts: Vec<FPoint> = (0..5).map(|i| FPoint { t: i * 10, f: 0.0 }).collect();
-        assert_eq!(slice_window(&pts, 10, 30).len(), 2);
-        assert_eq!(slice_window(&pts, 40, 30).len(), 0);
-    }
 }

@@ -17,11 +17,11 @@ use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::{floats_only, hist_window, HistNote, WinOut};
 use super::mathx::go_f64_to_i64;
 use super::native_fns::histogram_variance;
-use super::range_fns::{window_fn, Extension, Scratch, WindowArgs, WindowNote};
+use super::range_fns::{window_fn, Extension, Scratch, WindowNote};
 use super::select::SelectHint;
 use super::simple_fns::{date_fn, go_max, go_min, math_fn};
 use super::step::{Sink, StepSeries, UniqueLabels};
-use super::window::StepWindow;
+use super::window::{FloatFn, StepWindow};
 use crate::ast::{Call, Expr, ValueType};
 use crate::value::FPoint;
 
@@ -329,85 +329,80 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         // Prometheus passes start timestamps only to these functions.
         let with_st = self.ctx.use_start_timestamps
             && matches!(name, "rate" | "irate" | "increase" | "resets");
-        let per_step = |w: &StepWindow, scratch: &mut Scratch| {
-            let mut buf = [0.0; 2];
-            for (j, p) in params.iter().enumerate().take(2) {
-                buf[j] = p[w.step];
-            }
-            let args = WindowArgs {
-                ts: w.ts,
-                range_start: w.start,
-                range_end: w.end,
-                range_secs,
-                params: &buf[..params.len().min(2)],
-                sts: w.sts,
-                non_decreasing: w.non_decreasing,
-                extension,
-            };
-            if !w.hists.is_empty() {
-                let metric_name = w.labels.metric_name().unwrap_or("");
-                let mut notes = Vec::new();
-                let v = if floats_only(name) {
-                    if w.points.is_empty() {
-                        None
-                    } else {
-                        notes.push(HistNote::IgnoredInMixedRange);
-                        f(w.points, &args, scratch)?.map(WinOut::F)
-                    }
-                } else {
-                    hist_window(name, w.points, w.hists, w.hsts, &args, &mut notes)
-                };
-                for n in notes {
-                    let span = arg.span();
-                    self.ctx.annotate(match n {
-                        HistNote::Mixed => {
-                            Annotation::mixed_floats_histograms_range(metric_name, span)
-                        }
-                        HistNote::NotCounter => Annotation::not_counter(metric_name, span),
-                        HistNote::NotGauge => Annotation::not_gauge(metric_name, span),
-                        HistNote::MixedExponentialCustom => {
-                            Annotation::mixed_exponential_custom(metric_name, span)
-                        }
-                        HistNote::IgnoredInMixedRange => {
-                            Annotation::histogram_ignored_in_mixed_range(metric_name, span)
-                        }
-                        HistNote::MismatchedCustom(op) => {
-                            Annotation::mismatched_custom_buckets(op, span)
-                        }
-                        HistNote::CounterResetCollision => {
-                            Annotation::counter_reset_collision("aggregation", span)
-                        }
-                        HistNote::StartTimeOverlap => {
-                            Annotation::start_time_overlap(metric_name, span)
-                        }
-                    });
-                }
-                return Ok(v);
-            }
-            let v = f(w.points, &args, scratch)?;
-            if scratch.notes.is_empty() {
-                return Ok(v.map(WinOut::F));
-            }
-            for note in scratch.notes.drain(..) {
+        let report = |notes: &mut Vec<WindowNote>, labels: &Labels| {
+            for note in notes.drain(..) {
                 match note {
                     WindowNote::InvalidQuantile(q) => self
                         .ctx
                         .annotate(Annotation::invalid_quantile(q, param_spans[0])),
                     WindowNote::StartTimeOverlap => {
                         self.ctx.annotate(Annotation::start_time_overlap(
-                            w.labels.metric_name().unwrap_or(""),
+                            labels.metric_name().unwrap_or(""),
                             arg.span(),
                         ))
                     }
                 }
             }
-            Ok(v.map(WinOut::F))
+        };
+        let floats = FloatFn {
+            f,
+            params: &params,
+            range_secs,
+            extension,
+            rate: match name {
+                "rate" => Some((true, true)),
+                "increase" => Some((true, false)),
+                "delta" => Some((false, false)),
+                _ => None,
+            },
+            report: &report,
+        };
+        let per_step = |w: &StepWindow, scratch: &mut Scratch| {
+            if w.hists.is_empty() {
+                return floats.call(w, scratch).map(|v| v.map(WinOut::F));
+            }
+            let (buf, n) = floats.params_at(w.step);
+            let args = floats.args(w, &buf[..n]);
+            let metric_name = w.labels.metric_name().unwrap_or("");
+            let mut notes = Vec::new();
+            let v = if floats_only(name) {
+                if w.points.is_empty() {
+                    None
+                } else {
+                    notes.push(HistNote::IgnoredInMixedRange);
+                    f(w.points, &args, scratch)?.map(WinOut::F)
+                }
+            } else {
+                hist_window(name, w.points, w.hists, w.hsts, &args, &mut notes)
+            };
+            for n in notes {
+                let span = arg.span();
+                self.ctx.annotate(match n {
+                    HistNote::Mixed => Annotation::mixed_floats_histograms_range(metric_name, span),
+                    HistNote::NotCounter => Annotation::not_counter(metric_name, span),
+                    HistNote::NotGauge => Annotation::not_gauge(metric_name, span),
+                    HistNote::MixedExponentialCustom => {
+                        Annotation::mixed_exponential_custom(metric_name, span)
+                    }
+                    HistNote::IgnoredInMixedRange => {
+                        Annotation::histogram_ignored_in_mixed_range(metric_name, span)
+                    }
+                    HistNote::MismatchedCustom(op) => {
+                        Annotation::mismatched_custom_buckets(op, span)
+                    }
+                    HistNote::CounterResetCollision => {
+                        Annotation::counter_reset_collision("aggregation", span)
+                    }
+                    HistNote::StartTimeOverlap => Annotation::start_time_overlap(metric_name, span),
+                });
+            }
+            Ok(v)
         };
 
         if name == "absent_over_time" {
             let n = self.num_steps();
             let mut present = vec![false; n];
-            self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |s| {
+            self.stream_windows(arg, Some(&hint), with_st, per_step, &floats, &mut |s| {
                 for t in s
                     .points
                     .iter()
@@ -436,31 +431,40 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         } else {
             Some(HashSet::new())
         };
-        self.stream_windows(arg, Some(&hint), with_st, per_step, &mut |mut s| {
-            if s.is_empty() {
-                return Ok(());
-            }
-            if counter_check {
-                if let Some(metric_name) = s.metric.metric_name() {
-                    if !(metric_name.ends_with("_total")
-                        || metric_name.ends_with("_sum")
-                        || metric_name.ends_with("_count")
-                        || metric_name.ends_with("_bucket"))
-                    {
-                        self.ctx
-                            .annotate(Annotation::possible_non_counter(metric_name, arg.span()));
+        self.stream_windows(
+            arg,
+            Some(&hint),
+            with_st,
+            per_step,
+            &floats,
+            &mut |mut s| {
+                if s.is_empty() {
+                    return Ok(());
+                }
+                if counter_check {
+                    if let Some(metric_name) = s.metric.metric_name() {
+                        if !(metric_name.ends_with("_total")
+                            || metric_name.ends_with("_sum")
+                            || metric_name.ends_with("_count")
+                            || metric_name.ends_with("_bucket"))
+                        {
+                            self.ctx.annotate(Annotation::possible_non_counter(
+                                metric_name,
+                                arg.span(),
+                            ));
+                        }
                     }
                 }
-            }
-            if !keeps_name || s.drop_name {
-                self.mark_drop_name(&mut s);
-            }
-            if let Some(seen) = &mut seen {
-                if !seen.insert(s.metric.clone()) {
-                    return Err(Error::duplicate_labelset());
+                if !keeps_name || s.drop_name {
+                    self.mark_drop_name(&mut s);
                 }
-            }
-            sink(s)
-        })
+                if let Some(seen) = &mut seen {
+                    if !seen.insert(s.metric.clone()) {
+                        return Err(Error::duplicate_labelset());
+                    }
+                }
+                sink(s)
+            },
+        )
     }
 }

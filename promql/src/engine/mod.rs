@@ -85,6 +85,7 @@ mod memory;
 mod native_fns;
 mod options;
 mod range_fns;
+mod rate_timing;
 mod relabel;
 mod select;
 mod simple_fns;
@@ -95,6 +96,8 @@ mod step;
 mod timerange;
 mod window;
 
+#[cfg(test)]
+mod cursor_tests;
 #[cfg(test)]
 mod hist_tests;
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use super::error::{Error, Result};
 use super::mathx::{kahan_inc, quantile};
+use super::rate_timing::{self, RateTiming};
 use crate::value::FPoint;
 
 /// What a window function may need besides the samples.
@@ -70,6 +71,9 @@ pub(crate) struct Scratch {
     last_t: Option<i64>,
     /// Side effects to report.
     pub notes: Vec<WindowNote>,
+    /// `rate`'s extrapolation by sample placement (not reset between
+    /// series: it is keyed by all it depends on).
+    pub(crate) rate_timing: RateTiming,
 }
 
 impl Scratch {
@@ -179,14 +183,22 @@ enum Extreme {
 /// never kept: like Prometheus's scan, the result is the extreme of the
 /// non-NaN samples, or NaN (the last sample's time for `ts_of_*`) when all
 /// are NaN.
+///
+/// Inlined into each of its four callers, so `kind` is a constant there:
+/// called with it as a value, every candidate comparison went through a
+/// jump table (an indirect jump per comparison in the inner loop).
+#[inline(always)]
 fn sliding_extreme(w: &[FPoint], s: &mut Scratch, kind: Extreme) -> Option<f64> {
     let last = *w.last()?;
     let first_t = w[0].t;
     while s.deque.front().is_some_and(|p| p.t < first_t) {
         s.deque.pop_front();
     }
+    // The samples newer than the last window's: a few at the end when
+    // windows overlap, so counted from the end rather than searched for
+    // (the binary search's branches mispredict, the short scan's do not).
     let fresh = match s.last_t {
-        Some(t) => w.len() - w.partition_point(|p| p.t <= t),
+        Some(t) => w.iter().rev().take_while(|p| p.t > t).count(),
         None => w.len(),
     };
     for p in &w[w.len() - fresh..] {
@@ -333,39 +345,30 @@ pub(crate) fn extrapolated_rate(
     if a.extension != Extension::None {
         return extended_rate(w, a, is_counter, is_rate);
     }
+    let sts = if is_counter { a.sts } else { &[] };
+    if sts.is_empty() {
+        let range = (a.range_start, a.range_end, a.range_secs);
+        let memo = &mut scratch.rate_timing;
+        return rate_timing::plain_rate(w, range, a.non_decreasing, is_counter, is_rate, memo);
+    }
     let first = *w.first()?;
     let last = w[w.len() - 1];
-    let sts = if is_counter { a.sts } else { &[] };
     let mut result = last.f - first.f;
-    if is_counter && sts.is_empty() {
-        if a.non_decreasing {
-            // No reset in the window (the window cursor counts them).
-        } else {
-            // The common case (no start timestamps) as a tight loop the
-            // compiler can unroll: every window of every step passes here.
-            for pair in w.windows(2) {
-                if pair[1].f < pair[0].f {
-                    result += pair[0].f;
+    let mut overlap = false;
+    for i in 1..w.len() {
+        let (prev, cur) = (w[i - 1], w[i]);
+        let reset_by_st = match (sts.get(i - 1), sts.get(i)) {
+            (Some(&ps), Some(&cs)) => {
+                if !overlap && start_time_overlaps(ps, prev.t, cs) {
+                    scratch.notes.push(WindowNote::StartTimeOverlap);
+                    overlap = true;
                 }
+                is_start_timestamp_reset(ps, prev.t, cs, cur.t)
             }
-        }
-    } else if is_counter {
-        let mut overlap = false;
-        for i in 1..w.len() {
-            let (prev, cur) = (w[i - 1], w[i]);
-            let reset_by_st = match (sts.get(i - 1), sts.get(i)) {
-                (Some(&ps), Some(&cs)) => {
-                    if !overlap && start_time_overlaps(ps, prev.t, cs) {
-                        scratch.notes.push(WindowNote::StartTimeOverlap);
-                        overlap = true;
-                    }
-                    is_start_timestamp_reset(ps, prev.t, cs, cur.t)
-                }
-                _ => false,
-            };
-            if cur.f < prev.f || reset_by_st {
-                result += prev.f;
-            }
+            _ => false,
+        };
+        if cur.f < prev.f || reset_by_st {
+            result += prev.f;
         }
     }
     let mut to_start = first.t.wrapping_sub(a.range_start) as f64 / 1000.0;
@@ -658,6 +661,101 @@ mod tests {
         assert!((r - 0.1).abs() < 1e-12, "{r}");
         let inc = extrapolated_rate(&w, &a, true, false, &mut Scratch::default()).unwrap();
         assert!((inc - 6.0).abs() < 1e-12, "{inc}");
+    }
+
+    /// Prometheus's extrapolation computed in full for every window, as
+    /// `extrapolated_rate` did before the timing memo: the reference the
+    /// memo and the division-free clamp check must match bit for bit.
+    fn rate_in_full(w: &[FPoint], a: &WindowArgs, is_counter: bool, is_rate: bool) -> Option<f64> {
+        let (first, last) = (*w.first()?, *w.last()?);
+        let mut result = last.f - first.f;
+        if is_counter {
+            for pair in w.windows(2) {
+                if pair[1].f < pair[0].f {
+                    result += pair[0].f;
+                }
+            }
+        }
+        let intervals = w.len() - 1;
+        if intervals == 0 {
+            return None;
+        }
+        let mut to_start = (first.t - a.range_start) as f64 / 1000.0;
+        let mut to_end = (a.range_end - last.t) as f64 / 1000.0;
+        let sampled = (last.t - first.t) as f64 / 1000.0;
+        let avg = sampled / intervals as f64;
+        let threshold = avg * 1.1;
+        if to_start >= threshold {
+            to_start = avg / 2.0;
+        }
+        if is_counter && result > 0.0 && first.f >= 0.0 {
+            let to_zero = sampled * (first.f / result);
+            if to_zero < to_start {
+                to_start = to_zero;
+            }
+        }
+        if to_end >= threshold {
+            to_end = avg / 2.0;
+        }
+        let mut factor = 1.0;
+        if sampled != 0.0 {
+            factor = (sampled + to_start + to_end) / sampled;
+        }
+        if is_rate {
+            factor /= a.range_secs;
+        }
+        Some(result * factor)
+    }
+
+    proptest::proptest! {
+        /// Windows of one series at successive steps, one scratch (so the
+        /// memo is hit and missed), every function: the same bits as the
+        /// full computation.
+        #[test]
+        fn memoised_rate_equals_the_full_computation(
+            gaps in proptest::collection::vec(
+                proptest::prop_oneof![4 => proptest::strategy::Just(15_000i64), 1 => 1i64..40_000],
+                2..200,
+            ),
+            steps in proptest::collection::vec(
+                proptest::prop_oneof![
+                    3 => 0.0..1e3f64,
+                    1 => -1e3..1e3f64,
+                    1 => 0.0..1e-3f64,
+                    1 => proptest::prelude::any::<f64>(),
+                ],
+                200,
+            ),
+            base in proptest::prop_oneof![0.0..10.0f64, 1e6..1e12f64, proptest::strategy::Just(0.0)],
+            range_ms in proptest::prop_oneof![proptest::strategy::Just(300_000i64), 1_000i64..3_600_000],
+            step_ms in proptest::prop_oneof![proptest::strategy::Just(30_000i64), 1_000i64..120_000],
+        ) {
+            let mut t = 1_700_000_000_000i64;
+            let mut v = base;
+            let mut series = Vec::new();
+            for (gap, step) in gaps.iter().zip(&steps) {
+                t += gap;
+                v += step;
+                series.push(FPoint { t, f: v });
+            }
+            let mut scratch = Scratch::default();
+            let mut ts = series[0].t;
+            while ts <= series[series.len() - 1].t + range_ms {
+                let a = args(ts, range_ms, &[]);
+                let lo = series.partition_point(|p| p.t <= a.range_start);
+                let hi = series.partition_point(|p| p.t <= a.range_end);
+                let w = &series[lo..hi];
+                let non_decreasing = w.windows(2).all(|p| p[1].f >= p[0].f);
+                for (counter, rate) in [(true, true), (true, false), (false, false)] {
+                    let a = WindowArgs { non_decreasing: non_decreasing && counter, ..a };
+                    let got = extrapolated_rate(w, &a, counter, rate, &mut scratch);
+                    let want = rate_in_full(w, &a, counter, rate);
+                    proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits),
+                        "window {:?} counter {} rate {}: {:?} vs {:?}", w, counter, rate, got, want);
+                }
+                ts += step_ms;
+            }
+        }
     }
 
     #[test]

@@ -18,6 +18,54 @@ use crate::value::{FPoint, HPoint};
 /// How many series a selector reads and processes per parallel batch.
 const PARALLEL_BATCH: usize = 64;
 
+/// One batch's per-series outputs, in storage order.
+type BatchResults = Vec<Result<Option<StepSeries>>>;
+
+/// Per-series scratch state kept across the batches of one
+/// `for_each_series`: each parallel split takes one and gives it back when
+/// done, so buffers grown for one batch serve the next.
+struct ScratchPool<S> {
+    free: parking_lot::Mutex<Vec<S>>,
+}
+
+impl<S> Default for ScratchPool<S> {
+    fn default() -> Self {
+        ScratchPool {
+            free: parking_lot::Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<S: Default> ScratchPool<S> {
+    fn take(&self) -> Pooled<'_, S> {
+        let s = self.free.lock().pop().unwrap_or_default();
+        Pooled {
+            s: Some(s),
+            pool: self,
+        }
+    }
+}
+
+/// A scratch state on loan from a [`ScratchPool`], returned on drop.
+struct Pooled<'p, S> {
+    s: Option<S>,
+    pool: &'p ScratchPool<S>,
+}
+
+impl<S: Default> Pooled<'_, S> {
+    fn get(&mut self) -> &mut S {
+        self.s.get_or_insert_with(S::default)
+    }
+}
+
+impl<S> Drop for Pooled<'_, S> {
+    fn drop(&mut self) {
+        if let Some(s) = self.s.take() {
+            self.pool.free.lock().push(s);
+        }
+    }
+}
+
 /// What a selector's enclosing function or aggregation is, for the
 /// storage's [`SelectHints`].
 #[derive(Debug, Clone, Default)]
@@ -128,6 +176,14 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// Runs `per_series` over every series of `set`, in batches processed
     /// in parallel when enabled, and feeds the results to `sink` in storage
     /// order (so results do not depend on the thread count).
+    ///
+    /// In parallel, the calling thread reads batch k + 1 from storage while
+    /// the pool processes batch k: reading series (index lookups, label
+    /// merging across blocks) is serial work that otherwise left the pool
+    /// idle at every batch. The sink (aggregation) is not overlapped: run
+    /// beside the pool's two threads on two cores it slowed the batch more
+    /// than it saved. Per-series scratch is pooled across batches so its
+    /// buffers are not grown again for each one.
     pub(crate) fn for_each_series<F, S>(
         &self,
         set: &mut (dyn SeriesSet<'q> + 'q),
@@ -138,48 +194,74 @@ impl<'c, 'q> Evaluator<'c, 'q> {
         F: Fn(aion_storage::Series<'q>, &mut S) -> Result<Option<StepSeries>> + Sync,
         S: Default + Send,
     {
-        let mut batch = Vec::new();
-        let mut scratch = S::default();
-        loop {
-            self.ctx.stop.check()?;
-            self.next_batch(set, &mut batch)?;
-            if batch.is_empty() {
-                break;
-            }
-            if batch.len() > 1 {
-                let results: Vec<Result<Option<StepSeries>>> = std::mem::take(&mut batch)
-                    .into_par_iter()
-                    .map_init(S::default, |scratch, s| per_series(s, scratch))
-                    .collect();
-                // The whole batch's output is held until passed on, one
-                // series at a time: each leaves the charge as it goes.
-                let mut held = self.ctx.budget.memory.guard();
-                held.add(what::BATCH, || {
-                    results
-                        .iter()
-                        .map(|r| {
-                            r.as_ref()
-                                .ok()
-                                .and_then(|s| s.as_ref())
-                                .map_or(0, series_bytes)
-                        })
-                        .sum()
-                })?;
-                for r in results {
-                    if let Some(s) = r? {
-                        held.sub(|| series_bytes(&s));
-                        sink(s)?;
-                    }
+        if !self.ctx.parallel {
+            let mut batch = Vec::new();
+            let mut scratch = S::default();
+            loop {
+                self.ctx.stop.check()?;
+                self.next_batch(set, &mut batch)?;
+                if batch.is_empty() {
+                    break;
                 }
-            } else {
                 for s in batch.drain(..) {
                     if let Some(s) = per_series(s, &mut scratch)? {
                         sink(s)?;
                     }
                 }
             }
+            self.storage_warnings(set);
+            return Ok(());
+        }
+        let pool = ScratchPool::default();
+        let mut current = Vec::new();
+        self.next_batch(set, &mut current)?;
+        while !current.is_empty() {
+            self.ctx.stop.check()?;
+            let mut results = Vec::new();
+            let mut next = Vec::new();
+            let mut fetched = Ok(());
+            let batch = std::mem::take(&mut current);
+            rayon::in_place_scope(|scope| {
+                let (pool, per_series, results) = (&pool, &per_series, &mut results);
+                scope.spawn(move |_| {
+                    *results = batch
+                        .into_par_iter()
+                        .map_init(|| pool.take(), |scratch, s| per_series(s, scratch.get()))
+                        .collect::<Vec<_>>();
+                });
+                fetched = self.next_batch(set, &mut next);
+            });
+            // This batch's errors come before a failure to read the next.
+            self.sink_batch(results, sink)?;
+            fetched?;
+            current = next;
         }
         self.storage_warnings(set);
+        Ok(())
+    }
+
+    /// Passes a processed batch to `sink` in order. The whole batch's
+    /// output is held until passed on, one series at a time: each leaves
+    /// the charge as it goes.
+    fn sink_batch(&self, results: BatchResults, sink: Sink) -> Result<()> {
+        let mut held = self.ctx.budget.memory.guard();
+        held.add(what::BATCH, || {
+            results
+                .iter()
+                .map(|r| {
+                    r.as_ref()
+                        .ok()
+                        .and_then(|s| s.as_ref())
+                        .map_or(0, series_bytes)
+                })
+                .sum()
+        })?;
+        for r in results {
+            if let Some(s) = r? {
+                held.sub(|| series_bytes(&s));
+                sink(s)?;
+            }
+        }
         Ok(())
     }
 

@@ -11,11 +11,92 @@ use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
 use super::memory::what;
-use super::range_fns::Scratch;
+use super::range_fns::{Extension, Scratch, WindowArgs, WindowFn, WindowNote};
+use super::rate_timing::plain_rate;
 use super::select::SelectHint;
 use super::step::{series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
 use crate::value::{FPoint, HPoint};
+
+/// The most steps of a block (see `stream_windows`): enough to make the
+/// per-block cursor call rare next to the per-step work.
+const MAX_BLOCK: usize = 64;
+
+/// A range function over windows without histogram samples (its float
+/// path), as a concrete type so the step loop can inline it: called
+/// through a closure that did not inline, the window's description was
+/// built in memory and copied, the copy's 16-byte loads stalling on the
+/// 8-byte stores just made (half of that closure's profile samples).
+pub(crate) struct FloatFn<'a> {
+    pub f: WindowFn,
+    /// The scalar arguments at every step, in argument order (the range
+    /// vector argument left out).
+    pub params: &'a [Vec<f64>],
+    pub range_secs: f64,
+    pub extension: Extension,
+    /// For `rate`, `increase` and `delta`: `(is_counter, is_rate)`, so
+    /// plain windows call [`plain_rate`] directly (inlined) instead of
+    /// through `f`.
+    pub rate: Option<(bool, bool)>,
+    /// Reports the function's notes (rare: an invalid quantile, an
+    /// overlapping start time) for a series.
+    pub report: &'a (dyn Fn(&mut Vec<WindowNote>, &Labels) + Sync),
+}
+
+impl FloatFn<'_> {
+    /// The function's scalar arguments at `step` (at most two) and how
+    /// many there are.
+    #[inline(always)]
+    pub(crate) fn params_at(&self, step: usize) -> ([f64; 2], usize) {
+        let mut buf = [0.0; 2];
+        for (b, p) in buf.iter_mut().zip(self.params) {
+            *b = p[step];
+        }
+        (buf, self.params.len().min(2))
+    }
+
+    /// The arguments of the function for window `w`, its scalar
+    /// arguments there being `params`.
+    #[inline(always)]
+    pub(crate) fn args<'w>(&self, w: &StepWindow<'w>, params: &'w [f64]) -> WindowArgs<'w> {
+        WindowArgs {
+            ts: w.ts,
+            range_start: w.start,
+            range_end: w.end,
+            range_secs: self.range_secs,
+            params,
+            sts: w.sts,
+            non_decreasing: w.non_decreasing,
+            extension: self.extension,
+        }
+    }
+
+    /// The function's value over the float samples of `w`.
+    #[inline(always)]
+    pub(crate) fn call(&self, w: &StepWindow, scratch: &mut Scratch) -> Result<Option<f64>> {
+        if let Some((is_counter, is_rate)) = self.rate {
+            // What `extrapolated_rate` does for these windows.
+            if self.extension == Extension::None && (w.sts.is_empty() || !is_counter) {
+                let range = (w.start, w.end, self.range_secs);
+                let memo = &mut scratch.rate_timing;
+                return Ok(plain_rate(
+                    w.points,
+                    range,
+                    w.non_decreasing,
+                    is_counter,
+                    is_rate,
+                    memo,
+                ));
+            }
+        }
+        let (buf, n) = self.params_at(w.step);
+        let v = (self.f)(w.points, &self.args(w, &buf[..n]), scratch)?;
+        if !scratch.notes.is_empty() {
+            (self.report)(&mut scratch.notes, w.labels);
+        }
+        Ok(v)
+    }
+}
 
 /// One series' window at one step, as range functions see it.
 pub(crate) struct StepWindow<'w> {
@@ -48,12 +129,16 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// at each step (`None`: no point there). `scratch` is reset for
     /// every series. With `with_st`, windows of range selectors carry the
     /// samples' start timestamps (subqueries never do).
+    ///
+    /// `floats` is what `per_step` does for windows without histogram
+    /// samples: the loop over blocks of float windows calls it instead.
     pub(crate) fn stream_windows<F>(
         &self,
         arg: &Expr,
         hint: Option<&SelectHint>,
         with_st: bool,
         per_step: F,
+        floats: &FloatFn,
         sink: Sink,
     ) -> Result<()>
     where
@@ -61,8 +146,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     {
         let n = self.num_steps();
         match arg {
-            Expr::Paren(p) => self.stream_windows(&p.expr, hint, with_st, per_step, sink),
-            Expr::StepInvariant(s) => self.stream_windows(&s.expr, hint, with_st, per_step, sink),
+            Expr::Paren(p) => self.stream_windows(&p.expr, hint, with_st, per_step, floats, sink),
+            Expr::StepInvariant(s) => {
+                self.stream_windows(&s.expr, hint, with_st, per_step, floats, sink)
+            }
             Expr::MatrixSelector(ms) => {
                 let range = fixed(&ms.range);
                 let vs = &ms.selector;
@@ -87,6 +174,22 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         hint.and_then(|h| h.func.as_deref()),
                         Some("last_over_time" | "ts_of_last_over_time")
                     );
+                // Only the counter functions skip work on windows known
+                // to hold no decrease.
+                let wants_decreases = !matches!(
+                    hint.and_then(|h| h.func.as_deref()),
+                    Some(f) if !matches!(f, "rate" | "increase")
+                );
+                // Plain float windows that overlap go in blocks of steps
+                // (see `WindowCursor::block`): about four windows' span,
+                // so the read-ahead stays a small multiple of a window.
+                let block = if dense && before == 0 && after == 0 && !with_st && self.interval > 0 {
+                    usize::try_from(range.saturating_mul(4) / self.interval)
+                        .unwrap_or(1)
+                        .clamp(1, MAX_BLOCK)
+                } else {
+                    1
+                };
                 type Buffers = (WindowBuffers, Scratch);
                 self.for_each_series(
                     &mut *set,
@@ -96,7 +199,8 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let sts = std::mem::take(&mut bufs_taken.sts);
                         let mut w = WindowCursor::new(series.samples, &self.ctx.budget, bufs_taken)
                             .with_stats(self.ctx.is_stats(vs))
-                            .dense(dense);
+                            .dense(dense)
+                            .track_decreases(wants_decreases);
                         if with_st {
                             w = w.track_start_timestamps(sts);
                         }
@@ -104,53 +208,100 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         let mut hists = Vec::new();
                         let mut tails = latest_only;
                         let result = (|| -> Result<()> {
-                            for i in 0..n {
-                                // Long series over many steps: stay
-                                // responsive to cancellation.
-                                if i % 256 == 255 {
-                                    self.ctx.stop.check()?;
+                            let mut i = 0;
+                            while i < n {
+                                let block_end = (i + block).min(n);
+                                if block > 1 {
+                                    let end_of =
+                                        |i| Self::reference_time(vs.at, offset, self.step_ts(i));
+                                    let first_start = end_of(i).wrapping_sub(range);
+                                    if let Some(b) = w.block(first_start, end_of(block_end - 1))? {
+                                        let (mut win, mut decreases) = (b.window, b.decreases);
+                                        for i in i..block_end {
+                                            if i % 256 == 255 {
+                                                self.ctx.stop.check()?;
+                                            }
+                                            let ts = self.step_ts(i);
+                                            let end = Self::reference_time(vs.at, offset, ts);
+                                            let start = end.wrapping_sub(range);
+                                            b.slide(&mut win, &mut decreases, start, end);
+                                            if win.0 == win.1 {
+                                                continue;
+                                            }
+                                            let sw = StepWindow {
+                                                labels: &series.labels,
+                                                points: &b.points[win.0..win.1],
+                                                hists: &[],
+                                                hsts: &[],
+                                                non_decreasing: decreases == Some(0),
+                                                sts: &[],
+                                                step: i,
+                                                ts,
+                                                start,
+                                                end,
+                                            };
+                                            if let Some(v) = floats.call(&sw, scratch)? {
+                                                points.push(FPoint { t: ts, f: v });
+                                            }
+                                        }
+                                        w.settle(win.0, win.1, decreases.unwrap_or(0));
+                                        i = block_end;
+                                        continue;
+                                    }
                                 }
-                                let ts = self.step_ts(i);
-                                let end = Self::reference_time(vs.at, offset, ts);
-                                let start = end.wrapping_sub(range);
-                                let skipped = tails && w.skip_to_tail(start, end);
-                                let fetched =
-                                    w.window(start.wrapping_sub(before), end.wrapping_add(after))?;
-                                if skipped && fetched.is_empty() && w.current_hists().is_empty() {
-                                    // The tail held only stale markers:
-                                    // read the whole series again.
-                                    tails = false;
-                                    let again = self.reopen(vs, range, hint, &series.labels)?;
-                                    let fresh = WindowCursor::new(
-                                        again,
-                                        &self.ctx.budget,
-                                        Default::default(),
-                                    )
-                                    .with_stats(self.ctx.is_stats(vs))
-                                    .dense(dense);
-                                    let _ = std::mem::replace(&mut w, fresh).finish();
-                                    w.window(start, end)?;
+                                for i in i..block_end {
+                                    // Long series over many steps: stay
+                                    // responsive to cancellation.
+                                    if i % 256 == 255 {
+                                        self.ctx.stop.check()?;
+                                    }
+                                    let ts = self.step_ts(i);
+                                    let end = Self::reference_time(vs.at, offset, ts);
+                                    let start = end.wrapping_sub(range);
+                                    let skipped = tails && w.skip_to_tail(start, end);
+                                    let fetched = w.window(
+                                        start.wrapping_sub(before),
+                                        end.wrapping_add(after),
+                                    )?;
+                                    if skipped && fetched.is_empty() && w.current_hists().is_empty()
+                                    {
+                                        // The tail held only stale markers:
+                                        // read the whole series again.
+                                        tails = false;
+                                        let again = self.reopen(vs, range, hint, &series.labels)?;
+                                        let fresh = WindowCursor::new(
+                                            again,
+                                            &self.ctx.budget,
+                                            Default::default(),
+                                        )
+                                        .with_stats(self.ctx.is_stats(vs))
+                                        .dense(dense)
+                                        .track_decreases(wants_decreases);
+                                        let _ = std::mem::replace(&mut w, fresh).finish();
+                                        w.window(start, end)?;
+                                    }
+                                    if w.current().is_empty() && w.current_hists().is_empty() {
+                                        continue;
+                                    }
+                                    let sw = StepWindow {
+                                        labels: &series.labels,
+                                        points: w.current(),
+                                        hists: w.current_hists(),
+                                        hsts: w.current_hist_sts(),
+                                        non_decreasing: w.non_decreasing(),
+                                        sts: w.start_timestamps(),
+                                        step: i,
+                                        ts,
+                                        start,
+                                        end,
+                                    };
+                                    match per_step(&sw, scratch)? {
+                                        Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
+                                        Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
+                                        None => {}
+                                    }
                                 }
-                                if w.current().is_empty() && w.current_hists().is_empty() {
-                                    continue;
-                                }
-                                let sw = StepWindow {
-                                    labels: &series.labels,
-                                    points: w.current(),
-                                    hists: w.current_hists(),
-                                    hsts: w.current_hist_sts(),
-                                    non_decreasing: w.non_decreasing(),
-                                    sts: w.start_timestamps(),
-                                    step: i,
-                                    ts,
-                                    start,
-                                    end,
-                                };
-                                match per_step(&sw, scratch)? {
-                                    Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
-                                    Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
-                                    None => {}
-                                }
+                                i = block_end;
                             }
                             Ok(())
                         })();
