@@ -253,7 +253,9 @@ impl Appender {
             return Err(Error::OutOfBounds);
         }
         let slot = match r {
-            Some(r) => self.slot_for_ref(r).ok_or(Error::UnknownSeriesRef(r))?,
+            Some(r) => self
+                .slot_for_ref(r)
+                .ok_or_else(|| Error::UnknownSeriesRef(r))?,
             None => self.slot_for_labels(labels)?,
         };
         self.push_histogram(slot, t, h, min_valid)
@@ -314,7 +316,11 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        let slot = self.slot_for_ref(r).ok_or(Error::UnknownSeriesRef(r))?;
+        // `ok_or_else`: an eager `Error` would be built and dropped (a
+        // call, as `Error` has a destructor) on every append.
+        let slot = self
+            .slot_for_ref(r)
+            .ok_or_else(|| Error::UnknownSeriesRef(r))?;
         self.push(slot, t, v, min_valid)
     }
 

@@ -140,7 +140,9 @@ impl SeriesState {
         self.rare.as_mut()?.hist.as_deref_mut()
     }
 
-    /// Time of the newest sample, `i64::MIN` if none.
+    /// Time of the newest sample, `i64::MIN` if none. Inline: every
+    /// committed sample asks.
+    #[inline]
     pub fn max_time(&self) -> i64 {
         match &self.open {
             Some(c) if c.max_time() != i64::MIN => c.max_time(),
