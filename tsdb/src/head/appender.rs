@@ -332,12 +332,21 @@ impl Appender {
     }
 
     /// The batch's lower time bound, fixed when the batch starts; a
-    /// first sample of an empty head sets the head's time range.
-    #[inline]
+    /// first sample of an empty head sets the head's time range. Only the
+    /// known-bound check is inline: LLVM kept the whole function out of
+    /// line, a call on every append.
+    #[inline(always)]
     fn min_valid(&mut self, t: i64) -> i64 {
-        if let Some(m) = self.min_valid {
-            return m;
+        match self.min_valid {
+            Some(m) => m,
+            None => self.start_batch(t),
         }
+    }
+
+    /// [`Appender::min_valid`] for the first sample of a batch.
+    #[cold]
+    #[inline(never)]
+    fn start_batch(&mut self, t: i64) -> i64 {
         // A truncation may want to remove series this appender holds on
         // to: let go of them.
         let generation = self.head.truncations.load(Ordering::Acquire);
