@@ -202,6 +202,17 @@ impl XorAppender {
         self.num_samples() == MAX_SAMPLES
     }
 
+    /// Time of the first sample, if any: the varint that opens the
+    /// stream after the header, read without starting a decoder (the head
+    /// asks at every chunk cut, where an iterator decoded a whole batch
+    /// of samples to answer).
+    pub fn first_time(&self) -> Option<i64> {
+        if self.num == 0 {
+            return None;
+        }
+        aion_model::encoding::varint(self.bytes().get(HEADER_LEN..)?).map(|(t, _)| t)
+    }
+
     /// The last sample appended, if any.
     pub fn last(&self) -> Option<(i64, f64)> {
         (self.num > 0).then(|| (self.t, f64::from_bits(self.v)))

@@ -109,6 +109,14 @@ proptest! {
         prop_assert_eq!(bits(&decoded), bits(&samples));
     }
 
+    /// `first_time` (read from the header's varint) is the first sample's
+    /// time as decoding finds it.
+    #[test]
+    fn first_time_is_the_first_decoded_time(samples in series()) {
+        let app = encode(&samples);
+        prop_assert_eq!(app.first_time(), samples.first().map(|s| s.0));
+    }
+
     /// `read_floats` copies exactly the samples the `at`/`next` loop
     /// visits, for any buffer size and bound, and leaves the iterator on
     /// the first sample it did not copy.

@@ -253,7 +253,9 @@ impl Appender {
             return Err(Error::OutOfBounds);
         }
         let slot = match r {
-            Some(r) => self.slot_for_ref(r).ok_or(Error::UnknownSeriesRef(r))?,
+            Some(r) => self
+                .slot_for_ref(r)
+                .ok_or_else(|| Error::UnknownSeriesRef(r))?,
             None => self.slot_for_labels(labels)?,
         };
         self.push_histogram(slot, t, h, min_valid)
@@ -314,7 +316,11 @@ impl Appender {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Error::OutOfBounds);
         }
-        let slot = self.slot_for_ref(r).ok_or(Error::UnknownSeriesRef(r))?;
+        // `ok_or_else`: an eager `Error` would be built and dropped (a
+        // call, as `Error` has a destructor) on every append.
+        let slot = self
+            .slot_for_ref(r)
+            .ok_or_else(|| Error::UnknownSeriesRef(r))?;
         self.push(slot, t, v, min_valid)
     }
 
@@ -326,12 +332,21 @@ impl Appender {
     }
 
     /// The batch's lower time bound, fixed when the batch starts; a
-    /// first sample of an empty head sets the head's time range.
-    #[inline]
+    /// first sample of an empty head sets the head's time range. Only the
+    /// known-bound check is inline: LLVM kept the whole function out of
+    /// line, a call on every append.
+    #[inline(always)]
     fn min_valid(&mut self, t: i64) -> i64 {
-        if let Some(m) = self.min_valid {
-            return m;
+        match self.min_valid {
+            Some(m) => m,
+            None => self.start_batch(t),
         }
+    }
+
+    /// [`Appender::min_valid`] for the first sample of a batch.
+    #[cold]
+    #[inline(never)]
+    fn start_batch(&mut self, t: i64) -> i64 {
         // A truncation may want to remove series this appender holds on
         // to: let go of them.
         let generation = self.head.truncations.load(Ordering::Acquire);

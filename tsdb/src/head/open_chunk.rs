@@ -112,7 +112,7 @@ impl ChunkAppender {
             (it.next() != ValueType::None).then(|| it.at_t())
         }
         match self {
-            ChunkAppender::Xor(a) => first(&mut a.iter()),
+            ChunkAppender::Xor(a) => a.first_time(),
             ChunkAppender::Xor2(a) => first(&mut a.iter()),
             ChunkAppender::Histogram(a) => first(&mut a.iter()),
             ChunkAppender::FloatHistogram(a) => first(&mut a.iter()),
