@@ -258,6 +258,13 @@ struct BenchWriteArgs {
     /// median of 5 runs) and print `query_ms=`.
     #[arg(long, value_name = "EXPR")]
     query: Option<String>,
+    /// Take a new appender for every scrape, as promtool does, instead of
+    /// one per shard committed after every scrape. A reused appender
+    /// remembers the series it resolved; a new one looks each up by
+    /// reference again (what a scrape loop that opens an appender per
+    /// scrape pays).
+    #[arg(long)]
+    appender_per_scrape: bool,
 }
 
 /// How many scrapes late an out-of-order sample of `bench write` arrives.
@@ -455,13 +462,15 @@ fn measure<T>(
 }
 
 /// One shard's 100 scrapes, each committed as one batch (promtool's
-/// `ingestScrapesShard`).
+/// `ingestScrapesShard`), through one appender or (`appender_per_scrape`)
+/// a new one per scrape as promtool.
 fn ingest_shard(
     db: &Db,
     labels: &[Labels],
     scrapes: usize,
     base_t: i64,
     ooo_percent: u8,
+    appender_per_scrape: bool,
 ) -> Result<u64, Failure> {
     let mut refs: Vec<Option<u64>> = vec![None; labels.len()];
     let mut values: Vec<i64> = vec![123_456_789; labels.len()];
@@ -507,6 +516,9 @@ fn ingest_shard(
         }
         late.push_back(held);
         app.commit()?;
+        if appender_per_scrape {
+            app = db.appender();
+        }
     }
     for batch in late {
         for s in batch {
@@ -555,6 +567,7 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
         },
     )?;
     let ooo_percent = args.ooo_percent.unwrap_or(0);
+    let fresh = args.appender_per_scrape;
     let (labels, _) = measure("readData", || read_labels(&args.file, args.metrics))?;
     let (total, dur) = measure("ingestScrapes", || {
         let mut total = 0u64;
@@ -565,7 +578,7 @@ fn bench_write(args: BenchWriteArgs) -> Result<(), Failure> {
                     .chunks(1000)
                     .map(|shard| {
                         let db = &db;
-                        s.spawn(move || ingest_shard(db, shard, 100, base_t, ooo_percent))
+                        s.spawn(move || ingest_shard(db, shard, 100, base_t, ooo_percent, fresh))
                     })
                     .collect();
                 handles
