@@ -34,17 +34,10 @@ use super::Head;
 use crate::chunks::HeadChunkRef;
 use crate::{Error, Result};
 
-/// Samples handed to a worker at once (96 KB, under glibc's 128 KB mmap
-/// threshold).
-///
-/// The batches are pooled, so what is queued at most is what the kernel
-/// faults in and zeroes once: at 16k samples and 8 batches queued per
-/// worker that was some 7 MB of fresh pages per replay, a cost that
-/// shows on a VM where faults are dear. The more hand-overs (200 for the
-/// 810k samples a 20 M-sample bench log keeps) cost no measurable CPU.
-const SAMPLE_BATCH: usize = 4 * 1024;
+/// Samples handed to a worker at once.
+const SAMPLE_BATCH: usize = 16 * 1024;
 /// Batches queued per worker.
-const QUEUE_DEPTH: usize = 4;
+const QUEUE_DEPTH: usize = 8;
 /// Worker-local series lookup tables are direct-indexed up to this ref.
 const DIRECT_LOOKUP_REFS: u64 = 1 << 22;
 

@@ -39,23 +39,14 @@ thread_local! {
 /// and take the applying thread a while (series creation), and the
 /// reading thread should meanwhile run on through the samples, most of
 /// which it drops, so batches of dropped samples cost next to nothing and
-/// do not count. It is small because what the reading thread holds ahead
-/// is memory touched for the first time (batches are recycled, so the
-/// most ever held is what gets faulted in): at 8 MB a 20 M-sample replay
-/// took 10.8k page faults, at 1 MB (with the smaller batches below and in
-/// `replay.rs`) 5.1k.
-const READ_AHEAD_BYTES: usize = 1 << 20;
-/// Kept samples per batch (192 KB). Records go over in batches because a
+/// do not count.
+const READ_AHEAD_BYTES: usize = 8 << 20;
+/// Kept samples per batch (768 KB). Records go over in batches because a
 /// hand-over per record (one scrape's worth) made the two threads wake
-/// each other thousands of times a second; a hundred hand-overs for a
-/// 20 M-sample log's kept 810k samples are nothing.
-const BATCH_SAMPLES: usize = 8 * 1024;
+/// each other thousands of times a second.
+const BATCH_SAMPLES: usize = 32 * 1024;
 /// Records per batch at most (for logs of small records).
 const BATCH_RECORDS: usize = 64;
-/// Bytes of copied records (series, mostly) per batch, about: 64 series
-/// records of a scrape target can be a megabyte, and every batch the
-/// reading thread fills ahead is memory it touches for the first time.
-const BATCH_RECORD_BYTES: usize = 128 * 1024;
 
 /// Records in log order, with the kept samples and the copied records
 /// they refer to, and the bytes held (for [`ReadAhead`]).
@@ -270,84 +261,45 @@ fn for_each_label_set(rec: &[u8], mut f: impl FnMut(u64, u64)) {
     }
 }
 
-/// The batches the applying thread sent back, and their vectors of kept
-/// samples and of copied records apart.
-///
-/// A clean shutdown's log is nearly all in `chunks_head/`, so most
-/// batches keep no samples and hold no records: they go over without such
-/// vectors, holding next to nothing and not held back, and the vectors go
-/// to the batches that need them. Everything that has come back is taken
-/// at once: the batches return in the order they went, and the few with
-/// samples would otherwise wait behind the many without.
-///
-/// What waits here is not counted in [`ReadAhead`]: all of it was counted
-/// when it went over, so it is never more than the most ever held ahead.
-struct Spares {
-    returned: Receiver<Batch>,
-    batches: Vec<Batch>,
-    samples: Vec<Vec<RefSample>>,
-    records: Vec<Vec<u8>>,
-}
-
-impl Spares {
-    fn take_returned(&mut self) {
-        for mut b in self.returned.try_iter() {
-            if b.samples.capacity() > 0 {
-                self.samples.push(std::mem::take(&mut b.samples));
-            }
-            if b.records.capacity() > 0 {
-                self.records.push(std::mem::take(&mut b.records));
-            }
-            self.batches.push(b);
-        }
-    }
-
-    /// An empty batch, without sample and record vectors.
-    fn batch(&mut self) -> Batch {
-        self.take_returned();
-        self.batches.pop().unwrap_or_else(|| Batch {
-            items: Vec::with_capacity(BATCH_RECORDS),
-            ..Batch::default()
-        })
-    }
-
-    /// An empty vector for at least `n` samples.
-    fn samples(&mut self, n: usize) -> Vec<RefSample> {
-        self.take_returned();
-        let mut v = self.samples.pop().unwrap_or_default();
-        v.reserve(n);
-        v
-    }
-
-    /// An empty vector for at least `n` bytes of records.
-    fn records(&mut self, n: usize) -> Vec<u8> {
-        self.take_returned();
-        let mut v = self.records.pop().unwrap_or_default();
-        v.reserve(n);
-        v
-    }
-}
-
 /// Reads `reader` to its end (or its first error) and sends what it finds
 /// down `tx`, in batches of records in log order, filling the batches that
-/// come back on `returned` before allocating new ones; stops early when
-/// the receiver has gone. Returns the reader, for what it knows at the end
-/// (a skipped torn tail).
+/// come back on `spare` before allocating new ones; stops early when the
+/// receiver has gone. Returns the reader, for what it knows at the end (a
+/// skipped torn tail).
 pub(super) fn read_log(
     mut reader: WalReader,
     mut prefilter: Prefilter,
     tx: Sender<Batch>,
-    returned: Receiver<Batch>,
+    spare: Receiver<Batch>,
     ahead: &ReadAhead,
 ) -> WalReader {
     let mut decoded = Vec::new();
-    let mut spares = Spares {
-        returned,
-        batches: Vec::new(),
-        samples: Vec::new(),
-        records: Vec::new(),
+    // The returned batches, and their sample vectors apart, for the
+    // batches that keep samples: a clean shutdown's log is nearly all in
+    // `chunks_head/`, so most batches keep none and go over without one,
+    // holding next to nothing and not held back. Everything that comes
+    // back is taken at once: the batches return in the order they went,
+    // and the few with samples would otherwise wait behind the many
+    // without.
+    let mut free: Vec<Batch> = Vec::new();
+    let mut stash: Vec<Vec<RefSample>> = Vec::new();
+    let take_spares = |free: &mut Vec<Batch>, stash: &mut Vec<Vec<RefSample>>| {
+        for mut b in spare.try_iter() {
+            if b.samples.capacity() > 0 {
+                stash.push(std::mem::take(&mut b.samples));
+            }
+            free.push(b);
+        }
     };
-    let mut batch = spares.batch();
+    let new_batch = |free: &mut Vec<Batch>, stash: &mut Vec<Vec<RefSample>>| {
+        take_spares(free, stash);
+        free.pop().unwrap_or_else(|| Batch {
+            items: Vec::with_capacity(BATCH_RECORDS),
+            ..Batch::default()
+        })
+    };
+    let mut batch = new_batch(&mut free, &mut stash);
+    let mut samples_kept = Vec::new();
     loop {
         let item = match reader.next_record() {
             Ok(None) => break,
@@ -355,12 +307,15 @@ pub(super) fn read_log(
                 Some(RecordType::Samples | RecordType::SamplesV2) => {
                     match decode_samples(rec, &mut decoded) {
                         Ok(()) => {
-                            if batch.samples.capacity() == 0 {
-                                batch.samples = spares.samples(BATCH_SAMPLES + decoded.len());
+                            if samples_kept.capacity() == 0 {
+                                take_spares(&mut free, &mut stash);
+                                samples_kept = stash.pop().unwrap_or_else(|| {
+                                    Vec::with_capacity(BATCH_SAMPLES + decoded.len())
+                                });
                             }
-                            let before = batch.samples.len();
-                            let skipped = prefilter.filter(&decoded, &mut batch.samples);
-                            let kept = batch.samples.len() - before;
+                            let before = samples_kept.len();
+                            let skipped = prefilter.filter(&decoded, &mut samples_kept);
+                            let kept = samples_kept.len() - before;
                             Item::Samples { kept, skipped }
                         }
                         Err(e) => {
@@ -373,9 +328,6 @@ pub(super) fn read_log(
                 typ => {
                     if typ == Some(RecordType::Series) {
                         prefilter.note_series(rec);
-                    }
-                    if batch.records.capacity() == 0 {
-                        batch.records = spares.records(BATCH_RECORD_BYTES + rec.len());
                     }
                     batch.records.extend_from_slice(rec);
                     Item::Other(
@@ -395,15 +347,10 @@ pub(super) fn read_log(
         };
         let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
         batch.items.push(item);
-        if last
-            || batch.samples.len() >= BATCH_SAMPLES
-            || batch.records.len() >= BATCH_RECORD_BYTES
-            || batch.items.len() >= BATCH_RECORDS
-        {
-            let mut full = std::mem::replace(&mut batch, spares.batch());
-            // A sample vector that kept nothing stays for the next batch.
-            if full.samples.is_empty() {
-                batch.samples = std::mem::take(&mut full.samples);
+        if last || samples_kept.len() >= BATCH_SAMPLES || batch.items.len() >= BATCH_RECORDS {
+            let mut full = std::mem::replace(&mut batch, new_batch(&mut free, &mut stash));
+            if !samples_kept.is_empty() {
+                full.samples = std::mem::take(&mut samples_kept);
             }
             full.bytes = full.held_bytes();
             if !ahead.reserve(full.bytes) || tx.send(full).is_err() || last {
@@ -412,6 +359,7 @@ pub(super) fn read_log(
         }
     }
     if !batch.items.is_empty() {
+        batch.samples = samples_kept;
         batch.bytes = batch.held_bytes();
         if ahead.reserve(batch.bytes) {
             let _ = tx.send(batch);
