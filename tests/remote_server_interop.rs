@@ -443,6 +443,45 @@ fn prometheus_remote_reads_the_examples_answers() {
 /// a frame stream whose CRCs are checked by the reader.
 type StreamedSeries = Vec<(String, Vec<(i64, i64, i32, Vec<u8>)>)>;
 
+/// `theirs` with Prometheus 2.x's one known difference taken out where it
+/// shows: its bit writer (before prometheus/prometheus#14854, released in
+/// 3.0) leaves an extra zero byte after a chunk whose last write was whole
+/// bytes from a byte boundary; Aion writes what 3.x writes. Whether a
+/// chunk ends that way depends on where the 2 h boundary cuts it, so on the
+/// time the test runs. Only exactly that shape is forgiven (our bytes plus
+/// one zero byte).
+fn without_2x_trailing_zero(theirs: &StreamedSeries, ours: &StreamedSeries) -> StreamedSeries {
+    let mut fixed = theirs.clone();
+    for ((_, tc), (_, oc)) in fixed.iter_mut().zip(ours) {
+        for (t, o) in tc.iter_mut().zip(oc) {
+            let (td, od) = (&mut t.3, &o.3);
+            if td.len() == od.len() + 1 && td.last() == Some(&0) && td[..od.len()] == od[..] {
+                td.pop();
+            }
+        }
+    }
+    fixed
+}
+
+/// The forgiveness covers the 2.x extra zero byte and nothing else (the
+/// first case is the chunk of a CI run whose 2 h cut fell after 5 samples).
+#[test]
+fn only_the_2x_trailing_zero_is_forgiven() {
+    let ours_chunk = vec![0, 5, 174, 178, 189, 33, 72];
+    let one =
+        |data: Vec<u8>| -> StreamedSeries { vec![("{a=\"b\"}".into(), vec![(1, 2, 1, data)])] };
+    let ours = one(ours_chunk.clone());
+    let mut with_zero = ours_chunk.clone();
+    with_zero.push(0);
+    assert_eq!(without_2x_trailing_zero(&one(with_zero), &ours), ours);
+    let mut other = ours_chunk.clone();
+    other.push(1);
+    assert_ne!(without_2x_trailing_zero(&one(other), &ours), ours);
+    let mut two = ours_chunk;
+    two.extend([0, 0]);
+    assert_ne!(without_2x_trailing_zero(&one(two), &ours), ours);
+}
+
 fn streamed_series(body: &[u8]) -> StreamedSeries {
     let mut reader = ChunkedReader::new(body, 1 << 24);
     let mut out: StreamedSeries = Vec::new();
@@ -532,7 +571,11 @@ fn streamed_chunks_from_the_example_equal_prometheus_2_42s() {
     }
     let (theirs, ours) = (&answers[0], &answers[1]);
     assert_eq!(theirs.len(), 3);
-    assert_eq!(ours, theirs, "the same series and chunk bytes");
+    assert_eq!(
+        ours,
+        &without_2x_trailing_zero(theirs, ours),
+        "the same series and chunk bytes"
+    );
     let mut want: Vec<(String, Vec<(i64, f64)>)> = data
         .iter()
         .map(|(l, p)| (l.to_string(), p.clone()))
