@@ -6,6 +6,7 @@
 use aion_model::histogram::FloatHistogram;
 
 use super::range_fns::{is_start_timestamp_reset, start_time_overlaps, WindowArgs};
+use super::rate_timing;
 use crate::value::{FPoint, HPoint};
 
 /// A window function's value: a float or a histogram.
@@ -281,15 +282,13 @@ fn extrapolated_rate(
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
-    let mut factor = if sampled != 0.0 {
-        (sampled + to_start + to_end) / sampled
-    } else {
-        1.0
-    };
-    if is_rate {
-        factor /= a.range_secs;
-    }
-    h.mul(factor);
+    h.mul(rate_timing::factor(
+        sampled,
+        to_start,
+        to_end,
+        is_rate,
+        a.range_secs,
+    ));
     Some(Box::new(h))
 }
 

@@ -345,12 +345,13 @@ pub(crate) fn extrapolated_rate(
     if a.extension != Extension::None {
         return extended_rate(w, a, is_counter, is_rate);
     }
-    let sts = if is_counter { a.sts } else { &[] };
-    if sts.is_empty() {
+    if is_plain_rate_window(a.extension, a.sts, is_counter) {
         let range = (a.range_start, a.range_end, a.range_secs);
         let memo = &mut scratch.rate_timing;
         return rate_timing::plain_rate(w, range, a.non_decreasing, is_counter, is_rate, memo);
     }
+    // Start timestamps are used by the counter functions only.
+    let sts = a.sts;
     let first = *w.first()?;
     let last = w[w.len() - 1];
     let mut result = last.f - first.f;
@@ -394,13 +395,10 @@ pub(crate) fn extrapolated_rate(
             if to_start >= threshold {
                 to_start = avg / 2.0;
             }
-            if is_counter {
-                // A counter cannot go below zero: extrapolate at most to
-                // where the slope would reach it.
-                let mut to_zero = to_start;
-                if result > 0.0 && first.f >= 0.0 {
-                    to_zero = sampled * (first.f / result);
-                }
+            // A counter cannot go below zero: extrapolate at most to where
+            // the slope would reach it.
+            if result > 0.0 && first.f >= 0.0 {
+                let to_zero = sampled * (first.f / result);
                 if to_zero < to_start {
                     to_start = to_zero;
                 }
@@ -410,14 +408,16 @@ pub(crate) fn extrapolated_rate(
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
-    let mut factor = 1.0;
-    if sampled != 0.0 {
-        factor = (sampled + to_start + to_end) / sampled;
-    }
-    if is_rate {
-        factor /= a.range_secs;
-    }
-    Some(result * factor)
+    Some(result * rate_timing::factor(sampled, to_start, to_end, is_rate, a.range_secs))
+}
+
+/// Whether a `rate`/`increase`/`delta` window takes the common path,
+/// [`rate_timing::plain_rate`]: no `anchored`/`smoothed` modifier and no
+/// start timestamps to honour (only the counter functions use them).
+/// Shared by [`extrapolated_rate`] and the step loop that inlines it.
+#[inline(always)]
+pub(crate) fn is_plain_rate_window(extension: Extension, sts: &[i64], is_counter: bool) -> bool {
+    extension == Extension::None && (sts.is_empty() || !is_counter)
 }
 
 /// For `anchored` windows, the samples from the last one at or before the

@@ -11,7 +11,9 @@ use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::hist_range_fns::WinOut;
 use super::memory::what;
-use super::range_fns::{Extension, Scratch, WindowArgs, WindowFn, WindowNote};
+use super::range_fns::{
+    is_plain_rate_window, Extension, Scratch, WindowArgs, WindowFn, WindowNote,
+};
 use super::rate_timing::plain_rate;
 use super::select::SelectHint;
 use super::step::{series_bytes, Sink, StepSeries};
@@ -76,7 +78,7 @@ impl FloatFn<'_> {
     pub(crate) fn call(&self, w: &StepWindow, scratch: &mut Scratch) -> Result<Option<f64>> {
         if let Some((is_counter, is_rate)) = self.rate {
             // What `extrapolated_rate` does for these windows.
-            if self.extension == Extension::None && (w.sts.is_empty() || !is_counter) {
+            if is_plain_rate_window(self.extension, w.sts, is_counter) {
                 let range = (w.start, w.end, self.range_secs);
                 let memo = &mut scratch.rate_timing;
                 return Ok(plain_rate(
@@ -167,19 +169,26 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 let dense = !self.is_instant() && self.interval <= range + before + after;
                 // Only the newest sample of a window counts: windows far
                 // apart read only their tails.
+                let func = hint.and_then(|h| h.func.as_deref());
                 let latest_only = !dense
                     && before == 0
                     && after == 0
-                    && matches!(
-                        hint.and_then(|h| h.func.as_deref()),
-                        Some("last_over_time" | "ts_of_last_over_time")
-                    );
+                    && matches!(func, Some("last_over_time" | "ts_of_last_over_time"));
                 // Only the counter functions skip work on windows known
-                // to hold no decrease.
-                let wants_decreases = !matches!(
-                    hint.and_then(|h| h.func.as_deref()),
-                    Some(f) if !matches!(f, "rate" | "increase")
-                );
+                // to hold no decrease (unknown function: keep counting).
+                let wants_decreases = func.is_none_or(|f| matches!(f, "rate" | "increase"));
+                let cursor = |samples, bufs| {
+                    WindowCursor::new(samples, &self.ctx.budget, bufs)
+                        .with_stats(self.ctx.is_stats(vs))
+                        .dense(dense)
+                        .track_decreases(wants_decreases)
+                };
+                // Step `i`'s evaluation time and window `(start, end]`.
+                let bounds = |i| {
+                    let ts = self.step_ts(i);
+                    let end = Self::reference_time(vs.at, offset, ts);
+                    (ts, end.wrapping_sub(range), end)
+                };
                 // Plain float windows that overlap go in blocks of steps
                 // (see `WindowCursor::block`): about four windows' span,
                 // so the read-ahead stays a small multiple of a window.
@@ -197,10 +206,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                         scratch.reset();
                         let mut bufs_taken = std::mem::take(bufs);
                         let sts = std::mem::take(&mut bufs_taken.sts);
-                        let mut w = WindowCursor::new(series.samples, &self.ctx.budget, bufs_taken)
-                            .with_stats(self.ctx.is_stats(vs))
-                            .dense(dense)
-                            .track_decreases(wants_decreases);
+                        let mut w = cursor(series.samples, bufs_taken);
                         if with_st {
                             w = w.track_start_timestamps(sts);
                         }
@@ -212,18 +218,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                             while i < n {
                                 let block_end = (i + block).min(n);
                                 if block > 1 {
-                                    let end_of =
-                                        |i| Self::reference_time(vs.at, offset, self.step_ts(i));
-                                    let first_start = end_of(i).wrapping_sub(range);
-                                    if let Some(b) = w.block(first_start, end_of(block_end - 1))? {
+                                    let (first_start, last_end) =
+                                        (bounds(i).1, bounds(block_end - 1).2);
+                                    if let Some(b) = w.block(first_start, last_end)? {
                                         let (mut win, mut decreases) = (b.window, b.decreases);
                                         for i in i..block_end {
                                             if i % 256 == 255 {
                                                 self.ctx.stop.check()?;
                                             }
-                                            let ts = self.step_ts(i);
-                                            let end = Self::reference_time(vs.at, offset, ts);
-                                            let start = end.wrapping_sub(range);
+                                            let (ts, start, end) = bounds(i);
                                             b.slide(&mut win, &mut decreases, start, end);
                                             if win.0 == win.1 {
                                                 continue;
@@ -255,9 +258,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                     if i % 256 == 255 {
                                         self.ctx.stop.check()?;
                                     }
-                                    let ts = self.step_ts(i);
-                                    let end = Self::reference_time(vs.at, offset, ts);
-                                    let start = end.wrapping_sub(range);
+                                    let (ts, start, end) = bounds(i);
                                     let skipped = tails && w.skip_to_tail(start, end);
                                     let fetched = w.window(
                                         start.wrapping_sub(before),
@@ -269,14 +270,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                         // read the whole series again.
                                         tails = false;
                                         let again = self.reopen(vs, range, hint, &series.labels)?;
-                                        let fresh = WindowCursor::new(
-                                            again,
-                                            &self.ctx.budget,
-                                            Default::default(),
-                                        )
-                                        .with_stats(self.ctx.is_stats(vs))
-                                        .dense(dense)
-                                        .track_decreases(wants_decreases);
+                                        let fresh = cursor(again, Default::default());
                                         let _ = std::mem::replace(&mut w, fresh).finish();
                                         w.window(start, end)?;
                                     }
