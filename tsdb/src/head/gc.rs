@@ -48,7 +48,7 @@ impl Head {
     pub fn truncate_memory(&self, mint: i64) -> Result<TruncateReport> {
         let mut report = TruncateReport::default();
         self.set_min_valid_time(mint);
-        self.truncations.fetch_add(1, Ordering::AcqRel);
+        self.begin_truncation();
         let mut empty: Vec<SeriesArc> = Vec::new();
         let mut min_file = u32::MAX;
         let (mut actual_min, mut actual_max) = (i64::MAX, i64::MIN);
@@ -97,6 +97,15 @@ impl Head {
             self.min_time.store(actual_min.max(mint), Ordering::Release);
         }
         Ok(report)
+    }
+
+    /// Counts a truncation and empties the pool of known series, so that
+    /// dropped appenders hold no series it may remove. Appenders still
+    /// open let go of theirs at their next batch.
+    pub(crate) fn begin_truncation(&self) {
+        self.truncations.fetch_add(1, Ordering::AcqRel);
+        let pooled = self.known_pool.lock().take_all();
+        drop(pooled);
     }
 
     /// Removes `s` if it has no samples and nobody holds it.

@@ -31,6 +31,7 @@ mod gc;
 mod histogram_append;
 mod index;
 mod isolation;
+mod known_series;
 mod merged;
 mod mmapped;
 pub(crate) mod ooo;
@@ -139,6 +140,9 @@ pub struct Head {
     /// Deleted time ranges by series (from WAL tombstone records).
     pub(crate) tombstones: RwLock<HashMap<SeriesRef, Intervals>>,
     buffers: Mutex<Vec<appender::Buffers>>,
+    /// Series of dropped appenders, for the next appender of the same
+    /// stream; emptied by [`Head::begin_truncation`].
+    pub(crate) known_pool: Mutex<known_series::KnownPool>,
     /// Minimum valid times of append batches in progress (with counts), so
     /// block persistence can wait for batches that may still append into
     /// the range it persists.
@@ -193,6 +197,7 @@ impl Head {
             counters: HeadCounters::default(),
             tombstones: RwLock::new(HashMap::new()),
             buffers: Mutex::new(Vec::new()),
+            known_pool: Mutex::new(known_series::KnownPool::default()),
             open_batches: Mutex::new(std::collections::BTreeMap::new()),
         })
     }

@@ -161,7 +161,8 @@ impl Head {
             heap_bytes: series_heap
                 + self.series.heap_bytes()
                 + self.symbols.heap_bytes()
-                + self.postings.heap_bytes(),
+                + self.postings.heap_bytes()
+                + self.known_pool.lock().heap_bytes(),
             samples_appended: c.samples_appended.load(Ordering::Relaxed),
             samples_dropped_at_commit: c.samples_dropped_at_commit.load(Ordering::Relaxed),
             out_of_order_refused: c.out_of_order_refused.load(Ordering::Relaxed),

@@ -808,3 +808,61 @@ fn replay_prefilter_changes_nothing() {
     assert!(zero.iter().any(|&(t, _)| t > 5 * h), "{:?}", zero.last());
     assert!(dump.contains_key(&series(99).to_string()));
 }
+
+/// A dropped appender's series go to the head's pool; the next appender
+/// whose first append by reference names one of them takes the set over,
+/// a truncation empties the pool (so its series can go), and a set from
+/// before a truncation is not pooled.
+#[test]
+fn a_new_appender_takes_over_its_streams_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let pooled = |db: &Db| db.head().known_pool.lock().series();
+    let mut app = db.appender();
+    let refs: Vec<_> = (0..3)
+        .map(|i| app.append(&series(i), 1_000, i as f64).unwrap())
+        .collect();
+    app.commit().unwrap();
+    drop(app);
+    assert_eq!(pooled(&db), 3);
+    for step in 2..5i64 {
+        let mut app = db.appender();
+        // The stream's second series first: any of the set's series finds it.
+        app.append_ref(refs[1], step * 1_000, step as f64).unwrap();
+        assert_eq!(pooled(&db), 0, "taken over");
+        app.append_ref(refs[0], step * 1_000, step as f64).unwrap();
+        app.append_ref(refs[2], step * 1_000, step as f64).unwrap();
+        app.commit().unwrap();
+        drop(app);
+        assert_eq!(pooled(&db), 3);
+    }
+    let d = dump_of(&db, i64::MIN, i64::MAX, &all());
+    for i in 0..3 {
+        let want: Vec<(i64, u64)> = [(1_000, i as f64), (2_000, 2.0), (3_000, 3.0), (4_000, 4.0)]
+            .iter()
+            .map(|&(t, v)| (t, f64::to_bits(v)))
+            .collect();
+        assert_eq!(d[&series(i).to_string()], want);
+    }
+    // The pool keeps no series from a truncation.
+    let h = 3_600_000;
+    let rep = db.head().truncate_memory(10 * h).unwrap();
+    assert_eq!((rep.series_removed, rep.series_kept_in_use), (3, 0));
+    assert_eq!(pooled(&db), 0);
+    assert!(matches!(
+        db.appender().append_ref(refs[1], 10 * h, 1.0),
+        Err(Error::UnknownSeriesRef(_))
+    ));
+    // An appender open across a truncation holds its series, and its set
+    // is not pooled after it.
+    let mut open = db.appender();
+    open.append(&series(7), 10 * h, 1.0).unwrap();
+    open.commit().unwrap();
+    open.append(&series(7), 10 * h + 1_000, 1.0).unwrap();
+    let rep = db.head().truncate_memory(20 * h).unwrap();
+    assert_eq!((rep.series_removed, rep.series_kept_in_use), (0, 1));
+    drop(open);
+    assert_eq!(pooled(&db), 0, "stale set");
+    let rep = db.head().truncate_memory(20 * h).unwrap();
+    assert_eq!((rep.series_removed, rep.series_kept_in_use), (1, 0));
+}

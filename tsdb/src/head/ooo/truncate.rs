@@ -16,7 +16,7 @@ impl Head {
         let mut dropped = 0;
         let mut empty: Vec<SeriesArc> = Vec::new();
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        self.truncations.fetch_add(1, Ordering::AcqRel);
+        self.begin_truncation();
         self.series.for_each(|s| {
             let mut st = s.lock();
             let Some(o) = st.ooo_mut() else {
