@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockWriteGuard};
 
 use roaring::RoaringBitmap;
 
@@ -55,10 +55,27 @@ impl MemPostings {
 
     /// Adds series `r` under each of its labels and the all-postings key.
     pub fn add(&self, r: SeriesRef, labels: &Labels) {
-        let mut names = self.names.write();
-        add_one(&mut names, ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1, r);
-        for l in labels {
-            add_one(&mut names, l.name, l.value, r);
+        self.writer().add(r, labels);
+    }
+
+    /// Takes the write lock once for several additions: a writer creating
+    /// many series at a time (an appender's first scrape of a target)
+    /// adds them all under one lock instead of contending for it per
+    /// series. Readers wait while the returned writer lives.
+    ///
+    /// ```
+    /// use aion_model::Labels;
+    /// use aion_index::postings::{MemPostings, Postings};
+    /// let p = MemPostings::new();
+    /// let mut w = p.writer();
+    /// w.add(1, &Labels::from_pairs(&[("job", "api")]).unwrap());
+    /// w.add(2, &Labels::from_pairs(&[("job", "api")]).unwrap());
+    /// drop(w);
+    /// assert_eq!(p.postings("job", "api").collect_refs(), vec![1, 2]);
+    /// ```
+    pub fn writer(&self) -> PostingsWriter<'_> {
+        PostingsWriter {
+            names: self.names.write(),
         }
     }
 
@@ -198,6 +215,22 @@ impl MemPostings {
             }
         }
         total
+    }
+}
+
+/// Adds to a [`MemPostings`] under one write lock ([`MemPostings::writer`]).
+pub struct PostingsWriter<'a> {
+    names: RwLockWriteGuard<'a, HashMap<Box<str>, Values>>,
+}
+
+impl PostingsWriter<'_> {
+    /// Adds series `r` under each of its labels and the all-postings key,
+    /// as [`MemPostings::add`].
+    pub fn add(&mut self, r: SeriesRef, labels: &Labels) {
+        add_one(&mut self.names, ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1, r);
+        for l in labels {
+            add_one(&mut self.names, l.name, l.value, r);
+        }
     }
 }
 

@@ -13,7 +13,7 @@ mod mem;
 
 pub use algebra::{intersect, merge, without, Intersect, Merge, Without};
 pub use list::{BigEndianPostings, BitmapPostings, ListPostings, VecPostings};
-pub use mem::{MemPostings, ALL_POSTINGS_KEY};
+pub use mem::{MemPostings, PostingsWriter, ALL_POSTINGS_KEY};
 
 pub use aion_model::SeriesRef;
 

@@ -334,7 +334,9 @@ impl Head {
         self.wbl.lock().take()
     }
 
-    /// The series with `labels`, created (not yet logged) if missing.
+    /// The series with `labels`, created if missing: then neither logged
+    /// nor in the postings (the creating appender adds it to both at its
+    /// commit, see `Appender::index_new_series`), and `true` beside it.
     pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<(SeriesArc, bool)> {
         if labels.is_empty() {
             return Err(Error::InvalidSample("empty labelset".into()));
@@ -365,7 +367,7 @@ impl Head {
             Ok::<_, Error>(MemSeries::new(r, labels, hash, false))
         })?;
         if created.1 {
-            self.on_series_created(&created.0, labels);
+            self.count_created();
         }
         Ok(created)
     }
@@ -396,8 +398,13 @@ impl Head {
         created
     }
 
+    /// A replayed series: indexed at once (replay is the only writer).
     fn on_series_created(&self, s: &MemSeries, labels: &Labels) {
         self.postings.add(s.series_ref, labels);
+        self.count_created();
+    }
+
+    fn count_created(&self) {
         self.num_series.fetch_add(1, Ordering::AcqRel);
         self.counters.series_created.fetch_add(1, Ordering::Relaxed);
     }

@@ -230,6 +230,11 @@ pub(crate) struct MemSeries {
     logged: AtomicBool,
     /// The [`SampleKind`] of the newest committed sample.
     last_kind: AtomicU8,
+    /// Whether the series is in the head's postings. An appender that
+    /// creates series adds them to the postings at its commit, all under
+    /// one lock (`Appender::index_new_series`); set before `logged`, so a
+    /// logged series is always indexed. In what would be padding.
+    indexed: AtomicBool,
     /// The low 32 bits of the labels' hash: what the series maps file it
     /// under (see `series_map.rs`); in what would be padding otherwise.
     pub hash: u32,
@@ -353,6 +358,8 @@ pub(crate) fn map_key(hash: u64) -> u32 {
 }
 
 impl MemSeries {
+    /// A series under reference `series_ref`; `logged` for one replayed
+    /// from the WAL (already logged, and indexed by the replay at once).
     pub fn new(
         series_ref: SeriesRef,
         labels: InternedLabels,
@@ -366,6 +373,7 @@ impl MemSeries {
             max_time: AtomicI64::new(i64::MIN),
             last_value: AtomicU64::new(0),
             logged: AtomicBool::new(logged),
+            indexed: AtomicBool::new(logged),
             last_kind: AtomicU8::new(SampleKind::Float as u8),
             raw_lock: SeriesLock::new(),
             state: UnsafeCell::new(SeriesState::default()),
@@ -440,6 +448,17 @@ impl MemSeries {
 
     pub fn set_logged(&self) {
         self.logged.store(true, Ordering::Release);
+    }
+
+    #[inline]
+    pub fn is_indexed(&self) -> bool {
+        self.indexed.load(Ordering::Acquire)
+    }
+
+    /// Marks the series as added to the postings; called under the
+    /// postings' write lock, which makes the addition happen once.
+    pub fn set_indexed(&self) {
+        self.indexed.store(true, Ordering::Release);
     }
 
     /// Estimated heap bytes of the series (struct, labels, chunk metas,

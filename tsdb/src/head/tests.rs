@@ -866,3 +866,53 @@ fn a_new_appender_takes_over_its_streams_series() {
     let rep = db.head().truncate_memory(20 * h).unwrap();
     assert_eq!((rep.series_removed, rep.series_kept_in_use), (1, 0));
 }
+
+/// An appender adds the series it created to the postings at its commit
+/// (not one by one as it creates them); a series created by an appender
+/// that has not committed is indexed by whichever appender commits
+/// samples to it first; rolled-back and dropped appenders' series are
+/// indexed too (they stay until a truncation finds them empty, as in
+/// Prometheus). Each series is in its lists once.
+#[test]
+fn created_series_are_indexed_once_by_the_first_commit_or_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let postings = |db: &Db, i: usize| {
+        let p = &db.head().postings;
+        (
+            p.postings("i", &i.to_string()).collect_refs(),
+            p.all_postings().collect_refs().len(),
+        )
+    };
+    let mut creator = db.appender();
+    let r0 = creator.append(&series(0), 1_000, 0.0).unwrap();
+    let r1 = creator.append(&series(1), 1_000, 1.0).unwrap();
+    assert_eq!(postings(&db, 0), (vec![], 0), "not before the commit");
+    // Another appender uses series 1 and commits first: it indexes it.
+    let mut other = db.appender();
+    assert_eq!(other.append(&series(1), 500, 2.0).unwrap(), r1);
+    other.commit().unwrap();
+    assert_eq!(postings(&db, 1), (vec![r1], 1));
+    assert_eq!(postings(&db, 0), (vec![], 1));
+    creator.commit().unwrap();
+    assert_eq!(postings(&db, 0), (vec![r0], 2));
+    assert_eq!(postings(&db, 1), (vec![r1], 2), "once");
+    // Rolled back, and dropped without a commit.
+    let mut app = db.appender();
+    let r2 = app.append(&series(2), 1_000, 0.0).unwrap();
+    app.rollback().unwrap();
+    assert_eq!(postings(&db, 2), (vec![r2], 3));
+    let mut app = db.appender();
+    let r3 = app.append(&series(3), 1_000, 0.0).unwrap();
+    drop(app);
+    assert_eq!(postings(&db, 3), (vec![r3], 4));
+    // The committed samples are found through the postings.
+    let d = dump_of(&db, i64::MIN, i64::MAX, &all());
+    let want = vec![(500, 2f64.to_bits()), (1_000, 1f64.to_bits())];
+    assert_eq!(d[&series(1).to_string()], want);
+    assert_eq!(d.len(), 2);
+    // A reopen replays both series records and samples.
+    drop(db);
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(dump_of(&db, i64::MIN, i64::MAX, &all()), d);
+}
