@@ -24,6 +24,15 @@ fn reencode(rec: &Record<'_>) -> Option<Vec<u8>> {
 fuzz_target!(|data: &[u8]| {
     let _ = record::decode_series(data, &mut Vec::new());
     let _ = record::decode_samples(data, &mut Vec::new());
+    // The filtering decoder (replay's) agrees with decoding then filtering.
+    let (mut all, mut even) = (Vec::new(), Vec::new());
+    let whole = record::decode_samples(data, &mut all);
+    let filtered = record::decode_samples_where(data, &mut even, |s| s.t % 2 == 0);
+    assert_eq!(whole.is_ok(), filtered.is_ok(), "same verdict");
+    if let Ok(dropped) = filtered {
+        let want: Vec<_> = all.iter().copied().filter(|s| s.t % 2 == 0).collect();
+        assert_eq!((even.len(), dropped as usize), (want.len(), all.len() - want.len()));
+    }
     let _ = record::decode_tombstones(data, &mut Vec::new());
     let _ = record::decode_exemplars(data, &mut Vec::new());
     let _ = record::decode_mmap_markers(data, &mut Vec::new());

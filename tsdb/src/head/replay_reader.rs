@@ -21,7 +21,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use aion_model::encoding::{uvarint, uvarint_bytes};
 use aion_model::xxh64;
-use aion_wal::record::{decode_samples, record_type, RecordType, RefSample};
+use aion_wal::record::{decode_samples_where, record_type, RecordType, RefSample};
 use aion_wal::{SegmentPosition, WalReader};
 use parking_lot::{Condvar, Mutex};
 
@@ -219,14 +219,6 @@ impl Prefilter {
             && self.state[i] == RefState::Attached
             && s.t <= self.chunks_until[i])
     }
-
-    /// Appends the samples of `decoded` the applying thread would keep to
-    /// `kept`; returns how many it would skip.
-    fn filter(&self, decoded: &[RefSample], kept: &mut Vec<RefSample>) -> u64 {
-        let before = kept.len();
-        kept.extend(decoded.iter().filter(|s| self.keeps(s)));
-        (decoded.len() - (kept.len() - before)) as u64
-    }
 }
 
 /// Calls `f` with each series' reference and a hash of its label set in
@@ -273,7 +265,6 @@ pub(super) fn read_log(
     spare: Receiver<Batch>,
     ahead: &ReadAhead,
 ) -> WalReader {
-    let mut decoded = Vec::new();
     // The returned batches, and their sample vectors apart, for the
     // batches that keep samples: a clean shutdown's log is nearly all in
     // `chunks_head/`, so most batches keep none and go over without one,
@@ -305,16 +296,20 @@ pub(super) fn read_log(
             Ok(None) => break,
             Ok(Some(rec)) => match record_type(rec) {
                 Some(RecordType::Samples | RecordType::SamplesV2) => {
-                    match decode_samples(rec, &mut decoded) {
-                        Ok(()) => {
-                            if samples_kept.capacity() == 0 {
-                                take_spares(&mut free, &mut stash);
-                                samples_kept = stash.pop().unwrap_or_else(|| {
-                                    Vec::with_capacity(BATCH_SAMPLES + decoded.len())
-                                });
-                            }
-                            let before = samples_kept.len();
-                            let skipped = prefilter.filter(&decoded, &mut samples_kept);
+                    if samples_kept.capacity() == 0 {
+                        take_spares(&mut free, &mut stash);
+                        samples_kept = stash.pop().unwrap_or_else(|| {
+                            // Room for a full batch and one more record
+                            // (a sample takes at least 10 bytes).
+                            Vec::with_capacity(BATCH_SAMPLES + rec.len() / 10)
+                        });
+                    }
+                    let before = samples_kept.len();
+                    // Decoded and filtered in one pass: the samples
+                    // `chunks_head/` holds (most of them) are never stored.
+                    let keeps = |s: &RefSample| prefilter.keeps(s);
+                    match decode_samples_where(rec, &mut samples_kept, keeps) {
+                        Ok(skipped) => {
                             let kept = samples_kept.len() - before;
                             Item::Samples { kept, skipped }
                         }

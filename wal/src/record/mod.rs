@@ -43,7 +43,9 @@ pub use histogram_samples::{
 };
 pub use metadata::{decode_metadata, encode_metadata, MetricType, RefMetadata};
 pub use mmap_markers::{decode_mmap_markers, encode_mmap_markers, RefMmapMarker};
-pub use samples::{decode_samples, encode_samples, encode_samples_v2, RefSample};
+pub use samples::{
+    decode_samples, decode_samples_where, encode_samples, encode_samples_v2, RefSample,
+};
 pub use series::{decode_series, encode_series, RefSeries};
 pub use tombstones::{decode_tombstones, encode_tombstones, Interval, Intervals, Tombstone};
 

@@ -131,6 +131,28 @@ proptest! {
         round_trip(&items, encode_samples_v2, decode_samples)?;
     }
 
+    /// Decoding with a filter keeps exactly what decoding and then
+    /// filtering keeps, appended after what `out` held, and counts the
+    /// rest; a damaged record (any proper prefix that fails) adds nothing.
+    #[test]
+    fn samples_where_equals_decode_then_filter(items in vec(sample(), 0..20), v2 in any::<bool>(), m in 1u64..4) {
+        let mut bytes = Vec::new();
+        if v2 { encode_samples_v2(&items, &mut bytes) } else { encode_samples(&items, &mut bytes) }
+        let keep = |s: &RefSample| s.r#ref % m == 0;
+        let held = RefSample { r#ref: 7, t: 7, v: 7.0 };
+        let mut out = vec![held];
+        let dropped = decode_samples_where(&bytes, &mut out, keep).unwrap();
+        let want: Vec<RefSample> = std::iter::once(held).chain(items.iter().copied().filter(keep)).collect();
+        prop_assert_eq!(&out, &want);
+        prop_assert_eq!(dropped as usize, items.len() + 1 - want.len());
+        for cut in 1..bytes.len() {
+            let mut out = vec![held];
+            if decode_samples_where(&bytes[..cut], &mut out, keep).is_err() {
+                prop_assert_eq!(&out, &vec![held]);
+            }
+        }
+    }
+
     #[test]
     fn tombstones(items in vec((any::<u64>(), any::<i64>(), any::<i64>()).prop_map(|(r#ref, mint, maxt)| Tombstone { r#ref, interval: Interval { mint, maxt } }), 0..10)) {
         round_trip(&items, encode_tombstones, decode_tombstones)?;
@@ -175,6 +197,7 @@ proptest! {
         let _ = d.decode(&bytes);
         let _ = decode_series(&bytes, &mut Vec::new());
         let _ = decode_samples(&bytes, &mut Vec::new());
+        let _ = decode_samples_where(&bytes, &mut Vec::new(), |s| s.t % 2 == 0);
         let _ = decode_tombstones(&bytes, &mut Vec::new());
         let _ = decode_exemplars(&bytes, &mut Vec::new());
         let _ = decode_mmap_markers(&bytes, &mut Vec::new());

@@ -76,6 +76,39 @@ const START_TIME_EXPLICIT: u8 = 2;
 /// contents. `out`'s allocation is reused.
 pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), DecodeError> {
     out.clear();
+    // Each sample takes at least 10 bytes.
+    out.reserve(rec.len() / 10);
+    decode_samples_where(rec, out, |_| true).map(drop)
+}
+
+/// Decodes a samples record (type 2 or 11) and appends to `out` the
+/// samples `keep` accepts, in record order; returns how many it did not.
+///
+/// For a reader that drops most samples as it decodes them (WAL replay
+/// skips what `chunks_head/` already holds): the samples it drops are never
+/// stored, where decoding into a buffer and filtering that wrote and read
+/// every one. On an error `out` is as it was: a damaged record adds
+/// nothing.
+///
+/// ```
+/// use aion_wal::record::{decode_samples_where, encode_samples, RefSample};
+/// let samples = [
+///     RefSample { r#ref: 1, t: 1_000, v: 1.0 },
+///     RefSample { r#ref: 2, t: 1_000, v: 2.0 },
+///     RefSample { r#ref: 1, t: 2_000, v: 3.0 },
+/// ];
+/// let mut rec = Vec::new();
+/// encode_samples(&samples, &mut rec);
+/// let mut kept = Vec::new();
+/// let dropped = decode_samples_where(&rec, &mut kept, |s| s.r#ref == 1).unwrap();
+/// assert_eq!((kept, dropped), (vec![samples[0], samples[2]], 1));
+/// ```
+pub fn decode_samples_where(
+    rec: &[u8],
+    out: &mut Vec<RefSample>,
+    mut keep: impl FnMut(&RefSample) -> bool,
+) -> Result<u64, DecodeError> {
+    let before = out.len();
     let (mut b, typ) = Buf::new_typed(
         rec,
         "samples",
@@ -83,33 +116,45 @@ pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), Decode
         "2 or 11 (samples)",
     )?;
     if b.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    // Each sample takes at least 10 bytes.
-    out.reserve(b.remaining() / 10);
-    if typ == RecordType::Samples as u8 {
-        decode_v1(&mut b, out)
+    let mut total = 0u64;
+    let mut sink = |s: RefSample| {
+        total += 1;
+        if keep(&s) {
+            out.push(s);
+        }
+    };
+    let decoded = if typ == RecordType::Samples as u8 {
+        decode_v1(&mut b, &mut sink)
     } else {
-        decode_v2(&mut b, out)
+        decode_v2(&mut b, &mut sink)
+    };
+    match decoded {
+        Ok(()) => Ok(total - (out.len() - before) as u64),
+        Err(e) => {
+            out.truncate(before);
+            Err(e)
+        }
     }
 }
 
-fn decode_v1(b: &mut Buf<'_>, out: &mut Vec<RefSample>) -> Result<(), DecodeError> {
+fn decode_v1(b: &mut Buf<'_>, out: &mut impl FnMut(RefSample)) -> Result<(), DecodeError> {
     let base = DeltaBase::read(b)?;
     while !b.is_empty() {
         let (r#ref, t) = base.read_element(b)?;
         let v = b.be64_f64("value")?;
-        out.push(RefSample { r#ref, t, v });
+        out(RefSample { r#ref, t, v });
     }
     Ok(())
 }
 
-fn decode_v2(b: &mut Buf<'_>, out: &mut Vec<RefSample>) -> Result<(), DecodeError> {
+fn decode_v2(b: &mut Buf<'_>, out: &mut impl FnMut(RefSample)) -> Result<(), DecodeError> {
     let mut r#ref = b.varint("first ref")?;
     let first_t = b.varint("first timestamp")?;
     skip_first_start_time(b)?;
     let v = b.be64_f64("value")?;
-    out.push(RefSample {
+    out(RefSample {
         r#ref: r#ref as u64,
         t: first_t,
         v,
@@ -119,7 +164,7 @@ fn decode_v2(b: &mut Buf<'_>, out: &mut Vec<RefSample>) -> Result<(), DecodeErro
         let t = first_t.wrapping_add(b.varint("timestamp delta")?);
         skip_start_time_marker(b)?;
         let v = b.be64_f64("value")?;
-        out.push(RefSample {
+        out(RefSample {
             r#ref: r#ref as u64,
             t,
             v,
