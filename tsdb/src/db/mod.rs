@@ -188,15 +188,18 @@ impl Db {
             refuse_wal_damage(&dir.join("wal"), "WAL")?;
             refuse_wal_damage(&dir.join(WBL_DIR), "WBL")?;
         }
-        let (wal, open_report) = Wal::open(dir.join("wal"), options.wal_options())?;
-        let head = Head::new(
-            &options,
-            &dir.join("chunks_head"),
-            Some(wal),
-            false,
-            min_valid,
-        )?;
+        // The WAL is opened (its torn tail cut) during the replay, beside
+        // the loading of `chunks_head/`, and installed in the head before
+        // the log is read.
+        let head = Head::new(&options, &dir.join("chunks_head"), None, false, min_valid)?;
         let wbl_open = open_wbl(&dir, &options, &head)?;
+        let mut open_report = None;
+        let open_wal = || -> Result<()> {
+            let (wal, report) = Wal::open(dir.join("wal"), options.wal_options())?;
+            *head.wal.lock() = Some(wal);
+            open_report = Some(report);
+            Ok(())
+        };
         let mut replay = crate::head::replay::replay(
             &head,
             &dir.join("wal"),
@@ -204,7 +207,9 @@ impl Db {
             false,
             strict,
             replay_threads(&options),
+            Some(open_wal),
         )?;
+        let open_report = open_report.expect("replay opened the WAL");
         if let Some(t) = wbl_open.torn {
             replay.wbl.torn_bytes = t.dropped_bytes;
             replay.wbl.torn_tail = Some(format!(
@@ -284,6 +289,7 @@ impl Db {
             true,
             strict,
             replay_threads(&options),
+            None::<fn() -> Result<()>>,
         )?;
         warnings.extend(report::replay_warnings(&replay));
         let head = Arc::new(head);

@@ -407,6 +407,12 @@ fn dispatch<S: HistogramRecord>(
 
 /// Replays `chunks_head/`, the WAL in `wal_dir` and then the WBL in
 /// `wbl_dir` into the empty `head`.
+///
+/// `open_wal` (a writable open's [`Wal::open`](aion_wal::Wal::open), which
+/// reads the newest segment to cut a torn tail, and installs the WAL in
+/// the head) runs on a thread of its own while `chunks_head/` loads: the
+/// two read different files and the replay of the log waits for both.
+/// Its error comes first, as if it had run before.
 pub(crate) fn replay(
     head: &Head,
     wal_dir: &Path,
@@ -414,10 +420,20 @@ pub(crate) fn replay(
     read_only: bool,
     strict: bool,
     concurrency: usize,
+    open_wal: Option<impl FnOnce() -> Result<()> + Send>,
 ) -> Result<ReplayReport> {
     let start = Instant::now();
     let mut report = ReplayReport::default();
-    let (mut mmapped, ooo_mmapped, last_ref) = load_mmapped_chunks(head, strict, &mut report)?;
+    let (opened, loaded) = std::thread::scope(|scope| {
+        let opening = open_wal.map(|f| scope.spawn(f));
+        let loaded = load_mmapped_chunks(head, strict, &mut report);
+        let opened = opening.map_or(Ok(()), |h| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        });
+        (opened, loaded)
+    });
+    opened?;
+    let (mut mmapped, ooo_mmapped, last_ref) = loaded?;
 
     if wal_dir.is_dir() {
         replay_wal(
