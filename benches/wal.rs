@@ -172,5 +172,28 @@ fn replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, write, replay);
+/// Encoding one commit's samples record (1000 samples of consecutive
+/// series at one scrape): on every commit's path, before the WAL lock.
+fn encode(c: &mut Criterion) {
+    let samples: Vec<RefSample> = (0..SAMPLES_PER_RECORD)
+        .map(|k| RefSample {
+            r#ref: k + 1,
+            t: 1_700_000_000_000 + (k % 7) as i64,
+            v: (k * 1000) as f64,
+        })
+        .collect();
+    let mut buf = Vec::new();
+    let mut group = c.benchmark_group("wal_record");
+    group.throughput(Throughput::Elements(SAMPLES_PER_RECORD));
+    group.bench_function("encode_samples_1000", |b| {
+        b.iter(|| {
+            buf.clear();
+            record::encode_samples(std::hint::black_box(&samples), &mut buf);
+            buf.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, write, replay, encode);
 criterion_main!(benches);
