@@ -138,9 +138,16 @@ impl<'a> Buf<'a> {
         }
     }
 
+    /// The bytes not read yet.
     #[inline]
-    fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         &self.data[self.pos.min(self.data.len())..]
+    }
+
+    /// Moves past `n` bytes a caller read from [`Buf::rest`].
+    #[inline]
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.data.len());
     }
 
     /// Why a varint at the cursor did not decode: cut off by the end of the
@@ -289,6 +296,12 @@ impl DeltaBase {
             r#ref: b.be64("first ref")? as i64,
             t: b.be64("first timestamp")? as i64,
         })
+    }
+
+    /// The base (ref, timestamp) the elements' deltas are added to.
+    #[inline]
+    pub(crate) fn base(&self) -> (i64, i64) {
+        (self.r#ref, self.t)
     }
 
     /// Reads an element's ref and timestamp.
