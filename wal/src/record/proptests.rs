@@ -80,10 +80,10 @@ fn sample() -> impl Strategy<Value = RefSample> {
 }
 
 /// Samples as a commit writes them: refs and times near the first
-/// sample's (one- and two-byte deltas, now and then a longer one), which
+/// sample's (one- to three-byte deltas, now and then a longer one), which
 /// the v1 decoder's fast loop reads.
 fn commit_samples() -> impl Strategy<Value = Vec<RefSample>> {
-    let delta = prop_oneof![8 => -8000i64..8000, 1 => any::<i64>()];
+    let delta = prop_oneof![4 => -8000i64..8000, 4 => -1_000_000i64..1_000_000, 1 => any::<i64>()];
     (
         any::<u64>(),
         any::<i64>(),

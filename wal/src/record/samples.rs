@@ -153,8 +153,9 @@ fn decode_v1(b: &mut Buf<'_>, out: &mut impl FnMut(RefSample)) -> Result<(), Dec
 }
 
 /// Decodes the leading elements of a v1 record's body whose ref and time
-/// deltas take one or two bytes each (a commit's samples: refs close to
-/// the first one, one scrape time), as long as 12 bytes remain; returns
+/// deltas take one to three bytes each (a commit's samples: refs within a
+/// few hundred thousand of the first one, one scrape time), as long as 14
+/// bytes remain; returns
 /// the bytes used. No error is possible here: anything else stops the loop
 /// for the careful decoder. Replay decodes every sample of the log, and
 /// this loop is most of that.
@@ -169,12 +170,16 @@ fn decode_v1_short(
         let (u, n) = match *b {
             [b0, ..] if b0 < 0x80 => (u64::from(b0), 1),
             [b0, b1, ..] if b1 < 0x80 => (u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2),
+            [b0, b1, b2, ..] if b2 < 0x80 => (
+                u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14,
+                3,
+            ),
             _ => return None,
         };
         Some((((u >> 1) as i64) ^ -((u & 1) as i64), n))
     }
     let mut at = 0;
-    while let Some(e) = data.get(at..at + 12) {
+    while let Some(e) = data.get(at..at + 14) {
         let Some((dref, n1)) = short_varint(e) else {
             break;
         };
