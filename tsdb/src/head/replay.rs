@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{channel, sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver, TryRecvError};
 use std::time::Instant;
 
 use aion_chunkenc::is_stale_nan;
@@ -498,7 +498,12 @@ fn replay_wal(
     let pool: Mutex<Vec<Vec<RefSample>>> = Mutex::new(Vec::new());
     let mut failure: Option<(SegmentPosition, String)> = None;
     let mut reader_back: Option<WalReader> = None;
-    let ahead = ReadAhead::default();
+    #[allow(unused_mut)]
+    let mut ahead = ReadAhead::default();
+    #[cfg(test)]
+    {
+        ahead.hand_off_always = super::replay_reader::HAND_OFF_ALWAYS.get();
+    }
     let reader_back = &mut reader_back;
 
     let results: Vec<WorkerResult> = std::thread::scope(|scope| -> Result<Vec<WorkerResult>> {
@@ -548,7 +553,22 @@ fn replay_wal(
         };
         // A batch's bytes are released when it is taken: what is held is
         // what waits in the channel.
-        'batches: for mut batch in read_rx.iter() {
+        'batches: loop {
+            let mut batch = match read_rx.try_recv() {
+                Ok(b) => b,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    // Said while waiting: the reading thread hands on
+                    // records undecoded meanwhile (`RAW_HANDOFF_RECORDS`).
+                    ahead.set_applier_waiting(true);
+                    let next = read_rx.recv();
+                    ahead.set_applier_waiting(false);
+                    match next {
+                        Ok(b) => b,
+                        Err(_) => break,
+                    }
+                }
+            };
             ahead.release(batch.bytes);
             let (mut samples_at, mut records_at) = (0, 0);
             for item in &batch.items {

@@ -17,6 +17,7 @@
 //! [`Prefilter`] for when it can know.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
 use aion_model::encoding::{uvarint, uvarint_bytes};
@@ -30,6 +31,9 @@ thread_local! {
     /// Replays opened on this thread skip the [`Prefilter`]'s chunk test,
     /// so a test can hold the two ways to the same result.
     pub(super) static PREFILTER_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Replays opened on this thread hand every samples record on
+    /// undecoded, as while the applying thread waits.
+    pub(super) static HAND_OFF_ALWAYS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Bytes of decoded samples and copied records the reading thread may have
@@ -47,6 +51,14 @@ const READ_AHEAD_BYTES: usize = 8 << 20;
 const BATCH_SAMPLES: usize = 32 * 1024;
 /// Records per batch at most (for logs of small records).
 const BATCH_RECORDS: usize = 64;
+/// While the applying thread waits for it, the reading thread (then the
+/// one holding the replay back) hands on samples records undecoded, in
+/// batches of this many: the applying thread decodes them and filters by
+/// its own table of what `chunks_head/` holds, as it does every record
+/// when the prefilter is off. Small, so that it starts at once; it is
+/// idle for a third of a clean shutdown's replay, after creating the
+/// series.
+const RAW_HANDOFF_RECORDS: usize = 8;
 
 /// Records in log order, with the kept samples and the copied records
 /// they refer to, and the bytes held (for [`ReadAhead`]).
@@ -91,6 +103,12 @@ impl Batch {
 pub(super) struct ReadAhead {
     state: Mutex<ReadAheadState>,
     changed: Condvar,
+    /// The applying thread waits for the reading thread: see
+    /// [`RAW_HANDOFF_RECORDS`].
+    applier_waiting: AtomicBool,
+    /// Tests: hand every samples record on undecoded.
+    #[cfg(test)]
+    pub(super) hand_off_always: bool,
 }
 
 #[derive(Default)]
@@ -110,6 +128,21 @@ impl ReadAhead {
         }
         st.held += bytes;
         !st.closed
+    }
+
+    /// Whether the applying thread is waiting for a batch (set by it
+    /// around its blocking receive).
+    fn applier_waits(&self) -> bool {
+        #[cfg(test)]
+        if self.hand_off_always {
+            return true;
+        }
+        self.applier_waiting.load(Ordering::Relaxed)
+    }
+
+    /// The applying thread is about to wait for a batch, or has one.
+    pub(super) fn set_applier_waiting(&self, waiting: bool) {
+        self.applier_waiting.store(waiting, Ordering::Relaxed);
     }
 
     /// The applying thread is done with `bytes`.
@@ -291,10 +324,21 @@ pub(super) fn read_log(
     };
     let mut batch = new_batch(&mut free, &mut stash);
     let mut samples_kept = Vec::new();
+    let mut raw_in_batch = 0;
     loop {
         let item = match reader.next_record() {
             Ok(None) => break,
             Ok(Some(rec)) => match record_type(rec) {
+                Some(RecordType::Samples | RecordType::SamplesV2)
+                    if raw_in_batch > 0 || ahead.applier_waits() =>
+                {
+                    raw_in_batch += 1;
+                    batch.records.extend_from_slice(rec);
+                    Item::Other(
+                        rec.len(),
+                        reader.position().expect("a record was just read"),
+                    )
+                }
                 Some(RecordType::Samples | RecordType::SamplesV2) => {
                     if samples_kept.capacity() == 0 {
                         take_spares(&mut free, &mut stash);
@@ -342,7 +386,12 @@ pub(super) fn read_log(
         };
         let last = matches!(item, Item::Damaged(..) | Item::Failed(_));
         batch.items.push(item);
-        if last || samples_kept.len() >= BATCH_SAMPLES || batch.items.len() >= BATCH_RECORDS {
+        if last
+            || samples_kept.len() >= BATCH_SAMPLES
+            || batch.items.len() >= BATCH_RECORDS
+            || raw_in_batch >= RAW_HANDOFF_RECORDS
+        {
+            raw_in_batch = 0;
             let mut full = std::mem::replace(&mut batch, new_batch(&mut free, &mut stash));
             if !samples_kept.is_empty() {
                 full.samples = std::mem::take(&mut samples_kept);

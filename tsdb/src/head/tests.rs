@@ -698,7 +698,8 @@ fn append_ref_to_a_truncated_series_asks_for_labels() {
 }
 
 /// The replay's reading thread drops samples inside their series' chunks
-/// before the applying thread sees them; on logs with the unusual cases
+/// before the applying thread sees them (or hands records on undecoded
+/// while that thread waits); on logs with the unusual cases
 /// (a label set under a second reference that has chunks of its own,
 /// samples before their series record, a reference reused for other
 /// labels) the head and the report are the same as without that.
@@ -785,18 +786,25 @@ fn replay_prefilter_changes_nothing() {
     wal.log(&all_records).unwrap();
     wal.close().unwrap();
 
-    let open = |prefilter: bool| {
+    let open = |prefilter: bool, hand_off: bool| {
         super::replay_reader::PREFILTER_OFF.set(!prefilter);
+        super::replay_reader::HAND_OFF_ALWAYS.set(hand_off);
         let db = Db::open_read_only_with(dir.path(), small_opts()).unwrap();
         super::replay_reader::PREFILTER_OFF.set(false);
+        super::replay_reader::HAND_OFF_ALWAYS.set(false);
         let mut report = db.replay_report().clone();
         report.duration = Duration::ZERO;
         (dump_of(&db, i64::MIN, i64::MAX, &all()), report)
     };
-    let (dump, report) = open(true);
-    let (dump_without, report_without) = open(false);
+    let (dump, report) = open(true, false);
+    let (dump_without, report_without) = open(false, false);
     assert_eq!(report, report_without);
     assert_eq!(dump, dump_without);
+    // Samples records handed on undecoded (what the reading thread does
+    // while the applying one waits) come to the same.
+    let (dump_handed, report_handed) = open(true, true);
+    assert_eq!(report, report_handed);
+    assert_eq!(dump, dump_handed);
     assert!(
         report.mmapped_chunks > 0 && report.samples_skipped > 0,
         "{report:?}"
