@@ -53,6 +53,9 @@ impl Buffers {
     }
 }
 
+/// Room for created series an appender's buffers keep after a commit.
+const CREATED_KEPT: usize = 1024;
+
 /// Most buffers the head keeps for reuse.
 const POOLED_BUFFERS: usize = 64;
 /// An appender forgets the series it used once it knows more than this
@@ -729,6 +732,9 @@ impl Appender {
             // they are findable.
             self.index_new_series();
             self.buf.created.clear();
+            // Creation comes in bursts (a new target's first scrape); the
+            // pooled buffers do not keep a burst's room.
+            self.buf.created.shrink_to(CREATED_KEPT);
         }
         let b = &mut self.buf;
         b.samples.clear();
