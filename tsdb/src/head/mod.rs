@@ -8,7 +8,9 @@
 //! | `open_chunk.rs` | the open chunk's appender (XOR, XOR2, histogram, float histogram) and sample kinds |
 //! | `chunk_cutting.rs` | when a float chunk ends, as Prometheus 3 decides it |
 //! | `histogram_append.rs` | appending histograms: their chunks' size rules, re-encoding, resets |
-//! | `appender.rs` | batches of appends, their WAL records and their commit |
+//! | `appender.rs` | batches of appends and their commit |
+//! | `appender/commit_log.rs` | what a commit writes first: its new series' postings, its WAL records |
+//! | `known_series.rs` | the series an appender resolved, and the pool that hands them to the next appender of the stream |
 //! | `batch.rs` | a batch's histograms, in type-clean segments, and their WAL records |
 //! | `commit.rs` | applying a logged batch to its series |
 //! | `isolation.rs` | what a query sees of commits running beside it |
@@ -17,6 +19,7 @@
 //! | `snap_chunk.rs` | a chunk as a query's snapshot of a series holds it |
 //! | `merged.rs` | a series' in-order and out-of-order samples merged, for queries |
 //! | `replay.rs` | rebuilding the head from `chunks_head/`, the checkpoint and the WAL |
+//! | `replay_reader.rs` | replay's reading thread: the log read, checked and its samples in `chunks_head/` dropped early |
 //! | `delete.rs` | deleting samples: tombstones in the WAL and in memory |
 //! | `gc.rs` | truncation: dropping old chunks, empty series and old WAL |
 //! | `stats.rs` | counts and cardinality statistics |
