@@ -629,9 +629,9 @@ impl Appender {
 
     fn reset(&mut self) {
         if !self.buf.created.is_empty() {
-            // A rollback, or a drop without commit: the series stay (as
-            // in Prometheus, until a truncation finds them empty), so
-            // they are findable.
+            // A commit indexed them already. After a rollback, or a drop
+            // without a commit, the series stay (as in Prometheus, until
+            // a truncation finds them empty) and are indexed here.
             self.index_new_series();
             self.buf.created.clear();
             // Creation comes in bursts (a new target's first scrape); the
