@@ -659,8 +659,23 @@ fn check_backfilled_rule(aion: &Path, prometheus: &Path, tmp: &Path, source: &Pa
         .unwrap();
     assert_eq!(status, 200, "{body}");
     let want: Json = serde_json::from_str(&body).unwrap();
-    let want_points = &want["data"]["result"][0]["histograms"];
-    assert_eq!(&got["result"][0]["histograms"], want_points);
+    // promtool, and so Aion, queries each 2 h block up to its last whole
+    // second: an evaluation slot inside a block's final second (the group's
+    // offset comes from a hash of its file's path, a temporary one here,
+    // so 1 run in 60) is not backfilled. Prometheus's own range query has
+    // it.
+    let backfilled = |p: &&Json| {
+        let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+        t.rem_euclid(2 * H) <= 2 * H - 1000
+    };
+    let want_points: Vec<Json> = want["data"]["result"][0]["histograms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(backfilled)
+        .cloned()
+        .collect();
+    assert_eq!(points, want_points);
 }
 
 #[test]
