@@ -26,17 +26,23 @@ pub fn put_varint(buf: &mut Vec<u8>, v: i64) {
 /// `binary.Uvarint` refuses the same inputs).
 #[inline]
 pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
-    // One- and two-byte values (deltas, lengths, small refs: most of what
-    // WAL records and index entries hold) without the loop, so callers in
-    // other crates inline this much.
+    // One- to three-byte values (deltas, lengths, small refs: most of what
+    // WAL records and index entries hold; a WAL samples record's ref
+    // deltas reach three bytes when concurrent appenders created its
+    // series) without the loop, so callers in other crates inline this
+    // much.
     match *b {
         [b0, ..] if b0 < 0x80 => Some((u64::from(b0), 1)),
         [b0, b1, ..] if b1 < 0x80 => Some((u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2)),
+        [b0, b1, b2, ..] if b2 < 0x80 => Some((
+            u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14,
+            3,
+        )),
         _ => uvarint_long(b),
     }
 }
 
-/// [`uvarint`] for values of three bytes or more, and every error.
+/// [`uvarint`] for values of four bytes or more, and every error.
 fn uvarint_long(b: &[u8]) -> Option<(u64, usize)> {
     let mut v = 0u64;
     for (i, &byte) in b.iter().enumerate().take(10) {

@@ -19,7 +19,7 @@
 use super::buf::{Buf, DeltaBase};
 use super::error::{DecodeError, Problem};
 use super::RecordType;
-use aion_model::encoding::{put_be64, put_varint};
+use aion_model::encoding::{put_be64, put_varint, varint};
 
 /// One float sample of a head series.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -165,27 +165,18 @@ fn decode_v1_short(
     (base_ref, base_t): (i64, i64),
     out: &mut impl FnMut(RefSample),
 ) -> usize {
-    #[inline(always)]
-    fn short_varint(b: &[u8]) -> Option<(i64, usize)> {
-        let (u, n) = match *b {
-            [b0, ..] if b0 < 0x80 => (u64::from(b0), 1),
-            [b0, b1, ..] if b1 < 0x80 => (u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2),
-            [b0, b1, b2, ..] if b2 < 0x80 => (
-                u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14,
-                3,
-            ),
-            _ => return None,
-        };
-        Some((((u >> 1) as i64) ^ -((u & 1) as i64), n))
-    }
     let mut at = 0;
     while let Some(e) = data.get(at..at + 14) {
-        let Some((dref, n1)) = short_varint(e) else {
+        let Some((dref, n1)) = varint(e) else {
             break;
         };
-        let Some((dt, n2)) = short_varint(&e[n1..]) else {
+        let Some((dt, n2)) = varint(&e[n1..]) else {
             break;
         };
+        // Longer deltas would leave the value outside the window.
+        if n1 + n2 > 6 {
+            break;
+        }
         let v = &e[n1 + n2..n1 + n2 + 8];
         out(RefSample {
             r#ref: base_ref.wrapping_add(dref) as u64,

@@ -21,7 +21,7 @@ impl Appender {
     /// scrape creates hundreds at once: one postings lock per series was
     /// a third of that scrape's time on two cores, most of it threads
     /// handing the lock to each other.
-    pub(super) fn index_new_series(&mut self) {
+    pub(super) fn index_new_series(&self) {
         let b = &self.buf;
         if b.created.iter().any(|(s, _)| !s.is_indexed()) {
             let mut postings = self.head.postings.writer();
