@@ -81,7 +81,7 @@ fn offset(t: i64, base: i64) -> Option<u32> {
 
 impl MmappedChunks {
     /// Packs `chunks` (in their order) into a new list.
-    fn pack(chunks: &[MmappedChunk]) -> MmappedChunks {
+    pub(crate) fn pack(chunks: &[MmappedChunk]) -> MmappedChunks {
         if chunks.is_empty() {
             return MmappedChunks(None);
         }

@@ -41,6 +41,7 @@ pub(crate) mod ooo;
 mod open_chunk;
 mod querier;
 pub(crate) mod replay;
+mod replay_chunks;
 mod replay_reader;
 mod replay_report;
 mod series;

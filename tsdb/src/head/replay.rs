@@ -8,8 +8,7 @@
 //! chunks are skipped, as Prometheus does, so only the open chunks are
 //! rebuilt from the log.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasherDefault;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, sync_channel, Receiver, TryRecvError};
@@ -25,14 +24,13 @@ use parking_lot::Mutex;
 use super::batch::HistogramValue;
 use super::commit::append_histogram_in_order;
 use super::ooo::replay::{attach_mmapped, replay_wbl, WblReplayReport};
-use super::ooo::OooMmapped;
 use super::open_chunk::SampleKind;
+use super::replay_chunks::{load_mmapped_chunks, ChunksBySeries};
 use super::replay_reader::{read_log, Batch, Item, Prefilter, ReadAhead};
 pub use super::replay_report::ReplayReport;
-use super::series::{MemSeries, MixHasher, MmappedChunk, SeriesState};
+use super::series::{MemSeries, SeriesState};
 use super::series_arc::SeriesArc;
 use super::Head;
-use crate::chunks::HeadChunkRef;
 use crate::{Error, Result};
 
 /// Samples handed to a worker at once.
@@ -69,106 +67,6 @@ enum Work {
     Floats(Vec<RefSample>),
     Histograms(Vec<RefHistogramSample>),
     FloatHistograms(Vec<RefFloatHistogramSample>),
-}
-
-/// The chunks of `chunks_head/` replay uses: in-order and out-of-order
-/// ones by series reference, and the newest reference seen.
-/// M-mapped chunks by series reference. Keyed by references, which need
-/// no SipHash: 160,000 chunks of 10,000 series were hashed per open.
-type ChunksBySeries = HashMap<u64, Vec<MmappedChunk>, BuildHasherDefault<MixHasher>>;
-
-type LoadedChunks = (ChunksBySeries, HashMap<u64, Vec<OooMmapped>>, HeadChunkRef);
-
-/// Loads every chunk of `chunks_head/` not older than the head's minimum
-/// valid time (out-of-order chunks whatever their time, as Prometheus), by
-/// series reference. Damage drops the files from the damaged one on.
-fn load_mmapped_chunks(
-    head: &Head,
-    strict: bool,
-    report: &mut ReplayReport,
-) -> Result<LoadedChunks> {
-    let min_valid = head.min_valid_time();
-    loop {
-        let mut by_series = ChunksBySeries::default();
-        let mut ooo: HashMap<u64, Vec<OooMmapped>> = HashMap::new();
-        let mut last_ref = HeadChunkRef(0);
-        let mut ignored = 0;
-        let mut unreadable: BTreeMap<u8, usize> = BTreeMap::new();
-        let mut out_of_sequence = None;
-        let res = head.chunks.iterate(|c| {
-            if out_of_sequence.is_some() {
-                return;
-            }
-            last_ref = last_ref.max(c.chunk_ref);
-            let readable = SampleKind::of_encoding(c.encoding).is_some();
-            if c.out_of_order && readable {
-                ooo.entry(c.series_ref).or_default().push(OooMmapped {
-                    min_time: c.min_time,
-                    max_time: c.max_time,
-                    chunk_ref: c.chunk_ref,
-                    max_epoch: 0,
-                    recent: None,
-                });
-                return;
-            }
-            if !readable {
-                *unreadable.entry(c.encoding).or_default() += 1;
-                return;
-            }
-            if c.max_time < min_valid {
-                ignored += 1;
-                return;
-            }
-            let list = by_series.entry(c.series_ref).or_default();
-            if list.last().is_some_and(|l| l.max_time >= c.min_time) {
-                out_of_sequence = Some((
-                    c.chunk_ref,
-                    format!(
-                        "out of sequence chunk for series {}: [{}, {}] after one ending at {}",
-                        c.series_ref,
-                        c.min_time,
-                        c.max_time,
-                        list.last().map_or(0, |l| l.max_time)
-                    ),
-                ));
-                return;
-            }
-            list.push(MmappedChunk {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                chunk_ref: c.chunk_ref,
-            });
-        });
-        let damage = match (res, out_of_sequence) {
-            (Err(c), _) => Some((
-                c.file,
-                format!("file {:06} offset {}: {}", c.file, c.offset, c.reason),
-            )),
-            (Ok(()), Some((r, why))) => Some((
-                r.file(),
-                format!("file {:06} offset {}: {why}", r.file(), r.offset()),
-            )),
-            (Ok(()), None) => None,
-        };
-        match damage {
-            None => {
-                report.mmapped_chunks_ignored += ignored;
-                report.mmapped_chunks_unreadable = unreadable;
-                return Ok((by_series, ooo, last_ref));
-            }
-            Some((file, why)) => {
-                if strict {
-                    return Err(Error::Damaged(format!(
-                        "chunks_head: {}: {why}",
-                        head.chunks.dir().display()
-                    )));
-                }
-                report.chunk_file_bytes_dropped += head.chunks.drop_files_from(file)?;
-                report.chunk_file_corruption =
-                    Some(format!("{}: {why}", head.chunks.dir().display()));
-            }
-        }
-    }
 }
 
 /// A worker's series by reference with the end of their m-mapped chunks:
@@ -447,7 +345,7 @@ pub(crate) fn replay(
             &mut report,
         )?;
     }
-    report.mmapped_chunks_ignored += mmapped.values().map(Vec::len).sum::<usize>();
+    report.mmapped_chunks_ignored += mmapped.left();
     let mut wbl = WblReplayReport::default();
     attach_mmapped(head, ooo_mmapped, &mut wbl);
     if wbl_dir.is_dir() {
@@ -462,23 +360,6 @@ pub(crate) fn replay(
     report.series = head.num_series();
     report.duration = start.elapsed();
     Ok(report)
-}
-
-/// The end of each reference's m-mapped chunks (`i64::MIN` for none),
-/// direct-indexed like the applying thread's table.
-fn chunks_until(mmapped: &ChunksBySeries) -> Vec<i64> {
-    let mut until = Vec::new();
-    for (&r, chunks) in mmapped {
-        let (Some(last), true) = (chunks.last(), r < DIRECT_LOOKUP_REFS) else {
-            continue;
-        };
-        let i = r as usize;
-        if i >= until.len() {
-            until.resize(i + 1, i64::MIN);
-        }
-        until[i] = last.max_time;
-    }
-    until
 }
 
 fn replay_wal(
@@ -543,7 +424,7 @@ fn replay_wal(
         let close = CloseOnExit(ahead);
         let reading = {
             #[allow(unused_mut)]
-            let mut until = chunks_until(mmapped);
+            let mut until = mmapped.ends_below(DIRECT_LOOKUP_REFS);
             #[cfg(test)]
             if super::replay_reader::PREFILTER_OFF.get() {
                 until.clear();
@@ -608,11 +489,13 @@ fn replay_wal(
                             if s.series_ref != rs.r#ref {
                                 multi_ref.insert(rs.r#ref, s.series_ref);
                             }
-                            if let Some(chunks) = mmapped.remove(&rs.r#ref) {
+                            if let Some(chunks) = mmapped.take(rs.r#ref) {
                                 let mut st = s.lock();
                                 if st.mmapped.is_empty() && st.open.is_none() {
-                                    let (first, last) =
-                                        (chunks[0].min_time, chunks[chunks.len() - 1].max_time);
+                                    let (first, last) = (
+                                        chunks.first().map_or(i64::MAX, |c| c.min_time),
+                                        chunks.last().map_or(i64::MIN, |c| c.max_time),
+                                    );
                                     report.mmapped_chunks += chunks.len();
                                     if s.series_ref < DIRECT_LOOKUP_REFS {
                                         let i = s.series_ref as usize;
@@ -621,7 +504,7 @@ fn replay_wal(
                                         }
                                         mmapped_until[i] = last;
                                     }
-                                    st.mmapped = chunks.into();
+                                    st.mmapped = chunks;
                                     s.republish(&st, &head.chunks);
                                     head.update_min_max(first, last);
                                 } else {

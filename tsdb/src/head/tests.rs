@@ -510,6 +510,37 @@ fn damaged_chunk_files_are_dropped_and_rebuilt_from_the_wal() {
     assert_eq!(dump_of(&db, i64::MIN, i64::MAX, &all()), expect);
 }
 
+/// A chunk file whose records are intact but put a series' chunks out of
+/// time order (a copy of its first chunk at the end) is damage as well:
+/// the file is dropped, reported, and its series rebuilt from the WAL.
+#[test]
+fn chunks_out_of_sequence_are_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_opts()).unwrap();
+    let expect = fill(&db, 10, 0, 3 * 3_600_000, 15_000);
+    db.close().unwrap();
+    let chunks_dir = dir.path().join("chunks_head");
+    let mut files: Vec<_> = std::fs::read_dir(&chunks_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let first = std::fs::read(&files[0]).unwrap();
+    // The first record: 25 bytes of header, the data's length, the data
+    // and a CRC.
+    let (len, n) = aion_model::encoding::uvarint(&first[8 + 25..]).unwrap();
+    let record = first[8..8 + 25 + n + len as usize + 4].to_vec();
+    let last = files.last().unwrap();
+    let mut b = std::fs::read(last).unwrap();
+    b.extend_from_slice(&record);
+    std::fs::write(last, b).unwrap();
+    let db = Db::open(dir.path(), small_opts()).unwrap();
+    let r = db.replay_report();
+    let why = r.chunk_file_corruption.as_deref().unwrap_or_default();
+    assert!(why.contains("out of sequence chunk"), "{r:?}");
+    assert_eq!(dump_of(&db, i64::MIN, i64::MAX, &all()), expect);
+}
+
 #[test]
 fn damage_inside_the_wal_is_cut_and_reported() {
     let dir = tempfile::tempdir().unwrap();
