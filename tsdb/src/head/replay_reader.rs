@@ -197,6 +197,11 @@ pub(super) struct Prefilter {
     /// m-mapped chunk's max time, and what the series records said.
     chunks_until: Vec<i64>,
     state: Vec<RefState>,
+    /// By reference, what the two above decide for a sample, in the one
+    /// table the per-sample test reads: samples before this time are
+    /// dropped. The minimum valid time, or just past the chunks' end once
+    /// the reference is [`RefState::Attached`].
+    keep_from: Vec<i64>,
     /// Hashes of the label sets of the series records seen.
     label_sets: HashSet<u64>,
 }
@@ -217,10 +222,12 @@ impl Prefilter {
     /// (`i64::MIN` for none).
     pub(super) fn new(min_valid: i64, chunks_until: Vec<i64>) -> Prefilter {
         let state = vec![RefState::Unseen; chunks_until.len()];
+        let keep_from = vec![min_valid; chunks_until.len()];
         Prefilter {
             min_valid,
             chunks_until,
             state,
+            keep_from,
             label_sets: HashSet::new(),
         }
     }
@@ -229,28 +236,36 @@ impl Prefilter {
     /// report (replay stops there); what comes before it is noted.
     fn note_series(&mut self, rec: &[u8]) {
         let (label_sets, state) = (&mut self.label_sets, &mut self.state);
+        let (keep_from, until, min_valid) =
+            (&mut self.keep_from, &self.chunks_until, self.min_valid);
         for_each_label_set(rec, |r, labels_hash| {
             let new_labels = label_sets.insert(labels_hash);
-            if let Some(state) = usize::try_from(r).ok().and_then(|i| state.get_mut(i)) {
-                *state = if *state == RefState::Unseen && new_labels {
-                    RefState::Attached
-                } else {
-                    RefState::Undecided
-                };
-            }
+            let Some(i) = usize::try_from(r).ok().filter(|&i| i < state.len()) else {
+                return;
+            };
+            state[i] = if state[i] == RefState::Unseen && new_labels {
+                RefState::Attached
+            } else {
+                RefState::Undecided
+            };
+            // Up to the chunks' end, inclusive; a chunk ending at the
+            // largest time leaves its last sample to the applying thread.
+            keep_from[i] = match state[i] {
+                RefState::Attached => until[i].saturating_add(1).max(min_valid),
+                _ => min_valid,
+            };
         });
     }
 
     /// Whether the applying thread would keep `s` (not skip it).
     #[inline]
     fn keeps(&self, s: &RefSample) -> bool {
-        if s.t < self.min_valid {
-            return false;
-        }
-        let i = s.r#ref as usize;
-        !(s.r#ref < self.state.len() as u64
-            && self.state[i] == RefState::Attached
-            && s.t <= self.chunks_until[i])
+        let from = usize::try_from(s.r#ref)
+            .ok()
+            .and_then(|i| self.keep_from.get(i))
+            .copied()
+            .unwrap_or(self.min_valid);
+        s.t >= from
     }
 }
 
