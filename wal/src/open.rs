@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::checkpoint_dirs::{last_checkpoint, remove_temporary_checkpoints};
 use crate::error::{Error, Result};
 use crate::repair::{cut_torn_tail, TornTail};
-use crate::segment::segment_range;
+use crate::segment::{list_segments, segment_range};
 use crate::writer::{Wal, WalOptions};
 
 /// What [`Wal::open`] found and did.
@@ -41,11 +41,52 @@ impl Wal {
     /// Writing then starts in a new segment after every existing segment
     /// and checkpoint, as Prometheus does.
     pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<(Wal, OpenReport)> {
-        let dir = dir.as_ref();
+        Self::open_checking(dir.as_ref(), options, None)
+    }
+
+    /// [`Wal::open`] after a replay read the log with a reader that
+    /// [deferred damage](crate::WalReader::defer_newest_damage) in the
+    /// newest segment: `verified` is its
+    /// [`verified_newest_segment`](crate::WalReader::verified_newest_segment).
+    /// If that is still the newest non-empty segment, its check for a torn
+    /// tail is skipped (the replay read all of it and found none);
+    /// otherwise this is [`Wal::open`], which reads it.
+    ///
+    /// ```
+    /// use aion_wal::{Wal, WalOptions, WalReader};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+    /// wal.log(&[b"a record"]).unwrap();
+    /// wal.close().unwrap();
+    ///
+    /// let mut replay = WalReader::replay(dir.path()).unwrap().defer_newest_damage(true);
+    /// while replay.next_record().unwrap().is_some() {}
+    /// assert_eq!(replay.verified_newest_segment(), Some(0));
+    /// let (_wal, report) =
+    ///     Wal::open_after_replay(dir.path(), WalOptions::default(), replay.verified_newest_segment())
+    ///         .unwrap();
+    /// assert_eq!((report.active_segment, report.torn_tail), (1, None));
+    /// ```
+    pub fn open_after_replay(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        verified: Option<u32>,
+    ) -> Result<(Wal, OpenReport)> {
+        Self::open_checking(dir.as_ref(), options, verified)
+    }
+
+    fn open_checking(
+        dir: &Path,
+        options: WalOptions,
+        verified: Option<u32>,
+    ) -> Result<(Wal, OpenReport)> {
         options.validate()?;
         fs::create_dir_all(dir).map_err(|e| Error::io("creating WAL directory", dir, e))?;
         let removed_temporary_checkpoints = remove_temporary_checkpoints(dir)?;
-        let torn_tail = cut_torn_tail(dir)?;
+        let torn_tail = match verified {
+            Some(v) if newest_non_empty_segment(dir)? == Some(v) => None,
+            _ => cut_torn_tail(dir)?,
+        };
         let segments = segment_range(dir)?;
         let checkpoint = last_checkpoint(dir)?.map(|(i, _)| i);
         let after = |x: Option<u32>| x.map_or(Ok(0), |i| i.checked_add(1).ok_or(()));
@@ -64,6 +105,16 @@ impl Wal {
             },
         ))
     }
+}
+
+/// The number of the newest segment of `dir` holding any bytes: the one
+/// a torn write can end.
+fn newest_non_empty_segment(dir: &Path) -> Result<Option<u32>> {
+    Ok(list_segments(dir)?
+        .iter()
+        .rev()
+        .find(|s| s.size > 0)
+        .map(|s| s.index))
 }
 
 #[cfg(test)]
@@ -125,6 +176,134 @@ mod tests {
         assert_eq!(r.active_segment, 2);
         assert_eq!(fs::metadata(&path).unwrap().len(), PAGE_SIZE as u64);
         assert_eq!(read_all(dir.path()), [b"kept".to_vec()]);
+    }
+
+    /// What a writer's open and replay amount to: the records replay
+    /// reads and the open's torn-tail report, or the open's error.
+    type Outcome = std::result::Result<(Vec<Vec<u8>>, Option<(u64, u64, u64)>), String>;
+
+    /// Open first (it cuts a torn tail), then replay.
+    fn open_then_replay(dir: &Path) -> Outcome {
+        let (w, r) = Wal::open(dir, WalOptions::default()).map_err(|e| e.to_string())?;
+        drop(w);
+        let torn = r
+            .torn_tail
+            .map(|t| (t.at.offset, t.dropped_bytes, t.dropped_records));
+        let mut reader = WalReader::replay(dir).map_err(|e| e.to_string())?;
+        let mut records = Vec::new();
+        while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
+            records.push(rec.to_vec());
+        }
+        Ok((records, torn))
+    }
+
+    /// Replay first, deferring damage in the newest segment, then open.
+    fn replay_then_open(dir: &Path) -> Outcome {
+        let mut reader = WalReader::replay(dir)
+            .map_err(|e| e.to_string())?
+            .defer_newest_damage(true);
+        let mut records = Vec::new();
+        while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
+            records.push(rec.to_vec());
+        }
+        let verified = reader.verified_newest_segment();
+        assert_eq!(
+            verified.is_some(),
+            reader.deferred_damage().is_none(),
+            "a newest segment is verified or its damage deferred"
+        );
+        let (w, r) = Wal::open_after_replay(dir, WalOptions::default(), verified)
+            .map_err(|e| e.to_string())?;
+        drop(w);
+        let torn = r
+            .torn_tail
+            .map(|t| (t.at.offset, t.dropped_bytes, t.dropped_records));
+        Ok((records, torn))
+    }
+
+    /// Replaying once with the newest segment's damage deferred, then
+    /// opening, reads the same records and cuts the same torn tail (or
+    /// fails the same way) as opening and then replaying, for the log cut
+    /// short at every length and with a byte flipped at every offset of
+    /// its newest segment.
+    #[test]
+    fn replay_then_open_matches_open_then_replay() {
+        let base = tempfile::tempdir().unwrap();
+        let (mut w, _) = Wal::open(base.path(), WalOptions::default()).unwrap();
+        w.log(&[b"older segment"]).unwrap();
+        w.next_segment().unwrap();
+        let big = vec![7u8; PAGE_SIZE + 100];
+        w.log(&[b"one", &big, b"three"]).unwrap();
+        w.log(&[b"four"]).unwrap();
+        drop(w);
+        let newest = segment_path(base.path(), 1);
+        let bytes = fs::read(&newest).unwrap();
+        // Cut at every length near a page boundary or the end, and every
+        // 61st elsewhere; a byte flipped every 97 bytes.
+        let near = |n: usize| n % PAGE_SIZE < 40 || PAGE_SIZE - n % PAGE_SIZE < 40;
+        let mut damaged: Vec<Vec<u8>> = (0..bytes.len())
+            .filter(|&n| near(n) || bytes.len() - n < 40 || n % 61 == 0)
+            .map(|n| bytes[..n].to_vec())
+            .collect();
+        for at in (0..bytes.len()).step_by(97).chain(0..40) {
+            let mut b = bytes.clone();
+            b[at] ^= 0x41;
+            damaged.push(b);
+        }
+        let (mut cut, mut failed, mut clean) = (0, 0, 0);
+        for b in damaged {
+            let runs: Vec<Outcome> = [open_then_replay, replay_then_open]
+                .iter()
+                .map(|run| {
+                    let dir = tempfile::tempdir().unwrap();
+                    for i in 0..2 {
+                        fs::copy(segment_path(base.path(), i), segment_path(dir.path(), i))
+                            .unwrap();
+                    }
+                    fs::write(segment_path(dir.path(), 1), &b).unwrap();
+                    let path = dir.path().to_str().unwrap().to_string();
+                    let outcome = run(dir.path()).map_err(|e| e.replace(&path, "DIR"));
+                    // What either leaves behind opens the same way again.
+                    if outcome.is_ok() {
+                        assert_eq!(open_then_replay(dir.path()).unwrap().1, None);
+                    }
+                    outcome
+                })
+                .collect();
+            assert_eq!(runs[0], runs[1], "segment of {} bytes", b.len());
+            match &runs[0] {
+                Ok((_, Some(_))) => cut += 1,
+                Ok((_, None)) => clean += 1,
+                Err(_) => failed += 1,
+            }
+        }
+        assert!(cut > 0 && failed > 0 && clean > 0, "{cut} {failed} {clean}");
+    }
+
+    #[test]
+    fn a_verified_segment_is_not_read_again_unless_it_is_no_longer_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, _) = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        w.log(&[b"kept"]).unwrap();
+        drop(w);
+        // Torn after the replay said segment 0 was clean: the open trusts
+        // the replay, as nothing writes between the two.
+        let path = segment_path(dir.path(), 0);
+        let mut b = fs::read(&path).unwrap();
+        b.extend_from_slice(&[1, 0, 9]);
+        fs::write(&path, &b).unwrap();
+        let (w, r) = Wal::open_after_replay(dir.path(), WalOptions::default(), Some(0)).unwrap();
+        drop(w);
+        assert_eq!((r.torn_tail, r.active_segment), (None, 1));
+        // A verified number that is not the newest non-empty segment is
+        // ignored: the newest one is checked.
+        fs::write(segment_path(dir.path(), 1), [1, 0, 9]).unwrap();
+        let (w, r) = Wal::open_after_replay(dir.path(), WalOptions::default(), Some(0)).unwrap();
+        drop(w);
+        assert_eq!(
+            r.torn_tail.map(|t| (t.at.segment, t.dropped_bytes)),
+            Some((1, 3))
+        );
     }
 
     #[test]

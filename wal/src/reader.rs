@@ -43,6 +43,15 @@ pub struct WalReader {
     checkpoint: Option<u32>,
     tolerate_torn_tail: bool,
     torn_tail: Option<SegmentPosition>,
+    /// The source that is the log directory's newest non-empty segment
+    /// (what [`Wal::open`](crate::Wal::open) checks for a torn tail), if
+    /// this reader reads it.
+    newest: Option<usize>,
+    /// See [`WalReader::defer_newest_damage`].
+    defer_newest_damage: bool,
+    deferred_damage: Option<SegmentPosition>,
+    /// `newest` was read to a clean end.
+    newest_verified: bool,
 }
 
 impl WalReader {
@@ -119,7 +128,9 @@ impl WalReader {
             }
         }
         let after = checkpoint.as_ref().map(|(i, _)| *i);
-        let segments: Vec<u32> = list_segments(dir)?
+        let listed = list_segments(dir)?;
+        let newest_index = listed.iter().rev().find(|s| s.size > 0).map(|s| s.index);
+        let segments: Vec<u32> = listed
             .into_iter()
             .map(|s| s.index)
             .filter(|&i| after.is_none_or(|c| i > c))
@@ -133,11 +144,16 @@ impl WalReader {
             }
         }
         let wal_dir: Arc<Path> = Arc::from(dir);
+        let first_of_log = sources.len();
         sources.extend(segments.into_iter().map(|index| Source {
             dir: wal_dir.clone(),
             index,
         }));
-        Ok(Self::from_sources(sources, after))
+        let mut reader = Self::from_sources(sources, after);
+        reader.newest = newest_index.and_then(|n| {
+            (first_of_log..reader.sources.len()).find(|&i| reader.sources[i].index == n)
+        });
+        Ok(reader)
     }
 
     /// A reader over explicit segments, e.g. a checkpoint's followed by a
@@ -159,6 +175,10 @@ impl WalReader {
             checkpoint,
             tolerate_torn_tail: false,
             torn_tail: None,
+            newest: None,
+            defer_newest_damage: false,
+            deferred_damage: None,
+            newest_verified: false,
         }
     }
 
@@ -175,6 +195,37 @@ impl WalReader {
     /// [`WalReader::tolerate_torn_tail`] skipped one.
     pub fn torn_tail(&self) -> Option<&SegmentPosition> {
         self.torn_tail.as_ref()
+    }
+
+    /// For a writer's replay (a [`WalReader::replay`] reader): damage in
+    /// the log's newest non-empty segment ends the reading quietly, as if
+    /// the log ended there, and its position is kept
+    /// ([`WalReader::deferred_damage`]). What it is is then decided by
+    /// [`Wal::open_after_replay`](crate::Wal::open_after_replay), as by
+    /// [`Wal::open`](crate::Wal::open): a torn tail, cut there, or damage
+    /// followed by intact records, an error. Either way the records this
+    /// reader returned are the ones a replay after that open would read.
+    ///
+    /// A writer reads the newest segment once this way, instead of once to
+    /// open the log and once more to replay it.
+    pub fn defer_newest_damage(mut self, defer: bool) -> Self {
+        self.defer_newest_damage = defer;
+        self
+    }
+
+    /// Where damage [`WalReader::defer_newest_damage`] deferred is.
+    pub fn deferred_damage(&self) -> Option<&SegmentPosition> {
+        self.deferred_damage.as_ref()
+    }
+
+    /// The number of the log's newest non-empty segment if this reader has
+    /// read it to a clean end (every fragment's checksum and framing
+    /// checked, no torn tail): what
+    /// [`Wal::open_after_replay`](crate::Wal::open_after_replay) need not
+    /// read again.
+    pub fn verified_newest_segment(&self) -> Option<u32> {
+        let newest = self.newest?;
+        self.newest_verified.then(|| self.sources[newest].index)
     }
 
     /// The checkpoint a replay reads first, if any.
@@ -212,10 +263,23 @@ impl WalReader {
                     self.last_record = Some((current.source, start));
                     break;
                 }
-                Ok(Step::End) => self.current = None,
+                Ok(Step::End) => {
+                    if Some(current.source) == self.newest {
+                        self.newest_verified = true;
+                    }
+                    self.current = None;
+                }
                 Err(e) => {
                     let source = current.source;
                     self.current = None;
+                    if self.defer_newest_damage
+                        && Some(source) == self.newest
+                        && matches!(e.kind, CursorErrorKind::Corrupt(_))
+                    {
+                        self.deferred_damage = self.error(source, e).position().cloned();
+                        self.next = self.sources.len();
+                        return Ok(None);
+                    }
                     let is_last = source + 1 == self.sources.len();
                     let truncated =
                         matches!(&e.kind, CursorErrorKind::Corrupt(c) if c.is_truncation());

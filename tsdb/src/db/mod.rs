@@ -188,14 +188,14 @@ impl Db {
             refuse_wal_damage(&dir.join("wal"), "WAL")?;
             refuse_wal_damage(&dir.join(WBL_DIR), "WBL")?;
         }
-        // The WAL is opened (its torn tail cut) during the replay, beside
-        // the loading of `chunks_head/`, and installed in the head before
-        // the log is read.
+        // The WAL is opened (its torn tail cut) by the replay once it has
+        // read the log, and installed in the head (see `replay`).
         let head = Head::new(&options, &dir.join("chunks_head"), None, false, min_valid)?;
         let wbl_open = open_wbl(&dir, &options, &head)?;
         let mut open_report = None;
-        let open_wal = || -> Result<()> {
-            let (wal, report) = Wal::open(dir.join("wal"), options.wal_options())?;
+        let open_wal = |verified: Option<u32>| -> Result<()> {
+            let (wal, report) =
+                Wal::open_after_replay(dir.join("wal"), options.wal_options(), verified)?;
             *head.wal.lock() = Some(wal);
             open_report = Some(report);
             Ok(())
@@ -289,7 +289,7 @@ impl Db {
             true,
             strict,
             replay_threads(&options),
-            None::<fn() -> Result<()>>,
+            None::<fn(Option<u32>) -> Result<()>>,
         )?;
         warnings.extend(report::replay_warnings(&replay));
         let head = Arc::new(head);

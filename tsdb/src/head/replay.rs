@@ -307,11 +307,15 @@ fn dispatch<S: HistogramRecord>(
 /// Replays `chunks_head/`, the WAL in `wal_dir` and then the WBL in
 /// `wbl_dir` into the empty `head`.
 ///
-/// `open_wal` (a writable open's [`Wal::open`](aion_wal::Wal::open), which
-/// reads the newest segment to cut a torn tail, and installs the WAL in
-/// the head) runs on a thread of its own while `chunks_head/` loads: the
-/// two read different files and the replay of the log waits for both.
-/// Its error comes first, as if it had run before.
+/// `open_wal` (a writable open's
+/// [`Wal::open_after_replay`](aion_wal::Wal::open_after_replay), which
+/// installs the WAL in the head) is called once the log has been read,
+/// with the newest segment if the read found it intact, and before any
+/// repair of damage the read found. The read defers damage in the newest
+/// segment to it: a torn tail it cuts, or damage followed by intact
+/// records, its error. So that segment is read once, not once by the open
+/// (which used to check it for a torn tail before the replay) and once by
+/// the replay.
 pub(crate) fn replay(
     head: &Head,
     wal_dir: &Path,
@@ -319,20 +323,11 @@ pub(crate) fn replay(
     read_only: bool,
     strict: bool,
     concurrency: usize,
-    open_wal: Option<impl FnOnce() -> Result<()> + Send>,
+    open_wal: Option<impl FnOnce(Option<u32>) -> Result<()>>,
 ) -> Result<ReplayReport> {
     let start = Instant::now();
     let mut report = ReplayReport::default();
-    let (opened, loaded) = std::thread::scope(|scope| {
-        let opening = open_wal.map(|f| scope.spawn(f));
-        let loaded = load_mmapped_chunks(head, strict, &mut report);
-        let opened = opening.map_or(Ok(()), |h| {
-            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-        });
-        (opened, loaded)
-    });
-    opened?;
-    let (mut mmapped, ooo_mmapped, last_ref) = loaded?;
+    let (mut mmapped, ooo_mmapped, last_ref) = load_mmapped_chunks(head, strict, &mut report)?;
 
     if wal_dir.is_dir() {
         replay_wal(
@@ -343,7 +338,10 @@ pub(crate) fn replay(
             concurrency,
             &mut mmapped,
             &mut report,
+            open_wal,
         )?;
+    } else if let Some(open) = open_wal {
+        open(None)?;
     }
     report.mmapped_chunks_ignored += mmapped.left();
     let mut wbl = WblReplayReport::default();
@@ -362,6 +360,7 @@ pub(crate) fn replay(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn replay_wal(
     head: &Head,
     wal_dir: &Path,
@@ -370,8 +369,11 @@ fn replay_wal(
     concurrency: usize,
     mmapped: &mut ChunksBySeries,
     report: &mut ReplayReport,
+    open_wal: Option<impl FnOnce(Option<u32>) -> Result<()>>,
 ) -> Result<()> {
-    let reader = WalReader::replay(wal_dir)?.tolerate_torn_tail(read_only && !strict);
+    let reader = WalReader::replay(wal_dir)?
+        .tolerate_torn_tail(read_only && !strict)
+        .defer_newest_damage(open_wal.is_some());
     report.checkpoint = reader.checkpoint();
     report.segments = aion_wal::segment_range(wal_dir)?;
     let min_valid = head.min_valid_time();
@@ -643,6 +645,13 @@ fn replay_wal(
         .fetch_add(report.samples_appended, Ordering::Relaxed);
     if let Some(t) = reader_back.as_ref().and_then(WalReader::torn_tail) {
         report.wal_torn_tail = Some(format!("partial record at {t} skipped"));
+    }
+    if let Some(open) = open_wal {
+        open(
+            reader_back
+                .as_ref()
+                .and_then(WalReader::verified_newest_segment),
+        )?;
     }
 
     if let Some((at, why)) = failure {

@@ -2,6 +2,7 @@
 //! semantics, isolation, replay, truncation.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -539,6 +540,89 @@ fn chunks_out_of_sequence_are_damage() {
     let why = r.chunk_file_corruption.as_deref().unwrap_or_default();
     assert!(why.contains("out of sequence chunk"), "{r:?}");
     assert_eq!(dump_of(&db, i64::MIN, i64::MAX, &all()), expect);
+}
+
+/// A writable open reads the newest segment once (the replay defers its
+/// damage to the WAL's open): a torn tail there is still cut and reported,
+/// the head holds what precedes it, and damage followed by intact records
+/// still fails the open, before anything is cut.
+#[test]
+fn the_newest_segment_is_checked_by_the_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        wal_compression: false,
+        ..small_opts()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    fill(&db, 3, 0, 600_000, 15_000);
+    // Left as a crash leaves it: no clean close.
+    drop(db);
+    let wal = dir.path().join("wal");
+    let newest = |d: &Path| {
+        let mut segs: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| std::fs::metadata(p).unwrap().len() > 0)
+            .collect();
+        segs.sort();
+        segs.pop().unwrap()
+    };
+    let seg = newest(&wal);
+    let bytes = std::fs::read(&seg).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).unwrap() + 1;
+    // Damage inside the last page with intact records after it.
+    let copy = tempfile::tempdir().unwrap();
+    for e in walk(dir.path()) {
+        let to = copy.path().join(e.strip_prefix(dir.path()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&e, &to).unwrap();
+    }
+    let copy_seg = copy.path().join(seg.strip_prefix(dir.path()).unwrap());
+    let mut damaged = bytes.clone();
+    damaged[end - 300] ^= 0xff;
+    std::fs::write(&copy_seg, &damaged).unwrap();
+    let err = Db::open(copy.path(), opts.clone())
+        .err()
+        .expect("damage before intact records");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    assert_eq!(std::fs::read(&copy_seg).unwrap(), damaged, "nothing cut");
+    // A torn last record: cut, reported, the rest replayed.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(end as u64 - 10)
+        .unwrap();
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    let r = db.replay_report().clone();
+    assert!(
+        r.wal_torn_tail
+            .as_deref()
+            .is_some_and(|t| t.contains("cut")),
+        "{r:?}"
+    );
+    assert!(r.wal_corruption.is_none(), "{r:?}");
+    let d = dump_of(&db, i64::MIN, i64::MAX, &all());
+    // The last commit (one record of the three series) is gone.
+    assert!(d.values().all(|v| v.len() == 39), "{d:?}");
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert!(db.replay_report().wal_torn_tail.is_none());
+    assert_eq!(dump_of(&db, i64::MIN, i64::MAX, &all()), d);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]
