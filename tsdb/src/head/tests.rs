@@ -581,9 +581,9 @@ fn the_newest_segment_is_checked_by_the_replay() {
     let mut damaged = bytes.clone();
     damaged[end - 300] ^= 0xff;
     std::fs::write(&copy_seg, &damaged).unwrap();
-    let err = Db::open(copy.path(), opts.clone())
-        .err()
-        .expect("damage before intact records");
+    let Err(err) = Db::open(copy.path(), opts.clone()) else {
+        panic!("damage before intact records opened");
+    };
     assert!(err.to_string().contains("corrupt"), "{err}");
     assert_eq!(std::fs::read(&copy_seg).unwrap(), damaged, "nothing cut");
     // A torn last record: cut, reported, the rest replayed.
