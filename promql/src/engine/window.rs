@@ -244,6 +244,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                                 end,
                                             };
                                             if let Some(v) = floats.call(&sw, scratch)? {
+                                                reserve_steps(&mut points, n - i);
                                                 points.push(FPoint { t: ts, f: v });
                                             }
                                         }
@@ -290,7 +291,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                                         end,
                                     };
                                     match per_step(&sw, scratch)? {
-                                        Some(WinOut::F(v)) => points.push(FPoint { t: ts, f: v }),
+                                        Some(WinOut::F(v)) => {
+                                            reserve_steps(&mut points, n - i);
+                                            points.push(FPoint { t: ts, f: v })
+                                        }
                                         Some(WinOut::H(h)) => hists.push(HPoint { t: ts, h }),
                                         None => {}
                                     }
@@ -376,5 +380,18 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 other.value_type()
             ))),
         }
+    }
+}
+
+/// Room for the `left` steps still to come in a series' output, taken at
+/// its first point (dense series are the common case; a sparse one over
+/// many steps gets at most 4096). Grown by doubling instead, a series'
+/// points were reallocated some ten times, and with the series processed
+/// on several threads and freed on the caller's, each reallocation waited
+/// for the allocator's lock of another thread's arena.
+#[inline]
+fn reserve_steps(points: &mut Vec<FPoint>, left: usize) {
+    if points.capacity() == 0 {
+        points.reserve_exact(left.min(4096));
     }
 }
