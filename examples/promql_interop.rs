@@ -320,6 +320,9 @@ pub(crate) fn aion_bench_process(
     Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
 
+/// `bench-one`: query `k` of `set`, `runs` times in this process, on one
+/// thread if `AION_SERIAL` is set; with `AION_BENCH_JSON=FILE` the
+/// result's JSON is written to `FILE`.
 fn bench_one(dir: &Path, d: &Dataset, set: QuerySet, k: usize, runs: usize) -> Result {
     let q = set
         .bench_queries(d)
@@ -350,6 +353,11 @@ fn bench_one(dir: &Path, d: &Dataset, set: QuerySet, k: usize, runs: usize) -> R
         eval_t += evaluated;
         json_t += total - evaluated;
         bytes = text.len();
+        if let Some(path) = std::env::var_os("AION_BENCH_JSON") {
+            // The result itself, to hold two builds or thread settings to
+            // the same bytes.
+            std::fs::write(path, &text).map_err(|e| e.to_string())?;
+        }
         series = r
             .value
             .as_matrix()

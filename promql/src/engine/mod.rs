@@ -95,6 +95,7 @@ mod stats_decoding;
 mod step;
 mod timerange;
 mod window;
+mod work_share;
 
 #[cfg(test)]
 mod cursor_tests;

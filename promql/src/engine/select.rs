@@ -3,7 +3,6 @@
 //! instant vector, `smoothed` and range (matrix) selector evaluation.
 
 use aion_storage::{SelectHints, SeriesSet};
-use rayon::prelude::*;
 
 use super::annotations::Annotation;
 use super::cursor::{LookbackCursor, Visible, WindowBuffers, WindowCursor};
@@ -12,6 +11,7 @@ use super::eval::{fixed, Evaluator};
 use super::memory::what;
 use super::staging::StageBuffers;
 use super::step::{series_bytes, Sink, StepSeries};
+use super::work_share;
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
 use crate::value::{FPoint, HPoint};
 
@@ -20,51 +20,6 @@ const PARALLEL_BATCH: usize = 64;
 
 /// One batch's per-series outputs, in storage order.
 type BatchResults = Vec<Result<Option<StepSeries>>>;
-
-/// Per-series scratch state kept across the batches of one
-/// `for_each_series`: each parallel split takes one and gives it back when
-/// done, so buffers grown for one batch serve the next.
-struct ScratchPool<S> {
-    free: parking_lot::Mutex<Vec<S>>,
-}
-
-impl<S> Default for ScratchPool<S> {
-    fn default() -> Self {
-        ScratchPool {
-            free: parking_lot::Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl<S: Default> ScratchPool<S> {
-    fn take(&self) -> Pooled<'_, S> {
-        let s = self.free.lock().pop().unwrap_or_default();
-        Pooled {
-            s: Some(s),
-            pool: self,
-        }
-    }
-}
-
-/// A scratch state on loan from a [`ScratchPool`], returned on drop.
-struct Pooled<'p, S> {
-    s: Option<S>,
-    pool: &'p ScratchPool<S>,
-}
-
-impl<S: Default> Pooled<'_, S> {
-    fn get(&mut self) -> &mut S {
-        self.s.get_or_insert_with(S::default)
-    }
-}
-
-impl<S> Drop for Pooled<'_, S> {
-    fn drop(&mut self) {
-        if let Some(s) = self.s.take() {
-            self.pool.free.lock().push(s);
-        }
-    }
-}
 
 /// What a selector's enclosing function or aggregation is, for the
 /// storage's [`SelectHints`].
@@ -177,13 +132,10 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// in parallel when enabled, and feeds the results to `sink` in storage
     /// order (so results do not depend on the thread count).
     ///
-    /// In parallel, the calling thread reads batch k + 1 from storage while
-    /// the pool processes batch k: reading series (index lookups, label
-    /// merging across blocks) is serial work that otherwise left the pool
-    /// idle at every batch. The sink (aggregation) is not overlapped: run
-    /// beside the pool's two threads on two cores it slowed the batch more
-    /// than it saved. Per-series scratch is pooled across batches so its
-    /// buffers are not grown again for each one.
+    /// In parallel, the calling thread and the pool's other threads share
+    /// the batches (`work_share.rs`): the caller reads them from storage and
+    /// passes results on, and processes batches whenever it has nothing
+    /// else to do.
     pub(crate) fn for_each_series<F, S>(
         &self,
         set: &mut (dyn SeriesSet<'q> + 'q),
@@ -212,30 +164,15 @@ impl<'c, 'q> Evaluator<'c, 'q> {
             self.storage_warnings(set);
             return Ok(());
         }
-        let pool = ScratchPool::default();
-        let mut current = Vec::new();
-        self.next_batch(set, &mut current)?;
-        while !current.is_empty() {
-            self.ctx.stop.check()?;
-            let mut results = Vec::new();
-            let mut next = Vec::new();
-            let mut fetched = Ok(());
-            let batch = std::mem::take(&mut current);
-            rayon::in_place_scope(|scope| {
-                let (pool, per_series, results) = (&pool, &per_series, &mut results);
-                scope.spawn(move |_| {
-                    *results = batch
-                        .into_par_iter()
-                        .map_init(|| pool.take(), |scratch, s| per_series(s, scratch.get()))
-                        .collect::<Vec<_>>();
-                });
-                fetched = self.next_batch(set, &mut next);
-            });
-            // This batch's errors come before a failure to read the next.
-            self.sink_batch(results, sink)?;
-            fetched?;
-            current = next;
-        }
+        let helpers = rayon::current_num_threads().saturating_sub(1);
+        work_share::run(
+            helpers,
+            PARALLEL_BATCH,
+            |batch| self.next_batch(set, batch),
+            |s, scratch: &mut S| per_series(s, scratch),
+            |results| self.sink_batch(results, sink),
+            || self.ctx.stop.check(),
+        )?;
         self.storage_warnings(set);
         Ok(())
     }
