@@ -1,53 +1,71 @@
 //! Processing a selector's series on every core, the calling thread
 //! included, with the results passed on in storage order.
 //!
-//! The calling thread reads batches of series from storage (serial: an
-//! index walk and label merging), queues them, passes finished batches on
-//! in order (the sink, an aggregation, is serial too) and, whenever it has
-//! nothing of that to do, processes a queued batch itself. Helper tasks on
-//! the rayon pool take queued batches as long as there are any. Nobody
+//! Every worker (the calling thread and helper tasks on the rayon pool)
+//! repeats one step: take the reader (a lock: reading storage is serial),
+//! read the next batch of series, let go of the reader, process the batch,
+//! and leave its results under the batch's number. The calling thread
+//! also passes finished batches to the sink in number order (the sink, an
+//! aggregation, is serial), and when the batch it needs next is still
+//! being processed elsewhere it works on another one meanwhile. Nobody
 //! waits for a whole batch to finish before the next one starts, and the
-//! caller's serial work overlaps the helpers' instead of idling a core:
-//! with a parallel iterator per batch, the pool's threads went to sleep
-//! and woke up again at every batch, and the serial parts ran alone.
+//! serial parts overlap the other workers' processing instead of idling a
+//! core: with a parallel iterator per batch, the pool's threads slept and
+//! woke up again at every batch, and the serial parts ran alone.
+//!
+//! A batch is read and processed by the same thread, so the series'
+//! sample iterators are freed by the thread that allocated them: freed on
+//! another thread, each free waited for the allocator's lock on the
+//! reader's arena, and a query of many short series ran slower on two
+//! threads than on one.
 //!
 //! Results go to the sink in batch order whoever processed them, so a
 //! query's result does not depend on the number of threads.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use parking_lot::{Condvar, Mutex};
 
 use super::error::Result;
 
-/// Batches read ahead per worker (the caller and each helper).
+/// Batches a worker may be ahead of the sink, per worker.
 const AHEAD_PER_WORKER: usize = 2;
 
-struct State<T, R> {
-    /// Batches read and not yet taken, with their numbers.
-    queue: VecDeque<(u64, Vec<T>)>,
-    /// Batches processed and not yet passed on.
-    done: BTreeMap<u64, Vec<R>>,
-    /// No more batches will be queued: helpers leave once the queue is
-    /// empty. Set at the end and on a failure.
+struct State<R> {
+    /// Number of the next batch to read.
+    next: u64,
+    /// The reader is exhausted (or failed): no batch numbered `next` or
+    /// later will exist.
+    exhausted: bool,
+    /// Batches processed and not yet passed on; a read failure takes the
+    /// place of the batch it prevented.
+    done: BTreeMap<u64, Result<Vec<R>>>,
+    /// The sink has taken every batch below this.
+    passed: u64,
+    /// The run is over (finished or failed): helpers leave.
     closed: bool,
 }
 
-struct Shared<T, R> {
-    state: Mutex<State<T, R>>,
+struct Shared<R, F> {
+    state: Mutex<State<R>>,
     changed: Condvar,
+    /// Reads the next batch; held while reading.
+    reader: Mutex<F>,
+    batch_size: usize,
+    ahead: u64,
 }
 
-/// Runs `process` over every item of the batches `next_batch` reads into
-/// a vector with room for `batch_size` (an empty batch ends them), on the calling thread and `helpers` rayon
-/// tasks, and passes each batch's results to `sink` in the order the
-/// batches were read. Each worker has its own `S` scratch state. The
-/// first error of `next_batch`, `sink` or `check` (called between steps,
-/// for cancellation) ends the run and is returned.
-pub(crate) fn run<T, R, S>(
+/// Runs `process` over every item of the batches `read` fills (into a
+/// vector with room for `batch_size`; an empty batch ends them), on the
+/// calling thread and `helpers` rayon tasks, and passes each batch's
+/// results to `sink` in the order the batches were read. Each worker has
+/// its own `S` scratch state. The first error of `read` (in its batch's
+/// place), `sink` or `check` (called between steps, for cancellation)
+/// ends the run and is returned.
+pub(crate) fn run<T, R, S, F>(
     helpers: usize,
     batch_size: usize,
-    mut next_batch: impl FnMut(&mut Vec<T>) -> Result<()>,
+    read: F,
     process: impl Fn(T, &mut S) -> R + Sync,
     mut sink: impl FnMut(Vec<R>) -> Result<()>,
     check: impl Fn() -> Result<()>,
@@ -56,113 +74,142 @@ where
     T: Send,
     R: Send,
     S: Default,
+    F: FnMut(&mut Vec<T>) -> Result<()> + Send,
 {
     let shared = Shared {
         state: Mutex::new(State {
-            queue: VecDeque::new(),
+            next: 0,
+            exhausted: false,
             done: BTreeMap::new(),
+            passed: 0,
             closed: false,
         }),
         changed: Condvar::new(),
+        reader: Mutex::new(read),
+        batch_size,
+        ahead: (AHEAD_PER_WORKER * (helpers + 1)) as u64,
     };
-    let ahead = AHEAD_PER_WORKER * (helpers + 1);
     let (shared, process) = (&shared, &process);
     let mut outcome = Ok(());
     rayon::in_place_scope(|scope| {
         for _ in 0..helpers {
-            scope.spawn(move |_| help(shared, process));
+            scope.spawn(move |_| {
+                let mut scratch = S::default();
+                while work(shared, process, &mut scratch, true) {}
+            });
         }
-        outcome = lead(
-            shared,
-            ahead,
-            batch_size,
-            &mut next_batch,
-            process,
-            &mut sink,
-            &check,
-        );
-        let mut st = shared.state.lock();
-        st.closed = true;
-        st.queue.clear();
-        drop(st);
+        outcome = lead(shared, process, &mut sink, &check);
+        shared.state.lock().closed = true;
         shared.changed.notify_all();
     });
     outcome
 }
 
-/// A helper: processes queued batches until the queue is closed and empty.
-fn help<T, R, S: Default>(shared: &Shared<T, R>, process: &(impl Fn(T, &mut S) -> R + Sync)) {
-    let mut scratch = S::default();
-    let mut st = shared.state.lock();
-    loop {
-        let Some((i, batch)) = st.queue.pop_front() else {
-            if st.closed {
-                return;
+/// One step of a worker: reads a batch and processes it. False when there
+/// is nothing more to do: the reader is exhausted, or (`wait`) the run is
+/// closed; with `wait` it first waits while it is too far ahead of the
+/// sink.
+fn work<T, R, S, F>(
+    shared: &Shared<R, F>,
+    process: &(impl Fn(T, &mut S) -> R + Sync),
+    scratch: &mut S,
+    wait: bool,
+) -> bool
+where
+    F: FnMut(&mut Vec<T>) -> Result<()>,
+{
+    {
+        let mut st = shared.state.lock();
+        loop {
+            if st.closed || st.exhausted {
+                return false;
+            }
+            if st.next - st.passed < shared.ahead {
+                break;
+            }
+            if !wait {
+                return false;
             }
             shared.changed.wait(&mut st);
-            continue;
-        };
-        drop(st);
-        let results: Vec<R> = batch
-            .into_iter()
-            .map(|t| process(t, &mut scratch))
-            .collect();
-        st = shared.state.lock();
-        st.done.insert(i, results);
-        shared.changed.notify_all();
+        }
     }
+    let mut reader = shared.reader.lock();
+    let n = {
+        let mut st = shared.state.lock();
+        if st.exhausted || st.closed {
+            return false;
+        }
+        st.next += 1;
+        st.next - 1
+    };
+    let mut batch = Vec::with_capacity(shared.batch_size);
+    let read = reader(&mut batch);
+    let end = read.is_err() || batch.is_empty();
+    if end {
+        let mut st = shared.state.lock();
+        st.exhausted = true;
+        if batch.is_empty() {
+            // This number holds no batch: the last one is below it.
+            st.next = n;
+        }
+    }
+    drop(reader);
+    let results = match read {
+        Err(e) => Err(e),
+        Ok(()) if batch.is_empty() => {
+            shared.changed.notify_all();
+            return false;
+        }
+        Ok(()) => Ok(batch.into_iter().map(|t| process(t, scratch)).collect()),
+    };
+    shared.state.lock().done.insert(n, results);
+    shared.changed.notify_all();
+    !end
 }
 
-/// The calling thread's part: read, pass on in order, and process when
-/// there is nothing else to do.
-fn lead<T, R, S: Default>(
-    shared: &Shared<T, R>,
-    ahead: usize,
-    batch_size: usize,
-    next_batch: &mut impl FnMut(&mut Vec<T>) -> Result<()>,
-    process: &impl Fn(T, &mut S) -> R,
+/// The calling thread's part: pass batches on in order, and work when the
+/// next one is not ready.
+fn lead<T, R, S, F>(
+    shared: &Shared<R, F>,
+    process: &(impl Fn(T, &mut S) -> R + Sync),
     sink: &mut impl FnMut(Vec<R>) -> Result<()>,
     check: &impl Fn() -> Result<()>,
-) -> Result<()> {
+) -> Result<()>
+where
+    S: Default,
+    F: FnMut(&mut Vec<T>) -> Result<()>,
+{
     let mut scratch = S::default();
-    let (mut read, mut passed) = (0u64, 0u64);
-    let mut exhausted = false;
     loop {
         check()?;
-        let mut st = shared.state.lock();
-        if !exhausted && st.queue.len() < ahead {
-            drop(st);
-            let mut batch = Vec::with_capacity(batch_size);
-            next_batch(&mut batch)?;
-            if batch.is_empty() {
-                exhausted = true;
-            } else {
-                shared.state.lock().queue.push_back((read, batch));
-                shared.changed.notify_one();
-                read += 1;
+        let ready = {
+            let mut st = shared.state.lock();
+            let passed = st.passed;
+            match st.done.remove(&passed) {
+                Some(r) => Some(r),
+                None if st.exhausted && st.passed == st.next => return Ok(()),
+                None => None,
             }
-            continue;
+        };
+        match ready {
+            Some(results) => {
+                sink(results?)?;
+                shared.state.lock().passed += 1;
+                // A helper may wait for the sink to catch up.
+                shared.changed.notify_all();
+            }
+            None => {
+                if !work(shared, process, &mut scratch, false) {
+                    // Nothing to read now: the batch wanted is with a
+                    // helper.
+                    let mut st = shared.state.lock();
+                    let passed = st.passed;
+                    if !st.done.contains_key(&passed) && !(st.exhausted && st.passed == st.next) {
+                        shared.changed.wait(&mut st);
+                    }
+                }
+            }
         }
-        if let Some(results) = st.done.remove(&passed) {
-            drop(st);
-            sink(results)?;
-            passed += 1;
-            continue;
-        }
-        if exhausted && passed == read {
-            return Ok(());
-        }
-        if let Some((i, batch)) = st.queue.pop_front() {
-            drop(st);
-            let results: Vec<R> = batch
-                .into_iter()
-                .map(|t| process(t, &mut scratch))
-                .collect();
-            shared.state.lock().done.insert(i, results);
-            continue;
-        }
-        // Every batch left is with a helper.
-        shared.changed.wait(&mut st);
     }
 }
 
@@ -171,7 +218,11 @@ mod tests {
     use super::*;
     use crate::engine::error::Error;
 
-    fn batches(n: usize, size: usize) -> impl FnMut(&mut Vec<usize>) -> Result<()> {
+    fn read_failed() -> Error {
+        Error::Storage("read failed".into())
+    }
+
+    fn batches(n: usize, size: usize) -> impl FnMut(&mut Vec<usize>) -> Result<()> + Send {
         let mut next = 0;
         move |b: &mut Vec<usize>| {
             while b.len() < size && next < n {
@@ -212,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn the_first_error_ends_the_run() {
+    fn the_first_error_in_batch_order_ends_the_run() {
         for helpers in 0..3 {
             let mut passed = 0;
             let r = run(
@@ -229,26 +280,33 @@ mod tests {
                 },
                 || Ok(()),
             );
-            assert!(r.is_err());
+            assert_eq!(
+                r.unwrap_err().to_string(),
+                Error::Storage("sink failed".into()).to_string()
+            );
             assert_eq!(passed, 160);
-            // A failing read ends it too, after what was read before.
-            let mut n = 0;
+            // A failing read comes after every batch read before it.
+            let (mut n, mut sunk) = (0, Vec::new());
             let r = run(
                 helpers,
                 1,
                 |b: &mut Vec<u32>| {
                     n += 1;
                     if n == 5 {
-                        return Err(Error::Storage("read failed".into()));
+                        return Err(read_failed());
                     }
                     b.push(n);
                     Ok(())
                 },
                 |x, _: &mut ()| x,
-                |_| Ok(()),
+                |r| {
+                    sunk.extend(r);
+                    Ok(())
+                },
                 || Ok(()),
             );
-            assert!(r.is_err());
+            assert_eq!(r.unwrap_err().to_string(), read_failed().to_string());
+            assert_eq!(sunk, vec![1, 2, 3, 4]);
         }
     }
 }
