@@ -29,8 +29,9 @@
 //! matching, `sort`, `histogram_quantile`), never the raw input samples.
 //! [`EngineOptions::max_samples`] bounds it with Prometheus's error, and
 //! [`EngineOptions::max_query_bytes`] (off by default) bounds its bytes.
-//! Series of one selector are processed in parallel batches (rayon) when
-//! [`EngineOptions::parallel`] is set; results do not depend on it.
+//! Series of one selector are read and processed in batches shared by the
+//! calling thread and the rayon pool when [`EngineOptions::parallel`] is
+//! set; results do not depend on it.
 //!
 //! # Files
 //!
@@ -39,7 +40,8 @@
 //! | `options.rs` | [`EngineOptions`], [`QueryOptions`] |
 //! | `eval.rs` | the evaluator: step grid, dispatch by node, subqueries, step invariance |
 //! | `step.rs` | the series between operators, their sink, held budget, label-set rules |
-//! | `select.rs` | selectors: storage selection with hints, parallel batches |
+//! | `select.rs` | selectors: storage selection with hints, batches of series |
+//! | `work_share.rs` | batches shared by the caller and the pool, results in order |
 //! | `cursor.rs` | forward-only sample cursors: lookback and sliding windows |
 //! | `window.rs` | range-vector arguments as one window per step |
 //! | `functions.rs` | function calls: dispatch by name |

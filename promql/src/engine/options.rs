@@ -52,7 +52,10 @@ pub struct EngineOptions {
     pub enable_negative_offset: bool,
     /// How query text is parsed (experimental functions and syntax).
     pub parse_options: ParseOptions,
-    /// Process the series of a selector in parallel batches.
+    /// Process the series of a selector in batches on the calling thread
+    /// and the threads of rayon's global pool (the host sizes it), all
+    /// reading and processing batches in turn; results are the same as
+    /// with `false` (one thread) and come in the same order.
     pub parallel: bool,
     /// Use the samples' start timestamps (where the storage has them) in
     /// `rate`, `increase`, `irate` and `resets`, and return them from

@@ -204,7 +204,9 @@ where
                     // helper.
                     let mut st = shared.state.lock();
                     let passed = st.passed;
-                    if !st.done.contains_key(&passed) && !(st.exhausted && st.passed == st.next) {
+                    let ready = st.done.contains_key(&passed);
+                    let finished = st.exhausted && st.passed == st.next;
+                    if !ready && !finished {
                         shared.changed.wait(&mut st);
                     }
                 }
