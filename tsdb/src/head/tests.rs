@@ -85,6 +85,15 @@ fn small_opts() -> Options {
     }
 }
 
+/// [`small_opts`] with the WAL's records left uncompressed, for tests that
+/// damage its bytes at chosen places.
+fn small_uncompressed_opts() -> Options {
+    Options {
+        wal_compression: false,
+        ..small_opts()
+    }
+}
+
 #[test]
 fn round_trip_survives_reopen_and_appends_continue() {
     let dir = tempfile::tempdir().unwrap();
@@ -549,10 +558,7 @@ fn chunks_out_of_sequence_are_damage() {
 #[test]
 fn the_newest_segment_is_checked_by_the_replay() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        wal_compression: false,
-        ..small_opts()
-    };
+    let opts = small_uncompressed_opts();
     let db = Db::open(dir.path(), opts.clone()).unwrap();
     fill(&db, 3, 0, 600_000, 15_000);
     // Left as a crash leaves it: no clean close.
@@ -628,10 +634,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn damage_inside_the_wal_is_cut_and_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        wal_compression: false,
-        ..small_opts()
-    };
+    let opts = small_uncompressed_opts();
     let db = Db::open(dir.path(), opts.clone()).unwrap();
     fill(&db, 3, 0, 600_000, 15_000);
     db.close().unwrap();
@@ -669,10 +672,7 @@ fn damage_inside_the_wal_is_cut_and_reported() {
 #[test]
 fn a_torn_second_to_last_segment_is_cut_to_a_prefix() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        wal_compression: false,
-        ..small_opts()
-    };
+    let opts = small_uncompressed_opts();
     let db = Db::open(dir.path(), opts.clone()).unwrap();
     let expect = fill(&db, 20, 0, 3 * 3_600_000, 15_000);
     db.close().unwrap();
