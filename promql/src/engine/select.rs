@@ -133,9 +133,9 @@ impl<'c, 'q> Evaluator<'c, 'q> {
     /// order (so results do not depend on the thread count).
     ///
     /// In parallel, the calling thread and the pool's other threads share
-    /// the batches (`work_share.rs`): the caller reads them from storage and
-    /// passes results on, and processes batches whenever it has nothing
-    /// else to do.
+    /// the batches (`work_share.rs`): each reads a batch (in turn: reading
+    /// storage is serial) and processes it, and the caller passes the
+    /// results on in batch order.
     pub(crate) fn for_each_series<F, S>(
         &self,
         set: &mut (dyn SeriesSet<'q> + 'q),

@@ -44,6 +44,9 @@ struct State<R> {
     passed: u64,
     /// The run is over (finished or failed): helpers leave.
     closed: bool,
+    /// A worker panicked: its batch will never come, so the caller stops
+    /// waiting (the scope then re-raises the panic on the caller).
+    aborted: bool,
 }
 
 struct Shared<R, F> {
@@ -83,6 +86,7 @@ where
             done: BTreeMap::new(),
             passed: 0,
             closed: false,
+            aborted: false,
         }),
         changed: Condvar::new(),
         reader: Mutex::new(read),
@@ -94,15 +98,31 @@ where
     rayon::in_place_scope(|scope| {
         for _ in 0..helpers {
             scope.spawn(move |_| {
+                let _close = Close(&shared.state, &shared.changed);
                 let mut scratch = S::default();
                 while work(shared, process, &mut scratch, true) {}
             });
         }
+        // However the caller leaves (a result, an error, a panic), the
+        // helpers must not wait for it any longer.
+        let _close = Close(&shared.state, &shared.changed);
         outcome = lead(shared, process, &mut sink, &check);
-        shared.state.lock().closed = true;
-        shared.changed.notify_all();
     });
     outcome
+}
+
+/// Closes the run when dropped, and marks it aborted when dropped by a
+/// panic.
+struct Close<'a, R>(&'a Mutex<State<R>>, &'a Condvar);
+
+impl<R> Drop for Close<'_, R> {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.closed = true;
+        st.aborted |= std::thread::panicking();
+        drop(st);
+        self.1.notify_all();
+    }
 }
 
 /// One step of a worker: reads a batch and processes it. False when there
@@ -184,6 +204,9 @@ where
         check()?;
         let ready = {
             let mut st = shared.state.lock();
+            if st.aborted {
+                return Ok(());
+            }
             let passed = st.passed;
             match st.done.remove(&passed) {
                 Some(r) => Some(r),
@@ -206,7 +229,7 @@ where
                     let passed = st.passed;
                     let ready = st.done.contains_key(&passed);
                     let finished = st.exhausted && st.passed == st.next;
-                    if !ready && !finished {
+                    if !ready && !finished && !st.aborted {
                         shared.changed.wait(&mut st);
                     }
                 }
@@ -260,6 +283,29 @@ mod tests {
                 )
                 .unwrap();
                 assert_eq!(out, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    /// A panic in any worker reaches the caller; nobody is left waiting.
+    #[test]
+    fn a_panic_in_a_worker_reaches_the_caller() {
+        for helpers in 0..3 {
+            for bad in [0, 5, 999] {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(
+                        helpers,
+                        4,
+                        batches(1000, 4),
+                        |x, _: &mut ()| {
+                            assert_ne!(x, bad, "planted");
+                            x
+                        },
+                        |_| Ok(()),
+                        || Ok(()),
+                    )
+                }));
+                assert!(r.is_err(), "helpers {helpers}, bad {bad}");
             }
         }
     }
