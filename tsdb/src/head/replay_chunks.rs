@@ -2,12 +2,14 @@
 //! series reference for the series records of the log to claim.
 //!
 //! The chunks are collected in file order into one flat list and then
-//! sorted by reference (stable, so a series keeps its chunks' order),
-//! rather than pushed into one growing list per series: the file
+//! grouped by reference (a series keeps its chunks' order), rather than
+//! pushed into one growing list per series: the file
 //! interleaves series (a chunk is written when it is cut), so a list per
 //! series meant a hash lookup, a cache miss on the list's end and a
 //! regrowth every few chunks, for every chunk; that was half of this
-//! step's time, on the thread the rest of the replay waits for.
+//! step's time, on the thread the rest of the replay waits for. A series'
+//! chunks must not overlap in time; that is checked on the grouped list,
+//! where they are neighbours.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
@@ -39,8 +41,7 @@ pub(super) struct ChunksBySeries {
 
 impl ChunksBySeries {
     /// Groups `flat` (reference and chunk, in file order) by reference,
-    /// keeping each series' chunks in file order (which the loader checked
-    /// is time order).
+    /// keeping each series' chunks in file order.
     fn group(flat: Vec<(u64, MmappedChunk)>) -> ChunksBySeries {
         let max = flat.iter().map(|&(r, _)| r).max().unwrap_or(0);
         if max >= DENSE_REFS {
@@ -120,50 +121,35 @@ impl ChunksBySeries {
     pub fn left(&self) -> usize {
         self.spans.values().map(|&(_, len)| len).sum()
     }
+
+    /// The first chunk in file order that starts before the chunk of its
+    /// series ahead of it ends, and why: damage (a series' chunks are
+    /// written in time order).
+    fn first_out_of_sequence(&self) -> Option<(HeadChunkRef, String)> {
+        self.spans
+            .iter()
+            .flat_map(|(&r, &(start, len))| {
+                self.chunks[start..start + len]
+                    .windows(2)
+                    .filter(|w| w[0].max_time >= w[1].min_time)
+                    .map(move |w| (r, w[0].max_time, w[1]))
+            })
+            .min_by_key(|(_, _, c)| c.chunk_ref)
+            .map(|(r, end, c)| {
+                (
+                    c.chunk_ref,
+                    format!(
+                        "out of sequence chunk for series {r}: [{}, {}] after one ending at {end}",
+                        c.min_time, c.max_time
+                    ),
+                )
+            })
+    }
 }
 
 /// What the chunk load found: in-order chunks by series, out-of-order ones
 /// by series, and the newest chunk reference.
 pub(super) type LoadedChunks = (ChunksBySeries, HashMap<u64, Vec<OooMmapped>>, HeadChunkRef);
-
-/// The newest chunk end seen per reference while loading, for the
-/// out-of-sequence check: direct-indexed for the references a head hands
-/// out (dense from 1), a map beyond.
-#[derive(Default)]
-struct LastEnds {
-    direct: Vec<i64>,
-    other: HashMap<u64, i64, BuildHasherDefault<MixHasher>>,
-}
-
-impl LastEnds {
-    /// The end recorded for `r` (`None` if no chunk yet), then records
-    /// `end` as its new one.
-    #[inline]
-    fn replace(&mut self, r: u64, end: i64) -> Option<i64> {
-        // `i64::MIN` marks "none" in the table, so an end there (a chunk
-        // of one sample at the smallest time) is kept in the map.
-        if r < DENSE_REFS && end != i64::MIN {
-            let i = r as usize;
-            if i >= self.direct.len() {
-                self.direct.resize((i + 1).next_power_of_two(), i64::MIN);
-            }
-            let old = std::mem::replace(&mut self.direct[i], end);
-            if old != i64::MIN {
-                return Some(old);
-            }
-            if self.other.is_empty() {
-                return None;
-            }
-            return self.other.remove(&r);
-        }
-        let in_table = usize::try_from(r)
-            .ok()
-            .and_then(|i| self.direct.get_mut(i))
-            .map(|e| std::mem::replace(e, i64::MIN))
-            .filter(|&old| old != i64::MIN);
-        self.other.insert(r, end).or(in_table)
-    }
-}
 
 /// Loads every chunk of `chunks_head/` not older than the head's minimum
 /// valid time (out-of-order chunks whatever their time, as Prometheus), by
@@ -176,16 +162,11 @@ pub(super) fn load_mmapped_chunks(
     let min_valid = head.min_valid_time();
     loop {
         let mut flat: Vec<(u64, MmappedChunk)> = Vec::new();
-        let mut ends = LastEnds::default();
         let mut ooo: HashMap<u64, Vec<OooMmapped>> = HashMap::new();
         let mut last_ref = HeadChunkRef(0);
         let mut ignored = 0;
         let mut unreadable: BTreeMap<u8, usize> = BTreeMap::new();
-        let mut out_of_sequence = None;
         let res = head.chunks.iterate(|c| {
-            if out_of_sequence.is_some() {
-                return;
-            }
             last_ref = last_ref.max(c.chunk_ref);
             let readable = SampleKind::of_encoding(c.encoding).is_some();
             if c.out_of_order && readable {
@@ -206,18 +187,6 @@ pub(super) fn load_mmapped_chunks(
                 ignored += 1;
                 return;
             }
-            if let Some(end) = ends.replace(c.series_ref, c.max_time) {
-                if end >= c.min_time {
-                    out_of_sequence = Some((
-                        c.chunk_ref,
-                        format!(
-                            "out of sequence chunk for series {}: [{}, {}] after one ending at {end}",
-                            c.series_ref, c.min_time, c.max_time,
-                        ),
-                    ));
-                    return;
-                }
-            }
             flat.push((
                 c.series_ref,
                 MmappedChunk {
@@ -227,35 +196,32 @@ pub(super) fn load_mmapped_chunks(
                 },
             ));
         });
-        let damage = match (res, out_of_sequence) {
-            (Err(c), _) => Some((
+        let (file, why) = match res {
+            Err(c) => (
                 c.file,
                 format!("file {:06} offset {}: {}", c.file, c.offset, c.reason),
-            )),
-            (Ok(()), Some((r, why))) => Some((
-                r.file(),
-                format!("file {:06} offset {}: {why}", r.file(), r.offset()),
-            )),
-            (Ok(()), None) => None,
+            ),
+            Ok(()) => {
+                let grouped = ChunksBySeries::group(flat);
+                let Some((r, why)) = grouped.first_out_of_sequence() else {
+                    report.mmapped_chunks_ignored += ignored;
+                    report.mmapped_chunks_unreadable = unreadable;
+                    return Ok((grouped, ooo, last_ref));
+                };
+                (
+                    r.file(),
+                    format!("file {:06} offset {}: {why}", r.file(), r.offset()),
+                )
+            }
         };
-        match damage {
-            None => {
-                report.mmapped_chunks_ignored += ignored;
-                report.mmapped_chunks_unreadable = unreadable;
-                return Ok((ChunksBySeries::group(flat), ooo, last_ref));
-            }
-            Some((file, why)) => {
-                if strict {
-                    return Err(Error::Damaged(format!(
-                        "chunks_head: {}: {why}",
-                        head.chunks.dir().display()
-                    )));
-                }
-                report.chunk_file_bytes_dropped += head.chunks.drop_files_from(file)?;
-                report.chunk_file_corruption =
-                    Some(format!("{}: {why}", head.chunks.dir().display()));
-            }
+        if strict {
+            return Err(Error::Damaged(format!(
+                "chunks_head: {}: {why}",
+                head.chunks.dir().display()
+            )));
         }
+        report.chunk_file_bytes_dropped += head.chunks.drop_files_from(file)?;
+        report.chunk_file_corruption = Some(format!("{}: {why}", head.chunks.dir().display()));
     }
 }
 
@@ -301,23 +267,5 @@ mod tests {
         let wide: Vec<MmappedChunk> = g.take(1 << 40).unwrap().iter().collect();
         assert_eq!(wide, vec![chunk(3, 4, 120)]);
         assert_eq!(g.left(), 0);
-    }
-
-    #[test]
-    fn last_ends_remember_per_reference() {
-        let mut e = LastEnds::default();
-        assert_eq!(e.replace(3, 10), None);
-        assert_eq!(e.replace(3, 20), Some(10));
-        assert_eq!(e.replace(4, 5), None);
-        assert_eq!(e.replace(1 << 40, 7), None);
-        assert_eq!(e.replace(1 << 40, 8), Some(7));
-        assert_eq!(e.replace(3, 30), Some(20));
-        // An end at the smallest time is remembered too, whichever way.
-        assert_eq!(e.replace(9, i64::MIN), None);
-        assert_eq!(e.replace(9, 1), Some(i64::MIN));
-        assert_eq!(e.replace(9, i64::MIN), Some(1));
-        assert_eq!(e.replace(9, i64::MIN), Some(i64::MIN));
-        assert_eq!(e.replace(9, 2), Some(i64::MIN));
-        assert_eq!(e.replace(9, 3), Some(2));
     }
 }
