@@ -10,7 +10,7 @@ use super::error::{Error, Result};
 use super::eval::{fixed, Evaluator};
 use super::memory::what;
 use super::staging::StageBuffers;
-use super::step::{series_bytes, Sink, StepSeries};
+use super::step::{reserve_steps, series_bytes, Sink, StepSeries};
 use super::work_share;
 use crate::ast::{AtModifier, MatrixSelector, VectorSelector};
 use crate::value::{FPoint, HPoint};
@@ -230,12 +230,7 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                     let at = Self::reference_time(vs.at, offset, ts);
                     match cursor.at_value(at, lookback)? {
                         Some(Visible::Float(p)) => {
-                            if points.is_empty() {
-                                // Dense series are the common case; do not
-                                // trust sparse ones over huge ranges with a
-                                // big guess.
-                                points.reserve_exact((n - i).min(4096));
-                            }
+                            reserve_steps(&mut points, n - i);
                             points.push(FPoint { t: ts, f: p.f });
                         }
                         Some(Visible::Histogram(_, h)) => hists.push(HPoint {

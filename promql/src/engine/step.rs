@@ -246,3 +246,16 @@ impl<'b> UniqueLabels<'b> {
         self.held.grown(what::SEEN, cap, seen)
     }
 }
+
+/// Room for the `left` steps still to come in a series' output, taken at
+/// its first point (dense series are the common case; a sparse one over
+/// many steps gets at most 4096). Grown by doubling instead, a series'
+/// points were reallocated some ten times, and with the series processed
+/// on several threads and freed on the caller's, each reallocation waited
+/// for the allocator's lock of another thread's arena.
+#[inline]
+pub(crate) fn reserve_steps(points: &mut Vec<FPoint>, left: usize) {
+    if points.capacity() == 0 {
+        points.reserve_exact(left.min(4096));
+    }
+}

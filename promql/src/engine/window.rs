@@ -16,7 +16,7 @@ use super::range_fns::{
 };
 use super::rate_timing::plain_rate;
 use super::select::SelectHint;
-use super::step::{series_bytes, Sink, StepSeries};
+use super::step::{reserve_steps, series_bytes, Sink, StepSeries};
 use crate::ast::Expr;
 use crate::value::{FPoint, HPoint};
 
@@ -380,18 +380,5 @@ impl<'c, 'q> Evaluator<'c, 'q> {
                 other.value_type()
             ))),
         }
-    }
-}
-
-/// Room for the `left` steps still to come in a series' output, taken at
-/// its first point (dense series are the common case; a sparse one over
-/// many steps gets at most 4096). Grown by doubling instead, a series'
-/// points were reallocated some ten times, and with the series processed
-/// on several threads and freed on the caller's, each reallocation waited
-/// for the allocator's lock of another thread's arena.
-#[inline]
-fn reserve_steps(points: &mut Vec<FPoint>, left: usize) {
-    if points.capacity() == 0 {
-        points.reserve_exact(left.min(4096));
     }
 }
