@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::checkpoint_dirs::{last_checkpoint, remove_temporary_checkpoints};
 use crate::error::{Error, Result};
 use crate::repair::{cut_torn_tail, TornTail};
-use crate::segment::{list_segments, segment_range};
+use crate::segment::{list_segments, newest_written, segment_range};
 use crate::writer::{Wal, WalOptions};
 
 /// What [`Wal::open`] found and did.
@@ -84,7 +84,7 @@ impl Wal {
         fs::create_dir_all(dir).map_err(|e| Error::io("creating WAL directory", dir, e))?;
         let removed_temporary_checkpoints = remove_temporary_checkpoints(dir)?;
         let torn_tail = match verified {
-            Some(v) if newest_non_empty_segment(dir)? == Some(v) => None,
+            Some(v) if newest_written(&list_segments(dir)?).map(|s| s.index) == Some(v) => None,
             _ => cut_torn_tail(dir)?,
         };
         let segments = segment_range(dir)?;
@@ -107,16 +107,6 @@ impl Wal {
     }
 }
 
-/// The number of the newest segment of `dir` holding any bytes: the one
-/// a torn write can end.
-fn newest_non_empty_segment(dir: &Path) -> Result<Option<u32>> {
-    Ok(list_segments(dir)?
-        .iter()
-        .rev()
-        .find(|s| s.size > 0)
-        .map(|s| s.index))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,12 +116,7 @@ mod tests {
     use crate::segment::PAGE_SIZE;
 
     fn read_all(dir: &Path) -> Vec<Vec<u8>> {
-        let mut r = WalReader::replay(dir).unwrap();
-        let mut out = Vec::new();
-        while let Some(rec) = r.next_record().unwrap() {
-            out.push(rec.to_vec());
-        }
-        out
+        drain(&mut WalReader::replay(dir).unwrap()).unwrap()
     }
 
     #[test]
@@ -184,17 +169,11 @@ mod tests {
 
     /// Open first (it cuts a torn tail), then replay.
     fn open_then_replay(dir: &Path) -> Outcome {
-        let (w, r) = Wal::open(dir, WalOptions::default()).map_err(|e| e.to_string())?;
-        drop(w);
-        let torn = r
-            .torn_tail
-            .map(|t| (t.at.offset, t.dropped_bytes, t.dropped_records));
+        let report = Wal::open(dir, WalOptions::default())
+            .map_err(|e| e.to_string())?
+            .1;
         let mut reader = WalReader::replay(dir).map_err(|e| e.to_string())?;
-        let mut records = Vec::new();
-        while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
-            records.push(rec.to_vec());
-        }
-        Ok((records, torn))
+        Ok((drain(&mut reader)?, torn_of(report)))
     }
 
     /// Replay first, deferring damage in the newest segment, then open.
@@ -202,23 +181,33 @@ mod tests {
         let mut reader = WalReader::replay(dir)
             .map_err(|e| e.to_string())?
             .defer_newest_damage(true);
-        let mut records = Vec::new();
-        while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
-            records.push(rec.to_vec());
-        }
+        let records = drain(&mut reader)?;
         let verified = reader.verified_newest_segment();
         assert_eq!(
             verified.is_some(),
             reader.deferred_damage().is_none(),
             "a newest segment is verified or its damage deferred"
         );
-        let (w, r) = Wal::open_after_replay(dir, WalOptions::default(), verified)
-            .map_err(|e| e.to_string())?;
-        drop(w);
-        let torn = r
+        let report = Wal::open_after_replay(dir, WalOptions::default(), verified)
+            .map_err(|e| e.to_string())?
+            .1;
+        Ok((records, torn_of(report)))
+    }
+
+    /// Every record `reader` returns, or its error.
+    fn drain(reader: &mut WalReader) -> std::result::Result<Vec<Vec<u8>>, String> {
+        let mut records = Vec::new();
+        while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
+            records.push(rec.to_vec());
+        }
+        Ok(records)
+    }
+
+    /// Where an open cut a torn tail, and what it dropped.
+    fn torn_of(report: OpenReport) -> Option<(u64, u64, u64)> {
+        report
             .torn_tail
-            .map(|t| (t.at.offset, t.dropped_bytes, t.dropped_records));
-        Ok((records, torn))
+            .map(|t| (t.at.offset, t.dropped_bytes, t.dropped_records))
     }
 
     /// Replaying once with the newest segment's damage deferred, then

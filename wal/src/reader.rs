@@ -11,7 +11,7 @@ use crate::checkpoint_dirs::last_checkpoint;
 use crate::cursor::{CursorError, CursorErrorKind, SegmentCursor, Step};
 use crate::error::{Error, Result, SegmentPosition};
 use crate::naming::segment_path;
-use crate::segment::list_segments;
+use crate::segment::{list_segments, newest_written};
 
 /// One segment file to read.
 #[derive(Debug, Clone)]
@@ -129,7 +129,7 @@ impl WalReader {
         }
         let after = checkpoint.as_ref().map(|(i, _)| *i);
         let listed = list_segments(dir)?;
-        let newest_index = listed.iter().rev().find(|s| s.size > 0).map(|s| s.index);
+        let newest_index = newest_written(&listed).map(|s| s.index);
         let segments: Vec<u32> = listed
             .into_iter()
             .map(|s| s.index)

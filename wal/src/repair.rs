@@ -22,7 +22,7 @@ use crate::error::{Error, Result, SegmentPosition};
 use crate::fragment::{self, Parsed};
 use crate::naming::segment_path;
 use crate::reader::cursor_error;
-use crate::segment::{list_segments, remove_file_if_exists, sync_dir, PAGE_SIZE};
+use crate::segment::{list_segments, newest_written, remove_file_if_exists, sync_dir, PAGE_SIZE};
 use crate::writer::Wal;
 
 /// A torn write cut from the end of the newest segment on open.
@@ -172,7 +172,7 @@ fn cut_segment(path: &Path, cut: u64) -> Result<u64> {
 /// Damage followed by intact records is returned as an error.
 pub(crate) fn cut_torn_tail(dir: &Path) -> Result<Option<TornTail>> {
     let segments = list_segments(dir)?;
-    let Some(last) = segments.iter().rev().find(|s| s.size > 0) else {
+    let Some(last) = newest_written(&segments) else {
         return Ok(None);
     };
     let path = segment_path(dir, last.index);

@@ -28,6 +28,13 @@ pub struct SegmentRef {
     pub size: u64,
 }
 
+/// The newest of `segments` (in order, as [`list_segments`] gives them)
+/// holding any bytes: the one a torn write can end, and what opening a log
+/// checks for one.
+pub(crate) fn newest_written(segments: &[SegmentRef]) -> Option<SegmentRef> {
+    segments.iter().rev().find(|s| s.size > 0).copied()
+}
+
 /// Lists the segments of `dir` in order.
 ///
 /// Fails if the numbers have a gap: a missing segment means lost records,
