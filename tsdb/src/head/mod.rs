@@ -19,6 +19,7 @@
 //! | `snap_chunk.rs` | a chunk as a query's snapshot of a series holds it |
 //! | `merged.rs` | a series' in-order and out-of-order samples merged, for queries |
 //! | `replay.rs` | rebuilding the head from `chunks_head/`, the checkpoint and the WAL |
+//! | `replay_chunks.rs` | replay's first step: `chunks_head/` loaded and grouped by series, its time order checked |
 //! | `replay_reader.rs` | replay's reading thread: the log read, checked and its samples in `chunks_head/` dropped early |
 //! | `delete.rs` | deleting samples: tombstones in the WAL and in memory |
 //! | `gc.rs` | truncation: dropping old chunks, empty series and old WAL |
