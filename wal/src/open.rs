@@ -212,9 +212,10 @@ mod tests {
 
     /// Replaying once with the newest segment's damage deferred, then
     /// opening, reads the same records and cuts the same torn tail (or
-    /// fails the same way) as opening and then replaying, for the log cut
-    /// short at every length and with a byte flipped at every offset of
-    /// its newest segment.
+    /// fails the same way) as opening and then replaying, for the newest
+    /// segment cut short (at every length near a page boundary or its end,
+    /// every 61st elsewhere) and with a byte flipped (every 97th, and each
+    /// of the first 40).
     #[test]
     fn replay_then_open_matches_open_then_replay() {
         let base = tempfile::tempdir().unwrap();
